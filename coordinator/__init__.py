@@ -1,0 +1,1 @@
+"""fedcredit coordinator: job and round orchestration, node registry, sealed-message relay."""

@@ -1,0 +1,1 @@
+"""Federated model training and evaluation roles (vertical and horizontal)."""
