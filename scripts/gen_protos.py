@@ -28,6 +28,7 @@ def generate(out_root: Path, repo: Path = REPO) -> None:
     from grpc_tools import protoc  # dev dependency: only needed to regenerate
 
     sources, _ = proto_sources(repo)
+    out_root.mkdir(parents=True, exist_ok=True)
     include = Path(protoc.__file__).parent / "_proto"
     args = [
         "grpc_tools.protoc",
