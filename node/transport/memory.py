@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import threading
-from collections import defaultdict, deque
 from dataclasses import dataclass
 
-from node.transport.channel import ChannelTimeout, PartyChannel, PartyUnavailable
+from node.transport.channel import PartyChannel, PartyUnavailable
+from node.transport.inbox import Inbox
 
 DEFAULT_TIMEOUT_S = 60.0
 
@@ -26,17 +26,16 @@ class MemoryHub:
 
     ``captured`` records every message so tests can assert what a party (for instance the
     coordinator acting as key holder or aggregator) was sent. ``drop(party)`` simulates a
-    party leaving: its pending and future messages are discarded and receivers waiting on it
-    get ``PartyUnavailable``.
+    party leaving: receivers waiting on it get ``PartyUnavailable`` and it can no longer send.
     """
 
     def __init__(self, job_id: str = "job-memory", timeout: float = DEFAULT_TIMEOUT_S) -> None:
         self.job_id = job_id
         self.timeout = timeout
         self.captured: list[Captured] = []
-        self._queues: dict[tuple[str, str, str], deque[bytes]] = defaultdict(deque)
+        self._inboxes: dict[str, Inbox] = {}
         self._gone: set[str] = set()
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
 
     def channel(self, party: str) -> MemoryChannel:
         """Return the channel through which ``party`` talks to the others."""
@@ -44,30 +43,27 @@ class MemoryHub:
 
     def drop(self, party: str) -> None:
         """Mark ``party`` as gone and wake everyone waiting on it."""
-        with self._cond:
+        with self._lock:
             self._gone.add(party)
-            self._cond.notify_all()
+            inboxes = list(self._inboxes.values())
+        for inbox in inboxes:
+            inbox.mark_gone(party, "dropped from the job")
+
+    def _inbox(self, party: str) -> Inbox:
+        with self._lock:
+            inbox = self._inboxes.get(party)
+            if inbox is None:
+                inbox = self._inboxes[party] = Inbox(self.timeout)
+                for gone in self._gone:
+                    inbox.mark_gone(gone, "dropped from the job")
+            return inbox
 
     def _put(self, sender: str, recipient: str, topic: str, payload: bytes) -> None:
-        with self._cond:
+        with self._lock:
             if sender in self._gone:
                 raise PartyUnavailable(sender, "dropped from the job; it can no longer send")
             self.captured.append(Captured(sender, recipient, topic, bytes(payload)))
-            self._queues[(sender, recipient, topic)].append(bytes(payload))
-            self._cond.notify_all()
-
-    def _get(self, sender: str, recipient: str, topic: str, timeout: float | None) -> bytes:
-        wait = self.timeout if timeout is None else timeout
-        key = (sender, recipient, topic)
-        with self._cond:
-            ok = self._cond.wait_for(lambda: self._queues[key] or sender in self._gone, wait)
-            if self._queues[key]:
-                return self._queues[key].popleft()
-            if sender in self._gone:
-                raise PartyUnavailable(sender)
-            if not ok:
-                raise ChannelTimeout(sender, topic, wait)
-            raise AssertionError("unreachable: wait_for returned without a message")
+        self._inbox(recipient).put(sender, topic, bytes(payload))
 
 
 class MemoryChannel(PartyChannel):
@@ -81,4 +77,4 @@ class MemoryChannel(PartyChannel):
         self._hub._put(self.party, recipient, topic, payload)
 
     def recv(self, sender: str, topic: str, timeout: float | None = None) -> bytes:
-        return self._hub._get(sender, self.party, topic, timeout)
+        return self._hub._inbox(self.party).get(sender, topic, timeout)
