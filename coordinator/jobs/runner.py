@@ -1,0 +1,323 @@
+"""Drives jobs from submission to a final state, and resumes them after a restart.
+
+An *attempt* is one run of a job by all its parties. Each attempt has its own channel scope
+(``"<job id>#<attempt>"``), so messages of an attempt cut short by a crash can never be
+confused with the next one. A coordinator restart, a party that drops out, or a party that
+fails all end the current attempt; after a restart, running jobs start a new attempt once
+their parties are back, and protocols resume from their last checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from coordinator.state import CoordinatorStore, EventRecord, JobRecord, JobState
+from node.jobs.hooks import JobHooks
+from node.jobs.registry import job_type
+from node.jobs.spec import JobFile, parse_job_file
+from node.transport.channel import PartyChannel
+from node.transport.relay_channel import EnvelopeRouter
+
+log = logging.getLogger("fedcredit.coordinator.jobs")
+
+# How long an attempt waits for all its parties to be connected before failing.
+PARTY_WAIT_S = 60.0
+
+
+@dataclass
+class _Attempt:
+    job_id: str
+    attempt: int
+    parties: tuple[str, ...]
+    results: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)
+    done: threading.Event = field(default_factory=threading.Event)
+    cancelled: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.job_id}#{self.attempt}"
+
+    def settled(self) -> bool:
+        return bool(self.failures) or len(self.results) == len(self.parties)
+
+
+class AttemptHooks(JobHooks):
+    """Hooks for the coordinator's own role: progress to events, checkpoints to SQLite."""
+
+    def __init__(self, runner: JobRunner, job_id: str) -> None:
+        self._runner = runner
+        self._job_id = job_id
+
+    def progress(self, stage: str, step: int, total: int, metrics: Mapping[str, float]) -> None:
+        self._runner.event(
+            self._job_id,
+            "progress",
+            "coordinator",
+            {"stage": stage, "step": step, "total": total, "metrics": dict(metrics)},
+        )
+
+    def record(self, action: str, details: Mapping[str, object]) -> None:
+        self._runner.audit(action, {"job_id": self._job_id, **details})
+
+    def save_checkpoint(self, name: str, data: bytes) -> None:
+        self._runner.store.save_checkpoint(self._job_id, name, data)
+
+    def load_checkpoint(self, name: str) -> bytes | None:
+        return self._runner.store.load_checkpoint(self._job_id, name)
+
+
+class JobRunner:
+    """Owns every job's life cycle on the coordinator.
+
+    Parameters
+    ----------
+    store
+        Where jobs, events and coordinator checkpoints persist.
+    assign
+        Sends a task assignment to a party; raises if the party is offline.
+    notify_left
+        Tells a party that another party left an attempt (or that the attempt is over).
+    router
+        The coordinator's own envelope router: its party channels for each attempt.
+    is_online
+        Whether a node currently holds its stream open.
+    audit
+        Writes an entry to the coordinator's access log.
+    """
+
+    def __init__(
+        self,
+        store: CoordinatorStore,
+        assign: Callable[[str, JobRecord, int], None],
+        notify_left: Callable[[str, str, int, str, str], None],
+        router: EnvelopeRouter,
+        is_online: Callable[[str], bool],
+        audit: Callable[[str, Mapping[str, object]], None] = lambda action, details: None,
+        party_wait_s: float = PARTY_WAIT_S,
+    ) -> None:
+        self.store = store
+        self._assign = assign
+        self._notify_left = notify_left
+        self._router = router
+        self._is_online = is_online
+        self.audit = audit
+        self._party_wait_s = party_wait_s
+        self._attempts: dict[str, _Attempt] = {}
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._stopping = threading.Event()
+
+    # submission and resumption ---------------------------------------------------------
+
+    def submit(self, spec_yaml: bytes, submitted_by: str, job_id: str = "") -> JobRecord:
+        """Validate a job file, store the job and start its first attempt.
+
+        Raises
+        ------
+        node.jobs.exceptions.JobSpecError
+            The job file is malformed, of an unknown type, or invalid for its type.
+        ValueError
+            ``job_id`` is already taken.
+        """
+        job = parse_job_file(spec_yaml)
+        job_type(job.job_type).validate(job)
+        job_id = job_id or f"{job.job_type}-{uuid.uuid4().hex[:10]}"
+        if self.store.job(job_id) is not None:
+            raise ValueError(f"job id {job_id!r} already exists; choose another or leave it empty")
+        now = time.time()
+        record = JobRecord(
+            job_id=job_id,
+            job_type=job.job_type,
+            spec_yaml=bytes(spec_yaml),
+            parties=job.parties,
+            state=JobState.PENDING,
+            attempt=0,
+            submitted_by=submitted_by,
+            created_at=now,
+            updated_at=now,
+        )
+        self.store.insert_job(record)
+        self.event(job_id, "submitted", "", {"by": submitted_by, "parties": list(job.parties)})
+        self.audit("admin", {"operation": "job_submitted", "job_id": job_id, "by": submitted_by})
+        self._start(record, job)
+        return record
+
+    def resume_unfinished(self) -> list[str]:
+        """Start a new attempt of every job that was pending or running at the last stop."""
+        resumed = []
+        for record in self.store.jobs():
+            if record.state in (JobState.PENDING, JobState.RUNNING):
+                self.event(record.job_id, "resumed", "", {"after_attempt": record.attempt})
+                self._start(record, parse_job_file(record.spec_yaml))
+                resumed.append(record.job_id)
+        return resumed
+
+    def cancel(self, job_id: str, reason: str = "cancelled by operator") -> JobRecord:
+        with self._lock:
+            attempt = self._attempts.get(job_id)
+        if attempt is not None:
+            attempt.cancelled = True
+            self._lose(attempt, "operator", reason)
+            attempt.done.set()
+        record = self.store.job(job_id)
+        if record is None:
+            raise KeyError(job_id)
+        if not record.state.finished:
+            record = self.store.update_job(job_id, state=JobState.CANCELLED, error=reason)
+            self.event(job_id, "cancelled", "", {"reason": reason})
+        return record
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop driving jobs (on shutdown); running jobs stay ``running`` to be resumed."""
+        self._stopping.set()
+        with self._lock:
+            attempts = list(self._attempts.values())
+        for attempt in attempts:
+            attempt.done.set()
+        self._router.fail_all("coordinator", "the coordinator is shutting down")
+        for thread in self._threads:
+            thread.join(timeout)
+
+    # reports from parties ------------------------------------------------------------
+
+    def report(
+        self,
+        party: str,
+        job_id: str,
+        attempt_no: int,
+        kind: str,
+        payload: Mapping[str, Any],
+        error: str = "",
+    ) -> bool:
+        """Take a party's progress or final report; return False if the attempt is over."""
+        with self._lock:
+            attempt = self._attempts.get(job_id)
+        if attempt is None or attempt.attempt != attempt_no or party not in attempt.parties:
+            return False
+        if kind == "progress":
+            self.event(job_id, "progress", party, dict(payload))
+        elif kind == "succeeded":
+            attempt.results[party] = payload
+            self.event(job_id, "party_done", party, {})
+        elif kind == "failed":
+            self._lose(attempt, party, error or "failed without a reason")
+            self.event(job_id, "party_failed", party, {"error": error})
+        if attempt.settled():
+            attempt.done.set()
+        return not attempt.done.is_set() or kind != "progress"
+
+    def party_offline(self, node_id: str) -> None:
+        """A node's stream closed: every attempt it is in loses it."""
+        with self._lock:
+            attempts = [a for a in self._attempts.values() if node_id in a.parties]
+        for attempt in attempts:
+            if node_id not in attempt.results:
+                self._lose(attempt, node_id, "disconnected from the coordinator")
+                self.event(attempt.job_id, "party_left", node_id, {})
+                attempt.done.set()
+
+    def _lose(self, attempt: _Attempt, party: str, reason: str) -> None:
+        """Record that ``party`` is out of ``attempt`` and wake everyone waiting on it."""
+        attempt.failures.setdefault(party, reason)
+        self._router.party_left(attempt.key, party, reason)
+        for other in attempt.parties:
+            if other != party and other not in attempt.results:
+                try:
+                    self._notify_left(other, attempt.job_id, attempt.attempt, party, reason)
+                except Exception:  # the other party may be offline too
+                    log.debug("could not tell %s that %s left", other, party)
+
+    # events ----------------------------------------------------------------------------
+
+    def event(self, job_id: str, kind: str, party: str, detail: Mapping[str, Any]) -> None:
+        self.store.add_event(EventRecord(job_id, time.time(), kind, party, dict(detail)))
+
+    # driving -------------------------------------------------------------------------
+
+    def _start(self, record: JobRecord, job: JobFile) -> None:
+        thread = threading.Thread(
+            target=self._drive, args=(record, job), name=f"job-{record.job_id}", daemon=True
+        )
+        self._threads.append(thread)
+        thread.start()
+
+    def _wait_for_parties(self, parties: tuple[str, ...]) -> list[str]:
+        deadline = time.monotonic() + self._party_wait_s
+        while not self._stopping.is_set():
+            missing = [p for p in parties if not self._is_online(p)]
+            if not missing or time.monotonic() > deadline:
+                return missing
+            time.sleep(0.1)
+        return list(parties)
+
+    def _drive(self, record: JobRecord, job: JobFile) -> None:
+        job_id = record.job_id
+        missing = self._wait_for_parties(job.parties)
+        if self._stopping.is_set():
+            return
+        if missing:
+            self._finish(job_id, JobState.FAILED, {}, f"parties not connected: {missing}")
+            return
+        attempt = _Attempt(job_id, record.attempt + 1, job.parties)
+        with self._lock:
+            self._attempts[job_id] = attempt
+        self.store.update_job(job_id, state=JobState.RUNNING, attempt=attempt.attempt)
+        channel = self._router.channel(attempt.key)
+        try:
+            for party in job.parties:
+                self._assign(party, self.store.job(job_id) or record, attempt.attempt)
+                self.event(job_id, "assigned", party, {"attempt": attempt.attempt})
+            outcome = self._run_coordinator_role(attempt, channel, job)
+            attempt.done.wait()
+            if self._stopping.is_set() and not attempt.cancelled:
+                return  # shutdown: the job stays running and is resumed at the next start
+            self._conclude(attempt, outcome)
+        finally:
+            with self._lock:
+                if self._attempts.get(job_id) is attempt:
+                    del self._attempts[job_id]
+            self._router.close_channel(attempt.key)
+
+    def _run_coordinator_role(
+        self, attempt: _Attempt, channel: PartyChannel, job: JobFile
+    ) -> dict[str, Any]:
+        """Run the coordinator's part in this thread; a failure fails the attempt."""
+        outcome: dict[str, Any] = {}
+        try:
+            outcome["result"] = dict(
+                job_type(job.job_type).run_coordinator(
+                    channel, AttemptHooks(self, attempt.job_id), job
+                )
+            )
+        except Exception as exc:
+            log.warning("coordinator role of %s failed: %s", attempt.key, exc)
+            if not attempt.done.is_set():
+                self._lose(attempt, "coordinator", str(exc))
+                attempt.done.set()
+        return outcome
+
+    def _conclude(self, attempt: _Attempt, outcome: Mapping[str, Any]) -> None:
+        job_id = attempt.job_id
+        if attempt.cancelled:
+            return
+        if attempt.failures:
+            first = sorted(attempt.failures.items())[0]
+            error = f"{first[0]}: {first[1]}"
+            self._finish(job_id, JobState.FAILED, {"failures": attempt.failures}, error)
+            return
+        result = {"coordinator": outcome.get("result", {}), "parties": attempt.results}
+        self._finish(job_id, JobState.SUCCEEDED, result, "")
+
+    def _finish(self, job_id: str, state: JobState, result: Mapping[str, Any], error: str) -> None:
+        self.store.update_job(job_id, state=state, result_json=json.dumps(result), error=error)
+        self.event(job_id, state.value, "", {"error": error} if error else {})
+        self.audit("admin", {"operation": f"job_{state.value}", "job_id": job_id})
+        log.info("job %s %s%s", job_id, state.value, f": {error}" if error else "")

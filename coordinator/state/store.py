@@ -1,0 +1,259 @@
+"""SQLite-backed coordinator state that survives restarts.
+
+Everything the coordinator must have back after a crash lives here: who registered (with the
+certificate they presented), every job with its attempt counter and result, the event history,
+and the checkpoints of the coordinator's own protocol roles (e.g. the key holder's Paillier key
+for a vertical job). Relay traffic is deliberately not stored: it is sealed, short-lived, and a
+resumed job restarts its round from the last checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from coordinator.state.records import EventRecord, JobRecord, JobState, NodeRecord
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS nodes (
+    node_id TEXT PRIMARY KEY,
+    organization TEXT NOT NULL,
+    role TEXT NOT NULL,
+    certificate_pem BLOB NOT NULL,
+    address TEXT NOT NULL,
+    registered_at REAL NOT NULL,
+    last_seen REAL NOT NULL,
+    datasets_json TEXT NOT NULL,
+    policy_version TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id TEXT PRIMARY KEY,
+    job_type TEXT NOT NULL,
+    spec_yaml BLOB NOT NULL,
+    parties_json TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    submitted_by TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    result_json TEXT NOT NULL,
+    error TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id TEXT NOT NULL,
+    time REAL NOT NULL,
+    kind TEXT NOT NULL,
+    party TEXT NOT NULL,
+    detail_json TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_job ON events (job_id, id);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    job_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    data BLOB NOT NULL,
+    saved_at REAL NOT NULL,
+    PRIMARY KEY (job_id, name)
+);
+"""
+
+
+class CoordinatorStore:
+    """Thread-safe access to the coordinator's SQLite database.
+
+    One connection guarded by a lock: coordinator writes are small and infrequent (registrations,
+    job transitions, progress events), so serialising them costs nothing and keeps SQLite's
+    single-writer rule trivially true. WAL with ``synchronous=FULL`` makes each commit durable.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._lock = threading.RLock()
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+        self._db.execute(
+            "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # nodes -------------------------------------------------------------------------------
+
+    def upsert_node(self, node: NodeRecord) -> None:
+        """Insert or refresh a node; ``registered_at`` is kept from the first registration."""
+        with self._tx() as db:
+            db.execute(
+                """INSERT INTO nodes VALUES (?,?,?,?,?,?,?,?,?)
+                ON CONFLICT(node_id) DO UPDATE SET organization=excluded.organization,
+                  role=excluded.role, certificate_pem=excluded.certificate_pem,
+                  address=excluded.address, last_seen=excluded.last_seen,
+                  datasets_json=excluded.datasets_json, policy_version=excluded.policy_version""",
+                (
+                    node.node_id,
+                    node.organization,
+                    node.role,
+                    node.certificate_pem,
+                    node.address,
+                    node.registered_at,
+                    node.last_seen,
+                    node.datasets_json,
+                    node.policy_version,
+                ),
+            )
+
+    def touch_node(self, node_id: str, when: float | None = None) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE nodes SET last_seen=? WHERE node_id=?", (when or time.time(), node_id)
+            )
+
+    def nodes(self) -> list[NodeRecord]:
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM nodes ORDER BY node_id").fetchall()
+        return [NodeRecord(*row) for row in rows]
+
+    def node(self, node_id: str) -> NodeRecord | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM nodes WHERE node_id=?", (node_id,)).fetchone()
+        return NodeRecord(*row) if row else None
+
+    # jobs --------------------------------------------------------------------------------
+
+    def insert_job(self, job: JobRecord) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO jobs VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    job.job_id,
+                    job.job_type,
+                    job.spec_yaml,
+                    json.dumps(list(job.parties)),
+                    job.state.value,
+                    job.attempt,
+                    job.submitted_by,
+                    job.created_at,
+                    job.updated_at,
+                    job.result_json,
+                    job.error,
+                ),
+            )
+
+    def update_job(
+        self,
+        job_id: str,
+        *,
+        state: JobState | None = None,
+        attempt: int | None = None,
+        result_json: str | None = None,
+        error: str | None = None,
+    ) -> JobRecord:
+        """Change the given fields of a job and return it as stored."""
+        sets: list[str] = ["updated_at=?"]
+        args: list[object] = [time.time()]
+        for column, value in (
+            ("state", state.value if state else None),
+            ("attempt", attempt),
+            ("result_json", result_json),
+            ("error", error),
+        ):
+            if value is not None:
+                sets.append(f"{column}=?")
+                args.append(value)
+        with self._tx() as db:
+            db.execute(f"UPDATE jobs SET {', '.join(sets)} WHERE job_id=?", (*args, job_id))
+        job = self.job(job_id)
+        if job is None:
+            raise KeyError(job_id)
+        return job
+
+    def job(self, job_id: str) -> JobRecord | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM jobs WHERE job_id=?", (job_id,)).fetchone()
+        return _job(row) if row else None
+
+    def jobs(self, state: JobState | None = None) -> list[JobRecord]:
+        with self._lock:
+            if state is None:
+                rows = self._db.execute("SELECT * FROM jobs ORDER BY created_at").fetchall()
+            else:
+                rows = self._db.execute(
+                    "SELECT * FROM jobs WHERE state=? ORDER BY created_at", (state.value,)
+                ).fetchall()
+        return [_job(row) for row in rows]
+
+    # events ------------------------------------------------------------------------------
+
+    def add_event(self, event: EventRecord) -> int:
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO events (job_id, time, kind, party, detail_json) VALUES (?,?,?,?,?)",
+                (event.job_id, event.time, event.kind, event.party, json.dumps(event.detail)),
+            )
+            return int(cur.lastrowid or 0)
+
+    def events(self, job_id: str, after_id: int = 0) -> list[tuple[int, EventRecord]]:
+        """Events of ``job_id`` with row id greater than ``after_id``, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, job_id, time, kind, party, detail_json FROM events "
+                "WHERE job_id=? AND id>? ORDER BY id",
+                (job_id, after_id),
+            ).fetchall()
+        return [(r[0], EventRecord(r[1], r[2], r[3], r[4], json.loads(r[5]))) for r in rows]
+
+    # coordinator-role checkpoints --------------------------------------------------------
+
+    def save_checkpoint(self, job_id: str, name: str, data: bytes) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO checkpoints VALUES (?,?,?,?)",
+                (job_id, name, data, time.time()),
+            )
+
+    def load_checkpoint(self, job_id: str, name: str) -> bytes | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT data FROM checkpoints WHERE job_id=? AND name=?", (job_id, name)
+            ).fetchone()
+        return bytes(row[0]) if row else None
+
+
+def _job(row: tuple[object, ...]) -> JobRecord:
+    (job_id, job_type, spec, parties, state, attempt, by, created, updated, result, error) = row
+    return JobRecord(
+        job_id=str(job_id),
+        job_type=str(job_type),
+        spec_yaml=bytes(spec),  # type: ignore[arg-type]
+        parties=tuple(json.loads(str(parties))),
+        state=JobState(str(state)),
+        attempt=int(attempt),  # type: ignore[call-overload]
+        submitted_by=str(by),
+        created_at=float(created),  # type: ignore[arg-type]
+        updated_at=float(updated),  # type: ignore[arg-type]
+        result_json=str(result),
+        error=str(error),
+    )

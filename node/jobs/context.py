@@ -1,0 +1,45 @@
+"""What a node hands a party role when it runs its part of a job."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from node.jobs.hooks import JobHooks
+from node.transport.channel import PartyChannel
+
+
+class FieldGate(Protocol):
+    """The node's policy engine as job code sees it: may these fields be used for a purpose?"""
+
+    def check(self, dataset: str, fields: Sequence[str], purpose: str) -> str:
+        """Return the policy version that allows it, or raise a policy denial naming the rule."""
+        ...
+
+
+class DatasetSource(Protocol):
+    """The node's validated datasets by name."""
+
+    def frame(self, name: str) -> Any:
+        """Return the dataset's pandas frame; raise ``KeyError`` naming the unknown dataset."""
+        ...
+
+    def id_column(self, name: str) -> str: ...
+
+
+@dataclass
+class PartyContext:
+    """Everything one party's role needs: who it is, its channel, hooks, data, policy, workers."""
+
+    party: str
+    job_id: str
+    attempt: int
+    parties: tuple[str, ...]
+    spec: Mapping[str, Any]
+    channel: PartyChannel
+    hooks: JobHooks
+    datasets: DatasetSource
+    gate: FieldGate
+    pool: Executor | None = None

@@ -1,0 +1,24 @@
+"""Errors of job files and job execution."""
+
+from __future__ import annotations
+
+
+class JobError(Exception):
+    """Base class for job failures a user can act on."""
+
+
+class JobSpecError(JobError):
+    """A job file is malformed or names something that does not exist."""
+
+    def __init__(self, source: str, problem: str) -> None:
+        super().__init__(f"{source}: {problem}")
+        self.source = source
+        self.problem = problem
+
+
+class UnknownJobType(JobSpecError):
+    """The job file's ``type`` is not one this build knows."""
+
+    def __init__(self, job_type: str, known: list[str]) -> None:
+        super().__init__("job file", f"unknown job type {job_type!r}; known: {', '.join(known)}")
+        self.job_type = job_type

@@ -1,0 +1,71 @@
+"""The job types this build can run, and how each side runs them.
+
+A job type names three things: how to validate its job file at submission (so a bad file is
+refused before any party starts), what each node party runs, and what the coordinator runs as
+its own party (key holder, aggregator, or a simple echo). Both the node and the coordinator
+look job types up here, so a job file means the same thing on both sides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from node.jobs.check import run_check_coordinator, run_check_party
+from node.jobs.context import PartyContext
+from node.jobs.exceptions import UnknownJobType
+from node.jobs.hooks import JobHooks
+from node.jobs.spec import JobFile
+from node.transport.channel import PartyChannel
+
+PartyRunner = Callable[[PartyContext], Mapping[str, Any]]
+CoordinatorRunner = Callable[[PartyChannel, JobHooks, JobFile], Mapping[str, Any]]
+Validator = Callable[[JobFile], None]
+
+
+@dataclass(frozen=True)
+class JobType:
+    """How one kind of job is validated and run on each side."""
+
+    name: str
+    validate: Validator
+    run_party: PartyRunner
+    run_coordinator: CoordinatorRunner
+
+
+def _no_validation(job: JobFile) -> None:
+    """The check job has no settings beyond its parties."""
+
+
+_TYPES: dict[str, JobType] = {
+    "check": JobType(
+        name="check",
+        validate=_no_validation,
+        run_party=lambda ctx: run_check_party(ctx.channel, ctx.hooks, ctx.parties),
+        run_coordinator=lambda ch, hooks, job: run_check_coordinator(ch, hooks, job.parties),
+    ),
+}
+
+
+def register(job_type: JobType) -> None:
+    """Add a job type (used by the job-type modules at import)."""
+    _TYPES[job_type.name] = job_type
+
+
+def job_type(name: str) -> JobType:
+    """Look a job type up.
+
+    Raises
+    ------
+    UnknownJobType
+        No job type of that name exists in this build.
+    """
+    try:
+        return _TYPES[name]
+    except KeyError:
+        raise UnknownJobType(name, sorted(_TYPES)) from None
+
+
+def known_job_types() -> list[str]:
+    return sorted(_TYPES)
