@@ -1,0 +1,1 @@
+"""The node process: configuration, coordinator connection, task execution, its own service."""

@@ -1,0 +1,116 @@
+"""Node configuration: one YAML file, resolved and validated once at start-up."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ConfigError(Exception):
+    """The node configuration is missing, malformed or names something that does not exist."""
+
+    def __init__(self, path: Path, key: str, problem: str) -> None:
+        super().__init__(f"{path}: {key}: {problem}")
+        self.path = path
+        self.key = key
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    """A dataset the node serves: its file, its schema, and the id field PSI may use."""
+
+    name: str
+    path: Path
+    schema: Path
+    psi_id_field: str | None = None
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    """Everything a node needs to start; relative paths are resolved against the file."""
+
+    node_id: str
+    cert_dir: Path
+    cert_name: str
+    coordinator: str
+    listen: str
+    state_dir: Path
+    policy: Path | None
+    datasets: tuple[DatasetConfig, ...]
+    # Interval between signed access-log checkpoints published to the coordinator's witness.
+    checkpoint_interval_s: float = 30.0
+
+    def dataset(self, name: str) -> DatasetConfig:
+        for ds in self.datasets:
+            if ds.name == name:
+                return ds
+        raise KeyError(name)
+
+
+def _require(raw: Mapping[str, Any], key: str, path: Path, kind: type = str) -> Any:
+    if key not in raw:
+        raise ConfigError(path, key, "is required")
+    value = raw[key]
+    if not isinstance(value, kind):
+        raise ConfigError(path, key, f"must be a {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+def load_node_config(path: Path | str) -> NodeConfig:
+    """Read and validate a node configuration file.
+
+    Raises
+    ------
+    ConfigError
+        The file is unreadable, not YAML, or a key is missing, mistyped or points nowhere.
+    """
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise ConfigError(path, "(file)", f"cannot be read: {exc.strerror}") from None
+    except yaml.YAMLError:
+        raise ConfigError(path, "(file)", "is not valid YAML") from None
+    if not isinstance(raw, Mapping):
+        raise ConfigError(path, "(file)", "must be a YAML mapping")
+    base = path.parent
+
+    def resolve(value: str) -> Path:
+        p = Path(value)
+        return p if p.is_absolute() else (base / p).resolve()
+
+    certs = _require(raw, "certs", path, dict)
+    datasets = []
+    for name, ds in (raw.get("datasets") or {}).items():
+        if not isinstance(ds, Mapping):
+            raise ConfigError(path, f"datasets.{name}", "must be a mapping with path and schema")
+        entry = DatasetConfig(
+            name=str(name),
+            path=resolve(_require(ds, "path", path)),
+            schema=resolve(_require(ds, "schema", path)),
+            psi_id_field=ds.get("psi_id_field"),
+        )
+        for key, file in (("path", entry.path), ("schema", entry.schema)):
+            if not file.exists():
+                raise ConfigError(path, f"datasets.{name}.{key}", f"{file} does not exist")
+        datasets.append(entry)
+    policy = raw.get("policy")
+    config = NodeConfig(
+        node_id=_require(raw, "node_id", path),
+        cert_dir=resolve(_require(certs, "dir", path)),
+        cert_name=str(certs.get("name") or raw["node_id"]),
+        coordinator=_require(raw, "coordinator", path),
+        listen=str(raw.get("listen", "127.0.0.1:0")),
+        state_dir=resolve(str(raw.get("state_dir", f"var/{raw['node_id']}"))),
+        policy=resolve(policy) if policy else None,
+        datasets=tuple(datasets),
+        checkpoint_interval_s=float(raw.get("checkpoint_interval_s", 30.0)),
+    )
+    if config.policy is not None and not config.policy.exists():
+        raise ConfigError(path, "policy", f"{config.policy} does not exist")
+    return config

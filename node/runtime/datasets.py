@@ -1,0 +1,56 @@
+"""The node's datasets, loaded and validated once at start-up."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+
+from node.data.loader import LoadedDataset, load_dataset
+from node.runtime.config import DatasetConfig
+
+
+class UnknownDataset(KeyError):
+    """A job or request named a dataset this node does not serve."""
+
+    def __init__(self, name: str, known: Iterable[str]) -> None:
+        super().__init__(name)
+        self.name = name
+        self.known = sorted(known)
+
+    def __str__(self) -> str:
+        return (
+            f"this node serves no dataset {self.name!r}; it serves: {', '.join(self.known)}. "
+            "Fix the job file or declare the dataset in the node config"
+        )
+
+
+class NodeDatasets:
+    """Validated datasets by name. Loading raises the loader's positional errors, so a node
+    with a broken file refuses to start and says which file, column and row."""
+
+    def __init__(self, configs: Iterable[DatasetConfig]) -> None:
+        self._configs = {c.name: c for c in configs}
+        self._loaded: dict[str, LoadedDataset] = {
+            name: load_dataset(c.path, c.schema) for name, c in self._configs.items()
+        }
+
+    def names(self) -> list[str]:
+        return sorted(self._loaded)
+
+    def get(self, name: str) -> LoadedDataset:
+        try:
+            return self._loaded[name]
+        except KeyError:
+            raise UnknownDataset(name, self._loaded) from None
+
+    def frame(self, name: str) -> pd.DataFrame:
+        return self.get(name).frame
+
+    def id_column(self, name: str) -> str:
+        return self.get(name).schema.id_column
+
+    def psi_id_field(self, name: str) -> str | None:
+        """The id field the node config allows for alignment, or None if PSI is not allowed."""
+        self.get(name)
+        return self._configs[name].psi_id_field

@@ -1,0 +1,138 @@
+"""Authenticate and authorize every RPC from the caller's mutual-TLS certificate.
+
+TLS already proved the caller holds a key certified by the federation CA (and that the
+certificate is within its validity period). This layer adds what TLS does not: the
+revocation check, the identity (organization, node id, role) read from the certificate, and a
+per-method role check. It wraps each handler rather than inspecting calls in
+``intercept_service``, because only the handler's context exposes the peer certificate.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+import grpc
+
+log = logging.getLogger("fedcredit.transport.auth")
+
+
+class PeerIdentity(Protocol):
+    organization: str
+    node_id: str
+    role: str
+
+
+class AuthDenied(Exception):
+    """The caller may not make this call; ``code`` is the gRPC status to answer with."""
+
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+Verify = Callable[[bytes], PeerIdentity]
+OnDecision = Callable[[str, PeerIdentity | None, bool, str], None]
+
+
+def peer_certificate(context: grpc.ServicerContext) -> bytes:
+    """The PEM certificate the caller presented in the TLS handshake."""
+    certs = context.auth_context().get("x509_pem_cert") or []
+    if not certs:
+        raise AuthDenied(
+            grpc.StatusCode.UNAUTHENTICATED,
+            "no client certificate: connect with mutual TLS using a federation certificate",
+        )
+    return bytes(certs[0])
+
+
+class PeerAuthInterceptor(grpc.ServerInterceptor):
+    """Verifies the caller on every call and enforces the method's allowed roles.
+
+    Parameters
+    ----------
+    verify
+        Turns the peer's PEM certificate into an identity, raising on a revoked or malformed
+        certificate (its message is sent to the caller, so it names only the certificate).
+    allowed_roles
+        Full method name (``/fedcredit.v1.Coordinator/Register``) to the roles that may call
+        it. Methods not listed are refused: deny by default. The health service is open to
+        any authenticated peer.
+    on_decision
+        Called with (method, identity or None, allowed, reason) for the access log.
+    """
+
+    def __init__(
+        self,
+        verify: Verify,
+        allowed_roles: Mapping[str, frozenset[str]],
+        on_decision: OnDecision | None = None,
+    ) -> None:
+        self._verify = verify
+        self._allowed = dict(allowed_roles)
+        self._on_decision = on_decision
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+        return _wrap(handler, lambda context: self._check(method, context))
+
+    def _check(self, method: str, context: grpc.ServicerContext) -> None:
+        identity: PeerIdentity | None = None
+        try:
+            identity = self._verify(peer_certificate(context))
+            if method.startswith("/grpc.health.v1.Health/"):
+                return
+            roles = self._allowed.get(method)
+            if roles is None or identity.role not in roles:
+                raise AuthDenied(
+                    grpc.StatusCode.PERMISSION_DENIED,
+                    f"role {identity.role!r} may not call {method.rsplit('/', 1)[-1]}",
+                )
+        except AuthDenied as denied:
+            self._decide(method, identity, False, denied.message)
+            context.abort(denied.code, denied.message)
+        except Exception as exc:  # verification failures: revoked, unknown role, malformed
+            reason = str(exc) or type(exc).__name__
+            self._decide(method, identity, False, reason)
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, reason)
+        self._decide(method, identity, True, "")
+
+    def _decide(
+        self, method: str, identity: PeerIdentity | None, allowed: bool, reason: str
+    ) -> None:
+        if not allowed:
+            log.info("refused %s: %s", method, reason)
+        if self._on_decision is not None:
+            self._on_decision(method, identity, allowed, reason)
+
+
+def _wrap(
+    handler: grpc.RpcMethodHandler, check: Callable[[grpc.ServicerContext], None]
+) -> grpc.RpcMethodHandler:
+    def guard(behavior: Callable[..., Any]) -> Callable[..., Any]:
+        def guarded(request_or_iterator: Any, context: grpc.ServicerContext) -> Any:
+            check(context)
+            return behavior(request_or_iterator, context)
+
+        return guarded
+
+    kwargs = {
+        "request_deserializer": handler.request_deserializer,
+        "response_serializer": handler.response_serializer,
+    }
+    if handler.unary_unary:
+        return grpc.unary_unary_rpc_method_handler(guard(handler.unary_unary), **kwargs)
+    if handler.unary_stream:
+        return grpc.unary_stream_rpc_method_handler(guard(handler.unary_stream), **kwargs)
+    if handler.stream_unary:
+        return grpc.stream_unary_rpc_method_handler(guard(handler.stream_unary), **kwargs)
+    return grpc.stream_stream_rpc_method_handler(guard(handler.stream_stream), **kwargs)
