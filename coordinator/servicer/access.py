@@ -1,0 +1,27 @@
+"""Which roles may call which coordinator method. Methods not listed are refused."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from node.transport.roles import AUDITOR, BANK, DATA_HOLDERS, OPERATOR
+
+_SERVICE = "/fedcredit.v1.Coordinator/"
+_WATCHERS = frozenset({*DATA_HOLDERS, OPERATOR, AUDITOR})
+
+COORDINATOR_ACCESS: Final[dict[str, frozenset[str]]] = {
+    _SERVICE + "Register": DATA_HOLDERS,
+    _SERVICE + "Heartbeat": DATA_HOLDERS,
+    _SERVICE + "GetDirectory": DATA_HOLDERS,
+    _SERVICE + "Subscribe": DATA_HOLDERS,
+    _SERVICE + "Send": DATA_HOLDERS,
+    _SERVICE + "ReportTask": DATA_HOLDERS,
+    _SERVICE + "PublishCheckpoint": DATA_HOLDERS,
+    # Jobs are started by operators, or by a bank (the party that wants the model).
+    _SERVICE + "SubmitJob": frozenset({OPERATOR, BANK}),
+    _SERVICE + "CancelJob": frozenset({OPERATOR, BANK}),
+    _SERVICE + "GetJob": _WATCHERS,
+    _SERVICE + "ListJobs": _WATCHERS,
+    _SERVICE + "WatchJob": _WATCHERS,
+    _SERVICE + "ListNodes": _WATCHERS,
+}
