@@ -1,0 +1,54 @@
+"""Tamper-evident access log (RFC 6962 Merkle log), shared by nodes and the coordinator."""
+
+from node.audit.checkpoint import Checkpoint, SignedCheckpoint, load_public_key, sign_checkpoint
+from node.audit.entry import AccessEntry, Action, Actor, decode, encode
+from node.audit.exceptions import (
+    AuditError,
+    CheckpointSignatureError,
+    ExportFormatError,
+    InvalidCheckpoint,
+    InvalidEntry,
+    InvalidProof,
+    LogClosedError,
+    LogCorruptError,
+    LogLockedError,
+    OriginMismatch,
+    ProofRangeError,
+    RawIdentifierError,
+    RootMismatch,
+    TamperDetected,
+)
+from node.audit.log import AccessLog
+from node.audit.reader import LogReader
+from node.audit.search import SearchQuery
+from node.audit.tokens import FirmTokenizer
+
+__all__ = [
+    "AccessEntry",
+    "AccessLog",
+    "Action",
+    "Actor",
+    "AuditError",
+    "Checkpoint",
+    "CheckpointSignatureError",
+    "ExportFormatError",
+    "FirmTokenizer",
+    "InvalidCheckpoint",
+    "InvalidEntry",
+    "InvalidProof",
+    "LogClosedError",
+    "LogCorruptError",
+    "LogLockedError",
+    "LogReader",
+    "OriginMismatch",
+    "ProofRangeError",
+    "RawIdentifierError",
+    "RootMismatch",
+    "SearchQuery",
+    "SignedCheckpoint",
+    "TamperDetected",
+    "decode",
+    "encode",
+    "load_public_key",
+    "sign_checkpoint",
+]
