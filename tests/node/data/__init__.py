@@ -1,0 +1,1 @@
+"""Tests of node.data: schemas, loading, validation."""
