@@ -94,5 +94,7 @@ def generate_federation(
     ValueError
         ``n_firms`` below 10 or an unknown ``fmt``.
     """
+    if fmt not in ("csv", "parquet"):
+        raise ValueError(f"fmt must be 'csv' or 'parquet', got {fmt!r}")
     federation = build_federation(SyntheticConfig(n_firms=n_firms, seed=seed))
     return write_federation(federation, Path(out_dir), fmt)
