@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from node.audit.verify import Finding
+    from node.audit.verify import Finding, VerifyReport
 
 
 class AuditError(Exception):
@@ -126,14 +126,16 @@ class ProofRangeError(AuditError, ValueError):
 class TamperDetected(AuditError):
     """Verification found entries or checkpoints that differ from what was signed.
 
-    ``findings`` lists each problem with its position, first to last.
+    ``findings`` lists each problem with its position, first to last; ``report`` is the full
+    ``VerifyReport`` when the whole log was checked.
     """
 
-    def __init__(self, findings: Sequence[Finding]) -> None:
+    def __init__(self, findings: Sequence[Finding], report: VerifyReport | None = None) -> None:
         first = findings[0] if findings else None
         where = f"; first at position {first.position}: {first.kind}" if first else ""
         super().__init__(f"access log verification failed with {len(findings)} finding(s){where}")
         self.findings = list(findings)
+        self.report = report
 
 
 class ExportFormatError(AuditError):
