@@ -147,11 +147,15 @@ def _third_party(rng: np.random.Generator, ids: np.ndarray, firms: LatentFirms, 
 
 def _monthly(ids: np.ndarray, months: list[date], columns: dict[str, np.ndarray]) -> pd.DataFrame:
     n, m = len(ids), len(months)
+    # build each string column once and repeat it by index: converting 36 copies of every
+    # id to pandas strings one by one would dominate generation time at 100k firms
+    id_col = pd.Series(pd.array(ids, dtype="str")).take(np.repeat(np.arange(n), m))
+    month_col = pd.Series(pd.array([d.isoformat() for d in months], dtype="str"))
     frame = {
-        "uscc": np.repeat(ids, m),
-        "month": np.tile(np.array([d.isoformat() for d in months], dtype=object), n),
+        "uscc": id_col.reset_index(drop=True),
+        "month": month_col.take(np.tile(np.arange(m), n)).reset_index(drop=True),
     }
-    frame.update({name: values[:, :m].reshape(-1) for name, values in columns.items()})
+    frame.update({name: pd.Series(values[:, :m].reshape(-1)) for name, values in columns.items()})
     return pd.DataFrame(frame)
 
 
