@@ -1,0 +1,186 @@
+"""Governed release: an authorized recipient asks for an extract, the node masks and records it.
+
+The flow (see ``docs/policies.md``): the request (dataset, fields, filter, purpose) passes the
+engine, which checks the caller and every field, filters rows on fields the recipient may see
+as they are, and applies each field's transformation; the masked table is serialized once, and
+the SHA-256 of exactly those bytes goes into the ``ReleaseRecord`` together with who, when,
+what query, which policy version and how many rows. The record is what the access log and
+leak tracing build on; it holds no data value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from node.policy.decision import utc_now
+from node.policy.engine import PolicyEngine
+from node.policy.model import Identity
+
+log = logging.getLogger("fedcredit.policy.release")
+
+FORMATS: Final = ("parquet", "csv")
+
+
+@dataclass(frozen=True)
+class ReleaseRequest:
+    """What a recipient asks for (the fields of the ``Release`` RPC request)."""
+
+    dataset: str
+    fields: tuple[str, ...]
+    purpose: str = "release"
+    filter: str = ""
+    format: str = "parquet"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain form: the query as recorded."""
+        return {
+            "dataset": self.dataset,
+            "fields": list(self.fields),
+            "purpose": self.purpose,
+            "filter": self.filter,
+            "format": self.format,
+        }
+
+
+@dataclass(frozen=True)
+class ReleaseRecord:
+    """One release: who received what, when, under which policy, and the hash of the bytes.
+
+    The filter in ``query`` may only name fields released under ``keep`` (never C3), so the
+    record holds nothing the recipient did not receive as it is.
+    """
+
+    release_id: str
+    at: str
+    organization: str
+    node_id: str
+    role: str
+    query: dict[str, Any]
+    policy_version: str
+    decision_id: str
+    fields: tuple[str, ...]
+    rows: int
+    sha256: str
+    format: str
+    transforms: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain form for the access log."""
+        return {
+            "release_id": self.release_id,
+            "at": self.at,
+            "organization": self.organization,
+            "node_id": self.node_id,
+            "role": self.role,
+            "query": dict(self.query),
+            "policy_version": self.policy_version,
+            "decision_id": self.decision_id,
+            "fields": list(self.fields),
+            "rows": self.rows,
+            "sha256": self.sha256,
+            "format": self.format,
+            "transforms": dict(self.transforms),
+        }
+
+
+@dataclass(frozen=True)
+class Release:
+    """The extract as sent (``table`` bytes), the same as a frame, and its record."""
+
+    table: bytes
+    frame: pd.DataFrame
+    record: ReleaseRecord
+
+
+def serialize(frame: pd.DataFrame, fmt: str) -> bytes:
+    """The bytes sent for ``frame``: Parquet (default, typed) or CSV (UTF-8, with header).
+
+    Raises
+    ------
+    ValueError
+        ``fmt`` is neither ``parquet`` nor ``csv``.
+    """
+    if fmt == "parquet":
+        sink = io.BytesIO()
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), sink)
+        return sink.getvalue()
+    if fmt == "csv":
+        return frame.to_csv(index=False).encode("utf-8")
+    raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+
+
+def build_release(
+    engine: PolicyEngine,
+    identity: Identity,
+    request: ReleaseRequest,
+    frame: pd.DataFrame,
+    on_record: Callable[[ReleaseRecord], None] | None = None,
+) -> Release:
+    """Build the masked extract ``request`` asks for from ``frame`` and record the release.
+
+    Parameters
+    ----------
+    frame
+        The dataset as the node holds it (raw); only the policy's output leaves this function.
+    on_record
+        Receives the record (the access log's writer); it is also logged without values.
+
+    Raises
+    ------
+    PolicyDenied
+        The caller, a field or the filter is refused (recorded by the engine); nothing is built.
+    ReleaseQueryError
+        The filter is outside the accepted syntax.
+    ValueError
+        ``request.format`` is not ``parquet`` or ``csv`` (checked before any data is read).
+    """
+    if request.format not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {request.format!r}")
+    masked = engine.apply(
+        identity,
+        request.purpose,
+        request.dataset,
+        frame,
+        fields=list(request.fields),
+        row_filter=request.filter,
+    )
+    out = masked.frame.reset_index(drop=True)
+    table = serialize(out, request.format)
+    record = ReleaseRecord(
+        release_id=uuid.uuid4().hex,
+        at=utc_now(),
+        organization=identity.organization,
+        node_id=identity.node_id,
+        role=identity.role,
+        query=request.to_dict(),
+        policy_version=masked.version,
+        decision_id=masked.decision.decision_id,
+        fields=tuple(out.columns),
+        rows=len(out),
+        sha256=hashlib.sha256(table).hexdigest(),
+        format=request.format,
+        transforms={d.field: d.transform for d in masked.decisions},
+    )
+    log.info(
+        "release %s to org=%s role=%s dataset=%s rows=%d version=%s sha256=%s",
+        record.release_id,
+        record.organization,
+        record.role,
+        request.dataset,
+        record.rows,
+        record.policy_version[:16],
+        record.sha256[:16],
+    )
+    if on_record is not None:
+        on_record(record)
+    return Release(table, out, record)

@@ -1,0 +1,192 @@
+"""Generalizations: numeric buckets, age bands, region prefix of an address code, top- and
+bottom-coding.
+
+Buckets and coding keep a numeric column numeric (``output: lower`` or ``midpoint``), so a
+generalized feature can still feed a federated model; labels (``[10000, 20000)``, ``30-39``)
+are for releases to people.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import pyarrow.compute as pc
+
+from node.policy.transforms.base import (
+    Transform,
+    TransformContext,
+    finite_positive,
+    from_arrow_str,
+    like_numeric,
+    lstr,
+    register,
+    to_arrow_str,
+    to_float,
+)
+from node.policy.transforms.dates import to_days
+
+
+def _labels(values: np.ndarray, names: np.ndarray, column: pd.Series) -> pd.Series:
+    """Label per row from bucket indices (``-1`` for null)."""
+    out = np.empty(len(values), dtype=object)
+    present = values >= 0
+    out[present] = names[values[present]]
+    out[~present] = None
+    return pd.Series(out, index=column.index, name=column.name, dtype="str")
+
+
+@register
+@dataclass(frozen=True)
+class Bucket(Transform):
+    """Numeric buckets, of a fixed ``width`` from ``origin`` or between explicit ``edges``.
+
+    With ``edges`` the values below the first edge fall in the first bucket and those above the
+    last edge in the last one (so the outermost buckets also top- and bottom-code).
+    ``output`` is ``lower`` (bucket's lower edge, numeric), ``midpoint`` (numeric) or
+    ``label`` (text).
+    """
+
+    name: ClassVar[str] = "bucket"
+    width: float | None = None
+    edges: tuple[float, ...] | None = None
+    origin: float = 0.0
+    output: str = "lower"
+
+    def __post_init__(self) -> None:
+        if (self.width is None) == (self.edges is None):
+            raise ValueError("width: give exactly one of width or edges")
+        finite_positive("width", self.width)
+        if self.edges is not None and (
+            len(self.edges) < 2
+            or any(b <= a for a, b in zip(self.edges, self.edges[1:], strict=False))
+        ):
+            raise ValueError("edges: need at least two strictly increasing edges")
+        if self.output not in ("lower", "midpoint", "label"):
+            raise ValueError("output: must be lower, midpoint or label")
+
+    def apply(self, column: pd.Series, ctx: TransformContext) -> pd.Series | None:
+        """Replace every value by its bucket."""
+        x = to_float(column, ctx, self.name)
+        if self.width is not None:
+            lower = np.floor((x - self.origin) / self.width) * self.width + self.origin
+            upper = lower + self.width
+        else:
+            edges = np.asarray(self.edges, dtype="float64")
+            idx = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, len(edges) - 2)
+            lower, upper = edges[idx], edges[idx + 1]
+            lower = np.where(np.isnan(x), np.nan, lower)
+            upper = np.where(np.isnan(x), np.nan, upper)
+        if self.output == "lower":
+            return like_numeric(lower, column)
+        if self.output == "midpoint":
+            return like_numeric((lower + upper) / 2, column)
+        text = np.array(
+            [None if np.isnan(a) else f"[{a:g}, {b:g})" for a, b in zip(lower, upper, strict=True)],
+            dtype=object,
+        )
+        return pd.Series(text, index=column.index, name=column.name, dtype="str")
+
+
+@register
+@dataclass(frozen=True)
+class AgeBand(Transform):
+    """Age bands (``30-39``) from an age in years or from a date of birth.
+
+    Dates are turned into ages at ``as_of`` (an ISO date), which is required for dates so
+    that the same data always gives the same bands. Ages at or above ``top`` become ``top+``.
+    """
+
+    name: ClassVar[str] = "age_band"
+    width: int = 10
+    top: int = 80
+    as_of: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.width <= 50:
+            raise ValueError("width: must be between 1 and 50 years")
+        if self.top < self.width:
+            raise ValueError("top: must be at least one band wide")
+        if self.as_of is not None:
+            try:
+                np.datetime64(self.as_of, "D")
+            except ValueError:
+                raise ValueError("as_of: must be an ISO date such as 2025-01-01") from None
+
+    def apply(self, column: pd.Series, ctx: TransformContext) -> pd.Series | None:
+        """Replace every age (or date of birth) by its band label."""
+        if pd.api.types.is_numeric_dtype(column.dtype):
+            age = to_float(column, ctx, self.name)
+        else:
+            if self.as_of is None:
+                from node.policy.exceptions import TransformError
+
+                raise TransformError(
+                    ctx.field, self.name, "dates need a reference date", "set as_of: YYYY-MM-DD"
+                )
+            days = to_days(column)
+            ref = np.datetime64(self.as_of, "D").astype(np.int64)
+            age = np.where(days == np.iinfo(np.int64).min, np.nan, (ref - days) / 365.2425)
+        band = np.floor(np.clip(age, 0, self.top) / self.width).astype("float64")
+        n_bands = int(np.ceil(self.top / self.width))
+        names = np.array(
+            [f"{i * self.width}-{min((i + 1) * self.width, self.top) - 1}" for i in range(n_bands)]
+            + [f"{self.top}+"],
+            dtype=object,
+        )
+        idx = np.where(np.isnan(band), -1, np.minimum(band, n_bands)).astype(np.int64)
+        idx = np.where(age >= self.top, n_bands, idx)
+        return _labels(idx, names, column)
+
+
+@register
+@dataclass(frozen=True)
+class RegionPrefix(Transform):
+    """Keep the province (2 digits) or city (4 digits) of a 6-digit division code, zero-padded.
+
+    ``110105`` (Chaoyang district, Beijing) becomes ``110000`` at ``province`` level. A value
+    that is not 6 digits becomes null rather than passing through.
+    """
+
+    name: ClassVar[str] = "region_prefix"
+    level: str = "province"
+
+    def __post_init__(self) -> None:
+        if self.level not in ("province", "city"):
+            raise ValueError("level: must be province or city")
+
+    def apply(self, column: pd.Series, ctx: TransformContext) -> pd.Series | None:
+        """Generalize every code to its prefix."""
+        arr = to_arrow_str(column)
+        keep = 2 if self.level == "province" else 4
+        valid = pc.fill_null(pc.match_substring_regex(arr, r"^\d{6}$"), False)
+        prefix = pc.binary_join_element_wise(
+            pc.utf8_slice_codeunits(arr, 0, keep), lstr("0" * (6 - keep)), lstr("")
+        )
+        out = pc.if_else(valid, prefix, lstr(None))
+        return from_arrow_str(out, column)
+
+
+@register
+@dataclass(frozen=True)
+class Clip(Transform):
+    """Top- and bottom-coding: values above ``upper`` become ``upper``, below ``lower`` become
+    ``lower``, so the few extreme (and most identifying) values are hidden in the tails.
+    """
+
+    name: ClassVar[str] = "clip"
+    lower: float | None = None
+    upper: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.lower is None and self.upper is None:
+            raise ValueError("lower: give lower, upper or both")
+        if self.lower is not None and self.upper is not None and self.lower >= self.upper:
+            raise ValueError("upper: must be above lower")
+
+    def apply(self, column: pd.Series, ctx: TransformContext) -> pd.Series | None:
+        """Clip every value into [lower, upper]."""
+        x = to_float(column, ctx, self.name)
+        return like_numeric(np.clip(x, self.lower, self.upper), column)

@@ -1,0 +1,105 @@
+"""Read YAML keeping the line of every key and item, so errors can name file, line and key.
+
+``yaml.safe_load`` forgets where values came from. Here the document is composed into
+PyYAML's node graph (which carries marks), then built into plain dicts and lists that remember
+the 1-based line of each entry. Only the safe tags are constructed (``SafeLoader``), duplicate
+keys are refused (plain YAML silently keeps the last one, which would hide a rule), and
+anchors/aliases are refused so a file cannot expand into a billion entries.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from node.policy.exceptions import PolicyFileError
+
+
+class LMap(dict[str, Any]):
+    """A mapping that remembers its own line and the line of each key."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__()
+        self.line = line
+        self.lines: dict[str, int] = {}
+
+
+class LList(list[Any]):
+    """A sequence that remembers its own line and the line of each item."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__()
+        self.line = line
+        self.lines: list[int] = []
+
+
+def _build(node: yaml.Node, path: Path, key: str, ctor: yaml.constructor.SafeConstructor) -> Any:
+    line = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out = LMap(line)
+        for k_node, v_node in node.value:
+            if not isinstance(k_node, yaml.ScalarNode):
+                raise PolicyFileError(
+                    path, k_node.start_mark.line + 1, key, "complex key", "use plain text keys"
+                )
+            name = str(ctor.construct_object(k_node))
+            here = f"{key}.{name}" if key else name
+            if name in out:
+                raise PolicyFileError(
+                    path,
+                    k_node.start_mark.line + 1,
+                    here,
+                    f"duplicate key (first at line {out.lines[name]})",
+                    "merge the two entries into one",
+                )
+            out[name] = _build(v_node, path, here, ctor)
+            out.lines[name] = k_node.start_mark.line + 1
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        seq = LList(line)
+        for i, item in enumerate(node.value):
+            seq.append(_build(item, path, f"{key}[{i}]", ctor))
+            seq.lines.append(item.start_mark.line + 1)
+        return seq
+    return ctor.construct_object(node)
+
+
+class _NoAliasComposer(yaml.SafeLoader):
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise PolicyFileError(
+                Path(self.name),
+                event.start_mark.line + 1,
+                "",
+                "YAML aliases are not allowed",
+                "write the value out in full",
+            )
+        return super().compose_node(parent, index)
+
+
+def read_located(path: Path, text: str) -> Any:
+    """Parse ``text`` (the content of ``path``) into ``LMap``/``LList``/scalars.
+
+    Raises
+    ------
+    PolicyFileError
+        The text is not YAML, is empty, uses aliases, or repeats a key.
+    """
+    loader = _NoAliasComposer(text)
+    loader.name = str(path)
+    try:
+        root = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark is not None else None
+        raise PolicyFileError(
+            path, line, "", f"not valid YAML ({exc.problem})", "fix the syntax at that line"
+        ) from None
+    finally:
+        loader.dispose()
+    if root is None:
+        raise PolicyFileError(path, None, "", "the file is empty", "write a policy document")
+    return _build(root, path, "", yaml.constructor.SafeConstructor())
