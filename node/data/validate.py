@@ -104,6 +104,9 @@ def _to_number(series: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
 
 def _convert(series: pd.Series, spec: FieldSpec) -> tuple[pd.Series, np.ndarray, np.ndarray]:
     """Convert one column to ``spec.dtype``: (values, missing mask, wrong-type mask)."""
+    if spec.dtype is FieldType.INT and pd.api.types.is_integer_dtype(series):
+        # already integers (Parquet): keep them exact, a float64 detour would round ids > 2**53
+        return series, series.isna().to_numpy(), np.zeros(len(series), bool)
     if spec.dtype in (FieldType.INT, FieldType.FLOAT):
         values, missing, bad = _to_number(series)
         if spec.dtype is FieldType.INT:

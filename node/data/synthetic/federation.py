@@ -126,7 +126,9 @@ def _bank(rng: np.random.Generator, ids: np.ndarray, firms: LatentFirms, p: Pane
     )
 
 
-def _third_party(rng: np.random.Generator, ids: np.ndarray, firms: LatentFirms, p: Panels):
+def _third_party(
+    rng: np.random.Generator, ids: np.ndarray, firms: LatentFirms, p: Panels
+) -> pd.DataFrame:
     n = firms.n
     inv12, inv_prev = p.invoice_total[:, _LAST12].sum(1), p.invoice_total[:, _PREV12].sum(1)
     rating = np.clip(np.round(4.2 + 0.25 * firms.quality + rng.normal(0, 0.3, n), 1), 1.0, 5.0)

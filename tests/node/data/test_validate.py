@@ -68,3 +68,15 @@ def test_float_nan_in_required_numeric_column(schema_dict) -> None:
     with pytest.raises(MissingValueError) as info:
         check_field(pd.Series([1.0, np.nan]), schema.spec("amount"), schema, Where(Path("p")))
     assert info.value.kind == "missing" and info.value.row == 2
+
+
+def test_large_integers_stay_exact(schema_dict) -> None:
+    # prepare: a value above 2**53, which a float64 round trip would change
+    schema = schema_from_dict(schema_dict)
+    big = 2**53 + 1
+    # execute
+    out = check_field(
+        pd.Series([big, 1], dtype="int64"), schema.spec("count"), schema, Where(Path("p"))
+    )
+    # assert
+    assert out.iloc[0] == big
