@@ -439,6 +439,59 @@ class PolicyEngine:
         masked = pd.DataFrame(out, index=frame.index)
         return MaskedFrame(masked, policy.version, decision)
 
+    def preview(
+        self,
+        role: str,
+        purpose: str,
+        dataset: str,
+        frame: pd.DataFrame,
+        organization: str = "preview",
+    ) -> tuple[dict[str, str], pd.DataFrame]:
+        """What ``role`` would receive for ``purpose``, field by field, for an operator's dry run.
+
+        Unlike ``apply`` this does not refuse: a field without a rule is reported as denied and
+        left out, and no decision is recorded (nothing leaves the node). Organization rules
+        apply only when ``organization`` is given.
+
+        Returns
+        -------
+        tuple[dict[str, str], pandas.DataFrame]
+            Per column of ``frame``: the transformation or the reason it is withheld; and the
+            frame of the columns that would leave, transformed.
+
+        Raises
+        ------
+        KeyError
+            ``dataset`` is not in the policy.
+        ValueError
+            ``role`` or ``purpose`` is not a known role or data purpose.
+        """
+        policy = self._policy
+        ds = policy.datasets[dataset]
+        r, p = Role(role), Purpose(purpose)
+        if p not in DATA_PURPOSES:
+            raise ValueError(
+                f"purpose {purpose!r} does not move data; use training, scoring or release"
+            )
+        outcome: dict[str, str] = {}
+        out: dict[str, pd.Series] = {}
+        ctx = TransformContext(self._key, organization, frame, ds.id_field, self._rng_factory())
+        may_act = p in policy.roles.get(r, frozenset())
+        for name in frame.columns:
+            if name not in ds.fields:
+                outcome[name] = "withheld: field not in policy"
+                continue
+            rule = policy.lookup(dataset, name, p, r, organization) if may_act else None
+            if rule is None:
+                outcome[name] = "denied: no rule" if may_act else f"denied: role may not {purpose}"
+                continue
+            ctx.field = name
+            outcome[name] = rule.transform.describe()
+            result = rule.transform.apply(frame[name], ctx)
+            if result is not None:
+                out[name] = result
+        return outcome, pd.DataFrame(out, index=frame.index)
+
     def field_purposes(self, dataset: str) -> dict[str, tuple[str, tuple[str, ...]]]:
         """Per field of ``dataset``: its class and the purposes some rule allows (capabilities).
 

@@ -79,7 +79,14 @@ class Transform(ABC):
 
     def describe(self) -> str:
         """Short human form, e.g. ``mask(style=mobile)``."""
-        args = ", ".join(f"{k}={v}" for k, v in self.params().items())
+        def fmt(v: Any) -> str:
+            if isinstance(v, float):
+                return f"{v:g}"
+            if isinstance(v, tuple):
+                return "[" + ", ".join(fmt(x) for x in v) + "]"
+            return str(v)
+
+        args = ", ".join(f"{k}={fmt(v)}" for k, v in self.params().items())
         return f"{self.name}({args})" if args else self.name
 
 

@@ -1,0 +1,1 @@
+"""Command-line interfaces: the fedcredit command and its sub-commands."""
