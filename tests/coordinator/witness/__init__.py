@@ -1,0 +1,1 @@
+"""Tests of the checkpoint witness (coordinator/witness)."""
