@@ -1,0 +1,41 @@
+"""Private entity alignment: multi-party ECDH-PSI over X25519 on unified social credit codes."""
+
+from node.psi.coordinator import run_psi_coordinator
+from node.psi.exceptions import (
+    DuplicateIdsError,
+    EmptySetError,
+    InvalidIdsError,
+    MalformedMessage,
+    PsiAborted,
+    PsiError,
+    PsiPeerLeft,
+    PsiPolicyError,
+    PsiSpecError,
+    UnknownDatasetError,
+)
+from node.psi.follower import run_psi_follower
+from node.psi.leader import run_psi_leader
+from node.psi.policy import PsiPermits, permits_from_config
+from node.psi.result import PsiResult
+from node.psi.spec import PsiSpec, spec_from_job
+
+__all__ = [
+    "DuplicateIdsError",
+    "EmptySetError",
+    "InvalidIdsError",
+    "MalformedMessage",
+    "PsiAborted",
+    "PsiError",
+    "PsiPeerLeft",
+    "PsiPermits",
+    "PsiPolicyError",
+    "PsiResult",
+    "PsiSpec",
+    "PsiSpecError",
+    "UnknownDatasetError",
+    "permits_from_config",
+    "run_psi_coordinator",
+    "run_psi_follower",
+    "run_psi_leader",
+    "spec_from_job",
+]

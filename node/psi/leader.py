@@ -1,0 +1,299 @@
+"""The leader (label holder) role of multi-party ECDH-PSI.
+
+The leader aligns with every follower pairwise, combines the pairwise matches into the
+"all required" intersection (and the optional subsets), shuffles it into the shared order and
+delivers each follower its own row positions in that order. Message flow and what each
+party learns: ``docs/protocols/psi.md``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import threading
+from collections.abc import Iterable
+from concurrent.futures import Executor, Future
+
+import numpy as np
+import numpy.typing as npt
+
+from node.jobs.hooks import JobHooks
+from node.psi.exceptions import EmptySetError, MalformedMessage, PsiSpecError
+from node.psi.hashing import SALT_BYTES
+from node.psi.ids import PreparedIds, prepare_ids
+from node.psi.protocol import (
+    COORDINATOR,
+    TOPIC_AB,
+    TOPIC_B,
+    TOPIC_HELLO,
+    TOPIC_LEADER,
+    TOPIC_SUMMARY,
+    aborted,
+    check_abort,
+    notify_failure,
+    to_points,
+)
+from node.psi.result import PsiResult
+from node.psi.spec import PsiSpec
+from node.psi.streaming import OrderedSender, batch_count, batch_sizes, peer_left, receive
+from node.psi.wire import (
+    Status,
+    decode_hello,
+    decode_points,
+    encode_index,
+    encode_points,
+    encode_result,
+    encode_start,
+    encode_summary,
+)
+from node.psi.workers import InlineExecutor, blind_codes, reblind_points
+from node.transport.channel import ChannelError, PartyChannel
+
+log = logging.getLogger("fedcredit.psi.leader")
+
+
+def run_psi_leader(
+    channel: PartyChannel,
+    hooks: JobHooks,
+    spec: PsiSpec,
+    ids: Iterable[object],
+    pool: Executor | None = None,
+    *,
+    dataset: str = "",
+    id_field: str = "",
+) -> PsiResult:
+    """Run the leader's side of one PSI job and return its rows in the shared order.
+
+    Parameters
+    ----------
+    channel
+        This party's channel; ``channel.party`` must be ``spec.leader``.
+    hooks
+        Progress and the ``psi_run`` access-log record (sizes only).
+    spec
+        The job's PSI settings, identical at every party.
+    ids
+        The dataset's id column, in row order (unified social credit codes).
+    pool
+        Worker processes for the per-row crypto; ``None`` runs it in this thread.
+    dataset, id_field
+        Names only, for the access-log record.
+
+    Raises
+    ------
+    PsiSpecError
+        This channel's party is not the spec's leader.
+    InvalidIdsError, DuplicateIdsError, EmptySetError
+        This party's own ids cannot be used (the followers are told, without detail).
+    PsiAborted
+        A follower could not take part.
+    PsiPeerLeft
+        A follower left or went silent.
+    MalformedMessage
+        A follower sent something outside the protocol.
+    """
+    if channel.party != spec.leader:
+        raise PsiSpecError(
+            f"party {channel.party!r} runs the leader role but the leader is {spec.leader!r}"
+        )
+    run = _LeaderRun(channel, hooks, spec, pool or InlineExecutor())
+    try:
+        result = run.execute(ids)
+    except BaseException as exc:
+        run.abort()
+        culprit = getattr(exc, "party", None) or getattr(exc, "sender", None) or channel.party
+        notify_failure(
+            channel, list(spec.followers), [TOPIC_LEADER], leader=True, culprit=culprit, exc=exc
+        )
+        if isinstance(exc, ChannelError):
+            raise peer_left(exc, channel.party, run.stage) from None
+        raise
+    hooks.record(
+        "psi_run",
+        {
+            **result.summary(),
+            "dataset": dataset,
+            "id_field": id_field,
+            "peers": list(spec.followers),
+        },
+    )
+    return result
+
+
+class _LeaderRun:
+    """State of one leader run, so that a failure at any stage can be cleaned up."""
+
+    def __init__(
+        self, channel: PartyChannel, hooks: JobHooks, spec: PsiSpec, executor: Executor
+    ) -> None:
+        self.channel = channel
+        self.hooks = hooks
+        self.spec = spec
+        self.executor = executor
+        self.stage = "prepare"
+        self.sender: OrderedSender | None = None
+        self.pending: list[Future[bytes]] = []
+
+    def abort(self) -> None:
+        if self.sender is not None:
+            self.sender.abort()
+        for future in self.pending:
+            future.cancel()
+
+    def execute(self, ids: Iterable[object]) -> PsiResult:
+        spec, channel = self.spec, self.channel
+        prepared = prepare_ids(ids, self.executor, strict=spec.strict)
+        if not prepared.codes:
+            raise EmptySetError(channel.party)
+        n_lead = len(prepared.codes)
+        salt, alpha = os.urandom(SALT_BYTES), os.urandom(32)  # fresh per job, memory only
+        self.hooks.progress("psi/prepare", 1, 4, {"ids": float(prepared.total)})
+
+        # Blind our set while the followers prepare; send nothing before all said hello.
+        gate = threading.Event()
+        self.sender = OrderedSender("psi-leader-send", gate)
+        n_batches = batch_count(n_lead, spec.batch_size)
+        for i, start in enumerate(range(0, n_lead, spec.batch_size)):
+            chunk = prepared.codes[start : start + spec.batch_size]
+            future = self.executor.submit(blind_codes, salt, alpha, chunk)
+            self.pending.append(future)
+            self.sender.put(future, self._broadcaster(i, n_batches))
+
+        self.stage = "hello"
+        sizes = {channel.party: n_lead}
+        for follower in spec.followers:
+            payload = receive(channel, follower, TOPIC_HELLO, spec.timeout_s, self.stage)
+            status, n_follow = decode_hello(payload, follower, TOPIC_HELLO)
+            if status != Status.OK:
+                raise aborted(status, follower)
+            if n_follow == 0:
+                raise MalformedMessage(follower, TOPIC_HELLO, "status OK with an empty set")
+            sizes[follower] = n_follow
+        for follower in spec.followers:
+            channel.send(follower, TOPIC_LEADER, encode_start(Status.OK, n_lead, salt))
+        gate.set()
+
+        self.stage = "exchange"
+        reblinded: dict[str, list[Future[bytes]]] = {}
+        for follower in spec.followers:
+            reblinded[follower] = []
+            for i, count in enumerate(batch_sizes(sizes[follower], spec.batch_size)):
+                body = self._recv_points(follower, TOPIC_B, i, sizes[follower], count)
+                future = self.executor.submit(reblind_points, alpha, body)
+                self.pending.append(future)
+                reblinded[follower].append(future)
+        doubled: dict[str, npt.NDArray[np.bytes_]] = {}
+        for follower in spec.followers:
+            parts = [
+                self._recv_points(follower, TOPIC_AB, i, n_lead, count)
+                for i, count in enumerate(batch_sizes(n_lead, spec.batch_size))
+            ]
+            doubled[follower] = to_points(b"".join(parts), follower, TOPIC_AB)
+        self.sender.join()
+        self.hooks.progress("psi/exchange", 2, 4, {})
+
+        self.stage = "match"
+        matches = {
+            follower: _match(
+                doubled[follower],
+                to_points(b"".join(f.result() for f in reblinded[follower]), follower, TOPIC_B),
+            )
+            for follower in spec.followers
+        }
+        self.hooks.progress("psi/match", 3, 4, {})
+
+        self.stage = "deliver"
+        return self._deliver(prepared, sizes, matches)
+
+    def _broadcaster(self, batch: int, batches: int) -> _Broadcast:
+        return _Broadcast(self.channel, self.spec.followers, batch, batches)
+
+    def _recv_points(self, sender: str, topic: str, batch: int, n: int, count: int) -> bytes:
+        payload = receive(self.channel, sender, topic, self.spec.timeout_s, self.stage)
+        check_abort(payload, sender, topic)
+        return decode_points(
+            payload, sender, topic, batch, batch_count(n, self.spec.batch_size), count
+        )
+
+    def _deliver(
+        self,
+        prepared: PreparedIds,
+        sizes: dict[str, int],
+        matches: dict[str, npt.NDArray[np.int64]],
+    ) -> PsiResult:
+        spec, channel = self.spec, self.channel
+        rng = np.random.default_rng(secrets.randbits(128))
+        selected: dict[str, npt.NDArray[np.int64]] = {}
+        for name in spec.set_names:
+            hit = np.ones(len(prepared.codes), dtype=bool)
+            for member in spec.set_members(name):
+                hit &= matches[member] >= 0
+            rows = np.flatnonzero(hit)
+            # The shared order is a fresh random permutation: it reveals nothing about any
+            # party's row order. In cardinality mode the positions are shuffled by the
+            # followers and mean nothing to us; only the count is used.
+            selected[name] = rows[rng.permutation(len(rows))]
+        for follower in spec.followers:
+            names = spec.sets_of(follower)
+            counts = [len(selected[n]) for n in names]
+            if spec.cardinality_only:
+                channel.send(follower, TOPIC_LEADER, encode_result([(c, 0) for c in counts]))
+                continue
+            header = [(c, batch_count(c, spec.batch_size)) for c in counts]
+            channel.send(follower, TOPIC_LEADER, encode_result(header))
+            for name, (_, batches) in zip(names, header, strict=True):
+                positions = matches[follower][selected[name]]
+                for b in range(batches):
+                    part = positions[b * spec.batch_size : (b + 1) * spec.batch_size]
+                    channel.send(follower, TOPIC_LEADER, encode_index(b, batches, part))
+
+        def local(name: str) -> npt.NDArray[np.int64] | None:
+            if spec.cardinality_only:
+                return None
+            rows = prepared.rows[selected[name]]
+            rows.flags.writeable = False
+            return rows
+
+        subsets = list(spec.subsets)
+        result = PsiResult(
+            party=channel.party,
+            role="leader",
+            cardinality_only=spec.cardinality_only,
+            size=len(selected["required"]),
+            rows=local("required"),
+            subsets={n: local(n) for n in subsets},
+            subset_sizes={n: len(selected[n]) for n in subsets},
+            set_sizes=sizes,
+            n_input=prepared.total,
+            invalid_rows=prepared.invalid,
+        )
+        channel.send(COORDINATOR, TOPIC_SUMMARY, encode_summary(result.summary()))
+        self.hooks.progress("psi/deliver", 4, 4, {"intersection": float(result.size)})
+        log.info("psi leader %s: intersection of %d firms", channel.party, result.size)
+        return result
+
+
+class _Broadcast:
+    """Sends one blinded batch of the leader's set to every follower (picklable closure)."""
+
+    def __init__(
+        self, channel: PartyChannel, followers: tuple[str, ...], batch: int, batches: int
+    ) -> None:
+        self.channel, self.followers = channel, followers
+        self.batch, self.batches = batch, batches
+
+    def __call__(self, points: bytes) -> None:
+        payload = encode_points(self.batch, self.batches, points)
+        for follower in self.followers:
+            self.channel.send(follower, TOPIC_LEADER, payload)
+
+
+def _match(
+    doubled: npt.NDArray[np.bytes_], theirs: npt.NDArray[np.bytes_]
+) -> npt.NDArray[np.int64]:
+    """For each of our doubly blinded points, its position in ``theirs``, or -1."""
+    positions = np.full(len(doubled), -1, dtype=np.int64)
+    _, ours_at, theirs_at = np.intersect1d(doubled, theirs, assume_unique=True, return_indices=True)
+    positions[ours_at] = theirs_at
+    return positions
