@@ -85,6 +85,10 @@ class DatasetSchema:
     Preconditions (checked by ``__post_init__``): field names are unique, the id column and the
     label column (if any) are declared fields, the id column is ``str`` and the label ``int`` or
     ``bool``. The id and the label are always required.
+
+    ``key_columns`` are further columns that, with the id, identify a record: empty for a
+    snapshot (one record per enterprise), ``("month",)`` for a monthly panel. They must be
+    declared, required fields.
     """
 
     name: str
@@ -92,6 +96,7 @@ class DatasetSchema:
     fields: tuple[FieldSpec, ...]
     id_is_uscc: bool = True
     label_column: str | None = None
+    key_columns: tuple[str, ...] = ()
     extra_columns: ExtraColumns = ExtraColumns.REFUSE
     source: Path | None = field(default=None, compare=False)
 
@@ -132,6 +137,21 @@ class DatasetSchema:
                     "set 'type: int' (values 0/1) and 'required: true' on it",
                 )
 
+        for key in self.key_columns:
+            spec = by_name.get(key)
+            if spec is None or not spec.required or key == self.id_column:
+                raise SchemaError(
+                    where,
+                    f"key column {key!r} is not a declared required field other than the id",
+                    "declare it under 'fields' with 'required: true', or remove it from "
+                    "'key_columns'",
+                )
+
+    @property
+    def unique_key(self) -> tuple[str, ...]:
+        """The columns whose values identify one record: the id plus ``key_columns``."""
+        return (self.id_column, *self.key_columns)
+
     @property
     def columns(self) -> tuple[str, ...]:
         """All declared column names, in declaration order."""
@@ -141,7 +161,7 @@ class DatasetSchema:
     def feature_columns(self) -> tuple[str, ...]:
         """Numeric and boolean columns other than the id and the label (model inputs)."""
         numeric = (FieldType.INT, FieldType.FLOAT, FieldType.BOOL)
-        skip = {self.id_column, self.label_column}
+        skip = {self.id_column, self.label_column, *self.key_columns}
         return tuple(f.name for f in self.fields if f.dtype in numeric and f.name not in skip)
 
     def spec(self, name: str) -> FieldSpec:
@@ -218,12 +238,18 @@ def schema_from_dict(data: Mapping[str, Any], source: Path | None = None) -> Dat
     if not isinstance(id_is_uscc, bool):
         raise SchemaError(where, "'id_is_uscc' is not true/false", "write true or false")
     label = data.get("label_column")
+    keys = data.get("key_columns", [])
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise SchemaError(
+            where, "'key_columns' is not a list of column names", "write e.g. [month]"
+        )
     return DatasetSchema(
         name=str(data["name"]),
         id_column=str(data["id_column"]),
         fields=tuple(specs),
         id_is_uscc=id_is_uscc,
         label_column=None if label is None else str(label),
+        key_columns=tuple(keys),
         extra_columns=_enum(
             where, ExtraColumns, data.get("extra_columns", "refuse"), "'extra_columns'"
         ),
@@ -250,6 +276,7 @@ def schema_to_dict(schema: DatasetSchema) -> dict[str, Any]:
         "id_column": schema.id_column,
         "id_is_uscc": schema.id_is_uscc,
         "label_column": schema.label_column,
+        "key_columns": list(schema.key_columns),
         "extra_columns": schema.extra_columns.value,
         "fields": fields,
     }

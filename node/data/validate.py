@@ -200,7 +200,8 @@ def check_ids(series: pd.Series, schema: DatasetSchema, where: Where) -> pd.Seri
     EmptyIdError
         An id is empty.
     DuplicateIdError
-        An id occurs more than once (after normalisation).
+        An id occurs more than once (after normalisation); checked here only when the schema
+        has no ``key_columns``, otherwise on the full key after conversion.
     InvalidIdError
         ``id_is_uscc`` and an id fails the GB 32100-2015 check.
     """
@@ -216,17 +217,12 @@ def check_ids(series: pd.Series, schema: DatasetSchema, where: Where) -> pd.Seri
             **where.rows(empty),
         )
     ids = text.map(uscc.normalize) if schema.id_is_uscc else text
-    dup = ids.duplicated(keep=False).to_numpy()
-    if dup.any():
-        raise DuplicateIdError(
-            where.path,
-            "the same id appears in more than one record",
-            "keep one record per enterprise (merge or delete the duplicates)",
-            column=col,
-            **where.rows(dup),
-        )
+    if not schema.key_columns:
+        check_unique(pd.DataFrame({col: ids}), schema, where)
     if schema.id_is_uscc:
-        invalid = ~ids.map(uscc.is_valid).to_numpy(dtype=bool)
+        # check each distinct code once: a monthly panel repeats every code dozens of times
+        bad = [code for code in ids.unique() if not uscc.is_valid(code)]
+        invalid = ids.isin(bad).to_numpy(dtype=bool)
         if invalid.any():
             raise InvalidIdError(
                 where.path,
@@ -238,6 +234,30 @@ def check_ids(series: pd.Series, schema: DatasetSchema, where: Where) -> pd.Seri
                 **where.rows(invalid),
             )
     return ids.astype("str")
+
+
+def check_unique(frame: pd.DataFrame, schema: DatasetSchema, where: Where) -> None:
+    """Refuse two records with the same key (the id, plus ``key_columns`` for panels).
+
+    Raises
+    ------
+    DuplicateIdError
+        Two or more records share the key; all of them are counted.
+    """
+    dup = frame.duplicated(subset=list(schema.unique_key), keep=False).to_numpy()
+    if dup.any():
+        if schema.key_columns:
+            what = "id and " + ", ".join(schema.key_columns)
+            fix = f"keep one record per {what} (merge or delete the duplicates)"
+        else:
+            what, fix = "id", "keep one record per enterprise (merge or delete the duplicates)"
+        raise DuplicateIdError(
+            where.path,
+            f"the same {what} appears in more than one record",
+            fix,
+            column=schema.id_column,
+            **where.rows(dup),
+        )
 
 
 def check_field(
@@ -313,4 +333,7 @@ def validate_frame(frame: pd.DataFrame, schema: DatasetSchema, where: Where) -> 
             out[spec.name] = check_ids(frame[spec.name], schema, where)
         else:
             out[spec.name] = check_field(frame[spec.name], spec, schema, where)
-    return pd.DataFrame(out, index=frame.index)
+    result = pd.DataFrame(out, index=frame.index)
+    if schema.key_columns:
+        check_unique(result, schema, where)
+    return result

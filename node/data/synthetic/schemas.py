@@ -82,3 +82,62 @@ THIRD_PARTY: Final = DatasetSchema(
 )
 
 SNAPSHOT_SCHEMAS: Final = {"government": GOVERNMENT, "bank": BANK, "third_party": THIRD_PARTY}
+
+_MONTH = FieldSpec("month", _D, _C1, description="first day of the month")
+
+GOVERNMENT_MONTHLY: Final = DatasetSchema(
+    name="government_monthly",
+    id_column="uscc",
+    key_columns=("month",),
+    fields=(
+        _USCC,
+        _MONTH,
+        FieldSpec("tax_paid", _F, _C2, description="tax paid that month, yuan"),
+        FieldSpec("ss_headcount", _I, _C2, description="social-security headcount"),
+        FieldSpec("electricity_kwh", _F, _C2, description="electricity used that month"),
+        FieldSpec("new_court_cases", _I, _C2, description="court cases opened that month"),
+    ),
+)
+
+BANK_MONTHLY: Final = DatasetSchema(
+    name="bank_monthly",
+    id_column="uscc",
+    key_columns=("month",),
+    fields=(
+        _USCC,
+        _MONTH,
+        FieldSpec("inflow", _F, _C2, description="account inflow that month, yuan"),
+        FieldSpec("outflow", _F, _C2, description="account outflow that month, yuan"),
+        FieldSpec("overdue_days", _I, _C2, description="days overdue at month end"),
+    ),
+)
+
+THIRD_PARTY_MONTHLY: Final = DatasetSchema(
+    name="third_party_monthly",
+    id_column="uscc",
+    key_columns=("month",),
+    fields=(
+        _USCC,
+        _MONTH,
+        FieldSpec("invoice_total", _F, _C2, description="invoiced that month, yuan"),
+        FieldSpec("ecommerce_sales", _F, _C2, description="online sales that month, yuan"),
+    ),
+)
+
+BANK_DEFAULTS: Final = DatasetSchema(
+    name="bank_defaults",
+    id_column="uscc",
+    fields=(
+        _USCC,
+        FieldSpec("default_month", _D, _C2, description="month of the first default"),
+    ),
+)
+
+#: Every written table's schema, by table name (snapshots, panels, default events).
+ALL_SCHEMAS: Final = {
+    **SNAPSHOT_SCHEMAS,
+    "government_monthly": GOVERNMENT_MONTHLY,
+    "bank_monthly": BANK_MONTHLY,
+    "third_party_monthly": THIRD_PARTY_MONTHLY,
+    "bank_defaults": BANK_DEFAULTS,
+}

@@ -10,7 +10,7 @@ from typing import Literal
 from node.data.schema import dump_schema
 from node.data.synthetic.config import SyntheticConfig
 from node.data.synthetic.federation import SyntheticFederation, build_federation
-from node.data.synthetic.schemas import SNAPSHOT_SCHEMAS
+from node.data.synthetic.schemas import ALL_SCHEMAS
 
 logger = logging.getLogger("fedcredit.node.data.synthetic")
 
@@ -22,8 +22,8 @@ class FederationFiles:
     """Paths of one written federation.
 
     ``tables`` maps each table name (``government``, ``bank``, ``third_party``, the three
-    ``*_monthly`` panels and ``bank_defaults``) to its data file; ``schemas`` maps each
-    snapshot table to its schema YAML, which ``load_dataset`` accepts.
+    ``*_monthly`` panels and ``bank_defaults``) to its data file; ``schemas`` maps every table
+    to its schema YAML (``<name>.schema.yaml``), which ``load_dataset`` accepts.
     """
 
     out_dir: Path
@@ -65,7 +65,7 @@ def write_federation(
         tables[name] = path
     schemas = {
         name: dump_schema(schema, out_dir / f"{name}.schema.yaml")
-        for name, schema in SNAPSHOT_SCHEMAS.items()
+        for name, schema in ALL_SCHEMAS.items()
     }
     logger.info("wrote synthetic federation: %d tables (%s)", len(tables), fmt)
     return FederationFiles(

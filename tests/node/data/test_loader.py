@@ -212,6 +212,23 @@ def test_duplicate_ids_after_normalisation(csv_file, schema_dict, rows) -> None:
     assert rows[1][0] not in _said(err) and rows[1][0].lower() not in _said(err)
 
 
+def test_panel_key_allows_repeated_ids_but_not_repeated_keys(csv_file, schema_dict, rows) -> None:
+    # prepare: a panel keyed by (uscc, opened); the same firm in two different months
+    schema_dict["key_columns"] = ["opened"]
+    rows[1][0] = rows[0][0]
+    ok = csv_file()
+    rows[1][3] = rows[0][3]  # now the same firm twice in the same month
+    dup = csv_file(name="dup.csv")
+
+    # execute
+    ds = load_dataset(ok, schema_dict)
+    err = _refused(dup, schema_dict, DuplicateIdError)
+
+    # assert
+    assert ds.ids[0] == ds.ids[1]
+    assert err.rows == (1, 2) and "id and opened" in str(err)
+
+
 def test_invalid_uscc_check_character(csv_file, schema_dict, rows) -> None:
     # prepare: change the check character only
     good = rows[2][0]

@@ -48,6 +48,17 @@ def test_yaml_round_trip(schema_dict, tmp_path) -> None:
     assert schema_from_dict(schema_to_dict(schema)) == schema
 
 
+def test_key_columns_extend_the_unique_key(schema_dict) -> None:
+    # prepare
+    schema_dict["key_columns"] = ["opened"]
+    # execute
+    schema = schema_from_dict(schema_dict)
+    # assert: the key column is part of the key, not a model feature
+    assert schema.unique_key == ("uscc", "opened")
+    assert "opened" not in schema.feature_columns
+    assert schema_from_dict(schema_to_dict(schema)) == schema
+
+
 def test_defaults_are_the_safe_ones() -> None:
     # execute: the smallest schema a user can write
     schema = schema_from_dict(
@@ -100,6 +111,14 @@ def _broken(schema_dict: dict[str, Any], case: str) -> dict[str, Any]:
         schema_dict["id_is_uscc"] = "yes"
     elif case == "bad extra_columns":
         schema_dict["extra_columns"] = "keep"
+    elif case == "key not declared":
+        schema_dict["key_columns"] = ["month"]
+    elif case == "key optional":
+        schema_dict["key_columns"] = ["count"]
+    elif case == "key is the id":
+        schema_dict["key_columns"] = ["uscc"]
+    elif case == "key_columns not a list":
+        schema_dict["key_columns"] = "opened"
     return schema_dict
 
 
@@ -123,6 +142,10 @@ def _broken(schema_dict: dict[str, Any], case: str) -> dict[str, Any]:
         "bad version",
         "id_is_uscc not bool",
         "bad extra_columns",
+        "key not declared",
+        "key optional",
+        "key is the id",
+        "key_columns not a list",
     ],
 )
 def test_invalid_schema_is_refused_with_a_fix(schema_dict, case) -> None:

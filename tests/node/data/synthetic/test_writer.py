@@ -21,7 +21,8 @@ def test_written_tables_pass_validation(tmp_path, fmt) -> None:
     }  # fmt: skip
     assert all(p.is_file() and p.suffix == f".{fmt}" for p in files.tables.values())
     assert files.schemas["bank"].name == "bank.schema.yaml"
-    for name in ("government", "bank", "third_party"):
+    assert set(files.schemas) == set(files.tables)
+    for name in files.tables:
         ds = load_dataset(files.tables[name], files.schemas[name])
         assert len(ds) > 0 and ds.name == name
     bank = load_dataset(files.bank, files.schemas["bank"])
