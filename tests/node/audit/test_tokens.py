@@ -1,0 +1,36 @@
+"""Firm tokens: keyed, stable, normalized, unlinkable across keys."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from node.audit.tokens import FirmTokenizer, is_token
+from node.data import uscc
+
+
+def test_token_is_stable_normalized_and_keyed() -> None:
+    # prepare
+    code = uscc.generate(random.Random(3))
+    a, b = FirmTokenizer(b"a" * 32), FirmTokenizer(b"b" * 32)
+
+    # execute
+    t = a.token(code)
+
+    # assert
+    assert is_token(t)
+    assert a.token(f"  {code.lower()} ") == t
+    assert b.token(code) != t
+    assert code not in t
+    assert "redacted" in repr(a)
+
+
+def test_short_key_is_refused() -> None:
+    with pytest.raises(ValueError):
+        FirmTokenizer(b"short")
+
+
+def test_empty_identifier_is_refused() -> None:
+    with pytest.raises(ValueError):
+        FirmTokenizer(b"k" * 32).token("   ")
