@@ -70,7 +70,8 @@ class _File:
     def names(
         self, value: Any, line: int | None, key: str, choices: Iterable[str] | None
     ) -> list[str]:
-        if isinstance(value, str):
+        single = isinstance(value, str)
+        if single:
             value = [value]
         if not isinstance(value, list) or not value:
             raise self.error(line, key, "expected a non-empty list", f"write {key}: [a, b]")
@@ -78,12 +79,13 @@ class _File:
         out = []
         for i, item in enumerate(value):
             item_line = value.lines[i] if isinstance(value, LList) else line
+            item_key = key if single else f"{key}[{i}]"
             if not isinstance(item, str):
-                raise self.error(item_line, f"{key}[{i}]", "expected text", "quote the value")
+                raise self.error(item_line, item_key, "expected text", "quote the value")
             if choices is not None and item not in choices:
                 raise self.error(
                     item_line,
-                    f"{key}[{i}]",
+                    item_key,
                     f"unknown value {item!r}",
                     f"use one of: {', '.join(choices)}",
                 )

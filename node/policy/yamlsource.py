@@ -35,8 +35,21 @@ class LList(list[Any]):
         self.lines: list[int] = []
 
 
+_PLAIN_TAGS = frozenset(
+    f"tag:yaml.org,2002:{t}" for t in ("map", "seq", "str", "int", "float", "bool", "null")
+)
+
+
 def _build(node: yaml.Node, path: Path, key: str, ctor: yaml.constructor.SafeConstructor) -> Any:
     line = node.start_mark.line + 1
+    if node.tag not in _PLAIN_TAGS:
+        raise PolicyFileError(
+            path,
+            line,
+            key,
+            f"YAML tag {node.tag!r} is not allowed",
+            "use plain mappings, lists, text, numbers and booleans (quote dates)",
+        )
     if isinstance(node, yaml.MappingNode):
         out = LMap(line)
         for k_node, v_node in node.value:

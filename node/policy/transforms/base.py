@@ -79,6 +79,7 @@ class Transform(ABC):
 
     def describe(self) -> str:
         """Short human form, e.g. ``mask(style=mobile)``."""
+
         def fmt(v: Any) -> str:
             if isinstance(v, float):
                 return f"{v:g}"
