@@ -35,6 +35,7 @@ logger = logging.getLogger("fedcredit.node.data.validate")
 MAX_ROWS_SHOWN: Final = 5
 #: Text spellings read as a missing value (compared case-insensitively, after stripping).
 MISSING_TOKENS: Final = frozenset({"", "nan", "na", "n/a", "null", "none"})
+_LONGEST_TOKEN: Final = max(len(t) for t in MISSING_TOKENS)
 _TRUE: Final = frozenset({"true", "t", "yes", "y", "1"})
 _FALSE: Final = frozenset({"false", "f", "no", "n", "0"})
 _TYPE_HINT: Final = {
@@ -78,13 +79,14 @@ class Where:
 def _text(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """Values as stripped strings plus the mask of missing ones (NaN/None or a missing token)."""
     isna = series.isna().to_numpy()
-    text = series.astype("object").where(~isna, "").map(str).str.strip()
-    missing = isna | text.str.lower().isin(MISSING_TOKENS).to_numpy()
+    if pd.api.types.is_string_dtype(series) and series.dtype != object:
+        text = series.fillna("").str.strip()  # CSV columns: already strings, stay vectorised
+    else:
+        text = series.astype("object").where(~isna, "").map(str).str.strip()
+    short = (text.str.len() <= _LONGEST_TOKEN).to_numpy()
+    missing = isna.copy()
+    missing[short] |= text[short].str.lower().isin(MISSING_TOKENS).to_numpy()
     return text, missing
-
-
-def _is_text(series: pd.Series) -> bool:
-    return pd.api.types.is_string_dtype(series) or series.dtype == object
 
 
 def _to_number(series: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
@@ -216,7 +218,13 @@ def check_ids(series: pd.Series, schema: DatasetSchema, where: Where) -> pd.Seri
             column=col,
             **where.rows(empty),
         )
-    ids = text.map(uscc.normalize) if schema.id_is_uscc else text
+    if schema.id_is_uscc:
+        # normalise each distinct code once: a monthly panel repeats every code many times
+        codes, uniques = pd.factorize(text)
+        normalised = np.array([uscc.normalize(u) for u in uniques], dtype=object)
+        ids = pd.Series(normalised[codes], index=text.index)
+    else:
+        ids = text
     if not schema.key_columns:
         check_unique(pd.DataFrame({col: ids}), schema, where)
     if schema.id_is_uscc:
