@@ -161,8 +161,23 @@ def _descend(reader: LogReader, rebuilt: _Rebuild, size: int, report: VerifyRepo
                     index,
                     f"entry {index} differs from the leaf the stored tree was built from",
                 )
-            else:
-                nxt += [(level - 1, 2 * index), (level - 1, 2 * index + 1)]
+                continue
+            left, right = (level - 1, 2 * index), (level - 1, 2 * index + 1)
+            try:
+                below = reader.store.subtree_hashes([left, right])
+            except LogCorruptError:
+                below = [b"", b""]
+            bad = [c for c, x in zip((left, right), below, strict=True) if x != rebuilt.subtree(*c)]
+            if bad:
+                nxt += bad
+            else:  # both children match but their parent does not: the children were rewritten
+                found = True
+                first, last = index << level, ((index + 1) << level) - 1
+                report.add(
+                    "edited",
+                    first,
+                    f"one of entries {first}..{last} was rewritten together with its stored hash",
+                )
         todo = nxt
     return found
 
