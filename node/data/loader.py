@@ -141,6 +141,12 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, np.ndarray | None]:
         ) from None
     except UnicodeDecodeError:
         raise _unreadable(path, "the file is not UTF-8 text", "save it as UTF-8 CSV") from None
+    except OSError as exc:
+        raise _unreadable(
+            path,
+            f"the file cannot be read ({type(exc).__name__})",
+            "check the file's permissions and that the disk is reachable",
+        ) from None
     # Both passes agree on the record count unless the file has constructs only one of them
     # understands; then fall back to "line = row + 1" rather than name wrong lines.
     return frame, lines if len(lines) == len(frame) else None

@@ -364,3 +364,14 @@ def test_no_value_reaches_logs_or_messages(csv_file, schema_dict, rows, caplog) 
     for value in [*ds.ids, "secret-amount", "13800000001", "1500.5"]:
         assert value not in seen
     assert "loaded dataset loans: 4 rows" in caplog.text
+
+
+def test_csv_saved_with_a_byte_order_mark_loads(tmp_path, schema_dict, rows) -> None:
+    # prepare: spreadsheet programs often write UTF-8 with a BOM before the header
+    path = tmp_path / "bom.csv"
+    body = ",".join(COLUMNS) + "\n" + "".join(",".join(r) + "\n" for r in rows)
+    path.write_bytes(b"\xef\xbb\xbf" + body.encode("utf-8"))
+    # execute
+    ds = load_dataset(path, schema_dict)
+    # assert: the first header name is 'uscc', not '\ufeffuscc'
+    assert ds.ids[0] == rows[0][0]
