@@ -1,9 +1,11 @@
-"""Schemas of the synthetic snapshot tables: the column contract and each field's class.
+"""Schemas of the synthetic tables: the column contract and each field's class.
 
-Classes follow JR/T 0171-2020 in spirit: C3 for the fields whose leak directly harms a person
-(resident ID number, account number), C2 for personal and enterprise information (names,
-phones, the USCC, financial and behavioural figures, the label), C1 for internal but low-harm
-facts, ``public`` for what is published anyway (industry section).
+Classes follow JR/T 0171-2020 in spirit and match the default policies in ``policies/``: C3
+for identifiers of firms and people and for contact and account data (USCC, names of people,
+resident ID and phone numbers, account numbers), C2 for business and credit information
+(financial and behavioural figures, address, registration date, the label), C1 for low-harm
+facts (months, relationship length, a published rating), ``public`` for the industry section.
+A test checks that these classes equal the default policies' classes.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from node.data.schema import DatasetSchema, FieldSpec, FieldType, Sensitivity
 _I, _F, _S, _D = FieldType.INT, FieldType.FLOAT, FieldType.STR, FieldType.DATE
 _C3, _C2, _C1, _PUB = Sensitivity.C3, Sensitivity.C2, Sensitivity.C1, Sensitivity.PUBLIC
 
-_USCC = FieldSpec("uscc", _S, _C2, description="unified social credit code (GB 32100-2015)")
+_USCC = FieldSpec("uscc", _S, _C3, description="unified social credit code (GB 32100-2015)")
 
 GOVERNMENT: Final = DatasetSchema(
     name="government",
@@ -23,11 +25,11 @@ GOVERNMENT: Final = DatasetSchema(
     fields=(
         _USCC,
         FieldSpec("firm_name", _S, _C2, description="registered firm name"),
-        FieldSpec("legal_rep_name", _S, _C2, description="legal representative's name"),
+        FieldSpec("legal_rep_name", _S, _C3, description="legal representative's name"),
         FieldSpec("legal_rep_id_number", _S, _C3, description="18-character resident ID number"),
-        FieldSpec("legal_rep_phone", _S, _C2, description="11-digit mobile number"),
-        FieldSpec("address_code", _S, _C1, description="6-digit administrative division code"),
-        FieldSpec("registration_date", _D, _C1, description="date of business registration"),
+        FieldSpec("legal_rep_phone", _S, _C3, description="11-digit mobile number"),
+        FieldSpec("address_code", _S, _C2, description="6-digit administrative division code"),
+        FieldSpec("registration_date", _D, _C2, description="date of business registration"),
         FieldSpec("industry_code", _S, _PUB, description="GB/T 4754 section letter + division"),
         FieldSpec("tax_paid_12m", _F, _C2, description="tax paid, last 12 months, yuan"),
         FieldSpec("tax_growth_12m", _F, _C2, description="tax paid vs the 12 months before"),
@@ -48,9 +50,9 @@ BANK: Final = DatasetSchema(
     fields=(
         _USCC,
         FieldSpec("account_no", _S, _C3, description="19-digit account number"),
-        FieldSpec("contact_phone", _S, _C2, description="11-digit mobile number"),
+        FieldSpec("contact_phone", _S, _C3, description="11-digit mobile number"),
         FieldSpec("loan_amount", _F, _C2, description="outstanding loan, yuan"),
-        FieldSpec("loan_term_months", _I, _C1, description="loan term"),
+        FieldSpec("loan_term_months", _I, _C2, description="loan term"),
         FieldSpec("account_inflow_6m", _F, _C2, description="account inflow, last 6 months"),
         FieldSpec("account_outflow_6m", _F, _C2, description="account outflow, last 6 months"),
         FieldSpec("overdue_count_12m", _I, _C2, description="months with overdue payments"),
