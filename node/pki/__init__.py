@@ -1,0 +1,36 @@
+"""The federation PKI: CA, party certificates with envelope keys, revocation, verification.
+
+Shared by nodes and the coordinator.
+"""
+
+from node.pki.ca import create_ca, issue_certificate, load_crl, revoke
+from node.pki.exceptions import (
+    BadIdentity,
+    CertificateExpired,
+    CertificateNotYetValid,
+    CertificateRevoked,
+    PkiError,
+    UnknownIssuer,
+)
+from node.pki.files import NodeCredentials, load_identity_files
+from node.pki.identity import Identity, identity_from_certificate
+from node.pki.verify import PeerVerifier, verify_peer
+
+__all__ = [
+    "BadIdentity",
+    "CertificateExpired",
+    "CertificateNotYetValid",
+    "CertificateRevoked",
+    "Identity",
+    "NodeCredentials",
+    "PeerVerifier",
+    "PkiError",
+    "UnknownIssuer",
+    "create_ca",
+    "identity_from_certificate",
+    "issue_certificate",
+    "load_crl",
+    "load_identity_files",
+    "revoke",
+    "verify_peer",
+]

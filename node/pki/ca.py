@@ -1,0 +1,209 @@
+"""The federation CA: create it, issue party certificates, revoke them.
+
+TLS keys are ECDSA P-256, which every gRPC/BoringSSL build accepts. The CA key never leaves
+the folder it was created in; in a real federation that folder is the operator's offline box.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from collections.abc import Sequence
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from node.pki.exceptions import BadIdentity, PkiError
+from node.pki.files import (
+    CA_CERT,
+    CA_CRL,
+    CA_KEY,
+    private_pem,
+    write_private,
+    write_public,
+)
+from node.pki.identity import ENVELOPE_KEYS_OID, encode_envelope_keys
+from node.transport.roles import ALL_ROLES
+
+DEFAULT_CA_DAYS = 3650
+DEFAULT_CERT_DAYS = 365
+CRL_DAYS = 30
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def create_ca(
+    cert_dir: Path | str, name: str = "fedcredit federation CA", days: int = DEFAULT_CA_DAYS
+) -> Path:
+    """Create the CA key, self-signed certificate and an empty revocation list.
+
+    Raises
+    ------
+    PkiError
+        A CA already exists in ``cert_dir`` (replacing it would orphan every certificate).
+    """
+    cert_dir = Path(cert_dir)
+    if (cert_dir / CA_KEY).exists():
+        raise PkiError(f"{cert_dir / CA_KEY} already exists; use another folder or remove it")
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = _now()
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+        .sign(key, hashes.SHA256())
+    )
+    write_private(cert_dir / CA_KEY, private_pem(key))
+    write_public(cert_dir / CA_CERT, cert.public_bytes(serialization.Encoding.PEM))
+    _write_crl(cert_dir, cert, key, [])
+    return cert_dir / CA_CERT
+
+
+def _load_ca(cert_dir: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    try:
+        cert = x509.load_pem_x509_certificate((cert_dir / CA_CERT).read_bytes())
+        key = serialization.load_pem_private_key((cert_dir / CA_KEY).read_bytes(), None)
+    except FileNotFoundError:
+        raise PkiError(f"no CA in {cert_dir}; create one with `fedcredit certs init`") from None
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise PkiError(f"{cert_dir / CA_KEY} is not an EC key")
+    return cert, key
+
+
+def issue_certificate(
+    cert_dir: Path | str,
+    name: str,
+    *,
+    role: str,
+    organization: str,
+    node_id: str | None = None,
+    hostnames: Sequence[str] = (),
+    days: int = DEFAULT_CERT_DAYS,
+    not_before: dt.datetime | None = None,
+    out_dir: Path | str | None = None,
+) -> Path:
+    """Issue a certificate and its keys for one party; return the certificate's path.
+
+    ``not_before``/``days`` may place the validity in the past (tests of expired certificates).
+    Files: ``<name>.crt``, ``<name>.key`` (TLS), ``<name>.seal.key``, ``<name>.sign.key``.
+
+    Raises
+    ------
+    BadIdentity
+        ``role`` is not a federation role, or the organization or node id is empty.
+    PkiError
+        There is no CA in ``cert_dir``.
+    """
+    cert_dir = Path(cert_dir)
+    out = Path(out_dir) if out_dir else cert_dir
+    node_id = node_id or name
+    if role not in ALL_ROLES:
+        raise BadIdentity(node_id, f"names unknown role {role!r} (known: {sorted(ALL_ROLES)})")
+    if not organization.strip() or not node_id.strip():
+        raise BadIdentity(node_id, "needs a non-empty organization and node id")
+    ca_cert, ca_key = _load_ca(cert_dir)
+    tls_key = ec.generate_private_key(ec.SECP256R1())
+    seal_key = X25519PrivateKey.generate()
+    sign_key = Ed25519PrivateKey.generate()
+    raw = serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    keys_ext = encode_envelope_keys(
+        seal_key.public_key().public_bytes(*raw), sign_key.public_key().public_bytes(*raw)
+    )
+    start = not_before or (_now() - dt.timedelta(minutes=5))
+    sans: list[x509.GeneralName] = [x509.DNSName("localhost")]
+    sans += [x509.DNSName(h) for h in hostnames]
+    sans += [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(
+            x509.Name(
+                [
+                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
+                    x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, role),
+                    x509.NameAttribute(NameOID.COMMON_NAME, node_id),
+                ]
+            )
+        )
+        .issuer_name(ca_cert.subject)
+        .public_key(tls_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + dt.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        .add_extension(
+            x509.ExtendedKeyUsage(
+                [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.UnrecognizedExtension(ENVELOPE_KEYS_OID, keys_ext), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    write_private(out / f"{name}.key", private_pem(tls_key))
+    write_private(out / f"{name}.seal.key", private_pem(seal_key))
+    write_private(out / f"{name}.sign.key", private_pem(sign_key))
+    write_public(out / f"{name}.crt", cert.public_bytes(serialization.Encoding.PEM))
+    return out / f"{name}.crt"
+
+
+def load_crl(cert_dir: Path | str) -> x509.CertificateRevocationList | None:
+    path = Path(cert_dir) / CA_CRL
+    return x509.load_pem_x509_crl(path.read_bytes()) if path.exists() else None
+
+
+def _write_crl(
+    cert_dir: Path,
+    ca_cert: x509.Certificate,
+    ca_key: ec.EllipticCurvePrivateKey,
+    revoked: list[x509.RevokedCertificate],
+) -> None:
+    now = _now()
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca_cert.subject)
+        .last_update(now)
+        .next_update(now + dt.timedelta(days=CRL_DAYS))
+    )
+    for entry in revoked:
+        builder = builder.add_revoked_certificate(entry)
+    crl = builder.sign(ca_key, hashes.SHA256())
+    write_public(cert_dir / CA_CRL, crl.public_bytes(serialization.Encoding.PEM))
+
+
+def revoke(cert_dir: Path | str, certificate: Path | str | int) -> int:
+    """Add a certificate (its file, or its serial number) to the CA's revocation list.
+
+    Returns the revoked serial. Revoking twice is a no-op.
+    """
+    cert_dir = Path(cert_dir)
+    ca_cert, ca_key = _load_ca(cert_dir)
+    if isinstance(certificate, int):
+        serial = certificate
+    else:
+        serial = x509.load_pem_x509_certificate(Path(certificate).read_bytes()).serial_number
+    crl = load_crl(cert_dir)
+    existing = list(crl) if crl is not None else []
+    if any(r.serial_number == serial for r in existing):
+        return serial
+    entry = x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(_now()).build()
+    _write_crl(cert_dir, ca_cert, ca_key, [*existing, entry])
+    return serial
