@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Final
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,17 @@ from node.data.synthetic.config import FOLLOW_UP_MONTHS, HISTORY_MONTHS, Synthet
 from node.data.synthetic.latent import INDUSTRIES, LatentFirms, simulate_firms
 from node.data.synthetic.panels import Panels, observe
 
+#: GB/T 4754-2017 division numbers (first, last) within each section used by ``INDUSTRIES``.
+_DIVISIONS: Final = {
+    "C": (13, 43),
+    "E": (47, 50),
+    "F": (51, 52),
+    "G": (53, 60),
+    "H": (61, 62),
+    "I": (63, 65),
+    "L": (71, 72),
+    "M": (73, 75),
+}
 _OBS = HISTORY_MONTHS - 1
 _LAST12 = slice(_OBS - 11, _OBS + 1)
 _PREV12 = slice(_OBS - 23, _OBS - 11)
@@ -77,6 +89,8 @@ def _government(
     division = np.array([c[2:8] for c in ids], dtype=object)
     trade = np.array([row[1] for row in INDUSTRIES], dtype=object)[firms.industry]
     section = np.array([row[0] for row in INDUSTRIES], dtype=object)[firms.industry]
+    low, high = (np.array([_DIVISIONS[row[0]][i] for row in INDUSTRIES]) for i in (0, 1))
+    division_no = rng.integers(low[firms.industry], high[firms.industry] + 1)
     rep_age_days = rng.integers(25 * 365, 65 * 365, n)
     birth = [obs - timedelta(days=int(d)) for d in rep_age_days]
     tax12, tax_prev = p.tax_paid[:, _LAST12].sum(1), p.tax_paid[:, _PREV12].sum(1)
@@ -90,7 +104,7 @@ def _government(
             "legal_rep_phone": identity.mobile_numbers(rng, n),
             "address_code": division,
             "registration_date": _iso(np.round(firms.age_years * 365.25), obs),
-            "industry_code": section + rng.integers(10, 100, n).astype(str).astype(object),
+            "industry_code": section + division_no.astype(str).astype(object),
             "tax_paid_12m": np.round(tax12, 2),
             "tax_growth_12m": _growth(tax12, tax_prev),
             "tax_arrears_months": p.tax_arrears[:, _LAST12].sum(1).astype(np.int64),

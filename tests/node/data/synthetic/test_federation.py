@@ -92,6 +92,9 @@ def test_identity_fields_are_consistent(fed) -> None:
     assert gov["legal_rep_phone"].str.fullmatch(r"1\d{10}").all()
     assert fed.bank["account_no"].str.fullmatch(r"\d{19}").all()
     assert pd.to_datetime(gov["registration_date"], format="%Y-%m-%d").notna().all()
+    # GB/T 4754: a section letter and a division number belonging to that section
+    manufacturing = gov.loc[gov["industry_code"].str[0] == "C", "industry_code"].str[1:]
+    assert manufacturing.astype(int).between(13, 43).all() and len(manufacturing) > 0
 
 
 def test_snapshot_is_the_panel_aggregate_at_the_observation_month(fed) -> None:
