@@ -1,0 +1,1 @@
+"""The coordinator process: configuration and the serve loop."""

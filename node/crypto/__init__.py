@@ -1,0 +1,1 @@
+"""Cryptography shared by nodes and the coordinator: sealed envelopes and Paillier."""

@@ -1,0 +1,87 @@
+"""Verified certificates of the federation's parties, for sealing to and verifying them.
+
+The coordinator distributes certificates, but it is not trusted to pick keys: every entry is
+checked against the federation CA and the revocation list before its sealing and signing keys
+are used, so a coordinator that substitutes a key is caught at the first envelope.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+
+from node.transport.auth import PeerIdentity
+
+log = logging.getLogger("fedcredit.transport.directory")
+
+# Refreshing on a miss is rate-limited so a message naming a bogus party cannot make us
+# hammer the coordinator.
+MIN_REFRESH_INTERVAL_S = 1.0
+
+
+class UnknownParty(LookupError):
+    """No valid certificate is known for the named party."""
+
+    def __init__(self, party: str) -> None:
+        super().__init__(
+            f"no valid certificate for party {party!r}; it must register with the coordinator "
+            "using a certificate issued by the federation CA"
+        )
+        self.party = party
+
+
+class PeerDirectory:
+    """Maps party names to verified identities, refreshing from a source on a miss."""
+
+    def __init__(
+        self,
+        fetch: Callable[[], Iterable[tuple[str, bytes]]],
+        verify: Callable[[bytes], PeerIdentity],
+    ) -> None:
+        self._fetch = fetch
+        self._verify = verify
+        self._known: dict[str, PeerIdentity] = {}
+        self._pems: dict[str, bytes] = {}
+        self._last_refresh = 0.0
+        self._lock = threading.Lock()
+
+    def refresh(self) -> None:
+        """Reload all certificates; entries that fail verification are left out and logged."""
+        entries = list(self._fetch())
+        with self._lock:
+            self._last_refresh = time.monotonic()
+            for name, pem in entries:
+                if self._pems.get(name) == pem:
+                    continue
+                try:
+                    identity = self._verify(pem)
+                except Exception as exc:
+                    log.warning("ignoring certificate of %s: %s", name, exc)
+                    self._known.pop(name, None)
+                    continue
+                if identity.node_id != name:
+                    log.warning("ignoring certificate listed as %s but naming another", name)
+                    continue
+                self._known[name] = identity
+                self._pems[name] = pem
+
+    def identity(self, party: str) -> PeerIdentity:
+        """The verified identity of ``party``.
+
+        Raises
+        ------
+        UnknownParty
+            Not in the directory even after a refresh, or its certificate failed verification.
+        """
+        with self._lock:
+            found = self._known.get(party)
+            stale = time.monotonic() - self._last_refresh > MIN_REFRESH_INTERVAL_S
+        if found is None and stale:
+            self.refresh()
+            with self._lock:
+                found = self._known.get(party)
+        if found is None:
+            raise UnknownParty(party)
+        return found
