@@ -185,7 +185,7 @@ class LogStore:
         """Return the stored bytes of entry ``index``, or ``None``."""
         with self._read_lock:
             row = self._reader.execute(
-                "SELECT data FROM entries WHERE idx = ?", (index,)
+                "SELECT CAST(data AS BLOB) FROM entries WHERE idx = ?", (index,)
             ).fetchone()
         return None if row is None else bytes(row[0])
 
@@ -198,7 +198,8 @@ class LogStore:
         while pos < stop:
             with self._read_lock:
                 rows = self._reader.execute(
-                    "SELECT idx, data, leaf FROM entries WHERE idx >= ? AND idx < ? "
+                    "SELECT idx, CAST(data AS BLOB), CAST(leaf AS BLOB) FROM entries "
+                    "WHERE idx >= ? AND idx < ? "
                     "ORDER BY idx LIMIT ?",
                     (pos, stop, batch),
                 ).fetchall()
@@ -222,13 +223,13 @@ class LogStore:
             if leaf_idx:
                 marks = ",".join("?" * len(leaf_idx))
                 for idx, leaf in self._reader.execute(
-                    f"SELECT idx, leaf FROM entries WHERE idx IN ({marks})", leaf_idx
+                    f"SELECT idx, CAST(leaf AS BLOB) FROM entries WHERE idx IN ({marks})", leaf_idx
                 ):
                     found[(0, idx)] = bytes(leaf)
             if ids:
                 marks = ",".join("?" * len(ids))
                 for key, h in self._reader.execute(
-                    f"SELECT id, hash FROM nodes WHERE id IN ({marks})", ids
+                    f"SELECT id, CAST(hash AS BLOB) FROM nodes WHERE id IN ({marks})", ids
                 ):
                     found[(key >> LEVEL_SHIFT, key & (MAX_LEAVES - 1))] = bytes(h)
         try:
@@ -256,14 +257,16 @@ class LogStore:
     def checkpoints(self) -> list[bytes]:
         """Return every stored signed checkpoint, oldest first."""
         with self._read_lock:
-            rows = self._reader.execute("SELECT data FROM checkpoints ORDER BY id").fetchall()
+            rows = self._reader.execute(
+                "SELECT CAST(data AS BLOB) FROM checkpoints ORDER BY id"
+            ).fetchall()
         return [bytes(r[0]) for r in rows]
 
     def latest_checkpoint(self) -> bytes | None:
         """Return the most recently stored signed checkpoint, or ``None``."""
         with self._read_lock:
             row = self._reader.execute(
-                "SELECT data FROM checkpoints ORDER BY id DESC LIMIT 1"
+                "SELECT CAST(data AS BLOB) FROM checkpoints ORDER BY id DESC LIMIT 1"
             ).fetchone()
         return None if row is None else bytes(row[0])
 
@@ -272,7 +275,7 @@ class LogStore:
         where, params = query.sql()
         with self._read_lock:
             rows = self._reader.execute(
-                f"SELECT idx, data FROM entries WHERE {where} ORDER BY idx LIMIT ?",
+                f"SELECT idx, CAST(data AS BLOB) FROM entries WHERE {where} ORDER BY idx LIMIT ?",
                 [*params, query.limit],
             ).fetchall()
         return [(int(i), bytes(d)) for i, d in rows]
