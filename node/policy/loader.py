@@ -143,6 +143,9 @@ def _check_rule_fits(f: _File, rule: Rule, ds: DatasetPolicy, line: int, key: st
             f"a C3 field may not leave under {name!r}",
             f"use one of {', '.join(sorted(C3_TRANSFORMS))} for C3 fields",
         )
+    # Kinds are checked for fields named by the rule. A class rule may be shadowed by field
+    # rules for some of its fields, so a mismatch there surfaces as TransformError at run time
+    # (and in ``fedcredit policy dry-run``), never as data leaving.
     for t in targets:
         if t.kind is not None and name in _NEEDS_KIND and t.kind not in _NEEDS_KIND[name]:
             raise f.error(

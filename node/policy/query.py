@@ -97,7 +97,10 @@ def parse_filter(text: str) -> tuple[ast.expr | None, tuple[str, ...]]:
 
 
 def evaluate(tree: ast.expr | None, frame: pd.DataFrame) -> np.ndarray:
-    """Boolean row mask of ``tree`` over ``frame`` (all rows for ``None``); nulls never match."""
+    """Boolean row mask of ``tree`` over ``frame`` (all rows for ``None``).
+
+    A comparison with a null value is false (so ``not`` of it is true), as in pandas.
+    """
     if tree is None:
         return np.ones(len(frame), dtype=bool)
     if isinstance(tree, ast.BoolOp):

@@ -170,8 +170,10 @@ MUTATIONS = [
     ),
     (
         "      - fields: [founded]",
-        "      - classes: [C2]\n        to: {roles: [bank]}\n        purposes: [release]\n        transform: drop\n      - fields: [founded]",
-        "- classes: [C2]\n        to: {roles: [bank]}\n        purposes: [release]\n        transform: drop",
+        "      - classes: [C2]\n        to: {roles: [bank]}\n        purposes: [release]\n"
+        "        transform: drop\n      - fields: [founded]",
+        "- classes: [C2]\n        to: {roles: [bank]}\n        purposes: [release]\n"
+        "        transform: drop",
         "datasets.firms.rules[4]",
         "overlaps rule at broken.yaml:",
     ),
@@ -228,7 +230,7 @@ def test_folder_merges_files_and_refuses_a_dataset_defined_twice(tmp_path: Path)
     write_policy(tmp_path, MINIMAL, "a.yaml")
     write_policy(tmp_path, MINIMAL, "b.yaml")
     # execute / assert
-    with pytest.raises(PolicyFileError, match="also defined in a.yaml") as info:
+    with pytest.raises(PolicyFileError, match=r"also defined in a\.yaml") as info:
         load_policy(tmp_path)
     assert info.value.path.name == "b.yaml"
 
@@ -242,7 +244,7 @@ def test_folder_refuses_conflicting_role_grants(tmp_path: Path) -> None:
         "b.yaml",
     )
     # execute / assert
-    with pytest.raises(PolicyFileError, match="conflicts with a.yaml:3") as info:
+    with pytest.raises(PolicyFileError, match=r"conflicts with a\.yaml:3") as info:
         load_policy(tmp_path)
     assert info.value.line == 3 and info.value.key == "roles.bank"
 
@@ -250,7 +252,7 @@ def test_folder_refuses_conflicting_role_grants(tmp_path: Path) -> None:
 def test_missing_path_and_empty_folder_are_refused(tmp_path: Path) -> None:
     with pytest.raises(PolicyFileError, match="no such file"):
         load_policy(tmp_path / "absent.yaml")
-    with pytest.raises(PolicyFileError, match="no .yaml policy files"):
+    with pytest.raises(PolicyFileError, match=r"no \.yaml policy files"):
         load_policy(tmp_path)
 
 
