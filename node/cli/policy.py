@@ -20,8 +20,15 @@ from node.policy import PolicyEngine, PolicyError, PolicyFileError, load_policy
 from node.policy.model import DATA_PURPOSES, Role
 
 app = typer.Typer(help="Validate masking policies and preview their effect.", no_args_is_help=True)
-_out = Console()
-_err = Console(stderr=True)
+
+
+def _out_console() -> Console:
+    return Console()
+
+
+def _err_console() -> Console:
+    return Console(stderr=True)
+
 
 EXIT_INVALID_POLICY = 1
 EXIT_BAD_INPUT = 2
@@ -33,6 +40,7 @@ def validate(
     output: Annotated[str, typer.Option("--format", help="text or json")] = "text",
 ) -> None:
     """Check a policy against the schema; print its version, or the error with file and line."""
+    _out, _err = _out_console(), _err_console()
     try:
         policy = load_policy(path)
     except PolicyFileError as exc:
@@ -108,6 +116,7 @@ def dry_run(
 
     Tokens and hashes use a throw-away key here, so they differ from the node's real output.
     """
+    _out, _err = _out_console(), _err_console()
     try:
         policy = load_policy(path)
     except PolicyFileError as exc:
