@@ -1,0 +1,55 @@
+"""Fast Paillier core: raw-integer keys, DJN obfuscation, CRT decryption, wire formats."""
+
+from node.crypto.paillier.bulk import decrypt_many, encrypt_many
+from node.crypto.paillier.encoding import EncodingOverflow, decode, encode
+from node.crypto.paillier.exceptions import (
+    InvalidCiphertext,
+    InvalidKey,
+    KeyTooShort,
+    PaillierError,
+    PlaintextOutOfRange,
+)
+from node.crypto.paillier.keys import (
+    DEFAULT_KEY_BITS,
+    PrivateKey,
+    PublicKey,
+    generate_keypair,
+)
+from node.crypto.paillier.multiexp import weighted_sum, weighted_sums
+from node.crypto.paillier.serialization import (
+    MAX_MESSAGE_BYTES,
+    ciphertexts_from_bytes,
+    ciphertexts_per_message,
+    ciphertexts_to_bytes,
+    private_key_from_bytes,
+    private_key_to_bytes,
+    public_key_from_bytes,
+    public_key_to_bytes,
+)
+
+__all__ = [
+    "DEFAULT_KEY_BITS",
+    "MAX_MESSAGE_BYTES",
+    "EncodingOverflow",
+    "InvalidCiphertext",
+    "InvalidKey",
+    "KeyTooShort",
+    "PaillierError",
+    "PlaintextOutOfRange",
+    "PrivateKey",
+    "PublicKey",
+    "ciphertexts_from_bytes",
+    "ciphertexts_per_message",
+    "ciphertexts_to_bytes",
+    "decode",
+    "decrypt_many",
+    "encode",
+    "encrypt_many",
+    "generate_keypair",
+    "private_key_from_bytes",
+    "private_key_to_bytes",
+    "public_key_from_bytes",
+    "public_key_to_bytes",
+    "weighted_sum",
+    "weighted_sums",
+]

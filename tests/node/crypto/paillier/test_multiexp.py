@@ -1,0 +1,42 @@
+"""Tests for bucketed ciphertext-scalar inner products against a slow reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from node.crypto.paillier import PrivateKey, PublicKey, weighted_sum, weighted_sums
+
+
+def _reference(pk: PublicKey, cs: list[int], ks: list[int]) -> int:
+    """Obviously correct: one scalar multiplication per row, then additions."""
+    total = pk.raw_plain(0)
+    for c, k in zip(cs, ks, strict=True):
+        total = pk.add(total, pk.mul_scalar(c, k))
+    return total
+
+
+def test_matches_reference_and_plaintext(small_keypair: tuple[PublicKey, PrivateKey]) -> None:
+    # prepare
+    pk, sk = small_keypair
+    rng = np.random.default_rng(3)
+    ms = rng.integers(-(10**9), 10**9, size=60).tolist()
+    cs = [pk.encrypt(m) for m in ms]
+    scalars = rng.integers(-40, 40, size=(60, 3))
+    scalars[:, 2] = 0
+    # execute
+    sums = weighted_sums(pk, cs, scalars)
+    # assert
+    for j in range(3):
+        expected = sum(m * int(k) for m, k in zip(ms, scalars[:, j], strict=True))
+        assert sk.decrypt_signed(sums[j]) == expected
+        assert sk.decrypt(sums[j]) == sk.decrypt(_reference(pk, cs, scalars[:, j].tolist()))
+    assert sk.decrypt(weighted_sum(pk, cs, [1] * 60)) == sum(ms) % pk.n
+
+
+def test_shape_mismatch_is_refused(small_keypair: tuple[PublicKey, PrivateKey]) -> None:
+    # prepare
+    pk, _ = small_keypair
+    # execute / assert
+    with pytest.raises(ValueError, match="shape"):
+        weighted_sums(pk, [pk.encrypt(1)], np.zeros((2, 1), dtype=np.int64))
