@@ -91,7 +91,7 @@ class AccessLog(LogReader):
         self._lock_fd = lock_fd
         self._clock = clock
         self._on_checkpoint = on_checkpoint
-        size = store.size()
+        size = store.size(check_gaps=True)
         parts = perfect_subtrees(0, size) if size else []
         hashes = store.subtree_hashes(parts)
         edge = [(level, h) for (level, _), h in zip(parts, hashes, strict=True)]

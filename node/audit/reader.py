@@ -45,12 +45,9 @@ class LogReader:
         return self._store.get_meta("origin") or ""
 
     def size(self) -> int:
-        """Return the number of durable entries.
+        """Return the number of durable entries (one past the highest stored index).
 
-        Raises
-        ------
-        LogCorruptError
-            Stored entry indexes have gaps.
+        Gaps left by deleted rows are not looked for here; ``verify_log`` reports them.
         """
         return self._store.size()
 
