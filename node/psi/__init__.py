@@ -14,10 +14,12 @@ from node.psi.exceptions import (
     UnknownDatasetError,
 )
 from node.psi.follower import run_psi_follower
+from node.psi.job import run_psi_coordinator_job, run_psi_party, validate_psi_job
 from node.psi.leader import run_psi_leader
 from node.psi.policy import PsiPermits, permits_from_config
 from node.psi.result import PsiResult
 from node.psi.spec import PsiSpec, spec_from_job
+from node.psi.store import write_alignment
 
 __all__ = [
     "DuplicateIdsError",
@@ -35,7 +37,11 @@ __all__ = [
     "UnknownDatasetError",
     "permits_from_config",
     "run_psi_coordinator",
+    "run_psi_coordinator_job",
     "run_psi_follower",
     "run_psi_leader",
+    "run_psi_party",
     "spec_from_job",
+    "validate_psi_job",
+    "write_alignment",
 ]

@@ -35,6 +35,7 @@ from node.psi.protocol import (
     to_points,
 )
 from node.psi.result import PsiResult
+from node.psi.scalars import invertible_scalar
 from node.psi.spec import PsiSpec
 from node.psi.streaming import OrderedSender, batch_count, batch_sizes, peer_left, receive
 from node.psi.wire import (
@@ -47,7 +48,7 @@ from node.psi.wire import (
     encode_start,
     encode_summary,
 )
-from node.psi.workers import InlineExecutor, blind_codes, reblind_points
+from node.psi.workers import InlineExecutor, blind_codes, reblind_points, unblind_points
 from node.transport.channel import ChannelError, PartyChannel
 
 log = logging.getLogger("fedcredit.psi.leader")
@@ -147,7 +148,9 @@ class _LeaderRun:
         if not prepared.codes:
             raise EmptySetError(channel.party)
         n_lead = len(prepared.codes)
-        salt, alpha = os.urandom(SALT_BYTES), os.urandom(32)  # fresh per job, memory only
+        # Fresh per job, memory only; ``undo`` removes alpha again (see node.psi.scalars).
+        salt = os.urandom(SALT_BYTES)
+        alpha, *undo = invertible_scalar()
         self.hooks.progress("psi/prepare", 1, 4, {"ids": float(prepared.total)})
 
         # Blind our set while the followers prepare; send nothing before all said hello.
@@ -175,29 +178,40 @@ class _LeaderRun:
         gate.set()
 
         self.stage = "exchange"
-        reblinded: dict[str, list[Future[bytes]]] = {}
+        # Per follower, compare in whichever blinding is cheaper to reach: strip our scalar
+        # from our doubly blinded set (one ladder per id of ours), or add it to theirs (one
+        # per id of theirs). Either way the comparison is exact and we learn the same.
+        strip = {f: sizes[f] > n_lead for f in spec.followers}
+        theirs: dict[str, list[Future[bytes]]] = {}
         for follower in spec.followers:
-            reblinded[follower] = []
+            theirs[follower] = []
             for i, count in enumerate(batch_sizes(sizes[follower], spec.batch_size)):
                 body = self._recv_points(follower, TOPIC_B, i, sizes[follower], count)
+                if strip[follower]:
+                    theirs[follower].append(_done(body))
+                    continue
                 future = self.executor.submit(reblind_points, alpha, body)
                 self.pending.append(future)
-                reblinded[follower].append(future)
-        doubled: dict[str, npt.NDArray[np.bytes_]] = {}
+                theirs[follower].append(future)
+        ours: dict[str, list[Future[bytes]]] = {}
         for follower in spec.followers:
-            parts = [
-                self._recv_points(follower, TOPIC_AB, i, n_lead, count)
-                for i, count in enumerate(batch_sizes(n_lead, spec.batch_size))
-            ]
-            doubled[follower] = to_points(b"".join(parts), follower, TOPIC_AB)
+            ours[follower] = []
+            for i, count in enumerate(batch_sizes(n_lead, spec.batch_size)):
+                body = self._recv_points(follower, TOPIC_AB, i, n_lead, count)
+                if strip[follower]:
+                    future = self.executor.submit(unblind_points, *undo, body)
+                    self.pending.append(future)
+                else:
+                    future = _done(body)
+                ours[follower].append(future)
         self.sender.join()
         self.hooks.progress("psi/exchange", 2, 4, {})
 
         self.stage = "match"
         matches = {
             follower: _match(
-                doubled[follower],
-                to_points(b"".join(f.result() for f in reblinded[follower]), follower, TOPIC_B),
+                to_points(b"".join(f.result() for f in ours[follower]), follower, TOPIC_AB),
+                to_points(b"".join(f.result() for f in theirs[follower]), follower, TOPIC_B),
             )
             for follower in spec.followers
         }
@@ -289,11 +303,15 @@ class _Broadcast:
             self.channel.send(follower, TOPIC_LEADER, payload)
 
 
-def _match(
-    doubled: npt.NDArray[np.bytes_], theirs: npt.NDArray[np.bytes_]
-) -> npt.NDArray[np.int64]:
-    """For each of our doubly blinded points, its position in ``theirs``, or -1."""
-    positions = np.full(len(doubled), -1, dtype=np.int64)
-    _, ours_at, theirs_at = np.intersect1d(doubled, theirs, assume_unique=True, return_indices=True)
+def _done(value: bytes) -> Future[bytes]:
+    future: Future[bytes] = Future()
+    future.set_result(value)
+    return future
+
+
+def _match(ours: npt.NDArray[np.bytes_], theirs: npt.NDArray[np.bytes_]) -> npt.NDArray[np.int64]:
+    """For each of our points, its position among ``theirs`` (same blinding), or -1."""
+    positions = np.full(len(ours), -1, dtype=np.int64)
+    _, ours_at, theirs_at = np.intersect1d(ours, theirs, assume_unique=True, return_indices=True)
     positions[ours_at] = theirs_at
     return positions

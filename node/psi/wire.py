@@ -60,7 +60,7 @@ REASONS: Final = {
     Status.DUPLICATE_IDS: "its dataset has duplicate ids",
     Status.UNKNOWN_DATASET: "the job names a dataset it does not have",
     Status.POLICY_DENIED: "its node config does not allow that dataset or id field for PSI",
-    Status.FAILED: "it failed while preparing its ids",
+    Status.FAILED: "it stopped with an error",
 }
 
 _HEAD = struct.Struct(">BB")

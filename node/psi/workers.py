@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 
 from node.data import uscc
 from node.psi.hashing import MAX_COUNTER, hash_to_u
+from node.psi.scalars import on_twist
 from node.psi.spec import POINT_BYTES
 
 T = TypeVar("T")
@@ -87,6 +88,32 @@ def reblind_points(scalar: bytes, points: bytes) -> bytes:
     for start in range(0, len(points), POINT_BYTES):
         try:
             append(key.exchange(from_bytes(points[start : start + POINT_BYTES])))
+        except ValueError:
+            append(ZERO_POINT)
+    return b"".join(out)
+
+
+def unblind_points(curve_inverse: bytes, twist_inverse: bytes, points: bytes) -> bytes:
+    """Remove a blinding from each point: multiply by the inverse for its group.
+
+    ``curve_inverse`` and ``twist_inverse`` come from ``scalars.invertible_scalar``. Points
+    that fail (small order, so not from this protocol) yield ``ZERO_POINT`` in their slot.
+
+    Preconditions: ``len(points)`` is a multiple of 32.
+    """
+    if len(points) % POINT_BYTES:
+        raise ValueError("points must be a whole number of 32-byte points")
+    keys = (
+        X25519PrivateKey.from_private_bytes(curve_inverse),
+        X25519PrivateKey.from_private_bytes(twist_inverse),
+    )
+    from_bytes = X25519PublicKey.from_public_bytes
+    out: list[bytes] = []
+    append = out.append
+    for start in range(0, len(points), POINT_BYTES):
+        point = points[start : start + POINT_BYTES]
+        try:
+            append(keys[on_twist(point)].exchange(from_bytes(point)))
         except ValueError:
             append(ZERO_POINT)
     return b"".join(out)

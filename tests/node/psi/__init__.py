@@ -1,0 +1,1 @@
+"""Tests of private set intersection (node.psi)."""
