@@ -84,6 +84,7 @@ class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
             organization=who.organization,
             role=who.role,
             heartbeat_interval_s=HEARTBEAT_INTERVAL_S,
+            witnessed_log_size=self._witness.held_size(who.node_id) if self._witness else -1,
         )
 
     def Heartbeat(

@@ -51,7 +51,7 @@ class TaskRunner:
         node_id: str,
         router: EnvelopeRouter,
         datasets: DatasetSource,
-        gate: FieldGate,
+        gate_for: Callable[[tuple[str, ...]], FieldGate],
         state_dir: Path,
         report: Reporter,
         record: Callable[[str, Mapping[str, object]], None],
@@ -60,7 +60,7 @@ class TaskRunner:
         self._node_id = node_id
         self._router = router
         self._datasets = datasets
-        self._gate = gate
+        self._gate_for = gate_for
         self._checkpoints = state_dir / "checkpoints"
         self._report = report
         self._record = record
@@ -115,7 +115,7 @@ class TaskRunner:
                 channel=self._router.channel(task.key),
                 hooks=hooks,
                 datasets=self._datasets,
-                gate=self._gate,
+                gate=self._gate_for(task.parties),
                 pool=self._pool,
             )
             log.info("starting %s job %s as %s", task.job_type, task.key, self._node_id)

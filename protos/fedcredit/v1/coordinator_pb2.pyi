@@ -55,10 +55,15 @@ class RegisterResponse(_message.Message):
     ORGANIZATION_FIELD_NUMBER: _builtins.int
     ROLE_FIELD_NUMBER: _builtins.int
     HEARTBEAT_INTERVAL_S_FIELD_NUMBER: _builtins.int
+    WITNESSED_LOG_SIZE_FIELD_NUMBER: _builtins.int
     node_id: _builtins.str
     organization: _builtins.str
     role: _builtins.str
     heartbeat_interval_s: _builtins.float
+    witnessed_log_size: _builtins.int
+    """Size of this node's access log as last accepted by the witness; -1 when none is held,
+    so the node knows which consistency proof to publish next.
+    """
     def __init__(
         self,
         *,
@@ -66,10 +71,11 @@ class RegisterResponse(_message.Message):
         organization: _builtins.str = ...,
         role: _builtins.str = ...,
         heartbeat_interval_s: _builtins.float = ...,
+        witnessed_log_size: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["heartbeat_interval_s", b"heartbeat_interval_s", "node_id", b"node_id", "organization", b"organization", "role", b"role"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["heartbeat_interval_s", b"heartbeat_interval_s", "node_id", b"node_id", "organization", b"organization", "role", b"role", "witnessed_log_size", b"witnessed_log_size"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

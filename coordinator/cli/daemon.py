@@ -1,0 +1,39 @@
+"""``fedcredit-coordinator``: run the coordinator from its configuration file until signalled."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from coordinator.runtime.config import load_coordinator_config
+from coordinator.runtime.server import CoordinatorServer
+from node.cli.daemon_support import serve_until_signalled, setup_logging
+from node.cli.exit_codes import ExitCode
+from node.pki import PkiError
+from node.runtime.config import ConfigError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="fedcredit-coordinator", description="Run the fedcredit coordinator."
+    )
+    parser.add_argument("--config", required=True, help="coordinator configuration YAML")
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+    setup_logging(args.log_level)
+    try:
+        server = CoordinatorServer(load_coordinator_config(args.config))
+    except ConfigError as exc:
+        print(f"fedcredit-coordinator: configuration error: {exc}", file=sys.stderr)
+        return ExitCode.CONFIG
+    except PkiError as exc:
+        print(f"fedcredit-coordinator: certificate problem: {exc}", file=sys.stderr)
+        return ExitCode.CERTIFICATE
+    server.start()
+    print(f"fedcredit-coordinator listening on port {server.port}", flush=True)
+    serve_until_signalled(server.stop, lambda: None)
+    return ExitCode.OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""Assemble and run the coordinator: store, relay, job runner, witness, access log, mTLS server."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from coordinator.jobs import JobRunner
+from coordinator.runtime.config import CoordinatorConfig
+from coordinator.servicer import serde
+from coordinator.servicer.access import COORDINATOR_ACCESS
+from coordinator.servicer.coordinator_servicer import CoordinatorServicer
+from coordinator.servicer.relay import RecipientOffline, Relay
+from coordinator.state import CoordinatorStore, JobRecord
+from coordinator.witness import CheckpointWitness
+from node.audit import AccessLog, Actor
+from node.pki import PeerVerifier, load_identity_files
+from node.pki.identity import Identity
+from node.runtime.audit_sink import AuditSink
+from node.transport.auth import PeerAuthInterceptor, peer_certificate
+from node.transport.directory import PeerDirectory
+from node.transport.grpc_options import create_server, server_credentials, set_serving
+from node.transport.relay_channel import EnvelopeRouter, RecipientGone
+from node.transport.sealing import DirectorySealer, peek_route
+from protos.fedcredit.v1 import common_pb2, coordinator_pb2, coordinator_pb2_grpc
+
+log = logging.getLogger("fedcredit.coordinator")
+
+SERVICE_NAME = "fedcredit.v1.Coordinator"
+
+
+class WitnessEdge:
+    """Connects the witness to authenticated callers: their checkpoint key is in their cert."""
+
+    def __init__(self, witness: CheckpointWitness) -> None:
+        self.witness = witness
+
+    def accept(self, who: Identity, checkpoint: bytes, proof: list[bytes]) -> int:
+        key = Ed25519PublicKey.from_public_bytes(who.sign_public)
+        return self.witness.publish(who.node_id, key, checkpoint, proof)
+
+    def held_size(self, node_id: str) -> int:
+        size = self.witness.accepted_size(node_id)
+        return -1 if size is None else size
+
+
+class CoordinatorServer:
+    """A running coordinator. ``start`` binds and serves; ``stop`` drains and closes."""
+
+    def __init__(self, config: CoordinatorConfig) -> None:
+        self.config = config
+        creds = load_identity_files(config.cert_dir, config.cert_name)
+        self.identity = creds.identity
+        verifier = PeerVerifier(config.cert_dir)
+        config.state_dir.mkdir(parents=True, exist_ok=True)
+        self.store = CoordinatorStore(config.database)
+        self.relay = Relay()
+        self.access_log = AccessLog.open(
+            config.state_dir / "audit", creds.sign_key, "coordinator", checkpoint_interval=30.0
+        )
+        actor = Actor(creds.identity.organization, "coordinator", "coordinator")
+        self.sink = AuditSink(self.access_log, actor)
+        self.witness = WitnessEdge(CheckpointWitness(config.state_dir / "witness.sqlite"))
+        directory = PeerDirectory(
+            lambda: [(n.node_id, n.certificate_pem) for n in self.store.nodes()], verifier
+        )
+        self.router = EnvelopeRouter(
+            "coordinator", DirectorySealer(creds, directory), self._push_sealed
+        )
+        self.runner = JobRunner(
+            self.store,
+            assign=self._assign,
+            notify_left=self._notify_left,
+            router=self.router,
+            is_online=self.relay.online,
+            audit=lambda action, details: self.sink.record(action, details),
+            party_wait_s=config.party_wait_s,
+        )
+        self.relay.on_offline(self.runner.party_offline)
+        self._verifier = verifier
+        servicer = CoordinatorServicer(
+            store=self.store,
+            relay=self.relay,
+            runner=self.runner,
+            router=self.router,
+            identify=lambda ctx: verifier(peer_certificate(ctx)),
+            peek_route=peek_route,
+            own_certificate=creds.cert_pem,
+            witness=self.witness,
+        )
+        interceptor = PeerAuthInterceptor(verifier, COORDINATOR_ACCESS, self._on_decision)
+        self.server, self.health, self.port = create_server(
+            server_credentials(creds.cert_pem, creds.key_pem, creds.ca_pem),
+            config.listen,
+            [interceptor],
+        )
+        coordinator_pb2_grpc.add_CoordinatorServicer_to_server(servicer, self.server)
+        self._stopped = threading.Event()
+
+    def _on_decision(self, method: str, who: object, allowed: bool, reason: str) -> None:
+        if allowed:
+            return  # allowed calls are logged by what they do (jobs, relays, registrations)
+        actor = None
+        if isinstance(who, Identity):
+            actor = Actor(who.organization, who.node_id, who.role)
+        self.sink.record(
+            "denial",
+            {"method": method.rsplit("/", 1)[-1], "result": "denied", "reason": reason},
+            actor=actor,
+        )
+
+    def _push_sealed(self, sealed: bytes) -> None:
+        _, recipient, _ = peek_route(sealed)
+        try:
+            self.relay.push(
+                recipient, coordinator_pb2.NodeEvent(envelope=common_pb2.Envelope(sealed=sealed))
+            )
+        except RecipientOffline as exc:
+            raise RecipientGone(recipient, str(exc)) from None
+
+    def _assign(self, party: str, job: JobRecord, attempt: int) -> None:
+        self.relay.push(party, serde.task_to_proto(job, attempt))
+
+    def _notify_left(self, party: str, job_id: str, attempt: int, gone: str, reason: str) -> None:
+        self.relay.push(party, serde.party_left_to_proto(job_id, attempt, gone, reason))
+
+    def start(self) -> None:
+        self.server.start()
+        set_serving(self.health, [SERVICE_NAME], True)
+        resumed = self.runner.resume_unfinished()
+        self.sink.record(
+            "admin", {"operation": "coordinator_started", "resumed_jobs": len(resumed)}
+        )
+        log.info("coordinator serving on port %d; resumed %d job(s)", self.port, len(resumed))
+
+    def stop(self, grace: float = 3.0) -> None:
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        set_serving(self.health, [SERVICE_NAME], False)
+        self.runner.stop()
+        self.relay.close_all()
+        self.server.stop(grace).wait(grace + 1)
+        self.sink.record("admin", {"operation": "coordinator_stopped"})
+        self.access_log.close()
+        self.witness.witness.close()
+        self.store.close()

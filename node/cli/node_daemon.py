@@ -1,0 +1,52 @@
+"""``fedcredit-node``: run a node from its configuration file until signalled."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from node.cli.daemon_support import serve_until_signalled, setup_logging
+from node.cli.exit_codes import ExitCode
+from node.data.exceptions import DatasetError
+from node.pki import PkiError
+from node.policy import PolicyError
+from node.runtime.config import ConfigError, load_node_config
+from node.runtime.node_process import NodeProcess
+
+log = logging.getLogger("fedcredit.node")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="fedcredit-node", description="Run a fedcredit node beside its data."
+    )
+    parser.add_argument("--config", required=True, help="node configuration YAML")
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+    setup_logging(args.log_level)
+    try:
+        node = NodeProcess(load_node_config(args.config))
+    except ConfigError as exc:
+        return _fail(ExitCode.CONFIG, f"configuration error: {exc}")
+    except DatasetError as exc:
+        return _fail(ExitCode.DATA, f"dataset refused: {exc}")
+    except PolicyError as exc:
+        return _fail(ExitCode.POLICY, f"policy refused: {exc}")
+    except PkiError as exc:
+        return _fail(ExitCode.CERTIFICATE, f"certificate problem: {exc}")
+    node.start()
+    print(f"fedcredit-node {node.config.node_id} listening on port {node.port}", flush=True)
+    reason = serve_until_signalled(node.stop, lambda: node.link.fatal)
+    if reason:
+        return _fail(ExitCode.REFUSED_BY_COORDINATOR, reason)
+    return ExitCode.OK
+
+
+def _fail(code: ExitCode, message: str) -> int:
+    print(f"fedcredit-node: {message}", file=sys.stderr, flush=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

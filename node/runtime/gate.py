@@ -1,0 +1,43 @@
+"""The policy gate jobs pass before touching a field: every other party must be allowed it.
+
+In a federated job, what a node computes from a field (encrypted partial scores, gradients,
+aligned row indices) reaches the other parties of the job, so a field may be used only if the
+node's policy grants it, for the job's purpose, to each of them. The check happens before any
+data is read; a denial names the missing rule and fails the job on this node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from node.policy import PolicyEngine
+from node.transport.auth import PeerIdentity
+
+
+class PolicyGate:
+    """``FieldGate`` for one job: the node's engine checked against each other party."""
+
+    def __init__(
+        self,
+        engine: PolicyEngine,
+        me: str,
+        parties: Sequence[str],
+        identity_of: Callable[[str], PeerIdentity],
+    ) -> None:
+        self._engine = engine
+        self._others = [p for p in parties if p != me]
+        self._identity_of = identity_of
+
+    def check(self, dataset: str, fields: Sequence[str], purpose: str) -> str:
+        """Return the policy version that allows ``fields`` to every other party.
+
+        Raises
+        ------
+        node.policy.PolicyDenied
+            Some party lacks a rule; the message names the party, field and purpose.
+        """
+        version = self._engine.version
+        for party in self._others:
+            decision = self._engine.authorize(self._identity_of(party), purpose, dataset, fields)
+            version = decision.version
+        return version

@@ -1,0 +1,208 @@
+"""Assemble and run a node: datasets, policy, access log, its own server, the coordinator link."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from node.audit import AccessLog, Actor
+from node.compute import worker_pool
+from node.jobs.context import FieldGate
+from node.pki import PeerVerifier, PkiError, load_identity_files
+from node.policy import PolicyEngine
+from node.runtime.audit_sink import AuditSink
+from node.runtime.config import ConfigError, NodeConfig
+from node.runtime.datasets import NodeDatasets
+from node.runtime.gate import PolicyGate
+from node.runtime.link import CoordinatorLink
+from node.runtime.secrets import node_secret
+from node.runtime.tasks import Assignment, TaskRunner
+from node.servicer.access import NODE_ACCESS
+from node.servicer.node_servicer import NodeServicer, dataset_infos
+from node.transport.auth import PeerAuthInterceptor, peer_certificate
+from node.transport.directory import PeerDirectory
+from node.transport.grpc_options import create_server, server_credentials, set_serving
+from node.transport.relay_channel import EnvelopeRouter
+from node.transport.sealing import DirectorySealer
+from protos.fedcredit.v1 import coordinator_pb2, node_pb2_grpc
+
+log = logging.getLogger("fedcredit.node")
+
+SERVICE_NAME = "fedcredit.v1.Node"
+
+
+class NodeProcess:
+    """A running node. Construction validates everything (certificates, data, policy) first,
+    so a misconfigured node refuses to start with a message naming what is wrong."""
+
+    def __init__(self, config: NodeConfig) -> None:
+        self.config = config
+        creds = load_identity_files(config.cert_dir, config.cert_name)
+        if creds.identity.node_id != config.node_id:
+            raise ConfigError(
+                config.cert_dir,
+                "node_id",
+                f"config says {config.node_id!r} but the certificate names "
+                f"{creds.identity.node_id!r}; use the certificate issued for this node",
+            )
+        verifier = PeerVerifier(config.cert_dir)
+        reason = None
+        try:
+            verifier(creds.cert_pem)
+        except PkiError as exc:
+            reason = str(exc)
+        if reason is not None:
+            raise PkiError(f"this node's own certificate is unusable: {reason}")
+        self.identity = creds.identity
+        config.state_dir.mkdir(parents=True, exist_ok=True)
+        secret = node_secret(config.state_dir)
+        self.datasets = NodeDatasets(config.datasets)
+        if config.policy is None:
+            raise ConfigError(config.cert_dir, "policy", "a node needs a policy file (deny all)")
+        self.access_log = AccessLog.open(config.state_dir / "audit", creds.sign_key, config.node_id)
+        actor = Actor(creds.identity.organization, creds.identity.node_id, creds.identity.role)
+        self.sink = AuditSink(self.access_log, actor)
+        self.engine = PolicyEngine.load(config.policy, secret)
+        self.sink.record(
+            "policy_change", {"operation": "policy_loaded", "policy_version": self.engine.version}
+        )
+        self.link = CoordinatorLink(
+            config.coordinator,
+            creds,
+            register_request=self._register_request,
+            on_event=self._on_event,
+            on_disconnect=self._on_disconnect,
+            on_registered=self._on_registered,
+            running_jobs=lambda: self.tasks.running_jobs(),
+        )
+        self.directory = PeerDirectory(self.link.directory, verifier)
+        self.router = EnvelopeRouter(
+            config.node_id, DirectorySealer(creds, self.directory), self.link.send_sealed
+        )
+        self.pool = worker_pool()
+        self.tasks = TaskRunner(
+            config.node_id,
+            self.router,
+            self.datasets,
+            self._gate_for,
+            config.state_dir,
+            report=self.link.report,
+            record=lambda action, details: self.sink.record(action, details),
+            pool=self.pool,
+        )
+        servicer = NodeServicer(
+            identity=creds.identity,
+            datasets=self.datasets,
+            engine=self.engine,
+            access_log=self.access_log,
+            sink=self.sink,
+            identify=lambda ctx: verifier(peer_certificate(ctx)),
+        )
+        interceptor = PeerAuthInterceptor(verifier, NODE_ACCESS, self._on_decision)
+        self.server, self.health, self.port = create_server(
+            server_credentials(creds.cert_pem, creds.key_pem, creds.ca_pem),
+            config.listen,
+            [interceptor],
+        )
+        node_pb2_grpc.add_NodeServicer_to_server(servicer, self.server)
+        self._witnessed = -1
+        self._stop = threading.Event()
+        self._publisher = threading.Thread(target=self._publish_loop, daemon=True)
+
+    # wiring ----------------------------------------------------------------------------
+
+    def _gate_for(self, parties: tuple[str, ...]) -> FieldGate:
+        return PolicyGate(self.engine, self.config.node_id, parties, self.directory.identity)
+
+    def _register_request(self) -> coordinator_pb2.RegisterRequest:
+        host = self.config.listen.rsplit(":", 1)[0]
+        return coordinator_pb2.RegisterRequest(
+            datasets=dataset_infos(self.datasets, self.engine),
+            node_address=f"{host}:{self.port}",
+            policy_version=self.engine.version,
+        )
+
+    def _on_registered(self, response: coordinator_pb2.RegisterResponse) -> None:
+        self._witnessed = response.witnessed_log_size
+        self.directory.refresh()
+        self.sink.record("admin", {"operation": "registered_with_coordinator"})
+
+    def _on_event(self, event: coordinator_pb2.NodeEvent) -> None:
+        kind = event.WhichOneof("event")
+        if kind == "envelope":
+            try:
+                self.router.deliver(event.envelope.sealed)
+            except Exception as exc:  # a refused envelope must not end the stream
+                log.warning("refused an envelope: %s", exc)
+                self.sink.record("denial", {"operation": "envelope_refused", "reason": str(exc)})
+        elif kind == "task":
+            t = event.task
+            self.directory.refresh()
+            self.tasks.assign(
+                Assignment(t.job_id, t.job_type, t.spec_yaml, t.attempt, tuple(t.parties))
+            )
+        elif kind == "party_left":
+            p = event.party_left
+            self.tasks.party_left(p.job_id, p.attempt, p.party, p.reason)
+        elif kind == "cancelled":
+            log.info("job %s cancelled: %s", event.cancelled.job_id, event.cancelled.reason)
+
+    def _on_disconnect(self, reason: str) -> None:
+        self.router.fail_all("coordinator", reason)
+
+    def _on_decision(self, method: str, who: object, allowed: bool, reason: str) -> None:
+        name = method.rsplit("/", 1)[-1]
+        actor = None
+        if who is not None and hasattr(who, "organization"):
+            actor = Actor(who.organization, who.node_id, who.role)  # type: ignore[attr-defined]
+        if allowed:
+            if not method.startswith("/grpc.health"):
+                self.sink.record("read", {"method": name, "result": "allowed"}, actor=actor)
+            return
+        self.sink.record(
+            "denial", {"method": name, "result": "denied", "reason": reason}, actor=actor
+        )
+
+    def publish_checkpoint(self) -> int:
+        """Sign a checkpoint and have the coordinator's witness accept it; return its size."""
+        previous = self._witnessed if self._witnessed >= 0 else None
+        checkpoint, proof = self.access_log.publication(previous)
+        self._witnessed = self.link.publish_checkpoint(checkpoint.to_bytes(), proof)
+        return self._witnessed
+
+    def _publish_loop(self) -> None:
+        while not self._stop.wait(self.config.checkpoint_interval_s):
+            if not self.link.connected.is_set():
+                continue
+            try:
+                self.publish_checkpoint()
+            except Exception as exc:
+                log.warning("checkpoint not published: %s", exc)
+
+    # life cycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.server.start()
+        set_serving(self.health, [SERVICE_NAME], True)
+        self.link.start()
+        self._publisher.start()
+        self.sink.record("admin", {"operation": "node_started"})
+        log.info("node %s serving on port %d", self.config.node_id, self.port)
+
+    def stop(self, grace: float = 3.0) -> None:
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        set_serving(self.health, [SERVICE_NAME], False)
+        if self.link.connected.is_set():
+            try:
+                self.publish_checkpoint()
+            except Exception as exc:
+                log.warning("final checkpoint not published: %s", exc)
+        self.link.stop()
+        self.router.fail_all("coordinator", "this node is shutting down")
+        self.tasks.join(grace)
+        self.server.stop(grace).wait(grace + 1)
+        self.pool.shutdown(cancel_futures=True)
+        self.sink.record("admin", {"operation": "node_stopped"})
+        self.access_log.close()

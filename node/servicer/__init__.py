@@ -1,0 +1,1 @@
+"""The node's gRPC edge: capabilities, governed release, auditor access, administration."""

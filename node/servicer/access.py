@@ -1,0 +1,19 @@
+"""Which roles may call which node method. The policy engine then decides field by field."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from node.transport.roles import ALL_ROLES, AUDITOR, DATA_HOLDERS, OPERATOR
+
+_SERVICE = "/fedcredit.v1.Node/"
+
+NODE_ACCESS: Final[dict[str, frozenset[str]]] = {
+    _SERVICE + "GetCapabilities": ALL_ROLES,
+    # Every data holder may ask; the policy decides per organization, role, purpose and field.
+    _SERVICE + "Release": DATA_HOLDERS,
+    _SERVICE + "AuditCheckpoint": frozenset({AUDITOR}),
+    _SERVICE + "AuditProve": frozenset({AUDITOR}),
+    _SERVICE + "AuditExport": frozenset({AUDITOR}),
+    _SERVICE + "ReloadPolicy": frozenset({OPERATOR}),
+}

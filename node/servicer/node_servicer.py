@@ -1,0 +1,170 @@
+"""The Node gRPC service: unpack, call the policy engine / access log, pack, map errors."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from node.audit import AccessLog
+from node.audit.export import write_export
+from node.pki.identity import Identity
+from node.policy import PolicyDenied, PolicyEngine, ReleaseQueryError, TransformError
+from node.policy.release import ReleaseRecord, ReleaseRequest, build_release
+from node.runtime.audit_sink import AuditSink
+from node.runtime.datasets import NodeDatasets, UnknownDataset
+from protos.fedcredit.v1 import common_pb2, node_pb2, node_pb2_grpc
+
+EXPORT_CHUNK_BYTES = 1 << 20
+
+
+def dataset_infos(datasets: NodeDatasets, engine: PolicyEngine) -> list[common_pb2.DatasetInfo]:
+    """What the node offers: datasets, fields, their classes and the purposes rules allow."""
+    infos = []
+    for name in datasets.names():
+        loaded = datasets.get(name)
+        try:
+            purposes = engine.field_purposes(name)
+        except KeyError:
+            purposes = {}
+        infos.append(
+            common_pb2.DatasetInfo(
+                name=name,
+                rows=len(loaded),
+                id_column=loaded.schema.id_column,
+                label_column=loaded.schema.label_column or "",
+                fields=[
+                    common_pb2.FieldInfo(
+                        name=f.name,
+                        dtype=f.dtype.value,
+                        sensitivity=f.sensitivity.value,
+                        purposes=list(purposes.get(f.name, ("", ()))[1]),
+                    )
+                    for f in loaded.schema.fields
+                ],
+            )
+        )
+    return infos
+
+
+class NodeServicer(node_pb2_grpc.NodeServicer):
+    """Thin edge over the node's datasets, policy engine and access log."""
+
+    def __init__(
+        self,
+        *,
+        identity: Identity,
+        datasets: NodeDatasets,
+        engine: PolicyEngine,
+        access_log: AccessLog,
+        sink: AuditSink,
+        identify: Callable[[grpc.ServicerContext], Any],
+    ) -> None:
+        self._me = identity
+        self._datasets = datasets
+        self._engine = engine
+        self._log = access_log
+        self._sink = sink
+        self._identify = identify
+
+    def GetCapabilities(
+        self, request: node_pb2.CapabilitiesRequest, context: grpc.ServicerContext
+    ) -> node_pb2.Capabilities:
+        return node_pb2.Capabilities(
+            node_id=self._me.node_id,
+            organization=self._me.organization,
+            role=self._me.role,
+            policy_version=self._engine.version,
+            datasets=dataset_infos(self._datasets, self._engine),
+        )
+
+    def Release(
+        self, request: node_pb2.ReleaseRequest, context: grpc.ServicerContext
+    ) -> node_pb2.ReleaseResponse:
+        who = self._identify(context)
+        ask = ReleaseRequest(
+            dataset=request.dataset,
+            fields=tuple(request.fields),
+            purpose=request.purpose or "release",
+            filter=request.filter,
+            format=request.format or "parquet",
+        )
+        try:
+            frame = self._datasets.frame(ask.dataset)
+        except UnknownDataset as exc:
+            context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+        records: list[ReleaseRecord] = []
+        try:
+            release = build_release(self._engine, who, ask, frame, on_record=records.append)
+        except PolicyDenied as exc:
+            context.abort(grpc.StatusCode.PERMISSION_DENIED, str(exc))
+        except (ReleaseQueryError, TransformError, ValueError) as exc:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        record = release.record
+        self._sink.record(
+            "release",
+            {
+                "purpose": ask.purpose,
+                "dataset": ask.dataset,
+                "fields": list(record.fields),
+                "rows": record.rows,
+                "policy_version": record.policy_version,
+                "release_id": record.release_id,
+                "sha256": record.sha256,
+                "recipient": f"{who.organization}/{who.node_id}",
+                "filter_used": bool(ask.filter),
+            },
+        )
+        return node_pb2.ReleaseResponse(
+            table=release.table,
+            format=record.format,
+            policy_version=record.policy_version,
+            rows=record.rows,
+            release_id=record.release_id,
+            sha256=record.sha256,
+        )
+
+    def AuditCheckpoint(
+        self, request: node_pb2.AuditCheckpointRequest, context: grpc.ServicerContext
+    ) -> node_pb2.AuditCheckpointResponse:
+        return node_pb2.AuditCheckpointResponse(checkpoint=self._log.checkpoint().to_bytes())
+
+    def AuditProve(
+        self, request: node_pb2.AuditProveRequest, context: grpc.ServicerContext
+    ) -> node_pb2.AuditProveResponse:
+        size = request.tree_size or self._log.size()
+        if not request.index < size <= self._log.size():
+            context.abort(
+                grpc.StatusCode.OUT_OF_RANGE,
+                f"need index < tree_size <= {self._log.size()}; got {request.index}, {size}",
+            )
+        checkpoint = self._log.checkpoint()
+        entry = self._log.entry_bytes(request.index)
+        proof = self._log.inclusion_proof(request.index, checkpoint.size)
+        return node_pb2.AuditProveResponse(
+            entry=entry or b"", proof=proof, checkpoint=checkpoint.to_bytes()
+        )
+
+    def AuditExport(
+        self, request: node_pb2.AuditExportRequest, context: grpc.ServicerContext
+    ) -> Iterator[node_pb2.AuditExportChunk]:
+        checkpoint = self._log.checkpoint()
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "export.jsonl"
+            write_export(self._log, out, checkpoint)
+            data = out.read_bytes()
+        for start in range(0, len(data), EXPORT_CHUNK_BYTES):
+            yield node_pb2.AuditExportChunk(data=data[start : start + EXPORT_CHUNK_BYTES])
+
+    def ReloadPolicy(
+        self, request: node_pb2.ReloadPolicyRequest, context: grpc.ServicerContext
+    ) -> node_pb2.ReloadPolicyResponse:
+        try:
+            old, new = self._engine.reload()
+        except Exception as exc:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"policy not reloaded: {exc}")
+        self._sink.record("policy_change", {"old_version": old, "policy_version": new})
+        return node_pb2.ReloadPolicyResponse(old_version=old, new_version=new)
