@@ -8,12 +8,15 @@ so two recipients holding tokens of the same firm cannot join their extracts.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from node.policy.transforms.base import (
     Transform,
@@ -32,23 +35,60 @@ def derive_key(node_key: bytes, label: bytes) -> bytes:
     return hmac.digest(node_key, label, "sha256")
 
 
+def hmac_sha256_many(key: bytes, messages: list[bytes]) -> np.ndarray:
+    """HMAC-SHA-256 (RFC 2104) of every message under one key, as an (n, 32) uint8 matrix.
+
+    The keyed inner and outer SHA-256 states are computed once and copied per message, which
+    is the same function as ``hmac.digest`` at about a third of its per-call cost (the one-shot
+    call sets the key up again for every message). Tests check it against ``hmac.digest``.
+    """
+    block = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+    out = []
+    append = out.append
+    for message in messages:
+        i = inner.copy()
+        i.update(message)
+        o = outer.copy()
+        o.update(i.digest())
+        append(o.digest())
+    return np.frombuffer(b"".join(out), dtype=np.uint8).reshape(len(messages), 32)
+
+
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+
+
+def hex_strings(digests: np.ndarray, length: int, prefix: str = "") -> pa.Array:
+    """The first ``length`` hex characters of each digest row, after ``prefix``, as Arrow text."""
+    n = digests.shape[0]
+    head = prefix.encode()
+    width = len(head) + length
+    nbytes = (length + 1) // 2
+    chars = np.empty((n, 2 * nbytes), dtype=np.uint8)
+    chars[:, 0::2] = _HEX[digests[:, :nbytes] >> 4]
+    chars[:, 1::2] = _HEX[digests[:, :nbytes] & 15]
+    out = np.empty((n, width), dtype=np.uint8)
+    out[:, : len(head)] = np.frombuffer(head, dtype=np.uint8)
+    out[:, len(head) :] = chars[:, :length]
+    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int64)
+    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(out.tobytes()))
+
+
+def distinct(column: pd.Series) -> tuple[pa.Array, list[bytes]]:
+    """Dictionary-encode a column: per-row indices (null for null) and the distinct values."""
+    encoded = pc.dictionary_encode(to_arrow_str(column))
+    return encoded.indices, encoded.dictionary.cast(pa.large_binary()).to_pylist()
+
+
 def hmac_column(column: pd.Series, key: bytes, length: int, prefix: str = "") -> pd.Series:
     """HMAC-SHA-256 of every distinct value, as ``prefix`` + ``length`` hex characters.
 
-    Distinct values are hashed once (``factorize``): columns of repeated codes cost one HMAC
-    per code, and the loop stays in C inside ``hmac.digest``.
+    Distinct values are hashed once (a column of repeated codes costs one HMAC per code).
     """
-    arr = to_arrow_str(column)
-    codes, uniques = pd.factorize(pd.Series(arr, dtype="str"), use_na_sentinel=True)
-    digest = hmac.digest
-    hashed = np.array(
-        [prefix + digest(key, u.encode(), "sha256").hex()[:length] for u in uniques], dtype=object
-    )
-    out = np.empty(len(codes), dtype=object)
-    present = codes >= 0
-    out[present] = hashed[codes[present]]
-    out[~present] = None
-    return pd.Series(out, index=column.index, name=column.name, dtype="str")
+    indices, uniques = distinct(column)
+    hashed = hex_strings(hmac_sha256_many(key, uniques), length, prefix)
+    return from_arrow_str(pc.take(hashed, indices), column)
 
 
 @register
@@ -116,6 +156,3 @@ class Token(Transform):
         """Tokenize every value under the key of ``ctx.recipient``."""
         key = derive_key(ctx.node_key, _TOKEN_LABEL + ctx.recipient.encode())
         return hmac_column(column, key, self.length, prefix="tk_")
-
-
-__all__ = ["Drop", "Hash", "Keep", "Token", "derive_key", "from_arrow_str", "hmac_column"]

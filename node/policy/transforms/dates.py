@@ -16,6 +16,7 @@ import pandas as pd
 
 from node.policy.exceptions import TransformError
 from node.policy.transforms.base import Transform, TransformContext, register, to_arrow_str
+from node.policy.transforms.basic import distinct, hmac_sha256_many
 
 NAT: Final = np.iinfo(np.int64).min
 _SHIFT_LABEL: Final = b"fedcredit/policy/date_shift/v1|"
@@ -102,18 +103,15 @@ class DateShift(Transform):
                 "pass the dataset's id column in the frame, or set entity_field",
             )
         key = hmac.digest(ctx.node_key, _SHIFT_LABEL + ctx.recipient.encode(), "sha256")
-        codes, uniques = pd.factorize(pd.Series(to_arrow_str(ctx.frame[entity]), dtype="str"))
+        indices, uniques = distinct(ctx.frame[entity])
+        words = hmac_sha256_many(key, uniques)[:, :8].copy().view(">u8").ravel()
         span = 2 * self.max_days
-        raw = np.array(
-            [
-                int.from_bytes(hmac.digest(key, u.encode(), "sha256")[:8], "big") % span
-                for u in uniques
-            ],
-            dtype=np.int64,
-        )
+        raw = (words % np.uint64(span)).astype(np.int64)
         shift = np.where(raw < self.max_days, raw - self.max_days, raw - self.max_days + 1)
-        per_row = np.zeros(len(codes), dtype=np.int64)
-        per_row[codes >= 0] = shift[codes[codes >= 0]]
+        idx = indices.to_numpy(zero_copy_only=False)
+        per_row = np.zeros(len(idx), dtype=np.int64)
+        present = ~np.isnan(idx) if idx.dtype.kind == "f" else np.ones(len(idx), bool)
+        per_row[present] = shift[idx[present].astype(np.int64)]
         return per_row
 
     def apply(self, column: pd.Series, ctx: TransformContext) -> pd.Series | None:

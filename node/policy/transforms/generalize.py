@@ -83,11 +83,17 @@ class Bucket(Transform):
             return like_numeric(lower, column)
         if self.output == "midpoint":
             return like_numeric((lower + upper) / 2, column)
-        text = np.array(
-            [None if np.isnan(a) else f"[{a:g}, {b:g})" for a, b in zip(lower, upper, strict=True)],
-            dtype=object,
+        # label each distinct bucket once: a column has few buckets and many rows
+        present = ~np.isnan(lower)
+        uniques, codes = np.unique(lower[present], return_inverse=True)
+        first_upper = np.empty_like(uniques)
+        first_upper[codes] = upper[present]
+        names = np.array(
+            [f"[{a:g}, {b:g})" for a, b in zip(uniques, first_upper, strict=True)], dtype=object
         )
-        return pd.Series(text, index=column.index, name=column.name, dtype="str")
+        idx = np.full(len(lower), -1, dtype=np.int64)
+        idx[present] = codes
+        return _labels(idx, names, column)
 
 
 @register

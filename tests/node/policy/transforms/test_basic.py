@@ -8,7 +8,7 @@ import os
 import pandas as pd
 
 from node.policy.transforms import TransformContext, parse_transform
-from node.policy.transforms.basic import derive_key
+from node.policy.transforms.basic import derive_key, hex_strings, hmac_sha256_many
 
 VALUES = pd.Series(["91110105MA01ABCD1X", "张三", "", None, "91110105MA01ABCD1X"], dtype="str")
 
@@ -68,3 +68,19 @@ def test_hash_of_an_empty_column() -> None:
     empty = pd.Series([], dtype="str")
     out = parse_transform("hash", {}).apply(empty, _ctx(os.urandom(32)))
     assert out is not None and len(out) == 0
+
+
+def test_fast_hmac_matches_the_standard_library_for_every_key_size() -> None:
+    # prepare: keys shorter than, equal to and longer than the SHA-256 block
+    messages = [b"", b"a", "张三".encode(), os.urandom(200)]
+    for key in (os.urandom(16), os.urandom(64), os.urandom(100)):
+        # execute
+        ours = hmac_sha256_many(key, messages)
+        # assert
+        assert [bytes(row) for row in ours] == [hmac.digest(key, m, "sha256") for m in messages]
+
+
+def test_odd_hash_length_and_prefix() -> None:
+    digests = hmac_sha256_many(b"k" * 32, [b"x"])
+    text = hex_strings(digests, 17, "p_").to_pylist()[0]
+    assert text == "p_" + hmac.digest(b"k" * 32, b"x", "sha256").hex()[:17]
