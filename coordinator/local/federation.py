@@ -1,0 +1,262 @@
+"""Run a coordinator and nodes as separate local processes over loopback mutual TLS.
+
+``prepare`` writes everything a federation needs into one folder: a CA and certificates,
+synthetic SME tables with their schemas, node and coordinator configuration files. ``start``
+launches each party as its own OS process and waits until all are healthy and registered;
+``stop`` sends SIGTERM and waits, so no process outlives its federation. The folder layout::
+
+    <root>/certs/            CA, certificates and 0600 keys
+    <root>/data/             synthetic tables and schemas
+    <root>/config/           coordinator.yaml and one <node>.yaml per node
+    <root>/state/<party>/    SQLite, access logs, checkpoints
+    <root>/logs/<party>.log  each process's output
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+import yaml
+
+from node.pki import create_ca, issue_certificate
+from node.transport.client import health_status, open_channel
+from protos.fedcredit.v1 import coordinator_pb2, coordinator_pb2_grpc
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+POLICY_DIR = REPO_ROOT / "policies"
+_PORT = re.compile(r"listening on port (\d+)")
+
+
+@dataclass(frozen=True)
+class PartySpec:
+    """One node of the local federation: its id, role, organization and datasets."""
+
+    node_id: str
+    role: str
+    organization: str
+    # dataset name -> (table path, schema path, PSI id field or None)
+    datasets: Mapping[str, tuple[Path, Path, str | None]] = field(default_factory=dict)
+    policy: Path | None = None
+
+
+class FederationError(RuntimeError):
+    """A local party did not start, or did not become healthy and registered in time."""
+
+
+class LocalFederation:
+    """A coordinator plus nodes on loopback, each a child process."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+        self.certs = self.root / "certs"
+        self.parties: list[PartySpec] = []
+        self.coordinator_port: int | None = None
+        self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.node_ports: dict[str, int] = {}
+
+    # preparation -----------------------------------------------------------------------
+
+    def prepare_certificates(self, parties: Sequence[PartySpec]) -> None:
+        """CA, coordinator, operator and auditor certificates, and one per node."""
+        if not (self.certs / "ca.key").exists():
+            create_ca(self.certs)
+        issue_certificate(self.certs, "coordinator", role="coordinator", organization="coordinator")
+        issue_certificate(self.certs, "operator", role="operator", organization="federation-ops")
+        issue_certificate(self.certs, "auditor", role="auditor", organization="audit-office")
+        for p in parties:
+            issue_certificate(self.certs, p.node_id, role=p.role, organization=p.organization)
+
+    def prepare(self, parties: Sequence[PartySpec]) -> None:
+        """Write certificates and configuration for ``parties`` (their data must exist)."""
+        self.parties = list(parties)
+        self.prepare_certificates(parties)
+        config = self.root / "config"
+        config.mkdir(parents=True, exist_ok=True)
+        (config / "coordinator.yaml").write_text(
+            yaml.safe_dump(
+                {
+                    "certs": {"dir": str(self.certs), "name": "coordinator"},
+                    "listen": "127.0.0.1:0",
+                    "state_dir": str(self.root / "state" / "coordinator"),
+                    "party_wait_s": 30,
+                }
+            )
+        )
+
+    def _write_node_config(self, p: PartySpec) -> Path:
+        path = self.root / "config" / f"{p.node_id}.yaml"
+        path.write_text(
+            yaml.safe_dump(
+                {
+                    "node_id": p.node_id,
+                    "certs": {"dir": str(self.certs), "name": p.node_id},
+                    "coordinator": f"127.0.0.1:{self.coordinator_port}",
+                    "listen": "127.0.0.1:0",
+                    "state_dir": str(self.root / "state" / p.node_id),
+                    "policy": str(p.policy or POLICY_DIR / f"{p.role}.yaml"),
+                    "checkpoint_interval_s": 5,
+                    "datasets": {
+                        name: {
+                            "path": str(table),
+                            "schema": str(schema),
+                            **({"psi_id_field": psi} if psi else {}),
+                        }
+                        for name, (table, schema, psi) in p.datasets.items()
+                    },
+                }
+            )
+        )
+        return path
+
+    # processes -------------------------------------------------------------------------
+
+    def _spawn(self, name: str, module: str, config: Path, timeout: float) -> int:
+        logs = self.root / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        log_path = logs / f"{name}.log"
+        out = log_path.open("ab")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", module, "--config", str(config)],
+            stdout=subprocess.PIPE,
+            stderr=out,
+            cwd=REPO_ROOT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self._procs[name] = proc
+        assert proc.stdout is not None
+        deadline = time.monotonic() + timeout
+        line = b""
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line and proc.poll() is not None:
+                break
+            match = _PORT.search(line.decode(errors="replace"))
+            if match:
+                return int(match.group(1))
+        self._procs.pop(name)
+        proc.kill()
+        proc.wait()
+        tail = log_path.read_text(errors="replace")[-2000:]
+        raise FederationError(f"{name} did not start (exit {proc.returncode}); log:\n{tail}")
+
+    def start_coordinator(self, timeout: float = 30.0) -> int:
+        config = self.root / "config" / "coordinator.yaml"
+        if self.coordinator_port is not None:
+            raw = yaml.safe_load(config.read_text())
+            raw["listen"] = f"127.0.0.1:{self.coordinator_port}"
+            config.write_text(yaml.safe_dump(raw))
+        self.coordinator_port = self._spawn(
+            "coordinator", "coordinator.cli.daemon", config, timeout
+        )
+        return self.coordinator_port
+
+    def start_node(self, node_id: str, timeout: float = 60.0) -> int:
+        spec = next(p for p in self.parties if p.node_id == node_id)
+        config = self._write_node_config(spec)
+        self.node_ports[node_id] = self._spawn(node_id, "node.cli.node_daemon", config, timeout)
+        return self.node_ports[node_id]
+
+    def start(self, timeout: float = 90.0) -> None:
+        """Start the coordinator and every node; wait until all are registered and online."""
+        self.start_coordinator()
+        for p in self.parties:
+            self.start_node(p.node_id)
+        self.wait_online([p.node_id for p in self.parties], timeout)
+
+    def stop_party(self, name: str, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
+        proc = self._procs.pop(name, None)
+        if proc is None:
+            return 0
+        if proc.poll() is None:
+            proc.send_signal(sig)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if proc.stdout:
+            proc.stdout.close()
+        return int(proc.returncode)
+
+    def stop(self) -> dict[str, int]:
+        """Stop nodes first, then the coordinator; return each process's exit code."""
+        codes = {}
+        for name in [n for n in self._procs if n != "coordinator"]:
+            codes[name] = self.stop_party(name)
+        codes["coordinator"] = self.stop_party("coordinator")
+        return codes
+
+    def running(self) -> list[str]:
+        return [n for n, p in self._procs.items() if p.poll() is None]
+
+    def __enter__(self) -> LocalFederation:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # operator view ---------------------------------------------------------------------
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.coordinator_port}"
+
+    def channel(self, name: str = "operator") -> grpc.Channel:
+        """A channel to the coordinator presenting the ``name`` certificate."""
+        return open_channel(self.address, self.certs, name)
+
+    def coordinator(self, name: str = "operator") -> coordinator_pb2_grpc.CoordinatorStub:
+        return coordinator_pb2_grpc.CoordinatorStub(self.channel(name))
+
+    def health(self) -> str:
+        with self.channel() as ch:
+            return health_status(ch)
+
+    def wait_online(self, node_ids: Sequence[str], timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        online: set[str] = set()
+        with self.channel() as ch:
+            stub = coordinator_pb2_grpc.CoordinatorStub(ch)
+            while time.monotonic() < deadline:
+                try:
+                    nodes = stub.ListNodes(coordinator_pb2.ListNodesRequest(), timeout=5).nodes
+                    online = {n.node_id for n in nodes if n.online}
+                    if set(node_ids) <= online:
+                        return
+                except grpc.RpcError:
+                    pass
+                time.sleep(0.2)
+        raise FederationError(
+            f"nodes not online after {timeout}s: {sorted(set(node_ids) - online)}"
+        )
+
+    def submit(self, spec_yaml: str, job_id: str = "", as_: str = "operator") -> str:
+        with self.channel(as_) as ch:
+            status = coordinator_pb2_grpc.CoordinatorStub(ch).SubmitJob(
+                coordinator_pb2.SubmitJobRequest(spec_yaml=spec_yaml.encode(), job_id=job_id),
+                timeout=15,
+            )
+        return status.job_id
+
+    def wait_job(self, job_id: str, timeout: float = 600.0) -> coordinator_pb2.JobStatus:
+        deadline = time.monotonic() + timeout
+        with self.channel() as ch:
+            stub = coordinator_pb2_grpc.CoordinatorStub(ch)
+            while time.monotonic() < deadline:
+                try:
+                    status = stub.GetJob(coordinator_pb2.GetJobRequest(job_id=job_id), timeout=5)
+                    if status.state in ("succeeded", "failed", "cancelled"):
+                        return status
+                except grpc.RpcError:
+                    pass  # the coordinator may be restarting
+                time.sleep(0.2)
+        raise FederationError(f"job {job_id} did not finish within {timeout}s")
