@@ -18,10 +18,13 @@ from node.audit.exceptions import (
     RootMismatch,
     TamperDetected,
 )
+from node.audit.export import ExportReport, ExportSummary, verify_export, write_export
 from node.audit.log import AccessLog
 from node.audit.reader import LogReader
+from node.audit.recorder import AuditRecorder
 from node.audit.search import SearchQuery
 from node.audit.tokens import FirmTokenizer
+from node.audit.verify import Finding, VerifyReport, verify_log
 
 __all__ = [
     "AccessEntry",
@@ -29,9 +32,13 @@ __all__ = [
     "Action",
     "Actor",
     "AuditError",
+    "AuditRecorder",
     "Checkpoint",
     "CheckpointSignatureError",
     "ExportFormatError",
+    "ExportReport",
+    "ExportSummary",
+    "Finding",
     "FirmTokenizer",
     "InvalidCheckpoint",
     "InvalidEntry",
@@ -47,8 +54,12 @@ __all__ = [
     "SearchQuery",
     "SignedCheckpoint",
     "TamperDetected",
+    "VerifyReport",
     "decode",
     "encode",
     "load_public_key",
     "sign_checkpoint",
+    "verify_export",
+    "verify_log",
+    "write_export",
 ]

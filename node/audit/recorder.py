@@ -1,0 +1,222 @@
+"""Typed helpers that turn the events every party must log into access-log entries.
+
+Servicers, protocol hooks and the coordinator call these instead of building entries by hand,
+so that the same event is always recorded the same way (the auditor's searches depend on it):
+
+- ``rpc``: a node RPC, allowed (with the action it performed) or denied (``denial``);
+- ``from_record``: a ``JobHooks.record(action, details)`` call from protocol code (PSI runs,
+  training rounds, scoring), with its loose ``details`` mapped onto entry fields;
+- ``policy_loaded``, ``certificate_event``, ``job_event``, ``relay``: administrative,
+  certificate, coordinator job and relay events.
+
+If the content handed in would put a raw identifier into the log, the entry is still written,
+but with the offending content dropped and the result saying so: the access happened and must
+leave a trace, the identifier must not.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from typing import Final
+
+from node.audit.entry import AccessEntry, Action, Actor, DetailValue
+from node.audit.exceptions import InvalidEntry
+
+logger = logging.getLogger("fedcredit.node.audit.recorder")
+
+_FIELD_KEYS: Final = frozenset({"dataset", "fields", "rows", "purpose", "result", "policy_version"})
+
+
+def _detail(value: object) -> DetailValue | None:
+    if isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, list | tuple) and all(isinstance(v, str | int) for v in value):
+        return ",".join(str(v) for v in value)
+    return None  # nested or opaque values are not logged
+
+
+class AuditRecorder:
+    """Write well-formed entries for one party's events to ``append``.
+
+    Parameters
+    ----------
+    append
+        Usually ``AccessLog.append``; returns the entry's index once durable.
+    policy_version
+        The current policy version, or a callable returning it (re-read on every entry).
+    """
+
+    def __init__(
+        self,
+        append: Callable[[AccessEntry], int],
+        policy_version: str | Callable[[], str] = "",
+    ) -> None:
+        self._append = append
+        self._policy = policy_version
+
+    def _version(self) -> str:
+        return self._policy() if callable(self._policy) else self._policy
+
+    def write(self, entry: AccessEntry) -> int:
+        """Append a ready entry; return its index."""
+        return self._append(entry)
+
+    def _safe(
+        self, build: Callable[[], AccessEntry], fallback: Callable[[str], AccessEntry]
+    ) -> int:
+        try:
+            entry = build()
+        except InvalidEntry as exc:
+            logger.warning("access-log entry refused (%s); writing a redacted entry", exc.field)
+            entry = fallback(f"record redacted: {exc.field} was not loggable")
+        return self._append(entry)
+
+    def rpc(
+        self,
+        caller: Actor,
+        method: str,
+        action: Action,
+        *,
+        allowed: bool,
+        purpose: str = "",
+        reason: str = "",
+        job_id: str = "",
+        dataset: str = "",
+        fields: Iterable[str] = (),
+        rows: int | None = None,
+        subjects: Iterable[str] = (),
+    ) -> int:
+        """Record a node RPC: ``action`` when allowed, ``denial`` (naming ``action``) when not.
+
+        ``reason`` says why it was denied (a policy rule, never a data value).
+        """
+        fields_t, subjects_t = tuple(fields), tuple(subjects)
+        result = "allowed" if allowed else f"denied: {reason}" if reason else "denied"
+        details: dict[str, DetailValue] = {"rpc": method}
+        if not allowed:
+            details["requested"] = action.value
+
+        def build() -> AccessEntry:
+            return AccessEntry(
+                caller,
+                action if allowed else Action.DENIAL,
+                purpose,
+                result,
+                job_id=job_id,
+                dataset=dataset,
+                fields=fields_t,
+                rows=rows,
+                policy_version=self._version(),
+                subjects=subjects_t,
+                details=details,
+            )
+
+        def fallback(note: str) -> AccessEntry:
+            return AccessEntry(
+                caller,
+                action if allowed else Action.DENIAL,
+                "",
+                f"{'allowed' if allowed else 'denied'}; {note}",
+                policy_version=self._version(),
+                details={"rpc": method},
+            )
+
+        return self._safe(build, fallback)
+
+    def from_record(
+        self, actor: Actor, job_id: str, action: str, details: Mapping[str, object]
+    ) -> int:
+        """Record a protocol's ``JobHooks.record(action, details)`` call.
+
+        ``action`` is an ``Action`` value (``psi_run``, ``training_use``, ``score`` ...);
+        anything else is logged as ``job`` with ``details["event"] = action``. The keys
+        ``dataset``, ``fields``, ``rows``, ``purpose``, ``result`` and ``policy_version`` fill
+        the entry's fields; other scalar details are kept (floats as text), nested ones dropped.
+        """
+        try:
+            act, extra = Action(action), {}
+        except ValueError:
+            act, extra = Action.JOB, {"event": action}
+        kept: dict[str, DetailValue] = dict(extra)
+        for key, value in details.items():
+            if key in _FIELD_KEYS:
+                continue
+            converted = _detail(value)
+            if converted is not None:
+                kept[str(key)] = converted
+        raw_fields = details.get("fields", ())
+        fields = tuple(str(f) for f in raw_fields) if isinstance(raw_fields, list | tuple) else ()
+        rows = details.get("rows")
+
+        def build() -> AccessEntry:
+            return AccessEntry(
+                actor,
+                act,
+                str(details.get("purpose", "")),
+                str(details.get("result", "ok")),
+                job_id=job_id,
+                dataset=str(details.get("dataset", "")),
+                fields=fields,
+                rows=rows if isinstance(rows, int) and not isinstance(rows, bool) else None,
+                policy_version=str(details.get("policy_version", self._version())),
+                details=kept,
+            )
+
+        def fallback(note: str) -> AccessEntry:
+            return AccessEntry(actor, act, "", note, job_id=job_id, policy_version=self._version())
+
+        return self._safe(build, fallback)
+
+    def policy_loaded(self, actor: Actor, old_version: str, new_version: str) -> int:
+        """Record that the node's policy changed from ``old_version`` to ``new_version``."""
+        return self._append(
+            AccessEntry(
+                actor,
+                Action.POLICY_CHANGE,
+                "policy reload",
+                "ok",
+                policy_version=new_version,
+                details={"old_version": old_version},
+            )
+        )
+
+    def certificate_event(self, actor: Actor, event: str, subject: str, serial: str) -> int:
+        """Record a certificate event (``issued``, ``rejected``, ``revoked``, ``expired`` ...).
+
+        ``subject`` is the certificate's node name and ``serial`` its hex serial number.
+        """
+        return self._append(
+            AccessEntry(
+                actor,
+                Action.CERTIFICATE,
+                "authentication",
+                event,
+                policy_version=self._version(),
+                details={"subject": subject, "serial": serial},
+            )
+        )
+
+    def job_event(self, actor: Actor, job_id: str, event: str, party: str = "") -> int:
+        """Record a coordinator job event (``submitted``, ``assigned``, ``failed`` ...)."""
+        return self._append(
+            AccessEntry(actor, Action.JOB, "orchestration", event, job_id=job_id,
+                        details={"party": party} if party else {})
+        )  # fmt: skip
+
+    def relay(
+        self, actor: Actor, job_id: str, sender: str, recipient: str, topic: str, size: int
+    ) -> int:
+        """Record that the coordinator relayed ``size`` opaque bytes between two parties."""
+        return self._append(
+            AccessEntry(
+                actor,
+                Action.RELAY,
+                "message relay",
+                "ok",
+                job_id=job_id,
+                details={"from": sender, "to": recipient, "topic": topic, "bytes": size},
+            )
+        )
