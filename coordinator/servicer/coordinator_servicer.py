@@ -24,6 +24,8 @@ log = logging.getLogger("fedcredit.coordinator.servicer")
 COORDINATOR = "coordinator"
 HEARTBEAT_INTERVAL_S = 5.0
 STREAM_POLL_S = 0.5
+# How often an open stream re-checks its peer's certificate (revocation while connected).
+RECHECK_S = 2.0
 
 
 class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
@@ -257,11 +259,19 @@ class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
         if self._store.node(who.node_id) is None:
             context.abort(grpc.StatusCode.FAILED_PRECONDITION, "not registered; call Register")
         sub = self._relay.subscribe(who.node_id)
+        checked = time.monotonic()
         try:
             while context.is_active() and not sub.closed.is_set():
                 event = sub.get(STREAM_POLL_S)
                 if event is not None:
                     yield event
+                if time.monotonic() - checked > RECHECK_S:
+                    # A certificate revoked while its stream is open must not keep it open.
+                    checked = time.monotonic()
+                    try:
+                        self._identify(context)
+                    except Exception as exc:
+                        context.abort(grpc.StatusCode.UNAUTHENTICATED, str(exc))
         finally:
             self._relay.unsubscribe(sub)
 

@@ -1,0 +1,234 @@
+"""A real federation of processes on loopback: registration, health, trust, restarts.
+
+Every test here starts its own coordinator and node processes over mutual TLS and stops them
+before it ends (the fixture's ``stop`` runs even when an assertion fails).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+
+from coordinator.local import LocalFederation
+from node.pki import create_ca, issue_certificate, revoke
+from node.transport.client import health_status, open_channel
+from protos.fedcredit.v1 import coordinator_pb2, coordinator_pb2_grpc
+from tests.federation_fixtures import CHECK_JOB, synthetic_federation
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalFederation]:
+    fed = synthetic_federation(tmp_path_factory.mktemp("fed"))
+    try:
+        fed.start()
+        yield fed
+    finally:
+        fed.stop()
+    assert fed.running() == []
+
+
+def _nodes(fed: LocalFederation) -> dict[str, coordinator_pb2.NodeStatus]:
+    with fed.channel() as ch:
+        stub = coordinator_pb2_grpc.CoordinatorStub(ch)
+        return {n.node_id: n for n in stub.ListNodes(coordinator_pb2.ListNodesRequest()).nodes}
+
+
+def test_nodes_register_with_identity_from_their_certificates(federation: LocalFederation) -> None:
+    nodes = _nodes(federation)
+    assert set(nodes) == {"government", "bank", "third_party"}
+    assert nodes["bank"].organization == "bank-a" and nodes["bank"].role == "bank"
+    assert all(n.online for n in nodes.values())
+    assert [d.name for d in nodes["government"].datasets] == ["government"]
+
+
+def test_heartbeats_advance_last_seen(federation: LocalFederation) -> None:
+    before = _nodes(federation)["bank"].last_seen
+    time.sleep(6)  # the coordinator asks for a heartbeat every 5 s
+    assert _nodes(federation)["bank"].last_seen > before
+
+
+def test_every_server_answers_the_standard_health_check(federation: LocalFederation) -> None:
+    assert federation.health() == "SERVING"
+    for node_id, port in federation.node_ports.items():
+        with open_channel(f"127.0.0.1:{port}", federation.certs, "operator") as ch:
+            assert health_status(ch) == "SERVING", node_id
+            assert health_status(ch, "fedcredit.v1.Node") == "SERVING"
+
+
+def test_check_job_reaches_every_pair_over_sealed_relay(federation: LocalFederation) -> None:
+    status = federation.wait_job(federation.submit(CHECK_JOB), timeout=60)
+    assert status.state == "succeeded", status.error
+    result = json.loads(status.result_json)
+    assert result["parties"]["bank"]["reached"] == ["coordinator", "government", "third_party"]
+
+
+def test_role_without_permission_is_refused(federation: LocalFederation) -> None:
+    with federation.channel("auditor") as ch:
+        stub = coordinator_pb2_grpc.CoordinatorStub(ch)
+        with pytest.raises(grpc.RpcError) as err:
+            stub.SubmitJob(coordinator_pb2.SubmitJobRequest(spec_yaml=CHECK_JOB.encode()))
+    assert err.value.code() is grpc.StatusCode.PERMISSION_DENIED
+    assert "role 'auditor' may not call SubmitJob" in err.value.details()
+
+
+def test_certificate_from_another_ca_is_refused(
+    federation: LocalFederation, tmp_path: Path
+) -> None:
+    # prepare: a rogue CA's certificate, presented with the federation's CA as trust root
+    rogue = tmp_path / "rogue"
+    create_ca(rogue)
+    issue_certificate(rogue, "bank2", role="bank", organization="bank-a")
+    (rogue / "ca.crt").write_bytes((federation.certs / "ca.crt").read_bytes())
+    # execute / assert: the TLS handshake fails, so no RPC reaches the coordinator
+    with open_channel(federation.address, rogue, "bank2") as ch:
+        with pytest.raises(grpc.RpcError) as err:
+            coordinator_pb2_grpc.CoordinatorStub(ch).Register(
+                coordinator_pb2.RegisterRequest(), timeout=5
+            )
+    assert err.value.code() is grpc.StatusCode.UNAVAILABLE
+    assert "bank2" not in _nodes(federation)
+
+
+def test_expired_certificate_is_refused(federation: LocalFederation, tmp_path: Path) -> None:
+    # prepare: a certificate from the federation CA whose validity ended yesterday
+    issue_certificate(
+        federation.certs,
+        "stale",
+        role="bank",
+        organization="bank-a",
+        not_before=dt.datetime.now(dt.UTC) - dt.timedelta(days=10),
+        days=9,
+    )
+    with open_channel(federation.address, federation.certs, "stale") as ch:
+        with pytest.raises(grpc.RpcError) as err:
+            coordinator_pb2_grpc.CoordinatorStub(ch).Register(
+                coordinator_pb2.RegisterRequest(), timeout=5
+            )
+    assert err.value.code() is grpc.StatusCode.UNAVAILABLE
+    assert "stale" not in _nodes(federation)
+
+
+def test_revoked_certificate_is_refused_with_reason(federation: LocalFederation) -> None:
+    issue_certificate(federation.certs, "revoked-bank", role="bank", organization="bank-a")
+    revoke(federation.certs, federation.certs / "revoked-bank.crt")
+    with open_channel(federation.address, federation.certs, "revoked-bank") as ch:
+        with pytest.raises(grpc.RpcError) as err:
+            coordinator_pb2_grpc.CoordinatorStub(ch).Register(
+                coordinator_pb2.RegisterRequest(), timeout=5
+            )
+    assert err.value.code() is grpc.StatusCode.UNAUTHENTICATED
+    assert "revoked" in err.value.details()
+
+
+def test_replayed_envelope_is_refused_by_the_recipient(federation: LocalFederation) -> None:
+    # prepare: the bank's keys seal one envelope to the coordinator party
+    from node.crypto.envelope import seal
+    from node.pki import identity_from_certificate, load_identity_files
+
+    bank = load_identity_files(federation.certs, "bank")
+    coordinator = identity_from_certificate((federation.certs / "coordinator.crt").read_bytes())
+    sealed = seal(
+        b"hello",
+        sender="bank",
+        sign_key=bank.sign_key,
+        recipient="coordinator",
+        recipient_seal_public=coordinator.seal_public,
+        job="no-such-job#1",
+        topic="t",
+    )
+    with open_channel(federation.address, federation.certs, "bank") as ch:
+        stub = coordinator_pb2_grpc.CoordinatorStub(ch)
+        from protos.fedcredit.v1 import common_pb2
+
+        # execute: the first delivery is accepted, the identical second one is not
+        stub.Send(common_pb2.Envelope(sealed=sealed), timeout=5)
+        with pytest.raises(grpc.RpcError) as err:
+            stub.Send(common_pb2.Envelope(sealed=sealed), timeout=5)
+    assert err.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert "already received" in err.value.details()
+
+
+def test_envelope_claiming_another_sender_is_refused(federation: LocalFederation) -> None:
+    from node.crypto.envelope import seal
+    from node.pki import identity_from_certificate, load_identity_files
+    from protos.fedcredit.v1 import common_pb2
+
+    gov = load_identity_files(federation.certs, "government")
+    coordinator = identity_from_certificate((federation.certs / "coordinator.crt").read_bytes())
+    forged = seal(
+        b"x",
+        sender="government",
+        sign_key=gov.sign_key,
+        recipient="coordinator",
+        recipient_seal_public=coordinator.seal_public,
+        job="j#1",
+        topic="t",
+    )
+    with open_channel(federation.address, federation.certs, "bank") as ch:
+        with pytest.raises(grpc.RpcError) as err:
+            coordinator_pb2_grpc.CoordinatorStub(ch).Send(common_pb2.Envelope(sealed=forged))
+    assert err.value.code() is grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_coordinator_restart_keeps_nodes_and_jobs_and_nodes_reconnect(
+    federation: LocalFederation,
+) -> None:
+    # prepare: a finished job on record
+    job_id = federation.submit(CHECK_JOB, job_id="before-restart")
+    assert federation.wait_job(job_id, 60).state == "succeeded"
+    # execute: stop the coordinator process and start it again on the same port
+    assert federation.stop_party("coordinator") == 0
+    federation.start_coordinator()
+    # assert: registry and job history are back, and the nodes came back on their own
+    federation.wait_online(["government", "bank", "third_party"], timeout=30)
+    with federation.channel() as ch:
+        stub = coordinator_pb2_grpc.CoordinatorStub(ch)
+        job = stub.GetJob(coordinator_pb2.GetJobRequest(job_id="before-restart"))
+    assert job.state == "succeeded"
+    assert set(_nodes(federation)) >= {"government", "bank", "third_party"}
+    again = federation.wait_job(federation.submit(CHECK_JOB), timeout=60)
+    assert again.state == "succeeded", again.error
+
+
+def test_node_daemon_with_foreign_certificate_exits_naming_the_cause(tmp_path: Path) -> None:
+    # prepare: a federation whose bank certificate is replaced by one from a rogue CA
+    fed = synthetic_federation(tmp_path, n_firms=300)
+    rogue = tmp_path / "rogue"
+    create_ca(rogue)
+    issue_certificate(rogue, "bank", role="bank", organization="bank-a")
+    for suffix in (".crt", ".key", ".seal.key", ".sign.key"):
+        (fed.certs / f"bank{suffix}").write_bytes((rogue / f"bank{suffix}").read_bytes())
+    try:
+        fed.start_coordinator()
+        # execute / assert: the node refuses to start and says why
+        with pytest.raises(Exception, match="not issued by the federation CA"):
+            fed.start_node("bank")
+    finally:
+        fed.stop()
+
+
+def test_node_revoked_while_connected_is_disconnected_and_exits(tmp_path: Path) -> None:
+    fed = synthetic_federation(tmp_path, n_firms=300)
+    try:
+        fed.start()
+        # execute: revoke the bank's certificate while its stream is open
+        revoke(fed.certs, fed.certs / "bank.crt")
+        deadline = time.monotonic() + 30
+        while "bank" in fed.running() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        # assert: the node process ended on its own with the refusal exit code and reason
+        assert "bank" not in fed.running()
+        code = fed.stop_party("bank")
+        assert code == 11
+        log = (tmp_path / "logs" / "bank.log").read_text()
+        assert "revoked" in log
+    finally:
+        fed.stop()
