@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from node.pki.exceptions import BadIdentity, PkiError
+from node.pki.exceptions import BadIdentity, CertificateExists, PkiError
 from node.pki.files import (
     CA_CERT,
     CA_CRL,
@@ -32,7 +33,11 @@ from node.transport.roles import ALL_ROLES
 
 DEFAULT_CA_DAYS = 3650
 DEFAULT_CERT_DAYS = 365
+# The CRL is re-signed on every revocation; a verifier does not refuse a list past its
+# next_update (an offline CA may sign rarely), so this is advisory.
 CRL_DAYS = 30
+# File names become paths: no separators, no leading dot, nothing a shell would mangle.
+_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 def _now() -> dt.datetime:
@@ -50,6 +55,7 @@ def create_ca(
         A CA already exists in ``cert_dir`` (replacing it would orphan every certificate).
     """
     cert_dir = Path(cert_dir)
+    cert_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     if (cert_dir / CA_KEY).exists():
         raise PkiError(f"{cert_dir / CA_KEY} already exists; use another folder or remove it")
     key = ec.generate_private_key(ec.SECP256R1())
@@ -99,26 +105,57 @@ def issue_certificate(
     days: int = DEFAULT_CERT_DAYS,
     not_before: dt.datetime | None = None,
     out_dir: Path | str | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Issue a certificate and its keys for one party; return the certificate's path.
 
-    ``not_before``/``days`` may place the validity in the past (tests of expired certificates).
-    Files: ``<name>.crt``, ``<name>.key`` (TLS), ``<name>.seal.key``, ``<name>.sign.key``.
+    Parameters
+    ----------
+    cert_dir
+        Folder holding the CA (``ca.crt``, ``ca.key``).
+    name
+        File stem of the party's files (letters, digits, ``._-``); also the node id by default.
+    role, organization, node_id
+        Written to the subject as OU, O and CN; every authorization decision reads them.
+    hostnames
+        Extra DNS names or IP addresses for the SAN; ``localhost`` and 127.0.0.1 are always
+        present so loopback TLS verifies.
+    days, not_before
+        Validity. ``not_before`` defaults to five minutes ago (clock skew between parties);
+        it may be in the past, which is how tests make an already-expired certificate.
+    out_dir
+        Where the party's files go (default ``cert_dir``).
+    overwrite
+        Replace existing files of that name. Off by default: re-issuing silently would
+        replace keys that peers may still hold; revoke the old certificate as well.
+
+    Files: ``<name>.crt``, ``<name>.key`` (TLS), ``<name>.seal.key``, ``<name>.sign.key``,
+    private keys with mode 0600.
 
     Raises
     ------
     BadIdentity
         ``role`` is not a federation role, or the organization or node id is empty.
+    ValueError
+        ``name`` is not a plain file name, or ``days`` is not positive.
+    CertificateExists
+        ``<name>.crt`` already exists and ``overwrite`` is false.
     PkiError
         There is no CA in ``cert_dir``.
     """
     cert_dir = Path(cert_dir)
     out = Path(out_dir) if out_dir else cert_dir
+    if not _FILE_NAME.fullmatch(name):
+        raise ValueError(f"name {name!r} must be letters, digits, '.', '_' or '-' (max 64)")
+    if days <= 0:
+        raise ValueError(f"days must be positive, got {days}; use not_before to back-date")
     node_id = node_id or name
     if role not in ALL_ROLES:
         raise BadIdentity(node_id, f"names unknown role {role!r} (known: {sorted(ALL_ROLES)})")
     if not organization.strip() or not node_id.strip():
         raise BadIdentity(node_id, "needs a non-empty organization and node id")
+    if (out / f"{name}.crt").exists() and not overwrite:
+        raise CertificateExists(str(out / f"{name}.crt"))
     ca_cert, ca_key = _load_ca(cert_dir)
     tls_key = ec.generate_private_key(ec.SECP256R1())
     seal_key = X25519PrivateKey.generate()
@@ -128,9 +165,7 @@ def issue_certificate(
         seal_key.public_key().public_bytes(*raw), sign_key.public_key().public_bytes(*raw)
     )
     start = not_before or (_now() - dt.timedelta(minutes=5))
-    sans: list[x509.GeneralName] = [x509.DNSName("localhost")]
-    sans += [x509.DNSName(h) for h in hostnames]
-    sans += [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    sans = _subject_alt_names(hostnames)
     cert = (
         x509.CertificateBuilder()
         .subject_name(
@@ -150,6 +185,14 @@ def issue_certificate(
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.SubjectAlternativeName(sans), critical=False)
         .add_extension(
+            x509.KeyUsage(True, False, False, False, False, False, False, False, False),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(tls_key.public_key()), False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
+        )
+        .add_extension(
             x509.ExtendedKeyUsage(
                 [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
             ),
@@ -165,7 +208,19 @@ def issue_certificate(
     return out / f"{name}.crt"
 
 
+def _subject_alt_names(hostnames: Sequence[str]) -> list[x509.GeneralName]:
+    names: list[x509.GeneralName] = [x509.DNSName("localhost")]
+    addresses: list[x509.GeneralName] = [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    for host in hostnames:
+        try:
+            addresses.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            names.append(x509.DNSName(host))
+    return list(dict.fromkeys(names + addresses))
+
+
 def load_crl(cert_dir: Path | str) -> x509.CertificateRevocationList | None:
+    """The folder's revocation list, or ``None`` if it has none (not checked: see ``verify``)."""
     path = Path(cert_dir) / CA_CRL
     return x509.load_pem_x509_crl(path.read_bytes()) if path.exists() else None
 
@@ -192,7 +247,15 @@ def _write_crl(
 def revoke(cert_dir: Path | str, certificate: Path | str | int) -> int:
     """Add a certificate (its file, or its serial number) to the CA's revocation list.
 
-    Returns the revoked serial. Revoking twice is a no-op.
+    Returns the revoked serial. Revoking twice is a no-op. Verifiers that read ``ca.crl``
+    through ``PeerVerifier`` refuse the certificate from their next call on.
+
+    Raises
+    ------
+    PkiError
+        There is no CA in ``cert_dir``.
+    FileNotFoundError
+        ``certificate`` is a path that does not exist.
     """
     cert_dir = Path(cert_dir)
     ca_cert, ca_key = _load_ca(cert_dir)

@@ -63,3 +63,25 @@ class BadIdentity(PkiError):
         super().__init__(f"certificate {subject!r} {problem}; reissue it with fedcredit certs")
         self.subject = subject
         self.problem = problem
+
+
+class InvalidRevocationList(PkiError):
+    """The revocation list is not signed by the federation CA, so it cannot be trusted."""
+
+    def __init__(self, source: str) -> None:
+        super().__init__(
+            f"revocation list {source!r} is not signed by the federation CA; "
+            "copy ca.crl from the federation operator again"
+        )
+        self.source = source
+
+
+class CertificateExists(PkiError):
+    """A certificate of that name is already in the folder; issuing would overwrite its keys."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            f"{path} already exists; revoke it and pick another name, or pass overwrite=True "
+            "(--overwrite) to replace it"
+        )
+        self.path = path

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +16,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from node.pki.exceptions import PkiError
 from node.pki.identity import Identity, identity_from_certificate
+
+log = logging.getLogger("fedcredit.pki.files")
 
 CA_CERT = "ca.crt"
 CA_KEY = "ca.key"
@@ -77,23 +81,36 @@ def _read(path: Path, what: str) -> bytes:
         ) from None
 
 
+def _read_private(path: Path, what: str) -> object:
+    data = _read(path, what)
+    if stat.S_IMODE(path.stat().st_mode) & 0o077:
+        log.warning("%s %s is readable by other users; chmod 600 it", what, path)
+    try:
+        return serialization.load_pem_private_key(data, None)
+    except (ValueError, TypeError):
+        raise PkiError(f"{what} {path} is not an unencrypted PEM private key; reissue it") from None
+
+
 def load_identity_files(cert_dir: Path | str, name: str) -> NodeCredentials:
     """Load ``<name>.crt``, ``<name>.key``, ``<name>.seal.key``, ``<name>.sign.key`` and the CA.
+
+    The identity is read from the certificate but not verified against the CA: a node loads
+    its own files, and its peers verify it. A private key readable by others is logged as a
+    warning (the path only).
 
     Raises
     ------
     PkiError
-        A file is missing, or the keys do not match the certificate.
+        A file is missing or unreadable as a key, or the keys do not match the certificate.
+    BadIdentity
+        The certificate does not name an organization, node id and role.
     """
     cert_dir = Path(cert_dir)
     cert_pem = _read(cert_dir / f"{name}.crt", "certificate")
     key_pem = _read(cert_dir / f"{name}.key", "TLS key")
-    seal = serialization.load_pem_private_key(
-        _read(cert_dir / f"{name}.seal.key", "seal key"), None
-    )
-    sign = serialization.load_pem_private_key(
-        _read(cert_dir / f"{name}.sign.key", "sign key"), None
-    )
+    tls_key = _read_private(cert_dir / f"{name}.key", "TLS key")
+    seal = _read_private(cert_dir / f"{name}.seal.key", "seal key")
+    sign = _read_private(cert_dir / f"{name}.sign.key", "sign key")
     if not isinstance(seal, X25519PrivateKey) or not isinstance(sign, Ed25519PrivateKey):
         raise PkiError(f"{name}: seal key must be X25519 and sign key Ed25519")
     identity = identity_from_certificate(cert_pem)
@@ -103,9 +120,8 @@ def load_identity_files(cert_dir: Path | str, name: str) -> NodeCredentials:
         or sign.public_key().public_bytes(*raw) != identity.sign_public
     ):
         raise PkiError(f"{name}: envelope keys do not match the certificate; reissue both")
-    tls_key = serialization.load_pem_private_key(key_pem, None)
     cert = x509.load_pem_x509_certificate(cert_pem)
-    if tls_key.public_key() != cert.public_key():
+    if tls_key.public_key() != cert.public_key():  # type: ignore[attr-defined]
         raise PkiError(f"{name}: {name}.key does not belong to {name}.crt")
     return NodeCredentials(
         identity=identity,

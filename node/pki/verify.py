@@ -14,6 +14,8 @@ from node.pki.exceptions import (
     CertificateExpired,
     CertificateNotYetValid,
     CertificateRevoked,
+    InvalidRevocationList,
+    PkiError,
     UnknownIssuer,
 )
 from node.pki.files import CA_CERT, CA_CRL
@@ -28,10 +30,48 @@ def verify_peer(
 ) -> Identity:
     """Check that the certificate is the federation's, current and not revoked; return who it names.
 
+    Checks run in this order, and the first failure is raised: issuer signature, validity
+    period, revocation, identity fields. The messages name the certificate's subject only
+    (never keys), so they may be returned to the peer.
+
+    Parameters
+    ----------
+    cert_or_pem
+        The peer's certificate, e.g. ``context.auth_context()["x509_pem_cert"][0]``.
+    ca_cert
+        The federation CA certificate.
+    crl
+        The federation's revocation list; it must be signed by ``ca_cert``. ``None`` skips
+        the revocation check (only for tools that have no CRL; servers must pass one).
+    now
+        The time to check validity at (default: now, UTC).
+
     Raises
     ------
-    UnknownIssuer, CertificateExpired, CertificateNotYetValid, CertificateRevoked, BadIdentity
+    UnknownIssuer
+        Not signed by the federation CA (another CA, self-signed, or tampered).
+    CertificateExpired
+        ``now`` is after the certificate's ``not_after``.
+    CertificateNotYetValid
+        ``now`` is before the certificate's ``not_before``.
+    CertificateRevoked
+        The serial is on ``crl``.
+    InvalidRevocationList
+        ``crl`` is not signed by ``ca_cert``.
+    BadIdentity
+        The subject lacks O, CN or a known OU role, or the envelope keys extension.
     """
+    if crl is not None:
+        _check_crl(crl, ca_cert, "given")
+    return _verify_with_trusted_crl(cert_or_pem, ca_cert, crl, now)
+
+
+def _verify_with_trusted_crl(
+    cert_or_pem: x509.Certificate | bytes,
+    ca_cert: x509.Certificate,
+    crl: x509.CertificateRevocationList | None,
+    now: dt.datetime | None,
+) -> Identity:
     cert = load_certificate(cert_or_pem)
     subject = cert.subject.rfc4514_string()
     ca_key = ca_cert.public_key()
@@ -53,18 +93,42 @@ def verify_peer(
     return identity_from_certificate(cert)
 
 
+def _check_crl(crl: x509.CertificateRevocationList, ca_cert: x509.Certificate, source: str) -> None:
+    ca_key = ca_cert.public_key()
+    if (
+        crl.issuer != ca_cert.subject
+        or not isinstance(ca_key, ec.EllipticCurvePublicKey)
+        or not crl.is_signature_valid(ca_key)
+    ):
+        raise InvalidRevocationList(source)
+
+
 class PeerVerifier:
     """``verify_peer`` against a certificate folder, picking up a new revocation list at once.
 
-    The CRL file is re-read whenever its modification time changes, so ``fedcredit certs
-    revoke`` takes effect on the next call without restarting servers.
+    The CRL file is re-read whenever it is replaced, so ``fedcredit certs revoke`` (or copying
+    a new ``ca.crl`` into the folder) takes effect on the next call without restarting
+    servers. If the file disappears after it was once read, the last list stays in force:
+    deleting ``ca.crl`` must not un-revoke anyone. A folder that never had a CRL checks no
+    revocation. Thread-safe; one instance serves every call of a server.
+
+    Raises
+    ------
+    PkiError
+        ``cert_dir`` has no ``ca.crt``.
     """
 
     def __init__(self, cert_dir: Path | str) -> None:
         self._dir = Path(cert_dir)
-        self._ca = x509.load_pem_x509_certificate((self._dir / CA_CERT).read_bytes())
+        try:
+            ca_pem = (self._dir / CA_CERT).read_bytes()
+        except FileNotFoundError:
+            raise PkiError(
+                f"no {CA_CERT} in {self._dir}; copy the federation CA certificate there"
+            ) from None
+        self._ca = x509.load_pem_x509_certificate(ca_pem)
         self._crl: x509.CertificateRevocationList | None = None
-        self._crl_mtime: float | None = None
+        self._crl_stamp: tuple[int, int, int] | None = None
         self._lock = threading.Lock()
 
     @property
@@ -74,16 +138,32 @@ class PeerVerifier:
     def _current_crl(self) -> x509.CertificateRevocationList | None:
         path = self._dir / CA_CRL
         try:
-            mtime = path.stat().st_mtime
+            st = path.stat()
         except FileNotFoundError:
-            return None
+            with self._lock:
+                return self._crl
+        # revoke() replaces the file atomically, so the inode changes even within one mtime tick
+        stamp = (st.st_mtime_ns, st.st_ino, st.st_size)
         with self._lock:
-            if mtime != self._crl_mtime:
-                crl = x509.load_pem_x509_crl(path.read_bytes())
-                if not crl.is_signature_valid(self._ca.public_key()):  # type: ignore[arg-type]
-                    raise UnknownIssuer("revocation list")
-                self._crl, self._crl_mtime = crl, mtime
+            if stamp != self._crl_stamp:
+                try:
+                    crl = x509.load_pem_x509_crl(path.read_bytes())
+                except ValueError:
+                    raise InvalidRevocationList(CA_CRL) from None
+                _check_crl(crl, self._ca, CA_CRL)
+                self._crl, self._crl_stamp = crl, stamp
             return self._crl
 
-    def __call__(self, cert_or_pem: x509.Certificate | bytes) -> Identity:
-        return verify_peer(cert_or_pem, self._ca, self._current_crl())
+    def __call__(
+        self, cert_or_pem: x509.Certificate | bytes, now: dt.datetime | None = None
+    ) -> Identity:
+        """Verify a peer certificate against the folder's CA and current CRL.
+
+        Raises
+        ------
+        PkiError
+            Any of the ``verify_peer`` errors; ``InvalidRevocationList`` if ``ca.crl`` is not
+            the CA's (revocation must not silently stop working).
+        """
+        crl = self._current_crl()
+        return _verify_with_trusted_crl(cert_or_pem, self._ca, crl, now)
