@@ -276,3 +276,13 @@ def test_party_dropped_mid_run_ends_the_job_cleanly(who: str, topic: str) -> Non
         error = run.outcome[party]
         assert isinstance(error, PsiPeerLeft | PsiAborted), (party, error)
         assert error.party == who
+
+
+def test_cardinality_only_when_the_follower_is_larger() -> None:
+    # prepare: the leader strips its own scalar here (the other branch of the comparison)
+    bank, gov = two_sets(100, 300, 60)
+    # execute
+    run = run_job(spec(cardinality_only=True), {"bank": bank, "gov": gov})
+    # assert
+    assert run.outcome["bank"].size == run.outcome["gov"].size == 60
+    assert run.outcome["bank"].rows is None
