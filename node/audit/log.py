@@ -85,6 +85,8 @@ class AccessLog(LogReader):
         on_checkpoint: Callable[[SignedCheckpoint], None] | None,
         clock: Callable[[], float],
     ) -> None:
+        if checkpoint_interval is not None and checkpoint_interval <= 0:
+            raise ValueError("checkpoint_interval must be positive seconds, or None")
         super().__init__(store)
         self._key = signing_key
         self._origin = origin
@@ -116,8 +118,6 @@ class AccessLog(LogReader):
         self._stop_ticker = threading.Event()
         self._ticker: threading.Thread | None = None
         if checkpoint_interval is not None:
-            if checkpoint_interval <= 0:
-                raise ValueError("checkpoint_interval must be positive seconds, or None")
             self._ticker = threading.Thread(
                 target=self._tick_loop,
                 args=(checkpoint_interval,),
@@ -164,7 +164,16 @@ class AccessLog(LogReader):
             The log was created for another node id.
         LogCorruptError
             The stored entries or tree nodes are incomplete; run ``verify``.
+        InvalidCheckpoint
+            ``node_id`` cannot be a checkpoint origin (use ``[A-Za-z0-9._:@-]``).
+        ValueError
+            ``checkpoint_interval`` is not positive.
         """
+        # Validate arguments before anything is stored (the Checkpoint constructor checks the
+        # origin's characters).
+        if checkpoint_interval is not None and checkpoint_interval <= 0:
+            raise ValueError("checkpoint_interval must be positive seconds, or None")
+        Checkpoint(node_id, 0, bytes(32), format_time(0))
         path = Path(directory)
         path.mkdir(parents=True, exist_ok=True)
         fd = os.open(path / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
@@ -173,16 +182,14 @@ class AccessLog(LogReader):
         except BlockingIOError:
             os.close(fd)
             raise LogLockedError(path) from None
+        store: LogStore | None = None
         try:
             store = LogStore(path)
             found = store.get_meta("origin")
             if found is None:
                 store.set_meta("origin", node_id)
             elif found != node_id:
-                store.close()
                 raise OriginMismatch(node_id, found)
-            # The Checkpoint constructor validates the origin's characters up front.
-            Checkpoint(node_id, 0, b"\0" * 32, format_time(0))
             return cls(
                 store,
                 signing_key,
@@ -193,6 +200,8 @@ class AccessLog(LogReader):
                 clock=clock,
             )
         except BaseException:
+            if store is not None:
+                store.close()
             os.close(fd)
             raise
 

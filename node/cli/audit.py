@@ -76,6 +76,20 @@ def _checkpoint(path: Path | None) -> SignedCheckpoint | None:
         raise _fail(f"cannot read checkpoint {path}: {exc}") from None
 
 
+def _anchor(reader: LogReader, path: Path | None) -> SignedCheckpoint:
+    """The checkpoint given on the command line, else the newest stored one."""
+    given = _checkpoint(path)
+    if given is not None:
+        return given
+    try:
+        stored = reader.latest_checkpoint()
+    except InvalidCheckpoint as exc:
+        raise _fail(f"the stored checkpoint is unreadable: {exc}", EXIT_FAILED) from None
+    if stored is None:
+        raise _fail("the log has no checkpoint yet")
+    return stored
+
+
 def _reader(directory: Path) -> LogReader:
     try:
         return LogReader.open(directory)
@@ -157,9 +171,7 @@ def prove(
     """Print entry ``index`` with its inclusion proof, checked against a signed checkpoint."""
     key = _key(public_key)
     with _reader(log_dir) as reader:
-        cp = _checkpoint(checkpoint) or reader.latest_checkpoint()
-        if cp is None:
-            raise _fail("the log has no checkpoint yet")
+        cp = _anchor(reader, checkpoint)
         try:
             data = reader.entry_bytes(index)
             proof = reader.inclusion_proof(index, cp.size)
@@ -202,9 +214,7 @@ def consistency(
     first = _checkpoint(old)
     assert first is not None
     with _reader(log_dir) as reader:
-        second = _checkpoint(new) or reader.latest_checkpoint()
-        if second is None:
-            raise _fail("the log has no checkpoint yet")
+        second = _anchor(reader, new)
         try:
             first.verify(key)
             second.verify(key)

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from node.audit import merkle
 from node.audit.entry import Action, Actor, decode
 from node.audit.exceptions import (
+    InvalidCheckpoint,
     LogClosedError,
     LogCorruptError,
     LogLockedError,
@@ -261,3 +262,16 @@ def test_search_by_every_criterion(
     assert hits(action="read", actor="Bank A") == [0]
     assert decode(reader.entry_bytes(1)).subjects == (firm,)
     reader.close()
+
+
+def test_invalid_origin_and_interval_are_refused(
+    tmp_path: Path, signing_key: Ed25519PrivateKey
+) -> None:
+    # execute / assert
+    with pytest.raises(InvalidCheckpoint):
+        AccessLog.open(tmp_path, signing_key, "bank a\n")
+    with pytest.raises(ValueError):
+        AccessLog.open(tmp_path, signing_key, "bank-a", checkpoint_interval=0)
+    # neither attempt left the log locked or claimed by an origin
+    with AccessLog.open(tmp_path, signing_key, "bank-b") as log:
+        assert log.origin == "bank-b"
