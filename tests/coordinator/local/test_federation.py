@@ -16,9 +16,16 @@ import grpc
 import pytest
 
 from coordinator.local import LocalFederation
-from node.pki import create_ca, issue_certificate, revoke
+from node.crypto.envelope import seal
+from node.pki import (
+    create_ca,
+    identity_from_certificate,
+    issue_certificate,
+    load_identity_files,
+    revoke,
+)
 from node.transport.client import health_status, open_channel
-from protos.fedcredit.v1 import coordinator_pb2, coordinator_pb2_grpc
+from protos.fedcredit.v1 import common_pb2, coordinator_pb2, coordinator_pb2_grpc
 from tests.federation_fixtures import CHECK_JOB, synthetic_federation
 
 pytestmark = pytest.mark.slow
@@ -39,6 +46,18 @@ def _nodes(fed: LocalFederation) -> dict[str, coordinator_pb2.NodeStatus]:
     with fed.channel() as ch:
         stub = coordinator_pb2_grpc.CoordinatorStub(ch)
         return {n.node_id: n for n in stub.ListNodes(coordinator_pb2.ListNodesRequest()).nodes}
+
+
+def _register_error(address: str, cert_dir: Path, name: str) -> grpc.RpcError:
+    """Try to register presenting ``name``'s certificate; return the refusal."""
+    with open_channel(address, cert_dir, name) as ch:
+        try:
+            coordinator_pb2_grpc.CoordinatorStub(ch).Register(
+                coordinator_pb2.RegisterRequest(), timeout=5
+            )
+        except grpc.RpcError as err:
+            return err
+    raise AssertionError(f"{name} was allowed to register")
 
 
 def test_nodes_register_with_identity_from_their_certificates(federation: LocalFederation) -> None:
@@ -88,12 +107,8 @@ def test_certificate_from_another_ca_is_refused(
     issue_certificate(rogue, "bank2", role="bank", organization="bank-a")
     (rogue / "ca.crt").write_bytes((federation.certs / "ca.crt").read_bytes())
     # execute / assert: the TLS handshake fails, so no RPC reaches the coordinator
-    with open_channel(federation.address, rogue, "bank2") as ch:
-        with pytest.raises(grpc.RpcError) as err:
-            coordinator_pb2_grpc.CoordinatorStub(ch).Register(
-                coordinator_pb2.RegisterRequest(), timeout=5
-            )
-    assert err.value.code() is grpc.StatusCode.UNAVAILABLE
+    err = _register_error(federation.address, rogue, "bank2")
+    assert err.code() is grpc.StatusCode.UNAVAILABLE
     assert "bank2" not in _nodes(federation)
 
 
@@ -107,31 +122,21 @@ def test_expired_certificate_is_refused(federation: LocalFederation, tmp_path: P
         not_before=dt.datetime.now(dt.UTC) - dt.timedelta(days=10),
         days=9,
     )
-    with open_channel(federation.address, federation.certs, "stale") as ch:
-        with pytest.raises(grpc.RpcError) as err:
-            coordinator_pb2_grpc.CoordinatorStub(ch).Register(
-                coordinator_pb2.RegisterRequest(), timeout=5
-            )
-    assert err.value.code() is grpc.StatusCode.UNAVAILABLE
+    err = _register_error(federation.address, federation.certs, "stale")
+    assert err.code() is grpc.StatusCode.UNAVAILABLE
     assert "stale" not in _nodes(federation)
 
 
 def test_revoked_certificate_is_refused_with_reason(federation: LocalFederation) -> None:
     issue_certificate(federation.certs, "revoked-bank", role="bank", organization="bank-a")
     revoke(federation.certs, federation.certs / "revoked-bank.crt")
-    with open_channel(federation.address, federation.certs, "revoked-bank") as ch:
-        with pytest.raises(grpc.RpcError) as err:
-            coordinator_pb2_grpc.CoordinatorStub(ch).Register(
-                coordinator_pb2.RegisterRequest(), timeout=5
-            )
-    assert err.value.code() is grpc.StatusCode.UNAUTHENTICATED
-    assert "revoked" in err.value.details()
+    err = _register_error(federation.address, federation.certs, "revoked-bank")
+    assert err.code() is grpc.StatusCode.UNAUTHENTICATED
+    assert "revoked" in err.details()
 
 
 def test_replayed_envelope_is_refused_by_the_recipient(federation: LocalFederation) -> None:
     # prepare: the bank's keys seal one envelope to the coordinator party
-    from node.crypto.envelope import seal
-    from node.pki import identity_from_certificate, load_identity_files
 
     bank = load_identity_files(federation.certs, "bank")
     coordinator = identity_from_certificate((federation.certs / "coordinator.crt").read_bytes())
@@ -146,8 +151,6 @@ def test_replayed_envelope_is_refused_by_the_recipient(federation: LocalFederati
     )
     with open_channel(federation.address, federation.certs, "bank") as ch:
         stub = coordinator_pb2_grpc.CoordinatorStub(ch)
-        from protos.fedcredit.v1 import common_pb2
-
         # execute: the first delivery is accepted, the identical second one is not
         stub.Send(common_pb2.Envelope(sealed=sealed), timeout=5)
         with pytest.raises(grpc.RpcError) as err:
@@ -157,9 +160,6 @@ def test_replayed_envelope_is_refused_by_the_recipient(federation: LocalFederati
 
 
 def test_envelope_claiming_another_sender_is_refused(federation: LocalFederation) -> None:
-    from node.crypto.envelope import seal
-    from node.pki import identity_from_certificate, load_identity_files
-    from protos.fedcredit.v1 import common_pb2
 
     gov = load_identity_files(federation.certs, "government")
     coordinator = identity_from_certificate((federation.certs / "coordinator.crt").read_bytes())
@@ -172,9 +172,11 @@ def test_envelope_claiming_another_sender_is_refused(federation: LocalFederation
         job="j#1",
         topic="t",
     )
-    with open_channel(federation.address, federation.certs, "bank") as ch:
-        with pytest.raises(grpc.RpcError) as err:
-            coordinator_pb2_grpc.CoordinatorStub(ch).Send(common_pb2.Envelope(sealed=forged))
+    with (
+        open_channel(federation.address, federation.certs, "bank") as ch,
+        pytest.raises(grpc.RpcError) as err,
+    ):
+        coordinator_pb2_grpc.CoordinatorStub(ch).Send(common_pb2.Envelope(sealed=forged))
     assert err.value.code() is grpc.StatusCode.PERMISSION_DENIED
 
 
