@@ -215,7 +215,7 @@ def unpack(plaintexts: list[int], layout: SlotLayout, count: int) -> NDArray[np.
     PackingError
         A plaintext is negative or larger than its slots can hold (a slot overflowed or the
         plaintext was not produced by ``pack`` — e.g. a sum poisoned by a bad ciphertext),
-        or ``count`` exceeds the slots available.
+        a padding slot past ``count`` is not zero, or ``count`` exceeds the slots available.
     """
     per = layout.slots_per_plaintext
     if count < 0 or count > len(plaintexts) * per:
@@ -229,4 +229,7 @@ def unpack(plaintexts: list[int], layout: SlotLayout, count: int) -> NDArray[np.
     raw = np.frombuffer(bytes(buf), dtype=np.uint8).reshape(-1, layout.slot_bytes)
     wide = np.zeros((raw.shape[0], 8), dtype=np.uint8)
     wide[:, : layout.slot_bytes] = raw
-    return wide.view("<u8").ravel()[:count].astype(np.uint64)
+    slots = wide.view("<u8").ravel()
+    if slots[count:].any():
+        raise PackingError("a padding slot is not zero: the plaintext was not produced by pack")
+    return slots[:count].astype(np.uint64)

@@ -66,6 +66,7 @@ class _Aggregator:
         self.channel, self.hooks, self.spec = channel, hooks, spec
         self.wait = 2 * spec.round_timeout_s + 30.0
         self.rejected: list[dict[str, Any]] = []
+        self.round = 0
 
     def broadcast(self, make: Callable[[str], None]) -> None:
         for bank in self.spec.banks:
@@ -131,18 +132,7 @@ class _Aggregator:
             included.append(bank)
         sum_topic = f"hfl/{name}-sum/{r}"
         if total is None or len(included) < self.spec.quorum:
-            head = header_bytes(
-                KIND_VECTOR,
-                {
-                    "round": r,
-                    "status": "failed",
-                    "banks": included,
-                    "count": 0,
-                    "reported": len(included),
-                    "chunks": 0,
-                },
-            )
-            self.broadcast(lambda b: self.channel.send(b, sum_topic, head))
+            self.fail(sum_topic, r, "failed", included)
             raise QuorumNotMet(r, name, len(included), self.spec.quorum)
         blobs = scheme.dump(total)
         header = {
@@ -154,6 +144,19 @@ class _Aggregator:
         }
         self.broadcast(lambda b: send_vector(self.channel, b, sum_topic, header, blobs))
         return included
+
+    def fail(self, topic: str, r: int, status: str, included: list[str]) -> None:
+        """Tell every bank waiting on ``topic`` that the round will not complete."""
+        header = {
+            "round": r,
+            "status": status,
+            "banks": included,
+            "count": 0,
+            "reported": len(included),
+            "chunks": 0,
+        }
+        head = header_bytes(KIND_VECTOR, header)
+        self.broadcast(lambda b: self.channel.send(b, topic, head))
 
     def metrics(self, r: int, banks: list[str]) -> dict[str, float]:
         deadline = time.monotonic() + self.spec.round_timeout_s
@@ -194,6 +197,7 @@ class _Aggregator:
                 parties,
                 spec.key_bits,
             )
+            self.round = r
             banks = self.phase(scheme, "update", r, update.plaintexts)
             splits = ("val", "test") if r == spec.rounds else ("val",)
             evaluation = EvalCodec(
@@ -230,4 +234,14 @@ def run_aggregator(
     PartyUnavailable, ChannelTimeout
         The key holder never announced the public key.
     """
-    return _Aggregator(channel, hooks, spec).run()
+    agg = _Aggregator(channel, hooks, spec)
+    try:
+        return agg.run()
+    except QuorumNotMet:
+        raise
+    except Exception:
+        # unblock banks waiting on the current round instead of letting them time out
+        if agg.round:
+            for phase in ("update", "eval"):
+                agg.fail(f"hfl/{phase}-sum/{agg.round}", agg.round, "aborted", [])
+        raise

@@ -24,6 +24,7 @@ from node.training.horizontal.evaluation import federated_metrics
 from node.training.horizontal.exceptions import (
     AggregateCorrupted,
     InvalidContribution,
+    JobAborted,
     MalformedMessage,
     QuorumNotMet,
     TrainerError,
@@ -138,6 +139,8 @@ class _Bank:
         )
         if header["round"] != r:
             raise MalformedMessage(COORDINATOR, topic, "aggregate for another round")
+        if header["status"] == "aborted":
+            raise JobAborted(r, phase)
         if header["status"] != "ok":
             raise QuorumNotMet(r, phase, header["reported"], self.spec.quorum)
         banks = [b for b in header["banks"] if b in self.spec.banks]
@@ -285,6 +288,8 @@ def run_bank(
     ------
     QuorumNotMet
         The coordinator reported that a round did not reach quorum.
+    JobAborted
+        The coordinator stopped the job on an error of its own.
     AggregateCorrupted
         A decrypted sum does not unpack; the model is left at the last good round.
     MalformedMessage, KeySetupError, TrainerError

@@ -108,3 +108,15 @@ class InvalidContribution(HorizontalError):
     def __init__(self, reason: str) -> None:
         super().__init__(f"invalid contribution: {reason}")
         self.reason = reason
+
+
+class JobAborted(HorizontalError):
+    """The aggregator stopped the job on an error of its own; banks stop at the same round."""
+
+    def __init__(self, round_number: int, phase: str) -> None:
+        super().__init__(
+            f"round {round_number} ({phase}): the coordinator aborted the job; see its log and "
+            "resubmit — the job resumes from the last completed round"
+        )
+        self.round = round_number
+        self.phase = phase

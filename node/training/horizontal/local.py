@@ -38,7 +38,8 @@ class TorchTrainer:
         self.spec = spec
         self.data = data
         self.model = build_model(spec.model, data.n_features, spec.seed)
-        self._generator = torch.Generator().manual_seed(spec.seed if seed is None else seed)
+        self._seed = spec.seed if seed is None else seed
+        self._generator = torch.Generator().manual_seed(self._seed)
         self._x = torch.from_numpy(np.ascontiguousarray(data.x_train, dtype=np.float32))
         self._y = torch.from_numpy(np.ascontiguousarray(data.y_train, dtype=np.float32))
 
@@ -47,6 +48,9 @@ class TorchTrainer:
 
     def fit(self, parameters: Parameters, config: Config) -> FitResult:
         set_weights(self.model, parameters)
+        round_number = int(config.get("server_round", 0))
+        # reseed per round so a resumed job repeats exactly the shuffles it would have made
+        self._generator.manual_seed(self._seed * 1_000_003 + round_number)
         mu = float(config.get("proximal_mu", self.spec.mu))
         epochs = int(config.get("local_epochs", self.spec.local_epochs))
         anchor = [p.detach().clone() for p in self.model.parameters()]

@@ -75,6 +75,7 @@ class PlainScheme(SumScheme):
 
     def __init__(self, key_bits: int) -> None:
         self.width = (key_bits + 7) // 8
+        self.limit = 1 << (key_bits - 1)
         self.fingerprint = fingerprint_of(b"plain:%d" % key_bits)
 
     def seal(self, plaintexts: list[int]) -> list[bytes]:
@@ -96,6 +97,8 @@ class PlainScheme(SumScheme):
                 for i in range(0, len(blob), self.width)
             ]
         self._check_count(items, count)
+        if any(v >= self.limit for v in items):
+            raise InvalidContribution("an item is larger than any packed plaintext")
         return items
 
     def add(self, left: list[int], right: list[int]) -> list[int]:

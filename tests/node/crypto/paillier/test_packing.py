@@ -171,3 +171,9 @@ def test_slot_layout_validates_width() -> None:
         SlotLayout(slot_bytes=9, slots_per_plaintext=1)
     with pytest.raises(PackingError, match="slots_per_plaintext"):
         SlotLayout(slot_bytes=1, slots_per_plaintext=0)
+
+
+def test_unpack_detects_non_zero_padding() -> None:
+    layout = SlotLayout(slot_bytes=1, slots_per_plaintext=4)
+    with pytest.raises(PackingError, match="padding"):
+        unpack([1 << 24], layout, 2)
