@@ -87,6 +87,17 @@ def run_psi_follower(
         result = run.execute(ids)
     except BaseException as exc:
         run.abort()
+        hooks.record(
+            "psi_run",
+            {
+                "status": "failed",
+                "error": type(exc).__name__,
+                "stage": run.stage,
+                "dataset": dataset,
+                "id_field": id_field,
+                "peers": [spec.leader],
+            },
+        )
         culprit = getattr(exc, "party", None) or getattr(exc, "sender", None) or channel.party
         topics = [TOPIC_B, TOPIC_AB] if run.said_hello else [TOPIC_HELLO]
         notify_failure(channel, [spec.leader], topics, leader=False, culprit=culprit, exc=exc)
@@ -95,7 +106,13 @@ def run_psi_follower(
         raise
     hooks.record(
         "psi_run",
-        {**result.summary(), "dataset": dataset, "id_field": id_field, "peers": [spec.leader]},
+        {
+            **result.summary(),
+            "status": "succeeded",
+            "dataset": dataset,
+            "id_field": id_field,
+            "peers": [spec.leader],
+        },
     )
     return result
 

@@ -103,6 +103,17 @@ def run_psi_leader(
         result = run.execute(ids)
     except BaseException as exc:
         run.abort()
+        hooks.record(
+            "psi_run",
+            {
+                "status": "failed",
+                "error": type(exc).__name__,
+                "stage": run.stage,
+                "dataset": dataset,
+                "id_field": id_field,
+                "peers": list(spec.followers),
+            },
+        )
         culprit = getattr(exc, "party", None) or getattr(exc, "sender", None) or channel.party
         notify_failure(
             channel, list(spec.followers), [TOPIC_LEADER], leader=True, culprit=culprit, exc=exc
@@ -114,6 +125,7 @@ def run_psi_leader(
         "psi_run",
         {
             **result.summary(),
+            "status": "succeeded",
             "dataset": dataset,
             "id_field": id_field,
             "peers": list(spec.followers),
@@ -289,7 +301,7 @@ class _LeaderRun:
 
 
 class _Broadcast:
-    """Sends one blinded batch of the leader's set to every follower (picklable closure)."""
+    """Sends one blinded batch of the leader's set to every follower."""
 
     def __init__(
         self, channel: PartyChannel, followers: tuple[str, ...], batch: int, batches: int

@@ -286,3 +286,17 @@ def test_cardinality_only_when_the_follower_is_larger() -> None:
     # assert
     assert run.outcome["bank"].size == run.outcome["gov"].size == 60
     assert run.outcome["bank"].rows is None
+
+
+def test_each_run_is_recorded_with_sizes_even_when_it_fails() -> None:
+    # prepare
+    bank, gov = two_sets(60, 80, 20)
+    # execute
+    ok = run_job(spec(), {"bank": bank, "gov": gov})
+    failed = run_job(spec(), {"bank": bank, "gov": []})
+    # assert
+    action, details = ok.hooks["gov"].records[-1]
+    assert action == "psi_run" and details["status"] == "succeeded"
+    assert details["intersection_size"] == 20 and details["set_sizes"] == {"gov": 80, "bank": 60}
+    action, details = failed.hooks["bank"].records[-1]
+    assert (action, details["status"], details["error"]) == ("psi_run", "failed", "PsiAborted")
