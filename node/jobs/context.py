@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from node.jobs.hooks import JobHooks
@@ -28,6 +29,12 @@ class DatasetSource(Protocol):
 
     def id_column(self, name: str) -> str: ...
 
+    def names(self) -> list[str]: ...
+
+    def psi_id_field(self, name: str) -> str | None:
+        """The id field the node config allows for alignment, or None."""
+        ...
+
 
 @dataclass
 class PartyContext:
@@ -43,3 +50,5 @@ class PartyContext:
     datasets: DatasetSource
     gate: FieldGate
     pool: Executor | None = None
+    # Where the job may keep local outputs (alignments, model parts); None in tests.
+    workdir: Path | None = None

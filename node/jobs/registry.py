@@ -17,6 +17,13 @@ from node.jobs.context import PartyContext
 from node.jobs.exceptions import UnknownJobType
 from node.jobs.hooks import JobHooks
 from node.jobs.spec import JobFile
+from node.psi import (
+    PsiPermits,
+    run_psi_coordinator_job,
+    run_psi_party,
+    validate_psi_job,
+    write_alignment,
+)
 from node.transport.channel import PartyChannel
 
 PartyRunner = Callable[[PartyContext], Mapping[str, Any]]
@@ -38,12 +45,32 @@ def _no_validation(job: JobFile) -> None:
     """The check job has no settings beyond its parties."""
 
 
+def _psi_permits(ctx: PartyContext) -> PsiPermits:
+    """The (dataset, id field) pairs this node's config declares for alignment."""
+    pairs = {(n, f) for n in ctx.datasets.names() if (f := ctx.datasets.psi_id_field(n))}
+    return PsiPermits(frozenset(pairs))
+
+
+def _run_psi(ctx: PartyContext) -> Mapping[str, Any]:
+    """Align, keep the local row order for later jobs, and report counts only."""
+    result = run_psi_party(ctx, _psi_permits(ctx))
+    if ctx.workdir is not None and result.rows is not None:
+        write_alignment(result, ctx.workdir / "alignments" / f"{ctx.job_id}.json")
+    return result.summary()
+
+
 _TYPES: dict[str, JobType] = {
     "check": JobType(
         name="check",
         validate=_no_validation,
         run_party=lambda ctx: run_check_party(ctx.channel, ctx.hooks, ctx.parties),
         run_coordinator=lambda ch, hooks, job: run_check_coordinator(ch, hooks, job.parties),
+    ),
+    "psi": JobType(
+        name="psi",
+        validate=validate_psi_job,
+        run_party=_run_psi,
+        run_coordinator=run_psi_coordinator_job,
     ),
 }
 

@@ -62,6 +62,7 @@ class TaskRunner:
         self._datasets = datasets
         self._gate_for = gate_for
         self._checkpoints = state_dir / "checkpoints"
+        self._workdir = state_dir / "jobs"
         self._report = report
         self._record = record
         self._pool = pool
@@ -117,6 +118,7 @@ class TaskRunner:
                 datasets=self._datasets,
                 gate=self._gate_for(task.parties),
                 pool=self._pool,
+                workdir=self._workdir,
             )
             log.info("starting %s job %s as %s", task.job_type, task.key, self._node_id)
             result = dict(job_type(task.job_type).run_party(ctx))
