@@ -25,6 +25,7 @@ from node.audit.exceptions import (
     AuditError,
     InvalidCheckpoint,
     InvalidProof,
+    LogCorruptError,
     ProofRangeError,
     TamperDetected,
 )
@@ -179,7 +180,7 @@ def prove(
             verify_inclusion(leaf_hash(data), index, cp.size, proof, cp.root)
         except ProofRangeError as exc:
             raise _fail(str(exc)) from None
-        except (InvalidCheckpoint, InvalidProof) as exc:
+        except (InvalidCheckpoint, InvalidProof, LogCorruptError) as exc:
             raise _fail(f"proof does not verify: {exc}", EXIT_FAILED) from None
     obj = {
         "index": index,
@@ -212,7 +213,8 @@ def consistency(
     """Prove that the log at the newer checkpoint extends the older one (no history rewrite)."""
     key = _key(public_key)
     first = _checkpoint(old)
-    assert first is not None
+    if first is None:  # unreachable: OLD is a required argument
+        raise _fail("an old checkpoint file is required")
     with _reader(log_dir) as reader:
         second = _anchor(reader, new)
         try:
@@ -224,7 +226,7 @@ def consistency(
             verify_consistency(first.size, second.size, first.root, second.root, proof)
         except ProofRangeError as exc:
             raise _fail(str(exc)) from None
-        except (InvalidCheckpoint, InvalidProof) as exc:
+        except (InvalidCheckpoint, InvalidProof, LogCorruptError) as exc:
             raise _fail(f"not consistent: {exc}", EXIT_FAILED) from None
     if output == "json":
         _emit_json(

@@ -157,3 +157,17 @@ def test_other_key_fails_verification(setup: tuple[Path, Path, Path], tmp_path: 
 
     # assert
     assert result.exit_code == EXIT_FAILED
+
+
+def test_prove_on_a_damaged_tree_fails_cleanly(setup: tuple[Path, Path, Path]) -> None:
+    # prepare
+    log, pub, _ = setup
+    with sqlite3.connect(log / DB_NAME) as db:
+        db.execute("DELETE FROM nodes")
+
+    # execute
+    result = runner.invoke(app, ["prove", str(log), "3", "--public-key", str(pub)])
+
+    # assert
+    assert result.exit_code == EXIT_FAILED
+    assert result.exception is None or isinstance(result.exception, SystemExit)
