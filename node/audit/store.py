@@ -56,6 +56,18 @@ CREATE INDEX IF NOT EXISTS entries_dataset ON entries (dataset);
 CREATE INDEX IF NOT EXISTS entries_actor ON entries (actor);
 """
 
+# Append-only at the database level too: rows can be inserted, never changed or removed.
+# Anyone with file access can drop these triggers, so they are a guard against mistakes and
+# careless tools, not a security boundary; tampering is caught by ``verify``.
+_APPEND_ONLY_TABLES: Final = ("entries", "subjects", "nodes", "checkpoints")
+_TRIGGERS: Final = "".join(
+    f"""
+CREATE TRIGGER IF NOT EXISTS {table}_no_{op} BEFORE {op.upper()} ON {table}
+BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;"""
+    for table in _APPEND_ONLY_TABLES
+    for op in ("update", "delete")
+)
+
 EntryRow = tuple[int, bytes, bytes, str, str, str, str, str]
 """``(idx, data, leaf, time, actor label, action, job, dataset)``."""
 
@@ -103,7 +115,7 @@ class LogStore:
             # FULL: the WAL is fsynced at every commit, so an acknowledged append survives
             # power loss, not just a process crash (NORMAL would only survive the latter).
             writer.execute("PRAGMA synchronous=FULL")
-            writer.executescript(_SCHEMA)
+            writer.executescript(_SCHEMA + _TRIGGERS)
             writer.execute(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('format', ?)", (STORE_FORMAT,)
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from node.audit.entry import AccessEntry, Action, Actor
+from node.audit.store import DB_NAME
 from node.audit.tokens import FirmTokenizer
 
 VECTORS = Path(__file__).resolve().parents[2] / "vectors" / "merkle"
@@ -56,3 +58,12 @@ def make_entry(i: int = 0, **overrides: Any) -> AccessEntry:
     }
     fields.update(overrides)
     return AccessEntry(**fields)
+
+
+def tamper_db(logdir: Path) -> sqlite3.Connection:
+    """Open a log's database as an attacker would: append-only triggers dropped first."""
+    db = sqlite3.connect(logdir / DB_NAME, isolation_level=None)
+    names = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")]
+    for name in names:
+        db.execute(f"DROP TRIGGER {name}")
+    return db

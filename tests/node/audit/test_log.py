@@ -22,10 +22,9 @@ from node.audit.exceptions import (
 from node.audit.log import AccessLog
 from node.audit.reader import LogReader
 from node.audit.search import SearchQuery
-from node.audit.store import DB_NAME
 from node.audit.tokens import FirmTokenizer
 
-from .conftest import make_entry
+from .conftest import make_entry, tamper_db
 
 
 def _all_bytes(log: LogReader) -> list[bytes]:
@@ -174,7 +173,7 @@ def test_missing_rows_are_refused_on_open(tmp_path: Path, signing_key: Ed25519Pr
     # prepare
     with AccessLog.open(tmp_path, signing_key, "bank-a") as log:
         log.append_many([make_entry(i) for i in range(5)])
-    with sqlite3.connect(tmp_path / DB_NAME) as db:
+    with tamper_db(tmp_path) as db:
         db.execute("DELETE FROM entries WHERE idx = 2")
 
     # execute / assert

@@ -18,7 +18,7 @@ from node.audit.reader import LogReader
 from node.audit.store import DB_NAME, node_id
 from node.audit.verify import VerifyReport, verify_log
 
-from .conftest import make_entry
+from .conftest import make_entry, tamper_db
 
 SIZE = 50
 
@@ -35,7 +35,7 @@ def logdir(tmp_path: Path, signing_key: Ed25519PrivateKey) -> Iterator[Path]:
 
 
 def _db(logdir: Path) -> sqlite3.Connection:
-    return sqlite3.connect(logdir / DB_NAME, isolation_level=None)
+    return tamper_db(logdir)
 
 
 def _rows(db: sqlite3.Connection) -> list[tuple[int, bytes]]:
@@ -287,3 +287,19 @@ def test_unsigned_tail_is_reported_not_failed(logdir: Path, signing_key: Ed25519
 
     # assert
     assert isinstance(report, VerifyReport) and report.unsigned_tail == 3
+
+
+def test_store_refuses_naive_updates_and_deletes(logdir: Path) -> None:
+    # prepare
+    db = sqlite3.connect(logdir / DB_NAME)
+
+    # execute / assert
+    for sql in (
+        "UPDATE entries SET data = x'00' WHERE idx = 1",
+        "DELETE FROM entries WHERE idx = 49",
+        "DELETE FROM nodes",
+        "UPDATE checkpoints SET data = x'00'",
+    ):
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            db.execute(sql)
+    db.close()

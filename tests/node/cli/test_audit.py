@@ -50,6 +50,14 @@ def setup(tmp_path: Path) -> tuple[Path, Path, Path]:
     return tmp_path / "log", pub, kept
 
 
+def _tamper(log: Path) -> sqlite3.Connection:
+    """Open the log's database as an attacker would: append-only triggers dropped first."""
+    db = sqlite3.connect(log / DB_NAME, isolation_level=None)
+    for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+        db.execute(f"DROP TRIGGER {name}")
+    return db
+
+
 def _json(args: list[str], code: int = 0) -> object:
     result = runner.invoke(app, [*args, "--format", "json"])
     assert result.exit_code == code, result.output
@@ -62,7 +70,7 @@ def test_verify_ok_then_tampered(setup: tuple[Path, Path, Path]) -> None:
 
     # execute
     ok = _json(["verify", str(log), "--public-key", str(pub)])
-    with sqlite3.connect(log / DB_NAME) as db:
+    with _tamper(log) as db:
         db.execute("UPDATE entries SET data = replace(data, 'allowed', 'refused') WHERE idx = 5")
     bad = _json(["verify", str(log), "--public-key", str(pub)], EXIT_FAILED)
     bad_kept = _json(
@@ -162,7 +170,7 @@ def test_other_key_fails_verification(setup: tuple[Path, Path, Path], tmp_path: 
 def test_prove_on_a_damaged_tree_fails_cleanly(setup: tuple[Path, Path, Path]) -> None:
     # prepare
     log, pub, _ = setup
-    with sqlite3.connect(log / DB_NAME) as db:
+    with _tamper(log) as db:
         db.execute("DELETE FROM nodes")
 
     # execute
