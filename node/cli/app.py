@@ -1,0 +1,19 @@
+"""``fedcredit``: the operator's command, one sub-command group per concern."""
+
+from __future__ import annotations
+
+import typer
+
+from node.cli import audit, data, policy
+from node.cli.jobs import jobs_app, nodes_app
+
+app = typer.Typer(help="fedcredit: federated credit-risk modelling for SMEs.", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(nodes_app, name="nodes")
+app.add_typer(policy.app, name="policy")
+app.add_typer(audit.app, name="audit")
+app.add_typer(data.app, name="data")
+
+
+def main() -> None:
+    app()

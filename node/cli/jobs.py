@@ -1,0 +1,234 @@
+"""``fedcredit jobs`` and ``fedcredit nodes``: operate a federation through its coordinator.
+
+Every command talks to the coordinator over mutual TLS with the caller's own certificate
+(``--certs``/``--as``), exactly as nodes do; the coordinator decides by the certificate's role
+what the caller may do.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import grpc
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from node.transport.client import open_channel
+from protos.fedcredit.v1 import coordinator_pb2, coordinator_pb2_grpc
+
+jobs_app = typer.Typer(help="Submit, watch and inspect federated jobs.", no_args_is_help=True)
+nodes_app = typer.Typer(help="See the federation's nodes.", no_args_is_help=True)
+
+Address = Annotated[str, typer.Option("--coordinator", help="host:port of the coordinator")]
+Certs = Annotated[Path, typer.Option("--certs", help="folder with ca.crt and your certificate")]
+As = Annotated[str, typer.Option("--as", help="name of your certificate in --certs")]
+Fmt = Annotated[str, typer.Option("--format", help="text or json")]
+
+
+def _stub(address: str, certs: Path, name: str) -> coordinator_pb2_grpc.CoordinatorStub:
+    return coordinator_pb2_grpc.CoordinatorStub(open_channel(address, certs, name))
+
+
+def _fail(exc: grpc.RpcError) -> typer.Exit:
+    Console(stderr=True).print(f"[red]refused[/red] ({exc.code().name}): {exc.details()}")
+    return typer.Exit(1)
+
+
+def job_dict(status: coordinator_pb2.JobStatus) -> dict[str, Any]:
+    return {
+        "job_id": status.job_id,
+        "type": status.job_type,
+        "state": status.state,
+        "attempt": status.attempt,
+        "parties": list(status.parties),
+        "error": status.error,
+        "result": json.loads(status.result_json or "{}"),
+        "submitted_by": status.submitted_by,
+    }
+
+
+def watch_job(stub: coordinator_pb2_grpc.CoordinatorStub, job_id: str, console: Console) -> None:
+    """Follow a job's events with one progress bar per (party, stage) until it finishes."""
+    bars: dict[tuple[str, str], Any] = {}
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TextColumn("{task.fields[metrics]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        for event in stub.WatchJob(coordinator_pb2.GetJobRequest(job_id=job_id)):
+            detail = json.loads(event.detail_json or "{}")
+            if event.kind == "progress":
+                key = (event.party, str(detail.get("stage", "")))
+                total = int(detail.get("total") or 1)
+                metrics = detail.get("metrics") or {}
+                text = " ".join(
+                    f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
+                    for k, v in metrics.items()
+                )
+                if key not in bars:
+                    bars[key] = progress.add_task(f"{key[0]:>12} {key[1]}", total=total, metrics="")
+                progress.update(
+                    bars[key], completed=int(detail.get("step", 0)), total=total, metrics=text
+                )
+            elif event.kind in ("party_failed", "party_left", "failed", "cancelled"):
+                who = f" {event.party}" if event.party else ""
+                progress.console.print(
+                    f"[yellow]{event.kind}{who}[/yellow] {detail.get('error', '')}"
+                )
+
+
+@jobs_app.command("submit")
+def submit(
+    job_file: Annotated[Path, typer.Argument(help="the job file (YAML)")],
+    coordinator: Address = "127.0.0.1:50051",
+    certs: Certs = Path("certs"),
+    as_: As = "operator",
+    job_id: Annotated[str, typer.Option(help="choose the job id")] = "",
+    watch: Annotated[bool, typer.Option(help="follow progress until the job ends")] = True,
+    output: Fmt = "text",
+) -> None:
+    """Submit a job file; by default follow it to the end and print its result."""
+    console = Console()
+    stub = _stub(coordinator, certs, as_)
+    try:
+        status = stub.SubmitJob(
+            coordinator_pb2.SubmitJobRequest(spec_yaml=job_file.read_bytes(), job_id=job_id)
+        )
+        if watch:
+            watch_job(stub, status.job_id, console)
+            status = stub.GetJob(coordinator_pb2.GetJobRequest(job_id=status.job_id))
+    except grpc.RpcError as exc:
+        raise _fail(exc) from None
+    _print_job(console, status, output)
+    if status.state == "failed":
+        raise typer.Exit(20)
+
+
+def _print_job(console: Console, status: coordinator_pb2.JobStatus, output: str) -> None:
+    data = job_dict(status)
+    if output == "json":
+        console.print_json(json.dumps(data))
+        return
+    colour = {"succeeded": "green", "failed": "red"}.get(status.state, "yellow")
+    console.print(f"job {status.job_id} ({status.job_type}): [{colour}]{status.state}[/{colour}]")
+    if status.error:
+        console.print(f"  error: {status.error}")
+    console.print_json(json.dumps(data["result"]))
+
+
+@jobs_app.command("status")
+def status(
+    job_id: str,
+    coordinator: Address = "127.0.0.1:50051",
+    certs: Certs = Path("certs"),
+    as_: As = "operator",
+    output: Fmt = "text",
+) -> None:
+    """Show one job's state and result."""
+    try:
+        reply = _stub(coordinator, certs, as_).GetJob(coordinator_pb2.GetJobRequest(job_id=job_id))
+    except grpc.RpcError as exc:
+        raise _fail(exc) from None
+    _print_job(Console(), reply, output)
+
+
+@jobs_app.command("list")
+def list_jobs(
+    coordinator: Address = "127.0.0.1:50051",
+    certs: Certs = Path("certs"),
+    as_: As = "operator",
+    output: Fmt = "text",
+) -> None:
+    """List every job the coordinator knows."""
+    try:
+        jobs = _stub(coordinator, certs, as_).ListJobs(coordinator_pb2.ListJobsRequest()).jobs
+    except grpc.RpcError as exc:
+        raise _fail(exc) from None
+    if output == "json":
+        Console().print_json(json.dumps([job_dict(j) for j in jobs]))
+        return
+    table = Table("job", "type", "state", "attempt", "parties", "error")
+    for j in jobs:
+        table.add_row(j.job_id, j.job_type, j.state, str(j.attempt), ",".join(j.parties), j.error)
+    Console().print(table)
+
+
+@jobs_app.command("watch")
+def watch(
+    job_id: str,
+    coordinator: Address = "127.0.0.1:50051",
+    certs: Certs = Path("certs"),
+    as_: As = "operator",
+) -> None:
+    """Follow a running job's progress."""
+    try:
+        watch_job(_stub(coordinator, certs, as_), job_id, Console())
+    except grpc.RpcError as exc:
+        raise _fail(exc) from None
+
+
+@jobs_app.command("cancel")
+def cancel(
+    job_id: str,
+    coordinator: Address = "127.0.0.1:50051",
+    certs: Certs = Path("certs"),
+    as_: As = "operator",
+) -> None:
+    """Cancel a job; its parties stop at their next message."""
+    try:
+        reply = _stub(coordinator, certs, as_).CancelJob(
+            coordinator_pb2.GetJobRequest(job_id=job_id)
+        )
+    except grpc.RpcError as exc:
+        raise _fail(exc) from None
+    _print_job(Console(), reply, "text")
+
+
+def nodes_table(nodes: list[coordinator_pb2.NodeStatus]) -> Table:
+    table = Table("node", "organization", "role", "online", "datasets", "policy")
+    for n in nodes:
+        datasets = ", ".join(f"{d.name} ({d.rows} rows)" for d in n.datasets)
+        online = "[green]yes[/green]" if n.online else "[red]no[/red]"
+        table.add_row(n.node_id, n.organization, n.role, online, datasets, n.policy_version[:12])
+    return table
+
+
+@nodes_app.command("list")
+def list_nodes(
+    coordinator: Address = "127.0.0.1:50051",
+    certs: Certs = Path("certs"),
+    as_: As = "operator",
+    output: Fmt = "text",
+) -> None:
+    """List registered nodes, whether they are connected, and what they offer."""
+    try:
+        nodes = list(
+            _stub(coordinator, certs, as_).ListNodes(coordinator_pb2.ListNodesRequest()).nodes
+        )
+    except grpc.RpcError as exc:
+        raise _fail(exc) from None
+    if output == "json":
+        Console().print_json(
+            json.dumps(
+                [
+                    {
+                        "node_id": n.node_id,
+                        "organization": n.organization,
+                        "role": n.role,
+                        "online": n.online,
+                        "datasets": [d.name for d in n.datasets],
+                    }
+                    for n in nodes
+                ]
+            )
+        )
+        return
+    Console().print(nodes_table(nodes))
