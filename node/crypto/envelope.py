@@ -14,6 +14,10 @@ The AEAD key is HKDF-SHA256 over X25519(ephemeral, recipient's sealing key), sal
 nonce and bound to the whole header; the header is also the AEAD's associated data. A fresh
 ephemeral key per envelope gives a fresh AEAD key, so a fixed AEAD nonce is safe. The routing
 fields are readable (``peek_header``) so the coordinator can relay; nothing else is.
+
+Opening checks, in order: version and framing, recipient, Ed25519 signature under the sender's
+certified key, freshness (``ReplayGuard``: timestamp within the window, (sender, nonce) not
+seen), AEAD tag. Every failure is ``InvalidEnvelope``; a replay is ``ReplayedEnvelope``.
 See docs/trust-model.md.
 """
 
@@ -25,7 +29,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
@@ -39,8 +43,8 @@ from node.crypto.exceptions import InvalidEnvelope, ReplayedEnvelope
 VERSION: Final = 0x01
 NONCE_BYTES: Final = 16
 SIGNATURE_BYTES: Final = 64
-# Envelopes older or newer than this are refused; nonces are remembered this long, so the
-# window bounds both clock skew between parties and the replay cache's memory.
+# Envelopes stamped further than this from the recipient's clock are refused; nonces are
+# remembered twice this long, so the window bounds both clock skew and the replay cache.
 DEFAULT_WINDOW_S: Final = 300.0
 _INFO: Final = b"fedcredit envelope v1"
 _AEAD_NONCE: Final = b"\x00" * 12
@@ -62,10 +66,69 @@ class Header:
 
 @dataclass(frozen=True)
 class OpenedEnvelope:
-    """A verified, decrypted envelope."""
+    """A verified, decrypted envelope: the payload and the authenticated header."""
 
     payload: bytes
     header: Header
+
+    @property
+    def sender(self) -> str:
+        return self.header.sender
+
+    @property
+    def job(self) -> str:
+        return self.header.job
+
+    @property
+    def topic(self) -> str:
+        return self.header.topic
+
+    @property
+    def timestamp(self) -> float:
+        """Seconds since the epoch, as the sender's clock read when sealing."""
+        return self.header.timestamp_ms / 1000.0
+
+    @property
+    def nonce(self) -> bytes:
+        return self.header.nonce
+
+
+class SenderKeys(Protocol):
+    """What sealing needs from the sender (``node.pki.NodeCredentials`` satisfies it)."""
+
+    @property
+    def identity(self) -> _Named: ...
+
+    @property
+    def sign_key(self) -> Ed25519PrivateKey: ...
+
+
+class RecipientKeys(Protocol):
+    """What opening needs from the recipient (``node.pki.NodeCredentials`` satisfies it)."""
+
+    @property
+    def identity(self) -> _Named: ...
+
+    @property
+    def seal_key(self) -> X25519PrivateKey: ...
+
+
+class _Named(Protocol):
+    @property
+    def node_id(self) -> str: ...
+
+
+class PeerKeys(Protocol):
+    """A peer's verified public keys (``node.pki.Identity`` satisfies it)."""
+
+    @property
+    def node_id(self) -> str: ...
+
+    @property
+    def seal_public(self) -> bytes: ...
+
+    @property
+    def sign_public(self) -> bytes: ...
 
 
 def _pack_str(value: str) -> bytes:
@@ -107,19 +170,36 @@ def _decode_header(raw: bytes) -> Header:
     return Header(*fields, nonce=nonce, timestamp_ms=ts, ephemeral=eph)
 
 
-def _split(blob: bytes) -> tuple[bytes, Header, bytes, bytes]:
-    """Return (signed part, header, ciphertext, signature) or raise InvalidEnvelope."""
+@dataclass(frozen=True)
+class _Parts:
+    body: memoryview  # version ‖ header length ‖ header ‖ ciphertext: what is signed
+    header_raw: bytes
+    header: Header
+    ciphertext: memoryview
+    signature: bytes
+
+
+def _split(blob: bytes) -> _Parts:
+    """Cut an envelope into its parts without copying the ciphertext, or raise InvalidEnvelope."""
     try:
-        if len(blob) < 5 + SIGNATURE_BYTES or blob[0] != VERSION:
+        if not isinstance(blob, bytes | bytearray | memoryview):
+            raise TypeError
+        view = memoryview(blob)
+        if len(view) < 5 + SIGNATURE_BYTES or view[0] != VERSION:
             raise ValueError("unknown version or too short")
-        (hlen,) = struct.unpack_from(">I", blob, 1)
-        header_raw = blob[5 : 5 + hlen]
-        body_end = len(blob) - SIGNATURE_BYTES
+        (hlen,) = struct.unpack_from(">I", view, 1)
+        body_end = len(view) - SIGNATURE_BYTES
         if 5 + hlen > body_end:
             raise ValueError("header overruns the envelope")
-        header = _decode_header(header_raw)
-        return blob[:body_end], header, blob[5 + hlen : body_end], blob[body_end:]
-    except (ValueError, struct.error, UnicodeDecodeError):
+        header_raw = bytes(view[5 : 5 + hlen])
+        return _Parts(
+            body=view[:body_end],
+            header_raw=header_raw,
+            header=_decode_header(header_raw),
+            ciphertext=view[5 + hlen : body_end],
+            signature=bytes(view[body_end:]),
+        )
+    except (ValueError, TypeError, struct.error, UnicodeDecodeError):
         raise InvalidEnvelope("malformed envelope") from None
 
 
@@ -131,7 +211,7 @@ def peek_header(blob: bytes) -> Header:
     InvalidEnvelope
         Not an envelope of a supported version.
     """
-    return _split(blob)[1]
+    return _split(blob).header
 
 
 def _key(shared: bytes, header_raw: bytes, nonce: bytes) -> bytes:
@@ -149,7 +229,27 @@ def seal(
     topic: str,
     now: float | None = None,
 ) -> bytes:
-    """Encrypt ``payload`` to the recipient's sealing key and sign it as ``sender``."""
+    """Encrypt ``payload`` to the recipient's sealing key and sign it as ``sender``.
+
+    Parameters
+    ----------
+    payload
+        Any bytes; sealed in one shot (a 1 MB payload costs one AEAD pass and one signature).
+    sender, sign_key
+        The sender's node id and Ed25519 key, as in its certificate.
+    recipient, recipient_seal_public
+        The recipient's node id and X25519 key, both taken from its *verified* certificate
+        (``node.pki.verify_peer``); never from the coordinator's word alone.
+    job, topic
+        Routing metadata, readable by the relay (``peek_header``) and authenticated.
+    now
+        Seconds since the epoch to stamp (default: the clock); tests only.
+
+    Raises
+    ------
+    ValueError
+        A header field is longer than 65535 bytes, or the recipient key is not 32 bytes.
+    """
     ephemeral = X25519PrivateKey.generate()
     header = Header(
         sender=sender,
@@ -165,32 +265,101 @@ def seal(
     ciphertext = ChaCha20Poly1305(_key(shared, header_raw, header.nonce)).encrypt(
         _AEAD_NONCE, payload, header_raw
     )
-    body = bytes([VERSION]) + struct.pack(">I", len(header_raw)) + header_raw + ciphertext
+    body = b"".join((bytes([VERSION]), struct.pack(">I", len(header_raw)), header_raw, ciphertext))
     return body + sign_key.sign(body)
 
 
+def seal_to(
+    payload: bytes,
+    *,
+    sender: SenderKeys,
+    recipient: PeerKeys,
+    job: str,
+    topic: str,
+    now: float | None = None,
+) -> bytes:
+    """``seal`` from a party's own credentials to a peer's verified identity.
+
+    Raises
+    ------
+    ValueError
+        As ``seal``.
+    """
+    return seal(
+        payload,
+        sender=sender.identity.node_id,
+        sign_key=sender.sign_key,
+        recipient=recipient.node_id,
+        recipient_seal_public=recipient.seal_public,
+        job=job,
+        topic=topic,
+        now=now,
+    )
+
+
 class ReplayGuard:
-    """Remembers nonces for the acceptance window; thread-safe, memory bounded by the window."""
+    """Accepts each (sender, nonce) once, and only within a time window around its stamp.
+
+    An envelope whose timestamp differs from the recipient's clock by more than
+    ``window_s`` is refused, so a nonce need only be remembered until no envelope carrying
+    it could be accepted any more (``2 * window_s`` after receipt, which covers stamps up to
+    ``window_s`` in the future). Memory is therefore bounded by the number of authenticated
+    envelopes received in ``2 * window_s``: only envelopes whose signature verified reach
+    the guard, so an outsider cannot fill it. Thread-safe; use one guard per recipient
+    process (a guard per connection would let a replay through another connection).
+
+    Parameters
+    ----------
+    window_s
+        Accepted clock difference in seconds, default 300: NTP keeps servers within well
+        under a second, but data-centre nodes behind strict egress may drift; five minutes is
+        Kerberos's customary skew allowance. A smaller window means less memory and a
+        shorter replay exposure if the guard's state is lost in a restart.
+
+    Raises
+    ------
+    ValueError
+        ``window_s`` is not positive.
+    """
 
     def __init__(self, window_s: float = DEFAULT_WINDOW_S) -> None:
+        if not window_s > 0:
+            raise ValueError(f"window_s must be positive, got {window_s}")
         self.window_s = window_s
-        self._seen: OrderedDict[bytes, float] = OrderedDict()
+        self._seen: OrderedDict[tuple[str, bytes], float] = OrderedDict()
         self._lock = threading.Lock()
 
+    @property
+    def remembered(self) -> int:
+        """How many (sender, nonce) pairs are held now (no ``__len__``: an empty guard must
+        not be falsy, or ``guard or ReplayGuard()`` would silently start a fresh one)."""
+        with self._lock:
+            return len(self._seen)
+
     def check(self, header: Header, now: float | None = None) -> None:
-        """Accept a header once; raise ``ReplayedEnvelope`` for a repeat or a stale time."""
+        """Accept a header once; raise ``ReplayedEnvelope`` for a repeat or a stale time.
+
+        Call only after the envelope's signature verified (``open_envelope`` does).
+
+        Raises
+        ------
+        ReplayedEnvelope
+            The (sender, nonce) pair was accepted before, or the stamp is outside the window.
+        """
         moment = time.time() if now is None else now
         if abs(moment - header.timestamp_ms / 1000.0) > self.window_s:
             raise ReplayedEnvelope(
                 f"envelope time is outside the {self.window_s:.0f} s window; "
                 "check the clocks of sender and recipient"
             )
+        key = (header.sender, header.nonce)
         with self._lock:
-            while self._seen and next(iter(self._seen.values())) < moment - 2 * self.window_s:
+            horizon = moment - 2 * self.window_s
+            while self._seen and next(iter(self._seen.values())) < horizon:
                 self._seen.popitem(last=False)
-            if header.nonce in self._seen:
+            if key in self._seen:
                 raise ReplayedEnvelope("envelope was already received (replay refused)")
-            self._seen[header.nonce] = moment
+            self._seen[key] = moment
 
 
 def open_envelope(
@@ -200,34 +369,84 @@ def open_envelope(
     seal_key: X25519PrivateKey,
     sender_sign_public: bytes,
     replay_guard: ReplayGuard,
+    sender: str | None = None,
     now: float | None = None,
 ) -> OpenedEnvelope:
     """Authenticate, check freshness and decrypt an envelope addressed to ``recipient``.
 
-    ``sender_sign_public`` must come from the sender's verified certificate (look the sender
-    up by ``peek_header(blob).sender``).
+    Order: parse, recipient, signature, freshness, decryption; nothing is decrypted before
+    the signature verified, and only authenticated envelopes use up a nonce.
+
+    Parameters
+    ----------
+    blob
+        The envelope as received.
+    recipient, seal_key
+        This party's node id and X25519 key.
+    sender_sign_public
+        The sender's Ed25519 key from its *verified* certificate (look the sender up by
+        ``peek_header(blob).sender``).
+    replay_guard
+        This party's guard; one per process.
+    sender
+        If given, the envelope must name this sender (use it when the key was looked up by
+        anything but the header's sender field).
+    now
+        Seconds since the epoch to check freshness at (default: the clock); tests only.
 
     Raises
     ------
     InvalidEnvelope
-        Malformed, unknown version, addressed to someone else, bad signature or bad tag.
+        Malformed, unknown version, addressed to someone else, from another sender than
+        expected, bad signature or bad tag. One class on purpose: callers must not branch
+        on which check failed.
     ReplayedEnvelope
-        Seen before, or outside the time window.
+        Seen before, or outside the time window (a subclass of ``InvalidEnvelope``).
     """
-    body, header, ciphertext, signature = _split(blob)
+    parts = _split(blob)
+    header = parts.header
     if header.recipient != recipient:
         raise InvalidEnvelope("envelope is not addressed to this party")
+    if sender is not None and header.sender != sender:
+        raise InvalidEnvelope("envelope is not from the expected sender")
     try:
-        Ed25519PublicKey.from_public_bytes(sender_sign_public).verify(signature, body)
+        Ed25519PublicKey.from_public_bytes(sender_sign_public).verify(parts.signature, parts.body)
     except (InvalidSignature, ValueError):
         raise InvalidEnvelope("envelope signature does not verify") from None
     replay_guard.check(header, now)
-    header_raw = body[5 : 5 + len(body) - 5 - len(ciphertext)]
     try:
         shared = seal_key.exchange(X25519PublicKey.from_public_bytes(header.ephemeral))
-        payload = ChaCha20Poly1305(_key(shared, header_raw, header.nonce)).decrypt(
-            _AEAD_NONCE, ciphertext, header_raw
+        payload = ChaCha20Poly1305(_key(shared, parts.header_raw, header.nonce)).decrypt(
+            _AEAD_NONCE, parts.ciphertext, parts.header_raw
         )
     except (InvalidTag, ValueError):
         raise InvalidEnvelope("envelope does not decrypt with this party's key") from None
     return OpenedEnvelope(payload=payload, header=header)
+
+
+def open_from(
+    blob: bytes,
+    *,
+    recipient: RecipientKeys,
+    sender: PeerKeys,
+    replay_guard: ReplayGuard,
+    now: float | None = None,
+) -> OpenedEnvelope:
+    """``open_envelope`` with this party's credentials and the sender's verified identity.
+
+    Raises
+    ------
+    InvalidEnvelope
+        As ``open_envelope``; also if the envelope names another sender than ``sender``.
+    ReplayedEnvelope
+        As ``open_envelope``.
+    """
+    return open_envelope(
+        blob,
+        recipient=recipient.identity.node_id,
+        seal_key=recipient.seal_key,
+        sender_sign_public=sender.sign_public,
+        replay_guard=replay_guard,
+        sender=sender.node_id,
+        now=now,
+    )
