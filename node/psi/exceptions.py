@@ -55,11 +55,11 @@ class UnknownDatasetError(PsiError):
 
 
 class InvalidIdsError(PsiError):
-    """Some ids are not valid unified social credit codes and the job requires all to be valid."""
+    """Some ids are missing or invalid and the job requires every id to be valid."""
 
     def __init__(self, positions: Sequence[int], total: int) -> None:
         super().__init__(
-            f"{len(positions)} of {total} ids are not valid unified social credit codes "
+            f"{len(positions)} of {total} ids are missing or not valid for the job's id_format "
             f"(row positions {_positions_text(positions)}); correct those rows or run the job "
             "with 'strict: false' to leave them out"
         )

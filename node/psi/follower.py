@@ -140,7 +140,7 @@ class _FollowerRun:
 
     def execute(self, ids: Iterable[object]) -> PsiResult:
         spec, channel, leader = self.spec, self.channel, self.spec.leader
-        prepared = prepare_ids(ids, self.executor, strict=spec.strict)
+        prepared = prepare_ids(ids, self.executor, strict=spec.strict, id_format=spec.id_format)
         if not prepared.codes:
             raise EmptySetError(channel.party)
         n_own = len(prepared.codes)

@@ -39,8 +39,12 @@ class PreparedIds:
     total: int
 
 
-def prepare_ids(ids: Iterable[object], executor: Executor, *, strict: bool) -> PreparedIds:
+def prepare_ids(
+    ids: Iterable[object], executor: Executor, *, strict: bool, id_format: str = "uscc"
+) -> PreparedIds:
     """Normalise and validate ``ids`` (in worker processes), and refuse duplicates.
+
+    ``id_format`` is ``"uscc"`` (unified social credit codes) or ``"text"`` (see ``PsiSpec``).
 
     Raises
     ------
@@ -51,7 +55,9 @@ def prepare_ids(ids: Iterable[object], executor: Executor, *, strict: bool) -> P
     """
     items: Sequence[object] = ids if isinstance(ids, list) else list(ids)
     starts = range(0, len(items), VALIDATE_CHUNK)
-    futures = [executor.submit(validate_chunk, items[s : s + VALIDATE_CHUNK]) for s in starts]
+    futures = [
+        executor.submit(validate_chunk, items[s : s + VALIDATE_CHUNK], id_format) for s in starts
+    ]
     codes: list[str] = []
     invalid: list[int] = []
     for start, future in zip(starts, futures, strict=True):

@@ -156,7 +156,7 @@ class _LeaderRun:
 
     def execute(self, ids: Iterable[object]) -> PsiResult:
         spec, channel = self.spec, self.channel
-        prepared = prepare_ids(ids, self.executor, strict=spec.strict)
+        prepared = prepare_ids(ids, self.executor, strict=spec.strict, id_format=spec.id_format)
         if not prepared.codes:
             raise EmptySetError(channel.party)
         n_lead = len(prepared.codes)

@@ -24,8 +24,20 @@ DEFAULT_TIMEOUT_S: Final = 120.0
 DEFAULT_RUN_TIMEOUT_S: Final = 3600.0
 
 _KEYS: Final = frozenset(
-    {"leader", "require", "subsets", "cardinality_only", "strict", "batch_size", "timeout_s"}
+    {
+        "leader",
+        "require",
+        "subsets",
+        "cardinality_only",
+        "strict",
+        "batch_size",
+        "timeout_s",
+        "id_format",
+    }
 )
+# "uscc": ids are unified social credit codes, checked and upper-cased. "text": any non-empty
+# string, stripped only (datasets keyed otherwise, such as the FATE sample ids).
+ID_FORMATS: Final = ("uscc", "text")
 
 
 @dataclass(frozen=True)
@@ -54,6 +66,12 @@ class PsiSpec:
         Points per message; at most ``MAX_BATCH`` so every message stays under 4 MiB.
     timeout_s
         How long a party waits for any single message before declaring the sender gone.
+    run_timeout_s
+        How long the coordinator waits for the parties' summaries (the whole run).
+    id_format
+        ``"uscc"`` (default): unified social credit codes, normalised and checked.
+        ``"text"``: any non-empty string, stripped only; for datasets whose schema says
+        ``id_is_uscc: false``. Every party must use the same format, so it is a job setting.
     """
 
     leader: str
@@ -65,6 +83,7 @@ class PsiSpec:
     batch_size: int = DEFAULT_BATCH
     timeout_s: float = DEFAULT_TIMEOUT_S
     run_timeout_s: float = DEFAULT_RUN_TIMEOUT_S
+    id_format: str = "uscc"
 
     def __post_init__(self) -> None:
         if not self.followers:
@@ -84,6 +103,8 @@ class PsiSpec:
             _check_members(f"subsets.{name}", members, self.followers)
         if not 1 <= self.batch_size <= MAX_BATCH:
             raise PsiSpecError(f"batch_size must be between 1 and {MAX_BATCH}")
+        if self.id_format not in ID_FORMATS:
+            raise PsiSpecError(f"id_format must be one of {', '.join(ID_FORMATS)}")
         if self.timeout_s <= 0 or self.run_timeout_s <= 0:
             raise PsiSpecError("timeouts must be positive numbers of seconds")
 
@@ -143,6 +164,9 @@ def spec_from_job(parties: Sequence[str], section: Mapping[str, Any] | None) -> 
             raise PsiSpecError(f"{key} must be true or false")
     batch_size = section.get("batch_size", DEFAULT_BATCH)
     timeout_s = section.get("timeout_s", DEFAULT_TIMEOUT_S)
+    id_format = section.get("id_format", "uscc")
+    if not isinstance(id_format, str):
+        raise PsiSpecError(f"id_format must be one of {', '.join(ID_FORMATS)}")
     if not isinstance(batch_size, int) or isinstance(batch_size, bool):
         raise PsiSpecError("batch_size must be an integer")
     if not isinstance(timeout_s, int | float) or isinstance(timeout_s, bool):
@@ -156,6 +180,7 @@ def spec_from_job(parties: Sequence[str], section: Mapping[str, Any] | None) -> 
         strict=flags["strict"],
         batch_size=batch_size,
         timeout_s=float(timeout_s),
+        id_format=id_format,
     )
 
 

@@ -26,16 +26,21 @@ T = TypeVar("T")
 ZERO_POINT: Final = bytes(POINT_BYTES)
 
 
-def validate_chunk(ids: Sequence[object]) -> tuple[list[str], list[int]]:
+def validate_chunk(ids: Sequence[object], id_format: str = "uscc") -> tuple[list[str], list[int]]:
     """Normalise a chunk of ids; return the valid codes and the chunk offsets of invalid ones.
 
     Anything that is not a string (a missing value read from a file, for instance) is invalid.
+    With ``id_format="text"`` any non-empty string, stripped, is valid.
     """
     valid: list[str] = []
     invalid: list[int] = []
+    text = id_format == "text"
     for offset, raw in enumerate(ids):
-        code = uscc.normalize(raw) if isinstance(raw, str) else ""
-        if uscc.is_valid(code):
+        if not isinstance(raw, str):
+            invalid.append(offset)
+            continue
+        code = raw.strip() if text else uscc.normalize(raw)
+        if (text and code) or uscc.is_valid(code):
             valid.append(code)
         else:
             invalid.append(offset)

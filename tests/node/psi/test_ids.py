@@ -43,3 +43,13 @@ def test_duplicates_after_normalising_are_refused_by_position() -> None:
         prepare_ids(ids, InlineExecutor(), strict=False)
     assert info.value.positions == (2, 4)
     assert codes[0] not in str(info.value)
+
+
+def test_text_ids_are_stripped_and_only_empty_ones_are_invalid() -> None:
+    # prepare
+    ids = [" 25115", "2346 ", "", None, "abc"]
+    # execute
+    prepared = prepare_ids(ids, InlineExecutor(), strict=False, id_format="text")
+    # assert
+    assert prepared.codes == ["25115", "2346", "abc"]
+    assert prepared.invalid == (2, 3)

@@ -47,6 +47,8 @@ def test_subsets_are_delivered_to_their_members_only() -> None:
         {"batch_size": "big"},
         {"strict": "yes"},
         {"timeout_s": 0},
+        {"id_format": "hex"},
+        {"id_format": 3},
     ],
 )
 def test_malformed_sections_are_refused(section: dict[str, Any]) -> None:
