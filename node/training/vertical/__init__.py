@@ -1,0 +1,41 @@
+"""Vertical federated logistic regression (Hardy et al. 2017) with a Paillier key holder."""
+
+from node.training.vertical.arbiter import run_arbiter
+from node.training.vertical.exceptions import (
+    DataMismatch,
+    JobRefused,
+    JobSpecError,
+    MalformedMessage,
+    PartyFailed,
+    VerticalError,
+)
+from node.training.vertical.feature_holder import run_feature_holder
+from node.training.vertical.label_holder import run_label_holder
+from node.training.vertical.results import (
+    ArbiterResult,
+    FeatureHolderResult,
+    LabelHolderResult,
+    PartyModel,
+)
+from node.training.vertical.scorecard import ScorecardScaling
+from node.training.vertical.spec import PartyData, VerticalSpec, spec_from_job
+
+__all__ = [
+    "ArbiterResult",
+    "DataMismatch",
+    "FeatureHolderResult",
+    "JobRefused",
+    "JobSpecError",
+    "LabelHolderResult",
+    "MalformedMessage",
+    "PartyData",
+    "PartyFailed",
+    "PartyModel",
+    "ScorecardScaling",
+    "VerticalError",
+    "VerticalSpec",
+    "run_arbiter",
+    "run_feature_holder",
+    "run_label_holder",
+    "spec_from_job",
+]

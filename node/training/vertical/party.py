@@ -1,0 +1,349 @@
+"""The loop both kinds of data party run: key, resume, setup, mini-batches, validation, final.
+
+The label holder and the feature holders differ only in who forms the encrypted residual and
+who scores the validation rows; everything else (encrypted gradients, masking, updates,
+checkpoints) is the same code. See ``docs/protocols/vertical-lr.md`` for the message flow.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from concurrent.futures import Executor
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from node.crypto.paillier import encode, public_key_from_bytes
+from node.crypto.paillier.exceptions import InvalidKey
+from node.jobs.hooks import JobHooks
+from node.training import metrics as m
+from node.training.vertical import wire
+from node.training.vertical.exceptions import DataMismatch, MalformedMessage, PartyFailed
+from node.training.vertical.local import (
+    PartyState,
+    apply_gradient,
+    epoch_batches,
+    load_features,
+    load_labels,
+    pair_masks,
+    stratified_split,
+)
+from node.training.vertical.ops import CellOps, PaillierOps, PlainOps
+from node.training.vertical.results import FeatureHolderResult, LabelHolderResult, PartyModel
+from node.training.vertical.session import Session, topic
+from node.training.vertical.spec import ARBITER, VerticalSpec
+from node.transport.channel import PartyChannel
+
+log = logging.getLogger("fedcredit.training.vertical")
+
+
+def _sigmoid(z: NDArray[np.float64]) -> NDArray[np.float64]:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def log_loss(y: NDArray[np.int8], scores: NDArray[np.float64]) -> float:
+    """Mean logistic loss of logits ``scores``."""
+    p = np.clip(_sigmoid(scores), 1e-12, 1 - 1e-12)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def key_message(plaintext: bool, public: bytes) -> bytes:
+    """The arbiter's announcement of the job's scheme and public key."""
+    return wire.encode_json({"scheme": "plain" if plaintext else "paillier", "key": public.hex()})
+
+
+class DataParty:
+    """One data party's run; ``label`` says whether it holds the labels."""
+
+    def __init__(
+        self,
+        channel: PartyChannel,
+        hooks: JobHooks,
+        spec: VerticalSpec,
+        frame: pd.DataFrame,
+        pool: Executor | None,
+        label: bool,
+    ) -> None:
+        self.spec = spec
+        self.hooks = hooks
+        self.pool = pool
+        self.is_label = label
+        self.me = channel.party
+        self.data = spec.holder(self.me)
+        self.session = Session(channel, (*spec.parties, ARBITER), spec.timeout_s)
+        self.hosts = tuple(h.party for h in spec.feature_holders)
+        self.lead = spec.label_holder.party
+        enc = spec.encryption
+        self.frac = enc.residual_frac_bits
+        self.feature_frac = enc.feature_frac_bits
+        self.features = load_features(self.me, frame, self.data.features, self.feature_frac, label)
+        self.rows = len(frame)
+        self.y = load_labels(self.me, frame, self.data.label) if label and self.data.label else None
+        self.ciphertexts_sent = 0
+        self.pair_seeds: list[tuple[bytes, int]] = []  # (seed, +1 add / -1 subtract)
+
+    # -- set-up ----------------------------------------------------------------------------
+    def _ops(self) -> CellOps:
+        blob = self.session.recv(ARBITER, topic("key"), "key exchange")
+        obj = wire.decode_json(blob, ARBITER, topic("key"), {"scheme", "key"})
+        plaintext = self.spec.encryption.plaintext
+        if obj["scheme"] != ("plain" if plaintext else "paillier"):
+            raise MalformedMessage(ARBITER, topic("key"), "scheme differs from the job file")
+        if plaintext:
+            return PlainOps()
+        try:
+            pk = public_key_from_bytes(bytes.fromhex(str(obj["key"])))
+        except (InvalidKey, ValueError):
+            raise MalformedMessage(ARBITER, topic("key"), "public key does not parse") from None
+        if pk.n_bits < self.spec.encryption.key_bits:
+            raise MalformedMessage(ARBITER, topic("key"), "public key is shorter than the job's")
+        return PaillierOps(pk)
+
+    def _resume(self) -> PartyState:
+        width = len(self.features.names)
+        latest_blob = self.hooks.load_checkpoint("latest")
+        latest = int(latest_blob.decode()) if latest_blob else 0
+        self.session.send(
+            ARBITER, topic("resume", "have"), wire.encode_json({"epoch": latest}), "resume"
+        )
+        blob = self.session.recv(ARBITER, topic("resume", "from"), "resume")
+        start = wire.decode_json(blob, ARBITER, topic("resume", "from"), {"epoch"})["epoch"]
+        if not isinstance(start, int) or not 0 <= start <= latest:
+            raise MalformedMessage(ARBITER, topic("resume", "from"), "epoch out of range")
+        if start == 0:
+            zeros = np.zeros(width)
+            return PartyState(0, zeros, zeros.copy(), 0, {"history": []})
+        saved = self.hooks.load_checkpoint(f"epoch-{start}")
+        if saved is None:
+            raise DataMismatch(self.me, f"checkpoint epoch-{start} is missing")
+        return PartyState.from_bytes(self.me, saved, width)
+
+    def _split(self) -> NDArray[np.bool_]:
+        if self.is_label:
+            assert self.y is not None
+            valid = stratified_split(self.y, self.spec.validation_fraction, self.spec.seed)
+            for host in self.hosts:
+                self.session.send(host, topic("setup"), wire.encode_bits(valid), "setup")
+            self.session.send(
+                ARBITER,
+                topic("setup"),
+                wire.encode_json({"train_rows": int((~valid).sum())}),
+                "setup",
+            )
+            return valid
+        blob = self.session.recv(self.lead, topic("setup"), "setup")
+        try:
+            return wire.decode_bits(blob, self.lead, topic("setup"), self.rows)
+        except MalformedMessage:
+            raise DataMismatch(self.me, "the label holder has a different number of rows") from None
+
+    def _pair(self) -> None:
+        mine = self.hosts.index(self.me)
+        for other in self.hosts[mine + 1 :]:
+            seed = secrets.token_bytes(32)
+            self.session.send(other, topic("pair"), seed, "setup")
+            self.pair_seeds.append((seed, 1))
+        for other in self.hosts[:mine]:
+            seed = self.session.recv(other, topic("pair"), "setup")
+            if len(seed) != 32:
+                raise MalformedMessage(other, topic("pair"), "seed is not 32 bytes")
+            self.pair_seeds.append((seed, -1))
+
+    # -- one mini-batch --------------------------------------------------------------------
+    def _residual(
+        self, ops: CellOps, e: int, b: int, rows: NDArray[np.int64], w: NDArray[np.float64]
+    ) -> list[int]:
+        partial = self.features.values[rows] @ w
+        if not self.is_label:
+            cells = ops.encrypt(encode(0.25 * partial, self.frac).tolist(), self.pool)
+            self.session.send(self.lead, topic(f"e{e}", f"b{b}", "u"), ops.dump(cells), "training")
+            self.ciphertexts_sent += len(cells)
+            blob = self.session.recv(self.lead, topic(f"e{e}", f"b{b}", "d"), "training")
+            return ops.load(blob, self.lead, topic(f"e{e}", f"b{b}", "d"), len(rows))
+        assert self.y is not None
+        total: list[int] | None = None
+        for host in self.hosts:
+            name = topic(f"e{e}", f"b{b}", "u")
+            cells = ops.load(self.session.recv(host, name, "training"), host, name, len(rows))
+            total = cells if total is None else ops.add(total, cells)
+        assert total is not None
+        own = encode(0.25 * partial + 0.5 - self.y[rows], self.frac).tolist()
+        residual = ops.add_plain(total, own)
+        payload = ops.dump(residual)
+        for host in self.hosts:
+            self.session.send(host, topic(f"e{e}", f"b{b}", "d"), payload, "training")
+            self.ciphertexts_sent += len(residual)
+        return residual
+
+    def _step(
+        self, ops: CellOps, e: int, b: int, rows: NDArray[np.int64], w: NDArray[np.float64]
+    ) -> NDArray[np.float64]:
+        residual = self._residual(ops, e, b, rows, w)
+        sums = ops.inner(residual, self.features.scalars[rows], self.pool)
+        masks = ops.random_masks(len(sums))
+        masked = ops.mask(sums, masks)
+        self.session.send(ARBITER, topic(f"e{e}", f"b{b}", "g"), ops.dump(masked), "training")
+        self.ciphertexts_sent += len(masked)
+        name = topic(f"e{e}", f"b{b}", "m")
+        blob = self.session.recv(ARBITER, name, "training")
+        opened = wire.decode_ints(blob, ops.modulus, ARBITER, name, len(masks))
+        exact = [ops.signed(o - r) for o, r in zip(opened, masks, strict=True)]
+        model = self.spec.model
+        return apply_gradient(
+            w,
+            exact,
+            self.frac + self.feature_frac,
+            len(rows),
+            model.learning_rate,
+            model.l2,
+            intercept=self.is_label,
+        )
+
+    # -- validation ------------------------------------------------------------------------
+    def _validate(
+        self, e: int, valid: NDArray[np.bool_], w: NDArray[np.float64]
+    ) -> dict[str, float] | None:
+        partial = self.features.values[valid] @ w
+        name = topic(f"e{e}", "valid")
+        if not self.is_label:
+            q = encode(partial, self.frac).view(np.uint64)
+            for seed, sign in self.pair_seeds:
+                mask = pair_masks(seed, e, len(q))
+                q = q + mask if sign > 0 else q - mask
+            self.session.send(self.lead, name, wire.encode_u64(q), "validation")
+            return None
+        assert self.y is not None
+        total = np.zeros(int(valid.sum()), dtype=np.uint64)
+        for host in self.hosts:
+            total += wire.decode_u64(
+                self.session.recv(host, name, "validation"), host, name, len(total)
+            )
+        scores = partial + total.view(np.int64) / 2.0**self.frac
+        y = self.y[valid]
+        found = {"auc": m.auc(y, scores), "ks": m.ks(y, scores), "loss": log_loss(y, scores)}
+        self.session.send(ARBITER, topic(f"e{e}", "metrics"), wire.encode_json(found), "validation")
+        return found
+
+    # -- the run ---------------------------------------------------------------------------
+    def run(self) -> LabelHolderResult | FeatureHolderResult:
+        """Run to the end; on any failure, tell the others and raise."""
+        stage = "start"
+        try:
+            return self._run()
+        except PartyFailed:
+            raise
+        except MalformedMessage as exc:
+            self.session.abort(exc.sender, stage)
+            raise
+        except Exception:
+            self.session.abort(self.me, stage)
+            raise
+
+    def _run(self) -> LabelHolderResult | FeatureHolderResult:
+        self.hooks.record(
+            "training_use",
+            {
+                "job_id": self.session.channel.job_id,
+                "dataset": self.data.dataset,
+                "fields": list(self.data.features)
+                + ([self.data.label] if self.is_label and self.data.label else []),
+                "rows": self.rows,
+                "purpose": "training",
+            },
+        )
+        ops = self._ops()
+        state = self._resume()
+        valid = self._split()
+        if not self.is_label:
+            self._pair()
+        train = np.flatnonzero(~valid)
+        history: list[dict[str, float]] = list(state.extra.get("history", []))
+        model = self.spec.model
+        w = state.weights
+        epochs_run = state.epoch
+        for e in range(state.epoch + 1, model.epochs + 1):
+            for b, rows in enumerate(epoch_batches(train, self.spec.seed, e, model.batch_size)):
+                w = self._step(ops, e, b, rows, w)
+            found = self._validate(e, valid, w)
+            blob = self.session.recv(ARBITER, topic(f"e{e}", "control"), "validation")
+            control = wire.decode_json(
+                blob, ARBITER, topic(f"e{e}", "control"), {"stop", "best_epoch"}
+            )
+            if found is not None:
+                history.append({"epoch": e, **found})
+            if control["best_epoch"] == e:
+                state.best_weights, state.best_epoch = w.copy(), e
+            state.epoch, state.weights = e, w
+            state.extra["history"] = history
+            self.hooks.save_checkpoint(f"epoch-{e}", state.to_bytes())
+            self.hooks.save_checkpoint("latest", str(e).encode())
+            self.hooks.progress("epoch", e, model.epochs, found or {})
+            epochs_run = e
+            if control["stop"]:
+                break
+        return self._final(ops, valid, state, history, epochs_run)
+
+    def _final(
+        self,
+        ops: CellOps,
+        valid: NDArray[np.bool_],
+        state: PartyState,
+        history: list[dict[str, float]],
+        epochs_run: int,
+    ) -> LabelHolderResult | FeatureHolderResult:
+        best = state.best_weights
+        part = self.features.values[valid] @ best
+        model = PartyModel(self.me, self.features.names, tuple(float(x) for x in best))
+        if not self.is_label:
+            self.session.send(
+                self.lead,
+                topic("final"),
+                wire.encode_json({"score_std": float(np.std(part))}),
+                "final",
+            )
+            return FeatureHolderResult(
+                model, state.best_epoch, epochs_run, self.ciphertexts_sent, self.session.bytes_sent
+            )
+        assert self.y is not None
+        spreads = {self.me: float(np.std(part))}
+        for host in self.hosts:
+            obj = wire.decode_json(
+                self.session.recv(host, topic("final"), "final"),
+                host,
+                topic("final"),
+                {"score_std"},
+            )
+            spreads[host] = float(obj["score_std"])
+        total = sum(spreads.values()) or 1.0
+        contribution = {p: s / total for p, s in spreads.items()}
+        best_metrics = next((h for h in history if h["epoch"] == state.best_epoch), history[-1])
+        metrics = {
+            "auc": best_metrics["auc"],
+            "ks": best_metrics["ks"],
+            "gini": 2 * best_metrics["auc"] - 1,
+            "loss": best_metrics["loss"],
+        }
+        own_auc = m.auc(self.y[valid], part)
+        self.session.send(
+            ARBITER,
+            topic("final"),
+            wire.encode_json({**metrics, "best_epoch": state.best_epoch}),
+            "final",
+        )
+        card = self.spec.scorecard.describe() if self.spec.scorecard else None
+        return LabelHolderResult(
+            model,
+            state.best_epoch,
+            epochs_run,
+            metrics,
+            history,
+            contribution,
+            own_auc,
+            card,
+            self.ciphertexts_sent,
+            self.session.bytes_sent,
+            int(valid.sum()),
+            int((~valid).sum()),
+        )

@@ -1,0 +1,335 @@
+"""The ``vertical`` section of a job file, parsed once into frozen dataclasses.
+
+Example (every key but the parties' has a default; ``scorecard`` has none on purpose)::
+
+    vertical:
+      label_holder: {party: bank, dataset: loans, id_column: id, label: y, features: [x0, x1]}
+      feature_holders:
+        - {party: gov, dataset: tax, id_column: id, features: [x0, x1, x2]}
+      validation: {fraction: 0.2, seed: 7}
+      model: {epochs: 10, batch_size: 1024, learning_rate: 0.15, l2: 0.0,
+              early_stopping: {patience: 3, min_delta: 0.0005}}
+      encryption: {key_bits: 2048, allow_weak_key: false}
+      woe: {bins: 10}
+      scorecard: {base_points: 600, base_odds: 50, points_to_double_odds: 20, odds: good_to_bad}
+
+Every party's columns pass that node's policy for purpose ``training`` through the
+``authorize`` callable before the spec exists: a refused column refuses the whole job.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from node.crypto.paillier import DEFAULT_KEY_BITS
+from node.training.vertical.exceptions import JobRefused, JobSpecError
+from node.training.vertical.scorecard import ScorecardScaling
+
+log = logging.getLogger("fedcredit.training.vertical")
+
+Authorize = Callable[..., None]
+"""``authorize(party, dataset, columns, purpose="training")``: returns, or raises to refuse."""
+
+ARBITER: Final = "coordinator"
+MAX_BATCH: Final = 8000
+"""One batch of 2048-bit ciphertexts (512 bytes each) must fit one 4 MiB message."""
+MIN_WEAK_KEY_BITS: Final = 512
+
+
+@dataclass(frozen=True)
+class PartyData:
+    """What one party contributes: its dataset, id column, feature columns, label (bank only)."""
+
+    party: str
+    dataset: str
+    id_column: str
+    features: tuple[str, ...]
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class EarlyStopping:
+    """Stop when validation AUC has not improved by ``min_delta`` for ``patience`` epochs."""
+
+    patience: int = 3
+    min_delta: float = 0.0005
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Mini-batch gradient descent on the Taylor-approximated logistic loss."""
+
+    epochs: int = 10
+    batch_size: int = 1024
+    learning_rate: float = 0.15
+    l2: float = 0.0
+    early_stopping: EarlyStopping | None = EarlyStopping()
+
+
+@dataclass(frozen=True)
+class EncryptionSpec:
+    """Paillier settings; ``plaintext`` runs the insecure twin (benchmarks and tests only)."""
+
+    key_bits: int = DEFAULT_KEY_BITS
+    allow_weak_key: bool = False
+    plaintext: bool = False
+    residual_frac_bits: int = 24
+    feature_frac_bits: int = 8
+
+
+@dataclass(frozen=True)
+class VerticalSpec:
+    """Everything every party of one vertical job agrees on (they parse the same job file)."""
+
+    label_holder: PartyData
+    feature_holders: tuple[PartyData, ...]
+    validation_fraction: float = 0.2
+    seed: int = 0
+    model: ModelSpec = ModelSpec()
+    encryption: EncryptionSpec = EncryptionSpec()
+    woe_bins: int | None = None
+    scorecard: ScorecardScaling | None = None
+    timeout_s: float = 300.0
+
+    @property
+    def parties(self) -> tuple[str, ...]:
+        """Label holder first, then the feature holders in job-file order."""
+        return (self.label_holder.party, *(h.party for h in self.feature_holders))
+
+    def holder(self, party: str) -> PartyData:
+        """The data description of ``party`` (raises ``KeyError`` for a stranger)."""
+        for data in (self.label_holder, *self.feature_holders):
+            if data.party == party:
+                return data
+        raise KeyError(party)
+
+
+def _mapping(value: object, key: str) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise JobSpecError(key, "must be a mapping", "write it as key: value pairs")
+    return value
+
+
+def _unknown(section: Mapping[str, Any], allowed: set[str], key: str) -> None:
+    extra = sorted(set(section) - allowed)
+    if extra:
+        raise JobSpecError(
+            key, f"unknown keys {', '.join(extra)}", f"allowed: {', '.join(sorted(allowed))}"
+        )
+
+
+def _number(section: Mapping[str, Any], name: str, key: str, default: Any, kind: type) -> Any:
+    value = section.get(name, default)
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise JobSpecError(f"{key}.{name}", f"must be a {kind.__name__}", "fix its value")
+    return value
+
+
+def _party(raw: object, key: str, with_label: bool) -> PartyData:
+    section = _mapping(raw, key)
+    allowed = {"party", "dataset", "id_column", "features"} | ({"label"} if with_label else set())
+    _unknown(section, allowed, key)
+    for name in ("party", "dataset", "id_column"):
+        if not isinstance(section.get(name), str) or not section[name]:
+            raise JobSpecError(f"{key}.{name}", "is missing or not a string", "name it")
+    features = section.get("features", [])
+    if isinstance(features, str) or not isinstance(features, Sequence):
+        raise JobSpecError(f"{key}.features", "must be a list of column names", "list them")
+    if not all(isinstance(f, str) and f for f in features) or len(set(features)) != len(features):
+        raise JobSpecError(f"{key}.features", "has an empty or repeated name", "list each once")
+    label = section.get("label")
+    if with_label and (not isinstance(label, str) or not label):
+        raise JobSpecError(f"{key}.label", "is missing", "name the 0/1 default column")
+    if with_label and label in features:
+        raise JobSpecError(f"{key}.label", "is also listed as a feature", "remove it there")
+    if section["party"] == ARBITER:
+        raise JobSpecError(f"{key}.party", "the coordinator holds no data", "name a node")
+    return PartyData(
+        section["party"],
+        section["dataset"],
+        section["id_column"],
+        tuple(features),
+        label if with_label else None,
+    )
+
+
+def _model(raw: object) -> ModelSpec:
+    section = _mapping(raw, "model")
+    _unknown(
+        section, {"type", "epochs", "batch_size", "learning_rate", "l2", "early_stopping"}, "model"
+    )
+    if section.get("type", "logistic_regression") != "logistic_regression":
+        raise JobSpecError("model.type", "unsupported", "use logistic_regression")
+    default = ModelSpec()
+    epochs = _number(section, "epochs", "model", default.epochs, int)
+    batch = _number(section, "batch_size", "model", default.batch_size, int)
+    lr = _number(section, "learning_rate", "model", default.learning_rate, float)
+    l2 = _number(section, "l2", "model", default.l2, float)
+    if epochs < 1:
+        raise JobSpecError("model.epochs", "must be at least 1", "e.g. 10")
+    if not 1 <= batch <= MAX_BATCH:
+        raise JobSpecError("model.batch_size", f"must be 1..{MAX_BATCH}", "e.g. 1024")
+    if not lr > 0 or l2 < 0:
+        raise JobSpecError("model", "learning_rate must be > 0 and l2 >= 0", "fix them")
+    stopping: EarlyStopping | None = default.early_stopping
+    raw_stop = section.get("early_stopping", {})
+    if raw_stop is False:
+        stopping = None
+    elif raw_stop is not True:
+        stop = _mapping(raw_stop, "model.early_stopping")
+        _unknown(stop, {"patience", "min_delta"}, "model.early_stopping")
+        patience = _number(stop, "patience", "model.early_stopping", 3, int)
+        min_delta = _number(stop, "min_delta", "model.early_stopping", 0.0005, float)
+        if patience < 1 or min_delta < 0:
+            raise JobSpecError("model.early_stopping", "patience >= 1, min_delta >= 0", "fix")
+        stopping = EarlyStopping(patience, min_delta)
+    return ModelSpec(epochs, batch, lr, l2, stopping)
+
+
+def _encryption(raw: object) -> EncryptionSpec:
+    section = _mapping(raw, "encryption")
+    _unknown(
+        section,
+        {"key_bits", "allow_weak_key", "plaintext", "residual_frac_bits", "feature_frac_bits"},
+        "encryption",
+    )
+    d = EncryptionSpec()
+    bits = _number(section, "key_bits", "encryption", d.key_bits, int)
+    weak = _number(section, "allow_weak_key", "encryption", d.allow_weak_key, bool)
+    plain = _number(section, "plaintext", "encryption", d.plaintext, bool)
+    rbits = _number(section, "residual_frac_bits", "encryption", d.residual_frac_bits, int)
+    fbits = _number(section, "feature_frac_bits", "encryption", d.feature_frac_bits, int)
+    if bits < DEFAULT_KEY_BITS and not weak:
+        raise JobSpecError(
+            "encryption.key_bits",
+            f"{bits} is below {DEFAULT_KEY_BITS}",
+            "use 2048 or more, or set allow_weak_key: true (tests and demos only)",
+        )
+    if bits < MIN_WEAK_KEY_BITS or bits % 2:
+        raise JobSpecError(
+            "encryption.key_bits", f"must be even and >= {MIN_WEAK_KEY_BITS}", "use 2048"
+        )
+    if bits < DEFAULT_KEY_BITS:
+        log.warning(
+            "vertical job uses a %d-bit Paillier key (allow_weak_key): not for real data", bits
+        )
+    if plain:
+        log.warning(
+            "vertical job runs the plaintext twin: residuals and gradients travel in "
+            "the clear; use it for benchmarks and tests only"
+        )
+    if not 8 <= rbits <= 40 or not 0 <= fbits <= 16:
+        raise JobSpecError(
+            "encryption",
+            "residual_frac_bits 8..40, feature_frac_bits 0..16",
+            "keep the defaults (24 and 8)",
+        )
+    return EncryptionSpec(bits, weak, plain, rbits, fbits)
+
+
+def _scorecard(raw: object) -> ScorecardScaling | None:
+    if raw is None:
+        return None
+    section = _mapping(raw, "scorecard")
+    keys = {"base_points", "base_odds", "points_to_double_odds", "odds"}
+    _unknown(section, keys, "scorecard")
+    missing = sorted(keys - set(section))
+    if missing:
+        raise JobSpecError(
+            "scorecard",
+            f"missing {', '.join(missing)}",
+            "a scorecard has no hidden defaults: state all four",
+        )
+    return ScorecardScaling(
+        float(_number(section, "base_points", "scorecard", None, float)),
+        float(_number(section, "base_odds", "scorecard", None, float)),
+        float(_number(section, "points_to_double_odds", "scorecard", None, float)),
+        section["odds"],
+    )
+
+
+def spec_from_job(section: Mapping[str, Any], authorize: Authorize) -> VerticalSpec:
+    """Parse the ``vertical`` section and check every party's columns against its policy.
+
+    Parameters
+    ----------
+    section:
+        The mapping under ``vertical`` in the job file.
+    authorize:
+        ``authorize(party, dataset, columns, purpose="training")``; must raise to refuse.
+        There is no permissive default: the caller plugs in the node's policy engine.
+
+    Raises
+    ------
+    JobSpecError
+        A key is missing, unknown, of the wrong type or out of range.
+    JobRefused
+        A party's policy refused its columns for training.
+    """
+    section = _mapping(section, "vertical")
+    _unknown(
+        section,
+        {
+            "label_holder",
+            "feature_holders",
+            "validation",
+            "model",
+            "encryption",
+            "woe",
+            "scorecard",
+            "timeout_s",
+        },
+        "vertical",
+    )
+    label_holder = _party(section.get("label_holder"), "label_holder", with_label=True)
+    raw_hosts = section.get("feature_holders")
+    if isinstance(raw_hosts, str) or not isinstance(raw_hosts, Sequence) or not raw_hosts:
+        raise JobSpecError("feature_holders", "must list at least one party", "add one")
+    hosts = tuple(_party(h, f"feature_holders[{i}]", False) for i, h in enumerate(raw_hosts))
+    names = [label_holder.party, *(h.party for h in hosts)]
+    if len(set(names)) != len(names):
+        raise JobSpecError("feature_holders", "a party is listed twice", "list each once")
+    for i, host in enumerate(hosts):
+        if not host.features:
+            raise JobSpecError(f"feature_holders[{i}].features", "is empty", "list columns")
+    validation = _mapping(section.get("validation"), "validation")
+    _unknown(validation, {"fraction", "seed"}, "validation")
+    fraction = _number(validation, "fraction", "validation", 0.2, float)
+    seed = _number(validation, "seed", "validation", 0, int)
+    if not 0.05 <= fraction <= 0.5:
+        raise JobSpecError("validation.fraction", "must be in 0.05..0.5", "e.g. 0.2")
+    woe = _mapping(section.get("woe"), "woe") if section.get("woe") is not None else None
+    woe_bins: int | None = None
+    if woe is not None:
+        _unknown(woe, {"bins"}, "woe")
+        woe_bins = _number(woe, "bins", "woe", 10, int)
+        if not 2 <= woe_bins <= 50:
+            raise JobSpecError("woe.bins", "must be 2..50", "e.g. 10")
+    timeout = float(_number(section, "timeout_s", "vertical", 300.0, float))
+    if not timeout > 0:
+        raise JobSpecError("vertical.timeout_s", "must be positive", "e.g. 300")
+    spec = VerticalSpec(
+        label_holder,
+        hosts,
+        fraction,
+        seed,
+        _model(section.get("model")),
+        _encryption(section.get("encryption")),
+        woe_bins,
+        _scorecard(section.get("scorecard")),
+        timeout,
+    )
+    for data in (label_holder, *hosts):
+        columns = [*data.features, *([data.label] if data.label else [])]
+        try:
+            authorize(data.party, data.dataset, columns, purpose="training")
+        except Exception as exc:  # the policy engine's own error types; all mean "refused"
+            raise JobRefused(data.party, data.dataset, str(exc)) from exc
+    return spec
