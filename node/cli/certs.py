@@ -1,0 +1,235 @@
+"""``fedcredit certs``: the federation operator's certificate authority, from the shell.
+
+Create the CA, issue a certificate (and envelope keys) per party, revoke one, list a folder,
+and check a certificate the way every peer will. See ``certs/README.md`` and
+``docs/trust-model.md``.
+
+Exit codes (``node.cli.exit_codes``): 0 done, 2 bad input, 10 a certificate problem (no CA,
+refused certificate, name taken).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from cryptography import x509
+from rich.console import Console
+from rich.table import Table
+
+from node.cli.exit_codes import ExitCode
+from node.pki import (
+    PkiError,
+    create_ca,
+    identity_from_certificate,
+    issue_certificate,
+    list_certificates,
+    load_crl,
+    revoke,
+    verify_peer,
+)
+from node.pki.ca import DEFAULT_CA_DAYS, DEFAULT_CERT_DAYS
+from node.pki.files import CA_CERT
+from node.transport.roles import ALL_ROLES
+
+app = typer.Typer(
+    help="Create the federation CA, issue, revoke, list and check certificates.",
+    no_args_is_help=True,
+)
+_out = Console()
+_err = Console(stderr=True)
+
+DirOpt = Annotated[
+    Path, typer.Option("--dir", "-d", help="The CA folder (ca.crt, ca.key, ca.crl).")
+]
+FormatOpt = Annotated[str, typer.Option("--format", help="text or json")]
+
+
+def _fail(message: str, code: ExitCode) -> typer.Exit:
+    _err.print(f"[red]error[/red] {message}", markup=True, highlight=False)
+    return typer.Exit(int(code))
+
+
+def _emit_json(obj: Any) -> None:
+    typer.echo(json.dumps(obj, indent=2, sort_keys=True))
+
+
+def _ca(cert_dir: Path) -> x509.Certificate:
+    try:
+        return x509.load_pem_x509_certificate((cert_dir / CA_CERT).read_bytes())
+    except FileNotFoundError:
+        raise _fail(
+            f"no {CA_CERT} in {cert_dir}; run `fedcredit certs init --dir {cert_dir}`",
+            ExitCode.CERTIFICATE,
+        ) from None
+
+
+@app.command("init")
+def init_cmd(
+    cert_dir: DirOpt = Path("certs"),
+    name: Annotated[str, typer.Option(help="The CA's common name.")] = "fedcredit federation CA",
+    days: Annotated[int, typer.Option(help="Validity of the CA in days.")] = DEFAULT_CA_DAYS,
+) -> None:
+    """Create the federation CA (key 0600, certificate, empty revocation list)."""
+    try:
+        path = create_ca(cert_dir, name=name, days=days)
+    except PkiError as exc:
+        raise _fail(str(exc), ExitCode.CERTIFICATE) from None
+    _out.print(f"created CA {path} (keep {cert_dir / 'ca.key'} offline)", highlight=False)
+
+
+@app.command("issue")
+def issue_cmd(
+    name: Annotated[str, typer.Argument(help="File stem: <name>.crt, <name>.key, ...")],
+    role: Annotated[str, typer.Option(help=f"One of: {', '.join(sorted(ALL_ROLES))}.")],
+    org: Annotated[str, typer.Option("--org", help="Organization (subject O).")],
+    node_id: Annotated[
+        str | None, typer.Option("--node-id", help="Node id (subject CN); default: NAME.")
+    ] = None,
+    host: Annotated[
+        list[str] | None,
+        typer.Option("--host", help="Extra DNS name or IP for the SAN (repeatable)."),
+    ] = None,
+    days: Annotated[int, typer.Option(help="Validity in days.")] = DEFAULT_CERT_DAYS,
+    cert_dir: DirOpt = Path("certs"),
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder for the party's files; default --dir.")
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace existing files of that name (revoke the old one too).")
+    ] = False,
+) -> None:
+    """Issue a party's certificate, TLS key and envelope keys (private keys 0600)."""
+    try:
+        path = issue_certificate(
+            cert_dir,
+            name,
+            role=role,
+            organization=org,
+            node_id=node_id,
+            hostnames=host or (),
+            days=days,
+            out_dir=out,
+            overwrite=overwrite,
+        )
+    except ValueError as exc:
+        raise _fail(str(exc), ExitCode.USAGE) from None
+    except PkiError as exc:
+        raise _fail(str(exc), ExitCode.CERTIFICATE) from None
+    identity = identity_from_certificate(path.read_bytes())
+    _out.print(
+        f"issued {path}: O={identity.organization} CN={identity.node_id} OU={identity.role} "
+        f"serial {identity.serial:x}",
+        highlight=False,
+    )
+
+
+def _serial_of(target: str, cert_dir: Path) -> Path | int:
+    """A certificate file (path or name in the folder) or a hex serial number."""
+    for candidate in (Path(target), cert_dir / f"{target}.crt"):
+        if candidate.is_file():
+            return candidate
+    try:
+        return int(target.removeprefix("0x"), 16)
+    except ValueError:
+        raise _fail(
+            f"{target!r} is neither a certificate file, a name in {cert_dir}, nor a hex serial",
+            ExitCode.USAGE,
+        ) from None
+
+
+@app.command("revoke")
+def revoke_cmd(
+    target: Annotated[str, typer.Argument(help="Certificate file, party name, or hex serial.")],
+    cert_dir: DirOpt = Path("certs"),
+) -> None:
+    """Add a certificate to the revocation list; distribute the new ca.crl to every party."""
+    what = _serial_of(target, cert_dir)
+    try:
+        serial = revoke(cert_dir, what)
+    except PkiError as exc:
+        raise _fail(str(exc), ExitCode.CERTIFICATE) from None
+    except ValueError as exc:
+        raise _fail(f"cannot read {target}: {exc}", ExitCode.USAGE) from None
+    _out.print(
+        f"revoked serial {serial:x}; copy {cert_dir / 'ca.crl'} to every node and the coordinator",
+        highlight=False,
+    )
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+@app.command("list")
+def list_cmd(cert_dir: DirOpt = Path("certs"), fmt: FormatOpt = "text") -> None:
+    """List the folder's certificates and whether peers accept each now."""
+    ca = _ca(cert_dir)
+    try:
+        rows = list_certificates(cert_dir, ca, load_crl(cert_dir))
+    except PkiError as exc:
+        raise _fail(str(exc), ExitCode.CERTIFICATE) from None
+    if fmt == "json":
+        _emit_json(
+            [
+                {
+                    "name": r.name,
+                    "subject": r.subject,
+                    "serial": f"{r.serial:x}",
+                    "not_before": _iso(r.not_before),
+                    "not_after": _iso(r.not_after),
+                    "status": r.status,
+                }
+                for r in rows
+            ]
+        )
+        return
+    table = Table("name", "subject", "serial", "not after", "status")
+    for r in rows:
+        table.add_row(r.name, r.subject, f"{r.serial:x}"[:16], _iso(r.not_after), r.status)
+    _out.print(table)
+
+
+@app.command("verify")
+def verify_cmd(
+    certificate: Annotated[Path, typer.Argument(help="The certificate to check (PEM).")],
+    cert_dir: DirOpt = Path("certs"),
+    fmt: FormatOpt = "text",
+) -> None:
+    """Check a certificate exactly as peers will: CA, validity, revocation, identity."""
+    ca = _ca(cert_dir)
+    try:
+        pem = certificate.read_bytes()
+        identity = verify_peer(pem, ca, load_crl(cert_dir))
+    except OSError as exc:
+        raise _fail(f"cannot read {certificate}: {exc.strerror}", ExitCode.USAGE) from None
+    except ValueError:
+        raise _fail(f"{certificate} is not a PEM certificate", ExitCode.USAGE) from None
+    except PkiError as exc:
+        raise _fail(str(exc), ExitCode.CERTIFICATE) from None
+    if fmt == "json":
+        _emit_json(
+            {
+                "organization": identity.organization,
+                "node_id": identity.node_id,
+                "role": identity.role,
+                "serial": f"{identity.serial:x}",
+            }
+        )
+        return
+    _out.print(
+        f"ok: O={identity.organization} CN={identity.node_id} OU={identity.role}",
+        highlight=False,
+    )
+
+
+def main() -> None:
+    """Run ``fedcredit certs`` on its own (the lead mounts ``app`` under ``fedcredit``)."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
