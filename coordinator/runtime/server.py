@@ -144,6 +144,7 @@ class CoordinatorServer:
         self.relay.close_all()
         self.server.stop(grace).wait(grace + 1)
         self.sink.record("admin", {"operation": "coordinator_stopped"})
+        self.access_log.checkpoint()  # the whole history is signed before the process ends
         self.access_log.close()
         self.witness.witness.close()
         self.store.close()

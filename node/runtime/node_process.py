@@ -205,4 +205,5 @@ class NodeProcess:
         self.server.stop(grace).wait(grace + 1)
         self.pool.shutdown(cancel_futures=True)
         self.sink.record("admin", {"operation": "node_stopped"})
+        self.access_log.checkpoint()  # the whole history is signed before the process ends
         self.access_log.close()

@@ -130,28 +130,29 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
     def AuditCheckpoint(
         self, request: node_pb2.AuditCheckpointRequest, context: grpc.ServicerContext
     ) -> node_pb2.AuditCheckpointResponse:
-        return node_pb2.AuditCheckpointResponse(checkpoint=self._log.checkpoint().to_bytes())
+        checkpoint, _ = self._log.publication(None)
+        return node_pb2.AuditCheckpointResponse(checkpoint=checkpoint.to_bytes())
 
     def AuditProve(
         self, request: node_pb2.AuditProveRequest, context: grpc.ServicerContext
     ) -> node_pb2.AuditProveResponse:
-        size = request.tree_size or self._log.size()
-        if not request.index < size <= self._log.size():
+        checkpoint, _ = self._log.publication(None)  # signs only if entries were added
+        size = request.tree_size or checkpoint.size
+        if not request.index < size <= checkpoint.size:
             context.abort(
                 grpc.StatusCode.OUT_OF_RANGE,
-                f"need index < tree_size <= {self._log.size()}; got {request.index}, {size}",
+                f"need index < tree_size <= {checkpoint.size}; got {request.index}, {size}",
             )
-        checkpoint = self._log.checkpoint()
-        entry = self._log.entry_bytes(request.index)
-        proof = self._log.inclusion_proof(request.index, checkpoint.size)
         return node_pb2.AuditProveResponse(
-            entry=entry or b"", proof=proof, checkpoint=checkpoint.to_bytes()
+            entry=self._log.entry_bytes(request.index),
+            proof=self._log.inclusion_proof(request.index, size),
+            checkpoint=checkpoint.to_bytes(),
         )
 
     def AuditExport(
         self, request: node_pb2.AuditExportRequest, context: grpc.ServicerContext
     ) -> Iterator[node_pb2.AuditExportChunk]:
-        checkpoint = self._log.checkpoint()
+        checkpoint, _ = self._log.publication(None)
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "export.jsonl"
             write_export(self._log, out, checkpoint)
