@@ -4,25 +4,30 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 
 import pytest
 
 from node.compute import worker_pool
+from node.jobs.hooks import MemoryHooks
 from node.psi import (
     DuplicateIdsError,
     EmptySetError,
     InvalidIdsError,
+    MalformedMessage,
     PsiAborted,
     PsiError,
     PsiPeerLeft,
     PsiResult,
     PsiSpec,
+    run_psi_follower,
 )
 from node.psi.hashing import hash_to_u
-from node.psi.wire import decode_start
+from node.psi.wire import Kind, Status, decode_start, encode_points, encode_start
 from node.transport.channel import PartyChannel
+from node.transport.memory import MemoryHub
 
-from .harness import make_codes, run_job
+from .harness import JOIN_S, make_codes, run_job
 
 # Small batches so that even a few hundred ids stream over several messages.
 BATCH = 64
@@ -300,3 +305,30 @@ def test_each_run_is_recorded_with_sizes_even_when_it_fails() -> None:
     assert details["intersection_size"] == 20 and details["set_sizes"] == {"gov": 80, "bank": 60}
     action, details = failed.hooks["bank"].records[-1]
     assert (action, details["status"], details["error"]) == ("psi_run", "failed", "PsiAborted")
+
+
+def test_follower_refuses_a_malformed_batch_and_tells_the_leader() -> None:
+    # prepare: play the leader by hand, announcing 3 ids but sending a batch of 2
+    hub = MemoryHub("job-psi-test", timeout=10.0)
+    leader = hub.channel("bank")
+    gov = make_codes(10, seed=12)
+    outcome: dict[str, object] = {}
+
+    def follower() -> None:
+        try:
+            outcome["gov"] = run_psi_follower(hub.channel("gov"), MemoryHooks(), spec(), gov)
+        except Exception as exc:
+            outcome["gov"] = exc
+
+    thread = threading.Thread(target=follower, daemon=True)
+    thread.start()
+    # execute
+    leader.recv("gov", "psi/hello", 10.0)
+    leader.send("gov", "psi/leader", encode_start(Status.OK, 3, bytes(32)))
+    leader.send("gov", "psi/leader", encode_points(0, 1, bytes(range(64))))
+    thread.join(JOIN_S)
+    # assert
+    error = outcome["gov"]
+    assert isinstance(error, MalformedMessage) and error.sender == "bank"
+    notices = [c.payload for c in hub.captured if c.sender == "gov" and c.topic == "psi/ab"]
+    assert notices and notices[-1][1:3] == bytes([Kind.HELLO, Status.FAILED])
