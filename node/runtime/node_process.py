@@ -9,7 +9,7 @@ from node.audit import AccessLog, Actor
 from node.compute import worker_pool
 from node.jobs.context import FieldGate
 from node.pki import PeerVerifier, PkiError, load_identity_files
-from node.policy import PolicyEngine
+from node.policy import Decision, PolicyEngine
 from node.runtime.audit_sink import AuditSink
 from node.runtime.config import ConfigError, NodeConfig
 from node.runtime.datasets import NodeDatasets
@@ -62,7 +62,7 @@ class NodeProcess:
         self.access_log = AccessLog.open(config.state_dir / "audit", creds.sign_key, config.node_id)
         actor = Actor(creds.identity.organization, creds.identity.node_id, creds.identity.role)
         self.sink = AuditSink(self.access_log, actor)
-        self.engine = PolicyEngine.load(config.policy, secret)
+        self.engine = PolicyEngine.load(config.policy, secret, on_decision=self._record_decision)
         self.sink.record(
             "policy_change", {"operation": "policy_loaded", "policy_version": self.engine.version}
         )
@@ -110,6 +110,23 @@ class NodeProcess:
         self._publisher = threading.Thread(target=self._publish_loop, daemon=True)
 
     # wiring ----------------------------------------------------------------------------
+
+    def _record_decision(self, decision: Decision) -> None:
+        """Every policy decision, allowed or denied, becomes an access-log entry."""
+        actor = Actor(decision.organization, decision.node_id, decision.role)
+        self.sink.record(
+            "read" if decision.allowed else "denial",
+            {
+                "purpose": decision.purpose,
+                "result": "allowed" if decision.allowed else decision.code,
+                "dataset": decision.dataset or "",
+                "fields": list(decision.requested),
+                "policy_version": decision.version,
+                "decision_id": decision.decision_id,
+                "missing_rules": len(decision.missing),
+            },
+            actor=actor,
+        )
 
     def _gate_for(self, parties: tuple[str, ...]) -> FieldGate:
         return PolicyGate(self.engine, self.config.node_id, parties, self.directory.identity)
