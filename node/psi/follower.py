@@ -181,6 +181,7 @@ class _FollowerRun:
             )
             future = self.executor.submit(reblind_points, beta, body)
             self.pending.append(future)
+            self.hooks.progress("psi/stream", i + 1, n_lead_batches, {})
             if shuffle is None:
                 back_sender.put(
                     future, _Checked(leader, _Send(channel, leader, TOPIC_AB, i, n_lead_batches))

@@ -147,6 +147,8 @@ class _LeaderRun:
         self.stage = "prepare"
         self.sender: OrderedSender | None = None
         self.pending: list[Future[bytes]] = []
+        self.received = 0
+        self.expected = 0
 
     def abort(self) -> None:
         if self.sender is not None:
@@ -194,6 +196,7 @@ class _LeaderRun:
         # from our doubly blinded set (one ladder per id of ours), or add it to theirs (one
         # per id of theirs). Either way the comparison is exact and we learn the same.
         strip = {f: sizes[f] > n_lead for f in spec.followers}
+        self.expected = sum(sizes[f] + n_lead for f in spec.followers)
         theirs: dict[str, list[Future[bytes]]] = {}
         for follower in spec.followers:
             theirs[follower] = []
@@ -238,9 +241,13 @@ class _LeaderRun:
     def _recv_points(self, sender: str, topic: str, batch: int, n: int, count: int) -> bytes:
         payload = receive(self.channel, sender, topic, self.spec.timeout_s, self.stage)
         check_abort(payload, sender, topic)
-        return decode_points(
+        body = decode_points(
             payload, sender, topic, batch, batch_count(n, self.spec.batch_size), count
         )
+        self.received += count
+        # Points received so far of all the followers' streams: a progress bar for long runs.
+        self.hooks.progress("psi/stream", self.received, self.expected, {})
+        return body
 
     def _deliver(
         self,
