@@ -1,0 +1,257 @@
+"""End-to-end runs of the vertical protocol over a ``MemoryHub``: maths, traffic, failures."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from node.crypto.paillier import ciphertexts_from_bytes, private_key_from_bytes
+from node.jobs.hooks import MemoryHooks
+from node.training.vertical import (
+    ArbiterResult,
+    LabelHolderResult,
+    MalformedMessage,
+    PartyFailed,
+    run_arbiter,
+    run_feature_holder,
+    run_label_holder,
+    spec_from_job,
+    wire,
+)
+from node.training.vertical.arbiter import KEY_CHECKPOINT
+from node.training.vertical.local import epoch_batches, load_features, stratified_split
+from node.training.vertical.ops import PlainOps
+from node.training.vertical.party import key_message
+from node.training.vertical.simulate import run_in_memory
+from node.transport.memory import MemoryHub
+
+from .conftest import allow_all, section
+
+CT_HEADER = 6  # vertical wire header (version, kind, count)
+CORE_HEADER = 15  # Paillier core blob header
+
+
+def _reference_weights(
+    frames: dict[str, pd.DataFrame], raw: dict[str, Any]
+) -> list[dict[str, np.ndarray]]:
+    """Centralized training under the same Taylor loss and schedule, in plain floats.
+
+    Slow and obviously correct: stacks every party's (fixed-point) columns and runs the same
+    mini-batches. Returns each party's weights after every epoch.
+    """
+    spec = spec_from_job(raw, allow_all)
+    bits = spec.encryption.feature_frac_bits
+    parts = {
+        spec.label_holder.party: load_features(
+            "bank", frames["bank"], spec.label_holder.features, bits, intercept=True
+        ).values
+    }
+    for host in spec.feature_holders:
+        parts[host.party] = load_features(
+            host.party, frames[host.party], host.features, bits, False
+        ).values
+    y = frames["bank"]["y"].to_numpy()
+    valid = stratified_split(y.astype(np.int8), spec.validation_fraction, spec.seed)
+    train = np.flatnonzero(~valid)
+    weights = {p: np.zeros(x.shape[1]) for p, x in parts.items()}
+    out = []
+    for e in range(1, spec.model.epochs + 1):
+        for rows in epoch_batches(train, spec.seed, e, spec.model.batch_size):
+            u = sum(x[rows] @ weights[p] for p, x in parts.items())
+            d = 0.25 * u + 0.5 - y[rows]
+            for p, x in parts.items():
+                weights[p] = weights[p] - spec.model.learning_rate * (x[rows].T @ d / len(rows))
+        out.append({p: w.copy() for p, w in weights.items()})
+    return out
+
+
+def _run(
+    frames: dict[str, pd.DataFrame], raw: dict[str, Any], **kwargs: Any
+) -> tuple[dict[str, Any], dict[str, BaseException]]:
+    return run_in_memory(spec_from_job(raw, allow_all), frames, **kwargs)
+
+
+@pytest.mark.parametrize("plaintext", [True, False])
+def test_federated_weights_match_central_training(
+    credit_frames: dict[str, pd.DataFrame], plaintext: bool
+) -> None:
+    # prepare
+    raw = section(plaintext=plaintext, epochs=2, three_party=True, early_stopping=False)
+    reference = _reference_weights(credit_frames, raw)
+    # execute
+    results, errors = _run(credit_frames, raw)
+    # assert
+    assert errors == {}
+    bank = results["bank"]
+    assert isinstance(bank, LabelHolderResult)
+    expected = reference[bank.best_epoch - 1]
+    for party in ("bank", "gov", "third"):
+        got = np.array(results[party].model.weights)
+        # residuals carry 24 fractional bits: agreement to ~1e-6 is fixed-point precision
+        np.testing.assert_allclose(got, expected[party], atol=1e-6)
+        assert np.abs(got).max() > 1e-3  # the model did move
+
+
+def test_encrypted_run_equals_plaintext_twin_bit_for_bit(
+    credit_frames: dict[str, pd.DataFrame],
+) -> None:
+    # execute
+    plain, e1 = _run(credit_frames, section(plaintext=True, three_party=True))
+    cipher, e2 = _run(credit_frames, section(plaintext=False, three_party=True))
+    # assert
+    assert e1 == {} and e2 == {}
+    for party in ("bank", "gov", "third"):
+        assert plain[party].model.weights == cipher[party].model.weights
+    assert plain["bank"].metrics == cipher["bank"].metrics
+
+
+def test_traffic_holds_no_plaintext_and_arbiter_sees_only_masked_gradients(
+    credit_frames: dict[str, pd.DataFrame],
+) -> None:
+    # prepare
+    hub = MemoryHub("vertical-traffic")
+    hooks = {"coordinator": MemoryHooks()}
+    y = credit_frames["bank"]["y"].to_numpy()
+    # execute
+    _, errors = _run(
+        credit_frames, section(plaintext=False, epochs=1, three_party=True), hub=hub, hooks=hooks
+    )
+    # assert
+    assert errors == {}
+    sk = private_key_from_bytes(hooks["coordinator"].checkpoints[KEY_CHECKPOINT])
+    pk = sk.public_key
+    label_bytes = [y.astype(np.int8).tobytes(), np.packbits(y.astype(bool)).tobytes()]
+    feature_bytes = [credit_frames["gov"]["x0"].to_numpy()[:4].tobytes()]
+    to_arbiter_topics = set()
+    for msg in hub.captured:
+        for secret in (*label_bytes, *feature_bytes):
+            assert secret[:16] not in msg.payload
+        if msg.payload[1:2] == b"C":  # ciphertext vectors: all randomised, none trivial
+            cells = ciphertexts_from_bytes(pk, msg.payload[CT_HEADER:])
+            assert all(c % pk.n != 1 for c in cells)
+            assert msg.topic.endswith(("/u", "/d", "/g"))
+        if msg.recipient == "coordinator":
+            to_arbiter_topics.add(msg.topic.rsplit("/", 1)[-1])
+            if msg.topic.endswith("/g"):
+                cells = ciphertexts_from_bytes(pk, msg.payload[CT_HEADER:])
+                # a true gradient sum is below 2^80 in magnitude; masked ones are uniform mod n
+                for m in (sk.decrypt_signed(c) for c in cells):
+                    assert abs(m) > 2**200
+    assert to_arbiter_topics <= {"have", "setup", "g", "metrics", "final", "abort"}
+    assert "g" in to_arbiter_topics
+
+
+def test_validation_scores_of_two_hosts_reach_the_bank_masked(
+    credit_frames: dict[str, pd.DataFrame],
+) -> None:
+    # prepare
+    hub = MemoryHub("vertical-valid")
+    # execute
+    _, errors = _run(credit_frames, section(epochs=1, three_party=True), hub=hub)
+    # assert: each host's vector alone looks uniform (huge values), their sum is small
+    assert errors == {}
+    vectors = [
+        np.frombuffer(m.payload, dtype=">u8", offset=CT_HEADER).astype(np.uint64)
+        for m in hub.captured
+        if m.topic.endswith("/valid")
+    ]
+    assert len(vectors) == 2
+    for v in vectors:
+        assert np.median(np.abs(v.view(np.int64).astype(np.float64))) > 2.0**50
+    total = (vectors[0] + vectors[1]).view(np.int64)
+    assert np.abs(total).max() < 2**40
+
+
+def test_resume_after_restart_continues_from_last_checkpoint(
+    credit_frames: dict[str, pd.DataFrame],
+) -> None:
+    # prepare: an uninterrupted 3-epoch run, and a 2-epoch run whose hooks survive a restart
+    hooks = {p: MemoryHooks() for p in ("bank", "gov", "coordinator")}
+    full, e0 = _run(credit_frames, section(epochs=3, early_stopping=False))
+    _, e1 = _run(credit_frames, section(epochs=2, early_stopping=False), hooks=hooks)
+    # execute: restart with the job's real length
+    resumed, e2 = _run(credit_frames, section(epochs=3, early_stopping=False), hooks=hooks)
+    # assert
+    assert e0 == e1 == e2 == {}
+    arbiter = resumed["coordinator"]
+    assert isinstance(arbiter, ArbiterResult)
+    assert arbiter.resumed_from == 2 and arbiter.epochs_run == 3
+    assert "epoch-3" in hooks["bank"].checkpoints
+    for party in ("bank", "gov"):
+        np.testing.assert_allclose(
+            resumed[party].model.weights, full[party].model.weights, atol=1e-12
+        )
+
+
+def test_party_leaving_fails_every_other_party_naming_it(
+    credit_frames: dict[str, pd.DataFrame],
+) -> None:
+    # prepare: "third" never starts and is dropped from the hub
+    spec = spec_from_job(section(three_party=True), allow_all)
+    hub = MemoryHub("vertical-drop")
+    hub.drop("third")
+    errors: dict[str, BaseException] = {}
+
+    def role(name: str) -> None:
+        try:
+            channel = hub.channel(name)
+            if name == "coordinator":
+                run_arbiter(channel, MemoryHooks(), spec)
+            elif name == "bank":
+                run_label_holder(channel, MemoryHooks(), spec, credit_frames["bank"])
+            else:
+                run_feature_holder(channel, MemoryHooks(), spec, credit_frames[name])
+        except BaseException as exc:
+            errors[name] = exc
+
+    threads = [threading.Thread(target=role, args=(n,)) for n in ("coordinator", "bank", "gov")]
+    # execute
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    # assert
+    assert not any(t.is_alive() for t in threads)
+    assert set(errors) == {"coordinator", "bank", "gov"}
+    for exc in errors.values():
+        assert isinstance(exc, PartyFailed) and exc.party == "third"
+
+
+def test_malformed_residual_is_refused_by_name(credit_frames: dict[str, pd.DataFrame]) -> None:
+    # prepare: a fake arbiter and bank feed the host a residual of the wrong length
+    spec = spec_from_job(section(), allow_all)
+    hub = MemoryHub("vertical-bad")
+    arbiter, bank = hub.channel("coordinator"), hub.channel("bank")
+    arbiter.send("gov", "vlr/key", key_message(True, b""))
+    arbiter.send("gov", "vlr/resume/from", wire.encode_json({"epoch": 0}))
+    valid = np.zeros(len(credit_frames["gov"]), dtype=bool)
+    bank.send("gov", "vlr/setup", wire.encode_bits(valid))
+    bank.send("gov", "vlr/e1/b0/d", PlainOps().dump([1, 2, 3]))
+    # execute
+    with pytest.raises(MalformedMessage) as info:
+        run_feature_holder(hub.channel("gov"), MemoryHooks(), spec, credit_frames["gov"])
+    # assert
+    assert info.value.sender == "bank" and info.value.topic == "vlr/e1/b0/d"
+    assert any(m.topic == "vlr/abort" for m in hub.captured if m.sender == "gov")
+
+
+def test_results_summaries_carry_no_weights_or_scores(
+    credit_frames: dict[str, pd.DataFrame],
+) -> None:
+    # execute
+    results, errors = _run(credit_frames, section(epochs=1))
+    # assert
+    assert errors == {}
+    bank = results["bank"]
+    summary = repr(bank.summary()) + repr(results["gov"].summary())
+    summary += repr(results["coordinator"].summary())
+    for w in (*bank.model.weights, *results["gov"].model.weights):
+        assert repr(w) not in summary
+    assert 0.5 < bank.metrics["auc"] < 1.0
+    assert bank.metrics["gini"] == pytest.approx(2 * bank.metrics["auc"] - 1)
+    assert set(bank.contribution) == {"bank", "gov"}
+    assert sum(bank.contribution.values()) == pytest.approx(1.0)

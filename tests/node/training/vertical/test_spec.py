@@ -1,0 +1,107 @@
+"""Tests for parsing the ``vertical`` job-file section and the policy check."""
+
+from __future__ import annotations
+
+import copy
+import logging
+from typing import Any
+
+import pytest
+
+from node.training.vertical import JobRefused, JobSpecError, spec_from_job
+
+from .conftest import allow_all, section
+
+
+class NoTrainingRule(Exception):
+    """Stands in for the policy engine's refusal."""
+
+
+def test_parses_section_with_defaults() -> None:
+    # execute
+    spec = spec_from_job(section(three_party=True), allow_all)
+    # assert
+    assert spec.parties == ("bank", "gov", "third")
+    assert spec.label_holder.label == "y"
+    assert spec.model.batch_size == 100 and spec.model.early_stopping is not None
+    assert spec.encryption.key_bits == 768 and spec.encryption.plaintext
+    assert spec.scorecard is None and spec.woe_bins is None
+
+
+def test_column_without_training_rule_refuses_the_job() -> None:
+    # prepare: the government node has no training rule for x3
+    asked: list[tuple[str, str, list[str], str]] = []
+
+    def authorize(party: str, dataset: str, columns: list[str], purpose: str = "") -> None:
+        asked.append((party, dataset, list(columns), purpose))
+        if party == "gov" and "x3" in columns:
+            raise NoTrainingRule("field 'x3' has no rule for purpose 'training'")
+
+    # execute
+    with pytest.raises(JobRefused) as info:
+        spec_from_job(section(), authorize)
+    # assert
+    assert info.value.party == "gov" and info.value.dataset == "host"
+    assert "x3" in info.value.reason
+    assert ("bank", "guest", [f"x{i}" for i in range(13)] + ["y"], "training") in asked
+
+
+def _broken(path: list[str], value: Any) -> dict[str, Any]:
+    raw = copy.deepcopy(section())
+    target: Any = raw
+    for key in path[:-1]:
+        target = target[key]
+    if value is KeyError:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return raw
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "key"),
+    [
+        (["label_holder", "label"], KeyError, "label_holder.label"),
+        (["label_holder", "features"], ["x0", "x0"], "label_holder.features"),
+        (["label_holder", "features"], ["y"], "label_holder.label"),
+        (["feature_holders"], [], "feature_holders"),
+        (["model", "batch_size"], 100_000, "model.batch_size"),
+        (["model", "epochs"], 0, "model.epochs"),
+        (["model", "learning_rate"], "fast", "model.learning_rate"),
+        (["encryption", "allow_weak_key"], False, "encryption.key_bits"),
+        (["encryption", "key_bits"], 256, "encryption.key_bits"),
+        (["validation", "fraction"], 0.9, "validation.fraction"),
+        (["surprise"], 1, "vertical"),
+        (["scorecard"], {"base_points": 600, "base_odds": 50, "odds": "good_to_bad"}, "scorecard"),
+    ],
+)
+def test_malformed_sections_are_refused(path: list[str], value: Any, key: str) -> None:
+    # execute
+    with pytest.raises(JobSpecError) as info:
+        spec_from_job(_broken(path, value), allow_all)
+    # assert
+    assert info.value.key == key
+
+
+def test_weak_key_with_flag_warns(caplog: pytest.LogCaptureFixture) -> None:
+    # prepare
+    caplog.set_level(logging.WARNING, logger="fedcredit.training.vertical")
+    # execute
+    spec_from_job(section(plaintext=False), allow_all)
+    # assert
+    assert any("768-bit" in r.getMessage() for r in caplog.records)
+
+
+def test_scorecard_needs_every_scaling_key_and_parses() -> None:
+    # prepare
+    raw = section()
+    raw["scorecard"] = {
+        "base_points": 600,
+        "base_odds": 50,
+        "points_to_double_odds": 20,
+        "odds": "good_to_bad",
+    }
+    # execute
+    spec = spec_from_job(raw, allow_all)
+    # assert
+    assert spec.scorecard is not None and spec.scorecard.base_points == 600
