@@ -21,7 +21,9 @@ Usage: ``python scripts/bench/horizontal.py [--rounds 10] [--model lr|mlp] [--no
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import logging
 import multiprocessing
 import os
 import socket
@@ -123,12 +125,14 @@ def run_federated(spec: HorizontalSpec, banks: dict[str, BankData]) -> dict[str,
         raise RuntimeError(f"federated run failed: {failed}")
     stamps = [start, *hooks.stamps]
     # round 1 also pays key generation; the median over all rounds is robust to it
-    rounds = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    rounds = [b - a for a, b in itertools.pairwise(stamps)]
     sent = [n for b in BANKS for n in results[b].bytes_sent_per_round]
+    update = [n for b in BANKS for n in results[b].update_bytes_per_round]
     return {
         "params": results["guest"].parameters,
         "round_s": statistics.median(rounds),
         "bytes_per_round": statistics.median(sent),
+        "update_bytes": statistics.median(update),
         "history": results["coordinator"].history,
     }
 
@@ -170,6 +174,7 @@ def _flower_client_process(address: str, section: dict[str, Any], index: int) ->
     import flwr
     from flwr.client import NumPyClient
 
+    logging.getLogger("flwr").setLevel(logging.WARNING)
     banks, _ = load_banks()
     spec = parse_horizontal_spec(section, BANKS)
     trainer = TorchTrainer(spec, banks[BANKS[index]], seed=index)
@@ -187,7 +192,9 @@ def _flower_client_process(address: str, section: dict[str, Any], index: int) ->
             assert counts is not None
             return counts.loss_sum / counts.n, counts.n, {}
 
-    flwr.client.start_client(server_address=address, client=FlowerClient().to_client(), insecure=True)
+    flwr.client.start_client(
+        server_address=address, client=FlowerClient().to_client(), insecure=True
+    )
 
 
 def run_flower(section: dict[str, Any], spec: HorizontalSpec, initial: Any) -> dict[str, Any]:
@@ -195,6 +202,7 @@ def run_flower(section: dict[str, Any], spec: HorizontalSpec, initial: Any) -> d
     from flwr.common import ndarrays_to_parameters, parameters_to_ndarrays
     from flwr.server.strategy import FedAvg
 
+    logging.getLogger("flwr").setLevel(logging.WARNING)
     stamps: list[float] = []
     final: dict[str, Any] = {}
 
@@ -234,7 +242,7 @@ def run_flower(section: dict[str, Any], spec: HorizontalSpec, initial: Any) -> d
         if p.is_alive():
             p.terminate()
     # round 1 also waits for the client processes to start; take rounds 2.. when there are some
-    rounds = [b - a for a, b in zip([start, *stamps], stamps, strict=False)]
+    rounds = [b - a for a, b in itertools.pairwise([start, *stamps])]
     rounds = rounds[1:] or rounds
     return {"round_s": statistics.median(rounds), "params": final["params"]}
 
@@ -281,13 +289,16 @@ def main() -> None:
         else float("nan")
     )
     fed_test = encrypted["history"][-1]
+    nan = float("nan")
 
     rows = [
         ("model", f"{args.model} ({n_params} parameters), {args.rounds} rounds, 3 banks"),
         ("hold-out AUC encrypted / plaintext", f"{auc_enc:.4f} / {auc_plain:.4f}"),
         ("hold-out KS encrypted", f"{ks_enc:.4f}"),
-        ("federated hold-out AUC / KS (from counts)",
-         f"{fed_test.get('test_auc', float('nan')):.4f} / {fed_test.get('test_ks', float('nan')):.4f}"),
+        (
+            "federated hold-out AUC / KS (from counts)",
+            f"{fed_test.get('test_auc', nan):.4f} / {fed_test.get('test_ks', nan):.4f}",
+        ),
         ("hold-out AUC centralized (pooled)", f"{auc_central:.4f}"),
         ("hold-out AUC each bank alone", ", ".join(f"{a:.4f}" for a in alone)),
         ("hold-out AUC Flower FedAvg", f"{auc_flower:.4f}"),
@@ -296,6 +307,8 @@ def main() -> None:
         ("s / round Flower 1.42 (legacy gRPC server)", f"{flower['round_s']:.3f}"),
         ("bytes / round / bank encrypted", f"{encrypted['bytes_per_round']:.0f}"),
         ("bytes / round / bank plaintext", f"{plaintext['bytes_per_round']:.0f}"),
+        ("update message / bank encrypted", f"{encrypted['update_bytes']:.0f}"),
+        ("update message / bank plaintext", f"{plaintext['update_bytes']:.0f}"),
         ("raw float32 update size (bytes)", f"{4 * n_params}"),
     ]
     width = max(len(r[0]) for r in rows)
@@ -320,6 +333,8 @@ def main() -> None:
                 "round_s_flower": round(flower["round_s"], 4),
                 "bytes_per_round_encrypted": int(encrypted["bytes_per_round"]),
                 "bytes_per_round_plaintext": int(plaintext["bytes_per_round"]),
+                "update_bytes_encrypted": int(encrypted["update_bytes"]),
+                "update_bytes_plaintext": int(plaintext["update_bytes"]),
                 "update_bytes_float32": 4 * n_params,
                 "flower_engine": "legacy start_server/start_client over gRPC on loopback",
             }

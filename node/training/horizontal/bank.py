@@ -60,6 +60,7 @@ class BankResult:
     history: list[dict[str, Any]]
     final_metrics: dict[str, float]
     bytes_sent_per_round: list[int]
+    update_bytes_per_round: list[int]
     parameters: Parameters = field(repr=False)
 
     def summary(self) -> dict[str, Any]:
@@ -69,6 +70,7 @@ class BankResult:
             "history": self.history,
             "final_metrics": self.final_metrics,
             "bytes_sent_per_round": self.bytes_sent_per_round,
+            "update_bytes_per_round": self.update_bytes_per_round,
         }
 
 
@@ -182,6 +184,7 @@ class _Bank:
         )
         final: dict[str, float] = {}
         sent: list[int] = []
+        update_sent: list[int] = []
         for r in range(start + 1, spec.rounds + 1):
             bytes_sent = 0
             fit = self.trainer.fit(
@@ -202,9 +205,10 @@ class _Bank:
             except PackingError as exc:
                 raise TrainerError(f"cannot encode the update: {exc.problem}") from None
             header = {"round": r, "fingerprint": scheme.fingerprint, "count": len(plaintexts)}
-            bytes_sent += send_vector(
+            update_bytes = send_vector(
                 self.channel, COORDINATOR, f"hfl/update/{r}", header, scheme.seal(plaintexts)
             )
+            bytes_sent += update_bytes
             summed, banks = self.recv_sum(scheme, "update", r, codec.plaintexts)
             try:
                 mean, _ = codec.decode(summed)
@@ -226,6 +230,7 @@ class _Bank:
                 {"job_type": "horizontal", "round": r, "examples": fit.num_examples},
             )
             sent.append(bytes_sent)
+            update_sent.append(update_bytes)
             final = {k: v for k, v in metrics.items() if k.startswith("test_")}
             log.info("round %d done with %d banks", r, len(banks))
         return BankResult(
@@ -234,6 +239,7 @@ class _Bank:
             history=history,
             final_metrics=final,
             bytes_sent_per_round=sent,
+            update_bytes_per_round=update_sent,
             parameters=unflatten(vector, shapes),
         )
 
