@@ -1,8 +1,8 @@
 """``fedcredit certs``: the federation operator's certificate authority, from the shell.
 
-Create the CA, issue a certificate (and envelope keys) per party, revoke one, list a folder,
-and check a certificate the way every peer will. See ``certs/README.md`` and
-``docs/trust-model.md``.
+Create the CA, issue a certificate (and envelope keys) per party, revoke one, re-sign the
+revocation list, list a folder, and check a certificate the way every peer will. See
+``certs/README.md`` and ``docs/trust-model.md``.
 
 Exit codes (``node.cli.exit_codes``): 0 done, 2 bad input, 10 a certificate problem (no CA,
 refused certificate, name taken).
@@ -28,6 +28,7 @@ from node.pki import (
     issue_certificate,
     list_certificates,
     load_crl,
+    renew_crl,
     revoke,
     verify_peer,
 )
@@ -39,8 +40,8 @@ app = typer.Typer(
     help="Create the federation CA, issue, revoke, list and check certificates.",
     no_args_is_help=True,
 )
-_out = Console()
-_err = Console(stderr=True)
+_out = Console(soft_wrap=True)  # paths and serials must stay greppable
+_err = Console(stderr=True, soft_wrap=True)
 
 DirOpt = Annotated[
     Path, typer.Option("--dir", "-d", help="The CA folder (ca.crt, ca.key, ca.crl).")
@@ -158,6 +159,16 @@ def revoke_cmd(
         f"revoked serial {serial:x}; copy {cert_dir / 'ca.crl'} to every node and the coordinator",
         highlight=False,
     )
+
+
+@app.command("crl")
+def crl_cmd(cert_dir: DirOpt = Path("certs")) -> None:
+    """Re-sign the revocation list (fresh next-update) without revoking anything new."""
+    try:
+        count = renew_crl(cert_dir)
+    except PkiError as exc:
+        raise _fail(str(exc), ExitCode.CERTIFICATE) from None
+    _out.print(f"re-signed {cert_dir / 'ca.crl'} ({count} revoked)", highlight=False)
 
 
 def _iso(moment: dt.datetime) -> str:

@@ -3,7 +3,7 @@
 Shared by nodes and the coordinator.
 """
 
-from node.pki.ca import create_ca, issue_certificate, load_crl, revoke
+from node.pki.ca import create_ca, issue_certificate, load_crl, renew_crl, revoke
 from node.pki.exceptions import (
     BadIdentity,
     CertificateExists,
@@ -38,6 +38,7 @@ __all__ = [
     "list_certificates",
     "load_crl",
     "load_identity_files",
+    "renew_crl",
     "revoke",
     "verify_peer",
 ]

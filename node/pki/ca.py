@@ -270,3 +270,19 @@ def revoke(cert_dir: Path | str, certificate: Path | str | int) -> int:
     entry = x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(_now()).build()
     _write_crl(cert_dir, ca_cert, ca_key, [*existing, entry])
     return serial
+
+
+def renew_crl(cert_dir: Path | str) -> int:
+    """Re-sign the revocation list with a fresh ``next_update``; return how many it lists.
+
+    Raises
+    ------
+    PkiError
+        There is no CA in ``cert_dir``.
+    """
+    cert_dir = Path(cert_dir)
+    ca_cert, ca_key = _load_ca(cert_dir)
+    crl = load_crl(cert_dir)
+    existing = list(crl) if crl is not None else []
+    _write_crl(cert_dir, ca_cert, ca_key, existing)
+    return len(existing)

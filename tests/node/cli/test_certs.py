@@ -157,3 +157,21 @@ def test_verify_unreadable_inputs(ca: Path, tmp_path: Path) -> None:
 def test_list_without_ca(tmp_path: Path) -> None:
     out = _run("list", "--dir", str(tmp_path), code=ExitCode.CERTIFICATE)
     assert "certs init" in out
+
+
+def test_crl_renewal_keeps_revocations(ca: Path) -> None:
+    # prepare
+    _run("issue", "a", "--role", "bank", "--org", "O", "--dir", str(ca))
+    _run("revoke", "a", "--dir", str(ca))
+    before = (ca / "ca.crl").read_bytes()
+    # execute
+    out = _run("crl", "--dir", str(ca))
+    # assert
+    assert "1 revoked" in out
+    assert (ca / "ca.crl").read_bytes() != before
+    listing = json.loads(_run("list", "--dir", str(ca), "--format", "json"))
+    assert [r["status"] for r in listing] == ["revoked"]
+
+
+def test_crl_renewal_without_ca(tmp_path: Path) -> None:
+    _run("crl", "--dir", str(tmp_path), code=ExitCode.CERTIFICATE)

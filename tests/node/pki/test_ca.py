@@ -19,6 +19,7 @@ from node.pki import (
     identity_from_certificate,
     issue_certificate,
     load_crl,
+    renew_crl,
     revoke,
 )
 
@@ -171,3 +172,24 @@ def test_revoke_by_file_and_serial_is_idempotent(ca_dir: Path) -> None:
 def test_revoke_without_ca_refused(tmp_path: Path) -> None:
     with pytest.raises(PkiError, match="no CA"):
         revoke(tmp_path, 1234)
+
+
+def test_renew_crl_moves_next_update_and_keeps_entries(ca_dir: Path) -> None:
+    # prepare
+    serial = revoke(ca_dir, ca_dir / "bank-a.crt")
+    old = load_crl(ca_dir)
+    assert old is not None
+    # execute
+    count = renew_crl(ca_dir)
+    # assert
+    new = load_crl(ca_dir)
+    assert new is not None and count == 1
+    assert [r.serial_number for r in new] == [serial]
+    assert new.next_update_utc is not None and old.next_update_utc is not None
+    assert new.next_update_utc >= old.next_update_utc
+    assert new.is_signature_valid(ca_cert(ca_dir).public_key())  # type: ignore[arg-type]
+
+
+def test_renew_crl_without_ca(tmp_path: Path) -> None:
+    with pytest.raises(PkiError, match="no CA"):
+        renew_crl(tmp_path)
