@@ -12,7 +12,7 @@ field), and a ``psi`` section parsed by ``spec_from_job``::
       cardinality_only: false
 
 A node only uses a (dataset, id field) pair its node config declares for PSI
-(``PsiPermits``) and its policy engine allows for the purpose ``"psi"``. If a party cannot
+(``PsiPermits``) and its policy engine allows for the purpose ``"training"``. If a party cannot
 read its input it still tells the others, so every party ends with a clear error instead of
 waiting for a timeout.
 """
@@ -35,7 +35,10 @@ from node.psi.result import PsiResult
 from node.psi.spec import PsiSpec, spec_from_job
 from node.transport.channel import PartyChannel
 
-PURPOSE = "psi"
+# Alignment is the first step of federated training, and the policy purposes are those that
+# move data (training, scoring, release): the id field must be allowed for training to every
+# other party. Its transform does not matter here, since only blinded points leave the node.
+PURPOSE = "training"
 
 
 def validate_psi_job(job: JobFile) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
+import pandas as pd
 import pytest
 
 from coordinator.local import LocalFederation
@@ -234,3 +235,26 @@ def test_node_revoked_while_connected_is_disconnected_and_exits(tmp_path: Path) 
         assert "revoked" in log
     finally:
         fed.stop()
+
+
+def test_psi_job_aligns_all_three_holders_in_one_order(federation: LocalFederation) -> None:
+    # execute: the demo PSI job across the three node processes
+    spec = (Path(__file__).resolve().parents[3] / "scripts" / "jobs" / "psi.yaml").read_text()
+    status = federation.wait_job(federation.submit(spec, job_id="psi-order"), timeout=120)
+    assert status.state == "succeeded", status.error
+    # assert: each party's local rows, mapped to its ids, give the same firm sequence,
+    # which is exactly the firms present at all three holders
+    ids = {}
+    for party in ("bank", "government", "third_party"):
+        doc = json.loads(
+            (
+                federation.root / "state" / party / "jobs" / "alignments" / "psi-order.json"
+            ).read_text()
+        )
+        table = pd.read_csv(federation.root / "data" / f"{party}.csv", dtype=str)
+        ids[party] = table["uscc"].iloc[doc["rows"]].str.strip().str.upper().tolist()
+    assert ids["bank"] == ids["government"] == ids["third_party"]
+    sets = [set(pd.read_csv(federation.root / "data" / f"{p}.csv", dtype=str)["uscc"]) for p in ids]
+    assert set(ids["bank"]) == sets[0] & sets[1] & sets[2]
+    # and the coordinator's record holds counts, never an identifier
+    assert not any(code in status.result_json for code in ids["bank"][:50])
