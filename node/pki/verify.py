@@ -24,7 +24,7 @@ from node.pki.identity import Identity, identity_from_certificate, load_certific
 
 def verify_peer(
     cert_or_pem: x509.Certificate | bytes,
-    ca_cert: x509.Certificate,
+    ca_cert: x509.Certificate | bytes,
     crl: x509.CertificateRevocationList | None = None,
     now: dt.datetime | None = None,
 ) -> Identity:
@@ -39,12 +39,12 @@ def verify_peer(
     cert_or_pem
         The peer's certificate, e.g. ``context.auth_context()["x509_pem_cert"][0]``.
     ca_cert
-        The federation CA certificate.
+        The federation CA certificate (parsed, or PEM).
     crl
         The federation's revocation list; it must be signed by ``ca_cert``. ``None`` skips
         the revocation check (only for tools that have no CRL; servers must pass one).
     now
-        The time to check validity at (default: now, UTC).
+        The time to check validity at, timezone-aware (default: now).
 
     Raises
     ------
@@ -60,7 +60,10 @@ def verify_peer(
         ``crl`` is not signed by ``ca_cert``.
     BadIdentity
         The subject lacks O, CN or a known OU role, or the envelope keys extension.
+    ValueError
+        ``now`` is a naive datetime.
     """
+    ca_cert = load_certificate(ca_cert)
     if crl is not None:
         _check_crl(crl, ca_cert, "given")
     return _verify_with_trusted_crl(cert_or_pem, ca_cert, crl, now)
@@ -72,6 +75,8 @@ def _verify_with_trusted_crl(
     crl: x509.CertificateRevocationList | None,
     now: dt.datetime | None,
 ) -> Identity:
+    if now is not None and now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware, e.g. datetime.now(datetime.UTC)")
     cert = load_certificate(cert_or_pem)
     subject = cert.subject.rfc4514_string()
     ca_key = ca_cert.public_key()

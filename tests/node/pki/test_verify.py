@@ -164,3 +164,15 @@ class TestPeerVerifier:
     def test_folder_without_ca(self, tmp_path: Path) -> None:
         with pytest.raises(PkiError, match="copy the federation CA certificate"):
             PeerVerifier(tmp_path)
+
+
+def test_ca_given_as_pem(ca_dir: Path) -> None:
+    identity = verify_peer((ca_dir / "bank-a.crt").read_bytes(), (ca_dir / "ca.crt").read_bytes())
+    assert identity.node_id == "bank-a"
+
+
+def test_naive_time_refused(ca_dir: Path) -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        verify_peer(
+            (ca_dir / "bank-a.crt").read_bytes(), ca_cert(ca_dir), now=dt.datetime(2026, 1, 1)
+        )
