@@ -6,6 +6,7 @@ keys, cannot open an envelope addressed to a node.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from dataclasses import dataclass
@@ -214,7 +215,7 @@ def _replace_field(blob: bytes, old: bytes, new: bytes) -> bytes:
 
 def _resign(blob: bytes, key: Ed25519PrivateKey) -> bytes:
     body = blob[:-SIGNATURE_BYTES]
-    return body + key.sign(body)
+    return body + key.sign(b"fedcredit envelope v1 sig" + hashlib.sha256(body).digest())
 
 
 class TestReplay:
