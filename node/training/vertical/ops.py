@@ -36,6 +36,22 @@ def _weighted_sums_task(n: int, cs: list[int], scalars: NDArray[np.int64]) -> li
     return weighted_sums(PublicKey(n), cs, scalars)
 
 
+def _scale_task(n: int, cs: list[int], scalars: list[int]) -> list[int]:
+    pk = PublicKey(n)
+    return [pk.mul_scalar(c, k) for c, k in zip(cs, scalars, strict=True)]
+
+
+def _rerandomize_task(n: int, cs: list[int]) -> list[int]:
+    pk = PublicKey(n)
+    return [pk.rerandomize(c) for c in cs]
+
+
+def _chunks(count: int, pool: Executor | None) -> list[slice]:
+    parts = 1 if pool is None or count < 512 else 4
+    step = -(-count // parts)
+    return [slice(i, i + step) for i in range(0, count, step)]
+
+
 class CellOps(ABC):
     """Vector operations on the protocol's cells (ciphertexts or plaintext residues)."""
 
@@ -59,6 +75,14 @@ class CellOps(ABC):
         self, cells: list[int], scalars: NDArray[np.int64], pool: Executor | None
     ) -> list[int]:
         """Column-wise sums ``sum_i scalars[i, j] * cells[i]``."""
+
+    @abstractmethod
+    def scale(self, cells: list[int], scalars: list[int], pool: Executor | None) -> list[int]:
+        """Multiply each cell by its own small non-negative integer."""
+
+    @abstractmethod
+    def rerandomize(self, cells: list[int], pool: Executor | None) -> list[int]:
+        """Fresh randomness for every cell (same plaintexts)."""
 
     @abstractmethod
     def mask(self, cells: list[int], masks: list[int]) -> list[int]:
@@ -112,6 +136,20 @@ class PaillierOps(CellOps):
         ]
         return [c for future in futures for c in future.result()]
 
+    def scale(self, cells: list[int], scalars: list[int], pool: Executor | None) -> list[int]:
+        parts = _chunks(len(cells), pool)
+        if pool is None or len(parts) == 1:
+            return _scale_task(self.pk.n, cells, scalars)
+        futures = [pool.submit(_scale_task, self.pk.n, cells[p], scalars[p]) for p in parts]
+        return [c for future in futures for c in future.result()]
+
+    def rerandomize(self, cells: list[int], pool: Executor | None) -> list[int]:
+        parts = _chunks(len(cells), pool)
+        if pool is None or len(parts) == 1:
+            return _rerandomize_task(self.pk.n, cells)
+        futures = [pool.submit(_rerandomize_task, self.pk.n, cells[p]) for p in parts]
+        return [c for future in futures for c in future.result()]
+
     def mask(self, cells: list[int], masks: list[int]) -> list[int]:
         return [
             self.pk.rerandomize(self.pk.add_plain(c, m)) for c, m in zip(cells, masks, strict=True)
@@ -155,6 +193,12 @@ class PlainOps(CellOps):
             % self.modulus
             for j in range(scalars.shape[1])
         ]
+
+    def scale(self, cells: list[int], scalars: list[int], pool: Executor | None) -> list[int]:
+        return [c * k % self.modulus for c, k in zip(cells, scalars, strict=True)]
+
+    def rerandomize(self, cells: list[int], pool: Executor | None) -> list[int]:
+        return list(cells)
 
     def mask(self, cells: list[int], masks: list[int]) -> list[int]:
         return self.add_plain(cells, masks)

@@ -155,25 +155,40 @@ class DataParty:
     def _residual(
         self, ops: CellOps, e: int, b: int, rows: NDArray[np.int64], w: NDArray[np.float64]
     ) -> list[int]:
+        """The encrypted residual ``d`` of the batch's rows (see the protocol doc).
+
+        ``d_i = sigmoid(a_i) - y_i + s_i * h_i``: the logistic loss linearised around the label
+        holder's own partial logit ``a_i`` (known to it in the clear), with slope ``s_i =
+        sigmoid'(a_i)`` applied to the encrypted sum ``h_i`` of the feature holders' partial
+        logits. It carries ``residual_frac_bits + slope_frac_bits`` fractional bits.
+        """
         partial = self.features.values[rows] @ w
+        name_u, name_d = topic(f"e{e}", f"b{b}", "u"), topic(f"e{e}", f"b{b}", "d")
         if not self.is_label:
-            cells = ops.encrypt(encode(0.25 * partial, self.frac).tolist(), self.pool)
-            self.session.send(self.lead, topic(f"e{e}", f"b{b}", "u"), ops.dump(cells), "training")
+            cells = ops.encrypt(encode(partial, self.frac).tolist(), self.pool)
+            self.session.send(self.lead, name_u, ops.dump(cells), "training")
             self.ciphertexts_sent += len(cells)
-            blob = self.session.recv(self.lead, topic(f"e{e}", f"b{b}", "d"), "training")
-            return ops.load(blob, self.lead, topic(f"e{e}", f"b{b}", "d"), len(rows))
+            blob = self.session.recv(self.lead, name_d, "training")
+            return ops.load(blob, self.lead, name_d, len(rows))
         assert self.y is not None
         total: list[int] | None = None
         for host in self.hosts:
-            name = topic(f"e{e}", f"b{b}", "u")
-            cells = ops.load(self.session.recv(host, name, "training"), host, name, len(rows))
+            cells = ops.load(self.session.recv(host, name_u, "training"), host, name_u, len(rows))
             total = cells if total is None else ops.add(total, cells)
         assert total is not None
-        own = encode(0.25 * partial + 0.5 - self.y[rows], self.frac).tolist()
-        residual = ops.add_plain(total, own)
+        p = _sigmoid(partial)
+        slope_bits = self.spec.encryption.slope_frac_bits
+        # at least 1: a zero slope would leave a trivially decryptable g^m
+        slopes = np.maximum(1, np.rint(p * (1 - p) * 2.0**slope_bits)).astype(np.int64)
+        own = encode(p - self.y[rows], self.frac + slope_bits).tolist()
+        residual = ops.add_plain(ops.scale(total, slopes.tolist(), self.pool), own)
+        if len(self.hosts) == 1:
+            # the only feature holder knows its own ciphertexts; without fresh randomness it
+            # could divide them out (trying the few possible slopes) and read sigmoid(a) - y
+            residual = ops.rerandomize(residual, self.pool)
         payload = ops.dump(residual)
         for host in self.hosts:
-            self.session.send(host, topic(f"e{e}", f"b{b}", "d"), payload, "training")
+            self.session.send(host, name_d, payload, "training")
             self.ciphertexts_sent += len(residual)
         return residual
 
@@ -194,7 +209,7 @@ class DataParty:
         return apply_gradient(
             w,
             exact,
-            self.frac + self.feature_frac,
+            self.frac + self.spec.encryption.slope_frac_bits + self.feature_frac,
             len(rows),
             model.learning_rate,
             model.l2,

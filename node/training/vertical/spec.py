@@ -36,6 +36,11 @@ Authorize = Callable[..., None]
 ARBITER: Final = "coordinator"
 MAX_BATCH: Final = 8000
 """One batch of 2048-bit ciphertexts (512 bytes each) must fit one 4 MiB message."""
+MIN_BATCH: Final = 64
+"""Each party learns its own batch gradient, ``X_p^T d``: ``len(features)`` linear equations in
+``batch`` residuals. The batch must be much larger than any party's feature count (at least 4x,
+and at least ``MIN_BATCH``) or a feature holder could solve for the residuals, and from them the
+labels (see docs/protocols/vertical-lr.md)."""
 MIN_WEAK_KEY_BITS: Final = 512
 
 
@@ -78,6 +83,7 @@ class EncryptionSpec:
     plaintext: bool = False
     residual_frac_bits: int = 24
     feature_frac_bits: int = 8
+    slope_frac_bits: int = 10
 
 
 @dataclass(frozen=True)
@@ -197,7 +203,14 @@ def _encryption(raw: object) -> EncryptionSpec:
     section = _mapping(raw, "encryption")
     _unknown(
         section,
-        {"key_bits", "allow_weak_key", "plaintext", "residual_frac_bits", "feature_frac_bits"},
+        {
+            "key_bits",
+            "allow_weak_key",
+            "plaintext",
+            "residual_frac_bits",
+            "feature_frac_bits",
+            "slope_frac_bits",
+        },
         "encryption",
     )
     d = EncryptionSpec()
@@ -206,6 +219,7 @@ def _encryption(raw: object) -> EncryptionSpec:
     plain = _number(section, "plaintext", "encryption", d.plaintext, bool)
     rbits = _number(section, "residual_frac_bits", "encryption", d.residual_frac_bits, int)
     fbits = _number(section, "feature_frac_bits", "encryption", d.feature_frac_bits, int)
+    sbits = _number(section, "slope_frac_bits", "encryption", d.slope_frac_bits, int)
     if bits < DEFAULT_KEY_BITS and not weak:
         raise JobSpecError(
             "encryption.key_bits",
@@ -225,13 +239,13 @@ def _encryption(raw: object) -> EncryptionSpec:
             "vertical job runs the plaintext twin: residuals and gradients travel in "
             "the clear; use it for benchmarks and tests only"
         )
-    if not 8 <= rbits <= 40 or not 0 <= fbits <= 16:
+    if not 8 <= rbits <= 40 or not 0 <= fbits <= 16 or not 4 <= sbits <= 16:
         raise JobSpecError(
             "encryption",
-            "residual_frac_bits 8..40, feature_frac_bits 0..16",
-            "keep the defaults (24 and 8)",
+            "residual_frac_bits 8..40, feature_frac_bits 0..16, slope_frac_bits 4..16",
+            "keep the defaults (24, 8 and 10)",
         )
-    return EncryptionSpec(bits, weak, plain, rbits, fbits)
+    return EncryptionSpec(bits, weak, plain, rbits, fbits, sbits)
 
 
 def _scorecard(raw: object) -> ScorecardScaling | None:
@@ -326,6 +340,14 @@ def spec_from_job(section: Mapping[str, Any], authorize: Authorize) -> VerticalS
         _scorecard(section.get("scorecard")),
         timeout,
     )
+    widest = max(len(label_holder.features) + 1, *(len(h.features) for h in hosts))
+    if spec.model.batch_size < max(MIN_BATCH, 4 * widest):
+        raise JobSpecError(
+            "model.batch_size",
+            f"{spec.model.batch_size} rows is too few for a party with {widest} weights "
+            "(a party could solve its gradient equations for the residuals, hence the labels)",
+            f"use at least {max(MIN_BATCH, 4 * widest)}",
+        )
     for data in (label_holder, *hosts):
         columns = [*data.features, *([data.label] if data.label else [])]
         try:

@@ -38,13 +38,14 @@ CORE_HEADER = 15  # Paillier core blob header
 def _reference_weights(
     frames: dict[str, pd.DataFrame], raw: dict[str, Any]
 ) -> list[dict[str, np.ndarray]]:
-    """Centralized training under the same Taylor loss and schedule, in plain floats.
+    """Centralized training under the same linearised loss and schedule, in plain floats.
 
     Slow and obviously correct: stacks every party's (fixed-point) columns and runs the same
     mini-batches. Returns each party's weights after every epoch.
     """
     spec = spec_from_job(raw, allow_all)
     bits = spec.encryption.feature_frac_bits
+    slope_bits = spec.encryption.slope_frac_bits
     parts = {
         spec.label_holder.party: load_features(
             "bank", frames["bank"], spec.label_holder.features, bits, intercept=True
@@ -61,8 +62,11 @@ def _reference_weights(
     out = []
     for e in range(1, spec.model.epochs + 1):
         for rows in epoch_batches(train, spec.seed, e, spec.model.batch_size):
-            u = sum(x[rows] @ weights[p] for p, x in parts.items())
-            d = 0.25 * u + 0.5 - y[rows]
+            a = parts["bank"][rows] @ weights["bank"]
+            hosts = sum(x[rows] @ weights[p] for p, x in parts.items() if p != "bank")
+            prob = 1 / (1 + np.exp(-a))
+            slope = np.maximum(1, np.rint(prob * (1 - prob) * 2**slope_bits)) / 2**slope_bits
+            d = prob - y[rows] + slope * hosts
             for p, x in parts.items():
                 weights[p] = weights[p] - spec.model.learning_rate * (x[rows].T @ d / len(rows))
         out.append({p: w.copy() for p, w in weights.items()})

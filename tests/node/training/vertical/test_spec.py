@@ -66,6 +66,7 @@ def _broken(path: list[str], value: Any) -> dict[str, Any]:
         (["label_holder", "features"], ["y"], "label_holder.label"),
         (["feature_holders"], [], "feature_holders"),
         (["model", "batch_size"], 100_000, "model.batch_size"),
+        (["model", "batch_size"], 40, "model.batch_size"),
         (["model", "epochs"], 0, "model.epochs"),
         (["model", "learning_rate"], "fast", "model.learning_rate"),
         (["encryption", "allow_weak_key"], False, "encryption.key_bits"),
