@@ -7,6 +7,7 @@ keys, cannot open an envelope addressed to a node.
 from __future__ import annotations
 
 import hashlib
+import random
 import threading
 import time
 from dataclasses import dataclass
@@ -424,3 +425,38 @@ def test_overlong_header_field_refused(fed: Federation) -> None:
             job="j" * 70_000,
             topic="t",
         )
+
+
+def test_random_corruptions_only_ever_raise_invalid_envelope(fed: Federation) -> None:
+    # prepare: seeded, so a failure reproduces
+    rng = random.Random(20261129)
+    blob = _seal(fed, b"payload" * 20)
+    unexpected: list[str] = []
+    # execute
+    for _ in range(400):
+        bad = bytearray(blob)
+        kind = rng.randrange(4)
+        if kind == 0:
+            bad[rng.randrange(len(bad))] ^= 1 << rng.randrange(8)
+        elif kind == 1:
+            del bad[rng.randrange(len(bad)) :]
+        elif kind == 2:
+            pos = rng.randrange(len(bad))
+            bad[pos:pos] = rng.randbytes(rng.randrange(1, 8))
+        else:
+            bad = bytearray(rng.randbytes(rng.randrange(0, 300)))
+        try:
+            peek_header(bytes(bad))
+        except InvalidEnvelope:
+            pass
+        except Exception as exc:
+            unexpected.append(f"peek {type(exc).__name__}")
+        try:
+            _open(fed, bytes(bad))
+            unexpected.append("opened a corrupted envelope")
+        except InvalidEnvelope:
+            pass
+        except Exception as exc:
+            unexpected.append(f"open {type(exc).__name__}")
+    # assert
+    assert unexpected == []
