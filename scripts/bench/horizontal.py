@@ -8,10 +8,12 @@ JSON object with the figures issue 5 names:
   aggregation and the same protocol with plaintext sums;
 - ``auc_centralized``: the same model and optimiser trained on the three banks pooled, for the
   same number of epochs; ``auc_bank_alone``: each bank alone;
-- ``round_s_encrypted``, ``round_s_plaintext``, ``round_s_flower``: median seconds per round
-  (Flower 1.42 running the same FedAvg with the same clients over its legacy gRPC server on
-  loopback: ``flwr.server.start_server`` and ``flwr.client.start_client``, one process per
-  client);
+- ``round_s_encrypted``, ``round_s_plaintext``, ``round_s_flower``: median seconds per round;
+  Flower 1.42 runs the same FedAvg with the same clients and data on its deployment engine
+  (``flower-superlink`` and three ``flower-supernode`` processes on loopback, insecure, run by
+  ``flwr run``; started and stopped here). ``round_s_flower_legacy`` is the same run over the
+  deprecated ``flwr.server.start_server`` / ``flwr.client.start_client`` gRPC path, which does
+  not poll and is much faster;
 - ``bytes_per_round_encrypted``, ``bytes_per_round_plaintext``: median bytes one bank sends per
   round (update, evaluation and metrics messages).
 
@@ -247,11 +249,213 @@ def run_flower(section: dict[str, Any], spec: HorizontalSpec, initial: Any) -> d
     return {"round_s": statistics.median(rounds), "params": final["params"]}
 
 
+# ---- Flower baseline, deployment engine: SuperLink + 3 SuperNodes + ``flwr run`` -------------
+
+_APP_PYPROJECT = """
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+
+[project]
+name = "fcbench"
+version = "1.0.0"
+dependencies = []
+
+[tool.hatch.build.targets.wheel]
+packages = ["."]
+
+[tool.flwr.app]
+publisher = "fedcredit"
+
+[tool.flwr.app.components]
+serverapp = "fcbench.server_app:app"
+clientapp = "fcbench.client_app:app"
+
+[tool.flwr.app.config]
+num-server-rounds = {rounds}
+section = '{section}'
+timing-file = '{timing}'
+repo = '{repo}'
+"""
+
+_APP_SERVER = """
+import json, sys, time
+from flwr.common import Context, ndarrays_to_parameters, parameters_to_ndarrays
+from flwr.server import ServerApp, ServerAppComponents, ServerConfig
+from flwr.server.strategy import FedAvg
+
+
+def server_fn(context: Context) -> ServerAppComponents:
+    cfg = context.run_config
+    sys.path.insert(0, cfg["repo"])
+    from node.training.horizontal import parse_horizontal_spec
+    from node.training.horizontal.models import build_model
+    from node.training.horizontal.local import get_weights
+
+    spec = parse_horizontal_spec(json.loads(cfg["section"]), ("guest", "host_1", "host_2"))
+    initial = get_weights(build_model(spec.model, 23, spec.seed))
+    timing = cfg["timing-file"]
+
+    class Timed(FedAvg):
+        def aggregate_evaluate(self, server_round, results, failures):
+            with open(timing, "a") as f:
+                f.write(json.dumps({"t": time.time(), "round": server_round}) + "\\n")
+            return super().aggregate_evaluate(server_round, results, failures)
+
+        def aggregate_fit(self, server_round, results, failures):
+            out = super().aggregate_fit(server_round, results, failures)
+            if out[0] is not None:
+                params = [a.tolist() for a in parameters_to_ndarrays(out[0])]
+                with open(timing + ".params", "w") as f:
+                    json.dump(params, f)
+            return out
+
+    strategy = Timed(
+        min_fit_clients=3,
+        min_evaluate_clients=3,
+        min_available_clients=3,
+        initial_parameters=ndarrays_to_parameters(initial),
+    )
+    rounds = ServerConfig(num_rounds=int(cfg["num-server-rounds"]))
+    return ServerAppComponents(strategy=strategy, config=rounds)
+
+
+app = ServerApp(server_fn=server_fn)
+"""
+
+_APP_CLIENT = """
+import json, sys
+from flwr.client import ClientApp, NumPyClient
+from flwr.common import Context
+
+
+def client_fn(context: Context):
+    cfg = context.run_config
+    sys.path.insert(0, cfg["repo"])
+    sys.path.insert(0, cfg["repo"] + "/scripts/bench")
+    import horizontal as bench
+    from node.training.horizontal import TorchTrainer, parse_horizontal_spec
+
+    index = int(context.node_config["partition-id"])
+    banks, _ = bench.load_banks()
+    spec = parse_horizontal_spec(json.loads(cfg["section"]), bench.BANKS)
+    trainer = TorchTrainer(spec, banks[bench.BANKS[index]], seed=index)
+
+    class FlowerClient(NumPyClient):
+        def fit(self, parameters, config):
+            result = trainer.fit(parameters, {"server_round": int(config.get("server_round", 0))})
+            return result.parameters, result.num_examples, {}
+
+        def evaluate(self, parameters, config):
+            counts = trainer.evaluate(parameters, "val", spec.eval_bins)
+            return counts.loss_sum / counts.n, counts.n, {}
+
+    return FlowerClient().to_client()
+
+
+app = ClientApp(client_fn=client_fn)
+"""
+
+
+def run_flower_deployment(section: dict[str, Any], spec: HorizontalSpec) -> dict[str, Any]:
+    """Flower 1.42's deployment engine on loopback, started and stopped here (insecure)."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="fcbench-") as tmp:
+        root = Path(tmp)
+        app = root / "app"
+        (app / "fcbench").mkdir(parents=True)
+        timing = root / "timing.jsonl"
+        (app / "pyproject.toml").write_text(
+            _APP_PYPROJECT.format(
+                rounds=spec.rounds, section=json.dumps(section), timing=timing, repo=REPO
+            )
+        )
+        (app / "fcbench" / "__init__.py").write_text("")
+        (app / "fcbench" / "server_app.py").write_text(_APP_SERVER)
+        (app / "fcbench" / "client_app.py").write_text(_APP_CLIENT)
+        home = root / "flwr-home"
+        home.mkdir()
+        link = _free_port()
+        (home / "config.toml").write_text(
+            f'[superlink]\ndefault = "bench"\n\n[superlink.bench]\n'
+            f'address = "127.0.0.1:{link}"\ninsecure = true\n'
+        )
+        env = {**os.environ, "FLWR_HOME": str(home)}
+        bindir = Path(sys.executable).parent
+        logs = open(root / "flower.log", "w")  # noqa: SIM115 - closed below
+        procs = [
+            subprocess.Popen(
+                [
+                    str(bindir / "flower-superlink"),
+                    "--insecure",
+                    f"--port={link}",
+                ],
+                env=env,
+                stdout=logs,
+                stderr=subprocess.STDOUT,
+            )
+        ]
+        for i in range(len(BANKS)):
+            procs.append(
+                subprocess.Popen(
+                    [
+                        str(bindir / "flower-supernode"),
+                        "--insecure",
+                        f"--superlink=127.0.0.1:{link}",
+                        f"--port={_free_port()}",
+                        f"--node-config=partition-id={i}",
+                    ],
+                    env=env,
+                    stdout=logs,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+        try:
+            time.sleep(5)
+            subprocess.run(
+                [str(bindir / "flwr"), "run", str(app), "bench", "--stream"],
+                env=env,
+                cwd=app,
+                stdout=logs,
+                stderr=subprocess.STDOUT,
+                timeout=60 + 120 * spec.rounds,
+                check=True,
+            )
+            stamps = [json.loads(line)["t"] for line in timing.read_text().splitlines()]
+            params = [
+                np.asarray(a, dtype=np.float32)
+                for a in json.loads(Path(str(timing) + ".params").read_text())
+            ]
+        finally:
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                try:
+                    p.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+            logs.close()
+            log_text = (root / "flower.log").read_text()[-3000:]
+            if os.environ.get("FCBENCH_FLOWER_LOG"):
+                print(log_text)
+        if len(stamps) < 2:
+            raise RuntimeError(f"Flower deployment run recorded too few rounds:\n{log_text}")
+        rounds = [b - a for a, b in itertools.pairwise(stamps)]
+        return {"round_s": statistics.median(rounds), "params": params}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--model", choices=("lr", "mlp"), default="lr")
-    parser.add_argument("--no-flower", action="store_true")
+    parser.add_argument(
+        "--flower",
+        choices=("both", "deployment", "legacy", "none"),
+        default="both",
+        help="Flower baseline: deployment engine (SuperLink/SuperNodes), legacy server, or both",
+    )
     args = parser.parse_args()
 
     banks, test = load_banks()
@@ -279,15 +483,20 @@ def main() -> None:
         for b in BANKS
     ]
     n_params = sum(int(np.prod(p.shape)) for p in encrypted["params"])
-    flower: dict[str, Any] = {"round_s": float("nan"), "params": None}
-    if not args.no_flower:
+    none: dict[str, Any] = {"round_s": float("nan"), "params": None}
+    flower, legacy = none, none
+    if args.flower in ("both", "deployment"):
+        flower = run_flower_deployment(section, enc_spec)
+    if args.flower in ("both", "legacy"):
         initial = TorchTrainer(enc_spec, banks["guest"]).get_parameters()
-        flower = run_flower(section, enc_spec, initial)
-    auc_flower = (
-        test_auc(enc_spec, banks["guest"], flower["params"], test)[0]
-        if flower["params"] is not None
-        else float("nan")
-    )
+        legacy = run_flower(section, enc_spec, initial)
+
+    def flower_auc(run: dict[str, Any]) -> float:
+        if run["params"] is None:
+            return float("nan")
+        return test_auc(enc_spec, banks["guest"], run["params"], test)[0]
+
+    auc_flower, auc_legacy = flower_auc(flower), flower_auc(legacy)
     fed_test = encrypted["history"][-1]
     nan = float("nan")
 
@@ -301,10 +510,11 @@ def main() -> None:
         ),
         ("hold-out AUC centralized (pooled)", f"{auc_central:.4f}"),
         ("hold-out AUC each bank alone", ", ".join(f"{a:.4f}" for a in alone)),
-        ("hold-out AUC Flower FedAvg", f"{auc_flower:.4f}"),
+        ("hold-out AUC Flower FedAvg deployment / legacy", f"{auc_flower:.4f} / {auc_legacy:.4f}"),
         ("s / round encrypted", f"{encrypted['round_s']:.3f}"),
         ("s / round plaintext", f"{plaintext['round_s']:.3f}"),
-        ("s / round Flower 1.42 (legacy gRPC server)", f"{flower['round_s']:.3f}"),
+        ("s / round Flower 1.42 deployment engine", f"{flower['round_s']:.3f}"),
+        ("s / round Flower 1.42 legacy gRPC server", f"{legacy['round_s']:.3f}"),
         ("bytes / round / bank encrypted", f"{encrypted['bytes_per_round']:.0f}"),
         ("bytes / round / bank plaintext", f"{plaintext['bytes_per_round']:.0f}"),
         ("update message / bank encrypted", f"{encrypted['update_bytes']:.0f}"),
@@ -327,16 +537,22 @@ def main() -> None:
                 "auc_centralized": round(auc_central, 4),
                 "auc_bank_alone": alone,
                 "auc_flower": round(auc_flower, 4),
+                "auc_flower_legacy": round(auc_legacy, 4),
                 "ks_encrypted": round(ks_enc, 4),
                 "round_s_encrypted": round(encrypted["round_s"], 4),
                 "round_s_plaintext": round(plaintext["round_s"], 4),
                 "round_s_flower": round(flower["round_s"], 4),
+                "round_s_flower_legacy": round(legacy["round_s"], 4),
+                "speedup_vs_flower": round(flower["round_s"] / encrypted["round_s"], 1),
+                "speedup_vs_flower_legacy": round(legacy["round_s"] / encrypted["round_s"], 1),
+                "encryption_overhead": round(encrypted["round_s"] / plaintext["round_s"], 2),
                 "bytes_per_round_encrypted": int(encrypted["bytes_per_round"]),
                 "bytes_per_round_plaintext": int(plaintext["bytes_per_round"]),
                 "update_bytes_encrypted": int(encrypted["update_bytes"]),
                 "update_bytes_plaintext": int(plaintext["update_bytes"]),
                 "update_bytes_float32": 4 * n_params,
-                "flower_engine": "legacy start_server/start_client over gRPC on loopback",
+                "flower_engine": "deployment (flower-superlink + 3 flower-supernode + flwr run, "
+                "insecure, loopback); legacy = flwr.server.start_server/start_client",
             }
         )
     )
