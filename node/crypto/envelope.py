@@ -51,6 +51,7 @@ SIGNATURE_BYTES: Final = 64
 # Envelopes stamped further than this from the recipient's clock are refused; nonces are
 # remembered twice this long, so the window bounds both clock skew and the replay cache.
 DEFAULT_WINDOW_S: Final = 300.0
+DEFAULT_MAX_ENTRIES: Final = 1_000_000
 _INFO: Final = b"fedcredit envelope v1"
 _SIG_CONTEXT: Final = b"fedcredit envelope v1 sig"
 _AEAD_NONCE: Final = b"\x00" * 12
@@ -327,17 +328,27 @@ class ReplayGuard:
         under a second, but data-centre nodes behind strict egress may drift; five minutes is
         Kerberos's customary skew allowance. A smaller window means less memory and a
         shorter replay exposure if the guard's state is lost in a restart.
+    max_entries
+        Hard cap on remembered nonces (about 150 bytes each), default one million: far above
+        any job's message rate, but it stops a compromised party that floods valid envelopes
+        from exhausting memory. When full, new envelopes are refused (``ReplayedEnvelope``,
+        retry later) rather than old nonces forgotten, which would re-open replays.
 
     Raises
     ------
     ValueError
-        ``window_s`` is not positive.
+        ``window_s`` or ``max_entries`` is not positive.
     """
 
-    def __init__(self, window_s: float = DEFAULT_WINDOW_S) -> None:
+    def __init__(
+        self, window_s: float = DEFAULT_WINDOW_S, max_entries: int = DEFAULT_MAX_ENTRIES
+    ) -> None:
         if not window_s > 0:
             raise ValueError(f"window_s must be positive, got {window_s}")
+        if max_entries <= 0:
+            raise ValueError(f"max_entries must be positive, got {max_entries}")
         self.window_s = window_s
+        self.max_entries = max_entries
         self._seen: OrderedDict[tuple[str, bytes], float] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -356,7 +367,8 @@ class ReplayGuard:
         Raises
         ------
         ReplayedEnvelope
-            The (sender, nonce) pair was accepted before, or the stamp is outside the window.
+            The (sender, nonce) pair was accepted before, the stamp is outside the window, or
+            the cache is full.
         """
         moment = time.time() if now is None else now
         if abs(moment - header.timestamp_ms / 1000.0) > self.window_s:
@@ -371,6 +383,11 @@ class ReplayGuard:
                 self._seen.popitem(last=False)
             if key in self._seen:
                 raise ReplayedEnvelope("envelope was already received (replay refused)")
+            if len(self._seen) >= self.max_entries:
+                raise ReplayedEnvelope(
+                    f"replay cache full ({self.max_entries} envelopes in the window); "
+                    "refusing new envelopes until older ones expire, retry later"
+                )
             self._seen[key] = moment
 
 

@@ -296,6 +296,25 @@ class TestReplay:
         with pytest.raises(ValueError, match="window_s must be positive"):
             ReplayGuard(window_s=0)
 
+    def test_non_positive_cap_refused(self) -> None:
+        with pytest.raises(ValueError, match="max_entries must be positive"):
+            ReplayGuard(max_entries=0)
+
+    def test_full_cache_refuses_new_envelopes_but_keeps_old_nonces(self, fed: Federation) -> None:
+        # prepare
+        guard = ReplayGuard(window_s=10, max_entries=2)
+        first = _seal(fed)
+        _open(fed, first, guard)
+        _open(fed, _seal(fed), guard)
+        # execute / assert: a third is refused, the first is still a replay
+        with pytest.raises(ReplayedEnvelope, match="cache full"):
+            _open(fed, _seal(fed), guard)
+        with pytest.raises(ReplayedEnvelope, match="already received"):
+            _open(fed, first, guard)
+        # once the window has passed, room again
+        _open(fed, _seal(fed, now=T0 + 25), guard, now=T0 + 25)
+        assert guard.remembered == 1
+
 
 class TestTampering:
     @pytest.mark.parametrize(
