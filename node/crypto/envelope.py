@@ -329,7 +329,7 @@ class ReplayGuard:
         Kerberos's customary skew allowance. A smaller window means less memory and a
         shorter replay exposure if the guard's state is lost in a restart.
     max_entries
-        Hard cap on remembered nonces (about 150 bytes each), default one million: far above
+        Hard cap on remembered nonces (about 200 bytes each), default one million: far above
         any job's message rate, but it stops a compromised party that floods valid envelopes
         from exhausting memory. When full, new envelopes are refused (``ReplayedEnvelope``,
         retry later) rather than old nonces forgotten, which would re-open replays.
