@@ -11,6 +11,7 @@ from node.cli.daemon_support import serve_until_signalled, setup_logging
 from node.cli.exit_codes import ExitCode
 from node.pki import PkiError
 from node.runtime.config import ConfigError
+from node.telemetry.setup import configure_tracing
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,7 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging(args.log_level)
     try:
-        server = CoordinatorServer(load_coordinator_config(args.config))
+        config = load_coordinator_config(args.config)
+        provider = configure_tracing("fedcredit-coordinator", config.state_dir / "traces.jsonl")
+        server = CoordinatorServer(config)
     except ConfigError as exc:
         print(f"fedcredit-coordinator: configuration error: {exc}", file=sys.stderr)
         return ExitCode.CONFIG
@@ -32,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     server.start()
     print(f"fedcredit-coordinator listening on port {server.port}", flush=True)
     serve_until_signalled(server.stop, lambda: None)
+    provider.shutdown()
     return ExitCode.OK
 
 

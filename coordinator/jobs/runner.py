@@ -22,6 +22,7 @@ from coordinator.state import CoordinatorStore, EventRecord, JobRecord, JobState
 from node.jobs.hooks import JobHooks
 from node.jobs.registry import job_type
 from node.jobs.spec import JobFile, parse_job_file
+from node.telemetry import tracer
 from node.transport.channel import PartyChannel
 from node.transport.relay_channel import EnvelopeRouter
 
@@ -271,6 +272,15 @@ class JobRunner:
             self._attempts[job_id] = attempt
         self.store.update_job(job_id, state=JobState.RUNNING, attempt=attempt.attempt)
         channel = self._router.channel(attempt.key)
+        span = tracer.start_span(
+            "job.attempt",
+            attributes={
+                "fedcredit.job.id": job_id,
+                "fedcredit.job.type": job.job_type,
+                "fedcredit.job.attempt": attempt.attempt,
+                "fedcredit.job.parties": list(job.parties),
+            },
+        )
         try:
             for party in job.parties:
                 self._assign(party, self.store.job(job_id) or record, attempt.attempt)
@@ -280,7 +290,9 @@ class JobRunner:
             if self._stopping.is_set() and not attempt.cancelled:
                 return  # shutdown: the job stays running and is resumed at the next start
             self._conclude(attempt, outcome)
+            span.set_attribute("fedcredit.job.failed_parties", sorted(attempt.failures))
         finally:
+            span.end()
             with self._lock:
                 if self._attempts.get(job_id) is attempt:
                     del self._attempts[job_id]

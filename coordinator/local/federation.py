@@ -69,11 +69,15 @@ class LocalFederation:
         """CA, coordinator, operator and auditor certificates, and one per node."""
         if not (self.certs / "ca.key").exists():
             create_ca(self.certs)
-        issue_certificate(self.certs, "coordinator", role="coordinator", organization="coordinator")
-        issue_certificate(self.certs, "operator", role="operator", organization="federation-ops")
-        issue_certificate(self.certs, "auditor", role="auditor", organization="audit-office")
-        for p in parties:
-            issue_certificate(self.certs, p.node_id, role=p.role, organization=p.organization)
+        wanted = [
+            ("coordinator", "coordinator", "coordinator"),
+            ("operator", "operator", "federation-ops"),
+            ("auditor", "auditor", "audit-office"),
+            *((p.node_id, p.role, p.organization) for p in parties),
+        ]
+        for name, role, organization in wanted:
+            if not (self.certs / f"{name}.crt").exists():  # keep keys peers may already hold
+                issue_certificate(self.certs, name, role=role, organization=organization)
 
     def prepare(self, parties: Sequence[PartySpec]) -> None:
         """Write certificates and configuration for ``parties`` (their data must exist)."""

@@ -19,6 +19,7 @@ from node.audit import AccessLog, Actor
 from node.pki import PeerVerifier, load_identity_files
 from node.pki.identity import Identity
 from node.runtime.audit_sink import AuditSink
+from node.telemetry import TracingInterceptor
 from node.transport.auth import PeerAuthInterceptor, peer_certificate
 from node.transport.directory import PeerDirectory
 from node.transport.grpc_options import create_server, server_credentials, set_serving
@@ -94,7 +95,7 @@ class CoordinatorServer:
         self.server, self.health, self.port = create_server(
             server_credentials(creds.cert_pem, creds.key_pem, creds.ca_pem),
             config.listen,
-            [interceptor],
+            [TracingInterceptor(), interceptor],
         )
         coordinator_pb2_grpc.add_CoordinatorServicer_to_server(servicer, self.server)
         self._stopped = threading.Event()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from node.cli import audit, data, policy
+from node.cli import audit, certs, data, policy
 from node.cli.jobs import jobs_app, nodes_app
 
 app = typer.Typer(help="fedcredit: federated credit-risk modelling for SMEs.", no_args_is_help=True)
@@ -13,6 +13,7 @@ app.add_typer(nodes_app, name="nodes")
 app.add_typer(policy.app, name="policy")
 app.add_typer(audit.app, name="audit")
 app.add_typer(data.app, name="data")
+app.add_typer(certs.app, name="certs")
 
 
 def main() -> None:

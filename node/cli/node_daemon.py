@@ -13,6 +13,7 @@ from node.pki import PkiError
 from node.policy import PolicyError
 from node.runtime.config import ConfigError, load_node_config
 from node.runtime.node_process import NodeProcess
+from node.telemetry.setup import configure_tracing
 
 log = logging.getLogger("fedcredit.node")
 
@@ -26,7 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging(args.log_level)
     try:
-        node = NodeProcess(load_node_config(args.config))
+        config = load_node_config(args.config)
+        provider = configure_tracing(
+            f"fedcredit-node/{config.node_id}", config.state_dir / "traces.jsonl"
+        )
+        node = NodeProcess(config)
     except ConfigError as exc:
         return _fail(ExitCode.CONFIG, f"configuration error: {exc}")
     except DatasetError as exc:
@@ -38,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     node.start()
     print(f"fedcredit-node {node.config.node_id} listening on port {node.port}", flush=True)
     reason = serve_until_signalled(node.stop, lambda: node.link.fatal)
+    provider.shutdown()
     if reason:
         return _fail(ExitCode.REFUSED_BY_COORDINATOR, reason)
     return ExitCode.OK

@@ -19,6 +19,7 @@ from node.runtime.secrets import node_secret
 from node.runtime.tasks import Assignment, TaskRunner
 from node.servicer.access import NODE_ACCESS
 from node.servicer.node_servicer import NodeServicer, dataset_infos
+from node.telemetry import TracingInterceptor
 from node.transport.auth import PeerAuthInterceptor, peer_certificate
 from node.transport.directory import PeerDirectory
 from node.transport.grpc_options import create_server, server_credentials, set_serving
@@ -102,7 +103,7 @@ class NodeProcess:
         self.server, self.health, self.port = create_server(
             server_credentials(creds.cert_pem, creds.key_pem, creds.ca_pem),
             config.listen,
-            [interceptor],
+            [TracingInterceptor(), interceptor],
         )
         node_pb2_grpc.add_NodeServicer_to_server(servicer, self.server)
         self._witnessed = -1

@@ -22,6 +22,7 @@ from node.jobs.context import DatasetSource, FieldGate, PartyContext
 from node.jobs.registry import job_type
 from node.jobs.spec import parse_job_file
 from node.runtime.job_hooks import NodeJobHooks
+from node.telemetry import tracer
 from node.transport.relay_channel import EnvelopeRouter
 
 log = logging.getLogger("fedcredit.node.tasks")
@@ -121,7 +122,16 @@ class TaskRunner:
                 workdir=self._workdir,
             )
             log.info("starting %s job %s as %s", task.job_type, task.key, self._node_id)
-            result = dict(job_type(task.job_type).run_party(ctx))
+            with tracer.start_as_current_span(
+                "job.party",
+                attributes={
+                    "fedcredit.job.id": task.job_id,
+                    "fedcredit.job.type": task.job_type,
+                    "fedcredit.job.attempt": task.attempt,
+                    "fedcredit.party": self._node_id,
+                },
+            ):
+                result = dict(job_type(task.job_type).run_party(ctx))
             json.dumps(result)  # results must be plain JSON summaries
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"

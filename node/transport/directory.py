@@ -43,29 +43,31 @@ class PeerDirectory:
         self._fetch = fetch
         self._verify = verify
         self._known: dict[str, PeerIdentity] = {}
-        self._pems: dict[str, bytes] = {}
         self._last_refresh = 0.0
         self._lock = threading.Lock()
 
     def refresh(self) -> None:
-        """Reload all certificates; entries that fail verification are left out and logged."""
+        """Reload all certificates and re-verify every one, cached or new.
+
+        Re-verifying cached entries is what makes a revocation (or an expiry) take effect
+        for sealing and signature checks without waiting for the certificate to change.
+        Entries that fail verification are dropped and logged.
+        """
         entries = list(self._fetch())
+        known: dict[str, PeerIdentity] = {}
+        for name, pem in entries:
+            try:
+                identity = self._verify(pem)
+            except Exception as exc:
+                log.warning("ignoring certificate of %s: %s", name, exc)
+                continue
+            if identity.node_id != name:
+                log.warning("ignoring certificate listed as %s but naming another", name)
+                continue
+            known[name] = identity
         with self._lock:
             self._last_refresh = time.monotonic()
-            for name, pem in entries:
-                if self._pems.get(name) == pem:
-                    continue
-                try:
-                    identity = self._verify(pem)
-                except Exception as exc:
-                    log.warning("ignoring certificate of %s: %s", name, exc)
-                    self._known.pop(name, None)
-                    continue
-                if identity.node_id != name:
-                    log.warning("ignoring certificate listed as %s but naming another", name)
-                    continue
-                self._known[name] = identity
-                self._pems[name] = pem
+            self._known = known
 
     def identity(self, party: str) -> PeerIdentity:
         """The verified identity of ``party``.

@@ -258,3 +258,23 @@ def test_psi_job_aligns_all_three_holders_in_one_order(federation: LocalFederati
     assert set(ids["bank"]) == sets[0] & sets[1] & sets[2]
     # and the coordinator's record holds counts, never an identifier
     assert not any(code in status.result_json for code in ids["bank"][:50])
+
+
+def test_traces_cover_rpcs_and_jobs_without_identifiers(federation: LocalFederation) -> None:
+    # prepare: a job, then time for the batch span processors to flush (every 5 s)
+    federation.wait_job(federation.submit(CHECK_JOB, job_id="traced"), timeout=60)
+    time.sleep(6)
+    # execute: read every process's span file
+    spans = []
+    for party in ("coordinator", "government", "bank", "third_party"):
+        path = federation.root / "state" / party / "traces.jsonl"
+        spans += [json.loads(line) for line in path.read_text().splitlines()]
+    # assert: RPC server spans and job spans exist, and no firm code appears in any span
+    names = {s["name"] for s in spans}
+    assert "fedcredit.v1.Coordinator/Register" in names
+    assert "fedcredit.v1.Coordinator/Send" in names
+    assert {"job.attempt", "job.party"} <= names
+    text = json.dumps(spans)
+    for party in ("government", "bank", "third_party"):
+        codes = pd.read_csv(federation.root / "data" / f"{party}.csv", dtype=str)["uscc"]
+        assert not any(code in text for code in codes)

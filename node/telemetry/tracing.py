@@ -1,0 +1,83 @@
+"""One server span per RPC, and the tracer jobs use for their own spans.
+
+Spans carry method names, peer organization/node/role, job ids, attempt numbers, stages and
+counts — the same vocabulary as the access log — and never an enterprise identifier, a field
+value or a key. Library code depends on the OpenTelemetry API only; without an SDK configured
+(``node.telemetry.setup``), every span is a no-op.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+tracer = trace.get_tracer("fedcredit")
+
+
+class TracingInterceptor(grpc.ServerInterceptor):
+    """Opens a SERVER span around every handler and records how the call ended.
+
+    Install it first (outermost), so refusals by the authentication interceptor are traced too.
+    """
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+        service, _, name = method.lstrip("/").partition("/")
+        attributes = {"rpc.system": "grpc", "rpc.service": service, "rpc.method": name}
+
+        def start() -> Any:
+            return tracer.start_as_current_span(
+                method.lstrip("/"), kind=SpanKind.SERVER, attributes=attributes
+            )
+
+        def failed(span: Any, context: grpc.ServicerContext, exc: Exception) -> None:
+            code = context.code() if hasattr(context, "code") else None
+            span.set_attribute("rpc.grpc.status_code", str(code or "UNKNOWN"))
+            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+
+        def traced(behavior: Callable[..., Any], streaming: bool) -> Callable[..., Any]:
+            def unary(request: Any, context: grpc.ServicerContext) -> Any:
+                with start() as span:
+                    try:
+                        return behavior(request, context)
+                    except Exception as exc:
+                        failed(span, context, exc)
+                        raise
+
+            def stream(request: Any, context: grpc.ServicerContext) -> Any:
+                # drained inside the span, so its duration covers the whole stream
+                with start() as span:
+                    try:
+                        yield from behavior(request, context)
+                    except Exception as exc:
+                        failed(span, context, exc)
+                        raise
+
+            return stream if streaming else unary
+
+        kwargs = {
+            "request_deserializer": handler.request_deserializer,
+            "response_serializer": handler.response_serializer,
+        }
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(traced(handler.unary_unary, False), **kwargs)
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(
+                traced(handler.unary_stream, True), **kwargs
+            )
+        if handler.stream_unary:
+            return grpc.stream_unary_rpc_method_handler(
+                traced(handler.stream_unary, False), **kwargs
+            )
+        return grpc.stream_stream_rpc_method_handler(traced(handler.stream_stream, True), **kwargs)
