@@ -120,16 +120,28 @@ def _run(
     if start and state is None:
         raise DataMismatch(ARBITER, f"arbiter checkpoint epoch-{start} is missing")
     state = state or {"epoch": 0, "best_auc": None, "best_epoch": 0, "wait": 0, "history": []}
+    decryptions = 0
     name = topic("setup")
     train_rows = wire.decode_json(session.recv(lead, name, "setup"), lead, name, {"train_rows"})[
         "train_rows"
     ]
     if not isinstance(train_rows, int) or train_rows < 1:
         raise MalformedMessage(lead, name, "train_rows must be a positive integer")
+    if spec.woe_bins:
+        for host in parties[1:]:
+            name = topic("woe", "g")
+            count = len(spec.holder(host).features) * spec.woe_bins
+            cells = ops.load(session.recv(host, name, "woe"), host, name, count)
+            session.send(
+                host,
+                topic("woe", "m"),
+                wire.encode_ints(decryptor.open(cells, pool), ops.modulus),
+                "woe",
+            )
+            decryptions += len(cells)
     widths = {p: len(spec.holder(p).features) for p in parties}
     widths[lead] += 1  # the intercept
     batches = math.ceil(train_rows / spec.model.batch_size)
-    decryptions = 0
     stopping = spec.model.early_stopping
     for e in range(start + 1, spec.model.epochs + 1):
         for b in range(batches):

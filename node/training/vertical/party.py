@@ -34,9 +34,20 @@ from node.training.vertical.ops import CellOps, PaillierOps, PlainOps
 from node.training.vertical.results import FeatureHolderResult, LabelHolderResult, PartyModel
 from node.training.vertical.session import Session, topic
 from node.training.vertical.spec import ARBITER, VerticalSpec
+from node.training.vertical.woe import (
+    WoeTable,
+    assign_bins,
+    bin_indicators,
+    min_bin_rows,
+    quantile_edges,
+    woe_from_counts,
+)
 from node.transport.channel import PartyChannel
 
 log = logging.getLogger("fedcredit.training.vertical")
+
+WOE_CHUNK = 2048
+"""Encrypted labels per message: 2048 x 512 bytes (x 1024 for 4096-bit keys) stays under 4 MiB."""
 
 
 def _sigmoid(z: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -80,6 +91,8 @@ class DataParty:
         self.feature_frac = enc.feature_frac_bits
         self.features = load_features(self.me, frame, self.data.features, self.feature_frac, label)
         self.rows = len(frame)
+        self.frame = frame
+        self.woe_tables: dict[str, WoeTable] | None = None
         self.y = load_labels(self.me, frame, self.data.label) if label and self.data.label else None
         self.ciphertexts_sent = 0
         self.pair_seeds: list[tuple[bytes, int]] = []  # (seed, +1 add / -1 subtract)
@@ -150,6 +163,68 @@ class DataParty:
             if len(seed) != 32:
                 raise MalformedMessage(other, topic("pair"), "seed is not 32 bytes")
             self.pair_seeds.append((seed, -1))
+
+    # -- optional WOE binning ------------------------------------------------------------
+    def _woe(self, ops: CellOps, valid: NDArray[np.bool_]) -> None:
+        """Replace every column by the WOE of its quantile bin (see ``woe.py``)."""
+        bins = self.spec.woe_bins
+        assert bins is not None
+        train = ~valid
+        names = list(self.data.features)
+        columns = {n: self.frame[n].to_numpy(dtype=np.float64) for n in names}
+        n_train = int(train.sum())
+        floor = min_bin_rows(n_train)
+        layout = []
+        for name in names:
+            edges = quantile_edges(columns[name][train], bins)
+            assigned = assign_bins(columns[name][train], edges)
+            sizes = np.bincount(assigned, minlength=bins)
+            layout.append((name, edges, assigned, sizes, sizes >= floor))
+        if self.is_label:
+            assert self.y is not None
+            y = self.y[train].astype(np.int64)
+            positives = [
+                np.bincount(a, weights=y, minlength=bins).astype(np.int64)
+                for _, _, a, _, _ in layout
+            ]
+            if self.hosts:
+                cells = ops.encrypt(y.tolist(), self.pool)
+                for k in range(0, len(cells), WOE_CHUNK):
+                    payload = ops.dump(cells[k : k + WOE_CHUNK])
+                    for host in self.hosts:
+                        self.session.send(host, topic("woe", "y", k // WOE_CHUNK), payload, "woe")
+                    self.ciphertexts_sent += len(self.hosts) * min(WOE_CHUNK, len(cells) - k)
+        else:
+            cells = []
+            for k in range(0, n_train, WOE_CHUNK):
+                name = topic("woe", "y", k // WOE_CHUNK)
+                blob = self.session.recv(self.lead, name, "woe")
+                cells += ops.load(blob, self.lead, name, min(WOE_CHUNK, n_train - k))
+            scalars = np.hstack([bin_indicators(a, bins, ok) for _, _, a, _, ok in layout])
+            sums = ops.inner(cells, scalars, self.pool)
+            masks = ops.random_masks(len(sums))
+            self.session.send(ARBITER, topic("woe", "g"), ops.dump(ops.mask(sums, masks)), "woe")
+            self.ciphertexts_sent += len(sums)
+            name = topic("woe", "m")
+            opened = wire.decode_ints(
+                self.session.recv(ARBITER, name, "woe"), ops.modulus, ARBITER, name, len(masks)
+            )
+            flat = np.array([ops.signed(o - r) for o, r in zip(opened, masks, strict=True)])
+            positives = [flat[i * bins : (i + 1) * bins] for i in range(len(names))]
+            for pos, (_, _, _, sizes, _) in zip(positives, layout, strict=True):
+                if (pos < 0).any() or (pos > sizes).any():
+                    raise MalformedMessage(ARBITER, name, "a bin count is out of range")
+        self.woe_tables = {
+            name: WoeTable(edges, woe_from_counts(pos, sizes, ok))
+            for (name, edges, _, sizes, ok), pos in zip(layout, positives, strict=True)
+        }
+        woe_frame = pd.DataFrame(
+            {name: table.apply(columns[name]) for name, table in self.woe_tables.items()}
+        )
+        self.features = load_features(
+            self.me, woe_frame, names, self.feature_frac, intercept=self.is_label
+        )
+        self.hooks.record("woe_binning", {"fields": names, "bins": bins})
 
     # -- one mini-batch --------------------------------------------------------------------
     def _residual(
@@ -273,6 +348,8 @@ class DataParty:
         valid = self._split()
         if not self.is_label:
             self._pair()
+        if self.spec.woe_bins:
+            self._woe(ops, valid)
         train = np.flatnonzero(~valid)
         history: list[dict[str, float]] = list(state.extra.get("history", []))
         model = self.spec.model
@@ -310,7 +387,9 @@ class DataParty:
     ) -> LabelHolderResult | FeatureHolderResult:
         best = state.best_weights
         part = self.features.values[valid] @ best
-        model = PartyModel(self.me, self.features.names, tuple(float(x) for x in best))
+        model = PartyModel(
+            self.me, self.features.names, tuple(float(x) for x in best), self.woe_tables
+        )
         if not self.is_label:
             self.session.send(
                 self.lead,

@@ -9,14 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from node.training.vertical.woe import WoeTable
+
 
 @dataclass(frozen=True)
 class PartyModel:
-    """One party's part of the model: its feature names and weights (intercept last, bank only)."""
+    """One party's part of the model: feature names, weights (intercept last, bank only) and,
+    when the job bins, the WOE table each column is mapped through before its weight applies."""
 
     party: str
     features: tuple[str, ...]
     weights: tuple[float, ...]
+    woe: dict[str, WoeTable] | None = None
 
     def as_dict(self) -> dict[str, float]:
         """``{feature: weight}``, for the party's own report."""
