@@ -11,6 +11,7 @@ import pytest
 
 from node.jobs.hooks import MemoryHooks
 from node.training.horizontal import BankData, TorchTrainer
+from node.training.horizontal.encoding import UpdateCodec
 from node.training.horizontal.exceptions import AggregateCorrupted, QuorumNotMet
 from node.training.horizontal.params import flatten
 from node.training.horizontal.trainer import Config, FitResult
@@ -26,6 +27,7 @@ class RecordingTrainer(TorchTrainer):
     def __init__(self, *args: Any, before_fit: Callable[[int], None] | None = None) -> None:
         super().__init__(*args)
         self.fits: list[FitResult] = []
+        self.deltas: list[np.ndarray] = []
         self.before_fit = before_fit
 
     def fit(self, parameters: Any, config: Config) -> FitResult:
@@ -33,6 +35,7 @@ class RecordingTrainer(TorchTrainer):
             self.before_fit(int(config["server_round"]))
         result = super().fit(parameters, config)
         self.fits.append(result)
+        self.deltas.append(flatten(result.parameters) - flatten(parameters))
         return result
 
 
@@ -57,9 +60,12 @@ def test_encrypted_and_plaintext_runs_end_with_identical_models(bank_data: dict)
     assert history == plain_run.results["coordinator"].history
 
 
-def test_coordinator_traffic_and_state_hold_no_plaintext_update(bank_data: dict) -> None:
-    # prepare
-    spec = small_spec()
+@pytest.mark.parametrize(("encryption", "exposed"), [("paillier", False), ("none", True)])
+def test_coordinator_traffic_and_state_hold_no_plaintext_update(
+    bank_data: dict, encryption: str, exposed: bool
+) -> None:
+    # prepare; the unencrypted run is the control showing the needles would be found
+    spec = small_spec(encryption=encryption)
     trainers = _trainers(spec, bank_data)
     coordinator_hooks = MemoryHooks()
     # execute
@@ -67,17 +73,22 @@ def test_coordinator_traffic_and_state_hold_no_plaintext_update(bank_data: dict)
     # assert
     assert not run.errors
     seen = b"".join(run.to_coordinator())
-    state = (
-        b"".join(coordinator_hooks.checkpoints.values()) + repr(coordinator_hooks.records).encode()
-    )
-    needles = []
+    state = b"".join(coordinator_hooks.checkpoints.values())
+    state += repr(coordinator_hooks.records).encode()
+    codec = UpdateCodec(24, spec.clip, spec.frac_bits, spec.max_samples_per_bank, 3, 1024)
+    packed, floats = [], []
     for trainer in trainers.values():
-        for fit in trainer.fits:
-            needles += [p.tobytes()[:16] for p in fit.parameters]  # float32 weights
-            needles.append(flatten(fit.parameters).tobytes()[:16])  # float64 vector
-    assert needles
-    for needle in needles:
+        for fit, delta in zip(trainer.fits, trainer.deltas, strict=True):
+            floats += [p.tobytes()[:16] for p in fit.parameters]  # float32 weights
+            floats.append(delta.tobytes()[:16])  # float64 update
+        # round 1 starts from float32 weights, so the bank's packed update is exactly this one
+        first, fit = trainer.deltas[0], trainer.fits[0]
+        packed += [p.to_bytes(128, "big") for p in codec.encode(first, fit.num_examples)]
+    assert len(packed) == 3 * codec.plaintexts
+    for needle in floats:
         assert needle not in seen and needle not in state
+    assert all((needle in seen) == exposed for needle in packed)
+    assert not any(needle in state for needle in packed)
     topics = {c.topic.split("/")[1] for c in run.hub.captured if c.recipient == "coordinator"}
     assert topics <= {"public-key", "resume", "update", "eval", "metrics"}
     kinds = {c.payload[1] for c in run.hub.captured if c.recipient == "coordinator"}
