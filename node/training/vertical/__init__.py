@@ -1,6 +1,7 @@
 """Vertical federated logistic regression (Hardy et al. 2017) with a Paillier key holder."""
 
 from node.training.vertical.arbiter import run_arbiter
+from node.training.vertical.baseline import bank_only_metrics
 from node.training.vertical.exceptions import (
     DataMismatch,
     JobRefused,
@@ -18,6 +19,7 @@ from node.training.vertical.results import (
     PartyModel,
 )
 from node.training.vertical.scorecard import ScorecardScaling
+from node.training.vertical.simulate import run_in_memory
 from node.training.vertical.spec import PartyData, VerticalSpec, spec_from_job
 
 __all__ = [
@@ -34,8 +36,10 @@ __all__ = [
     "ScorecardScaling",
     "VerticalError",
     "VerticalSpec",
+    "bank_only_metrics",
     "run_arbiter",
     "run_feature_holder",
+    "run_in_memory",
     "run_label_holder",
     "spec_from_job",
 ]
