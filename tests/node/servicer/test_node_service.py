@@ -80,12 +80,11 @@ def test_bank_receives_a_masked_release_and_it_is_recorded(federation: LocalFede
 def test_bank_asking_for_a_field_without_a_rule_is_refused(federation: LocalFederation) -> None:
     with pytest.raises(grpc.RpcError) as err:
         _node(federation, "government", "bank").Release(
-            node_pb2.ReleaseRequest(
-                dataset="government", fields=["court_amount_24m"], purpose="release"
-            )
+            # firm names have release rules only: none lets them go to a bank for training
+            node_pb2.ReleaseRequest(dataset="government", fields=["firm_name"], purpose="training")
         )
     assert err.value.code() is grpc.StatusCode.PERMISSION_DENIED
-    assert "court_amount_24m" in err.value.details()
+    assert "no rule for field 'firm_name'" in err.value.details()
 
 
 def test_role_asking_for_another_roles_purpose_is_refused(federation: LocalFederation) -> None:
