@@ -278,3 +278,23 @@ def test_traces_cover_rpcs_and_jobs_without_identifiers(federation: LocalFederat
     for party in ("government", "bank", "third_party"):
         codes = pd.read_csv(federation.root / "data" / f"{party}.csv", dtype=str)["uscc"]
         assert not any(code in text for code in codes)
+
+
+def test_node_with_a_broken_data_file_refuses_to_start_naming_file_column_row(
+    tmp_path: Path,
+) -> None:
+    # prepare: the bank's table gets a duplicate of its first firm as its last row
+    fed = synthetic_federation(tmp_path, n_firms=300)
+    table = fed.root / "data" / "bank.csv"
+    lines = table.read_text().splitlines()
+    table.write_text("\n".join([*lines, lines[1]]) + "\n")
+    try:
+        fed.start_coordinator()
+        # execute / assert: exit code 4 (data) with a message naming file, column and rows
+        with pytest.raises(Exception) as err:
+            fed.start_node("bank")
+        message = str(err.value)
+        assert "exit 4" in message and "bank.csv" in message and "uscc" in message
+        assert lines[1].split(",")[0] not in message  # the duplicated id itself is not printed
+    finally:
+        fed.stop()
