@@ -189,6 +189,7 @@ def _run(
         log.info("vertical job %s epoch %d: validation AUC %.4f", session.channel.job_id, e, auc)
         if stop:
             break
+    hooks.record("masked_decryption", {"count": decryptions, "epochs": int(state["epoch"])})
     name = topic("final")
     final = wire.decode_json(
         session.recv(lead, name, "final"), lead, name, {"auc", "ks", "gini", "loss", "best_epoch"}

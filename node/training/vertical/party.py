@@ -93,6 +93,8 @@ class DataParty:
         self.rows = len(frame)
         self.frame = frame
         self.woe_tables: dict[str, WoeTable] | None = None
+        self.last_scores: NDArray[np.float64] | None = None
+        self.best_scores: NDArray[np.float64] | None = None
         self.y = load_labels(self.me, frame, self.data.label) if label and self.data.label else None
         self.ciphertexts_sent = 0
         self.pair_seeds: list[tuple[bytes, int]] = []  # (seed, +1 add / -1 subtract)
@@ -311,6 +313,7 @@ class DataParty:
                 self.session.recv(host, name, "validation"), host, name, len(total)
             )
         scores = partial + total.view(np.int64) / 2.0**self.frac
+        self.last_scores = scores
         y = self.y[valid]
         found = {"auc": m.auc(y, scores), "ks": m.ks(y, scores), "loss": log_loss(y, scores)}
         self.session.send(ARBITER, topic(f"e{e}", "metrics"), wire.encode_json(found), "validation")
@@ -366,6 +369,7 @@ class DataParty:
             if found is not None:
                 history.append({"epoch": e, **found})
             if control["best_epoch"] == e:
+                self.best_scores = self.last_scores
                 state.best_weights, state.best_epoch = w.copy(), e
             state.epoch, state.weights = e, w
             state.extra["history"] = history
@@ -426,7 +430,16 @@ class DataParty:
             wire.encode_json({**metrics, "best_epoch": state.best_epoch}),
             "final",
         )
-        card = self.spec.scorecard.describe() if self.spec.scorecard else None
+        card, extra = None, {}
+        if self.spec.scorecard is not None:
+            card = self.spec.scorecard.describe()
+            if self.best_scores is not None:  # not after a resume past the best epoch
+                points = self.spec.scorecard.points(self.best_scores)
+                extra["validation_points"] = {
+                    "p10": float(np.percentile(points, 10)),
+                    "median": float(np.median(points)),
+                    "p90": float(np.percentile(points, 90)),
+                }
         return LabelHolderResult(
             model,
             state.best_epoch,
@@ -440,4 +453,5 @@ class DataParty:
             self.session.bytes_sent,
             int(valid.sum()),
             int((~valid).sum()),
+            extra,
         )

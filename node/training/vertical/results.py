@@ -86,6 +86,7 @@ class LabelHolderResult:
             "scorecard": self.scorecard,
             "train_rows": self.train_rows,
             "validation_rows": self.validation_rows,
+            **self.extra,
             "ciphertexts_sent": self.ciphertexts_sent,
             "bytes_sent": self.bytes_sent,
         }

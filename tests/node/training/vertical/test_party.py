@@ -246,11 +246,22 @@ def test_malformed_residual_is_refused_by_name(credit_frames: dict[str, pd.DataF
 def test_results_summaries_carry_no_weights_or_scores(
     credit_frames: dict[str, pd.DataFrame],
 ) -> None:
+    # prepare
+    raw = section(epochs=1)
+    raw["scorecard"] = {
+        "base_points": 600,
+        "base_odds": 50,
+        "points_to_double_odds": 20,
+        "odds": "good_to_bad",
+    }
     # execute
-    results, errors = _run(credit_frames, section(epochs=1))
+    results, errors = _run(credit_frames, raw)
     # assert
     assert errors == {}
     bank = results["bank"]
+    points = bank.summary()["validation_points"]
+    assert points["p10"] < points["median"] < points["p90"]
+    assert bank.scorecard.startswith("600 points")
     summary = repr(bank.summary()) + repr(results["gov"].summary())
     summary += repr(results["coordinator"].summary())
     for w in (*bank.model.weights, *results["gov"].model.weights):
