@@ -89,13 +89,21 @@ class DataParty:
         enc = spec.encryption
         self.frac = enc.residual_frac_bits
         self.feature_frac = enc.feature_frac_bits
-        self.features = load_features(self.me, frame, self.data.features, self.feature_frac, label)
         self.rows = len(frame)
         self.frame = frame
         self.woe_tables: dict[str, WoeTable] | None = None
         self.last_scores: NDArray[np.float64] | None = None
         self.best_scores: NDArray[np.float64] | None = None
-        self.y = load_labels(self.me, frame, self.data.label) if label and self.data.label else None
+        try:
+            self.features = load_features(
+                self.me, frame, self.data.features, self.feature_frac, label
+            )
+            self.y = (
+                load_labels(self.me, frame, self.data.label) if label and self.data.label else None
+            )
+        except DataMismatch:
+            self.session.abort(self.me, "loading data")  # the others stop now, not at timeout
+            raise
         self.ciphertexts_sent = 0
         self.pair_seeds: list[tuple[bytes, int]] = []  # (seed, +1 add / -1 subtract)
 

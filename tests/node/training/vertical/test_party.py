@@ -13,6 +13,7 @@ from node.crypto.paillier import ciphertexts_from_bytes, private_key_from_bytes
 from node.jobs.hooks import MemoryHooks
 from node.training.vertical import (
     ArbiterResult,
+    DataMismatch,
     LabelHolderResult,
     MalformedMessage,
     PartyFailed,
@@ -270,3 +271,16 @@ def test_results_summaries_carry_no_weights_or_scores(
     assert bank.metrics["gini"] == pytest.approx(2 * bank.metrics["auc"] - 1)
     assert set(bank.contribution) == {"bank", "gov"}
     assert sum(bank.contribution.values()) == pytest.approx(1.0)
+
+
+def test_bad_local_data_stops_everyone_promptly(credit_frames: dict[str, pd.DataFrame]) -> None:
+    # prepare: the host's dataset lacks a column the job names
+    frames = dict(credit_frames)
+    frames["gov"] = credit_frames["gov"].drop(columns=["x4"])
+    # execute
+    _, errors = _run(frames, section())
+    # assert
+    assert isinstance(errors["gov"], DataMismatch)
+    assert isinstance(errors["bank"], PartyFailed) and errors["bank"].party == "gov"
+    assert isinstance(errors["coordinator"], PartyFailed)
+    assert errors["coordinator"].party == "gov"
