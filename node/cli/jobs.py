@@ -8,6 +8,8 @@ what the caller may do.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -33,9 +35,14 @@ def _stub(address: str, certs: Path, name: str) -> coordinator_pb2_grpc.Coordina
     return coordinator_pb2_grpc.CoordinatorStub(open_channel(address, certs, name))
 
 
-def _fail(exc: grpc.RpcError) -> typer.Exit:
-    Console(stderr=True).print(f"[red]refused[/red] ({exc.code().name}): {exc.details()}")
-    return typer.Exit(1)
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """Turn a refused or failed call into a one-line message and exit code 1."""
+    try:
+        yield
+    except grpc.RpcError as exc:
+        Console(stderr=True).print(f"[red]refused[/red] ({exc.code().name}): {exc.details()}")
+        raise typer.Exit(1) from None
 
 
 def job_dict(status: coordinator_pb2.JobStatus) -> dict[str, Any]:
@@ -98,15 +105,13 @@ def submit(
     """Submit a job file; by default follow it to the end and print its result."""
     console = Console()
     stub = _stub(coordinator, certs, as_)
-    try:
+    with _refusals():
         status = stub.SubmitJob(
             coordinator_pb2.SubmitJobRequest(spec_yaml=job_file.read_bytes(), job_id=job_id)
         )
         if watch:
             watch_job(stub, status.job_id, console)
             status = stub.GetJob(coordinator_pb2.GetJobRequest(job_id=status.job_id))
-    except grpc.RpcError as exc:
-        raise _fail(exc) from None
     _print_job(console, status, output)
     if status.state == "failed":
         raise typer.Exit(20)
@@ -133,10 +138,8 @@ def status(
     output: Fmt = "text",
 ) -> None:
     """Show one job's state and result."""
-    try:
+    with _refusals():
         reply = _stub(coordinator, certs, as_).GetJob(coordinator_pb2.GetJobRequest(job_id=job_id))
-    except grpc.RpcError as exc:
-        raise _fail(exc) from None
     _print_job(Console(), reply, output)
 
 
@@ -148,10 +151,8 @@ def list_jobs(
     output: Fmt = "text",
 ) -> None:
     """List every job the coordinator knows."""
-    try:
+    with _refusals():
         jobs = _stub(coordinator, certs, as_).ListJobs(coordinator_pb2.ListJobsRequest()).jobs
-    except grpc.RpcError as exc:
-        raise _fail(exc) from None
     if output == "json":
         Console().print_json(json.dumps([job_dict(j) for j in jobs]))
         return
@@ -169,10 +170,8 @@ def watch(
     as_: As = "operator",
 ) -> None:
     """Follow a running job's progress."""
-    try:
+    with _refusals():
         watch_job(_stub(coordinator, certs, as_), job_id, Console())
-    except grpc.RpcError as exc:
-        raise _fail(exc) from None
 
 
 @jobs_app.command("cancel")
@@ -183,12 +182,10 @@ def cancel(
     as_: As = "operator",
 ) -> None:
     """Cancel a job; its parties stop at their next message."""
-    try:
+    with _refusals():
         reply = _stub(coordinator, certs, as_).CancelJob(
             coordinator_pb2.GetJobRequest(job_id=job_id)
         )
-    except grpc.RpcError as exc:
-        raise _fail(exc) from None
     _print_job(Console(), reply, "text")
 
 
@@ -209,12 +206,10 @@ def list_nodes(
     output: Fmt = "text",
 ) -> None:
     """List registered nodes, whether they are connected, and what they offer."""
-    try:
+    with _refusals():
         nodes = list(
             _stub(coordinator, certs, as_).ListNodes(coordinator_pb2.ListNodesRequest()).nodes
         )
-    except grpc.RpcError as exc:
-        raise _fail(exc) from None
     if output == "json":
         Console().print_json(
             json.dumps(
