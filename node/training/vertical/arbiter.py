@@ -114,12 +114,25 @@ def _run(
         if not isinstance(have, int) or not 0 <= have <= spec.model.epochs:
             raise MalformedMessage(party, name, "epoch out of range")
         start = min(start, have)
-    for party in parties:
-        session.send(party, topic("resume", "from"), wire.encode_json({"epoch": start}), "resume")
     state = _state_from(hooks.load_checkpoint(f"epoch-{start}")) if start else None
     if start and state is None:
         raise DataMismatch(ARBITER, f"arbiter checkpoint epoch-{start} is missing")
-    state = state or {"epoch": 0, "best_auc": None, "best_epoch": 0, "wait": 0, "history": []}
+    state = state or {
+        "epoch": 0,
+        "best_auc": None,
+        "best_epoch": 0,
+        "wait": 0,
+        "history": [],
+        "stopped": False,
+    }
+    stopped = bool(state.get("stopped", False))
+    for party in parties:
+        session.send(
+            party,
+            topic("resume", "from"),
+            wire.encode_json({"epoch": start, "stopped": stopped}),
+            "resume",
+        )
     decryptions = 0
     name = topic("setup")
     train_rows = wire.decode_json(session.recv(lead, name, "setup"), lead, name, {"train_rows"})[
@@ -143,7 +156,7 @@ def _run(
     widths[lead] += 1  # the intercept
     batches = math.ceil(train_rows / spec.model.batch_size)
     stopping = spec.model.early_stopping
-    for e in range(start + 1, spec.model.epochs + 1):
+    for e in range(start + 1, (start if stopped else spec.model.epochs) + 1):
         for b in range(batches):
             for party in parties:
                 name = topic(f"e{e}", f"b{b}", "g")
@@ -168,7 +181,8 @@ def _run(
             state["best_auc"], state["best_epoch"], state["wait"] = auc, e, 0
         else:
             state["wait"] += 1
-        stop = e == spec.model.epochs or bool(stopping and state["wait"] >= stopping.patience)
+        early = bool(stopping and state["wait"] >= stopping.patience)
+        stop = early or e == spec.model.epochs
         for party in parties:
             session.send(
                 party,
@@ -176,7 +190,7 @@ def _run(
                 wire.encode_json({"stop": stop, "best_epoch": state["best_epoch"]}),
                 "validation",
             )
-        state["epoch"] = e
+        state["epoch"], state["stopped"] = e, early
         state["history"].append({"epoch": e, **{k: float(v) for k, v in found.items()}})
         hooks.save_checkpoint(f"epoch-{e}", _state_bytes(state))
         hooks.save_checkpoint("latest", str(e).encode())

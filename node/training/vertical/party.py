@@ -106,6 +106,7 @@ class DataParty:
             raise
         self.ciphertexts_sent = 0
         self.pair_seeds: list[tuple[bytes, int]] = []  # (seed, +1 add / -1 subtract)
+        self.stopped = False  # early stopping already ended training before a restart
 
     # -- set-up ----------------------------------------------------------------------------
     def _ops(self) -> CellOps:
@@ -132,9 +133,11 @@ class DataParty:
             ARBITER, topic("resume", "have"), wire.encode_json({"epoch": latest}), "resume"
         )
         blob = self.session.recv(ARBITER, topic("resume", "from"), "resume")
-        start = wire.decode_json(blob, ARBITER, topic("resume", "from"), {"epoch"})["epoch"]
+        told = wire.decode_json(blob, ARBITER, topic("resume", "from"), {"epoch", "stopped"})
+        start = told["epoch"]
         if not isinstance(start, int) or not 0 <= start <= latest:
             raise MalformedMessage(ARBITER, topic("resume", "from"), "epoch out of range")
+        self.stopped = bool(told["stopped"])
         if start == 0:
             zeros = np.zeros(width)
             return PartyState(0, zeros, zeros.copy(), 0, {"history": []})
@@ -366,7 +369,8 @@ class DataParty:
         model = self.spec.model
         w = state.weights
         epochs_run = state.epoch
-        for e in range(state.epoch + 1, model.epochs + 1):
+        last = state.epoch if self.stopped else model.epochs
+        for e in range(state.epoch + 1, last + 1):
             for b, rows in enumerate(epoch_batches(train, self.spec.seed, e, model.batch_size)):
                 w = self._step(ops, e, b, rows, w)
             found = self._validate(e, valid, w)
@@ -374,6 +378,10 @@ class DataParty:
             control = wire.decode_json(
                 blob, ARBITER, topic(f"e{e}", "control"), {"stop", "best_epoch"}
             )
+            if not isinstance(control["stop"], bool) or control["best_epoch"] not in range(
+                1, e + 1
+            ):
+                raise MalformedMessage(ARBITER, topic(f"e{e}", "control"), "invalid decision")
             if found is not None:
                 history.append({"epoch": e, **found})
             if control["best_epoch"] == e:

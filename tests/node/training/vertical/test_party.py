@@ -232,7 +232,7 @@ def test_malformed_residual_is_refused_by_name(credit_frames: dict[str, pd.DataF
     hub = MemoryHub("vertical-bad")
     arbiter, bank = hub.channel("coordinator"), hub.channel("bank")
     arbiter.send("gov", "vlr/key", key_message(True, b""))
-    arbiter.send("gov", "vlr/resume/from", wire.encode_json({"epoch": 0}))
+    arbiter.send("gov", "vlr/resume/from", wire.encode_json({"epoch": 0, "stopped": False}))
     valid = np.zeros(len(credit_frames["gov"]), dtype=bool)
     bank.send("gov", "vlr/setup", wire.encode_bits(valid))
     bank.send("gov", "vlr/e1/b0/d", PlainOps().dump([1, 2, 3]))
@@ -284,3 +284,19 @@ def test_bad_local_data_stops_everyone_promptly(credit_frames: dict[str, pd.Data
     assert isinstance(errors["bank"], PartyFailed) and errors["bank"].party == "gov"
     assert isinstance(errors["coordinator"], PartyFailed)
     assert errors["coordinator"].party == "gov"
+
+
+def test_restart_after_early_stop_does_not_train_further(
+    credit_frames: dict[str, pd.DataFrame],
+) -> None:
+    # prepare: patience 1 with a huge min_delta stops after epoch 2
+    hooks = {p: MemoryHooks() for p in ("bank", "gov", "coordinator")}
+    raw = section(epochs=5, early_stopping={"patience": 1, "min_delta": 0.5})
+    first, e1 = _run(credit_frames, raw, hooks=hooks)
+    # execute
+    again, e2 = _run(credit_frames, raw, hooks=hooks)
+    # assert
+    assert e1 == e2 == {}
+    assert first["coordinator"].epochs_run == 2
+    assert again["coordinator"].epochs_run == 2 and again["coordinator"].resumed_from == 2
+    assert again["bank"].model.weights == first["bank"].model.weights
