@@ -62,7 +62,7 @@ class NodeProcess:
             raise ConfigError(config.cert_dir, "policy", "a node needs a policy file (deny all)")
         self.access_log = AccessLog.open(config.state_dir / "audit", creds.sign_key, config.node_id)
         actor = Actor(creds.identity.organization, creds.identity.node_id, creds.identity.role)
-        self.sink = AuditSink(self.access_log, actor)
+        self.sink = AuditSink(self.access_log, actor, lambda: self.engine.version)
         self.engine = PolicyEngine.load(config.policy, secret, on_decision=self._record_decision)
         self.sink.record(
             "policy_change", {"operation": "policy_loaded", "policy_version": self.engine.version}
