@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from coordinator.state import CoordinatorStore, EventRecord, JobRecord, JobState
+from node.jobs.exceptions import DuplicateJobId, JobSpecError
 from node.jobs.hooks import JobHooks
 from node.jobs.registry import job_type
 from node.jobs.spec import JobFile, parse_job_file
@@ -125,14 +126,19 @@ class JobRunner:
         ------
         node.jobs.exceptions.JobSpecError
             The job file is malformed, of an unknown type, or invalid for its type.
-        ValueError
+        DuplicateJobId
             ``job_id`` is already taken.
         """
         job = parse_job_file(spec_yaml)
-        job_type(job.job_type).validate(job)
+        try:
+            job_type(job.job_type).validate(job)
+        except JobSpecError:
+            raise
+        except Exception as exc:  # each job type has its own spec errors; one kind leaves here
+            raise JobSpecError(f"{job.job_type} job file", str(exc)) from exc
         job_id = job_id or f"{job.job_type}-{uuid.uuid4().hex[:10]}"
         if self.store.job(job_id) is not None:
-            raise ValueError(f"job id {job_id!r} already exists; choose another or leave it empty")
+            raise DuplicateJobId(job_id)
         now = time.time()
         record = JobRecord(
             job_id=job_id,

@@ -14,7 +14,7 @@ from coordinator.jobs import JobRunner
 from coordinator.servicer import serde
 from coordinator.servicer.relay import RecipientOffline, Relay
 from coordinator.state import CoordinatorStore, NodeRecord
-from node.jobs.exceptions import JobSpecError
+from node.jobs.exceptions import DuplicateJobId, JobSpecError
 from node.transport.auth import PeerIdentity, peer_certificate
 from node.transport.relay_channel import EnvelopeRouter
 from protos.fedcredit.v1 import common_pb2, coordinator_pb2, coordinator_pb2_grpc
@@ -142,7 +142,7 @@ class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
             )
         except JobSpecError as exc:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        except ValueError as exc:
+        except DuplicateJobId as exc:
             context.abort(grpc.StatusCode.ALREADY_EXISTS, str(exc))
         return serde.job_to_proto(record)
 

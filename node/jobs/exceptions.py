@@ -22,3 +22,11 @@ class UnknownJobType(JobSpecError):
     def __init__(self, job_type: str, known: list[str]) -> None:
         super().__init__("job file", f"unknown job type {job_type!r}; known: {', '.join(known)}")
         self.job_type = job_type
+
+
+class DuplicateJobId(JobError):
+    """A job with the requested id already exists."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"job id {job_id!r} already exists; choose another or leave it empty")
+        self.job_id = job_id

@@ -24,6 +24,11 @@ from node.psi import (
     validate_psi_job,
     write_alignment,
 )
+from node.training.horizontal import (
+    run_horizontal_coordinator,
+    run_horizontal_party,
+    validate_horizontal_job,
+)
 from node.transport.channel import PartyChannel
 
 PartyRunner = Callable[[PartyContext], Mapping[str, Any]]
@@ -71,6 +76,12 @@ _TYPES: dict[str, JobType] = {
         validate=validate_psi_job,
         run_party=_run_psi,
         run_coordinator=run_psi_coordinator_job,
+    ),
+    "horizontal": JobType(
+        name="horizontal",
+        validate=validate_horizontal_job,
+        run_party=run_horizontal_party,
+        run_coordinator=run_horizontal_coordinator,
     ),
 }
 
