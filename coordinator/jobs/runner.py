@@ -42,13 +42,21 @@ class _Attempt:
     failures: dict[str, str] = field(default_factory=dict)
     done: threading.Event = field(default_factory=threading.Event)
     cancelled: bool = False
+    # Job types that tolerate a party's loss (horizontal training: the round completes with
+    # quorum) keep going without it; when it comes back, the attempt restarts so that it
+    # rejoins from the last checkpoint.
+    tolerant: bool = False
+    lost: dict[str, str] = field(default_factory=dict)
+    restart: bool = False
 
     @property
     def key(self) -> str:
         return f"{self.job_id}#{self.attempt}"
 
     def settled(self) -> bool:
-        return bool(self.failures) or len(self.results) == len(self.parties)
+        if self.failures:
+            return True
+        return all(p in self.results or p in self.lost for p in self.parties)
 
 
 class AttemptHooks(JobHooks):
@@ -222,19 +230,52 @@ class JobRunner:
         return not attempt.done.is_set() or kind != "progress"
 
     def party_offline(self, node_id: str) -> None:
-        """A node's stream closed: every attempt it is in loses it."""
+        """A node's stream closed: every attempt it is in loses it.
+
+        A tolerant attempt goes on without it (the protocol leaves it out of later rounds);
+        any other attempt fails, naming the party.
+        """
+        reason = "disconnected from the coordinator"
         with self._lock:
             attempts = [a for a in self._attempts.values() if node_id in a.parties]
         for attempt in attempts:
-            if node_id not in attempt.results:
-                self._lose(attempt, node_id, "disconnected from the coordinator")
-                self.event(attempt.job_id, "party_left", node_id, {})
+            if node_id in attempt.results:
+                continue
+            self.event(attempt.job_id, "party_left", node_id, {"tolerated": attempt.tolerant})
+            if attempt.tolerant:
+                attempt.lost[node_id] = reason
+                self._router.party_left(attempt.key, node_id, reason)
+                self._tell_others(attempt, node_id, reason)
+                if attempt.settled():
+                    attempt.done.set()
+            else:
+                self._lose(attempt, node_id, reason)
                 attempt.done.set()
+
+    def party_online(self, node_id: str) -> None:
+        """A node (re)opened its stream: if a tolerant attempt lost it, restart that attempt.
+
+        The new attempt resumes from the checkpoint all parties have, so the returning party
+        rejoins at the next round instead of the job finishing without it.
+        """
+        with self._lock:
+            attempts = [a for a in self._attempts.values() if node_id in a.lost]
+        for attempt in attempts:
+            if attempt.done.is_set():
+                continue
+            attempt.restart = True
+            self.event(attempt.job_id, "party_rejoined", node_id, {"attempt": attempt.attempt})
+            for party in (*attempt.parties, "coordinator"):
+                self._router.party_left(attempt.key, party, f"{node_id} rejoined; restarting")
+            attempt.done.set()
 
     def _lose(self, attempt: _Attempt, party: str, reason: str) -> None:
         """Record that ``party`` is out of ``attempt`` and wake everyone waiting on it."""
         attempt.failures.setdefault(party, reason)
         self._router.party_left(attempt.key, party, reason)
+        self._tell_others(attempt, party, reason)
+
+    def _tell_others(self, attempt: _Attempt, party: str, reason: str) -> None:
         for other in attempt.parties:
             if other != party and other not in attempt.results:
                 try:
@@ -273,7 +314,8 @@ class JobRunner:
         if missing:
             self._finish(job_id, JobState.FAILED, {}, f"parties not connected: {missing}")
             return
-        attempt = _Attempt(job_id, record.attempt + 1, job.parties)
+        tolerant = job_type(job.job_type).tolerates_party_loss
+        attempt = _Attempt(job_id, record.attempt + 1, job.parties, tolerant=tolerant)
         with self._lock:
             self._attempts[job_id] = attempt
         self.store.update_job(job_id, state=JobState.RUNNING, attempt=attempt.attempt)
@@ -295,6 +337,10 @@ class JobRunner:
             attempt.done.wait()
             if self._stopping.is_set() and not attempt.cancelled:
                 return  # shutdown: the job stays running and is resumed at the next start
+            if attempt.restart:
+                self.event(job_id, "restarting", "", {"after_attempt": attempt.attempt})
+                self._start(self.store.job(job_id) or record, job)
+                return
             self._conclude(attempt, outcome)
             span.set_attribute("fedcredit.job.failed_parties", sorted(attempt.failures))
         finally:
@@ -317,7 +363,7 @@ class JobRunner:
             )
         except Exception as exc:
             log.warning("coordinator role of %s failed: %s", attempt.key, exc)
-            if not attempt.done.is_set():
+            if not attempt.done.is_set() and not attempt.restart:
                 self._lose(attempt, "coordinator", str(exc))
                 attempt.done.set()
         return outcome

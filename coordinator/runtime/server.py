@@ -80,6 +80,7 @@ class CoordinatorServer:
             party_wait_s=config.party_wait_s,
         )
         self.relay.on_offline(self.runner.party_offline)
+        self.relay.on_online(self.runner.party_online)
         self._verifier = verifier
         servicer = CoordinatorServicer(
             store=self.store,

@@ -84,7 +84,11 @@ class Relay:
             old = self._subs.get(node_id)
             self._subs[node_id] = sub
         if old is not None:
+            # The node came back before its old stream was noticed dead (a restart): treat
+            # it as gone and back, so jobs it was in learn that it left.
             old.close()
+            for callback in self._on_offline:
+                callback(node_id)
         for callback in self._on_online:
             callback(node_id)
         return sub

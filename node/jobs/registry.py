@@ -44,6 +44,8 @@ class JobType:
     validate: Validator
     run_party: PartyRunner
     run_coordinator: CoordinatorRunner
+    # Whether an attempt goes on when a party disconnects (and restarts when it returns).
+    tolerates_party_loss: bool = False
 
 
 def _no_validation(job: JobFile) -> None:
@@ -82,6 +84,7 @@ _TYPES: dict[str, JobType] = {
         validate=validate_horizontal_job,
         run_party=run_horizontal_party,
         run_coordinator=run_horizontal_coordinator,
+        tolerates_party_loss=True,
     ),
 }
 

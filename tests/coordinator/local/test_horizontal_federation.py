@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
 import pytest
 
+from protos.fedcredit.v1 import coordinator_pb2
 from tests.federation_fixtures import csv_federation
 
 pytestmark = pytest.mark.slow
@@ -51,3 +53,53 @@ def test_three_banks_train_with_paillier_sums_over_the_relay(
     for bank in result["parties"].values():
         assert bank["rounds_completed"] == 3
         assert bank["history"][-1]["val_auc"] == rounds[-1]["val_auc"]
+
+
+def test_bank_killed_mid_job_is_left_out_then_rejoins_after_restart(
+    tmp_path: Path, default_credit_dir: Path
+) -> None:
+    # prepare
+    files = ("homo_guest", "homo_host_1", "homo_host_2")
+    nodes = {
+        f"bank_{x}": ("bank", f"bank-{x}", default_credit_dir / f"default_credit_{f}.csv", "y")
+        for x, f in zip("abc", files, strict=True)
+    }
+    fed = csv_federation(tmp_path, nodes)
+    job = JOB.replace("rounds: 3", "rounds: 25").replace(
+        "quorum: 2", "quorum: 2\n  round_timeout_s: 20"
+    )
+    try:
+        fed.start()
+        fed.submit(job, job_id="hfl-faults")
+        stub = fed.coordinator()
+        events = stub.WatchJob(coordinator_pb2.GetJobRequest(job_id="hfl-faults"))
+        seen: list[coordinator_pb2.JobEvent] = []
+        # execute: kill bank_c (SIGKILL, no goodbye) once round 2 is done
+        for event in events:
+            seen.append(event)
+            detail = json.loads(event.detail_json or "{}")
+            if event.kind == "progress" and event.party == "coordinator" and detail["step"] >= 2:
+                fed.stop_party("bank_c", signal.SIGKILL)
+                break
+        for event in events:
+            seen.append(event)
+            detail = json.loads(event.detail_json or "{}")
+            quorum_round = detail.get("metrics", {}).get("banks_reporting") == 2.0
+            if event.kind == "progress" and event.party == "coordinator" and quorum_round:
+                fed.start_node("bank_c")  # a round finished with quorum: bring it back
+                break
+        seen.extend(events)
+        status = fed.wait_job("hfl-faults", timeout=600)
+    finally:
+        fed.stop()
+    # assert: the job went on without bank_c, restarted when it returned, and succeeded
+    kinds = [(e.kind, e.party) for e in seen]
+    assert ("party_left", "bank_c") in kinds
+    assert ("party_rejoined", "bank_c") in kinds, kinds
+    assert status.state == "succeeded", status.error
+    assert status.attempt >= 2
+    result = json.loads(status.result_json)
+    rejoined = result["parties"]["bank_c"]
+    assert rejoined["start_round"] >= 2  # resumed from a checkpoint, not from scratch
+    assert rejoined["start_round"] + rejoined["rounds_completed"] == 25
+    assert result["coordinator"]["history"][-1]["banks"] == ["bank_a", "bank_b", "bank_c"]
