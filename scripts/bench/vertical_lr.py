@@ -99,7 +99,7 @@ def section(epochs: int, key_bits: int, plaintext: bool, three: bool) -> dict[st
         "model": {
             "epochs": epochs,
             "batch_size": 1024,
-            "learning_rate": 0.15,
+            "learning_rate": 0.5,
             "l2": 0.0,
             "early_stopping": {"patience": 2, "min_delta": 0.0002},
         },
@@ -195,7 +195,7 @@ def naive_epoch(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--key-bits", type=int, default=2048)
     parser.add_argument("--naive-sample", type=int, default=256)
     args = parser.parse_args()
