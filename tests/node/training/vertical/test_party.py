@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
@@ -300,3 +301,22 @@ def test_restart_after_early_stop_does_not_train_further(
     assert first["coordinator"].epochs_run == 2
     assert again["coordinator"].epochs_run == 2 and again["coordinator"].resumed_from == 2
     assert again["bank"].model.weights == first["bank"].model.weights
+
+
+def test_log_lines_hold_no_values(
+    credit_frames: dict[str, pd.DataFrame], caplog: pytest.LogCaptureFixture
+) -> None:
+    # prepare
+    caplog.set_level(logging.DEBUG, logger="fedcredit")
+    frames = dict(credit_frames)
+    frames["gov"] = credit_frames["gov"].drop(columns=["x4"])  # forces the failure paths too
+    # execute
+    results, _ = _run(credit_frames, section(plaintext=False, epochs=1))
+    _run(frames, section(epochs=1))
+    # assert
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "vertical job" in text  # the failure path did log
+    for w in results["bank"].model.weights:
+        assert f"{w:.4f}" not in text
+    for value in credit_frames["gov"]["x0"].to_numpy()[:20]:
+        assert f"{value:.6f}" not in text
