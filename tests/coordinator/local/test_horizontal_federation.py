@@ -103,3 +103,37 @@ def test_bank_killed_mid_job_is_left_out_then_rejoins_after_restart(
     assert rejoined["start_round"] >= 2  # resumed from a checkpoint, not from scratch
     assert rejoined["start_round"] + rejoined["rounds_completed"] == 25
     assert result["coordinator"]["history"][-1]["banks"] == ["bank_a", "bank_b", "bank_c"]
+
+
+def test_coordinator_restart_resumes_the_job_from_the_last_round(
+    tmp_path: Path, default_credit_dir: Path
+) -> None:
+    # prepare
+    files = ("homo_guest", "homo_host_1", "homo_host_2")
+    nodes = {
+        f"bank_{x}": ("bank", f"bank-{x}", default_credit_dir / f"default_credit_{f}.csv", "y")
+        for x, f in zip("abc", files, strict=True)
+    }
+    fed = csv_federation(tmp_path, nodes)
+    job = JOB.replace("rounds: 3", "rounds: 20")
+    try:
+        fed.start()
+        fed.submit(job, job_id="hfl-restart")
+        # execute: stop the coordinator once round 3 is done, then start it again
+        for event in fed.coordinator().WatchJob(
+            coordinator_pb2.GetJobRequest(job_id="hfl-restart")
+        ):
+            detail = json.loads(event.detail_json or "{}")
+            if event.kind == "progress" and event.party == "coordinator" and detail["step"] >= 3:
+                break
+        assert fed.stop_party("coordinator", signal.SIGKILL) != 0
+        fed.start_coordinator()
+        status = fed.wait_job("hfl-restart", timeout=600)
+    finally:
+        fed.stop()
+    # assert: a second attempt finished the job, starting from a checkpointed round
+    assert status.state == "succeeded", status.error
+    assert status.attempt == 2
+    result = json.loads(status.result_json)
+    assert result["coordinator"]["start_round"] >= 3
+    assert result["coordinator"]["history"][-1]["round"] == 20
