@@ -333,16 +333,15 @@ class DataParty:
     # -- the run ---------------------------------------------------------------------------
     def run(self) -> LabelHolderResult | FeatureHolderResult:
         """Run to the end; on any failure, tell the others and raise."""
-        stage = "start"
         try:
             return self._run()
         except PartyFailed:
             raise
         except MalformedMessage as exc:
-            self.session.abort(exc.sender, stage)
+            self.session.abort(exc.sender, f"a message on {exc.topic}")
             raise
-        except Exception:
-            self.session.abort(self.me, stage)
+        except Exception as exc:
+            self.session.abort(self.me, type(exc).__name__)
             raise
 
     def _run(self) -> LabelHolderResult | FeatureHolderResult:
