@@ -19,6 +19,10 @@ class FieldGate(Protocol):
         """Return the policy version that allows it, or raise a policy denial naming the rule."""
         ...
 
+    def check_own(self, dataset: str, fields: Sequence[str], purpose: str) -> str:
+        """The same for this node itself: fields a job uses here but never sends."""
+        ...
+
 
 class DatasetSource(Protocol):
     """The node's validated datasets by name."""

@@ -29,6 +29,11 @@ from node.training.horizontal import (
     run_horizontal_party,
     validate_horizontal_job,
 )
+from node.training.vertical.job import (
+    run_vertical_coordinator,
+    run_vertical_party,
+    validate_vertical_job,
+)
 from node.transport.channel import PartyChannel
 
 PartyRunner = Callable[[PartyContext], Mapping[str, Any]]
@@ -85,6 +90,12 @@ _TYPES: dict[str, JobType] = {
         run_party=run_horizontal_party,
         run_coordinator=run_horizontal_coordinator,
         tolerates_party_loss=True,
+    ),
+    "vertical_lr": JobType(
+        name="vertical_lr",
+        validate=validate_vertical_job,
+        run_party=run_vertical_party,
+        run_coordinator=run_vertical_coordinator,
     ),
 }
 

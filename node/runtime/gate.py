@@ -20,12 +20,13 @@ class PolicyGate:
     def __init__(
         self,
         engine: PolicyEngine,
-        me: str,
+        me: PeerIdentity,
         parties: Sequence[str],
         identity_of: Callable[[str], PeerIdentity],
     ) -> None:
         self._engine = engine
-        self._others = [p for p in parties if p != me]
+        self._me = me
+        self._others = [p for p in parties if p != me.node_id]
         self._identity_of = identity_of
 
     def check(self, dataset: str, fields: Sequence[str], purpose: str) -> str:
@@ -41,3 +42,10 @@ class PolicyGate:
             decision = self._engine.authorize(self._identity_of(party), purpose, dataset, fields)
             version = decision.version
         return version
+
+    def check_own(self, dataset: str, fields: Sequence[str], purpose: str) -> str:
+        """Return the policy version that allows this node itself to use ``fields``.
+
+        For what a job uses but never sends, such as the label at the label holder.
+        """
+        return self._engine.authorize(self._me, purpose, dataset, fields).version

@@ -130,7 +130,7 @@ class NodeProcess:
         )
 
     def _gate_for(self, parties: tuple[str, ...]) -> FieldGate:
-        return PolicyGate(self.engine, self.config.node_id, parties, self.directory.identity)
+        return PolicyGate(self.engine, self.identity, parties, self.directory.identity)
 
     def _register_request(self) -> coordinator_pb2.RegisterRequest:
         host = self.config.listen.rsplit(":", 1)[0]

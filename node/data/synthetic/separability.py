@@ -20,6 +20,7 @@ from sklearn.preprocessing import StandardScaler
 from node.data.synthetic.federation import SyntheticFederation
 from node.data.synthetic.schemas import BANK, GOVERNMENT, THIRD_PARTY
 from node.training.metrics import auc
+from node.training.preprocess import prepare_features
 
 
 @dataclass(frozen=True)
@@ -38,12 +39,8 @@ class SeparabilityReport:
 
 
 def _prepare(frame: pd.DataFrame) -> np.ndarray:
-    """Signed log for wide-range columns (amounts, counts), median-fill optional ones."""
-    x = frame.astype("float64")
-    x = x.fillna(x.median())
-    wide = x.abs().max() > 100.0
-    x.loc[:, wide] = np.sign(x.loc[:, wide]) * np.log1p(x.loc[:, wide].abs())
-    return x.to_numpy()
+    """The holders' own local preparation (``node.training.preprocess``) of these columns."""
+    return prepare_features(frame, list(frame.columns)).to_numpy(dtype=np.float64)
 
 
 def joined_view(federation: SyntheticFederation) -> pd.DataFrame:
