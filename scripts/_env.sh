@@ -10,6 +10,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 # shellcheck disable=SC1091
 . .venv/bin/activate
+# The caller passes the extras as its own first argument ("" for none): sourcing without
+# arguments would hand this script the caller's options instead.
 EXTRAS="${1:-}"
 STAMP=".venv/.fedcredit-installed${EXTRAS:+-$EXTRAS}"
 if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then

@@ -112,6 +112,33 @@ def verify_logs(fed: LocalFederation, console: Console) -> list[dict[str, Any]]:
     return rows
 
 
+def print_summary(results: dict[str, dict[str, Any]], console: Console) -> None:
+    """One line per job, and the vertical model beside the bank alone."""
+    table = Table("job", "state", "outcome")
+    for name, job in results.items():
+        result = job["result"]
+        outcome = job["error"]
+        if job["state"] == "succeeded" and name == "check":
+            outcome = f"{len(result['coordinator'].get('echoed', []))} parties reached each other"
+        elif job["state"] == "succeeded" and name == "psi":
+            outcome = f"{result['coordinator']['intersection_size']} firms at all holders"
+        elif job["state"] == "succeeded" and name == "vertical_lr":
+            bank = result["parties"]["bank"]
+            outcome = f"{bank['aligned_rows']} aligned firms, best epoch {bank['best_epoch']}"
+        table.add_row(name, job["state"], outcome)
+    console.print(table)
+    vertical = results.get("vertical_lr")
+    if vertical and vertical["state"] == "succeeded":
+        bank = vertical["result"]["parties"]["bank"]
+        models = Table("validation", "AUC", "KS", "Gini", title="vertical scorecard")
+        for label, m in (("federated", bank["metrics"]), ("bank alone", bank["bank_only"])):
+            models.add_row(label, f"{m['auc']:.3f}", f"{m['ks']:.3f}", f"{m['gini']:.3f}")
+        console.print(models)
+        shares = ", ".join(f"{p} {v:.0%}" for p, v in bank["contribution"].items())
+        console.print(f"contribution to the score spread: {shares}")
+        console.print(f"scorecard scaling: {bank['scorecard']}")
+
+
 @app.command()
 def up(
     workdir: Annotated[Path, typer.Option(help="where data, certificates and state go")] = Path(
@@ -149,7 +176,8 @@ def up(
     }
     (workdir / "summary.json").write_text(json.dumps(summary, indent=2))
     console.rule("summary")
-    console.print_json(json.dumps(summary))
+    print_summary(results, console)
+    console.print(f"full results: {workdir / 'summary.json'}")
     failed = [n for n, r in results.items() if r["state"] != "succeeded"]
     if failed or not all(a["ok"] for a in audit) or any(codes.values()):
         console.print(f"[red]federation run had problems: failed jobs {failed}[/red]")

@@ -58,6 +58,12 @@ def job_dict(status: coordinator_pb2.JobStatus) -> dict[str, Any]:
     }
 
 
+def _number(value: object) -> str:
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else f"{value:.4f}"
+    return str(value)
+
+
 def watch_job(stub: coordinator_pb2_grpc.CoordinatorStub, job_id: str, console: Console) -> None:
     """Follow a job's events with one progress bar per (party, stage) until it finishes."""
     bars: dict[tuple[str, str], Any] = {}
@@ -76,10 +82,7 @@ def watch_job(stub: coordinator_pb2_grpc.CoordinatorStub, job_id: str, console: 
                 key = (event.party, str(detail.get("stage", "")))
                 total = int(detail.get("total") or 1)
                 metrics = detail.get("metrics") or {}
-                text = " ".join(
-                    f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
-                    for k, v in metrics.items()
-                )
+                text = " ".join(f"{k}={_number(v)}" for k, v in metrics.items())
                 if key not in bars:
                     bars[key] = progress.add_task(f"{key[0]:>12} {key[1]}", total=total, metrics="")
                 progress.update(
