@@ -26,6 +26,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from node.jobs.context import PartyContext
@@ -40,6 +42,7 @@ from node.psi import (
 from node.psi import (
     spec_from_job as psi_spec_from_job,
 )
+from node.psi.workers import validate_chunk
 from node.training.preprocess import MODES, prepare_features
 from node.training.vertical.arbiter import run_arbiter
 from node.training.vertical.baseline import bank_only_metrics
@@ -118,7 +121,8 @@ def run_vertical_party(ctx: PartyContext) -> dict[str, Any]:
     prepared = prepare_features(
         frame, mine.features, str(ctx.spec.get("preprocess", DEFAULT_PREPROCESS))
     )
-    rows: pd.DataFrame = prepared.iloc[aligned.rows].reset_index(drop=True)
+    rows: pd.DataFrame = prepared.iloc[_canonical(frame, mine.id_column, aligned.rows, psi)]
+    rows = rows.reset_index(drop=True)
     extra: dict[str, Any] = {}
     if ctx.party == spec.label_holder.party:
         result: Any = run_label_holder(ctx.channel, ctx.hooks, spec, rows, ctx.pool)
@@ -129,6 +133,20 @@ def run_vertical_party(ctx: PartyContext) -> dict[str, Any]:
     if ctx.workdir is not None:
         _keep_model(ctx, result.model)
     return {"aligned_rows": aligned.size, **result.summary(), **extra}
+
+
+def _canonical(
+    frame: pd.DataFrame, id_column: str, rows: npt.NDArray[np.int64], psi: PsiSpec
+) -> npt.NDArray[np.int64]:
+    """The intersection rows sorted by normalised id: the same order at every party.
+
+    PSI shuffles its shared order afresh on every run. Training needs the order to be the same
+    across attempts too, or a job resumed after a restart would draw another validation split
+    from its checkpoint. Every party holds the same ids for these firms, so sorting by them
+    gives one order everywhere and reveals nothing beyond the intersection itself.
+    """
+    codes, _ = validate_chunk(frame[id_column].iloc[rows].tolist(), psi.id_format)
+    return rows[np.argsort(np.asarray(codes), kind="stable")]
 
 
 def _keep_model(ctx: PartyContext, model: Any) -> None:

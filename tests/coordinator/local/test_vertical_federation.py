@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from protos.fedcredit.v1 import coordinator_pb2
 from tests.federation_fixtures import csv_federation
 
 pytestmark = pytest.mark.slow
@@ -66,3 +68,55 @@ def test_bank_and_holder_train_over_the_relay_and_beat_the_bank_alone(
     )
     assert set(part["weights"]) == {f"x{i}" for i in range(10)}
     assert "weights" not in json.dumps(result)
+
+
+def test_coordinator_restart_resumes_training_from_the_last_epoch(
+    tmp_path: Path, default_credit_dir: Path
+) -> None:
+    # prepare
+    fed = csv_federation(
+        tmp_path,
+        {
+            "bank": ("bank", "bank-a", default_credit_dir / "default_credit_hetero_guest.csv", "y"),
+            "government": (
+                "government",
+                "gov-dc",
+                default_credit_dir / "default_credit_hetero_host.csv",
+                None,
+            ),
+        },
+    )
+    job = JOB.replace("epochs: 2", "epochs: 4")
+    try:
+        fed.start()
+        fed.submit(job, job_id="vlr-restart")
+        # execute: kill the coordinator (the key holder) once epoch 1 is checkpointed
+        for event in fed.coordinator().WatchJob(
+            coordinator_pb2.GetJobRequest(job_id="vlr-restart")
+        ):
+            detail = json.loads(event.detail_json or "{}")
+            if event.kind == "progress" and detail.get("stage") == "epoch" and detail["step"] >= 1:
+                break
+        assert fed.stop_party("coordinator", signal.SIGKILL) != 0
+        fed.start_coordinator()
+        status = fed.wait_job("vlr-restart", timeout=900)
+        request = coordinator_pb2.GetJobRequest(job_id="vlr-restart")
+        events = list(fed.coordinator().WatchJob(request))
+    finally:
+        fed.stop()
+    # assert: the second attempt finished all four epochs, resuming rather than restarting
+    assert status.state == "succeeded", status.error
+    assert status.attempt == 2
+    bank = json.loads(status.result_json)["parties"]["bank"]
+    epochs = [h["epoch"] for h in bank["history"]]
+    assert epochs == [1, 2, 3, 4]
+    assert bank["metrics"]["auc"] > 0.70
+    # after the restart, training continued at the next epoch instead of starting over
+    kinds = [e.kind for e in events]
+    after = events[kinds.index("resumed") :]
+    epochs_after = [
+        json.loads(e.detail_json)["step"]
+        for e in after
+        if e.kind == "progress" and json.loads(e.detail_json).get("stage") == "epoch"
+    ]
+    assert epochs_after and min(epochs_after) >= 2
