@@ -120,3 +120,37 @@ def test_coordinator_restart_resumes_training_from_the_last_epoch(
         if e.kind == "progress" and json.loads(e.detail_json).get("stage") == "epoch"
     ]
     assert epochs_after and min(epochs_after) >= 2
+
+
+def test_a_holder_that_disappears_fails_the_job_naming_it(
+    tmp_path: Path, default_credit_dir: Path
+) -> None:
+    fed = csv_federation(
+        tmp_path,
+        {
+            "bank": ("bank", "bank-a", default_credit_dir / "default_credit_hetero_guest.csv", "y"),
+            "government": (
+                "government",
+                "gov-dc",
+                default_credit_dir / "default_credit_hetero_host.csv",
+                None,
+            ),
+        },
+    )
+    try:
+        fed.start()
+        fed.submit(JOB.replace("epochs: 2", "epochs: 6"), job_id="vlr-gone")
+        for event in fed.coordinator().WatchJob(coordinator_pb2.GetJobRequest(job_id="vlr-gone")):
+            detail = json.loads(event.detail_json or "{}")
+            if event.kind == "progress" and detail.get("stage") == "epoch":
+                break
+        # execute: the government node dies without a word
+        fed.stop_party("government", signal.SIGKILL)
+        status = fed.wait_job("vlr-gone", timeout=120)
+        bank_still_running = "bank" in fed.running()
+    finally:
+        fed.stop()
+    # assert: the job failed promptly, naming the party; the bank process is unharmed
+    assert status.state == "failed"
+    assert status.error.startswith("government:")
+    assert bank_still_running
