@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from coordinator.state import CoordinatorStore, EventRecord, JobRecord, JobState
-from node.jobs.exceptions import DuplicateJobId, JobSpecError
+from node.jobs.exceptions import DuplicateJobId, JobSpecError, public_message
 from node.jobs.hooks import JobHooks
 from node.jobs.registry import job_type
 from node.jobs.spec import JobFile, parse_job_file
@@ -362,9 +362,10 @@ class JobRunner:
                 )
             )
         except Exception as exc:
-            log.warning("coordinator role of %s failed: %s", attempt.key, exc)
+            message = public_message(exc)
+            log.warning("coordinator role of %s failed: %s", attempt.key, message)
             if not attempt.done.is_set() and not attempt.restart:
-                self._lose(attempt, "coordinator", str(exc))
+                self._lose(attempt, "coordinator", message)
                 attempt.done.set()
         return outcome
 

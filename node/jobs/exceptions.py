@@ -30,3 +30,16 @@ class DuplicateJobId(JobError):
     def __init__(self, job_id: str) -> None:
         super().__init__(f"job id {job_id!r} already exists; choose another or leave it empty")
         self.job_id = job_id
+
+
+def public_message(exc: BaseException) -> str:
+    """What may be said about a failure outside this process (reports, logs, events).
+
+    fedcredit's own exceptions are written never to carry data values, so their text is kept.
+    Anything else (pandas, numpy, the standard library) may quote the offending value — a
+    credit code in a failed conversion, say — so only its class is passed on.
+    """
+    name = type(exc).__name__
+    if type(exc).__module__.split(".")[0] in ("node", "coordinator"):
+        return f"{name}: {exc}"
+    return f"{name} (the message is withheld because it may quote data; check the job's inputs)"

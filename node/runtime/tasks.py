@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from node.jobs.context import DatasetSource, FieldGate, PartyContext
+from node.jobs.exceptions import public_message
 from node.jobs.registry import job_type
 from node.jobs.spec import parse_job_file
 from node.runtime.job_hooks import NodeJobHooks
@@ -134,7 +135,7 @@ class TaskRunner:
                 result = dict(job_type(task.job_type).run_party(ctx))
             json.dumps(result)  # results must be plain JSON summaries
         except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"
+            error = public_message(exc)
             log.warning("job %s failed here: %s", task.key, error)
             self._send(task, "failed", {}, error)
         else:
