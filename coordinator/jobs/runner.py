@@ -294,6 +294,7 @@ class JobRunner:
         thread = threading.Thread(
             target=self._drive, args=(record, job), name=f"job-{record.job_id}", daemon=True
         )
+        self._threads = [t for t in self._threads if t.is_alive()]
         self._threads.append(thread)
         thread.start()
 

@@ -298,3 +298,28 @@ def test_node_with_a_broken_data_file_refuses_to_start_naming_file_column_row(
         assert lines[1].split(",")[0] not in message  # the duplicated id itself is not printed
     finally:
         fed.stop()
+
+
+def test_oversized_message_is_refused_and_the_coordinator_carries_on(
+    federation: LocalFederation,
+) -> None:
+    # 40 MiB exceeds the 32 MiB cap every server and channel is built with
+    with (
+        open_channel(federation.address, federation.certs, "bank") as ch,
+        pytest.raises(grpc.RpcError) as err,
+    ):
+        coordinator_pb2_grpc.CoordinatorStub(ch).Send(
+            common_pb2.Envelope(sealed=b"\x01" * (40 << 20)), timeout=30
+        )
+    assert err.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert federation.wait_job(federation.submit(CHECK_JOB), timeout=60).state == "succeeded"
+
+
+def test_malformed_envelope_is_refused_with_a_clear_message(federation: LocalFederation) -> None:
+    with (
+        open_channel(federation.address, federation.certs, "bank") as ch,
+        pytest.raises(grpc.RpcError) as err,
+    ):
+        coordinator_pb2_grpc.CoordinatorStub(ch).Send(common_pb2.Envelope(sealed=b"junk"))
+    assert err.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert "not a sealed envelope" in err.value.details()
