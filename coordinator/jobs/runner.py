@@ -110,7 +110,7 @@ class JobRunner:
         notify_left: Callable[[str, str, int, str, str], None],
         router: EnvelopeRouter,
         is_online: Callable[[str], bool],
-        audit: Callable[[str, Mapping[str, object]], None] = lambda action, details: None,
+        audit: Callable[[str, Mapping[str, object]], object] = lambda action, details: None,
         party_wait_s: float = PARTY_WAIT_S,
     ) -> None:
         self.store = store

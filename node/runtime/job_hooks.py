@@ -26,7 +26,7 @@ class NodeJobHooks(JobHooks):
         job_id: str,
         checkpoint_dir: Path,
         report_progress: Callable[[str, int, int, Mapping[str, float]], None],
-        record: Callable[[str, Mapping[str, object]], None],
+        record: Callable[[str, Mapping[str, object]], object],
     ) -> None:
         self._job_id = job_id
         self._dir = checkpoint_dir / _SAFE.sub("_", job_id)

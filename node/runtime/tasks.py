@@ -56,7 +56,7 @@ class TaskRunner:
         gate_for: Callable[[tuple[str, ...]], FieldGate],
         state_dir: Path,
         report: Reporter,
-        record: Callable[[str, Mapping[str, object]], None],
+        record: Callable[[str, Mapping[str, object]], object],
         pool: Executor | None = None,
     ) -> None:
         self._node_id = node_id

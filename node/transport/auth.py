@@ -19,9 +19,16 @@ log = logging.getLogger("fedcredit.transport.auth")
 
 
 class PeerIdentity(Protocol):
-    organization: str
-    node_id: str
-    role: str
+    """Who a verified certificate names (``node.pki.Identity`` satisfies it)."""
+
+    @property
+    def organization(self) -> str: ...
+
+    @property
+    def node_id(self) -> str: ...
+
+    @property
+    def role(self) -> str: ...
 
 
 class AuthDenied(Exception):
