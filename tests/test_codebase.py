@@ -1,0 +1,41 @@
+"""House rules the whole tree keeps: lint and format clean, every package has an __init__."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGES = ("node", "coordinator", "protos")
+PYTHON_PATHS = ("node", "coordinator", "protos", "scripts", "tests")
+
+
+def _ruff(*args: str) -> subprocess.CompletedProcess[str]:
+    ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
+    if not Path(ruff).exists():
+        pytest.fail("ruff is not installed; install the dev extra (scripts/test.sh does)")
+    return subprocess.run([ruff, *args], cwd=REPO, capture_output=True, text=True, check=False)
+
+
+def test_ruff_check_is_clean() -> None:
+    result = _ruff("check", *PYTHON_PATHS)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_format_is_clean() -> None:
+    result = _ruff("format", "--check", *PYTHON_PATHS)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_package_folder_has_an_init() -> None:
+    missing = [
+        str(d.relative_to(REPO))
+        for top in PACKAGES
+        for d in [REPO / top, *(REPO / top).rglob("*")]
+        if d.is_dir() and d.name != "__pycache__" and not (d / "__init__.py").exists()
+    ]
+    assert missing == []
