@@ -17,6 +17,8 @@ import pandas as pd
 import pytest
 
 from coordinator.local import LocalFederation
+from coordinator.witness import CheckpointWitness
+from node.audit.checkpoint import Checkpoint, sign_checkpoint
 from node.crypto.envelope import seal
 from node.pki import (
     create_ca,
@@ -323,3 +325,32 @@ def test_malformed_envelope_is_refused_with_a_clear_message(federation: LocalFed
         coordinator_pb2_grpc.CoordinatorStub(ch).Send(common_pb2.Envelope(sealed=b"junk"))
     assert err.value.code() is grpc.StatusCode.INVALID_ARGUMENT
     assert "not a sealed envelope" in err.value.details()
+
+
+def test_witness_refuses_a_forked_checkpoint_from_a_node(federation: LocalFederation) -> None:
+    # prepare: what the witness holds for the bank (nodes publish every few seconds)
+    deadline = time.monotonic() + 30
+    held = None
+    while held is None and time.monotonic() < deadline:
+        witness = CheckpointWitness(federation.root / "state" / "coordinator" / "witness.sqlite")
+        try:
+            held = witness.latest("bank")
+        finally:
+            witness.close()
+        time.sleep(0.5)
+    assert held is not None
+    # a checkpoint of the same size with another root, properly signed with the bank's key
+    bank = load_identity_files(federation.certs, "bank")
+    fork = sign_checkpoint(
+        Checkpoint("bank", held.size, bytes(32), held.checkpoint.time), bank.sign_key
+    )
+    # execute / assert
+    with (
+        open_channel(federation.address, federation.certs, "bank") as ch,
+        pytest.raises(grpc.RpcError) as err,
+    ):
+        coordinator_pb2_grpc.CoordinatorStub(ch).PublishCheckpoint(
+            coordinator_pb2.PublishCheckpointRequest(checkpoint=fork.to_bytes())
+        )
+    assert err.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+    assert "checkpoint refused" in err.value.details()

@@ -146,3 +146,16 @@ def test_access_logs_of_a_real_run_verify_and_hold_no_raw_identifier(
     finally:
         reader.close()
     assert report.ok
+
+
+def test_policy_reload_is_for_operators_and_names_both_versions(
+    federation: LocalFederation,
+) -> None:
+    # a bank certificate may not reload a government node's policy
+    with pytest.raises(grpc.RpcError) as err:
+        _node(federation, "government", "bank").ReloadPolicy(node_pb2.ReloadPolicyRequest())
+    assert err.value.code() is grpc.StatusCode.PERMISSION_DENIED
+    # the operator may; an unchanged file keeps its content-hash version
+    reply = _node(federation, "government", "operator").ReloadPolicy(node_pb2.ReloadPolicyRequest())
+    caps = _node(federation, "government", "bank").GetCapabilities(node_pb2.CapabilitiesRequest())
+    assert reply.old_version == reply.new_version == caps.policy_version
