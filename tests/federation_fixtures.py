@@ -116,3 +116,46 @@ def csv_federation(
     fed = LocalFederation(root)
     fed.prepare(parties)
     return fed
+
+
+def wait_for_progress(
+    fed: LocalFederation, job_id: str, stage: str, step: int
+) -> dict[str, object]:
+    """Follow a job's events until some party reports ``stage`` at ``step`` or beyond."""
+    import json
+
+    from protos.fedcredit.v1 import coordinator_pb2
+
+    for event in fed.coordinator().WatchJob(coordinator_pb2.GetJobRequest(job_id=job_id)):
+        detail = json.loads(event.detail_json or "{}")
+        if event.kind == "progress" and detail.get("stage") == stage and detail["step"] >= step:
+            return {"party": event.party, **detail}
+    raise AssertionError(f"job {job_id} ended before {stage} reached {step}")
+
+
+def default_credit_banks(root: Path, data: Path) -> LocalFederation:
+    """Three bank nodes, each serving one file of the horizontal split."""
+    files = ("homo_guest", "homo_host_1", "homo_host_2")
+    return csv_federation(
+        root,
+        {
+            f"bank_{x}": ("bank", f"bank-{x}", data / f"default_credit_{f}.csv", "y")
+            for x, f in zip("abc", files, strict=True)
+        },
+    )
+
+
+def default_credit_vertical(root: Path, data: Path, host: Path | None = None) -> LocalFederation:
+    """The vertical split: the bank with the guest file, a government node with the host file."""
+    return csv_federation(
+        root,
+        {
+            "bank": ("bank", "bank-a", data / "default_credit_hetero_guest.csv", "y"),
+            "government": (
+                "government",
+                "gov-dc",
+                host or data / "default_credit_hetero_host.csv",
+                None,
+            ),
+        },
+    )

@@ -51,6 +51,21 @@ def _nodes(fed: LocalFederation) -> dict[str, coordinator_pb2.NodeStatus]:
         return {n.node_id: n for n in stub.ListNodes(coordinator_pb2.ListNodesRequest()).nodes}
 
 
+def _sealed_to_coordinator(fed: LocalFederation, sender: str) -> bytes:
+    """An envelope from ``sender`` (sealed and signed with its real keys) to the coordinator."""
+    keys = load_identity_files(fed.certs, sender)
+    coordinator = identity_from_certificate((fed.certs / "coordinator.crt").read_bytes())
+    return seal(
+        b"hello",
+        sender=sender,
+        sign_key=keys.sign_key,
+        recipient="coordinator",
+        recipient_seal_public=coordinator.seal_public,
+        job="no-such-job#1",
+        topic="t",
+    )
+
+
 def _register_error(address: str, cert_dir: Path, name: str) -> grpc.RpcError:
     """Try to register presenting ``name``'s certificate; return the refusal."""
     with open_channel(address, cert_dir, name) as ch:
@@ -140,18 +155,7 @@ def test_revoked_certificate_is_refused_with_reason(federation: LocalFederation)
 
 def test_replayed_envelope_is_refused_by_the_recipient(federation: LocalFederation) -> None:
     # prepare: the bank's keys seal one envelope to the coordinator party
-
-    bank = load_identity_files(federation.certs, "bank")
-    coordinator = identity_from_certificate((federation.certs / "coordinator.crt").read_bytes())
-    sealed = seal(
-        b"hello",
-        sender="bank",
-        sign_key=bank.sign_key,
-        recipient="coordinator",
-        recipient_seal_public=coordinator.seal_public,
-        job="no-such-job#1",
-        topic="t",
-    )
+    sealed = _sealed_to_coordinator(federation, "bank")
     with open_channel(federation.address, federation.certs, "bank") as ch:
         stub = coordinator_pb2_grpc.CoordinatorStub(ch)
         # execute: the first delivery is accepted, the identical second one is not
@@ -163,18 +167,8 @@ def test_replayed_envelope_is_refused_by_the_recipient(federation: LocalFederati
 
 
 def test_envelope_claiming_another_sender_is_refused(federation: LocalFederation) -> None:
-
-    gov = load_identity_files(federation.certs, "government")
-    coordinator = identity_from_certificate((federation.certs / "coordinator.crt").read_bytes())
-    forged = seal(
-        b"x",
-        sender="government",
-        sign_key=gov.sign_key,
-        recipient="coordinator",
-        recipient_seal_public=coordinator.seal_public,
-        job="j#1",
-        topic="t",
-    )
+    # prepare: a valid envelope of the government node, sent over the bank's connection
+    forged = _sealed_to_coordinator(federation, "government")
     with (
         open_channel(federation.address, federation.certs, "bank") as ch,
         pytest.raises(grpc.RpcError) as err,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from protos.fedcredit.v1 import coordinator_pb2
-from tests.federation_fixtures import csv_federation
+from tests.federation_fixtures import default_credit_banks, wait_for_progress
 
 pytestmark = pytest.mark.slow
 
@@ -31,12 +31,7 @@ def test_three_banks_train_with_paillier_sums_over_the_relay(
     tmp_path: Path, default_credit_dir: Path
 ) -> None:
     # prepare: three bank nodes, each with one of the horizontal files, real 2048-bit keys
-    files = ("homo_guest", "homo_host_1", "homo_host_2")
-    nodes = {
-        f"bank_{x}": ("bank", f"bank-{x}", default_credit_dir / f"default_credit_{f}.csv", "y")
-        for x, f in zip("abc", files, strict=True)
-    }
-    fed = csv_federation(tmp_path, nodes)
+    fed = default_credit_banks(tmp_path, default_credit_dir)
     try:
         fed.start()
         # execute
@@ -59,12 +54,7 @@ def test_bank_killed_mid_job_is_left_out_then_rejoins_after_restart(
     tmp_path: Path, default_credit_dir: Path
 ) -> None:
     # prepare
-    files = ("homo_guest", "homo_host_1", "homo_host_2")
-    nodes = {
-        f"bank_{x}": ("bank", f"bank-{x}", default_credit_dir / f"default_credit_{f}.csv", "y")
-        for x, f in zip("abc", files, strict=True)
-    }
-    fed = csv_federation(tmp_path, nodes)
+    fed = default_credit_banks(tmp_path, default_credit_dir)
     job = JOB.replace("rounds: 3", "rounds: 25").replace(
         "quorum: 2", "quorum: 2\n  round_timeout_s: 20"
     )
@@ -109,23 +99,13 @@ def test_coordinator_restart_resumes_the_job_from_the_last_round(
     tmp_path: Path, default_credit_dir: Path
 ) -> None:
     # prepare
-    files = ("homo_guest", "homo_host_1", "homo_host_2")
-    nodes = {
-        f"bank_{x}": ("bank", f"bank-{x}", default_credit_dir / f"default_credit_{f}.csv", "y")
-        for x, f in zip("abc", files, strict=True)
-    }
-    fed = csv_federation(tmp_path, nodes)
+    fed = default_credit_banks(tmp_path, default_credit_dir)
     job = JOB.replace("rounds: 3", "rounds: 20")
     try:
         fed.start()
         fed.submit(job, job_id="hfl-restart")
         # execute: stop the coordinator once round 3 is done, then start it again
-        for event in fed.coordinator().WatchJob(
-            coordinator_pb2.GetJobRequest(job_id="hfl-restart")
-        ):
-            detail = json.loads(event.detail_json or "{}")
-            if event.kind == "progress" and event.party == "coordinator" and detail["step"] >= 3:
-                break
+        wait_for_progress(fed, "hfl-restart", "round", 3)
         assert fed.stop_party("coordinator", signal.SIGKILL) != 0
         fed.start_coordinator()
         status = fed.wait_job("hfl-restart", timeout=600)

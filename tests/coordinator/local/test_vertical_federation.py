@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from protos.fedcredit.v1 import coordinator_pb2
-from tests.federation_fixtures import csv_federation
+from tests.federation_fixtures import default_credit_vertical, wait_for_progress
 
 pytestmark = pytest.mark.slow
 
@@ -42,13 +42,7 @@ def test_bank_and_holder_train_over_the_relay_and_beat_the_bank_alone(
     host = tmp_path / "host.csv"
     table = pd.read_csv(default_credit_dir / "default_credit_hetero_host.csv")
     table.sample(frac=1.0, random_state=1).to_csv(host, index=False)
-    fed = csv_federation(
-        tmp_path,
-        {
-            "bank": ("bank", "bank-a", default_credit_dir / "default_credit_hetero_guest.csv", "y"),
-            "government": ("government", "gov-dc", host, None),
-        },
-    )
+    fed = default_credit_vertical(tmp_path, default_credit_dir, host)
     try:
         fed.start()
         # execute
@@ -74,29 +68,13 @@ def test_coordinator_restart_resumes_training_from_the_last_epoch(
     tmp_path: Path, default_credit_dir: Path
 ) -> None:
     # prepare
-    fed = csv_federation(
-        tmp_path,
-        {
-            "bank": ("bank", "bank-a", default_credit_dir / "default_credit_hetero_guest.csv", "y"),
-            "government": (
-                "government",
-                "gov-dc",
-                default_credit_dir / "default_credit_hetero_host.csv",
-                None,
-            ),
-        },
-    )
+    fed = default_credit_vertical(tmp_path, default_credit_dir)
     job = JOB.replace("epochs: 2", "epochs: 4")
     try:
         fed.start()
         fed.submit(job, job_id="vlr-restart")
         # execute: kill the coordinator (the key holder) once epoch 1 is checkpointed
-        for event in fed.coordinator().WatchJob(
-            coordinator_pb2.GetJobRequest(job_id="vlr-restart")
-        ):
-            detail = json.loads(event.detail_json or "{}")
-            if event.kind == "progress" and detail.get("stage") == "epoch" and detail["step"] >= 1:
-                break
+        wait_for_progress(fed, "vlr-restart", "epoch", 1)
         assert fed.stop_party("coordinator", signal.SIGKILL) != 0
         fed.start_coordinator()
         status = fed.wait_job("vlr-restart", timeout=900)
@@ -125,25 +103,11 @@ def test_coordinator_restart_resumes_training_from_the_last_epoch(
 def test_a_holder_that_disappears_fails_the_job_naming_it(
     tmp_path: Path, default_credit_dir: Path
 ) -> None:
-    fed = csv_federation(
-        tmp_path,
-        {
-            "bank": ("bank", "bank-a", default_credit_dir / "default_credit_hetero_guest.csv", "y"),
-            "government": (
-                "government",
-                "gov-dc",
-                default_credit_dir / "default_credit_hetero_host.csv",
-                None,
-            ),
-        },
-    )
+    fed = default_credit_vertical(tmp_path, default_credit_dir)
     try:
         fed.start()
         fed.submit(JOB.replace("epochs: 2", "epochs: 6"), job_id="vlr-gone")
-        for event in fed.coordinator().WatchJob(coordinator_pb2.GetJobRequest(job_id="vlr-gone")):
-            detail = json.loads(event.detail_json or "{}")
-            if event.kind == "progress" and detail.get("stage") == "epoch":
-                break
+        wait_for_progress(fed, "vlr-gone", "epoch", 1)
         # execute: the government node dies without a word
         fed.stop_party("government", signal.SIGKILL)
         status = fed.wait_job("vlr-gone", timeout=120)
