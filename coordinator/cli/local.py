@@ -62,7 +62,7 @@ def show_federation(fed: LocalFederation, console: Console) -> None:
     health = Table("server", "port", "gRPC health")
     health.add_row("coordinator", str(fed.coordinator_port), fed.health())
     for node_id, port in fed.node_ports.items():
-        with open_channel(f"127.0.0.1:{port}", fed.certs, "operator") as ch:
+        with open_channel(f"127.0.0.1:{port}", fed.certs, "operator", peer=node_id) as ch:
             health.add_row(node_id, str(port), health_status(ch))
     console.print(health)
 

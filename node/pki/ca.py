@@ -28,7 +28,7 @@ from node.pki.files import (
     write_private,
     write_public,
 )
-from node.pki.identity import ENVELOPE_KEYS_OID, encode_envelope_keys
+from node.pki.identity import ENVELOPE_KEYS_OID, encode_envelope_keys, peer_dns_name
 from node.transport.roles import ALL_ROLES
 
 DEFAULT_CA_DAYS = 3650
@@ -165,7 +165,7 @@ def issue_certificate(
         seal_key.public_key().public_bytes(*raw), sign_key.public_key().public_bytes(*raw)
     )
     start = not_before or (_now() - dt.timedelta(minutes=5))
-    sans = _subject_alt_names(hostnames)
+    sans = _subject_alt_names([peer_dns_name(node_id), *hostnames])
     cert = (
         x509.CertificateBuilder()
         .subject_name(

@@ -82,3 +82,15 @@ def identity_from_certificate(cert_or_pem: x509.Certificate | bytes) -> Identity
         seal_public=raw[4:36],
         sign_public=raw[36:68],
     )
+
+
+def peer_dns_name(node_id: str) -> str:
+    """The DNS name a party's certificate carries for its node id, and that clients expect.
+
+    A client connecting to the coordinator (or to a node) asks TLS to check this name instead
+    of the address it dialled, so the server must hold the certificate issued for that very
+    party: any other federation certificate, though from the same CA, fails the handshake.
+    Node ids are mapped to one DNS label (lower case, ``[a-z0-9-]``) under ``fedcredit.internal``.
+    """
+    label = "".join(c if c.isascii() and (c.isalnum() or c == "-") else "-" for c in node_id)
+    return f"{label.lower().strip('-') or 'node'}.fedcredit.internal"

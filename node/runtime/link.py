@@ -19,6 +19,7 @@ from node.pki import PeerVerifier, PkiError
 from node.pki.files import NodeCredentials
 from node.transport.grpc_options import channel_credentials, secure_channel
 from node.transport.relay_channel import RecipientGone
+from node.transport.roles import COORDINATOR
 from protos.fedcredit.v1 import common_pb2, coordinator_pb2, coordinator_pb2_grpc
 
 log = logging.getLogger("fedcredit.node.link")
@@ -65,7 +66,9 @@ class CoordinatorLink:
         self._on_registered = on_registered
         self._running_jobs = running_jobs
         self._channel = secure_channel(
-            address, channel_credentials(creds.cert_pem, creds.key_pem, creds.ca_pem)
+            address,
+            channel_credentials(creds.cert_pem, creds.key_pem, creds.ca_pem),
+            COORDINATOR,
         )
         self.stub = coordinator_pb2_grpc.CoordinatorStub(self._channel)
         self.connected = threading.Event()

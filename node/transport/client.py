@@ -11,10 +11,17 @@ from node.pki import load_identity_files
 from node.transport.grpc_options import channel_credentials, secure_channel
 
 
-def open_channel(address: str, cert_dir: Path | str, name: str) -> grpc.Channel:
-    """A channel to ``address`` presenting the certificate ``<cert_dir>/<name>.crt``."""
+def open_channel(
+    address: str, cert_dir: Path | str, name: str, peer: str = "coordinator"
+) -> grpc.Channel:
+    """A channel to ``peer`` at ``address``, presenting the certificate ``<cert_dir>/<name>.crt``.
+
+    The server must hold the certificate issued to ``peer`` (the coordinator by default, or a
+    node id when talking to a node directly).
+    """
     creds = load_identity_files(cert_dir, name)
-    return secure_channel(address, channel_credentials(creds.cert_pem, creds.key_pem, creds.ca_pem))
+    credentials = channel_credentials(creds.cert_pem, creds.key_pem, creds.ca_pem)
+    return secure_channel(address, credentials, peer)
 
 
 def health_status(channel: grpc.Channel, service: str = "", timeout: float = 5.0) -> str:

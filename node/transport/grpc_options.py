@@ -8,6 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
+from node.pki.identity import peer_dns_name
+
 # Protocols batch their payloads to a few MiB; the cap leaves room for the envelope and refuses
 # anything larger before it is buffered (an oversized message fails with RESOURCE_EXHAUSTED).
 MAX_MESSAGE_BYTES = 32 * 1024 * 1024
@@ -21,8 +23,6 @@ CHANNEL_OPTIONS: Sequence[tuple[str, int | str]] = (
     ("grpc.keepalive_timeout_ms", 10_000),
     ("grpc.keepalive_permit_without_calls", 1),
     ("grpc.http2.max_pings_without_data", 0),
-    # Certificates name "localhost"; operators connect by address, TLS checks the name.
-    ("grpc.ssl_target_name_override", "localhost"),
 )
 
 SERVER_OPTIONS: Sequence[tuple[str, int]] = (
@@ -51,8 +51,15 @@ def channel_credentials(cert_pem: bytes, key_pem: bytes, ca_pem: bytes) -> grpc.
     )
 
 
-def secure_channel(address: str, credentials: grpc.ChannelCredentials) -> grpc.Channel:
-    return grpc.secure_channel(address, credentials, options=list(CHANNEL_OPTIONS))
+def secure_channel(address: str, credentials: grpc.ChannelCredentials, peer: str) -> grpc.Channel:
+    """A channel to ``address`` that only completes TLS with the certificate issued to ``peer``.
+
+    TLS checks the server's certificate against ``peer_dns_name(peer)`` rather than the dialled
+    address: every federation certificate comes from the same CA, so without this any member
+    that can intercept traffic could pose as the coordinator or another node.
+    """
+    options = [*CHANNEL_OPTIONS, ("grpc.ssl_target_name_override", peer_dns_name(peer))]
+    return grpc.secure_channel(address, credentials, options=options)
 
 
 def create_server(

@@ -95,7 +95,7 @@ def test_heartbeats_advance_last_seen(federation: LocalFederation) -> None:
 def test_every_server_answers_the_standard_health_check(federation: LocalFederation) -> None:
     assert federation.health() == "SERVING"
     for node_id, port in federation.node_ports.items():
-        with open_channel(f"127.0.0.1:{port}", federation.certs, "operator") as ch:
+        with open_channel(f"127.0.0.1:{port}", federation.certs, "operator", peer=node_id) as ch:
             assert health_status(ch) == "SERVING", node_id
             assert health_status(ch, "fedcredit.v1.Node") == "SERVING"
 

@@ -85,7 +85,11 @@ def test_subject_and_san_cover_loopback_and_given_hosts(ca_dir: Path) -> None:
         "coordinator"
     )
     san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    assert set(san.get_values_for_type(x509.DNSName)) == {"localhost", "coord.example"}
+    assert set(san.get_values_for_type(x509.DNSName)) == {
+        "localhost",
+        "coord.example",
+        "coordinator.fedcredit.internal",  # the name clients pin (peer_dns_name)
+    }
     assert set(san.get_values_for_type(x509.IPAddress)) == {
         ipaddress.ip_address("127.0.0.1"),
         ipaddress.ip_address("10.1.2.3"),

@@ -42,7 +42,7 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalFedera
 
 def _node(fed: LocalFederation, node_id: str, as_: str) -> node_pb2_grpc.NodeStub:
     return node_pb2_grpc.NodeStub(
-        open_channel(f"127.0.0.1:{fed.node_ports[node_id]}", fed.certs, as_)
+        open_channel(f"127.0.0.1:{fed.node_ports[node_id]}", fed.certs, as_, peer=node_id)
     )
 
 
