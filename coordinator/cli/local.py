@@ -9,6 +9,7 @@ against its signed checkpoint, print a summary and shut everything down.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -19,20 +20,20 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rich.console import Console
 from rich.table import Table
 
-from coordinator.local import LocalFederation, PartySpec
+from coordinator.local import LocalFederation
+from coordinator.local.csv import default_credit_banks
+from coordinator.local.synthetic import synthetic_federation
 from coordinator.witness import CheckpointWitness
 from node.audit import LogReader, TamperDetected
 from node.audit.verify import verify_log
 from node.cli.jobs import job_dict, nodes_table, watch_job
-from node.data.synthetic import generate_federation
 from node.pki import identity_from_certificate
 from node.transport.client import health_status, open_channel
 from protos.fedcredit.v1 import coordinator_pb2
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 JOB_DIR = REPO_ROOT / "scripts" / "jobs"
-ORGANIZATIONS = {"government": "gov-dc", "bank": "bank-a", "third_party": "third-party"}
-DEMO_JOBS = ("check", "psi", "vertical_lr")
+SCENARIOS = {"synthetic": ("check", "psi", "vertical_lr"), "banks": ("horizontal",)}
 
 app = typer.Typer(help="Run a local fedcredit federation.")
 
@@ -40,18 +41,11 @@ app = typer.Typer(help="Run a local fedcredit federation.")
 def build(root: Path, n_firms: int, seed: int, console: Console) -> LocalFederation:
     """Data, certificates and configuration for the three synthetic holders."""
     started = time.perf_counter()
-    files = generate_federation(root / "data", n_firms=n_firms, seed=seed)
+    fed = synthetic_federation(root, n_firms=n_firms, seed=seed)
     console.print(
-        f"generated synthetic SME data: {n_firms} firms, seed {seed} "
-        f"({time.perf_counter() - started:.1f}s)"
+        f"generated synthetic SME data ({n_firms} firms, seed {seed}) and a federation CA "
+        f"with certificates in {fed.certs} ({time.perf_counter() - started:.1f}s)"
     )
-    parties = [
-        PartySpec(name, name, org, {name: (files.tables[name], files.schemas[name], "uscc")})
-        for name, org in ORGANIZATIONS.items()
-    ]
-    fed = LocalFederation(root)
-    fed.prepare(parties)
-    console.print(f"issued a federation CA and certificates in {fed.certs}")
     return fed
 
 
@@ -124,6 +118,12 @@ def print_summary(results: dict[str, dict[str, Any]], console: Console) -> None:
         elif job["state"] == "succeeded" and name == "vertical_lr":
             bank = result["parties"]["bank"]
             outcome = f"{bank['aligned_rows']} aligned firms, best epoch {bank['best_epoch']}"
+        elif job["state"] == "succeeded" and name == "horizontal":
+            last = result["coordinator"]["history"][-1]
+            outcome = (
+                f"{last['round']} rounds, federated validation AUC {last['val_auc']:.3f}, "
+                f"KS {last['val_ks']:.3f}, {len(last['banks'])} banks in the last sum"
+            )
         table.add_row(name, job["state"], outcome)
     console.print(table)
     vertical = results.get("vertical_lr")
@@ -143,26 +143,43 @@ def up(
     workdir: Annotated[Path, typer.Option(help="where data, certificates and state go")] = Path(
         "var/local-federation"
     ),
+    scenario: Annotated[
+        str,
+        typer.Option(
+            help="synthetic: government, bank and third-party nodes on generated SME data; "
+            "banks: three bank nodes on the shared default_credit horizontal split"
+        ),
+    ] = "synthetic",
     n_firms: Annotated[int, typer.Option(help="synthetic firms")] = 20_000,
     seed: Annotated[int, typer.Option(help="data seed")] = 7,
-    jobs: Annotated[str, typer.Option(help="comma-separated demo jobs to run")] = ",".join(
-        DEMO_JOBS
-    ),
+    data_dir: Annotated[
+        Path | None, typer.Option(help="the default_credit folder (banks scenario)")
+    ] = None,
+    jobs: Annotated[str, typer.Option(help="comma-separated demo jobs to run")] = "",
     fresh: Annotated[bool, typer.Option(help="start from an empty workdir")] = True,
 ) -> None:
-    """Start coordinator + government, bank and third-party nodes, run jobs, verify, stop."""
+    """Start a local federation as separate processes, run jobs, verify the logs, stop."""
     console = Console()
+    if scenario not in SCENARIOS:
+        raise typer.BadParameter(f"--scenario must be one of {', '.join(SCENARIOS)}")
     if fresh and workdir.exists():
         shutil.rmtree(workdir)
-    fed = build(workdir, n_firms, seed, console)
+    if scenario == "banks":
+        data = data_dir or shared_default_credit()
+        if not (data / "default_credit_homo_guest.csv").exists():
+            raise typer.BadParameter(f"no default_credit files in {data}; pass --data-dir")
+        fed = default_credit_banks(workdir, data)
+        console.print(f"three bank nodes on the horizontal split in {data}")
+    else:
+        fed = build(workdir, n_firms, seed, console)
+    names = [j.strip() for j in (jobs or ",".join(SCENARIOS[scenario])).split(",") if j.strip()]
     results: dict[str, dict[str, Any]] = {}
-    audit: list[dict[str, Any]] = []
     try:
         t0 = time.perf_counter()
         fed.start()
         console.print(f"federation up in {time.perf_counter() - t0:.1f}s")
         show_federation(fed, console)
-        for name in [j.strip() for j in jobs.split(",") if j.strip()]:
+        for name in names:
             results[name] = run_job(fed, name, console)
     finally:
         codes = fed.stop()
@@ -181,6 +198,13 @@ def up(
     if failed or not all(a["ok"] for a in audit) or any(codes.values()):
         console.print(f"[red]federation run had problems: failed jobs {failed}[/red]")
         raise typer.Exit(20)
+
+
+def shared_default_credit() -> Path:
+    """``$FEDCREDIT_SHARED_DATA/default_credit``, or ``../shared/data/default_credit``."""
+    env = os.environ.get("FEDCREDIT_SHARED_DATA")
+    base = Path(env) if env else REPO_ROOT.parent / "shared" / "data"
+    return base / "default_credit"
 
 
 def main() -> None:

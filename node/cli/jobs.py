@@ -58,6 +58,10 @@ def job_dict(status: coordinator_pb2.JobStatus) -> dict[str, Any]:
     }
 
 
+# Progress lines show model quality and sizes; full metrics are in the job's result.
+SHOWN_METRICS = ("auc", "ks", "loss", "intersection", "ids")
+
+
 def _number(value: object) -> str:
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else f"{value:.4f}"
@@ -82,7 +86,9 @@ def watch_job(stub: coordinator_pb2_grpc.CoordinatorStub, job_id: str, console: 
                 key = (event.party, str(detail.get("stage", "")))
                 total = int(detail.get("total") or 1)
                 metrics = detail.get("metrics") or {}
-                text = " ".join(f"{k}={_number(v)}" for k, v in metrics.items())
+                shown = [k for k in metrics if k.split("_")[-1] in SHOWN_METRICS][:3]
+                shown = shown or list(metrics)[:2]
+                text = " ".join(f"{k}={_number(metrics[k])}" for k in shown)
                 if key not in bars:
                     bars[key] = progress.add_task(f"{key[0]:>12} {key[1]}", total=total, metrics="")
                 progress.update(

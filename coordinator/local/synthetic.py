@@ -1,0 +1,24 @@
+"""The embedded default: the three synthetic SME holders as a local federation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+from coordinator.local.federation import LocalFederation, PartySpec
+from node.data.synthetic import generate_federation
+
+# Organizations as the shipped default policies (policies/*.yaml) know them.
+ORGANIZATIONS: Final = {"government": "gov-dc", "bank": "bank-a", "third_party": "third-party"}
+
+
+def synthetic_federation(root: Path, n_firms: int = 600, seed: int = 7) -> LocalFederation:
+    """Generate the synthetic tables and prepare (not start) government, bank, third party."""
+    files = generate_federation(root / "data", n_firms=n_firms, seed=seed)
+    parties = [
+        PartySpec(name, name, org, {name: (files.tables[name], files.schemas[name], "uscc")})
+        for name, org in ORGANIZATIONS.items()
+    ]
+    fed = LocalFederation(root)
+    fed.prepare(parties)
+    return fed
