@@ -332,9 +332,16 @@ class JobRunner:
         )
         try:
             for party in job.parties:
-                self._assign(party, self.store.job(job_id) or record, attempt.attempt)
+                try:
+                    self._assign(party, self.store.job(job_id) or record, attempt.attempt)
+                except Exception:  # went offline between the wait and the assignment
+                    self._lose(attempt, party, "disconnected before its task was assigned")
+                    attempt.done.set()
+                    break
                 self.event(job_id, "assigned", party, {"attempt": attempt.attempt})
-            outcome = self._run_coordinator_role(attempt, channel, job)
+            outcome = (
+                {} if attempt.done.is_set() else self._run_coordinator_role(attempt, channel, job)
+            )
             attempt.done.wait()
             if self._stopping.is_set() and not attempt.cancelled:
                 return  # shutdown: the job stays running and is resumed at the next start
@@ -375,8 +382,8 @@ class JobRunner:
         if attempt.cancelled:
             return
         if attempt.failures:
-            first = sorted(attempt.failures.items())[0]
-            error = f"{first[0]}: {first[1]}"
+            party, reason = next(iter(attempt.failures.items()))  # the first is the cause
+            error = f"{party}: {reason}"
             self._finish(job_id, JobState.FAILED, {"failures": attempt.failures}, error)
             return
         result = {"coordinator": outcome.get("result", {}), "parties": attempt.results}

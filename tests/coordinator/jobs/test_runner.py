@@ -1,0 +1,77 @@
+"""The job runner's bookkeeping, with the relay replaced by in-process recorders."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from coordinator.jobs import JobRunner
+from coordinator.state import CoordinatorStore, JobRecord, JobState
+from node.transport.relay_channel import EnvelopeRouter, Opened
+
+JOB = b"type: check\nparties:\n  a: {}\n  b: {}\n"
+
+
+class _NoSealing:
+    """Stands in for sealing: these tests never send a message."""
+
+    def seal(self, recipient: str, job_key: str, topic: str, payload: bytes) -> bytes:
+        raise AssertionError("no message is sent in these tests")
+
+    def open(self, sealed: bytes) -> Opened:
+        raise AssertionError("no message is received in these tests")
+
+
+def _runner(tmp_path: Path, online: set[str], assign) -> JobRunner:  # type: ignore[no-untyped-def]
+    router = EnvelopeRouter("coordinator", _NoSealing(), lambda sealed: None, timeout=2)
+    return JobRunner(
+        CoordinatorStore(tmp_path / "c.sqlite"),
+        assign=assign,
+        notify_left=lambda *args: None,
+        router=router,
+        is_online=lambda p: p in online,
+        party_wait_s=0.5,
+    )
+
+
+def _wait_finished(runner: JobRunner, job_id: str) -> JobRecord:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        record = runner.store.job(job_id)
+        if record and record.state.finished:
+            return record
+        time.sleep(0.05)
+    raise AssertionError("job did not finish")
+
+
+def test_party_never_connected_fails_the_job_naming_it(tmp_path: Path) -> None:
+    runner = _runner(tmp_path, {"a"}, lambda party, job, attempt: None)
+    record = runner.submit(JOB, "ops")
+    finished = _wait_finished(runner, record.job_id)
+    assert finished.state is JobState.FAILED
+    assert "['b']" in finished.error
+
+
+def test_party_lost_during_assignment_fails_the_job_instead_of_hanging(tmp_path: Path) -> None:
+    def assign(party: str, job: JobRecord, attempt: int) -> None:
+        if party == "b":
+            raise ConnectionError("offline")
+
+    runner = _runner(tmp_path, {"a", "b"}, assign)
+    record = runner.submit(JOB, "ops")
+    finished = _wait_finished(runner, record.job_id)
+    assert finished.state is JobState.FAILED
+    assert finished.error.startswith("b: disconnected before its task was assigned")
+
+
+def test_first_failure_is_reported_as_the_cause(tmp_path: Path) -> None:
+    runner = _runner(tmp_path, {"a", "b"}, lambda party, job, attempt: None)
+    record = runner.submit(JOB, "ops")
+    deadline = time.monotonic() + 10
+    while runner.store.job(record.job_id).attempt == 0 and time.monotonic() < deadline:  # type: ignore[union-attr]
+        time.sleep(0.05)
+    # "b" fails first; "a" (alphabetically earlier) fails after, because "b" left
+    runner.report("b", record.job_id, 1, "failed", {}, "DataMismatch: column x missing")
+    runner.report("a", record.job_id, 1, "failed", {}, "PartyUnavailable: b left")
+    finished = _wait_finished(runner, record.job_id)
+    assert finished.error == "b: DataMismatch: column x missing"
