@@ -35,6 +35,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from node.audit.entry import TIME_RE
 from node.audit.exceptions import CheckpointSignatureError, InvalidCheckpoint
 from node.audit.merkle import HASH_SIZE
+from node.pki.exceptions import BadIdentity
+from node.pki.identity import identity_from_certificate
 
 HEADER: Final = "fedcredit-audit-checkpoint/v1"
 ORIGIN_RE: Final = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
@@ -184,7 +186,11 @@ def load_public_key(data: bytes) -> Ed25519PublicKey:
     if re.fullmatch(rb"[0-9a-fA-F]{64}", stripped):
         return Ed25519PublicKey.from_public_bytes(bytes.fromhex(stripped.decode("ascii")))
     if b"BEGIN CERTIFICATE" in stripped:
-        key = x509.load_pem_x509_certificate(stripped).public_key()
+        cert = x509.load_pem_x509_certificate(stripped)
+        try:  # a federation certificate carries the checkpoint key in its envelope-keys extension
+            return Ed25519PublicKey.from_public_bytes(identity_from_certificate(cert).sign_public)
+        except BadIdentity:
+            key = cert.public_key()
     elif b"BEGIN PUBLIC KEY" in stripped:
         key = serialization.load_pem_public_key(stripped)
     else:

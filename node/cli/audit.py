@@ -263,7 +263,9 @@ def _query(
     return SearchQuery(actor, act, since, until, job, dataset, firm_token, limit)
 
 
-ActorOpt = Annotated[str | None, typer.Option(help="organization[/node[/role]]")]
+ActorOpt = Annotated[
+    str | None, typer.Option(help="organization, organization/node or organization/node/role")
+]
 ActionOpt = Annotated[str | None, typer.Option(help="read, release, denial, psi_run, ...")]
 SinceOpt = Annotated[str | None, typer.Option(help="UTC time or prefix, inclusive")]
 UntilOpt = Annotated[str | None, typer.Option(help="UTC time or prefix, exclusive")]

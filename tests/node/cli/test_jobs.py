@@ -68,3 +68,31 @@ def test_bad_job_file_is_refused_before_anything_starts(
     code, out = _run(federation, "jobs", "submit", str(job))
     assert code == 1
     assert "unknown job type 'nonsense'" in out
+
+
+def test_auditor_verifies_a_node_log_with_the_node_certificate(
+    federation: LocalFederation,
+) -> None:
+    # prepare: the auditor has the node sign a checkpoint over its log so far
+    from node.cli.audit import app as audit_app
+    from node.transport.client import open_channel
+    from protos.fedcredit.v1 import node_pb2, node_pb2_grpc
+
+    address = f"127.0.0.1:{federation.node_ports['bank']}"
+    with open_channel(address, federation.certs, "auditor", peer="bank") as channel:
+        node_pb2_grpc.NodeStub(channel).AuditCheckpoint(node_pb2.AuditCheckpointRequest())
+    # execute / assert: verified offline with only the certificate the federation CA issued
+
+    result = CliRunner().invoke(
+        audit_app,
+        [
+            "verify",
+            str(federation.root / "state" / "bank" / "audit"),
+            "--public-key",
+            str(federation.certs / "bank.crt"),
+            "--format",
+            "json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["ok"] is True
