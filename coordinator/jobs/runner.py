@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,6 +112,9 @@ class JobRunner:
         is_online: Callable[[str], bool],
         audit: Callable[[str, Mapping[str, object]], object] = lambda action, details: None,
         party_wait_s: float = PARTY_WAIT_S,
+        capabilities: Callable[[str], Mapping[str, Mapping[str, Sequence[str]]] | None] = (
+            lambda party: None
+        ),
     ) -> None:
         self.store = store
         self._assign = assign
@@ -120,6 +123,7 @@ class JobRunner:
         self._is_online = is_online
         self.audit = audit
         self._party_wait_s = party_wait_s
+        self._capabilities = capabilities
         self._attempts: dict[str, _Attempt] = {}
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
@@ -144,6 +148,7 @@ class JobRunner:
             raise
         except Exception as exc:  # each job type has its own spec errors; one kind leaves here
             raise JobSpecError(f"{job.job_type} job file", str(exc)) from exc
+        self._check_capabilities(job)
         job_id = job_id or f"{job.job_type}-{uuid.uuid4().hex[:10]}"
         if self.store.job(job_id) is not None:
             raise DuplicateJobId(job_id)
@@ -164,6 +169,31 @@ class JobRunner:
         self.audit("admin", {"operation": "job_submitted", "job_id": job_id, "by": submitted_by})
         self._start(record, job)
         return record
+
+    def _check_capabilities(self, job: JobFile) -> None:
+        """Refuse a job asking a party for a field its published policy rules out for the purpose.
+
+        Nodes publish, per dataset field, the purposes some rule of their policy allows. A job
+        that names a field no rule allows for its purpose would only fail once started; refusing
+        it here says so before anything runs. (Passing this check is necessary, not sufficient:
+        each node still checks its policy for every recipient when its part starts.)
+        """
+        for party, dataset, fields, purpose in job_type(job.job_type).uses(job):
+            offered = self._capabilities(party)
+            if offered is None:
+                continue  # not registered yet: the node decides when it starts
+            if dataset not in offered:
+                raise JobSpecError(
+                    "job file",
+                    f"{party} serves no dataset {dataset!r}; it serves {sorted(offered)}",
+                )
+            refused = [f for f in fields if purpose not in offered[dataset].get(f, ())]
+            if refused:
+                raise JobSpecError(
+                    "job file",
+                    f"{party}'s policy has no {purpose} rule for {dataset} field(s) {refused}; "
+                    f"ask {party} to add the rule(s) or leave the field(s) out",
+                )
 
     def resume_unfinished(self) -> list[str]:
         """Start a new attempt of every job that was pending or running at the last stop."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 
@@ -78,6 +79,7 @@ class CoordinatorServer:
             is_online=self.relay.online,
             audit=lambda action, details: self.sink.record(action, details),
             party_wait_s=config.party_wait_s,
+            capabilities=self._capabilities,
         )
         self.relay.on_offline(self.runner.party_offline)
         self.relay.on_online(self.runner.party_online)
@@ -112,6 +114,16 @@ class CoordinatorServer:
             {"method": method.rsplit("/", 1)[-1], "result": "denied", "reason": reason},
             actor=actor,
         )
+
+    def _capabilities(self, node_id: str) -> dict[str, dict[str, list[str]]] | None:
+        """Per dataset and field, the purposes the node's policy offers (as it registered)."""
+        node = self.store.node(node_id)
+        if node is None:
+            return None
+        return {
+            d["name"]: {f["name"]: list(f["purposes"]) for f in d.get("fields", [])}
+            for d in json.loads(node.datasets_json)
+        }
 
     def _push_sealed(self, sealed: bytes) -> None:
         _, recipient, _ = peek_route(sealed)

@@ -33,12 +33,15 @@ from node.training.vertical.job import (
     run_vertical_coordinator,
     run_vertical_party,
     validate_vertical_job,
+    vertical_field_uses,
 )
 from node.transport.channel import PartyChannel
 
 PartyRunner = Callable[[PartyContext], Mapping[str, Any]]
 CoordinatorRunner = Callable[[PartyChannel, JobHooks, JobFile], Mapping[str, Any]]
 Validator = Callable[[JobFile], None]
+FieldUse = tuple[str, str, tuple[str, ...], str]
+FieldUses = Callable[[JobFile], list[FieldUse]]
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,9 @@ class JobType:
     run_coordinator: CoordinatorRunner
     # Whether an attempt goes on when a party disconnects (and restarts when it returns).
     tolerates_party_loss: bool = False
+    # The (party, dataset, fields, purpose) a job file asks each party to use, so the
+    # coordinator can refuse at submission what the parties' published capabilities rule out.
+    uses: FieldUses = lambda job: []
 
 
 def _no_validation(job: JobFile) -> None:
@@ -96,6 +102,7 @@ _TYPES: dict[str, JobType] = {
         validate=validate_vertical_job,
         run_party=run_vertical_party,
         run_coordinator=run_vertical_coordinator,
+        uses=vertical_field_uses,
     ),
 }
 

@@ -89,6 +89,16 @@ def validate_vertical_job(job: JobFile) -> None:
     _specs(job.raw, job.parties, _no_check)
 
 
+def vertical_field_uses(job: JobFile) -> list[tuple[str, str, tuple[str, ...], str]]:
+    """The columns each party is asked to train on (label included), for submission checks."""
+    spec, _ = _specs(job.raw, job.parties, _no_check)
+    uses = []
+    for holder in (spec.label_holder, *spec.feature_holders):
+        columns = (*holder.features, *((holder.label,) if holder.label else ()))
+        uses.append((holder.party, holder.dataset, columns, PURPOSE))
+    return uses
+
+
 def run_vertical_party(ctx: PartyContext) -> dict[str, Any]:
     """Check policy, align with PSI, train this party's part, keep the model part locally."""
 

@@ -6,11 +6,16 @@ import json
 import signal
 from pathlib import Path
 
+import grpc
 import pandas as pd
 import pytest
 
-from protos.fedcredit.v1 import coordinator_pb2
-from tests.federation_fixtures import default_credit_vertical, wait_for_progress
+from protos.fedcredit.v1 import coordinator_pb2, coordinator_pb2_grpc
+from tests.federation_fixtures import (
+    default_credit_vertical,
+    synthetic_federation,
+    wait_for_progress,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -118,3 +123,33 @@ def test_a_holder_that_disappears_fails_the_job_naming_it(
     assert status.state == "failed"
     assert status.error.startswith("government:")
     assert bank_still_running
+
+
+def test_job_naming_a_field_without_a_training_rule_is_refused_at_submission(
+    tmp_path: Path,
+) -> None:
+    # prepare: the synthetic federation's shipped policies; the government's firm names have
+    # release rules only, so no rule lets them be used for training
+    fed = synthetic_federation(tmp_path, n_firms=300)
+    spec = (
+        Path(__file__).resolve().parents[3] / "scripts" / "jobs" / "vertical_lr.yaml"
+    ).read_text()
+    bad = spec.replace("features: [tax_paid_12m,", "features: [firm_name, tax_paid_12m,")
+    assert bad != spec
+    try:
+        fed.start()
+        # execute / assert: refused before anything starts, naming party, dataset and field
+        with pytest.raises(grpc.RpcError) as err:
+            fed.submit(bad)
+        assert err.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+        assert "government's policy has no training rule" in err.value.details()
+        assert "firm_name" in err.value.details()
+        with fed.channel() as ch:
+            jobs = (
+                coordinator_pb2_grpc.CoordinatorStub(ch)
+                .ListJobs(coordinator_pb2.ListJobsRequest())
+                .jobs
+            )
+        assert list(jobs) == []
+    finally:
+        fed.stop()
