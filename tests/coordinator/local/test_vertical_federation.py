@@ -78,8 +78,9 @@ def test_coordinator_restart_resumes_training_from_the_last_epoch(
     try:
         fed.start()
         fed.submit(job, job_id="vlr-restart")
-        # execute: kill the coordinator (the key holder) once epoch 1 is checkpointed
-        wait_for_progress(fed, "vlr-restart", "epoch", 1)
+        # execute: kill the coordinator (the key holder) mid-training
+        # every party finished epoch 1 (and checkpointed it) before any can report epoch 2
+        wait_for_progress(fed, "vlr-restart", "epoch", 2)
         assert fed.stop_party("coordinator", signal.SIGKILL) != 0
         fed.start_coordinator()
         status = fed.wait_job("vlr-restart", timeout=900)
