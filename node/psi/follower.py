@@ -30,11 +30,12 @@ from node.psi.protocol import (
     aborted,
     check_abort,
     notify_failure,
+    run_recorded,
     to_points,
 )
 from node.psi.result import PsiResult
 from node.psi.spec import PsiSpec
-from node.psi.streaming import OrderedSender, batch_count, batch_sizes, peer_left, receive
+from node.psi.streaming import OrderedSender, batch_count, batch_sizes, receive
 from node.psi.wire import (
     Status,
     decode_index,
@@ -48,7 +49,7 @@ from node.psi.wire import (
     encode_summary,
 )
 from node.psi.workers import InlineExecutor, blind_codes, reblind_points
-from node.transport.channel import ChannelError, PartyChannel
+from node.transport.channel import PartyChannel
 
 log = logging.getLogger("fedcredit.psi.follower")
 
@@ -83,38 +84,22 @@ def run_psi_follower(
     if channel.party not in spec.followers:
         raise PsiSpecError(f"party {channel.party!r} is not a follower of this PSI job")
     run = _FollowerRun(channel, hooks, spec, pool or InlineExecutor())
-    try:
-        result = run.execute(ids)
-    except BaseException as exc:
-        run.abort()
-        hooks.record(
-            "psi_run",
-            {
-                "status": "failed",
-                "error": type(exc).__name__,
-                "stage": run.stage,
-                "dataset": dataset,
-                "id_field": id_field,
-                "peers": [spec.leader],
-            },
-        )
-        culprit = getattr(exc, "party", None) or getattr(exc, "sender", None) or channel.party
+
+    def tell_leader(culprit: str, exc: BaseException) -> None:
         topics = [TOPIC_B, TOPIC_AB] if run.said_hello else [TOPIC_HELLO]
         notify_failure(channel, [spec.leader], topics, leader=False, culprit=culprit, exc=exc)
-        if isinstance(exc, ChannelError):
-            raise peer_left(exc, spec.leader, run.stage) from None
-        raise
-    hooks.record(
-        "psi_run",
-        {
-            **result.summary(),
-            "status": "succeeded",
-            "dataset": dataset,
-            "id_field": id_field,
-            "peers": [spec.leader],
-        },
+
+    return run_recorded(
+        run,
+        ids,
+        channel,
+        hooks,
+        [spec.leader],
+        dataset=dataset,
+        id_field=id_field,
+        tell_peers=tell_leader,
+        left_fallback=spec.leader,
     )
-    return result
 
 
 class _FollowerRun:

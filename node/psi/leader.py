@@ -32,12 +32,13 @@ from node.psi.protocol import (
     aborted,
     check_abort,
     notify_failure,
+    run_recorded,
     to_points,
 )
 from node.psi.result import PsiResult
 from node.psi.scalars import invertible_scalar
 from node.psi.spec import PsiSpec
-from node.psi.streaming import OrderedSender, batch_count, batch_sizes, peer_left, receive
+from node.psi.streaming import OrderedSender, batch_count, batch_sizes, receive
 from node.psi.wire import (
     Status,
     decode_hello,
@@ -49,7 +50,7 @@ from node.psi.wire import (
     encode_summary,
 )
 from node.psi.workers import InlineExecutor, blind_codes, reblind_points, unblind_points
-from node.transport.channel import ChannelError, PartyChannel
+from node.transport.channel import PartyChannel
 
 log = logging.getLogger("fedcredit.psi.leader")
 
@@ -99,39 +100,22 @@ def run_psi_leader(
             f"party {channel.party!r} runs the leader role but the leader is {spec.leader!r}"
         )
     run = _LeaderRun(channel, hooks, spec, pool or InlineExecutor())
-    try:
-        result = run.execute(ids)
-    except BaseException as exc:
-        run.abort()
-        hooks.record(
-            "psi_run",
-            {
-                "status": "failed",
-                "error": type(exc).__name__,
-                "stage": run.stage,
-                "dataset": dataset,
-                "id_field": id_field,
-                "peers": list(spec.followers),
-            },
-        )
-        culprit = getattr(exc, "party", None) or getattr(exc, "sender", None) or channel.party
-        notify_failure(
-            channel, list(spec.followers), [TOPIC_LEADER], leader=True, culprit=culprit, exc=exc
-        )
-        if isinstance(exc, ChannelError):
-            raise peer_left(exc, channel.party, run.stage) from None
-        raise
-    hooks.record(
-        "psi_run",
-        {
-            **result.summary(),
-            "status": "succeeded",
-            "dataset": dataset,
-            "id_field": id_field,
-            "peers": list(spec.followers),
-        },
+
+    def tell_followers(culprit: str, exc: BaseException) -> None:
+        followers = list(spec.followers)
+        notify_failure(channel, followers, [TOPIC_LEADER], leader=True, culprit=culprit, exc=exc)
+
+    return run_recorded(
+        run,
+        ids,
+        channel,
+        hooks,
+        list(spec.followers),
+        dataset=dataset,
+        id_field=id_field,
+        tell_peers=tell_followers,
+        left_fallback=channel.party,
     )
-    return result
 
 
 class _LeaderRun:

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import Any, Final
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from node.jobs.hooks import JobHooks
 from node.psi.exceptions import (
     DuplicateIdsError,
     EmptySetError,
@@ -22,7 +24,9 @@ from node.psi.exceptions import (
     UnknownDatasetError,
 )
 from node.psi.hashing import SALT_BYTES
+from node.psi.result import PsiResult
 from node.psi.spec import POINT_BYTES
+from node.psi.streaming import peer_left
 from node.psi.wire import (
     REASONS,
     Kind,
@@ -130,3 +134,49 @@ def _try_send(channel: PartyChannel, recipient: str, topic: str, payload: bytes)
     # The recipient (or this party) may already have left; then there is nothing to tell.
     with contextlib.suppress(ChannelError):
         channel.send(recipient, topic, payload)
+
+
+class RoleRun(Protocol):
+    """One run of a PSI role: what ``run_recorded`` drives."""
+
+    stage: str
+
+    def execute(self, ids: Iterable[object]) -> PsiResult: ...
+
+    def abort(self) -> None: ...
+
+
+def run_recorded(
+    run: RoleRun,
+    ids: Iterable[object],
+    channel: PartyChannel,
+    hooks: JobHooks,
+    peers: Sequence[str],
+    *,
+    dataset: str,
+    id_field: str,
+    tell_peers: Callable[[str, BaseException], None],
+    left_fallback: str,
+) -> PsiResult:
+    """Run a role, record the outcome in the access log (sizes only) either way, and on a
+    failure clean up, tell the peers who was at fault, and name a party that left.
+
+    ``tell_peers(culprit, exc)`` sends the role's failure notices; ``left_fallback`` is the
+    party named when a channel error does not say who left.
+    """
+    names = {"dataset": dataset, "id_field": id_field, "peers": list(peers)}
+    try:
+        result = run.execute(ids)
+    except BaseException as exc:
+        run.abort()
+        hooks.record(
+            "psi_run",
+            {"status": "failed", "error": type(exc).__name__, "stage": run.stage, **names},
+        )
+        culprit = getattr(exc, "party", None) or getattr(exc, "sender", None) or channel.party
+        tell_peers(culprit, exc)
+        if isinstance(exc, ChannelError):
+            raise peer_left(exc, left_fallback, run.stage) from None
+        raise
+    hooks.record("psi_run", {**result.summary(), "status": "succeeded", **names})
+    return result
