@@ -15,6 +15,8 @@ import grpc
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from node.transport.handlers import Behavior, rewrap
+
 tracer = trace.get_tracer("fedcredit")
 
 
@@ -46,7 +48,7 @@ class TracingInterceptor(grpc.ServerInterceptor):
             span.set_attribute("rpc.grpc.status_code", str(code or "UNKNOWN"))
             span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
 
-        def traced(behavior: Callable[..., Any], streaming: bool) -> Callable[..., Any]:
+        def traced(behavior: Behavior, streaming: bool) -> Behavior:
             def unary(request: Any, context: grpc.ServicerContext) -> Any:
                 with start() as span:
                     try:
@@ -66,18 +68,4 @@ class TracingInterceptor(grpc.ServerInterceptor):
 
             return stream if streaming else unary
 
-        kwargs = {
-            "request_deserializer": handler.request_deserializer,
-            "response_serializer": handler.response_serializer,
-        }
-        if handler.unary_unary:
-            return grpc.unary_unary_rpc_method_handler(traced(handler.unary_unary, False), **kwargs)
-        if handler.unary_stream:
-            return grpc.unary_stream_rpc_method_handler(
-                traced(handler.unary_stream, True), **kwargs
-            )
-        if handler.stream_unary:
-            return grpc.stream_unary_rpc_method_handler(
-                traced(handler.stream_unary, False), **kwargs
-            )
-        return grpc.stream_stream_rpc_method_handler(traced(handler.stream_stream, True), **kwargs)
+        return rewrap(handler, traced)

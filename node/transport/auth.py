@@ -15,6 +15,8 @@ from typing import Any, Protocol
 
 import grpc
 
+from node.transport.handlers import Behavior, rewrap
+
 log = logging.getLogger("fedcredit.transport.auth")
 
 
@@ -90,7 +92,15 @@ class PeerAuthInterceptor(grpc.ServerInterceptor):
         if handler is None:
             return None
         method = handler_call_details.method
-        return _wrap(handler, lambda context: self._check(method, context))
+
+        def guard(behavior: Behavior, _streams: bool) -> Behavior:
+            def guarded(request_or_iterator: Any, context: grpc.ServicerContext) -> Any:
+                self._check(method, context)
+                return behavior(request_or_iterator, context)
+
+            return guarded
+
+        return rewrap(handler, guard)
 
     def _check(self, method: str, context: grpc.ServicerContext) -> None:
         identity: PeerIdentity | None = None
@@ -120,26 +130,3 @@ class PeerAuthInterceptor(grpc.ServerInterceptor):
             log.info("refused %s: %s", method, reason)
         if self._on_decision is not None:
             self._on_decision(method, identity, allowed, reason)
-
-
-def _wrap(
-    handler: grpc.RpcMethodHandler, check: Callable[[grpc.ServicerContext], None]
-) -> grpc.RpcMethodHandler:
-    def guard(behavior: Callable[..., Any]) -> Callable[..., Any]:
-        def guarded(request_or_iterator: Any, context: grpc.ServicerContext) -> Any:
-            check(context)
-            return behavior(request_or_iterator, context)
-
-        return guarded
-
-    kwargs = {
-        "request_deserializer": handler.request_deserializer,
-        "response_serializer": handler.response_serializer,
-    }
-    if handler.unary_unary:
-        return grpc.unary_unary_rpc_method_handler(guard(handler.unary_unary), **kwargs)
-    if handler.unary_stream:
-        return grpc.unary_stream_rpc_method_handler(guard(handler.unary_stream), **kwargs)
-    if handler.stream_unary:
-        return grpc.stream_unary_rpc_method_handler(guard(handler.stream_unary), **kwargs)
-    return grpc.stream_stream_rpc_method_handler(guard(handler.stream_stream), **kwargs)

@@ -1,0 +1,36 @@
+"""Wrap a gRPC method handler's behaviour, whatever its streaming kind, keeping its serializers.
+
+Server interceptors that must see the call's context (authentication, tracing) can only act by
+replacing the handler; this is the one place that knows the four handler kinds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+
+Behavior = Callable[[Any, grpc.ServicerContext], Any]
+
+
+def rewrap(
+    handler: grpc.RpcMethodHandler, wrap: Callable[[Behavior, bool], Behavior]
+) -> grpc.RpcMethodHandler:
+    """The same handler with its behaviour replaced by ``wrap(behavior, streams_responses)``.
+
+    ``streams_responses`` tells the wrapper that the behaviour returns an iterator of responses
+    (server or bidirectional streaming), which a wrapper that must cover the whole call has to
+    drain itself.
+    """
+    kwargs = {
+        "request_deserializer": handler.request_deserializer,
+        "response_serializer": handler.response_serializer,
+    }
+    if handler.unary_unary:
+        return grpc.unary_unary_rpc_method_handler(wrap(handler.unary_unary, False), **kwargs)
+    if handler.unary_stream:
+        return grpc.unary_stream_rpc_method_handler(wrap(handler.unary_stream, True), **kwargs)
+    if handler.stream_unary:
+        return grpc.stream_unary_rpc_method_handler(wrap(handler.stream_unary, False), **kwargs)
+    return grpc.stream_stream_rpc_method_handler(wrap(handler.stream_stream, True), **kwargs)
