@@ -21,6 +21,9 @@ from node.pki.exceptions import (
 from node.pki.files import CA_CERT, CA_CRL
 from node.pki.identity import Identity, identity_from_certificate, load_certificate
 
+# Bound on PeerVerifier's cache of checked certificates (a federation has a handful of parties).
+MAX_CACHED_CERTIFICATES = 1024
+
 
 def verify_peer(
     cert_or_pem: x509.Certificate | bytes,
@@ -69,23 +72,28 @@ def verify_peer(
     return _verify_with_trusted_crl(cert_or_pem, ca_cert, crl, now)
 
 
-def _verify_with_trusted_crl(
-    cert_or_pem: x509.Certificate | bytes,
-    ca_cert: x509.Certificate,
-    crl: x509.CertificateRevocationList | None,
-    now: dt.datetime | None,
-) -> Identity:
-    if now is not None and now.utcoffset() is None:
-        raise ValueError("now must be timezone-aware, e.g. datetime.now(datetime.UTC)")
+def _issued_by(
+    cert_or_pem: x509.Certificate | bytes, ca_cert: x509.Certificate
+) -> x509.Certificate:
+    """Parse the certificate and check the CA's signature on it (the costly, cacheable part)."""
     cert = load_certificate(cert_or_pem)
-    subject = cert.subject.rfc4514_string()
     ca_key = ca_cert.public_key()
     try:
         if cert.issuer != ca_cert.subject or not isinstance(ca_key, ec.EllipticCurvePublicKey):
             raise InvalidSignature
         cert.verify_directly_issued_by(ca_cert)
     except (InvalidSignature, ValueError, TypeError):
-        raise UnknownIssuer(subject) from None
+        raise UnknownIssuer(cert.subject.rfc4514_string()) from None
+    return cert
+
+
+def _current_identity(
+    cert: x509.Certificate, crl: x509.CertificateRevocationList | None, now: dt.datetime | None
+) -> Identity:
+    """Validity period, revocation and identity: what can change between two calls."""
+    if now is not None and now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware, e.g. datetime.now(datetime.UTC)")
+    subject = cert.subject.rfc4514_string()
     moment = now or dt.datetime.now(dt.UTC)
     if moment > cert.not_valid_after_utc:
         raise CertificateExpired(subject, cert.not_valid_after_utc)
@@ -96,6 +104,15 @@ def _verify_with_trusted_crl(
         if entry is not None:
             raise CertificateRevoked(subject, cert.serial_number, entry.revocation_date_utc)
     return identity_from_certificate(cert)
+
+
+def _verify_with_trusted_crl(
+    cert_or_pem: x509.Certificate | bytes,
+    ca_cert: x509.Certificate,
+    crl: x509.CertificateRevocationList | None,
+    now: dt.datetime | None,
+) -> Identity:
+    return _current_identity(_issued_by(cert_or_pem, ca_cert), crl, now)
 
 
 def _check_crl(crl: x509.CertificateRevocationList, ca_cert: x509.Certificate, source: str) -> None:
@@ -135,6 +152,10 @@ class PeerVerifier:
         self._crl: x509.CertificateRevocationList | None = None
         self._crl_stamp: tuple[int, int, int] | None = None
         self._lock = threading.Lock()
+        # PEM -> certificate whose CA signature checked out. Servers see the same few peer
+        # certificates on every call; the signature never changes, so it is checked once.
+        # Validity, revocation and identity are still checked on every call.
+        self._issued: dict[bytes, x509.Certificate] = {}
 
     @property
     def ca_certificate(self) -> x509.Certificate:
@@ -171,4 +192,15 @@ class PeerVerifier:
             the CA's (revocation must not silently stop working).
         """
         crl = self._current_crl()
-        return _verify_with_trusted_crl(cert_or_pem, self._ca, crl, now)
+        if isinstance(cert_or_pem, x509.Certificate):
+            return _verify_with_trusted_crl(cert_or_pem, self._ca, crl, now)
+        pem = bytes(cert_or_pem)
+        with self._lock:
+            cert = self._issued.get(pem)
+        if cert is None:
+            cert = _issued_by(pem, self._ca)  # raises UnknownIssuer; failures are not cached
+            with self._lock:
+                if len(self._issued) >= MAX_CACHED_CERTIFICATES:
+                    self._issued.clear()
+                self._issued[pem] = cert
+        return _current_identity(cert, crl, now)

@@ -133,6 +133,14 @@ class TestPeerVerifier:
         with pytest.raises(CertificateRevoked):
             verify(pem)
 
+    def test_a_checked_certificate_still_expires(self, ca_dir: Path) -> None:
+        # the CA signature is checked once per certificate; validity on every call
+        verify = PeerVerifier(ca_dir)
+        pem = (ca_dir / "bank-a.crt").read_bytes()
+        assert verify(pem).node_id == "bank-a"
+        with pytest.raises(CertificateExpired):
+            verify(pem, now=dt.datetime.now(dt.UTC) + dt.timedelta(days=3650))
+
     def test_deleting_the_crl_does_not_unrevoke(self, ca_dir: Path) -> None:
         # prepare
         revoke(ca_dir, ca_dir / "bank-a.crt")
