@@ -204,6 +204,8 @@ class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
             context.abort(grpc.StatusCode.NOT_FOUND, f"no job {request.job_id!r}")
         last = 0
         while context.is_active():
+            job = self._store.job(request.job_id)
+            finished = job is not None and job.state.finished  # read before the events
             for row_id, ev in self._store.events(request.job_id, last):
                 last = row_id
                 yield coordinator_pb2.JobEvent(
@@ -213,13 +215,8 @@ class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
                     party=ev.party,
                     detail_json=json.dumps(ev.detail),
                 )
-            job = self._store.job(request.job_id)
-            if (
-                job is not None
-                and job.state.finished
-                and not self._store.events(request.job_id, last)
-            ):
-                return
+            if finished:
+                return  # every event up to the final one has been sent
             time.sleep(0.2)
 
     # relay -----------------------------------------------------------------------------
