@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from coordinator.runtime.config import load_coordinator_config
 from coordinator.runtime.server import CoordinatorServer
-from node.cli.daemon_support import serve_until_signalled, setup_logging
+from node.cli.daemon_support import daemon_arguments, serve_until_signalled
 from node.cli.exit_codes import ExitCode
 from node.pki import PkiError
 from node.runtime.config import ConfigError
@@ -15,13 +14,7 @@ from node.telemetry.setup import configure_tracing
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="fedcredit-coordinator", description="Run the fedcredit coordinator."
-    )
-    parser.add_argument("--config", required=True, help="coordinator configuration YAML")
-    parser.add_argument("--log-level", default="INFO")
-    args = parser.parse_args(argv)
-    setup_logging(args.log_level)
+    args = daemon_arguments("fedcredit-coordinator", "Run the fedcredit coordinator.", argv)
     try:
         config = load_coordinator_config(args.config)
         provider = configure_tracing("fedcredit-coordinator", config.state_dir / "traces.jsonl")

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import signal
 import threading
 from collections.abc import Callable
+
+
+def daemon_arguments(prog: str, description: str, argv: list[str] | None) -> argparse.Namespace:
+    """``--config`` and ``--log-level``, parsed, with logging set up from them."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--config", required=True, help="configuration YAML")
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+    setup_logging(args.log_level)
+    return args
 
 
 def setup_logging(level: str) -> None:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 
-from node.cli.daemon_support import serve_until_signalled, setup_logging
+from node.cli.daemon_support import daemon_arguments, serve_until_signalled
 from node.cli.exit_codes import ExitCode
 from node.data.exceptions import DatasetError
 from node.pki import PkiError
@@ -19,13 +18,7 @@ log = logging.getLogger("fedcredit.node")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="fedcredit-node", description="Run a fedcredit node beside its data."
-    )
-    parser.add_argument("--config", required=True, help="node configuration YAML")
-    parser.add_argument("--log-level", default="INFO")
-    args = parser.parse_args(argv)
-    setup_logging(args.log_level)
+    args = daemon_arguments("fedcredit-node", "Run a fedcredit node beside its data.", argv)
     try:
         config = load_node_config(args.config)
         provider = configure_tracing(
