@@ -15,7 +15,8 @@ from coordinator.servicer import serde
 from coordinator.servicer.relay import RecipientOffline, Relay
 from coordinator.state import CoordinatorStore, NodeRecord
 from node.jobs.exceptions import DuplicateJobId, JobSpecError
-from node.transport.auth import PeerIdentity, peer_certificate
+from node.pki.identity import Principal
+from node.transport.auth import peer_certificate
 from node.transport.relay_channel import EnvelopeRouter
 from protos.fedcredit.v1 import common_pb2, coordinator_pb2, coordinator_pb2_grpc
 
@@ -38,7 +39,7 @@ class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
         relay: Relay,
         runner: JobRunner,
         router: EnvelopeRouter,
-        identify: Callable[[grpc.ServicerContext], PeerIdentity],
+        identify: Callable[[grpc.ServicerContext], Principal],
         peek_route: Callable[[bytes], tuple[str, str, str]],
         own_certificate: bytes,
         witness: Any = None,

@@ -9,7 +9,7 @@ Extension value: ``b"FCK1" || x25519 public (32 bytes) || ed25519 public (32 byt
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
@@ -20,6 +20,23 @@ from node.transport.roles import ALL_ROLES
 # A UUID-derived OID (ITU-T X.667, arc 2.25): globally unique without a registration.
 ENVELOPE_KEYS_OID: Final = x509.ObjectIdentifier("2.25.230205085147985196621278704386985512782")
 _KEYS_MAGIC: Final = b"FCK1"
+
+
+class Principal(Protocol):
+    """Who a call or a job is for, as every decision needs it: organization, node id, role.
+
+    ``Identity`` (from a verified certificate) satisfies it; policy code and tests may pass
+    anything with these three read-only attributes.
+    """
+
+    @property
+    def organization(self) -> str: ...
+
+    @property
+    def node_id(self) -> str: ...
+
+    @property
+    def role(self) -> str: ...
 
 
 @dataclass(frozen=True)

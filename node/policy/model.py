@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import TYPE_CHECKING, Final
+
+from node.pki.identity import Principal
 
 if TYPE_CHECKING:
     from node.policy.transforms.base import Transform
@@ -60,17 +62,8 @@ DATA_PURPOSES: Final = frozenset({Purpose.TRAINING, Purpose.SCORING, Purpose.REL
 C3_TRANSFORMS: Final = frozenset({"drop", "hash", "token", "mask"})
 
 
-class Identity(Protocol):
-    """The caller as read from its certificate (``node.pki.identity.Identity`` satisfies it)."""
-
-    @property
-    def organization(self) -> str: ...
-
-    @property
-    def node_id(self) -> str: ...
-
-    @property
-    def role(self) -> str: ...
+# The caller as read from its certificate (``node.pki.identity.Identity`` satisfies it).
+Identity = Principal
 
 
 @dataclass(frozen=True)

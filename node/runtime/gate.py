@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from node.pki.identity import Principal
 from node.policy import PolicyEngine
-from node.transport.auth import PeerIdentity
 
 
 class PolicyGate:
@@ -20,9 +20,9 @@ class PolicyGate:
     def __init__(
         self,
         engine: PolicyEngine,
-        me: PeerIdentity,
+        me: Principal,
         parties: Sequence[str],
-        identity_of: Callable[[str], PeerIdentity],
+        identity_of: Callable[[str], Principal],
     ) -> None:
         self._engine = engine
         self._me = me

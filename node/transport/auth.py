@@ -11,26 +11,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any
 
 import grpc
 
+from node.pki.identity import Principal
 from node.transport.handlers import Behavior, rewrap
 
 log = logging.getLogger("fedcredit.transport.auth")
-
-
-class PeerIdentity(Protocol):
-    """Who a verified certificate names (``node.pki.Identity`` satisfies it)."""
-
-    @property
-    def organization(self) -> str: ...
-
-    @property
-    def node_id(self) -> str: ...
-
-    @property
-    def role(self) -> str: ...
 
 
 class AuthDenied(Exception):
@@ -42,8 +30,8 @@ class AuthDenied(Exception):
         self.message = message
 
 
-Verify = Callable[[bytes], PeerIdentity]
-OnDecision = Callable[[str, PeerIdentity | None, bool, str], None]
+Verify = Callable[[bytes], Principal]
+OnDecision = Callable[[str, Principal | None, bool, str], None]
 
 
 def peer_certificate(context: grpc.ServicerContext) -> bytes:
@@ -103,7 +91,7 @@ class PeerAuthInterceptor(grpc.ServerInterceptor):
         return rewrap(handler, guard)
 
     def _check(self, method: str, context: grpc.ServicerContext) -> None:
-        identity: PeerIdentity | None = None
+        identity: Principal | None = None
         try:
             identity = self._verify(peer_certificate(context))
             if method.startswith("/grpc.health.v1.Health/"):
@@ -123,9 +111,7 @@ class PeerAuthInterceptor(grpc.ServerInterceptor):
             context.abort(grpc.StatusCode.UNAUTHENTICATED, reason)
         self._decide(method, identity, True, "")
 
-    def _decide(
-        self, method: str, identity: PeerIdentity | None, allowed: bool, reason: str
-    ) -> None:
+    def _decide(self, method: str, identity: Principal | None, allowed: bool, reason: str) -> None:
         if not allowed:
             log.info("refused %s: %s", method, reason)
         if self._on_decision is not None:

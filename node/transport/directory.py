@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
-from node.transport.auth import PeerIdentity
+from node.pki.identity import Principal
 
 log = logging.getLogger("fedcredit.transport.directory")
 
@@ -38,11 +38,11 @@ class PeerDirectory:
     def __init__(
         self,
         fetch: Callable[[], Iterable[tuple[str, bytes]]],
-        verify: Callable[[bytes], PeerIdentity],
+        verify: Callable[[bytes], Principal],
     ) -> None:
         self._fetch = fetch
         self._verify = verify
-        self._known: dict[str, PeerIdentity] = {}
+        self._known: dict[str, Principal] = {}
         self._last_refresh = 0.0
         self._lock = threading.Lock()
 
@@ -54,7 +54,7 @@ class PeerDirectory:
         Entries that fail verification are dropped and logged.
         """
         entries = list(self._fetch())
-        known: dict[str, PeerIdentity] = {}
+        known: dict[str, Principal] = {}
         for name, pem in entries:
             try:
                 identity = self._verify(pem)
@@ -69,7 +69,7 @@ class PeerDirectory:
             self._last_refresh = time.monotonic()
             self._known = known
 
-    def identity(self, party: str) -> PeerIdentity:
+    def identity(self, party: str) -> Principal:
         """The verified identity of ``party``.
 
         Raises
