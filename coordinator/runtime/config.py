@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from node.runtime.config import ConfigError
+from node.runtime.config import ConfigError, read_config_mapping
 
 
 @dataclass(frozen=True)
@@ -35,14 +33,7 @@ def load_coordinator_config(path: Path | str) -> CoordinatorConfig:
         The file is unreadable, not a YAML mapping, or lacks ``certs.dir``.
     """
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise ConfigError(path, "(file)", f"cannot be read: {exc.strerror}") from None
-    except yaml.YAMLError:
-        raise ConfigError(path, "(file)", "is not valid YAML") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(path, "(file)", "must be a YAML mapping")
+    raw = read_config_mapping(path)
     certs = raw.get("certs")
     if not isinstance(certs, dict) or "dir" not in certs:
         raise ConfigError(path, "certs.dir", "is required (the folder with ca.crt and our cert)")

@@ -61,6 +61,25 @@ def _require(raw: Mapping[str, Any], key: str, path: Path, kind: type = str) -> 
     return value
 
 
+def read_config_mapping(path: Path) -> Mapping[str, Any]:
+    """The YAML mapping in a configuration file.
+
+    Raises
+    ------
+    ConfigError
+        The file cannot be read, is not YAML, or is not a mapping.
+    """
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise ConfigError(path, "(file)", f"cannot be read: {exc.strerror}") from None
+    except yaml.YAMLError:
+        raise ConfigError(path, "(file)", "is not valid YAML") from None
+    if not isinstance(raw, Mapping):
+        raise ConfigError(path, "(file)", "must be a YAML mapping")
+    return raw
+
+
 def load_node_config(path: Path | str) -> NodeConfig:
     """Read and validate a node configuration file.
 
@@ -70,14 +89,7 @@ def load_node_config(path: Path | str) -> NodeConfig:
         The file is unreadable, not YAML, or a key is missing, mistyped or points nowhere.
     """
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise ConfigError(path, "(file)", f"cannot be read: {exc.strerror}") from None
-    except yaml.YAMLError:
-        raise ConfigError(path, "(file)", "is not valid YAML") from None
-    if not isinstance(raw, Mapping):
-        raise ConfigError(path, "(file)", "must be a YAML mapping")
+    raw = read_config_mapping(path)
     base = path.parent
 
     def resolve(value: str) -> Path:
