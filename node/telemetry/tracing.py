@@ -8,33 +8,24 @@ value or a key. Library code depends on the OpenTelemetry API only; without an S
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import grpc
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from node.transport.handlers import Behavior, rewrap
+from node.transport.handlers import Behavior, WrappingInterceptor
 
 tracer = trace.get_tracer("fedcredit")
 
 
-class TracingInterceptor(grpc.ServerInterceptor):
+class TracingInterceptor(WrappingInterceptor):
     """Opens a SERVER span around every handler and records how the call ended.
 
     Install it first (outermost), so refusals by the authentication interceptor are traced too.
     """
 
-    def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
-        handler = continuation(handler_call_details)
-        if handler is None:
-            return None
-        method = handler_call_details.method
+    def wrap(self, method: str, behavior: Behavior, streams_responses: bool) -> Behavior:
         service, _, name = method.lstrip("/").partition("/")
         attributes = {"rpc.system": "grpc", "rpc.service": service, "rpc.method": name}
 
@@ -48,24 +39,21 @@ class TracingInterceptor(grpc.ServerInterceptor):
             span.set_attribute("rpc.grpc.status_code", str(code or "UNKNOWN"))
             span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
 
-        def traced(behavior: Behavior, streaming: bool) -> Behavior:
-            def unary(request: Any, context: grpc.ServicerContext) -> Any:
-                with start() as span:
-                    try:
-                        return behavior(request, context)
-                    except Exception as exc:
-                        failed(span, context, exc)
-                        raise
+        def unary(request: Any, context: grpc.ServicerContext) -> Any:
+            with start() as span:
+                try:
+                    return behavior(request, context)
+                except Exception as exc:
+                    failed(span, context, exc)
+                    raise
 
-            def stream(request: Any, context: grpc.ServicerContext) -> Any:
-                # drained inside the span, so its duration covers the whole stream
-                with start() as span:
-                    try:
-                        yield from behavior(request, context)
-                    except Exception as exc:
-                        failed(span, context, exc)
-                        raise
+        def stream(request: Any, context: grpc.ServicerContext) -> Any:
+            # drained inside the span, so its duration covers the whole stream
+            with start() as span:
+                try:
+                    yield from behavior(request, context)
+                except Exception as exc:
+                    failed(span, context, exc)
+                    raise
 
-            return stream if streaming else unary
-
-        return rewrap(handler, traced)
+        return stream if streams_responses else unary

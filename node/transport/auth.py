@@ -16,7 +16,7 @@ from typing import Any
 import grpc
 
 from node.pki.identity import Principal
-from node.transport.handlers import Behavior, rewrap
+from node.transport.handlers import Behavior, WrappingInterceptor
 
 log = logging.getLogger("fedcredit.transport.auth")
 
@@ -45,7 +45,7 @@ def peer_certificate(context: grpc.ServicerContext) -> bytes:
     return bytes(certs[0])
 
 
-class PeerAuthInterceptor(grpc.ServerInterceptor):
+class PeerAuthInterceptor(WrappingInterceptor):
     """Verifies the caller on every call and enforces the method's allowed roles.
 
     Parameters
@@ -71,24 +71,12 @@ class PeerAuthInterceptor(grpc.ServerInterceptor):
         self._allowed = dict(allowed_roles)
         self._on_decision = on_decision
 
-    def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
-        handler = continuation(handler_call_details)
-        if handler is None:
-            return None
-        method = handler_call_details.method
+    def wrap(self, method: str, behavior: Behavior, streams_responses: bool) -> Behavior:
+        def guarded(request_or_iterator: Any, context: grpc.ServicerContext) -> Any:
+            self._check(method, context)
+            return behavior(request_or_iterator, context)
 
-        def guard(behavior: Behavior, _streams: bool) -> Behavior:
-            def guarded(request_or_iterator: Any, context: grpc.ServicerContext) -> Any:
-                self._check(method, context)
-                return behavior(request_or_iterator, context)
-
-            return guarded
-
-        return rewrap(handler, guard)
+        return guarded
 
     def _check(self, method: str, context: grpc.ServicerContext) -> None:
         identity: Principal | None = None

@@ -34,3 +34,22 @@ def rewrap(
     if handler.stream_unary:
         return grpc.stream_unary_rpc_method_handler(wrap(handler.stream_unary, False), **kwargs)
     return grpc.stream_stream_rpc_method_handler(wrap(handler.stream_stream, True), **kwargs)
+
+
+class WrappingInterceptor(grpc.ServerInterceptor):
+    """A server interceptor that wraps every method's behaviour with ``wrap``."""
+
+    def wrap(self, method: str, behavior: Behavior, streams_responses: bool) -> Behavior:
+        """Return the behaviour to run instead of ``behavior`` for full method name ``method``."""
+        raise NotImplementedError
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+        return rewrap(handler, lambda behavior, streams: self.wrap(method, behavior, streams))
