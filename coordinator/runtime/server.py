@@ -77,7 +77,7 @@ class CoordinatorServer:
             notify_left=self._notify_left,
             router=self.router,
             is_online=self.relay.online,
-            audit=lambda action, details: self.sink.record(action, details),
+            audit=self.sink.record,
             party_wait_s=config.party_wait_s,
             capabilities=self._capabilities,
         )

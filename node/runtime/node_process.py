@@ -88,14 +88,13 @@ class NodeProcess:
             self._gate_for,
             config.state_dir,
             report=self.link.report,
-            record=lambda action, details: self.sink.record(action, details),
+            record=self.sink.record,
             pool=self.pool,
         )
         servicer = NodeServicer(
             identity=creds.identity,
             datasets=self.datasets,
             engine=self.engine,
-            access_log=self.access_log,
             sink=self.sink,
             identify=lambda ctx: verifier(peer_certificate(ctx)),
         )

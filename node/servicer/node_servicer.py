@@ -9,7 +9,6 @@ from typing import Any
 
 import grpc
 
-from node.audit import AccessLog
 from node.audit.export import write_export
 from node.pki.identity import Identity
 from node.policy import PolicyDenied, PolicyEngine, ReleaseQueryError, TransformError
@@ -59,14 +58,13 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         identity: Identity,
         datasets: NodeDatasets,
         engine: PolicyEngine,
-        access_log: AccessLog,
         sink: AuditSink,
         identify: Callable[[grpc.ServicerContext], Any],
     ) -> None:
         self._me = identity
         self._datasets = datasets
         self._engine = engine
-        self._log = access_log
+        self._log = sink.log  # the log the sink writes to is the one auditors read
         self._sink = sink
         self._identify = identify
 
