@@ -100,7 +100,11 @@ class JobRunner:
     is_online
         Whether a node currently holds its stream open.
     audit
-        Writes an entry to the coordinator's access log.
+        Writes a protocol record (``JobHooks.record``) to the coordinator's access log.
+    on_job_event
+        Writes a job transition (job id, event, party or submitter) to the access log.
+    on_attempt_end
+        Called with the attempt key and job id when an attempt ends (relay accounting).
     """
 
     def __init__(
@@ -115,6 +119,8 @@ class JobRunner:
         capabilities: Callable[[str], Mapping[str, Mapping[str, Sequence[str]]] | None] = (
             lambda party: None
         ),
+        on_job_event: Callable[[str, str, str], object] = lambda job_id, event, party: None,
+        on_attempt_end: Callable[[str, str], object] = lambda job_key, job_id: None,
     ) -> None:
         self.store = store
         self._assign = assign
@@ -124,6 +130,8 @@ class JobRunner:
         self.audit = audit
         self._party_wait_s = party_wait_s
         self._capabilities = capabilities
+        self._on_job_event = on_job_event
+        self._on_attempt_end = on_attempt_end
         self._attempts: dict[str, _Attempt] = {}
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
@@ -166,7 +174,7 @@ class JobRunner:
         )
         self.store.insert_job(record)
         self.event(job_id, "submitted", "", {"by": submitted_by, "parties": list(job.parties)})
-        self.audit("admin", {"operation": "job_submitted", "job_id": job_id, "by": submitted_by})
+        self._on_job_event(job_id, "submitted", submitted_by)
         self._start(record, job)
         return record
 
@@ -387,6 +395,7 @@ class JobRunner:
                 if self._attempts.get(job_id) is attempt:
                     del self._attempts[job_id]
             self._router.close_channel(attempt.key)
+            self._on_attempt_end(attempt.key, job_id)
 
     def _run_coordinator_role(
         self, attempt: _Attempt, channel: PartyChannel, job: JobFile
@@ -422,5 +431,5 @@ class JobRunner:
     def _finish(self, job_id: str, state: JobState, result: Mapping[str, Any], error: str) -> None:
         self.store.update_job(job_id, state=state, result_json=json.dumps(result), error=error)
         self.event(job_id, state.value, "", {"error": error} if error else {})
-        self.audit("admin", {"operation": f"job_{state.value}", "job_id": job_id})
+        self._on_job_event(job_id, state.value, "")
         log.info("job %s %s%s", job_id, state.value, f": {error}" if error else "")

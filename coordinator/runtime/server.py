@@ -78,6 +78,8 @@ class CoordinatorServer:
             router=self.router,
             is_online=self.relay.online,
             audit=self.sink.record,
+            on_job_event=self.sink.job,
+            on_attempt_end=self._log_relayed,
             party_wait_s=config.party_wait_s,
             capabilities=self._capabilities,
         )
@@ -94,7 +96,9 @@ class CoordinatorServer:
             own_certificate=creds.cert_pem,
             witness=self.witness,
         )
-        interceptor = PeerAuthInterceptor(verifier, COORDINATOR_ACCESS, self._on_decision)
+        interceptor = PeerAuthInterceptor(
+            verifier, COORDINATOR_ACCESS, self.sink.decision_recorder(log_allowed=False)
+        )
         self.server, self.health, self.port = create_server(
             server_credentials(creds.cert_pem, creds.key_pem, creds.ca_pem),
             config.listen,
@@ -102,18 +106,6 @@ class CoordinatorServer:
         )
         coordinator_pb2_grpc.add_CoordinatorServicer_to_server(servicer, self.server)
         self._stopped = threading.Event()
-
-    def _on_decision(self, method: str, who: object, allowed: bool, reason: str) -> None:
-        if allowed:
-            return  # allowed calls are logged by what they do (jobs, relays, registrations)
-        actor = None
-        if isinstance(who, Identity):
-            actor = Actor(who.organization, who.node_id, who.role)
-        self.sink.record(
-            "denial",
-            {"method": method.rsplit("/", 1)[-1], "result": "denied", "reason": reason},
-            actor=actor,
-        )
 
     def _capabilities(self, node_id: str) -> dict[str, dict[str, list[str]]] | None:
         """Per dataset and field, the purposes the node's policy offers (as it registered)."""
@@ -125,14 +117,22 @@ class CoordinatorServer:
             for d in json.loads(node.datasets_json)
         }
 
+    def _log_relayed(self, job_key: str, job_id: str) -> None:
+        """One access-log entry per (sender, recipient) of a finished attempt: envelopes, bytes."""
+        for (sender, recipient), (envelopes, size) in sorted(
+            self.relay.take_counts(job_key).items()
+        ):
+            self.sink.relayed(job_id, sender, recipient, envelopes, size)
+
     def _push_sealed(self, sealed: bytes) -> None:
-        _, recipient, _ = peek_route(sealed)
+        sender, recipient, job_key = peek_route(sealed)
         try:
             self.relay.push(
                 recipient, coordinator_pb2.NodeEvent(envelope=common_pb2.Envelope(sealed=sealed))
             )
         except RecipientOffline as exc:
             raise RecipientGone(recipient, str(exc)) from None
+        self.relay.count(job_key, sender, recipient, len(sealed))
 
     def _assign(self, party: str, job: JobRecord, attempt: int) -> None:
         self.relay.push(party, serde.task_to_proto(job, attempt))

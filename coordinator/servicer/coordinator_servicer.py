@@ -227,7 +227,7 @@ class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
     ) -> coordinator_pb2.SendAck:
         who = self._identify(context)
         try:
-            sender, recipient, _job_key = self._peek_route(request.sealed)
+            sender, recipient, job_key = self._peek_route(request.sealed)
         except Exception:
             context.abort(
                 grpc.StatusCode.INVALID_ARGUMENT,
@@ -243,11 +243,12 @@ class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
                 self._router.deliver(request.sealed)
             except Exception as exc:
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"envelope refused: {exc}")
-            return coordinator_pb2.SendAck()
-        try:
-            self._relay.push(recipient, coordinator_pb2.NodeEvent(envelope=request))
-        except RecipientOffline as exc:
-            context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"recipient offline: {exc}")
+        else:
+            try:
+                self._relay.push(recipient, coordinator_pb2.NodeEvent(envelope=request))
+            except RecipientOffline as exc:
+                context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"recipient offline: {exc}")
+        self._relay.count(job_key, sender, recipient, len(request.sealed))
         return coordinator_pb2.SendAck()
 
     def Subscribe(

@@ -70,6 +70,8 @@ class Relay:
         self._lock = threading.Lock()
         self._on_offline: list[Callable[[str], None]] = []
         self._on_online: list[Callable[[str], None]] = []
+        # per job attempt: (sender, recipient) -> [envelopes, bytes]; logged when it ends
+        self._tallies: dict[str, dict[tuple[str, str], list[int]]] = {}
 
     def on_offline(self, callback: Callable[[str], None]) -> None:
         self._on_offline.append(callback)
@@ -126,6 +128,19 @@ class Relay:
         if sub is None:
             raise RecipientOffline(node_id)
         sub.put(event)
+
+    def count(self, job_key: str, sender: str, recipient: str, size: int) -> None:
+        """Add one relayed envelope of ``size`` bytes to the job attempt's tally."""
+        with self._lock:
+            tally = self._tallies.setdefault(job_key, {}).setdefault((sender, recipient), [0, 0])
+            tally[0] += 1
+            tally[1] += size
+
+    def take_counts(self, job_key: str) -> dict[tuple[str, str], tuple[int, int]]:
+        """(sender, recipient) -> (envelopes, bytes) relayed for an attempt, then forget it."""
+        with self._lock:
+            tallies = self._tallies.pop(job_key, {})
+        return {pair: (n, size) for pair, (n, size) in tallies.items()}
 
     def close_all(self) -> None:
         with self._lock:

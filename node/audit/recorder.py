@@ -207,9 +207,17 @@ class AuditRecorder:
         )  # fmt: skip
 
     def relay(
-        self, actor: Actor, job_id: str, sender: str, recipient: str, topic: str, size: int
+        self,
+        actor: Actor,
+        job_id: str,
+        sender: str,
+        recipient: str,
+        topic: str,
+        size: int,
+        envelopes: int = 1,
     ) -> int:
-        """Record that the coordinator relayed ``size`` opaque bytes between two parties."""
+        """Record that the coordinator relayed ``envelopes`` sealed envelopes, ``size`` opaque
+        bytes in all, from ``sender`` to ``recipient`` (``topic`` may summarise, e.g. ``*``)."""
         return self._append(
             AccessEntry(
                 actor,
@@ -217,6 +225,12 @@ class AuditRecorder:
                 "message relay",
                 "ok",
                 job_id=job_id,
-                details={"from": sender, "to": recipient, "topic": topic, "bytes": size},
+                details={
+                    "from": sender,
+                    "to": recipient,
+                    "topic": topic,
+                    "bytes": size,
+                    "envelopes": envelopes,
+                },
             )
         )

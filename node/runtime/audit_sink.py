@@ -12,8 +12,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 
-from node.audit import AccessLog, Actor, AuditRecorder
+from node.audit import AccessLog, Action, Actor, AuditRecorder
 from node.audit.exceptions import AuditError
+from node.pki.exceptions import PkiError
+from node.pki.identity import Principal
+from node.transport.auth import OnDecision
 
 log = logging.getLogger("fedcredit.node.audit_sink")
 
@@ -31,14 +34,83 @@ class AuditSink:
         self.actor = actor
         self._recorder = AuditRecorder(access_log.append, policy_version or (lambda: ""))
 
+    def _safely(self, what: str, write: Callable[[], int]) -> int | None:
+        try:
+            return write()
+        except AuditError as exc:
+            log.error("access-log entry for %s not written: %s", what, exc)
+            return None
+
     def record(
         self, action: str, details: Mapping[str, object], actor: Actor | None = None
     ) -> int | None:
         """Append an entry; return its index, or ``None`` if the log could not take it."""
         rest = dict(details)
         job_id = str(rest.pop("job_id", ""))
-        try:
-            return self._recorder.from_record(actor or self.actor, job_id, action, rest)
-        except AuditError as exc:
-            log.error("access-log entry for %s not written: %s", action, exc)
-            return None
+        return self._safely(
+            action, lambda: self._recorder.from_record(actor or self.actor, job_id, action, rest)
+        )
+
+    def rpc(self, method: str, caller: Actor | None, allowed: bool, reason: str) -> int | None:
+        """An RPC this process served (``read``) or refused (``denial``, with the reason)."""
+        name = method.rsplit("/", 1)[-1]
+        return self._safely(
+            name,
+            lambda: self._recorder.rpc(
+                caller or self.actor, name, Action.READ, allowed=allowed, reason=reason
+            ),
+        )
+
+    def certificate(self, event: str, subject: str, serial: str) -> int | None:
+        """A certificate refused at the door (revoked, expired, unknown issuer ...)."""
+        return self._safely(
+            "certificate",
+            lambda: self._recorder.certificate_event(self.actor, event, subject, serial),
+        )
+
+    def policy_changed(self, old_version: str, new_version: str) -> int | None:
+        return self._safely(
+            "policy change",
+            lambda: self._recorder.policy_loaded(self.actor, old_version, new_version),
+        )
+
+    def job(self, job_id: str, event: str, party: str = "") -> int | None:
+        """A job transition on the coordinator (submitted, succeeded, failed ...)."""
+        return self._safely(
+            "job", lambda: self._recorder.job_event(self.actor, job_id, event, party)
+        )
+
+    def relayed(
+        self, job_id: str, sender: str, recipient: str, envelopes: int, size: int
+    ) -> int | None:
+        """What the coordinator relayed between two parties over one job attempt."""
+        return self._safely(
+            "relay",
+            lambda: self._recorder.relay(
+                self.actor, job_id, sender, recipient, "*", size, envelopes
+            ),
+        )
+
+    def decision_recorder(self, log_allowed: bool) -> OnDecision:
+        """An ``on_decision`` for ``PeerAuthInterceptor``: refused certificates become
+        certificate events, refused calls denials, and (if ``log_allowed``) allowed calls reads.
+
+        The coordinator passes ``log_allowed=False``: its allowed calls (heartbeats, relays)
+        are logged by what they do, and a durable entry per relayed envelope would put an
+        fsync on the relay's hot path.
+        """
+
+        def on_decision(
+            method: str, who: Principal | None, allowed: bool, reason: str, error: Exception | None
+        ) -> None:
+            if method.startswith("/grpc.health") or (allowed and not log_allowed):
+                return
+            if isinstance(error, PkiError):
+                serial = getattr(error, "serial", None)
+                subject = str(getattr(error, "subject", ""))
+                self.certificate(type(error).__name__, subject, f"{serial:x}" if serial else "")
+                return
+            caller = Actor(who.organization, who.node_id, who.role) if who else None
+            self.rpc(method, caller, allowed, reason)
+
+        return on_decision

@@ -98,7 +98,9 @@ class NodeProcess:
             sink=self.sink,
             identify=lambda ctx: verifier(peer_certificate(ctx)),
         )
-        interceptor = PeerAuthInterceptor(verifier, NODE_ACCESS, self._on_decision)
+        interceptor = PeerAuthInterceptor(
+            verifier, NODE_ACCESS, self.sink.decision_recorder(log_allowed=True)
+        )
         self.server, self.health, self.port = create_server(
             server_credentials(creds.cert_pem, creds.key_pem, creds.ca_pem),
             config.listen,
@@ -166,19 +168,6 @@ class NodeProcess:
 
     def _on_disconnect(self, reason: str) -> None:
         self.router.fail_all("coordinator", reason)
-
-    def _on_decision(self, method: str, who: object, allowed: bool, reason: str) -> None:
-        name = method.rsplit("/", 1)[-1]
-        actor = None
-        if who is not None and hasattr(who, "organization"):
-            actor = Actor(who.organization, who.node_id, who.role)  # type: ignore[attr-defined]
-        if allowed:
-            if not method.startswith("/grpc.health"):
-                self.sink.record("read", {"method": name, "result": "allowed"}, actor=actor)
-            return
-        self.sink.record(
-            "denial", {"method": name, "result": "denied", "reason": reason}, actor=actor
-        )
 
     def publish_checkpoint(self) -> int:
         """Sign a checkpoint and have the coordinator's witness accept it; return its size."""

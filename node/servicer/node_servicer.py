@@ -165,5 +165,5 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
             old, new = self._engine.reload()
         except Exception as exc:
             context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"policy not reloaded: {exc}")
-        self._sink.record("policy_change", {"old_version": old, "policy_version": new})
+        self._sink.policy_changed(old, new)
         return node_pb2.ReloadPolicyResponse(old_version=old, new_version=new)

@@ -31,7 +31,7 @@ class AuthDenied(Exception):
 
 
 Verify = Callable[[bytes], Principal]
-OnDecision = Callable[[str, Principal | None, bool, str], None]
+OnDecision = Callable[[str, Principal | None, bool, str, Exception | None], None]
 
 
 def peer_certificate(context: grpc.ServicerContext) -> bytes:
@@ -58,7 +58,8 @@ class PeerAuthInterceptor(WrappingInterceptor):
         it. Methods not listed are refused: deny by default. The health service is open to
         any authenticated peer.
     on_decision
-        Called with (method, identity or None, allowed, reason) for the access log.
+        Called with (method, identity or None, allowed, reason, verification error or None)
+        for the access log.
     """
 
     def __init__(
@@ -95,12 +96,19 @@ class PeerAuthInterceptor(WrappingInterceptor):
             context.abort(denied.code, denied.message)
         except Exception as exc:  # verification failures: revoked, unknown role, malformed
             reason = str(exc) or type(exc).__name__
-            self._decide(method, identity, False, reason)
+            self._decide(method, identity, False, reason, exc)
             context.abort(grpc.StatusCode.UNAUTHENTICATED, reason)
         self._decide(method, identity, True, "")
 
-    def _decide(self, method: str, identity: Principal | None, allowed: bool, reason: str) -> None:
+    def _decide(
+        self,
+        method: str,
+        identity: Principal | None,
+        allowed: bool,
+        reason: str,
+        error: Exception | None = None,
+    ) -> None:
         if not allowed:
             log.info("refused %s: %s", method, reason)
         if self._on_decision is not None:
-            self._on_decision(method, identity, allowed, reason)
+            self._on_decision(method, identity, allowed, reason, error)

@@ -18,6 +18,7 @@ import pytest
 
 from coordinator.local import LocalFederation
 from coordinator.witness import CheckpointWitness
+from node.audit import Action, LogReader
 from node.audit.checkpoint import Checkpoint, sign_checkpoint
 from node.crypto.envelope import seal
 from node.pki import (
@@ -348,3 +349,33 @@ def test_witness_refuses_a_forked_checkpoint_from_a_node(federation: LocalFedera
         )
     assert err.value.code() is grpc.StatusCode.FAILED_PRECONDITION
     assert "checkpoint refused" in err.value.details()
+
+
+def test_coordinator_log_records_jobs_relays_and_refused_certificates(
+    federation: LocalFederation,
+) -> None:
+    # prepare: a finished job, and a refused (revoked) certificate
+    job_id = federation.submit(CHECK_JOB, job_id="logged")
+    assert federation.wait_job(job_id, timeout=60).state == "succeeded"
+    issue_certificate(federation.certs, "revoked-too", role="bank", organization="bank-a")
+    revoke(federation.certs, federation.certs / "revoked-too.crt")
+    _register_error(federation.address, federation.certs, "revoked-too")
+    time.sleep(0.5)  # the attempt's relay tally is written as it ends
+    # execute: read the coordinator's own access log
+    reader = LogReader.open(federation.root / "state" / "coordinator" / "audit")
+    try:
+        entries = [reader.entry(i) for i in range(reader.size())]
+    finally:
+        reader.close()
+    # assert
+    jobs = [e for e in entries if e.job_id == "logged" and e.action == Action.JOB]
+    assert {e.result for e in jobs} >= {"submitted", "succeeded"}
+    relays = [e for e in entries if e.job_id == "logged" and e.action == Action.RELAY]
+    # node to node: a ping and a pong each way; node and coordinator: a ping one way, its echo
+    # the other
+    tally = {(e.details["from"], e.details["to"]): e.details["envelopes"] for e in relays}
+    assert len(tally) == 12
+    for (sender, recipient), envelopes in tally.items():
+        assert envelopes == (1 if "coordinator" in (sender, recipient) else 2)
+    refused = [e for e in entries if e.action == Action.CERTIFICATE]
+    assert any(e.result == "CertificateRevoked" for e in refused)
