@@ -16,7 +16,7 @@ from node.psi.exceptions import (
 from node.psi.follower import run_psi_follower
 from node.psi.job import run_psi_coordinator_job, run_psi_party, validate_psi_job
 from node.psi.leader import run_psi_leader
-from node.psi.policy import PsiPermits, permits_from_config
+from node.psi.policy import PsiPermits
 from node.psi.result import PsiResult
 from node.psi.spec import PsiSpec, spec_from_job
 from node.psi.store import write_alignment
@@ -35,7 +35,6 @@ __all__ = [
     "PsiSpec",
     "PsiSpecError",
     "UnknownDatasetError",
-    "permits_from_config",
     "run_psi_coordinator",
     "run_psi_coordinator_job",
     "run_psi_follower",

@@ -13,10 +13,9 @@ never turn an arbitrary column into a matching key.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from node.psi.exceptions import PsiPolicyError, PsiSpecError
+from node.psi.exceptions import PsiPolicyError
 
 
 @dataclass(frozen=True)
@@ -35,29 +34,3 @@ class PsiPermits:
         """
         if (dataset, id_field) not in self.allowed:
             raise PsiPolicyError(dataset, id_field)
-
-
-def permits_from_config(section: object) -> PsiPermits:
-    """Parse the node config's ``psi`` section (a list of ``{dataset, id_field}`` mappings).
-
-    A missing section (``None``) allows nothing: PSI is deny-by-default like every other use
-    of a field.
-
-    Raises
-    ------
-    PsiSpecError
-        The section is not a list of mappings with string ``dataset`` and ``id_field``.
-    """
-    if section is None:
-        return PsiPermits(frozenset())
-    if isinstance(section, str) or not isinstance(section, Sequence):
-        raise PsiSpecError("node config 'psi' must be a list of {dataset, id_field} entries")
-    allowed: set[tuple[str, str]] = set()
-    for i, entry in enumerate(section):
-        if not isinstance(entry, Mapping):
-            raise PsiSpecError(f"node config psi[{i}] must be a mapping")
-        dataset, id_field = entry.get("dataset"), entry.get("id_field")
-        if not isinstance(dataset, str) or not isinstance(id_field, str):
-            raise PsiSpecError(f"node config psi[{i}] needs string 'dataset' and 'id_field'")
-        allowed.add((dataset, id_field))
-    return PsiPermits(frozenset(allowed))

@@ -14,11 +14,11 @@ from node.jobs.hooks import MemoryHooks
 from node.jobs.spec import parse_job_file
 from node.psi import (
     PsiAborted,
+    PsiPermits,
     PsiPolicyError,
     PsiResult,
     PsiSpecError,
     UnknownDatasetError,
-    permits_from_config,
     run_psi_coordinator_job,
     run_psi_party,
     validate_psi_job,
@@ -34,9 +34,7 @@ parties:
   gov: {dataset: tax, id_field: uscc}
 psi: {batch_size: 64, timeout_s: 10}
 """
-PERMITS = permits_from_config(
-    [{"dataset": "applicants", "id_field": "code"}, {"dataset": "tax", "id_field": "uscc"}]
-)
+PERMITS = PsiPermits(frozenset({("applicants", "code"), ("tax", "uscc")}))
 
 
 class Frames:

@@ -1,15 +1,15 @@
-"""PSI permits from the node config: deny by default, refuse malformed sections."""
+"""PSI permits: only the declared (dataset, id field) pairs may be aligned."""
 
 from __future__ import annotations
 
 import pytest
 
-from node.psi import PsiPolicyError, PsiSpecError, permits_from_config
+from node.psi import PsiPermits, PsiPolicyError
 
 
 def test_declared_pairs_are_allowed_and_others_refused() -> None:
     # prepare
-    permits = permits_from_config([{"dataset": "applicants", "id_field": "uscc"}])
+    permits = PsiPermits(frozenset({("applicants", "uscc")}))
     # execute
     permits.check("applicants", "uscc")
     # assert
@@ -18,14 +18,6 @@ def test_declared_pairs_are_allowed_and_others_refused() -> None:
     assert info.value.id_field == "phone"
 
 
-def test_no_section_allows_nothing() -> None:
-    # execute / assert
+def test_no_declaration_allows_nothing() -> None:
     with pytest.raises(PsiPolicyError):
-        permits_from_config(None).check("applicants", "uscc")
-
-
-@pytest.mark.parametrize("section", ["applicants", [{"dataset": "a"}], ["a"]])
-def test_malformed_section_is_refused(section: object) -> None:
-    # execute / assert
-    with pytest.raises(PsiSpecError):
-        permits_from_config(section)
+        PsiPermits(frozenset()).check("applicants", "uscc")
