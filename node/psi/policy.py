@@ -1,15 +1,13 @@
 """Which dataset and id field a node allows for PSI, as declared in its node config.
 
-A node operator declares, under ``psi`` in the node config, the (dataset, id field) pairs that
-may be used to find common enterprises, for example::
+A node operator names, per dataset, the one id field that may be used to find common
+enterprises (``psi_id_field`` in the node config; docs/operations.md)::
 
-    psi:
-      - dataset: applicants
-        id_field: uscc
+    datasets:
+      applicants: {path: ..., schema: ..., psi_id_field: uscc}
 
 A job naming anything else is refused before a single id is read, so a job file alone can
-never turn an arbitrary column into a matching key.
-"""
+never turn an arbitrary column into a matching key."""
 
 from __future__ import annotations
 
