@@ -9,7 +9,6 @@ against its signed checkpoint, print a summary and shut everything down.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ from coordinator.witness import CheckpointWitness
 from node.audit import LogReader, TamperDetected
 from node.audit.verify import verify_log
 from node.cli.jobs import job_dict, nodes_table, watch_job
+from node.data import bundled
 from node.pki import identity_from_certificate
 from node.transport.client import health_status, open_channel
 from protos.fedcredit.v1 import coordinator_pb2
@@ -147,13 +147,16 @@ def up(
         str,
         typer.Option(
             help="synthetic: government, bank and third-party nodes on generated SME data; "
-            "banks: three bank nodes on the shared default_credit horizontal split"
+            "banks: three bank nodes on the horizontal split of the bundled default_credit data"
         ),
     ] = "synthetic",
     n_firms: Annotated[int, typer.Option(help="synthetic firms")] = 20_000,
     seed: Annotated[int, typer.Option(help="data seed")] = 7,
     data_dir: Annotated[
-        Path | None, typer.Option(help="the default_credit folder (banks scenario)")
+        Path | None,
+        typer.Option(
+            help="folder of default_credit files (banks scenario; default: the bundled copy)"
+        ),
     ] = None,
     jobs: Annotated[str, typer.Option(help="comma-separated demo jobs to run")] = "",
     fresh: Annotated[bool, typer.Option(help="start from an empty workdir")] = True,
@@ -165,7 +168,7 @@ def up(
     if fresh and workdir.exists():
         shutil.rmtree(workdir)
     if scenario == "banks":
-        data = data_dir or shared_default_credit()
+        data = data_dir or bundled.extract(workdir / "data" / "default_credit")
         if not (data / "default_credit_homo_guest.csv").exists():
             raise typer.BadParameter(f"no default_credit files in {data}; pass --data-dir")
         fed = default_credit_banks(workdir, data)
@@ -198,13 +201,6 @@ def up(
     if failed or not all(a["ok"] for a in audit) or any(codes.values()):
         console.print(f"[red]federation run had problems: failed jobs {failed}[/red]")
         raise typer.Exit(20)
-
-
-def shared_default_credit() -> Path:
-    """``$FEDCREDIT_SHARED_DATA/default_credit``, or ``../shared/data/default_credit``."""
-    env = os.environ.get("FEDCREDIT_SHARED_DATA")
-    base = Path(env) if env else REPO_ROOT.parent / "shared" / "data"
-    return base / "default_credit"
 
 
 def main() -> None:

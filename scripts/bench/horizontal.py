@@ -1,6 +1,6 @@
 """Benchmark: horizontal federated training of three banks, encrypted vs plaintext vs Flower.
 
-Runs on the shared default-credit horizontal split (``homo_guest``, ``homo_host_1``,
+Runs on the bundled default-credit horizontal split (``homo_guest``, ``homo_host_1``,
 ``homo_host_2``; held-out ``homo_test``) and prints a table, then — as the very last line — one
 JSON object with the figures issue 5 names:
 
@@ -31,6 +31,7 @@ import os
 import socket
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Mapping
@@ -43,6 +44,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from node.data import bundled  # noqa: E402
 from node.jobs.hooks import MemoryHooks  # noqa: E402
 from node.training.horizontal import (  # noqa: E402
     BankData,
@@ -61,9 +63,8 @@ BANKS = ("guest", "host_1", "host_2")
 
 
 def data_dir() -> Path:
-    env = os.environ.get("FEDCREDIT_SHARED_DATA")
-    base = Path(env) if env else REPO.parent / "shared" / "data"
-    return base / "default_credit"
+    """The bundled default_credit files, decompressed into a temporary folder."""
+    return bundled.extract(Path(tempfile.mkdtemp(prefix="fedcredit-bench-")))
 
 
 def load_banks() -> tuple[dict[str, BankData], tuple[np.ndarray, np.ndarray]]:

@@ -17,8 +17,7 @@ Compared side by side, in the same run:
   epoch is extrapolated from the counts (this is stated in the output).
 
 Usage: ``python scripts/bench/vertical_lr.py [--epochs N] [--key-bits B]``.
-The last line printed is JSON. Data: ``$FEDCREDIT_SHARED_DATA/default_credit`` or
-``../shared/data/default_credit`` relative to the repository.
+The last line printed is JSON. Data: the repository's bundled ``data/default_credit``.
 """
 
 from __future__ import annotations
@@ -26,10 +25,10 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
 import secrets
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -43,6 +42,7 @@ import phe
 from sklearn.linear_model import LogisticRegression
 
 from node.compute import worker_pool
+from node.data import bundled
 from node.jobs.hooks import MemoryHooks
 from node.training import metrics
 from node.training.vertical import spec_from_job
@@ -55,9 +55,8 @@ HOST = [f"x{i}" for i in range(10)]
 
 
 def data_dir() -> Path:
-    env = os.environ.get("FEDCREDIT_SHARED_DATA")
-    base = Path(env) if env else Path(__file__).resolve().parents[3] / "shared" / "data"
-    return base / "default_credit"
+    """The bundled default_credit files, decompressed into a temporary folder."""
+    return bundled.extract(Path(tempfile.mkdtemp(prefix="fedcredit-bench-")))
 
 
 class TimedHooks(MemoryHooks):
