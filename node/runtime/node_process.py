@@ -7,6 +7,10 @@ import threading
 
 from node.audit import AccessLog, Actor
 from node.compute import worker_pool
+from node.governance.evidence import remember_witnessed
+from node.governance.registry import ReleaseRegistry
+from node.governance.releases import GovernedReleases
+from node.governance.store import GovernanceDB
 from node.jobs.context import FieldGate
 from node.pki import PeerVerifier, PkiError, load_identity_files
 from node.policy import Decision, PolicyEngine
@@ -67,6 +71,11 @@ class NodeProcess:
         self.sink.record(
             "policy_change", {"operation": "policy_loaded", "policy_version": self.engine.version}
         )
+        self.governance_dir = config.state_dir / "governance"
+        self.governance_db = GovernanceDB(self.governance_dir)
+        self.releases = GovernedReleases(
+            secret, ReleaseRegistry(self.governance_db), self.sink.record
+        )
         self.link = CoordinatorLink(
             config.coordinator,
             creds,
@@ -97,6 +106,7 @@ class NodeProcess:
             engine=self.engine,
             sink=self.sink,
             identify=lambda ctx: verifier(peer_certificate(ctx)),
+            releases=self.releases,
         )
         interceptor = PeerAuthInterceptor(
             verifier, NODE_ACCESS, self.sink.decision_recorder(log_allowed=True)
@@ -174,6 +184,8 @@ class NodeProcess:
         previous = self._witnessed if self._witnessed >= 0 else None
         checkpoint, proof = self.access_log.publication(previous)
         self._witnessed = self.link.publish_checkpoint(checkpoint.to_bytes(), proof)
+        if self._witnessed == checkpoint.size:  # evidence for trace and incident reports
+            remember_witnessed(self.governance_dir, checkpoint)
         return self._witnessed
 
     def _publish_loop(self) -> None:
@@ -213,3 +225,4 @@ class NodeProcess:
         self.sink.record("admin", {"operation": "node_stopped"})
         self.access_log.checkpoint()  # the whole history is signed before the process ends
         self.access_log.close()
+        self.governance_db.close()

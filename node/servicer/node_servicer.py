@@ -10,11 +10,13 @@ from typing import Any
 import grpc
 
 from node.audit.export import write_export
+from node.governance.releases import GovernedReleases
 from node.pki.identity import Identity
 from node.policy import PolicyDenied, PolicyEngine, ReleaseQueryError, TransformError
 from node.policy.release import ReleaseRecord, ReleaseRequest, build_release
 from node.runtime.audit_sink import AuditSink
 from node.runtime.datasets import NodeDatasets, UnknownDataset
+from node.transport.auth import peer_certificate
 from protos.fedcredit.v1 import common_pb2, node_pb2, node_pb2_grpc
 
 EXPORT_CHUNK_BYTES = 1 << 20
@@ -60,6 +62,7 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         engine: PolicyEngine,
         sink: AuditSink,
         identify: Callable[[grpc.ServicerContext], Any],
+        releases: GovernedReleases | None = None,
     ) -> None:
         self._me = identity
         self._datasets = datasets
@@ -67,6 +70,7 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         self._log = sink.log  # the log the sink writes to is the one auditors read
         self._sink = sink
         self._identify = identify
+        self._releases = releases  # fingerprints and registers every release (traceability)
 
     def GetCapabilities(
         self, request: node_pb2.CapabilitiesRequest, context: grpc.ServicerContext
@@ -96,26 +100,24 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
             context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
         records: list[ReleaseRecord] = []
         try:
-            release = build_release(self._engine, who, ask, frame, on_record=records.append)
+            release = build_release(
+                self._engine, who, ask, frame, on_record=records.append, marker=self._releases
+            )
         except PolicyDenied as exc:
             context.abort(grpc.StatusCode.PERMISSION_DENIED, str(exc))
         except (ReleaseQueryError, TransformError, ValueError) as exc:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         record = release.record
-        self._sink.record(
-            "release",
-            {
-                "purpose": ask.purpose,
-                "dataset": ask.dataset,
-                "fields": list(record.fields),
-                "rows": record.rows,
-                "policy_version": record.policy_version,
-                "release_id": record.release_id,
-                "sha256": record.sha256,
-                "recipient": f"{who.organization}/{who.node_id}",
-                "filter_used": bool(ask.filter),
-            },
-        )
+        index = self._sink.record("release", record.log_details())
+        if self._releases is not None:
+            try:
+                self._releases.register(record, peer_certificate(context), index)
+            except Exception as exc:  # an untraceable table must not leave
+                context.abort(
+                    grpc.StatusCode.INTERNAL,
+                    f"the release could not be registered for tracing ({type(exc).__name__}); "
+                    "nothing was sent, retry later",
+                )
         return node_pb2.ReleaseResponse(
             table=release.table,
             format=record.format,
