@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from node.cli import audit, certs, data, policy, trace
+from node.cli import audit, certs, data, incident, policy, trace
 from node.cli.jobs import jobs_app, nodes_app
 
 app = typer.Typer(help="fedcredit: federated credit-risk modelling for SMEs.", no_args_is_help=True)
@@ -15,6 +15,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(data.app, name="data")
 app.add_typer(certs.app, name="certs")
 app.command("trace")(trace.trace)
+app.add_typer(incident.app, name="incident")
 
 
 def main() -> None:

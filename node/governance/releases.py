@@ -11,21 +11,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Final
 
 import pandas as pd
 
+from node.audit import Actor
 from node.audit.tokens import FirmTokenizer
 from node.governance.fingerprint import embed_frame, release_key, root_key
+from node.governance.recording import Record
 from node.governance.registry import RegisteredRelease, ReleaseRegistry, certificate_facts
 from node.pki.identity import Principal
 from node.policy.decision import utc_now
 from node.policy.release import Release, ReleaseRecord, serialize
 
 _SUBJECT_KEY_LABEL: Final = b"fedcredit/audit/subject-token-key/v1"
-
-Record = Callable[[str, Mapping[str, object]], int | None]
 
 
 def subject_tokenizer(node_secret: bytes) -> FirmTokenizer:
@@ -134,6 +134,7 @@ class GovernedReleases:
             fingerprint=fingerprint,
             subjects=self.subjects(ids) if ids is not None else (),
         )
-        index = self._record("release", record.log_details())
+        recipient_actor = Actor(recipient.organization, recipient.node_id, recipient.role)
+        index = self._record("release", record.log_details(), actor=recipient_actor)
         self.register(record, cert_pem, index)
         return Release(table, out, record)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,9 @@ class NodeConfig:
     datasets: tuple[DatasetConfig, ...]
     # Interval between signed access-log checkpoints published to the coordinator's witness.
     checkpoint_interval_s: float = 30.0
+    # The ``governance:`` section (monitor, alerts, containment), validated by
+    # ``node.governance.config.governance_config``.
+    governance: Mapping[str, Any] = field(default_factory=dict)
 
     def dataset(self, name: str) -> DatasetConfig:
         for ds in self.datasets:
@@ -122,6 +125,7 @@ def load_node_config(path: Path | str) -> NodeConfig:
         policy=resolve(policy) if policy else None,
         datasets=tuple(datasets),
         checkpoint_interval_s=float(raw.get("checkpoint_interval_s", 30.0)),
+        governance=dict(raw.get("governance") or {}),
     )
     if config.policy is not None and not config.policy.exists():
         raise ConfigError(path, "policy", f"{config.policy} does not exist")

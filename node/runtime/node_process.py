@@ -7,10 +7,9 @@ import threading
 
 from node.audit import AccessLog, Actor
 from node.compute import worker_pool
+from node.governance.config import GovernanceConfigError, governance_config
 from node.governance.evidence import remember_witnessed
-from node.governance.registry import ReleaseRegistry
-from node.governance.releases import GovernedReleases
-from node.governance.store import GovernanceDB
+from node.governance.service import NodeGovernance
 from node.jobs.context import FieldGate
 from node.pki import PeerVerifier, PkiError, load_identity_files
 from node.policy import Decision, PolicyEngine
@@ -71,10 +70,12 @@ class NodeProcess:
         self.sink.record(
             "policy_change", {"operation": "policy_loaded", "policy_version": self.engine.version}
         )
-        self.governance_dir = config.state_dir / "governance"
-        self.governance_db = GovernanceDB(self.governance_dir)
-        self.releases = GovernedReleases(
-            secret, ReleaseRegistry(self.governance_db), self.sink.record
+        try:
+            governance = governance_config(config.governance)
+        except GovernanceConfigError as exc:
+            raise ConfigError(config.cert_dir, f"governance.{exc.key}", exc.problem) from None
+        self.governance = NodeGovernance(
+            governance, config.state_dir, secret, self.access_log, self.sink.record, actor.label()
         )
         self.link = CoordinatorLink(
             config.coordinator,
@@ -106,10 +107,13 @@ class NodeProcess:
             engine=self.engine,
             sink=self.sink,
             identify=lambda ctx: verifier(peer_certificate(ctx)),
-            releases=self.releases,
+            governance=self.governance,
         )
         interceptor = PeerAuthInterceptor(
-            verifier, NODE_ACCESS, self.sink.decision_recorder(log_allowed=True)
+            verifier,
+            NODE_ACCESS,
+            self.sink.decision_recorder(log_allowed=True),
+            admit=self.governance.containment.admit,
         )
         self.server, self.health, self.port = create_server(
             server_credentials(creds.cert_pem, creds.key_pem, creds.ca_pem),
@@ -185,7 +189,7 @@ class NodeProcess:
         checkpoint, proof = self.access_log.publication(previous)
         self._witnessed = self.link.publish_checkpoint(checkpoint.to_bytes(), proof)
         if self._witnessed == checkpoint.size:  # evidence for trace and incident reports
-            remember_witnessed(self.governance_dir, checkpoint)
+            remember_witnessed(self.governance.directory, checkpoint)
         return self._witnessed
 
     def _publish_loop(self) -> None:
@@ -204,6 +208,7 @@ class NodeProcess:
         set_serving(self.health, [SERVICE_NAME], True)
         self.link.start()
         self._publisher.start()
+        self.governance.start()
         self.sink.record("admin", {"operation": "node_started"})
         log.info("node %s serving on port %d", self.config.node_id, self.port)
 
@@ -222,7 +227,7 @@ class NodeProcess:
         self.tasks.join(grace)
         self.server.stop(grace).wait(grace + 1)
         self.pool.shutdown(cancel_futures=True)
+        self.governance.stop()
         self.sink.record("admin", {"operation": "node_stopped"})
         self.access_log.checkpoint()  # the whole history is signed before the process ends
         self.access_log.close()
-        self.governance_db.close()

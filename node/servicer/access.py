@@ -16,4 +16,6 @@ NODE_ACCESS: Final[dict[str, frozenset[str]]] = {
     _SERVICE + "AuditProve": frozenset({AUDITOR}),
     _SERVICE + "AuditExport": frozenset({AUDITOR}),
     _SERVICE + "ReloadPolicy": frozenset({OPERATOR}),
+    _SERVICE + "ListContainments": frozenset({OPERATOR}),
+    _SERVICE + "LiftContainment": frozenset({OPERATOR}),
 }

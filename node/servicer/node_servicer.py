@@ -9,8 +9,10 @@ from typing import Any
 
 import grpc
 
+from node.audit import Actor
 from node.audit.export import write_export
-from node.governance.releases import GovernedReleases
+from node.governance.containment import Containment, NotContained
+from node.governance.service import NodeGovernance
 from node.pki.identity import Identity
 from node.policy import PolicyDenied, PolicyEngine, ReleaseQueryError, TransformError
 from node.policy.release import ReleaseRecord, ReleaseRequest, build_release
@@ -20,6 +22,18 @@ from node.transport.auth import peer_certificate
 from protos.fedcredit.v1 import common_pb2, node_pb2, node_pb2_grpc
 
 EXPORT_CHUNK_BYTES = 1 << 20
+
+
+def containment_to_proto(held: Containment) -> node_pb2.Containment:
+    """The wire form of one containment."""
+    return node_pb2.Containment(
+        principal=held.principal,
+        level=held.level,
+        since=held.since,
+        alert_id=held.alert_id,
+        severity=held.severity,
+        reason=held.reason,
+    )
 
 
 def dataset_infos(datasets: NodeDatasets, engine: PolicyEngine) -> list[common_pb2.DatasetInfo]:
@@ -62,7 +76,7 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         engine: PolicyEngine,
         sink: AuditSink,
         identify: Callable[[grpc.ServicerContext], Any],
-        releases: GovernedReleases | None = None,
+        governance: NodeGovernance | None = None,
     ) -> None:
         self._me = identity
         self._datasets = datasets
@@ -70,7 +84,9 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         self._log = sink.log  # the log the sink writes to is the one auditors read
         self._sink = sink
         self._identify = identify
-        self._releases = releases  # fingerprints and registers every release (traceability)
+        # fingerprints and registers every release; holds the containment operators review
+        self._governance = governance
+        self._releases = governance.releases if governance is not None else None
 
     def GetCapabilities(
         self, request: node_pb2.CapabilitiesRequest, context: grpc.ServicerContext
@@ -108,7 +124,8 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         except (ReleaseQueryError, TransformError, ValueError) as exc:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         record = release.record
-        index = self._sink.record("release", record.log_details())
+        recipient = Actor(who.organization, who.node_id, who.role)  # who received the table
+        index = self._sink.record("release", record.log_details(), actor=recipient)
         if self._releases is not None:
             try:
                 self._releases.register(record, peer_certificate(context), index)
@@ -169,3 +186,24 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
             context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"policy not reloaded: {exc}")
         self._sink.policy_changed(old, new)
         return node_pb2.ReloadPolicyResponse(old_version=old, new_version=new)
+
+    def ListContainments(
+        self, request: node_pb2.ListContainmentsRequest, context: grpc.ServicerContext
+    ) -> node_pb2.ListContainmentsResponse:
+        if self._governance is None:
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, "this node runs no access monitor")
+        held = self._governance.containment.active()
+        return node_pb2.ListContainmentsResponse(containments=map(containment_to_proto, held))
+
+    def LiftContainment(
+        self, request: node_pb2.LiftContainmentRequest, context: grpc.ServicerContext
+    ) -> node_pb2.LiftContainmentResponse:
+        if self._governance is None:
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, "this node runs no access monitor")
+        who = self._identify(context)
+        operator = f"{who.organization}/{who.node_id}/{who.role}"
+        try:
+            lifted = self._governance.containment.lift(request.principal, operator, request.note)
+        except NotContained as exc:
+            context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+        return node_pb2.LiftContainmentResponse(lifted=containment_to_proto(lifted))

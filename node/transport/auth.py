@@ -32,6 +32,9 @@ class AuthDenied(Exception):
 
 Verify = Callable[[bytes], Principal]
 OnDecision = Callable[[str, Principal | None, bool, str, Exception | None], None]
+# Last word on an authenticated, role-checked call (containment of a principal under review);
+# raises ``AuthDenied`` to refuse it.
+Admit = Callable[[str, Principal], None]
 
 
 def peer_certificate(context: grpc.ServicerContext) -> bytes:
@@ -60,6 +63,9 @@ class PeerAuthInterceptor(WrappingInterceptor):
     on_decision
         Called with (method, identity or None, allowed, reason, verification error or None)
         for the access log.
+    admit
+        Called last with (method, identity); raises ``AuthDenied`` to refuse a caller that is
+        throttled or suspended pending review (``node.governance.containment``).
     """
 
     def __init__(
@@ -67,10 +73,12 @@ class PeerAuthInterceptor(WrappingInterceptor):
         verify: Verify,
         allowed_roles: Mapping[str, frozenset[str]],
         on_decision: OnDecision | None = None,
+        admit: Admit | None = None,
     ) -> None:
         self._verify = verify
         self._allowed = dict(allowed_roles)
         self._on_decision = on_decision
+        self._admit = admit
 
     def wrap(self, method: str, behavior: Behavior, streams_responses: bool) -> Behavior:
         def guarded(request_or_iterator: Any, context: grpc.ServicerContext) -> Any:
@@ -91,6 +99,8 @@ class PeerAuthInterceptor(WrappingInterceptor):
                     grpc.StatusCode.PERMISSION_DENIED,
                     f"role {identity.role!r} may not call {method.rsplit('/', 1)[-1]}",
                 )
+            if self._admit is not None:
+                self._admit(method, identity)
         except AuthDenied as denied:
             self._decide(method, identity, False, denied.message)
             context.abort(denied.code, denied.message)

@@ -24,8 +24,7 @@ from node.audit.merkle import leaf_hash, verify_consistency, verify_inclusion
 from node.audit.reader import LogReader
 from node.governance.tabular import write_table
 from node.pki import identity_from_certificate
-
-from .conftest import decode, fedcredit, release, wait_witnessed, witness_checkpoint
+from tests.governance.helpers import decode, fedcredit, release, wait_witnessed, witness_checkpoint
 
 pytestmark = pytest.mark.slow
 

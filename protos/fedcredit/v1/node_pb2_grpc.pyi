@@ -43,6 +43,9 @@ class NodeStub:
     AuditExport: _grpc.UnaryStreamMultiCallable[_node_pb2.AuditExportRequest, _node_pb2.AuditExportChunk]
     ReloadPolicy: _grpc.UnaryUnaryMultiCallable[_node_pb2.ReloadPolicyRequest, _node_pb2.ReloadPolicyResponse]
     """Operator-role administration."""
+    ListContainments: _grpc.UnaryUnaryMultiCallable[_node_pb2.ListContainmentsRequest, _node_pb2.ListContainmentsResponse]
+    """Operator-role review of principals the access monitor throttled or suspended at this node."""
+    LiftContainment: _grpc.UnaryUnaryMultiCallable[_node_pb2.LiftContainmentRequest, _node_pb2.LiftContainmentResponse]
 
 @_typing.type_check_only
 class NodeAsyncStub(NodeStub):
@@ -59,6 +62,9 @@ class NodeAsyncStub(NodeStub):
     AuditExport: _aio.UnaryStreamMultiCallable[_node_pb2.AuditExportRequest, _node_pb2.AuditExportChunk]  # type: ignore[assignment]
     ReloadPolicy: _aio.UnaryUnaryMultiCallable[_node_pb2.ReloadPolicyRequest, _node_pb2.ReloadPolicyResponse]  # type: ignore[assignment]
     """Operator-role administration."""
+    ListContainments: _aio.UnaryUnaryMultiCallable[_node_pb2.ListContainmentsRequest, _node_pb2.ListContainmentsResponse]  # type: ignore[assignment]
+    """Operator-role review of principals the access monitor throttled or suspended at this node."""
+    LiftContainment: _aio.UnaryUnaryMultiCallable[_node_pb2.LiftContainmentRequest, _node_pb2.LiftContainmentResponse]  # type: ignore[assignment]
 
 class NodeServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -108,5 +114,20 @@ class NodeServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_node_pb2.ReloadPolicyResponse, _abc.Awaitable[_node_pb2.ReloadPolicyResponse]]:
         """Operator-role administration."""
+
+    @_abc_1.abstractmethod
+    def ListContainments(
+        self,
+        request: _node_pb2.ListContainmentsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_node_pb2.ListContainmentsResponse, _abc.Awaitable[_node_pb2.ListContainmentsResponse]]:
+        """Operator-role review of principals the access monitor throttled or suspended at this node."""
+
+    @_abc_1.abstractmethod
+    def LiftContainment(
+        self,
+        request: _node_pb2.LiftContainmentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_node_pb2.LiftContainmentResponse, _abc.Awaitable[_node_pb2.LiftContainmentResponse]]: ...
 
 def add_NodeServicer_to_server(servicer: NodeServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
