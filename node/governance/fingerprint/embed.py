@@ -64,14 +64,16 @@ class FingerprintSpec:
 
 
 def _numeric(column: pd.Series) -> np.ndarray | None:
+    """The column as float64 (NaN for nulls), or ``None`` when it holds anything else."""
     if pd.api.types.is_bool_dtype(column.dtype):
         return None
-    if pd.api.types.is_numeric_dtype(column.dtype):
-        return column.to_numpy(dtype="float64", na_value=np.nan)
-    converted = pd.to_numeric(column, errors="coerce")
-    if bool((converted.isna() & column.notna()).any()):
-        return None
-    return converted.to_numpy(dtype="float64", na_value=np.nan)
+    converted = column
+    if not pd.api.types.is_numeric_dtype(column.dtype):
+        converted = pd.to_numeric(column, errors="coerce")
+        if bool((converted.isna() & column.notna()).any()):
+            return None
+    values: np.ndarray = converted.to_numpy(dtype="float64", na_value=np.nan)
+    return values
 
 
 def embed_frame(

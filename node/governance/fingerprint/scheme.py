@@ -138,7 +138,8 @@ def _markable(x: np.ndarray, step: Step) -> np.ndarray:
     # Nulls stay null; an exact zero often means "none" (no sales, no judgments), which a
     # tolerance is not meant to blur, so zeros stay zero.
     with np.errstate(invalid="ignore"):
-        return np.isfinite(x) & (x != 0) & (np.abs(step.index(x)) < MAX_INDEX)
+        mask: np.ndarray = np.isfinite(x) & (x != 0) & (np.abs(step.index(x)) < MAX_INDEX)
+    return mask
 
 
 def embed_column(x: np.ndarray, step: Step, key: bytes) -> tuple[np.ndarray, int]:

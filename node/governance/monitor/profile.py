@@ -47,7 +47,8 @@ class HourTally:
     def vector(self) -> np.ndarray:
         """log1p of the five features (the scale the baseline works on)."""
         values = (self.calls, self.rows, self.denials, len(self.firms), len(self.queries))
-        return np.log1p(np.asarray(values, dtype="float64"))
+        logged: np.ndarray = np.log1p(np.asarray(values, dtype="float64"))
+        return logged
 
     def value(self, feature: str) -> int:
         """The raw count of ``feature``."""
