@@ -8,12 +8,17 @@ from coordinator.runtime.config import load_coordinator_config
 from coordinator.runtime.server import CoordinatorServer
 from node.cli.daemon_support import daemon_arguments, serve_until_signalled
 from node.cli.exit_codes import ExitCode
+from node.cli.guard import run_guarded
 from node.pki import PkiError
 from node.runtime.config import ConfigError
 from node.telemetry.setup import configure_tracing
 
 
 def main(argv: list[str] | None = None) -> int:
+    return run_guarded(lambda: _run(argv), "fedcredit-coordinator")
+
+
+def _run(argv: list[str] | None) -> int:
     args = daemon_arguments("fedcredit-coordinator", "Run the fedcredit coordinator.", argv)
     try:
         config = load_coordinator_config(args.config)

@@ -7,6 +7,7 @@ import sys
 
 from node.cli.daemon_support import daemon_arguments, serve_until_signalled
 from node.cli.exit_codes import ExitCode
+from node.cli.guard import run_guarded
 from node.data.exceptions import DatasetError
 from node.pki import PkiError
 from node.policy import PolicyError
@@ -18,6 +19,10 @@ log = logging.getLogger("fedcredit.node")
 
 
 def main(argv: list[str] | None = None) -> int:
+    return run_guarded(lambda: _run(argv), "fedcredit-node")
+
+
+def _run(argv: list[str] | None) -> int:
     args = daemon_arguments("fedcredit-node", "Run a fedcredit node beside its data.", argv)
     try:
         config = load_node_config(args.config)
