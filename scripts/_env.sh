@@ -33,8 +33,8 @@ fi
 . .venv/bin/activate
 if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
   _say "installing fedcredit${EXTRAS:+ with the [$EXTRAS] extras} into .venv: about 60 packages" \
-    "(torch CPU, grpcio, pandas, pyarrow, flwr, ...); a first install usually takes 2 to 6" \
-    "minutes on 2 cores, later runs skip this step"
+    "(torch CPU, grpcio, pandas, pyarrow, flwr, ...); a first install takes from under a minute (packages" \
+    "cached) to about 5 minutes (all downloaded); later runs skip this step"
   _say "step 1/2: upgrading pip"
   _pip --quiet --upgrade pip
   _say "step 2/2: installing the packages (progress below; full output in .venv/pip-install.log)"

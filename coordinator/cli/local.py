@@ -29,6 +29,7 @@ from node.audit.verify import verify_log
 from node.cli.exit_codes import ExitCode
 from node.cli.guard import run_guarded
 from node.cli.jobs import job_dict, nodes_table, watch_job
+from node.cli.results import outcome, print_scorecard
 from node.data import bundled
 from node.pki import identity_from_certificate
 from node.transport.client import health_status, open_channel
@@ -112,33 +113,13 @@ def print_summary(results: dict[str, dict[str, Any]], console: Console) -> None:
     """One line per job, and the vertical model beside the bank alone."""
     table = Table("job", "state", "outcome")
     for name, job in results.items():
-        result = job["result"]
-        outcome = job["error"]
-        if job["state"] == "succeeded" and name == "check":
-            outcome = f"{len(result['coordinator'].get('echoed', []))} parties reached each other"
-        elif job["state"] == "succeeded" and name == "psi":
-            outcome = f"{result['coordinator']['intersection_size']} firms at all holders"
-        elif job["state"] == "succeeded" and name == "vertical_lr":
-            bank = result["parties"]["bank"]
-            outcome = f"{bank['aligned_rows']} aligned firms, best epoch {bank['best_epoch']}"
-        elif job["state"] == "succeeded" and name == "horizontal":
-            last = result["coordinator"]["history"][-1]
-            outcome = (
-                f"{last['round']} rounds, federated validation AUC {last['val_auc']:.3f}, "
-                f"KS {last['val_ks']:.3f}, {len(last['banks'])} banks in the last sum"
-            )
-        table.add_row(name, job["state"], outcome)
+        table.add_row(
+            name, job["state"], outcome(job["type"], job["state"], job["result"], job["error"])
+        )
     console.print(table)
     vertical = results.get("vertical_lr")
     if vertical and vertical["state"] == "succeeded":
-        bank = vertical["result"]["parties"]["bank"]
-        models = Table("validation", "AUC", "KS", "Gini", title="vertical scorecard")
-        for label, m in (("federated", bank["metrics"]), ("bank alone", bank["bank_only"])):
-            models.add_row(label, f"{m['auc']:.3f}", f"{m['ks']:.3f}", f"{m['gini']:.3f}")
-        console.print(models)
-        shares = ", ".join(f"{p} {v:.0%}" for p, v in bank["contribution"].items())
-        console.print(f"contribution to the score spread: {shares}")
-        console.print(f"scorecard scaling: {bank['scorecard']}")
+        print_scorecard(vertical["result"], console)
 
 
 @app.command()

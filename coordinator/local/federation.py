@@ -3,10 +3,11 @@
 ``prepare`` writes everything a federation needs into one folder: a CA and certificates,
 synthetic SME tables with their schemas, node and coordinator configuration files. ``start``
 launches each party as its own OS process and waits until all are healthy and registered;
-``stop`` sends SIGTERM and waits, so no process outlives its federation. The root is made
-absolute at once (against the current directory), so every path written into the generated
-configuration files is absolute and means the same to a daemon whatever folder it reads its
-configuration from. The folder layout::
+``stop`` sends SIGTERM and waits, so no process outlives its federation; should the owning
+process die without calling ``stop`` (SIGKILL), each daemon notices and shuts down on its own.
+The root is made absolute at once (against the current directory), so every path written into
+the generated configuration files is absolute and means the same to a daemon whatever folder
+it reads its configuration from. The folder layout::
 
     <root>/certs/            CA, certificates and 0600 keys
     <root>/data/             synthetic tables and schemas
@@ -30,6 +31,7 @@ from pathlib import Path
 import grpc
 import yaml
 
+from node.cli.daemon_support import ENV_STOP_WITH
 from node.pki import create_ca, issue_certificate
 from node.transport.client import health_status, open_channel
 from protos.fedcredit.v1 import coordinator_pb2, coordinator_pb2_grpc
@@ -138,7 +140,7 @@ class LocalFederation:
                 stdout=subprocess.PIPE,
                 stderr=out,
                 cwd=REPO_ROOT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env={**os.environ, "PYTHONUNBUFFERED": "1", ENV_STOP_WITH: str(os.getpid())},
             )
         self._procs[name] = proc
         self._ended.pop(name, None)

@@ -28,3 +28,7 @@ def main() -> None:
 def audit_main() -> None:
     """``fedcredit-audit``: the audit group on its own, under the same guard."""
     run_guarded(audit.app, "fedcredit-audit")
+
+
+if __name__ == "__main__":
+    main()
