@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable
 
@@ -66,3 +67,9 @@ def serve_until_signalled(stop: Callable[[], None], failed: Callable[[], str | N
             break
     stop()
     return reason
+
+
+def refuse_to_start(prog: str, code: int, message: str) -> int:
+    """Say in one line on stderr why the daemon stops; return its exit code."""
+    print(f"{prog}: {message}", file=sys.stderr, flush=True)
+    return code

@@ -8,12 +8,9 @@ what the caller may do.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
-import grpc
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -21,57 +18,26 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
 from node.cli.exit_codes import ExitCode
+from node.cli.remote import As, Certs, channel, fail, refusals
 from node.cli.results import outcome, print_scorecard
-from node.pki import PkiError
-from node.transport.client import open_channel
 from protos.fedcredit.v1 import coordinator_pb2, coordinator_pb2_grpc
 
 jobs_app = typer.Typer(help="Submit, watch and inspect federated jobs.", no_args_is_help=True)
 nodes_app = typer.Typer(help="See the federation's nodes.", no_args_is_help=True)
 
 Address = Annotated[str, typer.Option("--coordinator", help="host:port of the coordinator")]
-Certs = Annotated[Path, typer.Option("--certs", help="folder with ca.crt and your certificate")]
-As = Annotated[str, typer.Option("--as", help="name of your certificate in --certs")]
 Fmt = Annotated[str, typer.Option("--format", help="text or json")]
 
 
 def _stub(address: str, certs: Path, name: str) -> coordinator_pb2_grpc.CoordinatorStub:
-    """A coordinator stub presenting ``certs/name``; a missing certificate is one line."""
-    try:
-        return coordinator_pb2_grpc.CoordinatorStub(open_channel(address, certs, name))
-    except PkiError as exc:
-        _fail(
-            f"no usable certificate {name!r} in {certs}/ ({exc}); pass --certs with the folder "
-            "holding ca.crt and your certificate, and --as with its name",
-            ExitCode.CERTIFICATE,
-        )
-
-
-def _fail(message: str, code: ExitCode) -> NoReturn:
-    Console(stderr=True).print(f"[red]{escape(message)}[/red]", soft_wrap=True)
-    raise typer.Exit(code)
+    return coordinator_pb2_grpc.CoordinatorStub(channel(address, certs, name))
 
 
 def _read_job_file(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        _fail(f"cannot read the job file {path}: {exc.strerror}; check the path", ExitCode.USAGE)
-
-
-@contextmanager
-def _refusals() -> Iterator[None]:
-    """Turn a refused or failed call into a one-line message and exit code 1."""
-    try:
-        yield
-    except grpc.RpcError as exc:
-        code = exc.code()
-        fix = (
-            "; is the coordinator running at the --coordinator address?"
-            if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
-            else ""
-        )
-        _fail(f"refused ({code.name}): {exc.details()}{fix}", ExitCode.FAILED)
+        fail(f"cannot read the job file {path}: {exc.strerror}; check the path", ExitCode.USAGE)
 
 
 def job_dict(status: coordinator_pb2.JobStatus) -> dict[str, Any]:
@@ -162,7 +128,7 @@ def submit(
     """
     spec = _read_job_file(job_file)
     stub = _stub(coordinator, certs, as_)
-    with _refusals():
+    with refusals():
         status = stub.SubmitJob(coordinator_pb2.SubmitJobRequest(spec_yaml=spec, job_id=job_id))
         if watch:
             watch_job(stub, status.job_id, Console(stderr=True))
@@ -204,7 +170,7 @@ def status(
 ) -> None:
     """Show one job's state and result."""
     stub = _stub(coordinator, certs, as_)
-    with _refusals():
+    with refusals():
         reply = stub.GetJob(coordinator_pb2.GetJobRequest(job_id=job_id))
     _print_job(reply, output)
 
@@ -218,7 +184,7 @@ def list_jobs(
 ) -> None:
     """List every job the coordinator knows."""
     stub = _stub(coordinator, certs, as_)
-    with _refusals():
+    with refusals():
         jobs = stub.ListJobs(coordinator_pb2.ListJobsRequest()).jobs
     if output == "json":
         print(json.dumps([job_dict(j) for j in jobs], indent=2))
@@ -247,7 +213,7 @@ def watch(
 ) -> None:
     """Follow a running job's progress."""
     stub = _stub(coordinator, certs, as_)
-    with _refusals():
+    with refusals():
         watch_job(stub, job_id, Console())
 
 
@@ -260,7 +226,7 @@ def cancel(
 ) -> None:
     """Cancel a job; its parties stop at their next message."""
     stub = _stub(coordinator, certs, as_)
-    with _refusals():
+    with refusals():
         reply = stub.CancelJob(coordinator_pb2.GetJobRequest(job_id=job_id))
     _print_job(reply, "text")
 
@@ -283,7 +249,7 @@ def list_nodes(
 ) -> None:
     """List registered nodes, whether they are connected, and what they offer."""
     stub = _stub(coordinator, certs, as_)
-    with _refusals():
+    with refusals():
         nodes = list(stub.ListNodes(coordinator_pb2.ListNodesRequest()).nodes)
     if output == "json":
         print(
