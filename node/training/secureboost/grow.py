@@ -257,7 +257,7 @@ class TreeGrower:
         lookup = np.full(int(pos.max()) + 1, -1, dtype=np.int64)
         lookup[nodes] = np.arange(len(nodes))
         rows = np.flatnonzero(sample & np.isin(pos, nodes))
-        codes = self.own.codes[np.ix_(rows, active)]
+        codes = self.own.codes[np.ix_(rows, np.asarray(active, dtype=np.int64))]
         index = slot_index(codes, np.cumsum(slots) - slots, lookup[pos[rows]] * stride)
         g, h = plain_histograms(index, gq[rows], hq[rows], stride * len(nodes))
         return {

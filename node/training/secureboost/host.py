@@ -184,7 +184,7 @@ class HostRole:
             lookup[compute] = np.arange(len(compute))
             chosen = np.flatnonzero(sample & np.isin(codes, compute))
             index = slot_index(
-                own.codes[np.ix_(chosen, active)],
+                own.codes[np.ix_(chosen, np.asarray(active, dtype=np.int64))],
                 np.cumsum(slots) - slots,
                 lookup[codes[chosen]] * stride,
             )

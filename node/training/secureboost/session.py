@@ -120,13 +120,17 @@ class Session:
             raise PartyFailed(failed, stage, f"reported by {peer}")
 
     def abort(self, failed: str, left: bool) -> None:
-        """Tell every still-reachable peer that ``failed`` failed (or left); never raises."""
+        """Tell every still-reachable peer that ``failed`` failed (or left); never raises.
+
+        A party named as failed hears it too (it sent something malformed, say, and would
+        otherwise wait for an answer until its timeout); one that left cannot.
+        """
         log.warning(
             "secureboost job %s: %s %s", self.channel.job_id, failed, "left" if left else "failed"
         )
         payload = wire.encode_json({"failed": failed, "left": left})
         for peer in self.peers:
-            if peer == failed:
+            if left and peer == failed:
                 continue
             try:
                 self.channel.send(peer, ABORT, payload)

@@ -157,7 +157,7 @@ def _value(section: Mapping[str, Any], name: str, default: _T, key: str) -> _T:
         value = float(value)
     if type(value) is not kind:
         raise JobSpecError(f"{key}.{name}", f"must be a {kind.__name__}", "fix its value")
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def _within(value: float, low: float, high: float, key: str, hint: str) -> None:
