@@ -42,33 +42,50 @@ def _time(text: str) -> float:
 
 def _grant(row: dict[str, str], holders: list[str]) -> node_pb2.AuthorizationGrant:
     return node_pb2.AuthorizationGrant(
-        uscc=row["uscc"], recipient=row.get("recipient", ""),
+        uscc=row["uscc"],
+        recipient=row.get("recipient", ""),
         purposes=[p for p in row["purposes"].replace(";", ",").split(",") if p],
-        valid_from=_time(row["valid_from"]), valid_to=_time(row["valid_to"]),
-        document_sha256=row["document_sha256"], collector=row["collector"],
-        collected_at=_time(row.get("collected_at") or row["valid_from"]), holders=holders,
-    )  # fmt: skip
+        valid_from=_time(row["valid_from"]),
+        valid_to=_time(row["valid_to"]),
+        document_sha256=row["document_sha256"],
+        collector=row["collector"],
+        collected_at=_time(row.get("collected_at") or row["valid_from"]),
+        holders=holders,
+    )
 
 
 @app.command()
 def register(
-    node: Node, node_id: NodeId, certs: Certs, as_: As,
+    node: Node,
+    node_id: NodeId,
+    certs: Certs,
+    as_: As,
     uscc: Annotated[str, typer.Option(help="The firm's unified social credit code.")],
-    purposes: Annotated[str, typer.Option(help="loan_approval,post_loan_monitoring,model_development")],
+    purposes: Annotated[
+        str, typer.Option(help="loan_approval,post_loan_monitoring,model_development")
+    ],
     valid_from: Annotated[str, typer.Option(help="YYYY-MM-DD")],
     valid_to: Annotated[str, typer.Option(help="YYYY-MM-DD")],
-    document: Annotated[Path, typer.Option(help="The signed authorization (only its hash is sent).")],
+    document: Annotated[
+        Path, typer.Option(help="The signed authorization (only its hash is sent).")
+    ],
     collector: Annotated[str, typer.Option(help="Who collected it.")],
     holders: Annotated[str, typer.Option(help="Comma-separated node ids to send it to.")],
-) -> None:  # fmt: skip
+) -> None:
     """Register one authorization and send it to the holders."""
     try:
         digest = hashlib.sha256(document.read_bytes()).hexdigest()
     except OSError as exc:
         fail(f"cannot read {document}: {exc.strerror}")
-    row = {"uscc": uscc, "purposes": purposes, "valid_from": valid_from, "valid_to": valid_to,
-           "document_sha256": digest, "collector": collector,
-           "collected_at": datetime.now(UTC).strftime("%Y-%m-%d")}  # fmt: skip
+    row = {
+        "uscc": uscc,
+        "purposes": purposes,
+        "valid_from": valid_from,
+        "valid_to": valid_to,
+        "document_sha256": digest,
+        "collector": collector,
+        "collected_at": datetime.now(UTC).strftime("%Y-%m-%d"),
+    }
     stub = node_stub(node, node_id, certs, as_)
     batch = node_pb2.AuthorizationBatch(grants=[_grant(row, holders.split(","))])
     ack = call("registration", lambda: stub.RegisterAuthorizations(batch, timeout=60))
@@ -79,10 +96,18 @@ def register(
 
 @app.command("import")
 def import_(
-    node: Node, node_id: NodeId, certs: Certs, as_: As,
-    source: Annotated[Path, typer.Argument(help="CSV: uscc,purposes,valid_from,valid_to,document_sha256,collector[,collected_at,recipient]")],
+    node: Node,
+    node_id: NodeId,
+    certs: Certs,
+    as_: As,
+    source: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV with uscc, purposes, valid_from, valid_to, document_sha256, collector"
+        ),
+    ],
     holders: Annotated[str, typer.Option(help="Comma-separated node ids to send them to.")],
-) -> None:  # fmt: skip
+) -> None:
     """Bulk-import a bank's existing authorizations (1,000 per call)."""
     try:
         rows = list(csv.DictReader(source.open(newline="")))
@@ -107,10 +132,13 @@ def import_(
 
 @app.command()
 def revoke(
-    node: Node, node_id: NodeId, certs: Certs, as_: As,
+    node: Node,
+    node_id: NodeId,
+    certs: Certs,
+    as_: As,
     record: Annotated[str, typer.Argument(help="The authorization's record id (auth-...).")],
     holders: Annotated[str, typer.Option(help="Comma-separated node ids it was sent to.")],
-) -> None:  # fmt: skip
+) -> None:
     """Revoke an authorization at the bank and at the holders."""
     stub = node_stub(node, node_id, certs, as_)
     request = node_pb2.RevokeAuthorizationRequest(record_id=record, holders=holders.split(","))
@@ -128,8 +156,14 @@ def list_(
     store = ConsentStore(node_config(config).state_dir / "consent" / "authorizations.sqlite")
     table = Table("record", "recipient", "purposes", "from", "to", "revoked")
     for a in store.for_subject(token):
-        table.add_row(a.record_id, a.recipient, ",".join(a.purposes), _day(a.valid_from),
-                      _day(a.valid_to), _day(a.revoked_at) if a.revoked_at else "")  # fmt: skip
+        table.add_row(
+            a.record_id,
+            a.recipient,
+            ",".join(a.purposes),
+            _day(a.valid_from),
+            _day(a.valid_to),
+            _day(a.revoked_at) if a.revoked_at else "",
+        )
     Console().print(table)
 
 
@@ -150,8 +184,15 @@ def audit(
     outside = 0
     for u in uses:
         outside += u.flag
-        table.add_row(str(u.seq), u.time, u.actor, u.action, u.result, u.authorization,
-                      "OUTSIDE" if u.flag else "yes" if u.authorization else "-")  # fmt: skip
+        table.add_row(
+            str(u.seq),
+            u.time,
+            u.actor,
+            u.action,
+            u.result,
+            u.authorization,
+            "OUTSIDE" if u.flag else "yes" if u.authorization else "-",
+        )
     Console().print(table)
     Console().print(f"{len(uses)} entries, {outside} uses outside any authorization")
     if outside:

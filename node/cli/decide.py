@@ -31,22 +31,35 @@ NodeId = Annotated[str, typer.Option("--node-id", help="The bank node's id (its 
 Certs = Annotated[Path, typer.Option("--certs", help="Folder with the CA and your certificate.")]
 As = Annotated[str, typer.Option("--as", help="Your certificate's name (role loan_officer).")]
 CHUNK = 2000
-COLUMNS = ("application_ref", "decision", "pd", "points", "price_band", "suggested_limit",
-           "reasons", "gaps", "record_id")  # fmt: skip
+COLUMNS = (
+    "application_ref",
+    "decision",
+    "pd",
+    "points",
+    "price_band",
+    "suggested_limit",
+    "reasons",
+    "gaps",
+    "record_id",
+)
 
 
 @app.command()
 def one(
-    node: Node, node_id: NodeId, certs: Certs, as_: As,
+    node: Node,
+    node_id: NodeId,
+    certs: Certs,
+    as_: As,
     uscc: Annotated[str, typer.Option(help="The applicant's unified social credit code.")],
     ref: Annotated[str, typer.Option(help="Your application reference.")],
     amount: Annotated[float, typer.Option(help="Requested amount.")] = 0.0,
     term: Annotated[int, typer.Option(help="Term in months.")] = 12,
-) -> None:  # fmt: skip
+) -> None:
     """Decide one application and print the decision as JSON."""
     stub = node_stub(node, node_id, certs, as_)
-    request = node_pb2.DecideRequest(uscc=uscc, application_ref=ref, amount=amount,
-                                     term_months=term)  # fmt: skip
+    request = node_pb2.DecideRequest(
+        uscc=uscc, application_ref=ref, amount=amount, term_months=term
+    )
     response = call("decision", lambda: stub.Decide(request, timeout=30))
     Console().print_json(json.dumps(MessageToDict(response, preserving_proto_field_name=True)))
 
@@ -60,10 +73,15 @@ def _done_refs(out: Path) -> set[str]:
 
 @app.command()
 def batch(
-    node: Node, node_id: NodeId, certs: Certs, as_: As,
-    source: Annotated[Path, typer.Option("--in", help="CSV: uscc,application_ref[,amount,term_months]")],
+    node: Node,
+    node_id: NodeId,
+    certs: Certs,
+    as_: As,
+    source: Annotated[
+        Path, typer.Option("--in", help="CSV: uscc,application_ref[,amount,term_months]")
+    ],
     out: Annotated[Path, typer.Option("--out", help="CSV of decisions (appended; resumable).")],
-) -> None:  # fmt: skip
+) -> None:
     """Decide a file of applicants in chunks; rerun after an interruption to finish it."""
     stub = node_stub(node, node_id, certs, as_)
     done = _done_refs(out)
@@ -82,19 +100,34 @@ def batch(
         for start in range(0, len(todo), CHUNK):
             chunk = todo[start : start + CHUNK]
             try:
-                request = node_pb2.DecideBatchRequest(applications=[
-                    node_pb2.DecideRequest(uscc=r["uscc"], application_ref=r["application_ref"],
-                                           amount=float(r.get("amount") or 0),
-                                           term_months=int(r.get("term_months") or 0))
-                    for r in chunk])  # fmt: skip
+                request = node_pb2.DecideBatchRequest(
+                    applications=[
+                        node_pb2.DecideRequest(
+                            uscc=r["uscc"],
+                            application_ref=r["application_ref"],
+                            amount=float(r.get("amount") or 0),
+                            term_months=int(r.get("term_months") or 0),
+                        )
+                        for r in chunk
+                    ]
+                )
             except ValueError:
                 fail(f"{source}: amount and term_months must be numbers")
-            response = call("batch", lambda: stub.DecideBatch(request, timeout=300))
+            response = call("batch", lambda r=request: stub.DecideBatch(r, timeout=300))  # type: ignore[misc]
             for d in response.decisions:
-                writer.writerow([d.application_ref, d.decision, f"{d.pd:.6f}", f"{d.points:.1f}",
-                                 d.price_band, f"{d.suggested_limit:.0f}",
-                                 ";".join(r.code for r in d.reasons),
-                                 ";".join(f"{g.party}:{g.reason}" for g in d.gaps), d.record_id])  # fmt: skip
+                writer.writerow(
+                    [
+                        d.application_ref,
+                        d.decision,
+                        f"{d.pd:.6f}",
+                        f"{d.points:.1f}",
+                        d.price_band,
+                        f"{d.suggested_limit:.0f}",
+                        ";".join(r.code for r in d.reasons),
+                        ";".join(f"{g.party}:{g.reason}" for g in d.gaps),
+                        d.record_id,
+                    ]
+                )
             f.flush()
     Console().print(f"{len(todo)} decided, {len(done)} already in {out}")
 

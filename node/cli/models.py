@@ -43,8 +43,10 @@ def deploy(
     cfg = node_config(config)
     output = cfg.state_dir / "jobs" / "models" / f"{job}.json"
     if not output.exists():
-        fail(f"no model part of job {job!r} at this node ({output} is missing); "
-             "deploy on a node that took part in the job, after it succeeded")  # fmt: skip
+        fail(
+            f"no model part of job {job!r} at this node ({output} is missing); "
+            "deploy on a node that took part in the job, after it succeeded"
+        )
     try:
         datasets = NodeDatasets(cfg.datasets)
         name_ds = dataset or (datasets.names()[0] if len(datasets.names()) == 1 else "")
@@ -58,8 +60,10 @@ def deploy(
         deployed = registry.deploy(name, part, promote=promote)
     except (ModelError, ValueError) as exc:
         fail(str(exc))
-    Console().print(f"deployed {deployed.label()} (job {job}, {deployed.kind})"
-                    + (", current" if deployed.current else ""))  # fmt: skip
+    Console().print(
+        f"deployed {deployed.label()} (job {job}, {deployed.kind})"
+        + (", current" if deployed.current else "")
+    )
 
 
 @app.command("list")
@@ -76,8 +80,9 @@ def list_(
     table = Table("model", "version", "kind", "job", "status", "deployed", "current")
     for r in rows:
         when = datetime.fromtimestamp(r.deployed_at, UTC).strftime("%Y-%m-%d %H:%M:%S")
-        table.add_row(r.name, str(r.version), r.kind, r.job_id, r.status, when,
-                      "*" if r.current else "")  # fmt: skip
+        table.add_row(
+            r.name, str(r.version), r.kind, r.job_id, r.status, when, "*" if r.current else ""
+        )
     Console().print(table)
 
 

@@ -53,6 +53,15 @@ def uses_of(reader: LogReader, store: ConsentStore, token: str) -> list[Use]:
                     covering = record_id
                     break
         flag = purpose is not None and entry.result == "allowed" and not covering
-        out.append(Use(seq, entry.time or "", entry.actor.label(), entry.action.value,
-                       entry.result, covering, flag))  # fmt: skip
+        out.append(
+            Use(
+                seq,
+                entry.time or "",
+                entry.actor.label(),
+                entry.action.value,
+                entry.result,
+                covering,
+                flag,
+            )
+        )
     return out

@@ -40,8 +40,13 @@ class Grant:
 class ConsentDesk:
     """Registers and revokes the bank's authorizations, here and at the holders."""
 
-    def __init__(self, store: ConsentStore, tokenizer: FirmTokenizer, client: PartnerClient,
-                 pseudonyms: Callable[[str], Pseudonyms]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        store: ConsentStore,
+        tokenizer: FirmTokenizer,
+        client: PartnerClient,
+        pseudonyms: Callable[[str], Pseudonyms],
+    ) -> None:
         self._store = store
         self._tokenizer = tokenizer
         self._client = client
@@ -61,10 +66,18 @@ class ConsentDesk:
             if not uscc.is_valid(code):
                 raise InvalidAuthorization("uscc", "is not a valid unified social credit code")
             token = self._tokenizer.token(code)
-            rid = record_id_for(token, g.recipient, g.purposes, g.valid_from, g.valid_to,
-                                g.evidence.document_sha256)  # fmt: skip
-            records.append((g, Authorization(rid, token, g.recipient, g.purposes, g.valid_from,
-                                             g.valid_to, g.evidence), code))  # fmt: skip
+            rid = record_id_for(
+                token, g.recipient, g.purposes, g.valid_from, g.valid_to, g.evidence.document_sha256
+            )
+            records.append(
+                (
+                    g,
+                    Authorization(
+                        rid, token, g.recipient, g.purposes, g.valid_from, g.valid_to, g.evidence
+                    ),
+                    code,
+                )
+            )
         self._store.add([r for _, r, _ in records])
         per_holder: dict[str, list[dict[str, object]]] = {}
         for g, record, code in records:
@@ -87,8 +100,10 @@ class ConsentDesk:
         revocation = "rev-" + uuid.uuid4().hex[:16]
         at = time.time()
         self._store.revoke(record_id, revocation, at)
-        body = {"grants": [], "revocations": [
-            {"record_id": record_id, "revocation_id": revocation, "at": at}]}  # fmt: skip
+        body = {
+            "grants": [],
+            "revocations": [{"record_id": record_id, "revocation_id": revocation, "at": at}],
+        }
         return revocation, self._send({h: body for h in holders})
 
     def _send(self, bodies: dict[str, dict[str, object]]) -> dict[str, str]:
@@ -103,6 +118,8 @@ class ConsentDesk:
             elif answer.get("error"):
                 outcome[holder] = str(answer["error"])
             else:
-                outcome[holder] = (f"stored {answer.get('stored', 0)}, pending "
-                                   f"{answer.get('pending', 0)}, revoked {answer.get('revoked', 0)}")  # fmt: skip
+                outcome[holder] = (
+                    f"stored {answer.get('stored', 0)}, pending "
+                    f"{answer.get('pending', 0)}, revoked {answer.get('revoked', 0)}"
+                )
         return outcome

@@ -166,9 +166,23 @@ class Authorization:
             raise InvalidAuthorization("record", f"malformed ({exc})") from None
 
 
-def record_id_for(firm_key: str, recipient: str, purposes: tuple[str, ...], valid_from: float,
-                  valid_to: float, document_sha256: str) -> str:  # fmt: skip
+def record_id_for(
+    firm_key: str,
+    recipient: str,
+    purposes: tuple[str, ...],
+    valid_from: float,
+    valid_to: float,
+    document_sha256: str,
+) -> str:
     """A stable id for a grant: the same document registered twice gets the same id."""
-    text = "|".join([firm_key, recipient, ",".join(sorted(purposes)), f"{valid_from:.3f}",
-                     f"{valid_to:.3f}", document_sha256])  # fmt: skip
+    text = "|".join(
+        [
+            firm_key,
+            recipient,
+            ",".join(sorted(purposes)),
+            f"{valid_from:.3f}",
+            f"{valid_to:.3f}",
+            document_sha256,
+        ]
+    )
     return "auth-" + hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -176,11 +176,29 @@ class ConsentStore:
                     )
                     self._db.execute(
                         "INSERT INTO authorizations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '')",
-                        (r.record_id, r.subject, r.recipient, purposes, r.valid_from,
-                         r.valid_to, evidence, stamp, r.revoked_at),
-                    )  # fmt: skip
-                    fresh.append((r.record_id, r.subject, r.recipient, purposes, r.valid_from,
-                                  r.valid_to, r.revoked_at))  # fmt: skip
+                        (
+                            r.record_id,
+                            r.subject,
+                            r.recipient,
+                            purposes,
+                            r.valid_from,
+                            r.valid_to,
+                            evidence,
+                            stamp,
+                            r.revoked_at,
+                        ),
+                    )
+                    fresh.append(
+                        (
+                            r.record_id,
+                            r.subject,
+                            r.recipient,
+                            purposes,
+                            r.valid_from,
+                            r.valid_to,
+                            r.revoked_at,
+                        )
+                    )
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")

@@ -110,16 +110,21 @@ class PartnerClient:
             for p in batch:
                 groups.setdefault((p.body["model"], p.body["job"]), []).append(p)
             for n, ((model, job), items) in enumerate(groups.items()):
-                message = {"id": f"{batch_id}.{n}", "model": model, "job": job,
-                           "refs": [r for p in items for r in p.body["refs"]],
-                           "firms": [f for p in items for f in p.body["firms"]]}  # fmt: skip
+                message = {
+                    "id": f"{batch_id}.{n}",
+                    "model": model,
+                    "job": job,
+                    "refs": [r for p in items for r in p.body["refs"]],
+                    "firms": [f for p in items for f in p.body["firms"]],
+                }
                 self._deliver(holder, wire.SCORE, message, items)
         else:
             for n, p in enumerate(batch):
                 self._deliver(holder, first.topic, {"id": f"{batch_id}.{n}", **p.body}, [p])
 
-    def _deliver(self, holder: str, topic: str, message: dict[str, Any],
-                 items: list[Pending]) -> None:  # fmt: skip
+    def _deliver(
+        self, holder: str, topic: str, message: dict[str, Any], items: list[Pending]
+    ) -> None:
         offsets = list(itertools.accumulate((p.size for p in items), initial=0))
         with self._lock:
             self._waiting[message["id"]] = (items, offsets)
@@ -157,9 +162,11 @@ class PartnerClient:
                 p.answer = answer
             else:
                 p.answer = {
-                    key: answer[key][start:end] if isinstance(answer.get(key), list) else answer.get(key)
+                    key: answer[key][start:end]
+                    if isinstance(answer.get(key), list)
+                    else answer.get(key)
                     for key in ("status", "score", "reasons", "flags", "detail", "version", "error")
-                }  # fmt: skip
+                }
             p.done.set()
 
     @staticmethod

@@ -221,8 +221,18 @@ class HolderService:
             reasons[i] = [[prepared.categories[j], float(row[j])] for j in top if row[j] > 0]
             raised = prepared.flags[take[out_i]]
             flags[i] = [prepared.flag_codes[j] for j in np.flatnonzero(raised)]
-        self._log_uses(actor, dataset, part, decision_id, deployment.label(), refs, index,
-                       rows, status, covering)  # fmt: skip
+        self._log_uses(
+            actor,
+            dataset,
+            part,
+            decision_id,
+            deployment.label(),
+            refs,
+            index,
+            rows,
+            status,
+            covering,
+        )
         return {
             **base,
             "error": "",
@@ -253,19 +263,32 @@ class HolderService:
         if used.any():
             ids = sorted({self._consent.record_id(int(k)) for k in covering[used]})
             self._sink.subject_use(
-                actor, Action.SCORE, "scoring", "allowed", dataset=dataset,
+                actor,
+                Action.SCORE,
+                "scoring",
+                "allowed",
+                dataset=dataset,
                 fields=part.info.features,
                 subjects=tuple(index.tokens[r] for r in rows[used]),
-                details={"application_refs": refs_text, "refs_sha256": refs_digest,
-                         "authorizations": ",".join(ids), "model": version,
-                         "decision_id": decision_id},
-            )  # fmt: skip
+                details={
+                    "application_refs": refs_text,
+                    "refs_sha256": refs_digest,
+                    "authorizations": ",".join(ids),
+                    "model": version,
+                    "decision_id": decision_id,
+                },
+            )
         for kind in ("unauthorized", "refused"):
             hit = status == kind
             if hit.any():
                 subjects = tuple(index.tokens[r] for r in rows[hit])
-                self._refused(actor, dataset, subjects, kind,
-                              {"application_refs": refs_text, "refs_sha256": refs_digest})  # fmt: skip
+                self._refused(
+                    actor,
+                    dataset,
+                    subjects,
+                    kind,
+                    {"application_refs": refs_text, "refs_sha256": refs_digest},
+                )
         unknown = int((status == "no_record").sum())
         if unknown:
             self._sink.subject_use(
@@ -277,17 +300,32 @@ class HolderService:
                 details={"firms_not_held": unknown, "refs_sha256": refs_digest},
             )
 
-    def _refused(self, actor: Actor, dataset: str, subjects: tuple[str, ...], why: str,
-                 details: Mapping[str, object]) -> None:  # fmt: skip
-        reason = {"unauthorized": "denied: no valid authorization", "refused": "denied: daily cap",
-                  "policy": "denied: policy"}[why]  # fmt: skip
+    def _refused(
+        self,
+        actor: Actor,
+        dataset: str,
+        subjects: tuple[str, ...],
+        why: str,
+        details: Mapping[str, object],
+    ) -> None:
+        reason = {
+            "unauthorized": "denied: no valid authorization",
+            "refused": "denied: daily cap",
+            "policy": "denied: policy",
+        }[why]
         self._sink.subject_use(
-            actor, Action.DENIAL, "scoring", reason, dataset=dataset, subjects=subjects,
+            actor,
+            Action.DENIAL,
+            "scoring",
+            reason,
+            dataset=dataset,
+            subjects=subjects,
             details={"requested": "score", **details},
-        )  # fmt: skip
+        )
         if self._on_refusal is not None:
-            self._on_refusal({"kind": f"scoring_{why}", "actor": actor.label(),
-                              "firms": len(subjects)})  # fmt: skip
+            self._on_refusal(
+                {"kind": f"scoring_{why}", "actor": actor.label(), "firms": len(subjects)}
+            )
 
     # authorization records -------------------------------------------------------------
 
@@ -314,21 +352,32 @@ class HolderService:
                 record = self._consent.get(str(raw["record_id"]))
                 if record.recipient != bank.organization:
                     return {"id": req["id"], "error": "a bank may revoke only its own grants"}
-                self._consent.revoke(record.record_id, str(raw["revocation_id"]),
-                                     float(raw["at"]))  # fmt: skip
+                self._consent.revoke(record.record_id, str(raw["revocation_id"]), float(raw["at"]))
                 revoked += 1
         except (ConsentError, KeyError, TypeError, ValueError) as exc:
             return {"id": req["id"], "error": f"records refused: {exc}"}
         subjects = tuple(g.subject for g in grants if not g.subject.startswith(PENDING))
         self._sink.subject_use(
-            Actor(bank.organization, bank.node_id, bank.role), Action.ADMIN, "authorization",
-            "recorded", subjects=subjects,
-            details={"operation": "authorizations_received", "stored": len(stored),
-                     "pending": pending, "revoked": revoked,
-                     "records": ",".join(sorted(g.record_id for g in grants)[:200])},
-        )  # fmt: skip
-        return {"id": req["id"], "error": "", "stored": len(stored), "pending": pending,
-                "revoked": revoked}  # fmt: skip
+            Actor(bank.organization, bank.node_id, bank.role),
+            Action.ADMIN,
+            "authorization",
+            "recorded",
+            subjects=subjects,
+            details={
+                "operation": "authorizations_received",
+                "stored": len(stored),
+                "pending": pending,
+                "revoked": revoked,
+                "records": ",".join(sorted(g.record_id for g in grants)[:200]),
+            },
+        )
+        return {
+            "id": req["id"],
+            "error": "",
+            "stored": len(stored),
+            "pending": pending,
+            "revoked": revoked,
+        }
 
 
 def _compare(column: NDArray[np.float64], op: str, threshold: float) -> NDArray[np.bool_]:

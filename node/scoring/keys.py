@@ -26,7 +26,7 @@ _INFO: Final = b"fedcredit scoring pseudonym v1\x00"
 
 
 def pair_key(own_seal: X25519PrivateKey, peer_seal_public: bytes, bank: str, holder: str) -> bytes:
-    """The key bank ``bank`` and holder ``holder`` share for pseudonyms (either side computes it)."""
+    """The pseudonym key of bank ``bank`` and holder ``holder`` (either side computes it)."""
     shared = own_seal.exchange(X25519PublicKey.from_public_bytes(peer_seal_public))
     info = _INFO + bank.encode() + b"\x00" + holder.encode()
     return HKDF(hashes.SHA256(), 32, salt=None, info=info).derive(shared)

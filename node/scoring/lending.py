@@ -73,17 +73,33 @@ class Lending:
         self._executor = ThreadPoolExecutor(config.workers, thread_name_prefix="scoring")
         self.client = PartnerClient(router)
         self.holder = HolderService(
-            me=me, pair_key=self.pair_key, identity_of=self._identity, datasets=datasets,
-            engine=engine, registry=self.registry, consent=self.consent,
-            index_of=self.index_of, caps=self.caps, config=config, sink=sink, router=router,
+            me=me,
+            pair_key=self.pair_key,
+            identity_of=self._identity,
+            datasets=datasets,
+            engine=engine,
+            registry=self.registry,
+            consent=self.consent,
+            index_of=self.index_of,
+            caps=self.caps,
+            config=config,
+            sink=sink,
+            router=router,
             executor=self._executor,
-        )  # fmt: skip
+        )
         actor = Actor(me.organization, me.node_id, me.role)
         self.decisions = DecisionService(
-            me=actor, policy_path=config.decision_policy, registry=self.registry,
-            records=self.records, client=self.client, pair_key=self.pair_key,
-            tokenizer=self.tokenizer, frame=datasets.frame, index_of=self.index_of, sink=sink,
-        )  # fmt: skip
+            me=actor,
+            policy_path=config.decision_policy,
+            registry=self.registry,
+            records=self.records,
+            client=self.client,
+            pair_key=self.pair_key,
+            tokenizer=self.tokenizer,
+            frame=datasets.frame,
+            index_of=self.index_of,
+            sink=sink,
+        )
         self.desk = ConsentDesk(
             self.consent, self.tokenizer, self.client, lambda h: Pseudonyms(self.pair_key(h))
         )
@@ -101,9 +117,10 @@ class Lending:
         if key is None:
             other = self._identity(peer)
             bank, holder = (
-                (self.identity.node_id, peer) if self.identity.role == "bank" and other.role != "bank"
+                (self.identity.node_id, peer)
+                if self.identity.role == "bank" and other.role != "bank"
                 else (peer, self.identity.node_id)
-            )  # fmt: skip
+            )
             key = self._keys[peer] = pair_key(self._creds.seal_key, other.seal_public, bank, holder)
         return key
 

@@ -27,9 +27,21 @@ ACTIONS: Final = ("approve", "refer", "decline")
 GAP_ACTIONS: Final = ("neutral", "refer", "decline")
 GAPS: Final = ("no_record", "offline", "deadline", "unauthorized", "refused")
 _TOP: Final = frozenset(
-    {MARKER, "name", "description", "model", "holders", "deadline_ms", "cutoffs", "scorecard",
-     "knockouts", "bands", "exposure_limit", "missing"}
-)  # fmt: skip
+    {
+        MARKER,
+        "name",
+        "description",
+        "model",
+        "holders",
+        "deadline_ms",
+        "cutoffs",
+        "scorecard",
+        "knockouts",
+        "bands",
+        "exposure_limit",
+        "missing",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -67,8 +79,9 @@ class DecisionPolicy:
         return self.bands[-1]
 
 
-def _get(raw: Mapping[str, Any], key: str, kind: type | tuple[type, ...], src: str,
-         where: str = "") -> Any:  # fmt: skip
+def _get(
+    raw: Mapping[str, Any], key: str, kind: type | tuple[type, ...], src: str, where: str = ""
+) -> Any:
     name = f"{where}{key}"
     if key not in raw:
         raise DecisionPolicyError(src, name, "is required")
@@ -159,7 +172,7 @@ def parse_decision_policy(text: str, source: str = "decision policy") -> Decisio
                 float(limit),
                 str(_get(b, "price_band", str, source, key + ".")),
                 rate,
-            )  # fmt: skip
+            )
         )
     if [b.pd_below for b in bands] != sorted({b.pd_below for b in bands}) or bands[
         -1
@@ -179,9 +192,10 @@ def parse_decision_policy(text: str, source: str = "decision policy") -> Decisio
             )
     if set(missing) - set(GAPS):
         raise DecisionPolicyError(
-            source, f"missing.{sorted(set(missing) - set(GAPS))[0]}",
+            source,
+            f"missing.{sorted(set(missing) - set(GAPS))[0]}",
             f"is not a gap kind ({', '.join(GAPS)})",
-        )  # fmt: skip
+        )
     return DecisionPolicy(
         name=str(_get(raw, "name", str, source)),
         version=hashlib.sha256(text.encode()).hexdigest(),

@@ -72,10 +72,16 @@ class DecisionRecords:
     def add_many(self, records: Sequence[Mapping[str, Any]]) -> None:
         """Store records (each with record_id, time, application_ref, firm, outcome)."""
         rows = [
-            (r["record_id"], r["time"], r["application_ref"], r["firm"],
-             r["outcome"]["decision"], json.dumps(r, separators=(",", ":")))
+            (
+                r["record_id"],
+                r["time"],
+                r["application_ref"],
+                r["firm"],
+                r["outcome"]["decision"],
+                json.dumps(r, separators=(",", ":")),
+            )
             for r in records
-        ]  # fmt: skip
+        ]
         with self._lock:
             self._db.execute("BEGIN")
             self._db.executemany("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?)", rows)

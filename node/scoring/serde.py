@@ -20,9 +20,12 @@ def application_from_proto(msg: node_pb2.DecideRequest) -> Application:
 
 def application_to_proto(app: Application) -> node_pb2.DecideRequest:
     return node_pb2.DecideRequest(
-        uscc=app.code, application_ref=app.ref, amount=app.amount,
-        term_months=app.term_months, features=dict(app.features),
-    )  # fmt: skip
+        uscc=app.code,
+        application_ref=app.ref,
+        amount=app.amount,
+        term_months=app.term_months,
+        features=dict(app.features),
+    )
 
 
 def decided_to_proto(d: Decided) -> node_pb2.DecideResponse:

@@ -142,8 +142,10 @@ class DecisionService:
             raise NotReady(str(exc)) from None
         part = self._registry.part(deployment)
         if not isinstance(part, LogisticPart):
-            raise NotReady(f"{deployment.label()} is a {part.info.kind} part; decisions need "
-                           "the logistic head for now")  # fmt: skip
+            raise NotReady(
+                f"{deployment.label()} is a {part.info.kind} part; decisions need "
+                "the logistic head for now"
+            )
         return deployment.label(), part
 
     def _names(self, holder: str) -> Pseudonyms:
@@ -154,8 +156,9 @@ class DecisionService:
 
     # deciding --------------------------------------------------------------------------
 
-    def _features(self, part: LogisticPart, apps: Sequence[Application],
-                  codes: Sequence[str]) -> pd.DataFrame:  # fmt: skip
+    def _features(
+        self, part: LogisticPart, apps: Sequence[Application], codes: Sequence[str]
+    ) -> pd.DataFrame:
         wanted = part.info.features
         given = [all(f in a.features for f in wanted) for a in apps]
         out = pd.DataFrame(np.nan, index=range(len(apps)), columns=list(wanted))
@@ -189,13 +192,18 @@ class DecisionService:
         refs = [a.ref for a in apps]
         asked: dict[str, Pending] = {
             holder: self._client.submit(
-                holder, wire.SCORE,
-                {"model": policy.model, "job": part.info.job_id, "refs": refs,
-                 "firms": self._names(holder).many(codes)},
+                holder,
+                wire.SCORE,
+                {
+                    "model": policy.model,
+                    "job": part.info.job_id,
+                    "refs": refs,
+                    "firms": self._names(holder).many(codes),
+                },
                 len(apps),
             )
             for holder in policy.holders
-        }  # fmt: skip
+        }
         features = self._features(part, apps, codes)
         contributions = part.contributions(features)
         answers: dict[str, list[HolderAnswer]] = {}
@@ -211,26 +219,48 @@ class DecisionService:
         for i, app in enumerate(apps):
             bank_contrib = {n: float(v) for n, v in zip(names, contributions[i], strict=True)}
             per_holder = [answers[h][i] for h in policy.holders]
-            outcome = decide(policy, intercept=part.intercept, bank_contributions=bank_contrib,
-                             probability=part.probability, answers=per_holder,
-                             amount=app.amount, bank_version=bank_version)  # fmt: skip
+            outcome = decide(
+                policy,
+                intercept=part.intercept,
+                bank_contributions=bank_contrib,
+                probability=part.probability,
+                answers=per_holder,
+                amount=app.amount,
+                bank_version=bank_version,
+            )
             record_id = new_record_id()
-            records.append({
-                "record_id": record_id, "time": now, "application_ref": app.ref,
-                "firm": tokens[i], "amount": app.amount, "term_months": app.term_months,
-                "policy_version": policy.version, "bank_version": bank_version,
-                "bank_features": {n: _num(v) for n, v in zip(names, features.iloc[i], strict=True)},
-                "holders": [a.to_dict() for a in per_holder], "outcome": outcome.to_dict(),
-            })  # fmt: skip
+            records.append(
+                {
+                    "record_id": record_id,
+                    "time": now,
+                    "application_ref": app.ref,
+                    "firm": tokens[i],
+                    "amount": app.amount,
+                    "term_months": app.term_months,
+                    "policy_version": policy.version,
+                    "bank_version": bank_version,
+                    "bank_features": {
+                        n: _num(v) for n, v in zip(names, features.iloc[i], strict=True)
+                    },
+                    "holders": [a.to_dict() for a in per_holder],
+                    "outcome": outcome.to_dict(),
+                }
+            )
             results.append(Decided(app.ref, record_id, outcome, policy.version))
         self._records.add_many(records)
         self._sink.subject_use(
-            self._me, Action.SCORE, "scoring", "decided",
+            self._me,
+            Action.SCORE,
+            "scoring",
+            "decided",
             subjects=tuple(tokens),
-            details={"decisions": len(apps), "policy": policy.version[:16],
-                     "model": bank_version,
-                     "records": ",".join(r["record_id"] for r in records[:50])},
-        )  # fmt: skip
+            details={
+                "decisions": len(apps),
+                "policy": policy.version[:16],
+                "model": bank_version,
+                "records": ",".join(r["record_id"] for r in records[:50]),
+            },
+        )
         return results
 
     # replay ----------------------------------------------------------------------------
@@ -265,12 +295,14 @@ def replay_record(
     outcome = decide(
         policy,
         intercept=part.intercept,
-        bank_contributions={n: float(v) for n, v in zip(part.info.features, contributions, strict=True)},
+        bank_contributions={
+            n: float(v) for n, v in zip(part.info.features, contributions, strict=True)
+        },
         probability=part.probability,
         answers=[HolderAnswer.from_dict(a) for a in record["holders"]],
         amount=float(record["amount"]),
         bank_version=str(record["bank_version"]),
-    )  # fmt: skip
+    )
     return record["outcome"], outcome.to_dict()
 
 
@@ -298,9 +330,16 @@ def _answers(holder: str, pending: Pending, gap: str, n: int) -> list[HolderAnsw
         strict=True,
     ):
         if status == "ok":
-            out.append(HolderAnswer(holder, "ok", version, float(score),
-                                    tuple((str(c), float(v)) for c, v in reasons),
-                                    tuple(str(f) for f in flags)))  # fmt: skip
+            out.append(
+                HolderAnswer(
+                    holder,
+                    "ok",
+                    version,
+                    float(score),
+                    tuple((str(c), float(v)) for c, v in reasons),
+                    tuple(str(f) for f in flags),
+                )
+            )
         else:
             out.append(HolderAnswer(holder, str(status), version, detail=str(detail)))
     return out
