@@ -34,10 +34,10 @@ from node.training.secureboost.model import (
 )
 from node.training.secureboost.results import GuestResult
 from node.training.secureboost.rows import TEST, TRAIN, VALIDATION, row_roles
-from node.training.secureboost.session import PartyLeft, Session, topic
+from node.training.secureboost.session import Session, topic
 from node.training.secureboost.spec import COORDINATOR, SecureBoostSpec
 from node.training.vertical import wire
-from node.training.vertical.exceptions import MalformedMessage, PartyFailed
+from node.training.vertical.exceptions import MalformedMessage
 from node.training.vertical.local import load_labels
 from node.transport.channel import PartyChannel
 
@@ -80,17 +80,7 @@ class GuestRole:
         """Run to the end; on a failure tell the others and raise (see ``session.py``)."""
         keys = GuestKeys(self.spec.encryption.key_bits, self.spec.encryption.plaintext, self.pool)
         try:
-            return self._run(keys)
-        except PartyLeft as gone:
-            self.session.await_rejoin(gone, self.spec.rejoin_wait_s)
-        except PartyFailed:
-            raise
-        except MalformedMessage as exc:
-            self.session.abort(exc.sender, left=False)
-            raise
-        except Exception:
-            self.session.abort(self.me, left=False)
-            raise
+            return self.session.guard(lambda: self._run(keys), self.spec.rejoin_wait_s)
         finally:
             keys.close()
 

@@ -36,10 +36,10 @@ from node.training.secureboost.model import (
 )
 from node.training.secureboost.results import HostResult
 from node.training.secureboost.rows import TEST, TRAIN, VALIDATION, tree_columns
-from node.training.secureboost.session import PartyLeft, Session, topic
+from node.training.secureboost.session import Session, topic
 from node.training.secureboost.spec import COORDINATOR, SecureBoostSpec
 from node.training.vertical import wire
-from node.training.vertical.exceptions import DataMismatch, MalformedMessage, PartyFailed
+from node.training.vertical.exceptions import DataMismatch, MalformedMessage
 from node.transport.channel import PartyChannel
 
 log = logging.getLogger("fedcredit.training.secureboost")
@@ -73,18 +73,7 @@ class HostRole:
 
     def run(self) -> HostResult:
         """Run to the end; on a failure tell the others and raise (see ``session.py``)."""
-        try:
-            return self._run()
-        except PartyLeft as gone:
-            self.session.await_rejoin(gone, self.spec.rejoin_wait_s)
-        except PartyFailed:
-            raise
-        except MalformedMessage as exc:
-            self.session.abort(exc.sender, left=False)
-            raise
-        except Exception:
-            self.session.abort(self.me, left=False)
-            raise
+        return self.session.guard(self._run, self.spec.rejoin_wait_s)
 
     def _recv_json(self, name: str, keys: set[str], stage: str) -> dict[str, Any]:
         return wire.decode_json(self.session.recv(self.lead, name, stage), self.lead, name, keys)

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
-from typing import NoReturn
+from collections.abc import Callable, Iterable
+from typing import NoReturn, TypeVar
 
 from node.training.secureboost.spec import COORDINATOR
 from node.training.vertical import wire
-from node.training.vertical.exceptions import PartyFailed
+from node.training.vertical.exceptions import MalformedMessage, PartyFailed
 from node.transport.channel import ChannelError, ChannelTimeout, PartyChannel, PartyUnavailable
 
 log = logging.getLogger("fedcredit.training.secureboost")
@@ -29,6 +29,7 @@ log = logging.getLogger("fedcredit.training.secureboost")
 ABORT = "sb/abort"
 _IDLE = "sb/idle"  # never sent: waiting on it only watches for departures
 _SLICE_S = 0.25
+_R = TypeVar("_R")
 
 
 class PartyLeft(PartyFailed):
@@ -136,6 +137,23 @@ class Session:
                 self.channel.send(peer, ABORT, payload)
             except ChannelError:
                 continue
+
+    def guard(self, body: Callable[[], _R], rejoin_wait_s: float) -> _R:
+        """Run a role's ``body``: a departure holds the attempt (``await_rejoin``); any other
+        failure is told to the others (naming the sender of a malformed message, else this
+        party) and raised."""
+        try:
+            return body()
+        except PartyLeft as gone:
+            self.await_rejoin(gone, rejoin_wait_s)
+        except PartyFailed:
+            raise
+        except MalformedMessage as exc:
+            self.abort(exc.sender, left=False)
+            raise
+        except Exception:
+            self.abort(self.me, left=False)
+            raise
 
     def await_rejoin(self, gone: PartyLeft, rejoin_wait_s: float) -> NoReturn:
         """Hold the attempt until the coordinator replaces it, or ``rejoin_wait_s`` pass.

@@ -29,7 +29,14 @@ from typing import Any, Final, TypeVar
 
 from node.crypto.paillier import DEFAULT_KEY_BITS
 from node.training.vertical.exceptions import JobRefused, JobSpecError
-from node.training.vertical.spec import MIN_WEAK_KEY_BITS, PartyData
+from node.training.vertical.spec import (
+    MIN_WEAK_KEY_BITS,
+    PartyData,
+    holder_from_section,
+    refuse_unknown,
+    section_mapping,
+    setting,
+)
 
 log = logging.getLogger("fedcredit.training.secureboost")
 
@@ -133,30 +140,9 @@ class SecureBoostSpec:
         raise KeyError(party)
 
 
-def _section(value: object, key: str) -> Mapping[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise JobSpecError(key, "must be a mapping", "write it as key: value pairs")
-    return value
-
-
-def _only(section: Mapping[str, Any], allowed: Sequence[str], key: str) -> None:
-    extra = sorted(set(section) - set(allowed))
-    if extra:
-        raise JobSpecError(
-            key, f"unknown keys {', '.join(extra)}", f"allowed: {', '.join(sorted(allowed))}"
-        )
-
-
 def _value(section: Mapping[str, Any], name: str, default: _T, key: str) -> _T:
     """``section[name]`` (or ``default``) checked to be of the default's type."""
-    value = section.get(name, default)
-    kind = type(default)
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if type(value) is not kind:
-        raise JobSpecError(f"{key}.{name}", f"must be a {kind.__name__}", "fix its value")
+    value: _T = setting(section, name, key, default, type(default))
     return value
 
 
@@ -165,32 +151,10 @@ def _within(value: float, low: float, high: float, key: str, hint: str) -> None:
         raise JobSpecError(key, f"must be in {low:g}..{high:g}", hint)
 
 
-def _holder(raw: object, key: str, with_label: bool) -> PartyData:
-    section = _section(raw, key)
-    names = ("party", "dataset", "id_column", "features", *(("label",) if with_label else ()))
-    _only(section, names, key)
-    for name in ("party", "dataset", "id_column", *(("label",) if with_label else ())):
-        if not isinstance(section.get(name), str) or not section[name]:
-            raise JobSpecError(f"{key}.{name}", "is missing or not a string", "name it")
-    features = section.get("features")
-    if isinstance(features, str) or not isinstance(features, Sequence) or not features:
-        raise JobSpecError(f"{key}.features", "must be a non-empty list of columns", "list them")
-    if not all(isinstance(f, str) and f for f in features) or len(set(features)) != len(features):
-        raise JobSpecError(f"{key}.features", "has an empty or repeated name", "list each once")
-    label = section.get("label")
-    if label is not None and label in features:
-        raise JobSpecError(f"{key}.label", "is also listed as a feature", "remove it there")
-    if section["party"] == COORDINATOR:
-        raise JobSpecError(f"{key}.party", "the coordinator holds no data", "name a node")
-    return PartyData(
-        section["party"], section["dataset"], section["id_column"], tuple(features), label
-    )
-
-
 def _split(raw: object) -> SplitSpec:
-    section = _section(raw, "split")
+    section = section_mapping(raw, "split")
     default = SplitSpec()
-    _only(section, ("test_fraction", "validation_fraction", "seed"), "split")
+    refuse_unknown(section, {"test_fraction", "validation_fraction", "seed"}, "split")
     test = _value(section, "test_fraction", default.test_fraction, "split")
     valid = _value(section, "validation_fraction", default.validation_fraction, "split")
     _within(test, 0.05, 0.5, "split.test_fraction", "e.g. 0.2")
@@ -204,8 +168,8 @@ def _stopping(raw: object) -> EarlyStopping | None:
     if raw is False:
         return None
     default = EarlyStopping()
-    section = _section(None if raw is True else raw, "model.early_stopping")
-    _only(section, ("patience", "min_delta"), "model.early_stopping")
+    section = section_mapping(None if raw is True else raw, "model.early_stopping")
+    refuse_unknown(section, {"patience", "min_delta"}, "model.early_stopping")
     patience = _value(section, "patience", default.patience, "model.early_stopping")
     min_delta = _value(section, "min_delta", default.min_delta, "model.early_stopping")
     if patience < 1 or min_delta < 0:
@@ -214,10 +178,10 @@ def _stopping(raw: object) -> EarlyStopping | None:
 
 
 def _model(raw: object) -> BoostingSpec:
-    section = _section(raw, "model")
+    section = section_mapping(raw, "model")
     d = BoostingSpec()
     names = [n for n in d.__dataclass_fields__ if n != "early_stopping"]
-    _only(section, [*names, "early_stopping", "type"], "model")
+    refuse_unknown(section, {*names, "early_stopping", "type"}, "model")
     if section.get("type", "gradient_boosted_trees") != "gradient_boosted_trees":
         raise JobSpecError("model.type", "unsupported", "use gradient_boosted_trees")
     values = {name: _value(section, name, getattr(d, name), "model") for name in names}
@@ -236,10 +200,10 @@ def _model(raw: object) -> BoostingSpec:
 
 
 def _encryption(raw: object) -> EncryptionSpec:
-    section = _section(raw, "encryption")
+    section = section_mapping(raw, "encryption")
     d = EncryptionSpec()
     names = list(d.__dataclass_fields__)
-    _only(section, names, "encryption")
+    refuse_unknown(section, set(names), "encryption")
     spec = EncryptionSpec(
         **{name: _value(section, name, getattr(d, name), "encryption") for name in names}
     )
@@ -281,10 +245,10 @@ def spec_from_job(section: Mapping[str, Any], authorize: Authorize) -> SecureBoo
     JobRefused
         A party's policy refused its columns for training.
     """
-    section = _section(section, "secureboost")
-    _only(
+    section = section_mapping(section, "secureboost")
+    refuse_unknown(
         section,
-        (
+        {
             "label_holder",
             "feature_holders",
             "split",
@@ -292,17 +256,22 @@ def spec_from_job(section: Mapping[str, Any], authorize: Authorize) -> SecureBoo
             "encryption",
             "timeout_s",
             "rejoin_wait_s",
-        ),
+        },
         "secureboost",
     )
-    label_holder = _holder(section.get("label_holder"), "label_holder", with_label=True)
+    label_holder = holder_from_section(section.get("label_holder"), "label_holder", True)
     raw_hosts = section.get("feature_holders")
     if isinstance(raw_hosts, str) or not isinstance(raw_hosts, Sequence) or not raw_hosts:
         raise JobSpecError("feature_holders", "must list at least one party", "add one")
-    hosts = tuple(_holder(h, f"feature_holders[{i}]", False) for i, h in enumerate(raw_hosts))
+    hosts = tuple(
+        holder_from_section(h, f"feature_holders[{i}]", False) for i, h in enumerate(raw_hosts)
+    )
     names = [label_holder.party, *(h.party for h in hosts)]
     if len(set(names)) != len(names):
         raise JobSpecError("feature_holders", "a party is listed twice", "list each once")
+    for i, host in enumerate(hosts):
+        if not host.features:
+            raise JobSpecError(f"feature_holders[{i}].features", "is empty", "list columns")
     timeout = _value(section, "timeout_s", 300.0, "secureboost")
     rejoin = _value(section, "rejoin_wait_s", 600.0, "secureboost")
     if not timeout > 0 or rejoin < 0:
@@ -316,6 +285,10 @@ def spec_from_job(section: Mapping[str, Any], authorize: Authorize) -> SecureBoo
         timeout,
         rejoin,
     )
+    if spec.model.bank_only_trees and not label_holder.features:
+        raise JobSpecError(
+            "model.bank_only_trees", "the label holder has no features", "set it to 0"
+        )
     for data in (label_holder, *hosts):
         columns = [*data.features, *([data.label] if data.label else [])]
         try:

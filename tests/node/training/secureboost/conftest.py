@@ -8,13 +8,11 @@ from typing import Any
 import pandas as pd
 import pytest
 
-GUEST_FEATURES = [f"x{i}" for i in range(13)]
-HOST_FEATURES = [f"x{i}" for i in range(10)]
+from tests.node.training.vertical.conftest import GUEST_FEATURES, HOST_FEATURES, allow_all
+
+__all__ = ["GUEST_FEATURES", "HOST_FEATURES", "allow_all", "credit_frames", "section"]
+
 ROWS = 1200
-
-
-def allow_all(party: str, dataset: str, columns: list[str], purpose: str = "training") -> None:
-    """A policy that permits every column (the tests of refusals pass their own)."""
 
 
 @pytest.fixture(scope="session")
