@@ -20,7 +20,7 @@ from node.jobs.hooks import JobHooks
 from node.training import metrics
 from node.training.secureboost import checkpoint
 from node.training.secureboost import wire as sbwire
-from node.training.secureboost.binning import BinnedColumns, bin_columns, load_columns
+from node.training.secureboost.binning import BinnedColumns, bin_columns
 from node.training.secureboost.cells import GuestKeys, key_message
 from node.training.secureboost.checkpoint import GuestState
 from node.training.secureboost.grow import Counters, TreeGrower
@@ -33,9 +33,10 @@ from node.training.secureboost.model import (
     resolve_columns,
 )
 from node.training.secureboost.results import GuestResult
+from node.training.secureboost.role import Role
 from node.training.secureboost.rows import TEST, TRAIN, VALIDATION, row_roles
-from node.training.secureboost.session import Session, topic
-from node.training.secureboost.spec import COORDINATOR, SecureBoostSpec
+from node.training.secureboost.session import topic
+from node.training.secureboost.spec import SecureBoostSpec
 from node.training.vertical import wire
 from node.training.vertical.exceptions import MalformedMessage
 from node.training.vertical.local import load_labels
@@ -50,7 +51,7 @@ def _quality(y: NDArray[np.int8], margin: NDArray[np.float64]) -> dict[str, floa
     return {"auc": auc, "ks": ks, "gini": 2 * auc - 1, "loss": log_loss(y, margin)}
 
 
-class GuestRole:
+class GuestRole(Role):
     """One attempt of the label holder's side."""
 
     def __init__(
@@ -61,18 +62,12 @@ class GuestRole:
         frame: pd.DataFrame,
         pool: Executor | None,
     ) -> None:
-        self.spec = spec
-        self.hooks = hooks
-        self.pool = pool
-        self.me = channel.party
-        self.session = Session(channel, (*spec.parties, COORDINATOR), spec.timeout_s)
-        data = spec.label_holder
-        assert data.label is not None
+        super().__init__(channel, hooks, spec, frame, pool)
+        assert self.data.label is not None
         try:
-            self.y = load_labels(self.me, frame, data.label)
-            self.values = load_columns(self.me, frame, data.features)
+            self.y = load_labels(self.me, frame, self.data.label)
         except Exception:
-            self.session.abort(self.me, left=False)  # the others stop now, not at timeout
+            self.session.abort(self.me, left=False)
             raise
         self.counters = Counters()
 
@@ -131,16 +126,7 @@ class GuestRole:
         spec = self.spec
         for host in spec.hosts:
             self.session.send(host, topic("key"), key_message(keys.arith), "key exchange")
-        self.hooks.record(
-            "training_use",
-            {
-                "job_id": self.session.channel.job_id,
-                "dataset": spec.label_holder.dataset,
-                "fields": [*spec.label_holder.features, spec.label_holder.label],
-                "rows": len(self.y),
-                "purpose": "training",
-            },
-        )
+        self.record_use()
         start = self._resume()
         roles = row_roles(
             self.y, spec.split.test_fraction, spec.split.validation_fraction, spec.split.seed

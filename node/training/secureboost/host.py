@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from node.jobs.hooks import JobHooks
 from node.training.secureboost import checkpoint
 from node.training.secureboost import wire as sbwire
-from node.training.secureboost.binning import BinnedColumns, bin_columns, goes_left, load_columns
+from node.training.secureboost.binning import BinnedColumns, bin_columns, goes_left
 from node.training.secureboost.cells import CellArith, arith_from_message
 from node.training.secureboost.checkpoint import HostState
 from node.training.secureboost.histogram import histograms, pack, slot_index
@@ -35,9 +35,10 @@ from node.training.secureboost.model import (
     tree_of,
 )
 from node.training.secureboost.results import HostResult
+from node.training.secureboost.role import Role
 from node.training.secureboost.rows import TEST, TRAIN, VALIDATION, tree_columns
-from node.training.secureboost.session import Session, topic
-from node.training.secureboost.spec import COORDINATOR, SecureBoostSpec
+from node.training.secureboost.session import topic
+from node.training.secureboost.spec import SecureBoostSpec
 from node.training.vertical import wire
 from node.training.vertical.exceptions import DataMismatch, MalformedMessage
 from node.transport.channel import PartyChannel
@@ -45,7 +46,7 @@ from node.transport.channel import PartyChannel
 log = logging.getLogger("fedcredit.training.secureboost")
 
 
-class HostRole:
+class HostRole(Role):
     """One attempt of a feature holder's side."""
 
     def __init__(
@@ -56,19 +57,7 @@ class HostRole:
         frame: pd.DataFrame,
         pool: Executor | None,
     ) -> None:
-        self.spec = spec
-        self.hooks = hooks
-        self.pool = pool
-        self.me = channel.party
-        self.lead = spec.label_holder.party
-        self.data = spec.holder(self.me)
-        self.session = Session(channel, (*spec.parties, COORDINATOR), spec.timeout_s)
-        try:
-            self.values = load_columns(self.me, frame, self.data.features)
-        except DataMismatch:
-            self.session.abort(self.me, left=False)
-            raise
-        self.rows = len(frame)
+        super().__init__(channel, hooks, spec, frame, pool)
         self.counters = {"ciphertexts_received": 0, "ciphertexts_sent": 0, "node_histograms": 0}
 
     def run(self) -> HostResult:
@@ -88,16 +77,7 @@ class HostRole:
             spec.encryption.plaintext,
             spec.encryption.key_bits,
         )
-        self.hooks.record(
-            "training_use",
-            {
-                "job_id": self.session.channel.job_id,
-                "dataset": self.data.dataset,
-                "fields": list(self.data.features),
-                "rows": self.rows,
-                "purpose": "training",
-            },
-        )
+        self.record_use()
         mine = checkpoint.latest(self.hooks)
         self.session.send(
             self.lead, topic("resume", "have"), wire.encode_json({"trees": mine}), "resume"

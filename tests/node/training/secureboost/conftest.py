@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from tests.node.training.vertical.conftest import GUEST_FEATURES, HOST_FEATURES, allow_all
+from tests.node.training.vertical.conftest import section as vertical_section
 
 __all__ = ["GUEST_FEATURES", "HOST_FEATURES", "allow_all", "credit_frames", "section"]
 
@@ -33,23 +34,10 @@ def section(
     layout work the same at any key size (fewer bin sums per ciphertext), and 2048-bit keys
     would make the suite slow. The cross-process tests and the benchmark use 1024 and 2048.
     """
-    hosts = (
-        [
-            {"party": "gov", "dataset": "host", "id_column": "id", "features": HOST_FEATURES[:5]},
-            {"party": "third", "dataset": "host", "id_column": "id", "features": HOST_FEATURES[5:]},
-        ]
-        if three_party
-        else [{"party": "gov", "dataset": "host", "id_column": "id", "features": HOST_FEATURES}]
-    )
+    parties = vertical_section(three_party=three_party)
     return {
-        "label_holder": {
-            "party": "bank",
-            "dataset": "guest",
-            "id_column": "id",
-            "label": "y",
-            "features": GUEST_FEATURES,
-        },
-        "feature_holders": hosts,
+        "label_holder": parties["label_holder"],
+        "feature_holders": parties["feature_holders"],
         "split": {"test_fraction": 0.2, "validation_fraction": 0.2, "seed": 11},
         "model": {"trees": trees, "max_depth": 3, "bins": 16, **model},
         "encryption": {"key_bits": 768, "allow_weak_key": True, "plaintext": plaintext},
