@@ -54,21 +54,9 @@ def _quality(y: NDArray[np.int8], margin: NDArray[np.float64]) -> dict[str, floa
 class GuestRole(Role):
     """One attempt of the label holder's side."""
 
-    def __init__(
-        self,
-        channel: PartyChannel,
-        hooks: JobHooks,
-        spec: SecureBoostSpec,
-        frame: pd.DataFrame,
-        pool: Executor | None,
-    ) -> None:
-        super().__init__(channel, hooks, spec, frame, pool)
+    def setup(self, frame: pd.DataFrame) -> None:
         assert self.data.label is not None
-        try:
-            self.y = load_labels(self.me, frame, self.data.label)
-        except Exception:
-            self.session.abort(self.me, left=False)
-            raise
+        self.y = load_labels(self.me, frame, self.data.label)
         self.counters = Counters()
 
     def run(self) -> GuestResult:

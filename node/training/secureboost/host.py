@@ -49,15 +49,7 @@ log = logging.getLogger("fedcredit.training.secureboost")
 class HostRole(Role):
     """One attempt of a feature holder's side."""
 
-    def __init__(
-        self,
-        channel: PartyChannel,
-        hooks: JobHooks,
-        spec: SecureBoostSpec,
-        frame: pd.DataFrame,
-        pool: Executor | None,
-    ) -> None:
-        super().__init__(channel, hooks, spec, frame, pool)
+    def setup(self, frame: pd.DataFrame) -> None:
         self.counters = {"ciphertexts_received": 0, "ciphertexts_sent": 0, "node_histograms": 0}
 
     def run(self) -> HostResult:

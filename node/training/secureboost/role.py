@@ -34,9 +34,13 @@ class Role:
         self.session = Session(channel, (*spec.parties, COORDINATOR), spec.timeout_s)
         try:
             self.values = load_columns(self.me, frame, self.data.features)
+            self.setup(frame)
         except Exception:
             self.session.abort(self.me, left=False)  # the others stop now, not at timeout
             raise
+
+    def setup(self, frame: pd.DataFrame) -> None:
+        """What a role reads or prepares beyond its columns (the label holder: labels)."""
 
     def record_use(self) -> None:
         """Write the training use of this party's columns (and label) to its access log."""
