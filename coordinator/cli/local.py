@@ -29,7 +29,7 @@ from node.audit.verify import verify_log
 from node.cli.exit_codes import ExitCode
 from node.cli.guard import run_guarded
 from node.cli.jobs import job_dict, nodes_table, watch_job
-from node.cli.results import outcome, print_scorecard
+from node.cli.results import outcome, print_model
 from node.data import bundled
 from node.pki import identity_from_certificate
 from node.transport.client import health_status, open_channel
@@ -37,7 +37,10 @@ from protos.fedcredit.v1 import coordinator_pb2
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 JOB_DIR = REPO_ROOT / "scripts" / "jobs"
-SCENARIOS = {"synthetic": ("check", "psi", "vertical_lr"), "banks": ("horizontal",)}
+SCENARIOS = {
+    "synthetic": ("check", "psi", "vertical_lr", "secureboost"),
+    "banks": ("horizontal",),
+}
 
 app = typer.Typer(help="Run a local fedcredit federation.", pretty_exceptions_enable=False)
 
@@ -117,9 +120,9 @@ def print_summary(results: dict[str, dict[str, Any]], console: Console) -> None:
             name, job["state"], outcome(job["type"], job["state"], job["result"], job["error"])
         )
     console.print(table)
-    vertical = results.get("vertical_lr")
-    if vertical and vertical["state"] == "succeeded":
-        print_scorecard(vertical["result"], console)
+    for job in results.values():
+        if job["state"] == "succeeded":
+            print_model(job["type"], job["result"], console)
 
 
 @app.command()

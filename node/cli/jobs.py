@@ -19,7 +19,7 @@ from rich.table import Column, Table
 
 from node.cli.exit_codes import ExitCode
 from node.cli.remote import As, Certs, channel, fail, refusals
-from node.cli.results import outcome, print_scorecard
+from node.cli.results import outcome, print_model
 from protos.fedcredit.v1 import coordinator_pb2, coordinator_pb2_grpc
 
 jobs_app = typer.Typer(help="Submit, watch and inspect federated jobs.", no_args_is_help=True)
@@ -152,7 +152,7 @@ def _print_job(status: coordinator_pb2.JobStatus, output: str) -> None:
     line = outcome(status.job_type, status.state, data["result"], status.error)
     console.print(f"  {escape(line)}", highlight=False, soft_wrap=True)
     if status.state == "succeeded":
-        print_scorecard(data["result"], console)
+        print_model(status.job_type, data["result"], console)
     console.print(
         f"  the whole result: fedcredit jobs status {status.job_id} --format json",
         highlight=False,
