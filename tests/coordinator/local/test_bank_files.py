@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +12,7 @@ import typer
 
 from coordinator.cli.local import bank_files
 from coordinator.local.csv import BankFilesError, horizontal_banks
+from tests.federation_fixtures import run_command
 
 BANKS_RUN = ("--scenario", "banks", "--data-dir", "my-banks", "--workdir", "fed")
 
@@ -63,14 +61,7 @@ def test_banks_scenario_runs_on_renamed_files_with_a_test_set(
     ):
         shutil.copy(default_credit_dir / f"default_credit_{src}.csv", data / f"{dst}.csv")
     # execute
-    run = subprocess.run(
-        [sys.executable, "-m", "coordinator.cli.local", *BANKS_RUN],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env={**os.environ, "COLUMNS": "200"},
-    )
+    run = run_command(tmp_path, "coordinator.cli.local", *BANKS_RUN)
     # assert
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     assert "3 bank nodes on east.csv, north.csv, south.csv, test set holdout_test.csv" in run.stdout

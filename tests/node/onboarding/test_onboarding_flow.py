@@ -6,14 +6,13 @@ in the job file the way a user would) to keep the test's run time reasonable."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from node.data.synthetic import generate_federation
+from tests.federation_fixtures import run_command
 
 pytestmark = pytest.mark.slow
 
@@ -26,23 +25,12 @@ coordinator: {listen: "127.0.0.1:0"}
 """
 
 
-def _run(cwd: Path, module: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env={"COLUMNS": "200", **dict(__import__("os").environ)},
-    )
-
-
 def test_three_csv_files_to_a_finished_vertical_job(tmp_path: Path) -> None:
     # prepare: three tables of the same firms, and the one file the user writes
     generate_federation(tmp_path / "data", n_firms=1000, seed=11)
     (tmp_path / "project.yaml").write_text(PROJECT)
     # execute: command 1
-    init = _run(tmp_path, "node.cli.app", "init", "project.yaml")
+    init = run_command(tmp_path, "node.cli.app", "init", "project.yaml")
     assert init.returncode == 0, init.stderr
     out = tmp_path / "federation"
     # assert: identifiers are held back, and every proposed rule validates
@@ -55,7 +43,7 @@ def test_three_csv_files_to_a_finished_vertical_job(tmp_path: Path) -> None:
     government = job["vertical"]["feature_holders"][0]
     assert "legal_rep_id_number" not in government["features"]
     for party in ("bank", "government", "third_party"):
-        check = _run(
+        check = run_command(
             tmp_path, "node.cli.app", "policy", "validate", str(out / "policies" / f"{party}.yaml")
         )
         assert check.returncode == 0, check.stderr
@@ -65,7 +53,7 @@ def test_three_csv_files_to_a_finished_vertical_job(tmp_path: Path) -> None:
         vertical.read_text().replace("key_bits: 2048", "key_bits: 1024, allow_weak_key: true")
     )
     # execute: command 2
-    run = _run(tmp_path, "coordinator.cli.local", "--project", "project.yaml")
+    run = run_command(tmp_path, "coordinator.cli.local", "--project", "project.yaml")
     # assert: the job succeeded and the federated model beats the bank alone
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     summary = json.loads((out / "summary.json").read_text())
@@ -80,8 +68,8 @@ def test_three_csv_files_to_a_finished_vertical_job(tmp_path: Path) -> None:
 def test_init_refuses_to_overwrite_reviewed_policies(tmp_path: Path) -> None:
     generate_federation(tmp_path / "data", n_firms=300, seed=3)
     (tmp_path / "project.yaml").write_text(PROJECT)
-    assert _run(tmp_path, "node.cli.app", "init", "project.yaml").returncode == 0
-    again = _run(tmp_path, "node.cli.app", "init", "project.yaml")
+    assert run_command(tmp_path, "node.cli.app", "init", "project.yaml").returncode == 0
+    again = run_command(tmp_path, "node.cli.app", "init", "project.yaml")
     assert again.returncode == 3
     lines = again.stderr.strip().splitlines()
     assert len(lines) == 1 and "pass --force" in lines[0]
@@ -89,7 +77,7 @@ def test_init_refuses_to_overwrite_reviewed_policies(tmp_path: Path) -> None:
 
 def test_project_file_typo_is_one_line_naming_the_key(tmp_path: Path) -> None:
     (tmp_path / "project.yaml").write_text(PROJECT.replace("parties:", "partys:"))
-    done = _run(tmp_path, "node.cli.app", "init", "project.yaml")
+    done = run_command(tmp_path, "node.cli.app", "init", "project.yaml")
     assert done.returncode == 3
     assert done.stderr.strip().splitlines() == [
         f"fedcredit: {tmp_path / 'project.yaml'}: partys: unknown key; did you mean 'parties'?"
