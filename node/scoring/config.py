@@ -48,6 +48,9 @@ class ScoringConfig:
     per_firm_per_day: int = DEFAULT_PER_FIRM_PER_DAY
     decision_policy: Path | None = None
     workers: int = 2
+    # Reuse one X25519 agreement per peer for 5 minutes on scoring envelopes (docs/scoring.md
+    # has the latency with and without; docs/trust-model.md what it gives up).
+    agreement_cache: bool = True
 
 
 def parse_scoring_config(raw: Mapping[str, Any] | None, role: str, base: Path) -> ScoringConfig:
@@ -59,7 +62,16 @@ def parse_scoring_config(raw: Mapping[str, Any] | None, role: str, base: Path) -
         A key is unknown, mistyped, or a flag rule does not parse.
     """
     raw = raw or {}
-    known = {"dataset", "reason_prefix", "flags", "reasons", "caps", "decision_policy", "workers"}
+    known = {
+        "dataset",
+        "reason_prefix",
+        "flags",
+        "reasons",
+        "caps",
+        "decision_policy",
+        "workers",
+        "agreement_cache",
+    }
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ScoringError(f"scoring.{unknown[0]}: unknown key (known: {', '.join(sorted(known))})")
@@ -85,7 +97,11 @@ def parse_scoring_config(raw: Mapping[str, Any] | None, role: str, base: Path) -
     workers = int(raw.get("workers", 2))
     if not 1 <= workers <= 32:
         raise ScoringError("scoring.workers: must be between 1 and 32")
+    cache = raw.get("agreement_cache", True)
+    if not isinstance(cache, bool):
+        raise ScoringError("scoring.agreement_cache: must be true or false")
     return ScoringConfig(
+        agreement_cache=cache,
         dataset=str(raw["dataset"]) if raw.get("dataset") else None,
         prefix=str(raw.get("reason_prefix") or ROLE_PREFIX.get(role, role.upper())),
         flags=tuple(flags),

@@ -139,6 +139,14 @@ class HolderService:
         self._decisions[key] = (now, decision.decision_id)
         return decision.decision_id
 
+    def warm(self) -> None:
+        """Apply every deployed part to its table now rather than at the first request."""
+        for deployment in self._registry.list():
+            if deployment.status == "deployed":
+                part = self._registry.part(deployment)
+                if part.info.dataset in self._datasets.names():
+                    self._prepare(deployment.name, deployment.version, part)
+
     def _prepare(self, name: str, version: int, part: ModelPart) -> _Prepared:
         key = (name, version)
         prepared = self._prepared.get(key)

@@ -27,8 +27,8 @@ from node.models import LogisticPart, ModelNotFound, ModelRegistry
 from node.runtime.audit_sink import AuditSink
 from node.scoring import wire
 from node.scoring.client import PartnerClient, Pending
-from node.scoring.engine import HolderAnswer, Outcome, decide
-from node.scoring.exceptions import BadApplication, NotReady
+from node.scoring.engine import HolderAnswer, HolderReplies, Outcome, decide, decide_many
+from node.scoring.exceptions import BadApplication, DecisionPolicyError, NotReady
 from node.scoring.index import FirmIndex
 from node.scoring.keys import Pseudonyms
 from node.scoring.policy import DecisionPolicy, load_decision_policy
@@ -127,7 +127,12 @@ class DecisionService:
         """
         if self._policy_path is None:
             raise NotReady("this node has no decision policy; set scoring.decision_policy")
-        stamp = self._policy_path.stat().st_mtime
+        try:
+            stamp = self._policy_path.stat().st_mtime
+        except OSError as exc:
+            raise DecisionPolicyError(
+                str(self._policy_path), "(file)", f"cannot be read: {exc.strerror}"
+            ) from None
         with self._lock:
             if self._policy is None or stamp != self._policy_stamp:
                 policy = load_decision_policy(self._policy_path)
@@ -148,7 +153,11 @@ class DecisionService:
             )
         return deployment.label(), part
 
-    def _names(self, holder: str) -> Pseudonyms:
+    def has_policy(self) -> bool:
+        return self._policy_path is not None
+
+    def names(self, holder: str) -> Pseudonyms:
+        """This bank's pseudonyms of firms for ``holder`` (pair key derived once)."""
         names = self._pseudonyms.get(holder)
         if names is None:
             names = self._pseudonyms[holder] = Pseudonyms(self._pair_key(holder))
@@ -187,8 +196,7 @@ class DecisionService:
         policy = self.policy()
         bank_version, part = self._bank_part(policy)
         codes = [check_application(a) for a in apps]
-        started = time.monotonic()
-        deadline = started + policy.deadline_ms / 1000.0
+        deadline = time.monotonic() + policy.deadline_ms / 1000.0
         refs = [a.ref for a in apps]
         asked: dict[str, Pending] = {
             holder: self._client.submit(
@@ -198,7 +206,7 @@ class DecisionService:
                     "model": policy.model,
                     "job": part.info.job_id,
                     "refs": refs,
-                    "firms": self._names(holder).many(codes),
+                    "firms": self.names(holder).many(codes),
                 },
                 len(apps),
             )
@@ -206,28 +214,26 @@ class DecisionService:
         }
         features = self._features(part, apps, codes)
         contributions = part.contributions(features)
-        answers: dict[str, list[HolderAnswer]] = {}
-        for holder, pending in asked.items():
-            answers[holder] = _answers(
-                holder, pending, PartnerClient.wait(pending, deadline), len(apps)
-            )
-        now = time.time()
         tokens = [self._tokenizer.token(c) for c in codes]
+        replies = [
+            replies_of(holder, pending, PartnerClient.wait(pending, deadline), len(apps))
+            for holder, pending in asked.items()
+        ]
+        names = part.info.features
+        outcomes = decide_many(
+            policy,
+            head=part,
+            names=names,
+            contributions=contributions,
+            replies=replies,
+            amounts=np.array([a.amount for a in apps], dtype=np.float64),
+            bank_version=bank_version,
+        )
+        now = time.time()
+        values = features.to_numpy(dtype=np.float64)
         results: list[Decided] = []
         records: list[dict[str, Any]] = []
-        names = part.info.features
-        for i, app in enumerate(apps):
-            bank_contrib = {n: float(v) for n, v in zip(names, contributions[i], strict=True)}
-            per_holder = [answers[h][i] for h in policy.holders]
-            outcome = decide(
-                policy,
-                intercept=part.intercept,
-                bank_contributions=bank_contrib,
-                probability=part.probability,
-                answers=per_holder,
-                amount=app.amount,
-                bank_version=bank_version,
-            )
+        for i, (app, outcome) in enumerate(zip(apps, outcomes, strict=True)):
             record_id = new_record_id()
             records.append(
                 {
@@ -240,9 +246,10 @@ class DecisionService:
                     "policy_version": policy.version,
                     "bank_version": bank_version,
                     "bank_features": {
-                        n: _num(v) for n, v in zip(names, features.iloc[i], strict=True)
+                        n: (None if v != v else float(v))
+                        for n, v in zip(names, values[i], strict=True)
                     },
-                    "holders": [a.to_dict() for a in per_holder],
+                    "holders": [r.row(i).to_dict() for r in replies],
                     "outcome": outcome.to_dict(),
                 }
             )
@@ -294,11 +301,10 @@ def replay_record(
     contributions = part.contributions(features.astype(np.float64))[0]
     outcome = decide(
         policy,
-        intercept=part.intercept,
+        head=part,
         bank_contributions={
             n: float(v) for n, v in zip(part.info.features, contributions, strict=True)
         },
-        probability=part.probability,
         answers=[HolderAnswer.from_dict(a) for a in record["holders"]],
         amount=float(record["amount"]),
         bank_version=str(record["bank_version"]),
@@ -306,40 +312,27 @@ def replay_record(
     return record["outcome"], outcome.to_dict()
 
 
-def _num(value: Any) -> float | None:
-    v = float(value)
-    return None if np.isnan(v) else v
+def replies_of(holder: str, pending: Pending, gap: str, n: int) -> HolderReplies:
+    """What ``holder`` said about each of the ``n`` firms asked, or the gap for all of them.
 
-
-def _answers(holder: str, pending: Pending, gap: str, n: int) -> list[HolderAnswer]:
-    """Per application, what ``holder`` said, or the gap."""
+    An answer that does not fit the request (wrong lengths, a non-finite score) is treated
+    as a refusal of the whole request: nothing of it is used.
+    """
     answer = pending.answer
     if gap or answer is None:
-        return [HolderAnswer(holder, gap or "deadline")] * n
+        return HolderReplies.gap(holder, gap or "deadline", n)
     if answer.get("error"):
-        detail = str(answer["error"]).split(":", 1)[0]
-        return [HolderAnswer(holder, "refused", detail=detail)] * n
-    out = []
+        return HolderReplies.gap(holder, "refused", n, str(answer["error"]).split(":", 1)[0])
+    try:
+        status = [str(s) for s in answer["status"]]
+        score = np.asarray(answer["score"], dtype=np.float64)
+        reasons = [tuple((str(c), float(v)) for c, v in r) for r in answer["reasons"]]
+        flags = [tuple(str(f) for f in fl) for fl in answer["flags"]]
+        detail = [str(d) for d in answer["detail"]]
+    except (KeyError, TypeError, ValueError):
+        return HolderReplies.gap(holder, "refused", n, "malformed answer")
+    sizes = {len(status), len(score), len(reasons), len(flags), len(detail)}
+    if sizes != {n} or not np.all(np.isfinite(score)):
+        return HolderReplies.gap(holder, "refused", n, "malformed answer")
     version = str(answer.get("version", ""))
-    for status, score, reasons, flags, detail in zip(
-        answer["status"],
-        answer["score"],
-        answer["reasons"],
-        answer["flags"],
-        answer["detail"],
-        strict=True,
-    ):
-        if status == "ok":
-            out.append(
-                HolderAnswer(
-                    holder,
-                    "ok",
-                    version,
-                    float(score),
-                    tuple((str(c), float(v)) for c, v in reasons),
-                    tuple(str(f) for f in flags),
-                )
-            )
-        else:
-            out.append(HolderAnswer(holder, str(status), version, detail=str(detail)))
-    return out
+    return HolderReplies(holder, version, status, score, reasons, flags, detail)

@@ -102,8 +102,15 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         except UnknownDataset as exc:
             context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
         records: list[ReleaseRecord] = []
+        firms = (
+            self._lending.release_firms(ask.dataset, who.organization, ask.purpose)
+            if self._lending is not None
+            else None
+        )
         try:
-            release = build_release(self._engine, who, ask, frame, on_record=records.append)
+            release = build_release(
+                self._engine, who, ask, frame, on_record=records.append, firms=firms
+            )
         except PolicyDenied as exc:
             context.abort(grpc.StatusCode.PERMISSION_DENIED, str(exc))
         except (ReleaseQueryError, TransformError, ValueError) as exc:
@@ -121,8 +128,11 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
                 "sha256": record.sha256,
                 "recipient": f"{who.organization}/{who.node_id}",
                 "filter_used": bool(ask.filter),
+                "withheld": record.withheld,
             },
         )
+        if firms is not None:
+            self._lending.log_release(who, ask.dataset, record, firms)
         return node_pb2.ReleaseResponse(
             table=release.table,
             format=record.format,

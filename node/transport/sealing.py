@@ -23,11 +23,19 @@ SERVICE_PREFIX = "svc/"
 class DirectorySealer:
     """The ``Sealer`` of one party: its own keys plus the directory of everyone else's."""
 
-    def __init__(self, credentials: NodeCredentials, directory: PeerDirectory) -> None:
+    def __init__(
+        self,
+        credentials: NodeCredentials,
+        directory: PeerDirectory,
+        *,
+        service_agreements: bool = True,
+    ) -> None:
         self._creds = credentials
         self._directory = directory
         self._guard = ReplayGuard()
-        self._agreements = AgreementCache()
+        # Off (node config ``scoring.agreement_cache: false``): a fresh X25519 agreement per
+        # service envelope too, at the latency cost measured in docs/scoring.md.
+        self._agreements = AgreementCache() if service_agreements else None
 
     def _peer(self, party: str) -> Identity:
         identity = self._directory.identity(party)

@@ -117,6 +117,10 @@ def run_vertical_party(ctx: PartyContext) -> dict[str, Any]:
     spec, psi = _specs(ctx.spec, ctx.parties, authorize)
     mine = spec.holder(ctx.party)
     frame = ctx.datasets.frame(mine.dataset)
+    # which firms this party may train on: its policy's training basis (node.consent.gate)
+    use = ctx.gate.training_firms(frame[mine.id_column].tolist(), spec.label_holder.party)
+    if use is not None and use.admission.withheld:
+        frame = frame[use.admission.allowed].reset_index(drop=True)
     align = run_psi_leader if ctx.party == psi.leader else run_psi_follower
     aligned = align(
         ctx.channel,
@@ -142,6 +146,8 @@ def run_vertical_party(ctx: PartyContext) -> dict[str, Any]:
         result = run_feature_holder(ctx.channel, ctx.hooks, spec, rows, ctx.pool)
     if ctx.workdir is not None:
         _keep_model(ctx, result.model)
+    if use is not None:
+        extra["training_basis"] = use.summary()
     return {"aligned_rows": aligned.size, **result.summary(), **extra}
 
 

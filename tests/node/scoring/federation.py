@@ -26,7 +26,7 @@ SCORING = {
         "caps": {"per_firm_per_day": 6},
     },
     "third_party": {"flags": {"TP-BUREAU-DEFAULT": "bureau_flags >= 2"}},
-    "bank": {"decision_policy": str(POLICY_DIR / "decision.yaml")},
+    "bank": {"decision_policy": str(POLICY_DIR / "decision" / "sme-standard.yaml")},
 }
 JOB = (Path(__file__).resolve().parents[3] / "scripts" / "jobs" / "vertical_lr.yaml").read_text()
 # 1024-bit keys and two epochs keep training under a minute on two cores: scoring, not
