@@ -221,14 +221,21 @@ class HolderService:
         scores = np.zeros(n)
         scores[allowed] = contrib.sum(axis=1) + prepared.constant
         by_category = contrib @ prepared.grouping
+        top = np.argsort(-by_category, axis=1, kind="stable")[:, :MAX_REASONS]
+        top_values = np.take_along_axis(by_category, top, axis=1)
+        names = prepared.categories
         reasons: list[list[list[Any]]] = [[] for _ in range(n)]
         flags: list[list[str]] = [[] for _ in range(n)]
-        for out_i, i in enumerate(np.flatnonzero(allowed)):
-            row = by_category[out_i]
-            top = np.argsort(-row, kind="stable")[:MAX_REASONS]
-            reasons[i] = [[prepared.categories[j], float(row[j])] for j in top if row[j] > 0]
-            raised = prepared.flags[take[out_i]]
-            flags[i] = [prepared.flag_codes[j] for j in np.flatnonzero(raised)]
+        raised = prepared.flags[take]
+        flagged = set(np.flatnonzero(raised.any(axis=1)).tolist()) if raised.size else set()
+        for out_i, i in enumerate(np.flatnonzero(allowed).tolist()):
+            reasons[i] = [
+                [names[j], v]
+                for j, v in zip(top[out_i].tolist(), top_values[out_i].tolist(), strict=True)
+                if v > 0
+            ]
+            if out_i in flagged:
+                flags[i] = [prepared.flag_codes[j] for j in np.flatnonzero(raised[out_i])]
         self._log_uses(
             actor,
             dataset,

@@ -44,7 +44,13 @@ class DecisionRecords:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        # NORMAL in WAL mode: a commit is not fsynced on its own (the next checkpoint syncs
+        # it), so a decision does not wait for the disk twice. A process crash loses nothing;
+        # a power loss can lose the last decisions' records, never their access-log entries
+        # (durable before the answer leaves), which name the record ids: a lost record is
+        # detectable, and it is recomputable from the log's inputs only in part (the bank's
+        # features and the holders' answers are not in the log), which we accept for speed.
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
