@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,9 @@ from numpy.typing import NDArray
 
 from node.consent.store import ConsentStore, token_keys
 from node.policy.model import AUTHORIZED_BASIS, DEIDENTIFIED_BASIS, TRAINING_BASES
+
+if TYPE_CHECKING:
+    from node.jobs.context import PartyContext
 
 
 @dataclass(frozen=True)
@@ -172,3 +176,22 @@ class ReleaseFirms:
         self.released = tuple(t for t, ok in zip(tokens, admitted.allowed, strict=True) if ok)
         self.refused = tuple(t for t, ok in zip(tokens, admitted.allowed, strict=True) if not ok)
         return admitted
+
+
+def training_frame(
+    ctx: PartyContext, frame: pd.DataFrame, id_column: str, for_party: str
+) -> tuple[pd.DataFrame, dict[str, object] | None]:
+    """The rows of ``frame`` a job may train on at this party, and the basis to record.
+
+    The one call every training job type makes before aligning its rows: the node's gate
+    (``PolicyGate.training_firms``) applies the policy's ``training_basis``. The summary
+    (basis, recipient, counts; no firm) goes into the job's result; ``None`` when the node
+    keeps no authorizations (jobs run in memory by tests).
+    """
+    use = ctx.gate.training_firms(frame[id_column].astype(str).tolist(), for_party)
+    if use is None:
+        return frame, None
+    if use.admission.withheld:
+        frame = frame[use.admission.allowed].reset_index(drop=True)
+    summary: dict[str, object] = use.summary()
+    return frame, summary
