@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -290,6 +290,35 @@ class DecisionService:
         self._records.add_many(records)
         logged.result()
         return results
+
+    def book(
+        self, ref_prefix: str, amount: float, term_months: int, chunk: int
+    ) -> Iterator[tuple[int, list[Application]]]:
+        """The bank's own firms as applications, ``chunk`` at a time, with their chunk index.
+
+        References are ``<ref_prefix>-<row>`` (never the code), so a rerun names the same
+        application the same way and can start at any chunk.
+
+        Raises
+        ------
+        NotReady
+            No decision policy or no current model.
+        BadApplication
+            ``ref_prefix`` would make malformed references.
+        """
+        if not _REF.match(f"{ref_prefix}-0") or len(ref_prefix) > 40:
+            raise BadApplication("ref_prefix must be 1-40 letters, digits or ._:/-")
+        _, part = self._bank_part(self.policy())
+        index = self._index_of(part.info.dataset)
+        codes = index.codes
+        for k, start in enumerate(range(0, len(codes), chunk)):
+            yield (
+                k,
+                [
+                    Application(c, f"{ref_prefix}-{start + j}", amount, term_months)
+                    for j, c in enumerate(codes[start : start + chunk])
+                ],
+            )
 
     # replay ----------------------------------------------------------------------------
 
