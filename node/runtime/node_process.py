@@ -84,8 +84,9 @@ class NodeProcess:
             scoring = parse_scoring_config(config.scoring, creds.identity.role, config.state_dir)
         except ScoringError as exc:
             raise ConfigError(config.state_dir, "scoring", str(exc)) from None
-        sealer = DirectorySealer(creds, self.directory, service_agreements=scoring.agreement_cache)
-        self.router = EnvelopeRouter(config.node_id, sealer, self.link.send_sealed)
+        self.router = EnvelopeRouter(
+            config.node_id, DirectorySealer(creds, self.directory), self.link.send_sealed
+        )
         self.lending = Lending(
             creds=creds, config=scoring, state_dir=config.state_dir, secret=secret,
             datasets=self.datasets, engine=self.engine, sink=self.sink, router=self.router,

@@ -48,9 +48,6 @@ class ScoringConfig:
     per_firm_per_day: int = DEFAULT_PER_FIRM_PER_DAY
     decision_policy: Path | None = None
     workers: int = 2
-    # Reuse one X25519 agreement per peer for 5 minutes on scoring envelopes (docs/scoring.md
-    # has the latency with and without; docs/trust-model.md what it gives up).
-    agreement_cache: bool = True
 
 
 def parse_scoring_config(raw: Mapping[str, Any] | None, role: str, base: Path) -> ScoringConfig:
@@ -70,7 +67,6 @@ def parse_scoring_config(raw: Mapping[str, Any] | None, role: str, base: Path) -
         "caps",
         "decision_policy",
         "workers",
-        "agreement_cache",
     }
     unknown = sorted(set(raw) - known)
     if unknown:
@@ -97,11 +93,7 @@ def parse_scoring_config(raw: Mapping[str, Any] | None, role: str, base: Path) -
     workers = int(raw.get("workers", 2))
     if not 1 <= workers <= 32:
         raise ScoringError("scoring.workers: must be between 1 and 32")
-    cache = raw.get("agreement_cache", True)
-    if not isinstance(cache, bool):
-        raise ScoringError("scoring.agreement_cache: must be true or false")
     return ScoringConfig(
-        agreement_cache=cache,
         dataset=str(raw["dataset"]) if raw.get("dataset") else None,
         prefix=str(raw.get("reason_prefix") or ROLE_PREFIX.get(role, role.upper())),
         flags=tuple(flags),

@@ -12,8 +12,6 @@ firm's authorization at both holders. Measured, through the bank's ``Decide`` RP
 - the bank's whole book in ``DecideBatch`` chunks (firms per second);
 - the floor: the bank scoring its own model part in process, no holder asked
   (``local_p99_ms``), the same part and decision policy;
-- the same c1 and c16 runs with per-envelope X25519 agreements (``--no-agreement-cache``
-  restarts the nodes with the cache off) when ``--compare-agreements`` is given.
 
 Last line: JSON with ``p50_ms``, ``p99_ms``, ``p99_ms_c16``, ``decisions_per_s``,
 ``batch_firms_per_s`` and ``local_p99_ms``. Targets on two cores: p99 <= 25 ms, >= 300
@@ -72,16 +70,12 @@ DOC = hashlib.sha256(b"bench authorization form").hexdigest()
 class BenchFederation(LocalFederation):
     """The local federation with the bank's decision policy and generous daily caps."""
 
-    agreement_cache = True
-
     def _write_node_config(self, p: PartySpec) -> Path:
         path = super()._write_node_config(p)
         raw = yaml.safe_load(path.read_text())
         scoring: dict[str, object] = {"caps": {"per_firm_per_day": 50}}
         if p.role == "bank":
             scoring["decision_policy"] = str(POLICY)
-        if not self.agreement_cache:
-            scoring["agreement_cache"] = False
         raw["scoring"] = scoring
         path.write_text(yaml.safe_dump(raw))
         return path
@@ -275,11 +269,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--firms", type=int, default=100_000, help="firms in the bank's book")
     parser.add_argument("--decisions", type=int, default=2000)
-    parser.add_argument(
-        "--compare-agreements",
-        action="store_true",
-        help="also measure c1/c16 with a fresh X25519 agreement per envelope",
-    )
     parser.add_argument("--keep", action="store_true", help="keep the federation folder")
     args = parser.parse_args()
 
@@ -315,12 +304,6 @@ def main() -> None:
         seconds, batch_gaps = run_batch(stub(fed), codes)
         log(f"batch: {len(codes)} firms in {seconds:.1f}s ({batch_gaps} with gaps)")
         floor = local_floor(fed, serve["bank"], 2000)
-        fresh: dict[str, float] = {}
-        if args.compare_agreements:
-            fed.stop()
-            fed.agreement_cache = False
-            fed.start()
-            fresh = measure(fed, codes, n, "fresh", log)
         result = {
             "p50_ms": round(online["p50_ms"], 2),
             "p99_ms": round(online["p99_ms"], 2),
@@ -335,8 +318,6 @@ def main() -> None:
             "targets": {"p99_ms": 25, "decisions_per_s": 300, "batch_firms_per_s": 20_000},
             "cpus": os.cpu_count(),
         }
-        if fresh:
-            result["no_agreement_cache"] = {k: round(v, 2) for k, v in fresh.items() if k != "gaps"}
         rows = [
             ("decision, concurrency 1", f"p50 {result['p50_ms']} ms", f"p99 {result['p99_ms']} ms"),
             ("decision, concurrency 16", f"p99 {result['p99_ms_c16']} ms",
@@ -346,12 +327,6 @@ def main() -> None:
             ("bank alone, in process", f"p50 {result['local_p50_ms']} ms",
              f"p99 {result['local_p99_ms']} ms"),
         ]  # fmt: skip
-        if fresh:
-            rows.append(
-                ("c1/c16, fresh agreement per envelope",
-                 f"p50 {fresh['p50_ms']:.2f} / p99 {fresh['p99_ms']:.2f} ms",
-                 f"{fresh['decisions_per_s']:.1f}/s, c16 p99 {fresh['p99_ms_c16']:.2f} ms")
-            )  # fmt: skip
         print(f"{'what':<40} {'':<32} {'':<32}")
         for what, a, b in rows:
             print(f"{what:<40} {a:<32} {b:<32}")
