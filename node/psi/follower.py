@@ -34,6 +34,7 @@ from node.psi.protocol import (
     to_points,
 )
 from node.psi.result import PsiResult
+from node.psi.source import IdChunks
 from node.psi.spec import PsiSpec
 from node.psi.streaming import OrderedSender, batch_count, batch_sizes, receive
 from node.psi.wire import (
@@ -58,7 +59,7 @@ def run_psi_follower(
     channel: PartyChannel,
     hooks: JobHooks,
     spec: PsiSpec,
-    ids: Iterable[object],
+    ids: Iterable[object] | IdChunks,
     pool: Executor | None = None,
     *,
     dataset: str = "",
@@ -123,10 +124,10 @@ class _FollowerRun:
         for future in self.pending:
             future.cancel()
 
-    def execute(self, ids: Iterable[object]) -> PsiResult:
+    def execute(self, ids: Iterable[object] | IdChunks) -> PsiResult:
         spec, channel, leader = self.spec, self.channel, self.spec.leader
         prepared = prepare_ids(ids, self.executor, strict=spec.strict, id_format=spec.id_format)
-        if not prepared.codes:
+        if not len(prepared.codes):
             raise EmptySetError(channel.party)
         n_own = len(prepared.codes)
         channel.send(leader, TOPIC_HELLO, encode_hello(Status.OK, n_own))
@@ -150,7 +151,7 @@ class _FollowerRun:
         self.senders.append(own_sender)
         n_own_batches = batch_count(n_own, spec.batch_size)
         for i, begin in enumerate(range(0, n_own, spec.batch_size)):
-            chunk = [prepared.codes[j] for j in order[begin : begin + spec.batch_size]]
+            chunk = prepared.codes[order[begin : begin + spec.batch_size]]
             future = self.executor.submit(blind_codes, salt, beta, chunk)
             self.pending.append(future)
             own_sender.put(future, _Send(channel, leader, TOPIC_B, i, n_own_batches))
