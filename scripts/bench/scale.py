@@ -32,8 +32,10 @@ Usage (from the repository root)::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import statistics
 import sys
 import tempfile
 import threading
@@ -268,6 +270,174 @@ def run_psi(big: int, small: int, common: int, workers: int) -> dict[str, Any]:
     }
 
 
+# --- Paillier bulk encryption: local workers vs Ray --------------------------------------------
+
+
+def run_ray(values: int, repeats: int, workers: int, key_bits: int) -> dict[str, Any]:
+    """The same ``encrypt_many`` through the local pool and a local Ray instance, same CPUs."""
+    from node.compute.ray_engine import RayExecutor
+    from node.crypto.paillier import decrypt_many, encrypt_many, generate_keypair
+
+    public, private = generate_keypair(key_bits)
+    plain = [(-1) ** i * (i * 104_729) for i in range(values)]
+    chunk = max(1, values // (8 * workers))  # 8 tasks per worker: balanced, pickling is noise
+
+    def rate(pool: Any) -> tuple[float, list[int]]:
+        # Warm up: start every worker and build its per-key tables before timing.
+        encrypt_many(public, plain[: chunk * workers * 4], pool=pool, chunk=chunk)
+        times, cells = [], []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            cells = encrypt_many(public, plain, pool=pool, chunk=chunk)
+            times.append(time.perf_counter() - started)
+        return values / statistics.median(times), cells
+
+    with worker_pool(workers) as pool:
+        local, _ = rate(pool)
+    executor = RayExecutor(num_cpus=workers)
+    try:
+        on_ray, cells = rate(executor)
+    finally:
+        executor.shutdown()
+    if decrypt_many(private, cells, signed=True) != plain:
+        raise SystemExit("ciphertexts made on Ray do not decrypt to the plaintexts")
+    return {
+        "paillier_enc_per_s_local": round(local, 1),
+        "paillier_enc_per_s_ray": round(on_ray, 1),
+        "paillier_ray_vs_local": round(on_ray / local, 3),
+        "paillier_values": values,
+        "paillier_key_bits": key_bits,
+    }
+
+
+# --- horizontal round with many banks -------------------------------------------------------
+
+
+def split_banks(data: Path, banks: int, out: Path) -> dict[str, Path]:
+    """The horizontal default_credit files, rows dealt round-robin to ``banks`` banks."""
+    import pandas as pd
+
+    parts = ("homo_guest", "homo_host_1", "homo_host_2")
+    rows = pd.concat([pd.read_csv(data / f"default_credit_{p}.csv") for p in parts])
+    out.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for b in range(banks):
+        path = out / f"bank_{b:02d}.csv"
+        rows.iloc[b::banks].to_csv(path, index=False)
+        files[f"bank_{b:02d}"] = path
+    return files
+
+
+def prefork_nodes(configs: list[str]) -> int:
+    """Run one node per config as forks of this process, which imported the node code once.
+
+    Every node is its own process with its own gRPC server, mTLS channel and state, as when
+    started one by one; forking after the imports shares the interpreter's and torch's code
+    pages copy-on-write, as a pre-forking launcher on a real host would. SIGTERM is passed on
+    to every node; this process ends when they have all stopped.
+    """
+    import signal
+
+    os.environ["FEDCREDIT_WORKERS"] = "1"  # one worker per node, started only if needed
+    from node.cli import node_daemon
+
+    children = []
+    for config in configs:
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                code = node_daemon.main(["--config", config])
+            finally:
+                os._exit(code)
+        children.append(pid)
+
+    def forward(signum: int, _frame: object) -> None:
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    failed = 0
+    for pid in children:
+        _, status = os.waitpid(pid, 0)
+        failed += os.waitstatus_to_exitcode(status) != 0
+    return 1 if failed else 0
+
+
+def run_horizontal(banks: int, rounds: int) -> dict[str, Any]:
+    import signal
+    import subprocess
+
+    import yaml
+
+    from coordinator.local.csv import csv_federation
+    from node.data import bundled
+
+    with tempfile.TemporaryDirectory(prefix="fedcredit-scale-hfl-") as tmp:
+        root = Path(tmp)
+        files = split_banks(bundled.extract(root / "default_credit"), banks, root / "banks")
+        fed = csv_federation(
+            root / "fed", {name: ("bank", f"org-{name}", path, "y") for name, path in files.items()}
+        )
+        names = list(files)
+        launcher = None
+        try:
+            started = time.perf_counter()
+            fed.start_coordinator(timeout=120)
+            configs = [str(fed.write_node_config(name)) for name in names]
+            log = (root / "nodes.log").open("ab")
+            launcher = subprocess.Popen(
+                [sys.executable, __file__, "--prefork-nodes", *configs],
+                stdout=log,
+                stderr=log,
+                cwd=REPO,
+                start_new_session=True,
+            )
+            fed.wait_online(names, timeout=600)
+            startup = time.perf_counter() - started
+            job = {
+                "type": "horizontal",
+                "parties": {name: {"dataset": name, "label": "y"} for name in names},
+                "horizontal": {
+                    "model": {"kind": "lr"},
+                    "rounds": rounds,
+                    "quorum": max(2, (banks * 2) // 3),
+                    "learning_rate": 0.1,
+                },
+            }
+            coordinator_pid = fed.pid("coordinator")
+            with TreeRss(coordinator_pid) as coordinator_rss:
+                submitted = time.perf_counter()
+                status = fed.wait_job(fed.submit(yaml.safe_dump(job), job_id="scale-hfl"), 900)
+                seconds = time.perf_counter() - submitted
+            nodes = TreeRss(launcher.pid)
+            nodes_mb = nodes.sample()
+        finally:
+            if launcher is not None:
+                os.killpg(launcher.pid, signal.SIGTERM)
+                try:
+                    launcher.wait(120)
+                except subprocess.TimeoutExpired:
+                    os.killpg(launcher.pid, signal.SIGKILL)
+                    launcher.wait()
+            fed.stop()
+        if status.state != "succeeded":
+            raise SystemExit(f"horizontal job {status.state}: {status.error}")
+        result = json.loads(status.result_json)
+        history = result["coordinator"]["history"]
+    return {
+        "horizontal_50_round_s": round(seconds / rounds, 2),
+        "coordinator_rss_mb_50": round(coordinator_rss.peak_mb),
+        "horizontal_banks": banks,
+        "horizontal_banks_in_last_round": len(history[-1]["banks"]),
+        "horizontal_startup_s": round(startup, 1),
+        "horizontal_nodes_rss_mb": round(nodes_mb),
+        "horizontal_val_auc": history[-1].get("val_auc"),
+    }
+
+
 # --- main ------------------------------------------------------------------------------------
 
 
@@ -277,8 +447,16 @@ def main() -> None:
     parser.add_argument("--psi-big", type=int, default=10_000_000)
     parser.add_argument("--psi-small", type=int, default=1_000_000)
     parser.add_argument("--psi-common", type=int, default=500_000)
+    parser.add_argument("--paillier-values", type=int, default=4096)
+    parser.add_argument("--key-bits", type=int, default=2048)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--banks", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--workers", type=int, default=default_workers())
+    parser.add_argument("--prefork-nodes", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.prefork_nodes:
+        sys.exit(prefork_nodes(args.prefork_nodes))
     parts = [p.strip() for p in args.only.split(",") if p.strip()]
     unknown = sorted(set(parts) - set(PARTS))
     if unknown:
@@ -307,6 +485,26 @@ def main() -> None:
             ("PSI peak RSS MB, tree", size, f"{psi['psi_10m_1m_peak_rss_mb']} (target <= 4096)")
         )
 
+    if "ray" in parts:
+        ray_figures = run_ray(args.paillier_values, args.repeats, args.workers, args.key_bits)
+        figures.update(ray_figures)
+        work = f"encrypt {args.paillier_values:,} values, {args.key_bits}-bit key"
+        local, on_ray = (
+            ray_figures["paillier_enc_per_s_local"],
+            ray_figures["paillier_enc_per_s_ray"],
+        )
+        rows.append(("Paillier enc/s, local pool", work, f"{local:,.1f}"))
+        rows.append(("Paillier enc/s, Ray", work, f"{on_ray:,.1f}"))
+        rows.append(
+            ("Ray / local", work, f"{ray_figures['paillier_ray_vs_local']:.3f} (target >= 0.85)")
+        )
+    if "horizontal" in parts:
+        hfl = run_horizontal(args.banks, args.rounds)
+        figures.update(hfl)
+        work = f"{args.banks} bank processes, FedAvg, {args.rounds} round(s)"
+        rows.append(("round seconds", work, f"{hfl['horizontal_50_round_s']:.2f} (target <= 5)"))
+        rows.append(("coordinator RSS MB", work, f"{hfl['coordinator_rss_mb_50']}"))
+        rows.append(("all nodes RSS MB (sum)", work, f"{hfl['horizontal_nodes_rss_mb']}"))
     print(f"fedcredit at scale, {figures['cores']} cores, {args.workers} workers")
     print(f"{'figure':<28}{'work':<44}{'value':>26}")
     for name, work, value in rows:
