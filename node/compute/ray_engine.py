@@ -75,6 +75,11 @@ class RayExecutor(Executor):
                 include_dashboard=False,
                 log_to_driver=False,
                 configure_logging=False,
+                # Ray renices its workers to 15 so that its daemons stay responsive; here the
+                # workers do the node's bulk crypto, which must not lose the CPU to every other
+                # process as local worker processes (niceness 0) would not. A cluster joined
+                # by address keeps its own setting (``RAY_worker_niceness`` at ``ray start``).
+                _system_config={"worker_niceness": 0} if address is None else None,
             )
         self._task = ray.remote(num_cpus=1, max_retries=0)(_call)
         self._lock = threading.Lock()

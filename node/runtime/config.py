@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,7 @@ class NodeConfig:
     # Interval between signed access-log checkpoints published to the coordinator's witness.
     checkpoint_interval_s: float = 30.0
     # Where bulk crypto runs: local worker processes (default) or a Ray cluster.
-    compute: ComputeConfig = ComputeConfig()
+    compute: ComputeConfig = field(default_factory=ComputeConfig)
 
     def dataset(self, name: str) -> DatasetConfig:
         for ds in self.datasets:

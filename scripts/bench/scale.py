@@ -296,23 +296,27 @@ def run_ray(values: int, repeats: int, workers: int, key_bits: int) -> dict[str,
     plain = [(-1) ** i * (i * 104_729) for i in range(values)]
     chunk = max(1, values // (8 * workers))  # 8 tasks per worker: balanced, pickling is noise
 
-    def rate(pool: Any) -> tuple[float, list[int]]:
-        # Warm up: start every worker and build its per-key tables before timing.
-        encrypt_many(public, plain[: chunk * workers * 4], pool=pool, chunk=chunk)
-        times, cells = [], []
-        for _ in range(repeats):
-            started = time.perf_counter()
-            cells = encrypt_many(public, plain, pool=pool, chunk=chunk)
-            times.append(time.perf_counter() - started)
-        return values / statistics.median(times), cells
+    def timed(pool: Any) -> tuple[float, list[int]]:
+        started = time.perf_counter()
+        cells = encrypt_many(public, plain, pool=pool, chunk=chunk)
+        return time.perf_counter() - started, cells
 
+    # Both engines stay up and are timed in turns, so a change in the machine's load over the
+    # run weighs on both alike. Warm-up: start every worker and build its per-key tables.
     with worker_pool(workers) as pool:
-        local, _ = rate(pool)
-    executor = RayExecutor(num_cpus=workers)
-    try:
-        on_ray, cells = rate(executor)
-    finally:
-        executor.shutdown()
+        executor = RayExecutor(num_cpus=workers)
+        try:
+            for engine in (pool, executor):
+                encrypt_many(public, plain[: chunk * workers * 4], pool=engine, chunk=chunk)
+            local_times, ray_times = [], []
+            for _ in range(repeats):
+                local_times.append(timed(pool)[0])
+                seconds, cells = timed(executor)
+                ray_times.append(seconds)
+        finally:
+            executor.shutdown()
+    local = values / statistics.median(local_times)
+    on_ray = values / statistics.median(ray_times)
     if decrypt_many(private, cells, signed=True) != plain:
         raise SystemExit("ciphertexts made on Ray do not decrypt to the plaintexts")
     return {

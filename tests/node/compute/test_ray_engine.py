@@ -122,6 +122,18 @@ def test_task_errors_reach_the_caller_as_themselves(ray_pool: Executor) -> None:
     assert type(info.value) is ValueError
 
 
+def test_ray_workers_run_at_the_priority_of_local_workers(
+    ray_pool: Executor, local_pool: Executor
+) -> None:
+    # execute: Ray's default would renice its workers to 15
+    niceness = {
+        name: pool.submit(os.nice, 0).result(timeout=60)
+        for name, pool in (("ray", ray_pool), ("local", local_pool))
+    }
+    # assert
+    assert niceness["ray"] == niceness["local"]
+
+
 def test_a_cancelled_task_never_delivers(ray_pool: Executor) -> None:
     # prepare
     future = ray_pool.submit(time.sleep, 30)
