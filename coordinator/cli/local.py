@@ -33,7 +33,10 @@ from protos.fedcredit.v1 import coordinator_pb2
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 JOB_DIR = REPO_ROOT / "scripts" / "jobs"
-SCENARIOS = {"synthetic": ("check", "psi", "vertical_lr"), "banks": ("horizontal",)}
+SCENARIOS = {
+    "synthetic": ("check", "psi", "vertical_lr", "secureboost"),
+    "banks": ("horizontal",),
+}
 
 app = typer.Typer(help="Run a local fedcredit federation.")
 
@@ -118,6 +121,9 @@ def print_summary(results: dict[str, dict[str, Any]], console: Console) -> None:
         elif job["state"] == "succeeded" and name == "vertical_lr":
             bank = result["parties"]["bank"]
             outcome = f"{bank['aligned_rows']} aligned firms, best epoch {bank['best_epoch']}"
+        elif job["state"] == "succeeded" and name == "secureboost":
+            bank = result["parties"]["bank"]
+            outcome = f"{bank['aligned_rows']} aligned firms, {bank['trees']} trees kept"
         elif job["state"] == "succeeded" and name == "horizontal":
             last = result["coordinator"]["history"][-1]
             outcome = (
@@ -136,6 +142,24 @@ def print_summary(results: dict[str, dict[str, Any]], console: Console) -> None:
         shares = ", ".join(f"{p} {v:.0%}" for p, v in bank["contribution"].items())
         console.print(f"contribution to the score spread: {shares}")
         console.print(f"scorecard scaling: {bank['scorecard']}")
+    print_secureboost(results.get("secureboost"), console)
+
+
+def print_secureboost(job: dict[str, Any] | None, console: Console) -> None:
+    """The boosted trees beside the bank alone, on held-out test firms, and who contributed."""
+    if not job or job["state"] != "succeeded":
+        return
+    bank = job["result"]["parties"]["bank"]
+    models = Table("test", "AUC", "KS", "Gini", title="SecureBoost (gradient-boosted trees)")
+    for label, m in (("federated", bank["metrics"]), ("bank alone", bank["bank_only"])):
+        models.add_row(label, f"{m['auc']:.3f}", f"{m['ks']:.3f}", f"{m['gini']:.3f}")
+    console.print(models)
+    total = sum(p["gain"] for p in bank["importance"].values()) or 1.0
+    shares = ", ".join(
+        f"{party} {p['gain'] / total:.0%} ({p['splits']} splits)"
+        for party, p in bank["importance"].items()
+    )
+    console.print(f"split gain by party: {shares}")
 
 
 @app.command()
