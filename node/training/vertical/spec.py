@@ -353,7 +353,8 @@ def spec_from_job(section: Mapping[str, Any], authorize: Authorize) -> VerticalS
         try:
             authorize(data.party, data.dataset, columns, purpose="training")
         except Exception as exc:  # the policy engine's own error types; all mean "refused"
-            raise JobRefused(data.party, data.dataset, str(exc)) from exc
+            missing = getattr(exc, "code", "missing_rule") == "missing_rule"
+            raise JobRefused(data.party, data.dataset, str(exc), missing) from exc
     return spec
 
 
