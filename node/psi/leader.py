@@ -39,7 +39,13 @@ from node.psi.result import PsiResult
 from node.psi.scalars import invertible_scalar
 from node.psi.source import IdChunks
 from node.psi.spec import PsiSpec
-from node.psi.streaming import OrderedSender, batch_count, batch_sizes, receive
+from node.psi.streaming import (
+    OrderedSender,
+    PendingTasks,
+    batch_count,
+    batch_sizes,
+    receive,
+)
 from node.psi.wire import (
     Status,
     decode_hello,
@@ -132,15 +138,14 @@ class _LeaderRun:
         self.executor = executor
         self.stage = "prepare"
         self.sender: OrderedSender | None = None
-        self.pending: list[Future[bytes]] = []
+        self.pending = PendingTasks()
         self.received = 0
         self.expected = 0
 
     def abort(self) -> None:
         if self.sender is not None:
             self.sender.abort()
-        for future in self.pending:
-            future.cancel()
+        self.pending.cancel_all()
 
     def execute(self, ids: Iterable[object] | IdChunks) -> PsiResult:
         spec, channel = self.spec, self.channel
@@ -160,7 +165,7 @@ class _LeaderRun:
         for i, start in enumerate(range(0, n_lead, spec.batch_size)):
             chunk = prepared.codes[start : start + spec.batch_size]
             future = self.executor.submit(blind_codes, salt, alpha, chunk)
-            self.pending.append(future)
+            self.pending.track(future)
             self.sender.put(future, self._broadcaster(i, n_batches))
 
         self.stage = "hello"
@@ -192,7 +197,7 @@ class _LeaderRun:
                     theirs[follower].append(_done(body))
                     continue
                 future = self.executor.submit(reblind_points, alpha, body)
-                self.pending.append(future)
+                self.pending.track(future)
                 theirs[follower].append(future)
         ours: dict[str, list[Future[bytes]]] = {}
         for follower in spec.followers:
@@ -201,7 +206,7 @@ class _LeaderRun:
                 body = self._recv_points(follower, TOPIC_AB, i, n_lead, count)
                 if strip[follower]:
                     future = self.executor.submit(unblind_points, *undo, body)
-                    self.pending.append(future)
+                    self.pending.track(future)
                 else:
                     future = _done(body)
                 ours[follower].append(future)
