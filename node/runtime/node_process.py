@@ -6,7 +6,7 @@ import logging
 import threading
 
 from node.audit import AccessLog, Actor
-from node.compute import worker_pool
+from node.compute import compute_executor
 from node.jobs.context import FieldGate
 from node.pki import PeerVerifier, PkiError, load_identity_files
 from node.policy import Decision, PolicyEngine
@@ -93,7 +93,7 @@ class NodeProcess:
             datasets=self.datasets, engine=self.engine, sink=self.sink, router=self.router,
             directory=self.directory,
         )  # fmt: skip
-        self.pool = worker_pool()
+        self.pool = compute_executor(config.compute)
         self.tasks = TaskRunner(
             config.node_id,
             self.router,
