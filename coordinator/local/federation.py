@@ -167,9 +167,16 @@ class LocalFederation:
         )
         return self.coordinator_port
 
+    def write_node_config(self, node_id: str) -> Path:
+        """Write ``node_id``'s config (pointing at the running coordinator); return its path."""
+        return self._write_node_config(next(p for p in self.parties if p.node_id == node_id))
+
+    def pid(self, name: str) -> int:
+        """Process id of a party this federation started."""
+        return self._procs[name].pid
+
     def start_node(self, node_id: str, timeout: float = 60.0) -> int:
-        spec = next(p for p in self.parties if p.node_id == node_id)
-        config = self._write_node_config(spec)
+        config = self.write_node_config(node_id)
         self.node_ports[node_id] = self._spawn(node_id, "node.cli.node_daemon", config, timeout)
         return self.node_ports[node_id]
 
