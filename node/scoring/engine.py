@@ -196,28 +196,36 @@ def decide_many(
     points = policy.scorecard.points(logit)
     reasons = _top_reasons(names, contributions, replies)
     labels = ("approve", "refer", "decline")
+    # per-row Python from here on: plain lists, each lookup done once per holder and status
+    statuses = [list(r.status) for r in replies]
+    actions = [{st: policy.missing.get(st, "refer") for st in set(col)} for col in statuses]
+    bands = [policy.bands[k] for k in band_of.tolist()]
+    rows = zip(
+        decision.tolist(), pd_values.tolist(), points.tolist(), logit.tolist(), limit.tolist(),
+        bands, reasons, knockouts, strict=True,
+    )  # fmt: skip
     out = []
-    for i in range(n):
-        band = policy.bands[int(band_of[i])]
+    for i, (dec, pd_i, points_i, logit_i, limit_i, band, why, kos) in enumerate(rows):
         versions = {"bank": bank_version}
         gaps = []
-        for r in replies:
-            if r.status[i] == "ok":
+        for r, col, act in zip(replies, statuses, actions, strict=True):
+            st = col[i]
+            if st == "ok":
                 versions[r.party] = r.version
             else:
-                gaps.append((r.party, r.status[i], policy.missing.get(r.status[i], "refer")))
+                gaps.append((r.party, st, act[st]))
         out.append(
             Outcome(
-                decision=labels[int(decision[i])],
-                pd=float(pd_values[i]),
-                points=float(points[i]),
-                logit=float(logit[i]),
-                reasons=reasons[i],
+                decision=labels[dec],
+                pd=pd_i,
+                points=points_i,
+                logit=logit_i,
+                reasons=why,
                 gaps=tuple(gaps),
-                knockouts=knockouts[i],
+                knockouts=kos,
                 price_band=band.price_band,
                 rate_bp=band.rate_bp,
-                suggested_limit=float(limit[i]),
+                suggested_limit=limit_i,
                 exposure_limit=policy.exposure_limit,
                 versions=versions,
             )
@@ -257,17 +265,10 @@ def _top_reasons(
     code_rank = np.array([[rank[c] for c in row] for row in codes], np.int64).reshape(values.shape)
     order = np.lexsort((code_rank, -values), axis=-1)[:, :MAX_REASONS]
     top = np.take_along_axis(values, order, axis=1)
-    result = []
-    for i in range(n):
-        row_codes = codes[i]
-        result.append(
-            tuple(
-                (row_codes[int(j)], float(v))
-                for j, v in zip(order[i], top[i], strict=True)
-                if v > 0
-            )
-        )
-    return result
+    return [
+        tuple([(row_codes[j], v) for j, v in zip(js, vs, strict=True) if v > 0])
+        for row_codes, js, vs in zip(codes, order.tolist(), top.tolist(), strict=True)
+    ]
 
 
 def decide(

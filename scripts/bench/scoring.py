@@ -150,7 +150,10 @@ def request(code: str, ref: str) -> node_pb2.DecideRequest:
 def run_decisions(
     desk: node_pb2_grpc.NodeStub, codes: Sequence[str], n: int, concurrency: int, tag: str
 ) -> tuple[list[float], float, int]:
-    """(latencies in ms, wall seconds, answers with a gap) of ``n`` decisions."""
+    """(latencies in ms, wall seconds, answers missing a holder) of ``n`` decisions.
+
+    A firm a holder does not hold (``no_record``, about a third of the book at the third
+    party) is not counted: only offline, deadline and refusals are."""
     latencies: list[float] = []
     failures: list[str] = []
     gaps = 0
@@ -173,7 +176,7 @@ def run_decisions(
             ms = (time.perf_counter() - t0) * 1000
             with lock:
                 latencies.append(ms)
-                gaps += bool(answer.gaps)
+                gaps += any(g.reason != "no_record" for g in answer.gaps)
 
     threads = [threading.Thread(target=worker) for _ in range(concurrency)]
     t0 = time.perf_counter()
@@ -205,7 +208,7 @@ def run_batch(desk: node_pb2_grpc.NodeStub, codes: Sequence[str]) -> tuple[float
             )
             answer = desk.DecideBatch(batch, timeout=300)
             with lock:
-                gaps += sum(bool(d.gaps) for d in answer.decisions)
+                gaps += sum(any(g.reason != "no_record" for g in d.gaps) for d in answer.decisions)
 
     threads = [threading.Thread(target=worker) for _ in range(2)]
     t0 = time.perf_counter()
@@ -253,8 +256,8 @@ def measure(
     run_decisions(desk, codes[-200:], 200, 4, f"{tag}-warm")
     c1, c1_s, c1_gaps = run_decisions(desk, codes, n, 1, f"{tag}-c1")
     c16, c16_s, c16_gaps = run_decisions(desk, codes[n:], n, 16, f"{tag}-c16")
-    log(f"{tag}: c1 {n} decisions in {c1_s:.1f}s ({c1_gaps} with gaps); "
-        f"c16 in {c16_s:.1f}s ({c16_gaps} with gaps)")  # fmt: skip
+    log(f"{tag}: c1 {n} decisions in {c1_s:.1f}s ({c1_gaps} missing a holder's answer); "
+        f"c16 in {c16_s:.1f}s ({c16_gaps} missing a holder's answer)")  # fmt: skip
     return {
         "p50_ms": statistics.median(c1),
         "p99_ms": pct(c1, 99),
@@ -302,7 +305,7 @@ def main() -> None:
         n = min(args.decisions, len(codes) // 2)
         online = measure(fed, codes, n, "cached", log)
         seconds, batch_gaps = run_batch(stub(fed), codes)
-        log(f"batch: {len(codes)} firms in {seconds:.1f}s ({batch_gaps} with gaps)")
+        log(f"batch: {len(codes)} firms in {seconds:.1f}s ({batch_gaps} missing a holder's answer)")
         floor = local_floor(fed, serve["bank"], 2000)
         result = {
             "p50_ms": round(online["p50_ms"], 2),
@@ -314,7 +317,7 @@ def main() -> None:
             "local_p50_ms": round(statistics.median(floor), 3),
             "decisions": n,
             "batch_firms": len(codes),
-            "gaps": int(online["gaps"] + batch_gaps),
+            "missing_answers": int(online["gaps"] + batch_gaps),
             "targets": {"p99_ms": 25, "decisions_per_s": 300, "batch_firms_per_s": 20_000},
             "cpus": os.cpu_count(),
         }
