@@ -9,28 +9,20 @@ answer file, for instance), so every file that leaves is traceable the same way.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import uuid
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any
 
 import pandas as pd
 
 from node.audit import Actor
-from node.audit.tokens import FirmTokenizer
+from node.audit.tokens import subject_tokenizer
 from node.governance.fingerprint import embed_frame, release_key, root_key
 from node.governance.recording import Record
 from node.governance.registry import RegisteredRelease, ReleaseRegistry, certificate_facts
 from node.pki.identity import Principal
 from node.policy.decision import utc_now
 from node.policy.release import Release, ReleaseRecord, serialize
-
-_SUBJECT_KEY_LABEL: Final = b"fedcredit/audit/subject-token-key/v1"
-
-
-def subject_tokenizer(node_secret: bytes) -> FirmTokenizer:
-    """The tokenizer naming firms in this node's access log (key derived from the secret)."""
-    return FirmTokenizer(hmac.digest(node_secret, _SUBJECT_KEY_LABEL, "sha256"))
 
 
 class GovernedReleases:

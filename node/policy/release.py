@@ -23,9 +23,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from numpy.typing import NDArray
 
 from node.policy.decision import utc_now
 from node.policy.engine import PolicyEngine
@@ -34,6 +36,23 @@ from node.policy.model import Identity
 log = logging.getLogger("fedcredit.policy.release")
 
 FORMATS: Final = ("parquet", "csv")
+
+
+class FirmAdmission(Protocol):
+    """Which rows' firms a recipient's authorization covers (``node.consent.gate.Admission``)."""
+
+    @property
+    def allowed(self) -> NDArray[np.bool_]: ...
+
+    @property
+    def records(self) -> tuple[str, ...]: ...
+
+    @property
+    def withheld(self) -> int: ...
+
+
+# Given the raw rows a release would draw from, which of them the recipient may have.
+FirmFilter = Callable[[pd.DataFrame], FirmAdmission]
 
 
 @dataclass(frozen=True)
@@ -100,11 +119,17 @@ class ReleaseRecord:
             "sha256": self.sha256,
             "recipient": f"{self.organization}/{self.node_id}",
             "filter_used": bool(self.query.get("filter")),
+            "withheld": self.withheld,
             "query_digest": self.query_digest(),
             "fingerprint": str(self.fingerprint.get("scheme", "none")),
             "fingerprint_cells": int(self.fingerprint.get("cells", 0)),
             "subjects": list(self.subjects),
         }
+
+    # Rows left out because their firm's authorization did not cover this recipient and
+    # purpose, and the authorization records that covered the rows released.
+    withheld: int = 0
+    authorizations: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain form for the access log."""
@@ -124,6 +149,8 @@ class ReleaseRecord:
             "transforms": dict(self.transforms),
             "fingerprint": dict(self.fingerprint),
             "subjects": len(self.subjects),
+            "withheld": self.withheld,
+            "authorizations": list(self.authorizations),
         }
 
 
@@ -174,6 +201,7 @@ def build_release(
     frame: pd.DataFrame,
     on_record: Callable[[ReleaseRecord], None] | None = None,
     marker: ReleaseMarker | None = None,
+    firms: FirmFilter | None = None,
 ) -> Release:
     """Build the masked extract ``request`` asks for from ``frame`` and record the release.
 
@@ -186,6 +214,10 @@ def build_release(
     marker
         Fingerprints the masked table within each field's tolerance and tokenizes the
         released rows' ids; without one the table leaves unmarked.
+    firms
+        The per-firm authorization check (``node.consent``): rows of firms it does not cover
+        are withheld before anything else is computed, and counted in the record. A node
+        passes it for every release; ``None`` releases every row the policy allows.
 
     Raises
     ------
@@ -198,6 +230,9 @@ def build_release(
     """
     if request.format not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {request.format!r}")
+    admitted = firms(frame) if firms is not None else None
+    if admitted is not None and admitted.withheld:
+        frame = frame[admitted.allowed]
     masked = engine.apply(
         identity,
         request.purpose,
@@ -233,6 +268,8 @@ def build_release(
         transforms={d.field: d.transform for d in masked.decisions},
         fingerprint=fingerprint,
         subjects=subjects,
+        withheld=admitted.withheld if admitted is not None else 0,
+        authorizations=admitted.records if admitted is not None else (),
     )
     log.info(
         "release %s to org=%s role=%s dataset=%s rows=%d version=%s sha256=%s",

@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from node.compute import ComputeConfig
+
 
 class ConfigError(Exception):
     """The node configuration is missing, malformed or names something that does not exist."""
@@ -47,6 +49,10 @@ class NodeConfig:
     # The ``governance:`` section (monitor, alerts, containment), validated by
     # ``node.governance.config.governance_config``.
     governance: Mapping[str, Any] = field(default_factory=dict)
+    # Where bulk crypto runs: local worker processes (default) or a Ray cluster.
+    compute: ComputeConfig = field(default_factory=ComputeConfig)
+    # The ``scoring:`` section, validated by node.scoring.config at start-up.
+    scoring: Mapping[str, Any] | None = None
 
     def dataset(self, name: str) -> DatasetConfig:
         for ds in self.datasets:
@@ -81,6 +87,16 @@ def read_config_mapping(path: Path) -> Mapping[str, Any]:
     if not isinstance(raw, Mapping):
         raise ConfigError(path, "(file)", "must be a YAML mapping")
     return raw
+
+
+def _scoring_section(raw: Any, resolve: Any) -> Mapping[str, Any] | None:
+    """The ``scoring:`` mapping with its file paths resolved against the config file."""
+    if not isinstance(raw, Mapping):
+        return raw  # validated (and refused with a message) by node.scoring.config
+    section = dict(raw)
+    if isinstance(section.get("decision_policy"), str):
+        section["decision_policy"] = str(resolve(section["decision_policy"]))
+    return section
 
 
 def load_node_config(path: Path | str) -> NodeConfig:
@@ -126,7 +142,32 @@ def load_node_config(path: Path | str) -> NodeConfig:
         datasets=tuple(datasets),
         checkpoint_interval_s=float(raw.get("checkpoint_interval_s", 30.0)),
         governance=dict(raw.get("governance") or {}),
+        compute=_compute(raw.get("compute"), path),
+        scoring=_scoring_section(raw.get("scoring"), resolve),
     )
     if config.policy is not None and not config.policy.exists():
         raise ConfigError(path, "policy", f"{config.policy} does not exist")
     return config
+
+
+def _compute(raw: object, path: Path) -> ComputeConfig:
+    """The ``compute`` section: ``engine`` (local or ray), ``address`` (ray), ``workers``."""
+    if raw is None:
+        return ComputeConfig()
+    if not isinstance(raw, Mapping):
+        raise ConfigError(path, "compute", "must be a mapping with engine (local or ray)")
+    unknown = sorted(set(raw) - {"engine", "address", "workers"})
+    if unknown:
+        raise ConfigError(
+            path, f"compute.{unknown[0]}", "unknown key; use engine, address, workers"
+        )
+    workers = raw.get("workers")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)):
+        raise ConfigError(path, "compute.workers", "must be a positive integer")
+    address = raw.get("address")
+    if address is not None and not isinstance(address, str):
+        raise ConfigError(path, "compute.address", "must be a Ray address such as ray://HOST:10001")
+    try:
+        return ComputeConfig(str(raw.get("engine", "local")), address, workers)
+    except ValueError as exc:
+        raise ConfigError(path, "compute", str(exc)) from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 
@@ -21,7 +21,12 @@ from node.runtime.datasets import NodeDatasets, UnknownDataset
 from node.transport.auth import peer_certificate
 from protos.fedcredit.v1 import common_pb2, node_pb2, node_pb2_grpc
 
+if TYPE_CHECKING:
+    from node.scoring.lending import Lending
+
 EXPORT_CHUNK_BYTES = 1 << 20
+# Applications per DecideBatch call: a chunk of a book, within the message size limit.
+MAX_BATCH_APPLICATIONS = 5000
 
 
 def containment_to_proto(held: Containment) -> node_pb2.Containment:
@@ -76,6 +81,7 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         engine: PolicyEngine,
         sink: AuditSink,
         identify: Callable[[grpc.ServicerContext], Any],
+        lending: Lending | None = None,
         governance: NodeGovernance | None = None,
     ) -> None:
         self._me = identity
@@ -84,6 +90,7 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         self._log = sink.log  # the log the sink writes to is the one auditors read
         self._sink = sink
         self._identify = identify
+        self._lending = lending
         # fingerprints and registers every release; holds the containment operators review
         self._governance = governance
         self._releases = governance.releases if governance is not None else None
@@ -115,9 +122,20 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         except UnknownDataset as exc:
             context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
         records: list[ReleaseRecord] = []
+        firms = (
+            self._lending.release_firms(ask.dataset, who.organization, ask.purpose)
+            if self._lending is not None
+            else None
+        )
         try:
             release = build_release(
-                self._engine, who, ask, frame, on_record=records.append, marker=self._releases
+                self._engine,
+                who,
+                ask,
+                frame,
+                on_record=records.append,
+                marker=self._releases,
+                firms=firms,
             )
         except PolicyDenied as exc:
             context.abort(grpc.StatusCode.PERMISSION_DENIED, str(exc))
@@ -135,6 +153,8 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
                     f"the release could not be registered for tracing ({type(exc).__name__}); "
                     "nothing was sent, retry later",
                 )
+        if firms is not None:
+            self._lending.log_release(who, ask.dataset, record, firms)
         return node_pb2.ReleaseResponse(
             table=release.table,
             format=record.format,
@@ -207,3 +227,100 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         except NotContained as exc:
             context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
         return node_pb2.LiftContainmentResponse(lifted=containment_to_proto(lifted))
+
+    # lending: the bank's own loan systems; logic lives in node.scoring -------------------
+
+    def _own_lending(self, context: grpc.ServicerContext) -> Lending:
+        who = self._identify(context)
+        if who.organization != self._me.organization:
+            context.abort(
+                grpc.StatusCode.PERMISSION_DENIED,
+                "decisions and authorizations are for this bank's own loan systems only",
+            )
+        if self._lending is None:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, "this node does not score")
+        return self._lending
+
+    def Decide(
+        self, request: node_pb2.DecideRequest, context: grpc.ServicerContext
+    ) -> node_pb2.DecideResponse:
+        batch = self.DecideBatch(node_pb2.DecideBatchRequest(applications=[request]), context)
+        return batch.decisions[0]
+
+    def DecideBatch(
+        self, request: node_pb2.DecideBatchRequest, context: grpc.ServicerContext
+    ) -> node_pb2.DecideBatchResponse:
+        from node.scoring.exceptions import BadApplication, DecisionPolicyError, NotReady
+        from node.scoring.serde import application_from_proto, decided_to_proto
+
+        lending = self._own_lending(context)
+        if not 1 <= len(request.applications) <= MAX_BATCH_APPLICATIONS:
+            context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"send 1 to {MAX_BATCH_APPLICATIONS} applications per call",
+            )
+        try:
+            decided = lending.decisions.decide_many(
+                [application_from_proto(a) for a in request.applications]
+            )
+        except BadApplication as exc:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        except (NotReady, DecisionPolicyError) as exc:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+        return node_pb2.DecideBatchResponse(decisions=[decided_to_proto(d) for d in decided])
+
+    def DecideBook(
+        self, request: node_pb2.DecideBookRequest, context: grpc.ServicerContext
+    ) -> Iterator[node_pb2.DecideBatchResponse]:
+        from node.scoring.exceptions import BadApplication, DecisionPolicyError, NotReady
+        from node.scoring.serde import decided_to_proto
+
+        lending = self._own_lending(context)
+        size = request.chunk_size or MAX_BATCH_APPLICATIONS
+        if not 1 <= size <= MAX_BATCH_APPLICATIONS or request.start_chunk < 0:
+            context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"chunk_size must be 1 to {MAX_BATCH_APPLICATIONS}, start_chunk not negative",
+            )
+        service = lending.decisions
+        try:
+            chunks = service.book(
+                request.ref_prefix or "book", request.amount, request.term_months, size
+            )
+            for k, apps in chunks:
+                if k < request.start_chunk:
+                    continue
+                decided = service.decide_many(apps)
+                yield node_pb2.DecideBatchResponse(
+                    decisions=[decided_to_proto(d) for d in decided], chunk=k
+                )
+        except BadApplication as exc:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        except (NotReady, DecisionPolicyError) as exc:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+
+    def RegisterAuthorizations(
+        self, request: node_pb2.AuthorizationBatch, context: grpc.ServicerContext
+    ) -> node_pb2.AuthorizationAck:
+        from node.consent.exceptions import ConsentError
+        from node.scoring.serde import grant_from_proto
+
+        lending = self._own_lending(context)
+        try:
+            grants = [grant_from_proto(g, self._me.organization) for g in request.grants]
+            ids, holders = lending.desk.register(grants)
+        except ConsentError as exc:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        return node_pb2.AuthorizationAck(record_ids=ids, holders=holders)
+
+    def RevokeAuthorization(
+        self, request: node_pb2.RevokeAuthorizationRequest, context: grpc.ServicerContext
+    ) -> node_pb2.AuthorizationAck:
+        from node.consent.exceptions import UnknownAuthorization
+
+        lending = self._own_lending(context)
+        try:
+            revocation, holders = lending.desk.revoke(request.record_id, list(request.holders))
+        except UnknownAuthorization as exc:
+            context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+        return node_pb2.AuthorizationAck(record_ids=[revocation], holders=holders)

@@ -61,7 +61,11 @@ def event_from_entry(index: int, entry: AccessEntry, own: str) -> AccessEvent | 
 
     ``own`` is this node's actor label: the node's own entries (jobs, alerts, containment,
     administration) are not a principal's actions. Policy decisions that accompany an
-    accepted call are not counted again (the call's own entry is).
+    accepted call are not counted again (the call's own entry is), nor are the per-firm
+    notes the consent layer adds to a release. A score names its application when the
+    scoring service logged one (``application`` or ``application_refs``); a holder cannot
+    check that an application exists, so the baseline's firms-per-hour covers a scorer asking
+    for far more firms than it usually does, application or not.
     """
     principal = entry.actor.label()
     if principal == own:
@@ -79,6 +83,8 @@ def event_from_entry(index: int, entry: AccessEntry, own: str) -> AccessEvent | 
             if "rpc" in details
             else None
         )
+    if entry.action is Action.RELEASE and "sha256" not in details:
+        return None  # a note naming the firms of a release already counted by its own entry
     if entry.action in (Action.RELEASE, Action.SCORE):
         score = entry.action is Action.SCORE
         return AccessEvent(
@@ -89,7 +95,8 @@ def event_from_entry(index: int, entry: AccessEntry, own: str) -> AccessEvent | 
             fields=entry.fields,
             subjects=entry.subjects,
             query=str(details.get("query_digest", "")),
-            application=score and bool(details.get("application", False)),
+            application=score
+            and bool(details.get("application") or details.get("application_refs")),
             log_index=index,
         )
     return None

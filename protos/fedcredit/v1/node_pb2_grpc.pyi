@@ -46,6 +46,18 @@ class NodeStub:
     ListContainments: _grpc.UnaryUnaryMultiCallable[_node_pb2.ListContainmentsRequest, _node_pb2.ListContainmentsResponse]
     """Operator-role review of principals the access monitor throttled or suspended at this node."""
     LiftContainment: _grpc.UnaryUnaryMultiCallable[_node_pb2.LiftContainmentRequest, _node_pb2.LiftContainmentResponse]
+    Decide: _grpc.UnaryUnaryMultiCallable[_node_pb2.DecideRequest, _node_pb2.DecideResponse]
+    """The bank's own loan systems (role loan_officer, the bank's own organization): decide on
+    applications; the node asks the other holders for partial scores (docs/scoring.md).
+    """
+    DecideBatch: _grpc.UnaryUnaryMultiCallable[_node_pb2.DecideBatchRequest, _node_pb2.DecideBatchResponse]
+    DecideBook: _grpc.UnaryStreamMultiCallable[_node_pb2.DecideBookRequest, _node_pb2.DecideBatchResponse]
+    """The bank's whole book (its own dataset), decided server-side chunk by chunk and streamed;
+    resumable from a chunk index (portfolio review, early warning).
+    """
+    RegisterAuthorizations: _grpc.UnaryUnaryMultiCallable[_node_pb2.AuthorizationBatch, _node_pb2.AuthorizationAck]
+    """Register or revoke firms' authorizations (docs/authorization.md)."""
+    RevokeAuthorization: _grpc.UnaryUnaryMultiCallable[_node_pb2.RevokeAuthorizationRequest, _node_pb2.AuthorizationAck]
 
 @_typing.type_check_only
 class NodeAsyncStub(NodeStub):
@@ -65,6 +77,18 @@ class NodeAsyncStub(NodeStub):
     ListContainments: _aio.UnaryUnaryMultiCallable[_node_pb2.ListContainmentsRequest, _node_pb2.ListContainmentsResponse]  # type: ignore[assignment]
     """Operator-role review of principals the access monitor throttled or suspended at this node."""
     LiftContainment: _aio.UnaryUnaryMultiCallable[_node_pb2.LiftContainmentRequest, _node_pb2.LiftContainmentResponse]  # type: ignore[assignment]
+    Decide: _aio.UnaryUnaryMultiCallable[_node_pb2.DecideRequest, _node_pb2.DecideResponse]  # type: ignore[assignment]
+    """The bank's own loan systems (role loan_officer, the bank's own organization): decide on
+    applications; the node asks the other holders for partial scores (docs/scoring.md).
+    """
+    DecideBatch: _aio.UnaryUnaryMultiCallable[_node_pb2.DecideBatchRequest, _node_pb2.DecideBatchResponse]  # type: ignore[assignment]
+    DecideBook: _aio.UnaryStreamMultiCallable[_node_pb2.DecideBookRequest, _node_pb2.DecideBatchResponse]  # type: ignore[assignment]
+    """The bank's whole book (its own dataset), decided server-side chunk by chunk and streamed;
+    resumable from a chunk index (portfolio review, early warning).
+    """
+    RegisterAuthorizations: _aio.UnaryUnaryMultiCallable[_node_pb2.AuthorizationBatch, _node_pb2.AuthorizationAck]  # type: ignore[assignment]
+    """Register or revoke firms' authorizations (docs/authorization.md)."""
+    RevokeAuthorization: _aio.UnaryUnaryMultiCallable[_node_pb2.RevokeAuthorizationRequest, _node_pb2.AuthorizationAck]  # type: ignore[assignment]
 
 class NodeServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -129,5 +153,47 @@ class NodeServicer(metaclass=_abc_1.ABCMeta):
         request: _node_pb2.LiftContainmentRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_node_pb2.LiftContainmentResponse, _abc.Awaitable[_node_pb2.LiftContainmentResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def Decide(
+        self,
+        request: _node_pb2.DecideRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_node_pb2.DecideResponse, _abc.Awaitable[_node_pb2.DecideResponse]]:
+        """The bank's own loan systems (role loan_officer, the bank's own organization): decide on
+        applications; the node asks the other holders for partial scores (docs/scoring.md).
+        """
+
+    @_abc_1.abstractmethod
+    def DecideBatch(
+        self,
+        request: _node_pb2.DecideBatchRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_node_pb2.DecideBatchResponse, _abc.Awaitable[_node_pb2.DecideBatchResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def DecideBook(
+        self,
+        request: _node_pb2.DecideBookRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_node_pb2.DecideBatchResponse], _abc.AsyncIterator[_node_pb2.DecideBatchResponse]]:
+        """The bank's whole book (its own dataset), decided server-side chunk by chunk and streamed;
+        resumable from a chunk index (portfolio review, early warning).
+        """
+
+    @_abc_1.abstractmethod
+    def RegisterAuthorizations(
+        self,
+        request: _node_pb2.AuthorizationBatch,
+        context: _ServicerContext,
+    ) -> _typing.Union[_node_pb2.AuthorizationAck, _abc.Awaitable[_node_pb2.AuthorizationAck]]:
+        """Register or revoke firms' authorizations (docs/authorization.md)."""
+
+    @_abc_1.abstractmethod
+    def RevokeAuthorization(
+        self,
+        request: _node_pb2.RevokeAuthorizationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_node_pb2.AuthorizationAck, _abc.Awaitable[_node_pb2.AuthorizationAck]]: ...
 
 def add_NodeServicer_to_server(servicer: NodeServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 
 from node.audit import AccessLog
+from node.audit.tokens import subject_tokenizer
 from node.governance.registry import certificate_facts
-from node.governance.releases import GovernedReleases, subject_tokenizer
+from node.governance.releases import GovernedReleases
 from node.policy import PolicyEngine, ReleaseRequest, build_release
 
 from .conftest import BANK_A
