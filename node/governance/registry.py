@@ -92,6 +92,7 @@ def _record_from(raw: dict[str, Any]) -> ReleaseRecord:
     raw = dict(raw)
     raw.pop("subjects", None)
     raw["fields"] = tuple(raw.get("fields", ()))
+    raw["authorizations"] = tuple(raw.get("authorizations", ()))
     return ReleaseRecord(**raw)
 
 

@@ -22,9 +22,17 @@ def _traffic(sink: AuditSink) -> None:
     sink.record("read", {"purpose": "release", "decision_id": "d1"}, actor=BANK)
     sink.record(
         "release",
-        {"rows": 3, "fields": ["a"], "query_digest": "abc", "subjects": ["ft:" + "1" * 32]},
+        {
+            "rows": 3,
+            "fields": ["a"],
+            "query_digest": "abc",
+            "sha256": "0" * 64,
+            "subjects": ["ft:" + "1" * 32],
+        },
         actor=BANK,
     )
+    # the consent layer's note naming the same release's firms: not a second release
+    sink.record("release", {"release_id": "r1", "subjects": ["ft:" + "1" * 32]}, actor=BANK)
     sink.rpc("/fedcredit.v1.Node/Release", BANK, False, "contained: suspended pending review")
     sink.record(
         "score", {"rows": 1, "subjects": ["ft:" + "2" * 32], "application": True}, actor=BANK
@@ -40,11 +48,12 @@ def test_entries_map_to_events(access_log: AccessLog, sink: AuditSink) -> None:
         EventKind.CALL,
         None,  # the policy decision repeats the call
         EventKind.RELEASE,
+        None,  # the consent note
         EventKind.DENIAL,
         EventKind.SCORE,
         None,  # the node's own entry
     ]
-    release, denial, score = events[2], events[3], events[4]
+    release, denial, score = events[2], events[4], events[5]
     assert release is not None and release.query == "abc" and release.rows == 3
     assert release.subjects == ("ft:" + "1" * 32,) and release.log_index == 2
     assert denial is not None and denial.contained
@@ -55,7 +64,7 @@ def test_the_follower_feeds_new_entries_once(access_log: AccessLog, sink: AuditS
     monitor = AccessMonitor(MonitorSettings())
     follower = LogFollower(access_log, monitor, OWN)
     _traffic(sink)
-    assert follower.poll() == 6
+    assert follower.poll() == 7
     assert follower.poll() == 0
     profile = monitor.profile(BANK.label())
     assert profile is not None and profile.hour is not None
