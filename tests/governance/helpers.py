@@ -33,6 +33,25 @@ def node_stub(fed: LocalFederation, node_id: str, as_: str) -> node_pb2_grpc.Nod
     return node_pb2_grpc.NodeStub(channel)
 
 
+def authorize(fed: LocalFederation) -> None:
+    """Every government firm authorizes bank-a for loan approval, registered through the
+    bank's loan desk (releases only carry authorized firms, docs/authorization.md)."""
+    now = time.time()
+    codes = pd.read_csv(fed.root / "data" / "government.csv", dtype=str)["uscc"].tolist()
+    grants = [
+        node_pb2.AuthorizationGrant(
+            uscc=code, purposes=["loan_approval"], valid_from=now - 3600, valid_to=now + 86_400,
+            document_sha256="ab" * 32, collector="branch-1", collected_at=now - 3600,
+            holders=["government"],
+        )
+        for code in codes
+    ]  # fmt: skip
+    ack = node_stub(fed, "bank", "loan-desk").RegisterAuthorizations(
+        node_pb2.AuthorizationBatch(grants=grants), timeout=120
+    )
+    assert ack.holders["government"].startswith("stored"), ack.holders
+
+
 def release(
     fed: LocalFederation, as_: str, fmt: str = "parquet", filter: str = ""
 ) -> node_pb2.ReleaseResponse:

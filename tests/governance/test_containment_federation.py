@@ -24,7 +24,7 @@ from coordinator.local.federation import PartySpec
 from node.audit.log import format_time
 from node.audit.reader import LogReader
 from tests.federation_fixtures import synthetic_federation
-from tests.governance.helpers import fedcredit, node_stub, wait_witnessed
+from tests.governance.helpers import authorize, fedcredit, node_stub, wait_witnessed
 
 pytestmark = pytest.mark.slow
 
@@ -70,6 +70,7 @@ def federation(tmp_path_factory: pytest.TempPathFactory, webhook: str) -> Iterat
     from node.pki import issue_certificate
 
     issue_certificate(fed.certs, "bank-b", role="bank", organization="bank-b")
+    issue_certificate(fed.certs, "loan-desk", role="loan_officer", organization="bank-a")
     write = fed._write_node_config
 
     def with_governance(spec: PartySpec) -> Path:
@@ -83,7 +84,9 @@ def federation(tmp_path_factory: pytest.TempPathFactory, webhook: str) -> Iterat
     try:
         fed.start_coordinator()
         fed.start_node("government")
-        fed.wait_online(["government"])
+        fed.start_node("bank")  # its loan desk registers the firms' authorizations
+        fed.wait_online(["government", "bank"])
+        authorize(fed)
         yield fed
     finally:
         fed.stop()
@@ -209,10 +212,24 @@ def test_the_incident_report_lists_exactly_the_attacks_accesses(
     package = json.loads(Path(written["json"]).read_text())
     timeline = package["timeline"]
     assert {e["actor"] for e in timeline} == {ATTACKER}
-    releases = [e["details"]["release_id"] for e in timeline if e["action"] == "release"]
+    # each release's own entry (with the SHA-256 of the table; the consent layer adds a note)
+    releases = [
+        e["details"]["release_id"]
+        for e in timeline
+        if e["action"] == "release" and "sha256" in e["details"]
+    ]
     assert releases == attack.released
-    denials = [e for e in timeline if e["action"] == "denial"]
-    assert len(denials) == len(attack.refused)
+    refusals = [e for e in timeline if e["result"].startswith("denied: contained:")]
+    assert len(refusals) == len(attack.refused)
+    # every other entry belongs to one of the attack's releases (its call, decision, the
+    # release, the consent layer's notes on withheld firms) or to a refused call
+    others = [e for e in timeline if e not in refusals]
+    assert all(
+        e["details"].get("release_id") in attack.released
+        or e["details"].get("rpc") == "Release"
+        or e["action"] == "read"
+        for e in others
+    )
     assert all(e["evidence"] and e["evidence"]["verified"] for e in timeline)
     assert {r["release_id"] for r in package["releases"]} == set(attack.released)
     summary = package["summary"]

@@ -35,14 +35,14 @@ CARRIERS = ("tax_growth_12m", "electricity_growth_12m", "electricity_kwh_12m")
 class Released:
     bank_a: pd.DataFrame
     bank_a_id: str
-    bank_b: pd.DataFrame
-    bank_b_id: str
+    bank_2: pd.DataFrame
+    bank_2_id: str
 
 
 @pytest.fixture(scope="module")
 def released(federation: LocalFederation) -> Iterator[Released]:
     a = release(federation, "bank", fmt="parquet")
-    b = release(federation, "bank-b", fmt="csv")
+    b = release(federation, "bank-2", fmt="csv")
     with LogReader.open(federation.root / "state" / "government" / "audit") as log:
         size = log.size()
     wait_witnessed(federation, "government", size)
@@ -130,7 +130,7 @@ def test_two_colluders_merging_their_copies_are_both_named(
 ) -> None:
     # prepare: the colluders line their copies up on the firm name and mix cell by cell
     a = released.bank_a.sort_values("firm_name", kind="stable").reset_index(drop=True)
-    b = released.bank_b.sort_values("firm_name", kind="stable").reset_index(drop=True)
+    b = released.bank_2.sort_values("firm_name", kind="stable").reset_index(drop=True)
     from_b = np.random.default_rng(3).random((len(a), len(CARRIERS))) < 0.5
     merged = a[list(CARRIERS)].where(~from_b, b[list(CARRIERS)])
     path = tmp_path / "merged.csv"
@@ -140,7 +140,7 @@ def test_two_colluders_merging_their_copies_are_both_named(
     # assert
     assert code == 0
     named = {m["release"]["release_id"] for m in report["matches"]}
-    assert named == {released.bank_a_id, released.bank_b_id}
+    assert named == {released.bank_a_id, released.bank_2_id}
 
 
 def test_the_witness_copy_of_the_checkpoint_can_anchor_the_proof(
@@ -150,11 +150,11 @@ def test_the_witness_copy_of_the_checkpoint_can_anchor_the_proof(
     anchor = tmp_path / "witness.checkpoint"
     anchor.write_bytes(held.to_bytes())
     path = tmp_path / "leak.parquet"
-    write_table(released.bank_b.sample(frac=0.2, random_state=1), path, "parquet")
+    write_table(released.bank_2.sample(frac=0.2, random_state=1), path, "parquet")
     code, report = _trace(federation, path, "--witness-checkpoint", str(anchor))
     assert code == 0
     (match,) = report["matches"]
-    assert match["release"]["release_id"] == released.bank_b_id
+    assert match["release"]["release_id"] == released.bank_2_id
     assert match["evidence"]["tree_size"] == held.size
 
 

@@ -71,6 +71,8 @@ def event_from_entry(index: int, entry: AccessEntry, own: str) -> AccessEvent | 
     if principal == own:
         return None
     at, details = entry_time(entry), entry.details
+    if entry.action is Action.DENIAL and "release_id" in details:
+        return None  # firms withheld from a release that went out: not a refused request
     if entry.action is Action.DENIAL:
         contained = entry.result.startswith(f"denied: {CONTAINED_PREFIX}")
         return AccessEvent(

@@ -31,8 +31,10 @@ def _traffic(sink: AuditSink) -> None:
         },
         actor=BANK,
     )
-    # the consent layer's note naming the same release's firms: not a second release
+    # the consent layer's notes on the same release's firms: not a second release, and the
+    # firms it withheld are not a refused request
     sink.record("release", {"release_id": "r1", "subjects": ["ft:" + "1" * 32]}, actor=BANK)
+    sink.record("denial", {"release_id": "r1", "subjects": ["ft:" + "3" * 32]}, actor=BANK)
     sink.rpc("/fedcredit.v1.Node/Release", BANK, False, "contained: suspended pending review")
     sink.record(
         "score", {"rows": 1, "subjects": ["ft:" + "2" * 32], "application": True}, actor=BANK
@@ -48,12 +50,13 @@ def test_entries_map_to_events(access_log: AccessLog, sink: AuditSink) -> None:
         EventKind.CALL,
         None,  # the policy decision repeats the call
         EventKind.RELEASE,
-        None,  # the consent note
+        None,  # the consent notes
+        None,
         EventKind.DENIAL,
         EventKind.SCORE,
         None,  # the node's own entry
     ]
-    release, denial, score = events[2], events[4], events[5]
+    release, denial, score = events[2], events[5], events[6]
     assert release is not None and release.query == "abc" and release.rows == 3
     assert release.subjects == ("ft:" + "1" * 32,) and release.log_index == 2
     assert denial is not None and denial.contained
@@ -64,7 +67,7 @@ def test_the_follower_feeds_new_entries_once(access_log: AccessLog, sink: AuditS
     monitor = AccessMonitor(MonitorSettings())
     follower = LogFollower(access_log, monitor, OWN)
     _traffic(sink)
-    assert follower.poll() == 7
+    assert follower.poll() == 8
     assert follower.poll() == 0
     profile = monitor.profile(BANK.label())
     assert profile is not None and profile.hour is not None
