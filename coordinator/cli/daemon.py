@@ -10,6 +10,7 @@ from node.cli.daemon_support import daemon_arguments, serve_until_signalled
 from node.cli.exit_codes import ExitCode
 from node.pki import PkiError
 from node.runtime.config import ConfigError
+from node.state import private_file, restrict_new_files
 from node.telemetry.setup import configure_tracing
 
 
@@ -17,7 +18,9 @@ def main(argv: list[str] | None = None) -> int:
     args = daemon_arguments("fedcredit-coordinator", "Run the fedcredit coordinator.", argv)
     try:
         config = load_coordinator_config(args.config)
-        provider = configure_tracing("fedcredit-coordinator", config.state_dir / "traces.jsonl")
+        restrict_new_files()
+        traces = private_file(config.state_dir / "traces.jsonl")
+        provider = configure_tracing("fedcredit-coordinator", traces)
         server = CoordinatorServer(config)
     except ConfigError as exc:
         print(f"fedcredit-coordinator: configuration error: {exc}", file=sys.stderr)

@@ -2,22 +2,29 @@
 
 Everything the coordinator must have back after a crash lives here: who registered (with the
 certificate they presented), every job with its attempt counter and result, the event history,
-and the checkpoints of the coordinator's own protocol roles (e.g. the key holder's Paillier key
-for a vertical job). Relay traffic is deliberately not stored: it is sealed, short-lived, and a
-resumed job restarts its round from the last checkpoint.
+the checkpoints of the coordinator's own protocol roles (e.g. the key holder's Paillier key
+for a vertical job), sealed under the at-rest key (``coordinator.state.sealing``) and deleted
+when their job ends, and the nodes an operator must look at (quarantine). Relay traffic is
+deliberately not stored: it is sealed, short-lived, and a resumed job restarts its round from
+the last checkpoint.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from coordinator.state.records import EventRecord, JobRecord, JobState, NodeRecord
+from coordinator.state.sealing import SealedSecretError, SecretBox
+from node.state import private_file
+
+log = logging.getLogger("fedcredit.coordinator.store")
 
 SCHEMA_VERSION = 1
 
@@ -63,6 +70,11 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     saved_at REAL NOT NULL,
     PRIMARY KEY (job_id, name)
 );
+CREATE TABLE IF NOT EXISTS quarantine (
+    node_id TEXT PRIMARY KEY,
+    reason TEXT NOT NULL,
+    since REAL NOT NULL
+);
 """
 
 
@@ -74,9 +86,12 @@ class CoordinatorStore:
     single-writer rule trivially true. WAL with ``synchronous=FULL`` makes each commit durable.
     """
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Path | str, box: SecretBox) -> None:
+        self.path = private_file(Path(path))
+        self._box = box
+        # Wakes job watchers when any event is added, so they need not poll.
+        self._event_added = threading.Condition()
+        self._last_event = 0
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._lock = threading.RLock()
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -84,6 +99,9 @@ class CoordinatorStore:
         self._db.executescript(_SCHEMA)
         self._db.execute(
             "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+        )
+        self._last_event = int(
+            self._db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
         )
 
     def close(self) -> None:
@@ -213,7 +231,18 @@ class CoordinatorStore:
                 "INSERT INTO events (job_id, time, kind, party, detail_json) VALUES (?,?,?,?,?)",
                 (event.job_id, event.time, event.kind, event.party, json.dumps(event.detail)),
             )
-            return int(cur.lastrowid or 0)
+            row_id = int(cur.lastrowid or 0)
+        with self._event_added:
+            self._last_event = max(self._last_event, row_id)
+            self._event_added.notify_all()
+        return row_id
+
+    def wait_for_event(self, after_id: int, timeout: float) -> int:
+        """Block until an event newer than ``after_id`` (of any job) exists or ``timeout``
+        passes; return the newest event id seen. Watchers pass what this returned last."""
+        with self._event_added:
+            self._event_added.wait_for(lambda: self._last_event > after_id, timeout)
+            return self._last_event
 
     def events(self, job_id: str, after_id: int = 0) -> list[tuple[int, EventRecord]]:
         """Events of ``job_id`` with row id greater than ``after_id``, oldest first."""
@@ -228,18 +257,72 @@ class CoordinatorStore:
     # coordinator-role checkpoints --------------------------------------------------------
 
     def save_checkpoint(self, job_id: str, name: str, data: bytes) -> None:
+        """Store ``data`` sealed: the database never holds a checkpoint in plain text."""
+        sealed = self._box.seal(data, _row_context(job_id, name))
         with self._tx() as db:
             db.execute(
                 "INSERT OR REPLACE INTO checkpoints VALUES (?,?,?,?)",
-                (job_id, name, data, time.time()),
+                (job_id, name, sealed, time.time()),
             )
 
     def load_checkpoint(self, job_id: str, name: str) -> bytes | None:
+        """The checkpoint, or ``None`` if there is none or it does not open (the role then
+        starts afresh, as after a lost key file)."""
         with self._lock:
             row = self._db.execute(
                 "SELECT data FROM checkpoints WHERE job_id=? AND name=?", (job_id, name)
             ).fetchone()
-        return bytes(row[0]) if row else None
+        if row is None:
+            return None
+        try:
+            return self._box.open(bytes(row[0]), _row_context(job_id, name))
+        except SealedSecretError as exc:
+            log.warning("checkpoint %s of job %s ignored: %s", name, job_id, exc)
+            return None
+
+    def delete_checkpoints(self, job_id: str, names: Collection[str] | None = None) -> int:
+        """Delete the job's checkpoints (only ``names`` if given); return how many went."""
+        with self._tx() as db:
+            if names is None:
+                cur = db.execute("DELETE FROM checkpoints WHERE job_id=?", (job_id,))
+            else:
+                cur = db.executemany(
+                    "DELETE FROM checkpoints WHERE job_id=? AND name=?",
+                    [(job_id, n) for n in names],
+                )
+            return int(cur.rowcount)
+
+    # quarantine --------------------------------------------------------------------------
+
+    def quarantine(self, node_id: str, reason: str) -> bool:
+        """Put ``node_id`` in quarantine; return False if it already was (reason kept)."""
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT OR IGNORE INTO quarantine VALUES (?,?,?)", (node_id, reason, time.time())
+            )
+            return cur.rowcount > 0
+
+    def lift_quarantine(self, node_id: str) -> bool:
+        """Release ``node_id``; return False if it was not quarantined."""
+        with self._tx() as db:
+            return db.execute("DELETE FROM quarantine WHERE node_id=?", (node_id,)).rowcount > 0
+
+    def quarantine_reason(self, node_id: str) -> str | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT reason FROM quarantine WHERE node_id=?", (node_id,)
+            ).fetchone()
+        return str(row[0]) if row else None
+
+    def quarantined(self) -> dict[str, str]:
+        """Every quarantined node with its reason."""
+        with self._lock:
+            rows = self._db.execute("SELECT node_id, reason FROM quarantine").fetchall()
+        return {str(n): str(r) for n, r in rows}
+
+
+def _row_context(job_id: str, name: str) -> bytes:
+    return f"fedcredit checkpoint v1\0{job_id}\0{name}".encode()
 
 
 def _job(row: tuple[object, ...]) -> JobRecord:

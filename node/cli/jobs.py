@@ -198,6 +198,21 @@ def cancel(
     _print_job(Console(), reply, "text")
 
 
+@jobs_app.command("resume")
+def resume(
+    job_id: str,
+    coordinator: Address = "127.0.0.1:50051",
+    certs: Certs = Path("certs"),
+    as_: As = "operator",
+) -> None:
+    """Start a new attempt of a failed job from the last checkpoint all its parties hold."""
+    with _refusals():
+        reply = _stub(coordinator, certs, as_).ResumeJob(
+            coordinator_pb2.GetJobRequest(job_id=job_id)
+        )
+    _print_job(Console(), reply, "text")
+
+
 def nodes_table(nodes: list[coordinator_pb2.NodeStatus]) -> Table:
     table = Table("node", "organization", "role", "online", "datasets", "policy")
     for n in nodes:
@@ -236,3 +251,19 @@ def list_nodes(
         )
         return
     Console().print(nodes_table(nodes))
+
+
+@nodes_app.command("release")
+def release_quarantine(
+    node_id: str,
+    coordinator: Address = "127.0.0.1:50051",
+    certs: Certs = Path("certs"),
+    as_: As = "operator",
+) -> None:
+    """Lift a node's quarantine (after its refused checkpoint was looked into)."""
+    with _refusals():
+        reply = _stub(coordinator, certs, as_).LiftQuarantine(
+            coordinator_pb2.LiftQuarantineRequest(node_id=node_id)
+        )
+    word = "released from quarantine" if reply.lifted else "was not quarantined"
+    Console().print(f"node {node_id} {word}")

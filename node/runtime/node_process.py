@@ -19,6 +19,7 @@ from node.runtime.secrets import node_secret
 from node.runtime.tasks import Assignment, TaskRunner
 from node.servicer.access import NODE_ACCESS
 from node.servicer.node_servicer import NodeServicer, dataset_infos
+from node.state import InvalidIdentifier, check_identifier, private_dir, restrict_new_files
 from node.telemetry import TracingInterceptor
 from node.transport.auth import PeerAuthInterceptor, peer_certificate
 from node.transport.directory import PeerDirectory
@@ -55,12 +56,15 @@ class NodeProcess:
         if reason is not None:
             raise PkiError(f"this node's own certificate is unusable: {reason}")
         self.identity = creds.identity
-        config.state_dir.mkdir(parents=True, exist_ok=True)
+        restrict_new_files()
+        private_dir(config.state_dir)
         secret = node_secret(config.state_dir)
         self.datasets = NodeDatasets(config.datasets)
         if config.policy is None:
             raise ConfigError(config.cert_dir, "policy", "a node needs a policy file (deny all)")
-        self.access_log = AccessLog.open(config.state_dir / "audit", creds.sign_key, config.node_id)
+        self.access_log = AccessLog.open(
+            private_dir(config.state_dir / "audit"), creds.sign_key, config.node_id
+        )
         actor = Actor(creds.identity.organization, creds.identity.node_id, creds.identity.role)
         self.sink = AuditSink(self.access_log, actor, lambda: self.engine.version)
         self.engine = PolicyEngine.load(config.policy, secret, on_decision=self._record_decision)
@@ -156,6 +160,13 @@ class NodeProcess:
                 self.sink.record("denial", {"operation": "envelope_refused", "reason": str(exc)})
         elif kind == "task":
             t = event.task
+            try:  # ids name files here (checkpoints, alignments, models): check them first
+                for kind_, value in (("job id", t.job_id), *(("party", p) for p in t.parties)):
+                    check_identifier(kind_, value)
+            except InvalidIdentifier as exc:
+                log.warning("refused a task assignment: %s", exc)
+                self.sink.record("denial", {"operation": "task_refused", "reason": str(exc)})
+                return
             self.directory.refresh()
             self.tasks.assign(
                 Assignment(t.job_id, t.job_type, t.spec_yaml, t.attempt, tuple(t.parties))

@@ -43,6 +43,7 @@ from node.psi import (
     spec_from_job as psi_spec_from_job,
 )
 from node.psi.workers import validate_chunk
+from node.state import confined
 from node.training.preprocess import MODES, prepare_features
 from node.training.vertical.arbiter import run_arbiter
 from node.training.vertical.baseline import bank_only_metrics
@@ -162,7 +163,7 @@ def _canonical(
 def _keep_model(ctx: PartyContext, model: Any) -> None:
     """This party's part of the model stays on this node (weights never leave it)."""
     assert ctx.workdir is not None
-    path = ctx.workdir / "models" / f"{ctx.job_id}.json"
+    path = confined(ctx.workdir, "models", f"{ctx.job_id}.json")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
         json.dumps({"party": model.party, "weights": model.as_dict(), "job_id": ctx.job_id})

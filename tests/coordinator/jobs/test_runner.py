@@ -7,6 +7,7 @@ from pathlib import Path
 
 from coordinator.jobs import JobRunner
 from coordinator.state import CoordinatorStore, JobRecord, JobState
+from coordinator.state.sealing import SecretBox
 from node.transport.relay_channel import EnvelopeRouter, Opened
 
 JOB = b"type: check\nparties:\n  a: {}\n  b: {}\n"
@@ -25,7 +26,7 @@ class _NoSealing:
 def _runner(tmp_path: Path, online: set[str], assign) -> JobRunner:  # type: ignore[no-untyped-def]
     router = EnvelopeRouter("coordinator", _NoSealing(), lambda sealed: None, timeout=2)
     return JobRunner(
-        CoordinatorStore(tmp_path / "c.sqlite"),
+        CoordinatorStore(tmp_path / "c.sqlite", SecretBox.from_key_file(tmp_path / "seal.key")),
         assign=assign,
         notify_left=lambda *args: None,
         router=router,
