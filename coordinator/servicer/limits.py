@@ -105,7 +105,13 @@ class RefusalLog:
                 return
             count = int(entry[1])
             entry[0], entry[1] = now, 0
-        log.warning("refused %d call(s) from %s: %s", count, caller, what)
+        log.warning(
+            "refused %d call(s) from %s: %s (counted, logged at most every %.0f s)",
+            count,
+            caller,
+            what,
+            REFUSAL_LOG_INTERVAL_S,
+        )
         if self._on_burst is not None:
             self._on_burst(caller, what, count)
 
