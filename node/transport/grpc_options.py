@@ -9,10 +9,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from node.pki.identity import peer_dns_name
-
-# Protocols batch their payloads to a few MiB; the cap leaves room for the envelope and refuses
-# anything larger before it is buffered (an oversized message fails with RESOURCE_EXHAUSTED).
-MAX_MESSAGE_BYTES = 32 * 1024 * 1024
+from node.transport.limits import MAX_MESSAGE_BYTES
 
 CHANNEL_OPTIONS: Sequence[tuple[str, int | str]] = (
     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
