@@ -141,22 +141,22 @@ class CallerLimits:
     def admit_request(self, caller: str) -> None:
         """Raises ``Exhausted`` when ``caller`` is over its unary request rate."""
         lim = self.limits
-        if not self._take(caller, "request", lim.requests_per_s, lim.request_burst):
-            self.refusals.refused(caller, "request rate (limits.requests_per_s)")
-            raise Exhausted(
-                f"more than {lim.requests_per_s:g} requests per second from this certificate "
-                "(limits.requests_per_s); slow down and retry"
-            )
+        self._admit(caller, "requests", lim.requests_per_s, lim.request_burst)
 
     def admit_envelope(self, caller: str) -> None:
         """Raises ``Exhausted`` when ``caller`` sends envelopes faster than its rate."""
         lim = self.limits
-        if not self._take(caller, "envelope", lim.envelopes_per_s, lim.envelope_burst):
-            self.refusals.refused(caller, "envelope rate (limits.envelopes_per_s)")
-            raise Exhausted(
-                f"more than {lim.envelopes_per_s:g} envelopes per second from this certificate "
-                "(limits.envelopes_per_s); slow down and retry"
-            )
+        self._admit(caller, "envelopes", lim.envelopes_per_s, lim.envelope_burst)
+
+    def _admit(self, caller: str, what: str, rate: float, burst: int) -> None:
+        if self._take(caller, what, rate, burst):
+            return
+        setting = f"limits.{what}_per_s"
+        self.refusals.refused(caller, f"{what[:-1]} rate ({setting})")
+        raise Exhausted(
+            f"more than {rate:g} {what} per second from this certificate ({setting}); "
+            "slow down and retry"
+        )
 
     def open_watch(self, caller: str) -> Callable[[], None]:
         """Take one of ``caller``'s watch slots; return the function that gives it back.

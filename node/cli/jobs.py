@@ -218,6 +218,8 @@ def nodes_table(nodes: list[coordinator_pb2.NodeStatus]) -> Table:
     for n in nodes:
         datasets = ", ".join(f"{d.name} ({d.rows} rows)" for d in n.datasets)
         online = "[green]yes[/green]" if n.online else "[red]no[/red]"
+        if n.quarantine_reason:
+            online += f" [red]quarantined: {n.quarantine_reason}[/red]"
         table.add_row(n.node_id, n.organization, n.role, online, datasets, n.policy_version[:12])
     return table
 
@@ -244,6 +246,7 @@ def list_nodes(
                         "role": n.role,
                         "online": n.online,
                         "datasets": [d.name for d in n.datasets],
+                        "quarantine_reason": n.quarantine_reason,
                     }
                     for n in nodes
                 ]
