@@ -285,16 +285,16 @@ class JobRunner:
         NotResumable
             The job did not fail (it is running, succeeded or was cancelled).
         """
-        record = self.store.job(job_id)
-        if record is None:
-            raise KeyError(job_id)
-        with self._lock:
+        with self._lock:  # check and claim at once: two returns must not start two attempts
+            record = self.store.job(job_id)
+            if record is None:
+                raise KeyError(job_id)
             current = self._attempts.get(job_id)
             running = current is not None and not current.done.is_set()
             if record.state is not JobState.FAILED or running:
                 raise NotResumable(job_id, record.state.value)
             self._resumable.pop(job_id, None)
-        record = self.store.update_job(job_id, state=JobState.PENDING, error="")
+            record = self.store.update_job(job_id, state=JobState.PENDING, error="")
         self.event(job_id, "resumed", by, {"after_attempt": record.attempt})
         self._on_job_event(job_id, "resumed", by)
         log.info("job %s resumed by %s after attempt %d", job_id, by, record.attempt)
@@ -450,6 +450,10 @@ class JobRunner:
         tolerant = job_type(job.job_type).tolerates_party_loss
         attempt = _Attempt(job_id, record.attempt + 1, job.parties, tolerant=tolerant)
         with self._lock:
+            current = self._attempts.get(job_id)
+            if current is not None and not current.done.is_set():
+                log.warning("job %s already has a live attempt; not starting another", job_id)
+                return
             self._attempts[job_id] = attempt
         self.store.update_job(job_id, state=JobState.RUNNING, attempt=attempt.attempt)
         channel = self._router.channel(attempt.key)

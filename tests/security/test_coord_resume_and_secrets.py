@@ -178,6 +178,7 @@ def test_a_party_that_comes_back_resumes_its_failed_job(story: Story) -> None:
     bank = json.loads(story.finished.result_json)["parties"]["bank"]
     assert [h["epoch"] for h in bank["history"]] == [1, 2, 3, 4, 5, 6]
     kinds = [e.kind for e in story.events]
+    assert kinds.count("resumed") == 1  # one return, one new attempt
     resumed = story.events[kinds.index("resumed")]
     assert resumed.party == "coordinator (automatic resume)"
     epochs_after = [
