@@ -17,6 +17,9 @@ from node.runtime.gate import PolicyGate
 from node.runtime.link import CoordinatorLink
 from node.runtime.secrets import node_secret
 from node.runtime.tasks import Assignment, TaskRunner
+from node.scoring.config import parse_scoring_config
+from node.scoring.exceptions import ScoringError
+from node.scoring.lending import Lending
 from node.servicer.access import NODE_ACCESS
 from node.servicer.node_servicer import NodeServicer, dataset_infos
 from node.state import InvalidIdentifier, check_identifier, private_dir, restrict_new_files
@@ -84,6 +87,15 @@ class NodeProcess:
         self.router = EnvelopeRouter(
             config.node_id, DirectorySealer(creds, self.directory), self.link.send_sealed
         )
+        try:
+            scoring = parse_scoring_config(config.scoring, creds.identity.role, config.state_dir)
+        except ScoringError as exc:
+            raise ConfigError(config.state_dir, "scoring", str(exc)) from None
+        self.lending = Lending(
+            creds=creds, config=scoring, state_dir=config.state_dir, secret=secret,
+            datasets=self.datasets, engine=self.engine, sink=self.sink, router=self.router,
+            directory=self.directory,
+        )  # fmt: skip
         self.pool = worker_pool()
         self.tasks = TaskRunner(
             config.node_id,
@@ -101,6 +113,7 @@ class NodeProcess:
             engine=self.engine,
             sink=self.sink,
             identify=lambda ctx: verifier(peer_certificate(ctx)),
+            lending=self.lending,
         )
         interceptor = PeerAuthInterceptor(
             verifier, NODE_ACCESS, self.sink.decision_recorder(log_allowed=True)
@@ -221,6 +234,7 @@ class NodeProcess:
         self.tasks.join(grace)
         self.server.stop(grace).wait(grace + 1)
         self.pool.shutdown(cancel_futures=True)
+        self.lending.close()
         self.sink.record("admin", {"operation": "node_stopped"})
         self.access_log.checkpoint()  # the whole history is signed before the process ends
         self.access_log.close()

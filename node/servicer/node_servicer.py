@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 
@@ -17,7 +17,12 @@ from node.runtime.audit_sink import AuditSink
 from node.runtime.datasets import NodeDatasets, UnknownDataset
 from protos.fedcredit.v1 import common_pb2, node_pb2, node_pb2_grpc
 
+if TYPE_CHECKING:
+    from node.scoring.lending import Lending
+
 EXPORT_CHUNK_BYTES = 1 << 20
+# Applications per DecideBatch call: a chunk of a book, within the message size limit.
+MAX_BATCH_APPLICATIONS = 5000
 
 
 def dataset_infos(datasets: NodeDatasets, engine: PolicyEngine) -> list[common_pb2.DatasetInfo]:
@@ -60,6 +65,7 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         engine: PolicyEngine,
         sink: AuditSink,
         identify: Callable[[grpc.ServicerContext], Any],
+        lending: Lending | None = None,
     ) -> None:
         self._me = identity
         self._datasets = datasets
@@ -67,6 +73,7 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         self._log = sink.log  # the log the sink writes to is the one auditors read
         self._sink = sink
         self._identify = identify
+        self._lending = lending
 
     def GetCapabilities(
         self, request: node_pb2.CapabilitiesRequest, context: grpc.ServicerContext
@@ -167,3 +174,70 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
             context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"policy not reloaded: {exc}")
         self._sink.policy_changed(old, new)
         return node_pb2.ReloadPolicyResponse(old_version=old, new_version=new)
+
+    # lending: the bank's own loan systems; logic lives in node.scoring -------------------
+
+    def _own_lending(self, context: grpc.ServicerContext) -> Lending:
+        who = self._identify(context)
+        if who.organization != self._me.organization:
+            context.abort(
+                grpc.StatusCode.PERMISSION_DENIED,
+                "decisions and authorizations are for this bank's own loan systems only",
+            )
+        if self._lending is None:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, "this node does not score")
+        return self._lending
+
+    def Decide(
+        self, request: node_pb2.DecideRequest, context: grpc.ServicerContext
+    ) -> node_pb2.DecideResponse:
+        batch = self.DecideBatch(node_pb2.DecideBatchRequest(applications=[request]), context)
+        return batch.decisions[0]
+
+    def DecideBatch(
+        self, request: node_pb2.DecideBatchRequest, context: grpc.ServicerContext
+    ) -> node_pb2.DecideBatchResponse:
+        from node.scoring.exceptions import BadApplication, DecisionPolicyError, NotReady
+        from node.scoring.serde import application_from_proto, decided_to_proto
+
+        lending = self._own_lending(context)
+        if not 1 <= len(request.applications) <= MAX_BATCH_APPLICATIONS:
+            context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"send 1 to {MAX_BATCH_APPLICATIONS} applications per call",
+            )
+        try:
+            decided = lending.decisions.decide_many(
+                [application_from_proto(a) for a in request.applications]
+            )
+        except BadApplication as exc:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        except (NotReady, DecisionPolicyError) as exc:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+        return node_pb2.DecideBatchResponse(decisions=[decided_to_proto(d) for d in decided])
+
+    def RegisterAuthorizations(
+        self, request: node_pb2.AuthorizationBatch, context: grpc.ServicerContext
+    ) -> node_pb2.AuthorizationAck:
+        from node.consent.exceptions import ConsentError
+        from node.scoring.serde import grant_from_proto
+
+        lending = self._own_lending(context)
+        try:
+            grants = [grant_from_proto(g, self._me.organization) for g in request.grants]
+            ids, holders = lending.desk.register(grants)
+        except ConsentError as exc:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        return node_pb2.AuthorizationAck(record_ids=ids, holders=holders)
+
+    def RevokeAuthorization(
+        self, request: node_pb2.RevokeAuthorizationRequest, context: grpc.ServicerContext
+    ) -> node_pb2.AuthorizationAck:
+        from node.consent.exceptions import UnknownAuthorization
+
+        lending = self._own_lending(context)
+        try:
+            revocation, holders = lending.desk.revoke(request.record_id, list(request.holders))
+        except UnknownAuthorization as exc:
+            context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+        return node_pb2.AuthorizationAck(record_ids=[revocation], holders=holders)
