@@ -42,9 +42,11 @@ class Limits:
     requests_per_s: float = 50.0
     request_burst: int = 200
     # Relayed envelopes per second per sending certificate, and the burst. PSI and training
-    # send a few hundred envelopes per second at their busiest.
-    envelopes_per_s: float = 500.0
-    envelope_burst: int = 2000
+    # send a few hundred envelopes per second at their busiest; scoring sends one envelope per
+    # holder per round trip (decisions in flight share the next one), a few hundred per second
+    # on loopback. Each envelope costs the relay one Ed25519 verification (~0.1 ms).
+    envelopes_per_s: float = 2000.0
+    envelope_burst: int = 4000
     # Open WatchJob streams per certificate and in total. Each open stream occupies one server
     # thread (of ``server_threads``), so the total stays well below it.
     watch_streams_per_caller: int = 4
