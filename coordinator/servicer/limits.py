@@ -26,7 +26,6 @@ log = logging.getLogger("fedcredit.coordinator.limits")
 _SERVICE = "/fedcredit.v1.Coordinator/"
 WATCH = _SERVICE + "WatchJob"
 SEND = _SERVICE + "Send"
-SUBSCRIBE = _SERVICE + "Subscribe"
 # How often refusals of one kind from one caller are written down: the first at once, then one
 # line per interval with the count, so a flood of refused calls cannot flood the logs.
 REFUSAL_LOG_INTERVAL_S = 10.0
@@ -205,9 +204,10 @@ def caller_key(who: Principal) -> str:
 class LimitInterceptor(WrappingInterceptor):
     """Applies ``CallerLimits`` to every coordinator call (after authentication).
 
-    Unary calls spend from the caller's request bucket, ``Send`` from its envelope bucket;
-    ``WatchJob`` holds a watch slot for as long as the stream is open. ``Subscribe`` is bounded
-    by the relay itself (one stream per node id; a new one replaces the old).
+    Unary calls and the opening of a ``Subscribe`` stream spend from the caller's request
+    bucket, ``Send`` from its envelope bucket; ``WatchJob`` holds a watch slot for as long as the
+    stream is open. Open ``Subscribe`` streams are bounded by the relay itself (one per node id:
+    a new one replaces, and so closes, the old).
     """
 
     def __init__(self, limits: CallerLimits, identify: Callable[[grpc.ServicerContext], Principal]):
@@ -215,7 +215,7 @@ class LimitInterceptor(WrappingInterceptor):
         self._identify = identify
 
     def wrap(self, method: str, behavior: Behavior, streams_responses: bool) -> Behavior:
-        if not method.startswith(_SERVICE) or method == SUBSCRIBE:
+        if not method.startswith(_SERVICE):
             return behavior
         if method == WATCH:
 
