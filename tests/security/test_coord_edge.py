@@ -336,7 +336,7 @@ def test_each_sender_is_rate_limited(fed: LocalFederation) -> None:
     assert ENVELOPE_BURST <= relayed < 400
     assert codes.count(grpc.StatusCode.RESOURCE_EXHAUSTED) == 400 - relayed
     # other senders are not affected
-    job_id = fed.submit(CHECK_JOB, job_id="after-flood")
+    job_id = fed.submit("type: check\nparties: {bank: {}, government: {}}\n", job_id="after-flood")
     assert fed.wait_job(job_id, timeout=60).state == "succeeded"
 
 
