@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Final
 
 # Letters, digits, dot, underscore and dash; no separators, no control characters, no spaces.
-# 64 characters leave room for the suffixes we add ("#<attempt>", ".json") under any file
-# system's name limit.
-IDENTIFIER: Final = re.compile(r"[A-Za-z0-9._-]{1,64}")
+# 128 characters leave room for the suffixes we add ("#<attempt>", ".json", temporary-file
+# prefixes) under the 255-byte name limit of common file systems.
+MAX_IDENTIFIER_CHARS: Final = 128
+IDENTIFIER: Final = re.compile(rf"[A-Za-z0-9._-]{{1,{MAX_IDENTIFIER_CHARS}}}")
 
 
 class InvalidIdentifier(ValueError):
@@ -17,7 +18,8 @@ class InvalidIdentifier(ValueError):
 
     def __init__(self, kind: str, length: int) -> None:
         super().__init__(
-            f"{kind} must be 1-64 characters of letters, digits, '.', '_' or '-' "
+            f"{kind} must be 1-{MAX_IDENTIFIER_CHARS} characters of letters, digits, '.', '_' "
+            "or '-' "
             f"(and not '.' or '..'); got {length} character(s) that are not"
         )
         self.kind = kind

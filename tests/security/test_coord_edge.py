@@ -93,7 +93,7 @@ def test_job_id_with_path_traversal_is_refused_before_any_party_runs(fed: LocalF
     request = coordinator_pb2.SubmitJobRequest(spec_yaml=PSI_JOB.encode(), job_id=traversal)
     err = _refusal(_stub(fed, "bank").SubmitJob, request, timeout=15)
     assert err.code() is grpc.StatusCode.INVALID_ARGUMENT
-    assert "job id must be 1-64 characters" in err.details()
+    assert "job id must be 1-128 characters" in err.details()
     time.sleep(3)  # had it been accepted, the parties would be writing by now
     for party in ("bank", "government", "third_party"):
         alignments = fed.root / "state" / party / "jobs" / "alignments"
