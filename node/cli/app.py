@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from node.cli import audit, certs, consent, data, decide, models, policy
+from node.cli import audit, certs, consent, data, decide, models, monitor, policy
 from node.cli.guard import run_guarded
 from node.cli.jobs import jobs_app, nodes_app
 
@@ -22,6 +22,7 @@ app.add_typer(certs.app, name="certs")
 app.add_typer(models.app, name="models")
 app.add_typer(decide.app, name="decide")
 app.add_typer(consent.app, name="consent")
+app.add_typer(monitor.app, name="monitor")
 audit.app.command("uses")(consent.audit)
 
 

@@ -42,9 +42,7 @@ def label_column(horizon: int) -> str:
     return f"default_{horizon}m"
 
 
-def add_labels(
-    table: pd.DataFrame, default_month: Mapping[str, str], horizon: int
-) -> pd.DataFrame:
+def add_labels(table: pd.DataFrame, default_month: Mapping[str, str], horizon: int) -> pd.DataFrame:
     """The bank's table with ``default_<horizon>m``, without borrowers already in default."""
     firm_month = table[ROW_ID].str.split("@", n=1, expand=True)
     cutoff = firm_month[1].map(month_number).to_numpy()

@@ -51,15 +51,15 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from node.data.synthetic import SyntheticConfig, build_federation  # noqa: E402
-from node.data.synthetic.config import HARDER_PANEL_SIGNAL, HISTORY_MONTHS  # noqa: E402
-from node.data.synthetic.federation import SyntheticFederation, month_starts  # noqa: E402
-from node.models.transform import FrozenTransform  # noqa: E402
-from node.monitoring import rules, watchlist  # noqa: E402
-from node.monitoring.panel import PanelCube, month_key  # noqa: E402
-from node.monitoring.policy import MonitoringPolicy, load_monitoring_policy  # noqa: E402
-from node.monitoring.signals import compute_signals  # noqa: E402
-from node.scoring.config import parse_flag_rules  # noqa: E402
+from node.data.synthetic import SyntheticConfig, build_federation
+from node.data.synthetic.config import HARDER_PANEL_SIGNAL, HISTORY_MONTHS
+from node.data.synthetic.federation import SyntheticFederation, month_starts
+from node.models.transform import FrozenTransform
+from node.monitoring import rules, watchlist
+from node.monitoring.panel import PanelCube, month_key
+from node.monitoring.policy import MonitoringPolicy, load_monitoring_policy
+from node.monitoring.signals import compute_signals
+from node.scoring.config import parse_flag_rules
 
 REPO = Path(__file__).resolve().parents[2]
 POLICY = REPO / "policies" / "monitoring" / "sme-watch.yaml"
@@ -71,7 +71,8 @@ HOLDERS: dict[str, tuple[str, dict[str, str]]] = {
         {"tax_paid": "amount", "ss_headcount": "amount", "electricity_kwh": "amount",
          "new_court_cases": "count"},
     ),
-    "third_party": ("third_party_monthly", {"invoice_total": "amount", "ecommerce_sales": "amount"}),
+    "third_party": ("third_party_monthly",
+                    {"invoice_total": "amount", "ecommerce_sales": "amount"}),
     "bank": ("bank_monthly", {"inflow": "amount", "outflow": "amount", "overdue_days": "days"}),
 }  # fmt: skip
 FLAGS = {
@@ -112,11 +113,15 @@ def book_of(fed: SyntheticFederation) -> Book:
     return Book(fed, months, codes, cubes, rows, col)
 
 
-def signals_at(book: Book, t: int, holders: tuple[str, ...]) -> tuple[pd.DataFrame, list[list[str]]]:
+def signals_at(
+    book: Book, t: int, holders: tuple[str, ...]
+) -> tuple[pd.DataFrame, list[list[str]]]:
     """Every holder's signals of the book at panel column ``t``, and the raised flags."""
     frames, flags = [], [[] for _ in book.codes]
     for holder in holders:
-        frame = compute_signals(book.cubes[holder], book.rows[holder], book.months[t], HOLDERS[holder][1])
+        frame = compute_signals(
+            book.cubes[holder], book.rows[holder], book.months[t], HOLDERS[holder][1]
+        )
         frame.columns = [f"{holder}.{c}" for c in frame.columns]
         frames.append(frame)
         for rule in FLAGS[holder]:
@@ -145,7 +150,10 @@ def fit(book: Book, holders: tuple[str, ...]) -> tuple[FrozenTransform, Any]:
 
 
 def walk(
-    book: Book, holders: tuple[str, ...], transform: FrozenTransform, model: Any,
+    book: Book,
+    holders: tuple[str, ...],
+    transform: FrozenTransform,
+    model: Any,
     policy: MonitoringPolicy,
 ) -> np.ndarray:
     """Levels (refreshes x borrowers) over the walk; -1 once a borrower has defaulted."""

@@ -43,9 +43,7 @@ def _ema(x: np.ndarray, alpha: float) -> np.ndarray:
     return out
 
 
-def seen_health(
-    firms: LatentFirms, signal: float, decoys: np.random.Generator
-) -> np.ndarray:
+def seen_health(firms: LatentFirms, signal: float, decoys: np.random.Generator) -> np.ndarray:
     """The health the holders' figures follow: the firm's own, or at ``signal < 1`` a blend
     with another firm's health path (same spread, its own declines), so panels warn less
     reliably. ``decoys`` is a generator of its own, so the default draws stay as they are."""
