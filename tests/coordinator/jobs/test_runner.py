@@ -92,17 +92,17 @@ def _wait_attempt(runner: JobRunner, job_id: str, attempt: int) -> None:
 
 
 def test_a_party_that_comes_back_in_time_resumes_the_failed_job(tmp_path: Path) -> None:
-    # prepare: a running attempt that loses "b"
+    # prepare: a running attempt that loses "a" (the coordinator's role is waiting on it)
     online = {"a", "b"}
     runner = _runner(tmp_path, online, lambda party, job, attempt: None)
     record = runner.submit(JOB, "ops/ops")
     _wait_attempt(runner, record.job_id, 1)
-    online.discard("b")
-    runner.party_offline("b")
+    online.discard("a")
+    runner.party_offline("a")
     assert _wait_finished(runner, record.job_id).state is JobState.FAILED
-    # execute: "b" comes back
-    online.add("b")
-    runner.party_online("b")
+    # execute: "a" comes back
+    online.add("a")
+    runner.party_online("a")
     # assert: a second attempt runs, started by the automatic resume
     _wait_attempt(runner, record.job_id, 2)
     kinds = [(e.kind, e.party) for _, e in runner.store.events(record.job_id)]
