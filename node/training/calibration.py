@@ -77,14 +77,24 @@ def fit_platt(z: ArrayLike, y: ArrayLike) -> PlattScaling:
     n_neg = labels.size - n_pos
     target = np.where(labels == 1, (n_pos + 1.0) / (n_pos + 2.0), 1.0 / (n_neg + 2.0))
     design = np.column_stack([scores, np.ones_like(scores)])
+
+    def loss(params: NDArray[np.float64]) -> float:
+        z = design @ params  # -log-likelihood, written stably: log(1 + e^z) - t z
+        return float(np.sum(np.logaddexp(0.0, z) - target * z))
+
     params = np.array([1.0, 0.0])
+    current = loss(params)
     for _ in range(NEWTON_STEPS):
         p = sigmoid(design @ params)
         grad = design.T @ (p - target)
         hess = (design * (p * (1 - p))[:, None]).T @ design + 1e-9 * np.eye(2)
         step = np.linalg.solve(hess, grad)
-        params = params - step
-        if np.abs(step).max() < 1e-10:
+        scale = 1.0
+        while loss(params - scale * step) > current and scale > 1e-6:
+            scale /= 2  # damped Newton: never accept a step that raises the loss
+        params = params - scale * step
+        previous, current = current, loss(params)
+        if previous - current < 1e-12 * max(1.0, abs(current)):
             break
     return PlattScaling(float(params[0]), float(params[1]))
 

@@ -62,6 +62,23 @@ def ks(y: ArrayLike, score: ArrayLike) -> float:
     return float(np.max(np.abs(cum_pos - cum_neg)[last_of_tie]))
 
 
+def auc_standard_error(auc_value: float, positives: int, negatives: int) -> float:
+    """Standard error of an AUC estimate (Hanley & McNeil, *Radiology* 143, 1982).
+
+    Used to tell a real change in validation AUC from sampling noise: on a validation split of
+    2,000 firms with 7 % defaults it is about 0.02, larger than most epoch-to-epoch changes.
+    """
+    if positives < 1 or negatives < 1:
+        raise ValueError("the standard error of AUC needs both classes present")
+    a = auc_value
+    q1 = a / (2 - a)
+    q2 = 2 * a * a / (1 + a)
+    variance = (a * (1 - a) + (positives - 1) * (q1 - a * a) + (negatives - 1) * (q2 - a * a)) / (
+        positives * negatives
+    )
+    return float(np.sqrt(max(variance, 0.0)))
+
+
 def gini(y: ArrayLike, score: ArrayLike) -> float:
     """Gini coefficient as used on scorecards: 2·AUC − 1."""
     return 2.0 * auc(y, score) - 1.0

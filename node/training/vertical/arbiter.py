@@ -110,6 +110,8 @@ class Arbiter:
             if saved is None:
                 raise DataMismatch(ARBITER, f"arbiter checkpoint epoch-{start} is missing")
             state = ArbiterState.from_bytes(saved)
+            if state.stopped == "max_epochs" and start < self.spec.model.epochs:
+                state.stopped = ""  # the job file now allows more epochs
         for party in self.parties:
             self.session.send(
                 party,
@@ -146,7 +148,10 @@ class Arbiter:
     def _metrics(self, e: int) -> dict[str, float]:
         name = topic(f"e{e}", "metrics")
         found = wire.decode_json(
-            self.session.recv(self.lead, name, "validation"), self.lead, name, {"auc", "ks", "loss"}
+            self.session.recv(self.lead, name, "validation"),
+            self.lead,
+            name,
+            {"auc", "auc_se", "ks", "loss"},
         )
         if not all(isinstance(v, int | float) and math.isfinite(v) for v in found.values()):
             raise MalformedMessage(self.lead, name, "metrics must be finite numbers")
@@ -184,7 +189,7 @@ class Arbiter:
                     )
             change = self._change(e)
             found = self._metrics(e)
-            stop = decide(self.spec.model, state, e, found["auc"], change)
+            stop = decide(self.spec.model, state, e, found["auc"], found["auc_se"], change)
             for party in self.parties:
                 self.session.send(
                     party,

@@ -73,8 +73,10 @@ def bank_only_metrics(spec: VerticalSpec, frame: pd.DataFrame) -> dict[str, floa
         weights = optimizer.epoch_weights(state)
         delta, scale = change_figures(previous, weights)
         previous = weights
-        auc = metrics.auc(y[split.valid], x[split.valid] @ weights)
-        done = decide(model, stop, e, auc, relative_change([delta], [scale]))
+        y_valid = y[split.valid]
+        auc = metrics.auc(y_valid, x[split.valid] @ weights)
+        se = metrics.auc_standard_error(auc, int(y_valid.sum()), int(y_valid.size - y_valid.sum()))
+        done = decide(model, stop, e, auc, se, relative_change([delta], [scale]))
         if stop.best_epoch == e:
             best_weights = weights.copy()
         if done:

@@ -160,8 +160,10 @@ class LabelHolder(DataParty[LabelHolderResult]):
         h = self._host_sum(topic(f"e{e}", "valid"), int(valid.sum()))
         y = self.y[valid]
         scores = a + h
+        auc = m.auc(y, scores)
         found = {
-            "auc": m.auc(y, scores),
+            "auc": auc,
+            "auc_se": m.auc_standard_error(auc, int(y.sum()), int(y.size - y.sum())),
             "ks": m.ks(y, scores),
             "loss": m.log_loss(y, sigmoid(scores)),
         }
