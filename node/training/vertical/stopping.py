@@ -45,12 +45,11 @@ def decide(
     """
     stopping = model.early_stopping
     min_delta = stopping.min_delta if stopping else 0.0
-    if state.best_auc is None or auc > state.best_auc:
-        state.best_auc = auc
-    if auc >= state.best_auc - se - min_delta:
+    if state.best_auc is None or auc >= state.best_auc - se + min_delta:
         state.best_epoch, state.wait = epoch, 0
     else:
         state.wait += 1
+    state.best_auc = auc if state.best_auc is None else max(state.best_auc, auc)
     if stopping and state.wait >= stopping.patience:
         state.stopped = "early_stopping"
     elif epoch > 1 and change < model.tolerance:

@@ -12,6 +12,7 @@ import pytest
 
 from node.crypto.paillier import ciphertexts_from_bytes, private_key_from_bytes
 from node.jobs.hooks import MemoryHooks
+from node.training.preprocess import fit_transform
 from node.training.vertical import (
     ArbiterResult,
     DataMismatch,
@@ -25,7 +26,6 @@ from node.training.vertical import (
     wire,
 )
 from node.training.vertical.arbiter import KEY_CHECKPOINT
-from node.training.preprocess import fit_transform
 from node.training.vertical.linearization import Linearization
 from node.training.vertical.local import epoch_batches, quantize, stratified_split
 from node.training.vertical.ops import PlainOps

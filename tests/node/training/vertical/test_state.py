@@ -38,23 +38,31 @@ def test_adam_steps_are_scale_free_and_averaged_over_the_epoch() -> None:
     assert relative_change([0.1, 0.3], [2.0, 1.0]) == pytest.approx(0.15)
 
 
-def test_stopping_rule_ends_on_patience_convergence_or_budget() -> None:
+def test_stopping_rule_keeps_the_latest_epoch_within_noise_and_ends_on_time() -> None:
     # prepare
-    model = ModelSpec(epochs=5, tolerance=0.01, early_stopping=EarlyStopping(2, 0.0))
-    # execute / assert: improvement, then two epochs without -> early stopping at epoch 3
+    model = ModelSpec(epochs=6, tolerance=0.01, early_stopping=EarlyStopping(2, 0.0))
+    se = 0.02
+    # execute / assert: epoch 2 is within one standard error of the best, so it is kept;
+    # epochs 3 and 4 fall clearly below and end the run (patience 2)
     state = StopState()
-    assert [decide(model, state, e, auc, 0.5) for e, auc in ((1, 0.7), (2, 0.69), (3, 0.6))] == [
+    aucs = (0.7, 0.69, 0.6, 0.6)
+    assert [decide(model, state, e, auc, se, 0.5) for e, auc in enumerate(aucs, 1)] == [
+        False,
         False,
         False,
         True,
     ]
-    assert state.stopped == "early_stopping" and state.best_epoch == 1
+    assert state.stopped == "early_stopping" and state.best_epoch == 2
+    assert state.best_auc == 0.7
     converged = StopState()
-    assert not decide(model, converged, 1, 0.7, 0.0)  # epoch 1 is never judged converged
-    assert decide(model, converged, 2, 0.71, 0.001) and converged.stopped == "converged"
+    assert not decide(model, converged, 1, 0.7, se, 0.0)  # epoch 1 is never judged converged
+    assert decide(model, converged, 2, 0.71, se, 0.001) and converged.stopped == "converged"
     budget = StopState()
-    assert [decide(model, budget, e, 0.5 + e / 10, 1.0) for e in range(1, 6)][-1]
-    assert budget.stopped == "max_epochs" and budget.best_epoch == 5
+    assert [decide(model, budget, e, 0.5 + e / 10, se, 1.0) for e in range(1, 7)][-1]
+    assert budget.stopped == "max_epochs" and budget.best_epoch == 6
+    strict = StopState()  # a minimum improvement larger than the noise counts every epoch
+    assert not decide(ModelSpec(early_stopping=EarlyStopping(1, 0.5)), strict, 1, 0.7, se, 1.0)
+    assert decide(ModelSpec(early_stopping=EarlyStopping(1, 0.5)), strict, 2, 0.8, se, 1.0)
 
 
 def test_party_checkpoint_round_trip_and_refusals() -> None:
