@@ -129,7 +129,8 @@ def print_summary(results: dict[str, dict[str, Any]], console: Console) -> None:
     vertical = results.get("vertical_lr")
     if vertical and vertical["state"] == "succeeded":
         bank = vertical["result"]["parties"]["bank"]
-        models = Table("validation", "AUC", "KS", "Gini", title="vertical scorecard")
+        split = bank.get("metrics_split", "validation")
+        models = Table(split, "AUC", "KS", "Gini", title="vertical scorecard")
         for label, m in (("federated", bank["metrics"]), ("bank alone", bank["bank_only"])):
             models.add_row(label, f"{m['auc']:.3f}", f"{m['ks']:.3f}", f"{m['gini']:.3f}")
         console.print(models)

@@ -174,7 +174,7 @@ class Arbiter:
                 self._open(host, topic("woe", "g"), topic("woe", "m"), count, "woe", keys)
         key_bits = self.spec.encryption.key_bits
         counts = {p: cipher_count(w, key_bits) for p, w in self.widths.items()}
-        batches = math.ceil(train_rows / min(self.spec.model.batch_size, train_rows))
+        batches = math.ceil(train_rows / self.spec.batch_rows(train_rows))
         last = start if state.stopped else self.spec.model.epochs
         for e in range(start + 1, last + 1):
             for b in range(batches):

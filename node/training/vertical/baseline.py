@@ -62,7 +62,7 @@ def bank_only_metrics(spec: VerticalSpec, frame: pd.DataFrame) -> dict[str, floa
     start[-1] = np.log(rate / (1 - rate))
     state = OptimizerState.start(start)
     train = np.flatnonzero(split.train)
-    batch = min(model.batch_size, len(train))
+    batch = spec.batch_rows(len(train))
     stop = StopState()
     best_weights = previous = start
     for e in range(1, model.epochs + 1):

@@ -291,7 +291,7 @@ class DataParty(ABC, Generic[ResultT]):
         model = self.spec.model
         last = state.epoch if stopped else model.epochs
         train = np.flatnonzero(split.train)
-        batch = min(model.batch_size, len(train))
+        batch = self.spec.batch_rows(len(train))
         reason = stopped or "max_epochs"
         for e in range(state.epoch + 1, last + 1):
             state.optimizer.begin_epoch()

@@ -8,7 +8,7 @@ Example (every key but the parties' has a default; ``scorecard`` has none on pur
         - {party: gov, dataset: tax, id_column: id, features: [x0, x1, x2]}
       validation: {fraction: 0.2, test_fraction: 0.2, seed: 7}
       preprocess: robust
-      model: {epochs: 50, batch_size: 1024, optimizer: adam, learning_rate: 0.05, l2: 0.0,
+      model: {epochs: 50, batch_size: auto, optimizer: adam, learning_rate: 0.05, l2: 0.0,
               tolerance: 0.005, linearization: moment_matched,
               early_stopping: {patience: 5, min_delta: 0.0}}
       calibration: platt
@@ -48,6 +48,12 @@ MIN_BATCH: Final = 64
 and at least ``MIN_BATCH``) or a feature holder could solve for the residuals, and from them the
 labels (see docs/protocols/vertical-lr.md)."""
 MIN_WEAK_KEY_BITS: Final = 512
+AUTO_BATCH_STEPS: Final = 16
+"""With ``batch_size: auto`` an epoch takes about this many steps (batches of ``train_rows /
+16``, at most ``AUTO_BATCH_MAX``, at least the security floor): a small data set then gets as
+many optimizer steps per epoch as a large one, and converges in as few epochs (each epoch costs
+the same per-row cryptography whatever the batch size)."""
+AUTO_BATCH_MAX: Final = 1024
 CALIBRATIONS: Final = ("platt", "none")
 
 
@@ -85,7 +91,8 @@ class ModelSpec:
     """
 
     epochs: int = 50
-    batch_size: int = 1024
+    batch_size: int | None = None
+    """``None`` is ``auto`` (see ``AUTO_BATCH_STEPS``)."""
     optimizer: str = "adam"
     learning_rate: float = 0.05
     l2: float = 0.0
@@ -127,6 +134,21 @@ class VerticalSpec:
     def parties(self) -> tuple[str, ...]:
         """Label holder first, then the feature holders in job-file order."""
         return (self.label_holder.party, *(h.party for h in self.feature_holders))
+
+    @property
+    def min_batch(self) -> int:
+        """The security floor of a batch: ``max(MIN_BATCH, 4 x the widest party)``."""
+        widest = max(
+            len(self.label_holder.features) + 1, *(len(h.features) for h in self.feature_holders)
+        )
+        return max(MIN_BATCH, 4 * widest)
+
+    def batch_rows(self, train_rows: int) -> int:
+        """Rows per mini-batch for ``train_rows`` training rows (every party computes the same)."""
+        size = self.model.batch_size
+        if size is None:
+            size = min(AUTO_BATCH_MAX, max(self.min_batch, train_rows // AUTO_BATCH_STEPS))
+        return min(size, train_rows)
 
     def holder(self, party: str) -> PartyData:
         """The data description of ``party`` (raises ``KeyError`` for a stranger)."""
@@ -219,7 +241,8 @@ def _model(raw: object) -> ModelSpec:
         raise JobSpecError("model.type", "unsupported", "use logistic_regression")
     default = ModelSpec()
     epochs = _number(section, "epochs", "model", default.epochs, int)
-    batch = _number(section, "batch_size", "model", default.batch_size, int)
+    raw_batch = section.get("batch_size", "auto")
+    batch = None if raw_batch == "auto" else _number(section, "batch_size", "model", None, int)
     optimizer = _choice(section, "optimizer", "model", default.optimizer, OPTIMIZERS)
     lr = _number(section, "learning_rate", "model", default.learning_rate, float)
     l2 = _number(section, "l2", "model", default.l2, float)
@@ -229,8 +252,8 @@ def _model(raw: object) -> ModelSpec:
     )
     if epochs < 1:
         raise JobSpecError("model.epochs", "must be at least 1", "e.g. 50")
-    if not 1 <= batch <= MAX_BATCH:
-        raise JobSpecError("model.batch_size", f"must be 1..{MAX_BATCH}", "e.g. 1024")
+    if batch is not None and not 1 <= batch <= MAX_BATCH:
+        raise JobSpecError("model.batch_size", f"must be auto or 1..{MAX_BATCH}", "e.g. auto")
     if not lr > 0 or l2 < 0:
         raise JobSpecError("model", "learning_rate must be > 0 and l2 >= 0", "fix them")
     if not 0 <= tolerance < 1:
@@ -415,13 +438,12 @@ def spec_from_job(section: Mapping[str, Any], authorize: Authorize) -> VerticalS
         scorecard=_scorecard(section.get("scorecard")),
         timeout_s=timeout,
     )
-    widest = max(len(label_holder.features) + 1, *(len(h.features) for h in hosts))
-    if spec.model.batch_size < max(MIN_BATCH, 4 * widest):
+    if spec.model.batch_size is not None and spec.model.batch_size < spec.min_batch:
         raise JobSpecError(
             "model.batch_size",
-            f"{spec.model.batch_size} rows is too few for a party with {widest} weights "
+            f"{spec.model.batch_size} rows is too few for the job's widest party "
             "(a party could solve its gradient equations for the residuals, hence the labels)",
-            f"use at least {max(MIN_BATCH, 4 * widest)}",
+            f"use at least {spec.min_batch}, or auto",
         )
     for data in (label_holder, *hosts):
         columns = [*data.features, *([data.label] if data.label else [])]

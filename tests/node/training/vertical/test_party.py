@@ -76,7 +76,7 @@ def _reference_weights(
     for e in range(1, spec.model.epochs + 1):
         for state in states.values():
             state.begin_epoch()
-        for rows in epoch_batches(train, spec.seed, e, spec.model.batch_size):
+        for rows in epoch_batches(train, spec.seed, e, spec.batch_rows(len(train))):
             a = parts["bank"][rows] @ states["bank"].weights
             hosts = (
                 sum(
