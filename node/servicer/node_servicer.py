@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 
@@ -17,7 +17,13 @@ from node.runtime.audit_sink import AuditSink
 from node.runtime.datasets import NodeDatasets, UnknownDataset
 from protos.fedcredit.v1 import common_pb2, node_pb2, node_pb2_grpc
 
+if TYPE_CHECKING:
+    from node.monitoring.service import MonitoringService
+    from node.scoring.lending import Lending
+
 EXPORT_CHUNK_BYTES = 1 << 20
+# Applications per DecideBatch call: a chunk of a book, within the message size limit.
+MAX_BATCH_APPLICATIONS = 5000
 
 
 def dataset_infos(datasets: NodeDatasets, engine: PolicyEngine) -> list[common_pb2.DatasetInfo]:
@@ -60,6 +66,8 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         engine: PolicyEngine,
         sink: AuditSink,
         identify: Callable[[grpc.ServicerContext], Any],
+        lending: Lending | None = None,
+        monitoring: MonitoringService | None = None,
     ) -> None:
         self._me = identity
         self._datasets = datasets
@@ -67,6 +75,8 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         self._log = sink.log  # the log the sink writes to is the one auditors read
         self._sink = sink
         self._identify = identify
+        self._lending = lending
+        self._monitoring = monitoring
 
     def GetCapabilities(
         self, request: node_pb2.CapabilitiesRequest, context: grpc.ServicerContext
@@ -95,8 +105,15 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         except UnknownDataset as exc:
             context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
         records: list[ReleaseRecord] = []
+        firms = (
+            self._lending.release_firms(ask.dataset, who.organization, ask.purpose)
+            if self._lending is not None
+            else None
+        )
         try:
-            release = build_release(self._engine, who, ask, frame, on_record=records.append)
+            release = build_release(
+                self._engine, who, ask, frame, on_record=records.append, firms=firms
+            )
         except PolicyDenied as exc:
             context.abort(grpc.StatusCode.PERMISSION_DENIED, str(exc))
         except (ReleaseQueryError, TransformError, ValueError) as exc:
@@ -114,8 +131,11 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
                 "sha256": record.sha256,
                 "recipient": f"{who.organization}/{who.node_id}",
                 "filter_used": bool(ask.filter),
+                "withheld": record.withheld,
             },
         )
+        if firms is not None:
+            self._lending.log_release(who, ask.dataset, record, firms)
         return node_pb2.ReleaseResponse(
             table=release.table,
             format=record.format,
@@ -167,3 +187,177 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
             context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"policy not reloaded: {exc}")
         self._sink.policy_changed(old, new)
         return node_pb2.ReloadPolicyResponse(old_version=old, new_version=new)
+
+    # lending: the bank's own loan systems; logic lives in node.scoring -------------------
+
+    def _own_lending(self, context: grpc.ServicerContext) -> Lending:
+        who = self._identify(context)
+        if who.organization != self._me.organization:
+            context.abort(
+                grpc.StatusCode.PERMISSION_DENIED,
+                "decisions and authorizations are for this bank's own loan systems only",
+            )
+        if self._lending is None:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, "this node does not score")
+        return self._lending
+
+    def Decide(
+        self, request: node_pb2.DecideRequest, context: grpc.ServicerContext
+    ) -> node_pb2.DecideResponse:
+        batch = self.DecideBatch(node_pb2.DecideBatchRequest(applications=[request]), context)
+        return batch.decisions[0]
+
+    def DecideBatch(
+        self, request: node_pb2.DecideBatchRequest, context: grpc.ServicerContext
+    ) -> node_pb2.DecideBatchResponse:
+        from node.scoring.exceptions import BadApplication, DecisionPolicyError, NotReady
+        from node.scoring.serde import application_from_proto, decided_to_proto
+
+        lending = self._own_lending(context)
+        if not 1 <= len(request.applications) <= MAX_BATCH_APPLICATIONS:
+            context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"send 1 to {MAX_BATCH_APPLICATIONS} applications per call",
+            )
+        try:
+            decided = lending.decisions.decide_many(
+                [application_from_proto(a) for a in request.applications]
+            )
+        except BadApplication as exc:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        except (NotReady, DecisionPolicyError) as exc:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+        return node_pb2.DecideBatchResponse(decisions=[decided_to_proto(d) for d in decided])
+
+    def DecideBook(
+        self, request: node_pb2.DecideBookRequest, context: grpc.ServicerContext
+    ) -> Iterator[node_pb2.DecideBatchResponse]:
+        from node.scoring.exceptions import BadApplication, DecisionPolicyError, NotReady
+        from node.scoring.serde import decided_to_proto
+
+        lending = self._own_lending(context)
+        size = request.chunk_size or MAX_BATCH_APPLICATIONS
+        if not 1 <= size <= MAX_BATCH_APPLICATIONS or request.start_chunk < 0:
+            context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"chunk_size must be 1 to {MAX_BATCH_APPLICATIONS}, start_chunk not negative",
+            )
+        service = lending.decisions
+        try:
+            chunks = service.book(
+                request.ref_prefix or "book", request.amount, request.term_months, size
+            )
+            for k, apps in chunks:
+                if k < request.start_chunk:
+                    continue
+                decided = service.decide_many(apps)
+                yield node_pb2.DecideBatchResponse(
+                    decisions=[decided_to_proto(d) for d in decided], chunk=k
+                )
+        except BadApplication as exc:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        except (NotReady, DecisionPolicyError) as exc:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+
+    def RegisterAuthorizations(
+        self, request: node_pb2.AuthorizationBatch, context: grpc.ServicerContext
+    ) -> node_pb2.AuthorizationAck:
+        from node.consent.exceptions import ConsentError
+        from node.scoring.serde import grant_from_proto
+
+        lending = self._own_lending(context)
+        try:
+            grants = [grant_from_proto(g, self._me.organization) for g in request.grants]
+            ids, holders = lending.desk.register(grants)
+        except ConsentError as exc:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        return node_pb2.AuthorizationAck(record_ids=ids, holders=holders)
+
+    def RevokeAuthorization(
+        self, request: node_pb2.RevokeAuthorizationRequest, context: grpc.ServicerContext
+    ) -> node_pb2.AuthorizationAck:
+        from node.consent.exceptions import UnknownAuthorization
+
+        lending = self._own_lending(context)
+        try:
+            revocation, holders = lending.desk.revoke(request.record_id, list(request.holders))
+        except UnknownAuthorization as exc:
+            context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+        return node_pb2.AuthorizationAck(record_ids=[revocation], holders=holders)
+
+    # post-loan monitoring: the bank's own book; logic lives in node.monitoring -----------
+
+    def _own_monitoring(self, context: grpc.ServicerContext) -> MonitoringService:
+        who = self._identify(context)
+        if who.organization != self._me.organization:
+            context.abort(
+                grpc.StatusCode.PERMISSION_DENIED,
+                "monitoring is for this bank's own loan systems and operators only",
+            )
+        if self._monitoring is None:
+            context.abort(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "this node monitors no book; set monitoring.policy and monitoring.book",
+            )
+        return self._monitoring
+
+    def MonitorRefresh(
+        self, request: node_pb2.MonitorRefreshRequest, context: grpc.ServicerContext
+    ) -> node_pb2.MonitorRefreshResponse:
+        from node.monitoring.exceptions import MonitoringError
+        from node.monitoring.serde import refresh_to_proto
+
+        service = self._own_monitoring(context)
+        try:
+            result = service.refresh(request.as_of or None)
+        except MonitoringError as exc:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+        return refresh_to_proto(result)
+
+    def MonitorWatchlist(
+        self, request: node_pb2.MonitorWatchlistRequest, context: grpc.ServicerContext
+    ) -> node_pb2.MonitorWatchlistResponse:
+        from node.monitoring.policy import LEVELS
+        from node.monitoring.serde import entry_to_proto
+
+        service = self._own_monitoring(context)
+        level = request.min_level or "yellow"
+        if level not in LEVELS:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"min_level must be one of {LEVELS}")
+        rows = service.store.watchlist(LEVELS.index(level), request.limit or 1000)
+        counts = service.store.level_counts()
+        return node_pb2.MonitorWatchlistResponse(
+            entries=[entry_to_proto(r) for r in rows],
+            levels={LEVELS[k]: v for k, v in counts.items()},
+        )
+
+    def MonitorAlerts(
+        self, request: node_pb2.MonitorAlertsRequest, context: grpc.ServicerContext
+    ) -> node_pb2.MonitorAlertsResponse:
+        from node.monitoring.serde import alert_to_proto
+
+        service = self._own_monitoring(context)
+        alerts = service.store.alerts(request.state, request.kind, request.limit or 1000)
+        return node_pb2.MonitorAlertsResponse(alerts=[alert_to_proto(a) for a in alerts])
+
+    def MonitorAct(
+        self, request: node_pb2.MonitorActRequest, context: grpc.ServicerContext
+    ) -> node_pb2.MonitorAlert:
+        from node.audit import Actor
+        from node.monitoring.exceptions import InvalidTransition, UnknownAlert
+        from node.monitoring.serde import alert_to_proto
+
+        service = self._own_monitoring(context)
+        who = self._identify(context)
+        try:
+            alert = service.act(
+                request.alert_id,
+                request.action,
+                Actor(who.organization, who.node_id, who.role),
+                request.note,
+            )
+        except UnknownAlert as exc:
+            context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+        except InvalidTransition as exc:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+        return alert_to_proto(alert)

@@ -287,3 +287,677 @@ class ReloadPolicyResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ReloadPolicyResponse: _TypeAlias = ReloadPolicyResponse  # noqa: Y015
+
+@_typing.final
+class DecideRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class FeaturesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.float
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.float = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    USCC_FIELD_NUMBER: _builtins.int
+    APPLICATION_REF_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    TERM_MONTHS_FIELD_NUMBER: _builtins.int
+    FEATURES_FIELD_NUMBER: _builtins.int
+    uscc: _builtins.str
+    """read by the bank's node only; never sent on"""
+    application_ref: _builtins.str
+    """the loan system's reference, carried to every holder"""
+    amount: _builtins.float
+    term_months: _builtins.int
+    @_builtins.property
+    def features(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]:
+        """the bank's own features; looked up when empty"""
+
+    def __init__(
+        self,
+        *,
+        uscc: _builtins.str = ...,
+        application_ref: _builtins.str = ...,
+        amount: _builtins.float = ...,
+        term_months: _builtins.int = ...,
+        features: _abc.Mapping[_builtins.str, _builtins.float] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "application_ref", b"application_ref", "features", b"features", "term_months", b"term_months", "uscc", b"uscc"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecideRequest: _TypeAlias = DecideRequest  # noqa: Y015
+
+@_typing.final
+class ReasonCode(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CODE_FIELD_NUMBER: _builtins.int
+    CONTRIBUTION_FIELD_NUMBER: _builtins.int
+    code: _builtins.str
+    """a bank feature name, or a holder's coded category"""
+    contribution: _builtins.float
+    """log-odds of default it added"""
+    def __init__(
+        self,
+        *,
+        code: _builtins.str = ...,
+        contribution: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "contribution", b"contribution"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReasonCode: _TypeAlias = ReasonCode  # noqa: Y015
+
+@_typing.final
+class HolderGap(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARTY_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    ACTION_FIELD_NUMBER: _builtins.int
+    party: _builtins.str
+    reason: _builtins.str
+    """no_record, unauthorized, refused, offline, deadline"""
+    action: _builtins.str
+    """neutral, refer, decline (from the decision policy)"""
+    def __init__(
+        self,
+        *,
+        party: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        action: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "party", b"party", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HolderGap: _TypeAlias = HolderGap  # noqa: Y015
+
+@_typing.final
+class DecideResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class VersionsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    APPLICATION_REF_FIELD_NUMBER: _builtins.int
+    DECISION_FIELD_NUMBER: _builtins.int
+    PD_FIELD_NUMBER: _builtins.int
+    POINTS_FIELD_NUMBER: _builtins.int
+    REASONS_FIELD_NUMBER: _builtins.int
+    SUGGESTED_LIMIT_FIELD_NUMBER: _builtins.int
+    PRICE_BAND_FIELD_NUMBER: _builtins.int
+    RATE_BP_FIELD_NUMBER: _builtins.int
+    EXPOSURE_LIMIT_FIELD_NUMBER: _builtins.int
+    GAPS_FIELD_NUMBER: _builtins.int
+    KNOCKOUTS_FIELD_NUMBER: _builtins.int
+    VERSIONS_FIELD_NUMBER: _builtins.int
+    RECORD_ID_FIELD_NUMBER: _builtins.int
+    POLICY_VERSION_FIELD_NUMBER: _builtins.int
+    application_ref: _builtins.str
+    decision: _builtins.str
+    """approve, refer, decline"""
+    pd: _builtins.float
+    points: _builtins.float
+    suggested_limit: _builtins.float
+    price_band: _builtins.str
+    rate_bp: _builtins.int
+    exposure_limit: _builtins.float
+    record_id: _builtins.str
+    policy_version: _builtins.str
+    @_builtins.property
+    def reasons(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReasonCode]: ...
+    @_builtins.property
+    def gaps(self) -> _containers.RepeatedCompositeFieldContainer[Global___HolderGap]: ...
+    @_builtins.property
+    def knockouts(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def versions(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """party -> model@version that answered"""
+
+    def __init__(
+        self,
+        *,
+        application_ref: _builtins.str = ...,
+        decision: _builtins.str = ...,
+        pd: _builtins.float = ...,
+        points: _builtins.float = ...,
+        reasons: _abc.Iterable[Global___ReasonCode] | None = ...,
+        suggested_limit: _builtins.float = ...,
+        price_band: _builtins.str = ...,
+        rate_bp: _builtins.int = ...,
+        exposure_limit: _builtins.float = ...,
+        gaps: _abc.Iterable[Global___HolderGap] | None = ...,
+        knockouts: _abc.Iterable[_builtins.str] | None = ...,
+        versions: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        record_id: _builtins.str = ...,
+        policy_version: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_ref", b"application_ref", "decision", b"decision", "exposure_limit", b"exposure_limit", "gaps", b"gaps", "knockouts", b"knockouts", "pd", b"pd", "points", b"points", "policy_version", b"policy_version", "price_band", b"price_band", "rate_bp", b"rate_bp", "reasons", b"reasons", "record_id", b"record_id", "suggested_limit", b"suggested_limit", "versions", b"versions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecideResponse: _TypeAlias = DecideResponse  # noqa: Y015
+
+@_typing.final
+class DecideBatchRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APPLICATIONS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def applications(self) -> _containers.RepeatedCompositeFieldContainer[Global___DecideRequest]: ...
+    def __init__(
+        self,
+        *,
+        applications: _abc.Iterable[Global___DecideRequest] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applications", b"applications"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecideBatchRequest: _TypeAlias = DecideBatchRequest  # noqa: Y015
+
+@_typing.final
+class DecideBatchResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DECISIONS_FIELD_NUMBER: _builtins.int
+    CHUNK_FIELD_NUMBER: _builtins.int
+    chunk: _builtins.int
+    """DecideBook: the chunk these decisions are (resume after it)"""
+    @_builtins.property
+    def decisions(self) -> _containers.RepeatedCompositeFieldContainer[Global___DecideResponse]: ...
+    def __init__(
+        self,
+        *,
+        decisions: _abc.Iterable[Global___DecideResponse] | None = ...,
+        chunk: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk", b"chunk", "decisions", b"decisions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecideBatchResponse: _TypeAlias = DecideBatchResponse  # noqa: Y015
+
+@_typing.final
+class DecideBookRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REF_PREFIX_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    TERM_MONTHS_FIELD_NUMBER: _builtins.int
+    START_CHUNK_FIELD_NUMBER: _builtins.int
+    CHUNK_SIZE_FIELD_NUMBER: _builtins.int
+    ref_prefix: _builtins.str
+    """references are <ref_prefix>-<row>; never the firm's code"""
+    amount: _builtins.float
+    """the same requested amount and term for every firm"""
+    term_months: _builtins.int
+    start_chunk: _builtins.int
+    """resume: the first chunk to decide (chunks of chunk_size rows)"""
+    chunk_size: _builtins.int
+    """default 5000"""
+    def __init__(
+        self,
+        *,
+        ref_prefix: _builtins.str = ...,
+        amount: _builtins.float = ...,
+        term_months: _builtins.int = ...,
+        start_chunk: _builtins.int = ...,
+        chunk_size: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "chunk_size", b"chunk_size", "ref_prefix", b"ref_prefix", "start_chunk", b"start_chunk", "term_months", b"term_months"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecideBookRequest: _TypeAlias = DecideBookRequest  # noqa: Y015
+
+@_typing.final
+class AuthorizationGrant(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USCC_FIELD_NUMBER: _builtins.int
+    RECIPIENT_FIELD_NUMBER: _builtins.int
+    PURPOSES_FIELD_NUMBER: _builtins.int
+    VALID_FROM_FIELD_NUMBER: _builtins.int
+    VALID_TO_FIELD_NUMBER: _builtins.int
+    DOCUMENT_SHA256_FIELD_NUMBER: _builtins.int
+    COLLECTOR_FIELD_NUMBER: _builtins.int
+    COLLECTED_AT_FIELD_NUMBER: _builtins.int
+    HOLDERS_FIELD_NUMBER: _builtins.int
+    uscc: _builtins.str
+    recipient: _builtins.str
+    """organization allowed to use the firm's data"""
+    valid_from: _builtins.float
+    valid_to: _builtins.float
+    document_sha256: _builtins.str
+    collector: _builtins.str
+    collected_at: _builtins.float
+    @_builtins.property
+    def purposes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """loan_approval, post_loan_monitoring, model_development"""
+
+    @_builtins.property
+    def holders(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """node ids the record is sent to"""
+
+    def __init__(
+        self,
+        *,
+        uscc: _builtins.str = ...,
+        recipient: _builtins.str = ...,
+        purposes: _abc.Iterable[_builtins.str] | None = ...,
+        valid_from: _builtins.float = ...,
+        valid_to: _builtins.float = ...,
+        document_sha256: _builtins.str = ...,
+        collector: _builtins.str = ...,
+        collected_at: _builtins.float = ...,
+        holders: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["collected_at", b"collected_at", "collector", b"collector", "document_sha256", b"document_sha256", "holders", b"holders", "purposes", b"purposes", "recipient", b"recipient", "uscc", b"uscc", "valid_from", b"valid_from", "valid_to", b"valid_to"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AuthorizationGrant: _TypeAlias = AuthorizationGrant  # noqa: Y015
+
+@_typing.final
+class AuthorizationBatch(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GRANTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def grants(self) -> _containers.RepeatedCompositeFieldContainer[Global___AuthorizationGrant]: ...
+    def __init__(
+        self,
+        *,
+        grants: _abc.Iterable[Global___AuthorizationGrant] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["grants", b"grants"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AuthorizationBatch: _TypeAlias = AuthorizationBatch  # noqa: Y015
+
+@_typing.final
+class RevokeAuthorizationRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECORD_ID_FIELD_NUMBER: _builtins.int
+    HOLDERS_FIELD_NUMBER: _builtins.int
+    record_id: _builtins.str
+    @_builtins.property
+    def holders(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        record_id: _builtins.str = ...,
+        holders: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["holders", b"holders", "record_id", b"record_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RevokeAuthorizationRequest: _TypeAlias = RevokeAuthorizationRequest  # noqa: Y015
+
+@_typing.final
+class AuthorizationAck(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class HoldersEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    RECORD_IDS_FIELD_NUMBER: _builtins.int
+    HOLDERS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def record_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def holders(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """node id -> what it stored"""
+
+    def __init__(
+        self,
+        *,
+        record_ids: _abc.Iterable[_builtins.str] | None = ...,
+        holders: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["holders", b"holders", "record_ids", b"record_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AuthorizationAck: _TypeAlias = AuthorizationAck  # noqa: Y015
+
+@_typing.final
+class MonitorRefreshRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AS_OF_FIELD_NUMBER: _builtins.int
+    as_of: _builtins.str
+    """YYYY-MM; empty: the latest month of the bank's own panel"""
+    def __init__(
+        self,
+        *,
+        as_of: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MonitorRefreshRequest: _TypeAlias = MonitorRefreshRequest  # noqa: Y015
+
+@_typing.final
+class MonitorRefreshResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REFRESH_ID_FIELD_NUMBER: _builtins.int
+    AS_OF_FIELD_NUMBER: _builtins.int
+    RESULT_JSON_FIELD_NUMBER: _builtins.int
+    refresh_id: _builtins.str
+    as_of: _builtins.str
+    result_json: _builtins.str
+    """levels, alerts and feed issues by holder (counts and codes)"""
+    def __init__(
+        self,
+        *,
+        refresh_id: _builtins.str = ...,
+        as_of: _builtins.str = ...,
+        result_json: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "refresh_id", b"refresh_id", "result_json", b"result_json"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MonitorRefreshResponse: _TypeAlias = MonitorRefreshResponse  # noqa: Y015
+
+@_typing.final
+class MonitorWatchlistRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MIN_LEVEL_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    min_level: _builtins.str
+    """yellow (default), orange or red"""
+    limit: _builtins.int
+    """default 1000"""
+    def __init__(
+        self,
+        *,
+        min_level: _builtins.str = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "min_level", b"min_level"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MonitorWatchlistRequest: _TypeAlias = MonitorWatchlistRequest  # noqa: Y015
+
+@_typing.final
+class WatchlistEntry(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FIRM_FIELD_NUMBER: _builtins.int
+    REF_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
+    REASONS_FIELD_NUMBER: _builtins.int
+    PD_FIELD_NUMBER: _builtins.int
+    CATEGORY_FIELD_NUMBER: _builtins.int
+    SINCE_FIELD_NUMBER: _builtins.int
+    AS_OF_FIELD_NUMBER: _builtins.int
+    firm: _builtins.str
+    """the bank's token of the borrower, never its code"""
+    ref: _builtins.str
+    """the bank's book reference"""
+    level: _builtins.str
+    pd: _builtins.float
+    category: _builtins.str
+    """five-category loan classification"""
+    since: _builtins.str
+    as_of: _builtins.str
+    @_builtins.property
+    def reasons(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """codes only"""
+
+    def __init__(
+        self,
+        *,
+        firm: _builtins.str = ...,
+        ref: _builtins.str = ...,
+        level: _builtins.str = ...,
+        reasons: _abc.Iterable[_builtins.str] | None = ...,
+        pd: _builtins.float = ...,
+        category: _builtins.str = ...,
+        since: _builtins.str = ...,
+        as_of: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "category", b"category", "firm", b"firm", "level", b"level", "pd", b"pd", "reasons", b"reasons", "ref", b"ref", "since", b"since"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchlistEntry: _TypeAlias = WatchlistEntry  # noqa: Y015
+
+@_typing.final
+class MonitorWatchlistResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class LevelsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.int
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    ENTRIES_FIELD_NUMBER: _builtins.int
+    LEVELS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def entries(self) -> _containers.RepeatedCompositeFieldContainer[Global___WatchlistEntry]: ...
+    @_builtins.property
+    def levels(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
+        """borrowers per level, whole book"""
+
+    def __init__(
+        self,
+        *,
+        entries: _abc.Iterable[Global___WatchlistEntry] | None = ...,
+        levels: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entries", b"entries", "levels", b"levels"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MonitorWatchlistResponse: _TypeAlias = MonitorWatchlistResponse  # noqa: Y015
+
+@_typing.final
+class MonitorAlertsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATE_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    state: _builtins.str
+    """empty: all"""
+    kind: _builtins.str
+    """level_change, data_quality, drift; empty: all"""
+    limit: _builtins.int
+    def __init__(
+        self,
+        *,
+        state: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "limit", b"limit", "state", b"state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MonitorAlertsRequest: _TypeAlias = MonitorAlertsRequest  # noqa: Y015
+
+@_typing.final
+class MonitorAlert(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ALERT_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    BODY_JSON_FIELD_NUMBER: _builtins.int
+    alert_id: _builtins.str
+    kind: _builtins.str
+    state: _builtins.str
+    body_json: _builtins.str
+    """what the sinks received, plus deliveries and workflow history"""
+    def __init__(
+        self,
+        *,
+        alert_id: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        state: _builtins.str = ...,
+        body_json: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alert_id", b"alert_id", "body_json", b"body_json", "kind", b"kind", "state", b"state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MonitorAlert: _TypeAlias = MonitorAlert  # noqa: Y015
+
+@_typing.final
+class MonitorAlertsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ALERTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def alerts(self) -> _containers.RepeatedCompositeFieldContainer[Global___MonitorAlert]: ...
+    def __init__(
+        self,
+        *,
+        alerts: _abc.Iterable[Global___MonitorAlert] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alerts", b"alerts"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MonitorAlertsResponse: _TypeAlias = MonitorAlertsResponse  # noqa: Y015
+
+@_typing.final
+class MonitorActRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ALERT_ID_FIELD_NUMBER: _builtins.int
+    ACTION_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    alert_id: _builtins.str
+    action: _builtins.str
+    """acknowledge, inspection, reminder, limit_freeze, close"""
+    note: _builtins.str
+    def __init__(
+        self,
+        *,
+        alert_id: _builtins.str = ...,
+        action: _builtins.str = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "alert_id", b"alert_id", "note", b"note"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MonitorActRequest: _TypeAlias = MonitorActRequest  # noqa: Y015

@@ -1,0 +1,266 @@
+"""Decisions and authorizations across real node processes over loopback mTLS."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from typer.testing import CliRunner
+
+from node.audit.reader import LogReader
+from node.audit.search import SearchQuery
+from node.cli.app import app
+from node.consent.audit import uses_of
+from node.consent.store import ConsentStore
+from node.runtime.secrets import node_secret
+from node.scoring.lending import subject_tokenizer
+from protos.fedcredit.v1 import node_pb2
+from tests.node.scoring.federation import ScoringFederation, scoring_federation, train_and_deploy
+
+pytestmark = pytest.mark.slow
+DAY = 86_400.0
+DOC = hashlib.sha256(b"signed authorization form").hexdigest()
+
+
+@pytest.fixture(scope="module")
+def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ScoringFederation, list[str]]]:
+    root = tmp_path_factory.mktemp("scoring")
+    federation, codes = scoring_federation(root)
+    try:
+        federation.start()
+        train_and_deploy(federation)
+        yield federation, codes
+    finally:
+        federation.stop()
+
+
+def _grant(code: str, *, start: float, end: float) -> node_pb2.AuthorizationGrant:
+    return node_pb2.AuthorizationGrant(
+        uscc=code,
+        purposes=["loan_approval"],
+        valid_from=start,
+        valid_to=end,
+        document_sha256=DOC,
+        collector="branch-7",
+        collected_at=start,
+        holders=["government", "third_party"],
+    )
+
+
+def _decide(fed: ScoringFederation, code: str, ref: str) -> node_pb2.DecideResponse:
+    request = node_pb2.DecideRequest(uscc=code, application_ref=ref, amount=400_000, term_months=12)
+    return fed.node("bank").Decide(request, timeout=30)
+
+
+def _token(fed: ScoringFederation, node: str, code: str) -> str:
+    return subject_tokenizer(node_secret(fed.root / "state" / node)).token(code)
+
+
+def test_authorization_lifecycle_governs_every_holder_answer(
+    fed: tuple[ScoringFederation, list[str]],
+) -> None:
+    federation, codes = fed
+    code = codes[3]
+    # without an authorization both holders refuse, say so, and the bank refers
+    refused = _decide(federation, code, "APP-1")
+    assert {(g.party, g.reason) for g in refused.gaps} == {
+        ("government", "unauthorized"),
+        ("third_party", "unauthorized"),
+    }
+    assert refused.decision in ("refer", "decline")
+    # with one, every holder answers with its model version
+    now = time.time()
+    ack = federation.node("bank").RegisterAuthorizations(
+        node_pb2.AuthorizationBatch(grants=[_grant(code, start=now - DAY, end=now + 30 * DAY)]),
+        timeout=30,
+    )
+    assert all(v.startswith("stored 1") for v in ack.holders.values()), ack.holders
+    answered = _decide(federation, code, "APP-2")
+    assert not answered.gaps
+    assert set(answered.versions) == {"bank", "government", "third_party"}
+    assert answered.decision in ("approve", "refer", "decline")
+    assert 0.0 < answered.pd < 1.0 and len(answered.reasons) <= 4
+    # after revocation it is refused again
+    federation.node("bank").RevokeAuthorization(
+        node_pb2.RevokeAuthorizationRequest(
+            record_id=ack.record_ids[0], holders=["government", "third_party"]
+        ),
+        timeout=30,
+    )
+    after = _decide(federation, code, "APP-3")
+    assert {g.reason for g in after.gaps} == {"unauthorized"}
+    # an expired authorization is refused
+    other = codes[4]
+    federation.node("bank").RegisterAuthorizations(
+        node_pb2.AuthorizationBatch(grants=[_grant(other, start=now - 60 * DAY, end=now - DAY)]),
+        timeout=30,
+    )
+    assert {g.reason for g in _decide(federation, other, "APP-4").gaps} == {"unauthorized"}
+    # the government's access log has every use, each covered, and the refusals
+    state = federation.root / "state" / "government"
+    token = _token(federation, "government", code)
+    reader = LogReader.open(state / "audit")
+    uses = uses_of(reader, ConsentStore(state / "consent" / "authorizations.sqlite"), token)
+    scored = [u for u in uses if u.action == "score"]
+    assert len(scored) == 1 and scored[0].authorization == ack.record_ids[0]
+    assert not any(u.flag for u in uses)
+    assert sum(u.action == "denial" for u in uses) == 2
+    # and the CLI lists them the same way
+    out = federation.cli("audit", "uses", "--config", str(federation.config("government")), token)
+    assert "0 uses outside any authorization" in out
+
+
+def test_decision_is_replayed_from_its_record_and_holds_no_partner_value(
+    fed: tuple[ScoringFederation, list[str]],
+) -> None:
+    federation, codes = fed
+    code = codes[10]
+    now = time.time()
+    federation.node("bank").RegisterAuthorizations(
+        node_pb2.AuthorizationBatch(grants=[_grant(code, start=now - DAY, end=now + DAY)]),
+        timeout=30,
+    )
+    decided = _decide(federation, code, "APP-10")
+    out = federation.cli(
+        "decide", "replay", decided.record_id, "--config", str(federation.config("bank"))
+    )
+    assert "reproduced" in out
+    # no raw code in any holder's or the bank's stores and logs
+    for node in ("government", "third_party", "bank"):
+        for path in (federation.root / "state" / node).rglob("*"):
+            if (path.is_file() and path.suffix in (".sqlite", ".db", "")) or path.name.endswith(
+                "-wal"
+            ):
+                assert code.encode() not in path.read_bytes(), path
+
+
+def test_one_holder_offline_is_a_stated_gap_within_the_deadline(
+    fed: tuple[ScoringFederation, list[str]],
+) -> None:
+    federation, codes = fed
+    federation.stop_party("third_party")
+    try:
+        started = time.monotonic()
+        decided = _decide(federation, codes[20], "APP-20")
+        assert time.monotonic() - started < 5.0
+        assert ("third_party", "offline", "refer") in {
+            (g.party, g.reason, g.action) for g in decided.gaps
+        }
+    finally:
+        federation.start_node("third_party")
+        federation.wait_online(["third_party"])
+
+
+def test_loan_officer_of_another_bank_and_bad_input_are_refused(
+    fed: tuple[ScoringFederation, list[str]],
+) -> None:
+    federation, codes = fed
+    with pytest.raises(grpc.RpcError) as other:
+        federation.node("bank", "other-desk").Decide(
+            node_pb2.DecideRequest(uscc=codes[0], application_ref="X"), timeout=10
+        )
+    assert other.value.code() is grpc.StatusCode.PERMISSION_DENIED
+    with pytest.raises(grpc.RpcError) as bad:
+        _decide(federation, "not-a-code", "APP-bad")
+    assert bad.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_caps_refuse_and_log(fed: tuple[ScoringFederation, list[str]]) -> None:
+    federation, codes = fed
+    code = codes[30]
+    now = time.time()
+    federation.node("bank").RegisterAuthorizations(
+        node_pb2.AuthorizationBatch(grants=[_grant(code, start=now - DAY, end=now + DAY)]),
+        timeout=30,
+    )
+    gaps = [
+        {g.party: g.reason for g in _decide(federation, code, f"CAP-{i}").gaps} for i in range(8)
+    ]
+    assert "government" not in gaps[0]
+    assert gaps[-1]["government"] == "refused"  # per_firm_per_day: 6
+    reader = LogReader.open(federation.root / "state" / "government" / "audit")
+    token = _token(federation, "government", code)
+    denials = [
+        e for _, e in reader.search(SearchQuery(subject=token)) if e.result == "denied: daily cap"
+    ]
+    assert denials
+
+
+def test_rollback_changes_the_answering_version(fed: tuple[ScoringFederation, list[str]]) -> None:
+    federation, codes = fed
+    code = codes[40]
+    now = time.time()
+    federation.node("bank").RegisterAuthorizations(
+        node_pb2.AuthorizationBatch(grants=[_grant(code, start=now - DAY, end=now + DAY)]),
+        timeout=30,
+    )
+    federation.cli("models", "deploy", "--config", str(federation.config("bank")), "--job", "vlr")
+    assert _decide(federation, code, "RB-1").versions["bank"] == "sme-pd@2"
+    federation.cli("models", "rollback", "--config", str(federation.config("bank")), "sme-pd")
+    assert _decide(federation, code, "RB-2").versions["bank"] == "sme-pd@1"
+
+
+def _desk_args(federation: ScoringFederation) -> list[str]:
+    address = f"127.0.0.1:{federation.node_ports['bank']}"
+    return ["--node", address, "--node-id", "bank", "--certs", str(federation.certs)]
+
+
+def test_batch_file_streams_and_resumes_after_an_interruption(
+    fed: tuple[ScoringFederation, list[str]], tmp_path: Path
+) -> None:
+    # prepare: 30 applicants, of which the first 10 were decided before an interruption
+    federation, codes = fed
+    applicants = tmp_path / "applicants.csv"
+    applicants.write_text(
+        "uscc,application_ref,amount,term_months\n"
+        + "".join(f"{c},BATCH-{i},250000,12\n" for i, c in enumerate(codes[100:130]))
+    )
+    out = tmp_path / "decisions.csv"
+    first = tmp_path / "first.csv"
+    first.write_text("".join(applicants.read_text().splitlines(keepends=True)[:11]))
+    args = ["decide", "batch", *_desk_args(federation), "--as", "loan-desk"]
+    federation.cli(*args, "--in", str(first), "--out", str(out), "--chunk", "4")
+    # execute: the full file; only the 20 not yet decided are sent
+    again = federation.cli(*args, "--in", str(applicants), "--out", str(out), "--chunk", "7")
+    # assert: every applicant decided exactly once, each with a record that replays
+    rows = list(csv.DictReader(out.open()))
+    assert "20 decided, 10 already" in again
+    assert sorted(r["application_ref"] for r in rows) == sorted(f"BATCH-{i}" for i in range(30))
+    assert {r["decision"] for r in rows} <= {"approve", "refer", "decline"}
+    replayed = federation.cli(
+        "decide", "replay", rows[-1]["record_id"], "--config", str(federation.config("bank"))
+    )
+    assert "reproduced" in replayed
+    # a malformed file is one line naming the problem, not a traceback
+    bad = tmp_path / "bad.csv"
+    bad.write_text("code,ref\nx,y\n")
+    result = CliRunner().invoke(app, [*args, "--in", str(bad), "--out", str(tmp_path / "o.csv")])
+    assert result.exit_code == 2 and "needs the columns uscc and application_ref" in result.output
+
+
+def test_the_whole_book_is_decided_at_the_node_and_resumes_by_chunk(
+    fed: tuple[ScoringFederation, list[str]], tmp_path: Path
+) -> None:
+    federation, codes = fed
+    out = tmp_path / "book.csv"
+    args = ["decide", "book", *_desk_args(federation), "--as", "loan-desk", "--out", str(out)]
+    # execute: a whole run, then a rerun that finds everything done
+    federation.cli(*args, "--prefix", "REVIEW", "--chunk", "100")
+    rows = list(csv.DictReader(out.open()))
+    # drop the last two chunks, as if interrupted, and resume
+    kept = [r for r in rows if int(r["application_ref"].rsplit("-", 1)[1]) < len(codes) - 150]
+    with out.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(kept)
+    resumed = federation.cli(*args, "--prefix", "REVIEW", "--chunk", "100")
+    # assert: one decision per firm of the bank's table, references never hold a code
+    final = list(csv.DictReader(out.open()))
+    refs = [r["application_ref"] for r in final]
+    assert len(refs) == len(set(refs)) == len(codes)
+    assert "from chunk" in resumed and not any(c in "".join(refs) for c in codes[:50])
