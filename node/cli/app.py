@@ -7,7 +7,11 @@ import typer
 from node.cli import audit, certs, data, policy
 from node.cli.jobs import jobs_app, nodes_app
 
-app = typer.Typer(help="fedcredit: federated credit-risk modelling for SMEs.", no_args_is_help=True)
+app = typer.Typer(
+    help="fedcredit: federated credit-risk modelling for SMEs.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # a traceback's locals could hold data values
+)
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(nodes_app, name="nodes")
 app.add_typer(policy.app, name="policy")

@@ -39,6 +39,7 @@ from node.transport.roles import ALL_ROLES
 app = typer.Typer(
     help="Create the federation CA, issue, revoke, list and check certificates.",
     no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals would include private keys
 )
 _out = Console(soft_wrap=True)  # paths and serials must stay greppable
 _err = Console(stderr=True, soft_wrap=True)
