@@ -59,8 +59,8 @@ class Finding:
 
     ``kind`` is one of ``checkpoint_signature``, ``checkpoint_origin``, ``stored_checkpoint``,
     ``missing``, ``edited``, ``out_of_place``, ``malformed``, ``truncated``, ``root_mismatch``,
-    ``diverges``, ``stored_tree``, ``search_index`` or ``key_mismatch``. ``position`` is the first affected entry index, or
-    ``None`` when the finding is not about one entry.
+    ``diverges``, ``stored_tree``, ``search_index`` or ``key_mismatch``. ``position`` is the
+    first affected entry index, or ``None`` when the finding is not about one entry.
     """
 
     kind: str
@@ -321,9 +321,7 @@ def verify_log(
         report.add("key_mismatch", None, _key_hint(public_key, reader.origin or anchor.origin))
     else:
         if not anchor_signed:
-            report.add(
-                "checkpoint_signature", None, "the anchor checkpoint's signature is invalid"
-            )
+            report.add("checkpoint_signature", None, "the anchor checkpoint's signature is invalid")
         for _ in range(unsigned):
             report.add("stored_checkpoint", None, "a stored checkpoint is malformed or unsigned")
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Annotated, Any, Final
 
@@ -112,10 +112,8 @@ def _reader(directory: Path) -> Iterator[LogReader]:
     except sqlite3.DatabaseError as exc:
         raise _damaged(directory, exc) from None
     finally:
-        try:
+        with suppress(sqlite3.Error):
             reader.close()
-        except sqlite3.Error:
-            pass
 
 
 def _damaged(directory: Path, exc: sqlite3.DatabaseError) -> typer.Exit:
