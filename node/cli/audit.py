@@ -50,7 +50,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals of a log reader hold entry bytes
 )
 _out = Console()
-_err = Console(stderr=True)
+_err = Console(stderr=True, soft_wrap=True)  # one line per message, whatever the width
 
 LogDir = Annotated[Path, typer.Argument(help="The node's access-log directory.")]
 KeyOpt = Annotated[
