@@ -75,11 +75,18 @@ def _is_resident_id(value: str) -> bool:
     return _ID_CARD_CHECK[total % 11] == check
 
 
-def _refuse_raw_ids(name: str, value: str) -> None:
+def contains_raw_identifier(value: str) -> bool:
+    """Whether ``value`` holds a unified social credit code or a resident ID number."""
     for match in _ID_LIKE.finditer(value):
         word = match.group(0)
         if uscc.is_valid(uscc.normalize(word)) or _is_resident_id(word):
-            raise RawIdentifierError(name)
+            return True
+    return False
+
+
+def _refuse_raw_ids(name: str, value: str) -> None:
+    if contains_raw_identifier(value):
+        raise RawIdentifierError(name)
 
 
 def _check_text(name: str, value: object) -> str:

@@ -1,4 +1,9 @@
-"""The Node gRPC service: unpack, call the policy engine / access log, pack, map errors."""
+"""The Node gRPC service: unpack, call the policy engine / access log, pack.
+
+Failures are raised (``ServiceError`` or the project's own exception families) and answered
+from the error catalog by the server's interceptor (``node.transport.errors``), so no handler
+composes error text from an exception.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +16,68 @@ import grpc
 
 from node.audit.export import write_export
 from node.pki.identity import Identity
-from node.policy import PolicyDenied, PolicyEngine, ReleaseQueryError, TransformError
-from node.policy.release import ReleaseRecord, ReleaseRequest, build_release
+from node.policy import PolicyEngine
+from node.policy.exceptions import PolicyError
+from node.policy.model import DATA_PURPOSES
+from node.policy.release import FORMATS, ReleaseRecord, ReleaseRequest, build_release
 from node.runtime.audit_sink import AuditSink
 from node.runtime.datasets import NodeDatasets, UnknownDataset
+from node.transport.errors import ServiceError
 from protos.fedcredit.v1 import common_pb2, node_pb2, node_pb2_grpc
 
 EXPORT_CHUNK_BYTES = 1 << 20
+# A dataset has tens to a few hundred columns; a release naming more fields than any dataset
+# has is an error or an attack (100,000 repeated names held a call past its deadline and
+# wrote a 280 KB access-log entry). Names longer than any column name are refused too.
+MAX_RELEASE_FIELDS = 512
+MAX_NAME_CHARS = 128
+
+
+def _bounded_names(what: str, names: list[str]) -> tuple[str, ...]:
+    """Field names as asked, refused when too many, too long, empty or repeated."""
+    if len(names) > MAX_RELEASE_FIELDS:
+        raise ServiceError(
+            "request.too_large", what=what, count=len(names), limit=MAX_RELEASE_FIELDS
+        )
+    seen: set[str] = set()
+    for name in names:
+        if not name or len(name) > MAX_NAME_CHARS:
+            raise ServiceError(
+                "request.bad_value",
+                what=what,
+                expected=f"names of 1 to {MAX_NAME_CHARS} characters",
+            )
+        if name in seen:
+            raise ServiceError("request.duplicate", what=what, name=name)
+        seen.add(name)
+    return tuple(names)
+
+
+def release_request(request: node_pb2.ReleaseRequest) -> ReleaseRequest:
+    """The domain request of a ``Release`` call, its sizes and choices checked first.
+
+    Raises
+    ------
+    ServiceError
+        Too many, repeated or over-long field names; an over-long dataset name; an unknown
+        purpose or format.
+    """
+    purpose = request.purpose or "release"
+    fmt = request.format or "parquet"
+    if not 0 < len(request.dataset) <= MAX_NAME_CHARS:
+        raise ServiceError("request.bad_value", what="dataset", expected="a dataset name")
+    if purpose not in {p.value for p in DATA_PURPOSES}:
+        expected = "one of " + ", ".join(sorted(p.value for p in DATA_PURPOSES))
+        raise ServiceError("request.bad_value", what="purpose", expected=expected)
+    if fmt not in FORMATS:
+        raise ServiceError("request.bad_value", what="format", expected="parquet or csv")
+    return ReleaseRequest(
+        dataset=request.dataset,
+        fields=_bounded_names("fields", list(request.fields)),
+        purpose=purpose,
+        filter=request.filter,
+        format=fmt,
+    )
 
 
 def dataset_infos(datasets: NodeDatasets, engine: PolicyEngine) -> list[common_pb2.DatasetInfo]:
@@ -83,24 +143,13 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         self, request: node_pb2.ReleaseRequest, context: grpc.ServicerContext
     ) -> node_pb2.ReleaseResponse:
         who = self._identify(context)
-        ask = ReleaseRequest(
-            dataset=request.dataset,
-            fields=tuple(request.fields),
-            purpose=request.purpose or "release",
-            filter=request.filter,
-            format=request.format or "parquet",
-        )
+        ask = release_request(request)
         try:
             frame = self._datasets.frame(ask.dataset)
-        except UnknownDataset as exc:
-            context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+        except UnknownDataset:
+            raise ServiceError("dataset.unknown", name=ask.dataset) from None
         records: list[ReleaseRecord] = []
-        try:
-            release = build_release(self._engine, who, ask, frame, on_record=records.append)
-        except PolicyDenied as exc:
-            context.abort(grpc.StatusCode.PERMISSION_DENIED, str(exc))
-        except (ReleaseQueryError, TransformError, ValueError) as exc:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        release = build_release(self._engine, who, ask, frame, on_record=records.append)
         record = release.record
         self._sink.record(
             "release",
@@ -137,9 +186,10 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         checkpoint, _ = self._log.publication(None)  # signs only if entries were added
         size = request.tree_size or checkpoint.size
         if not request.index < size <= checkpoint.size:
-            context.abort(
-                grpc.StatusCode.OUT_OF_RANGE,
-                f"need index < tree_size <= {checkpoint.size}; got {request.index}, {size}",
+            raise ServiceError(
+                "request.bad_value",
+                what="index and tree_size",
+                expected=f"index below tree_size, tree_size at most {checkpoint.size}",
             )
         return node_pb2.AuditProveResponse(
             entry=self._log.entry_bytes(request.index),
@@ -163,7 +213,7 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
     ) -> node_pb2.ReloadPolicyResponse:
         try:
             old, new = self._engine.reload()
-        except Exception as exc:
-            context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"policy not reloaded: {exc}")
+        except PolicyError as exc:
+            raise ServiceError("policy.reload_failed", detail=str(exc)) from None
         self._sink.policy_changed(old, new)
         return node_pb2.ReloadPolicyResponse(old_version=old, new_version=new)
