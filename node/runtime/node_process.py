@@ -7,6 +7,7 @@ import threading
 
 from node.audit import AccessLog, Actor
 from node.compute import worker_pool
+from node.crypto.replay import PersistentReplayGuard
 from node.jobs.context import FieldGate
 from node.pki import PeerVerifier, PkiError, load_identity_files
 from node.policy import Decision, PolicyEngine
@@ -78,7 +79,9 @@ class NodeProcess:
         )
         self.directory = PeerDirectory(self.link.directory, verifier)
         self.router = EnvelopeRouter(
-            config.node_id, DirectorySealer(creds, self.directory), self.link.send_sealed
+            config.node_id,
+            DirectorySealer(creds, self.directory, PersistentReplayGuard(config.state_dir)),
+            self.link.send_sealed,
         )
         self.pool = worker_pool()
         self.tasks = TaskRunner(

@@ -170,7 +170,7 @@ CATALOG: Final[dict[str, CatalogEntry]] = {
         CatalogEntry(
             "witness.refused",
             _S.FAILED_PRECONDITION,
-            "the witness refuses this checkpoint: {detail}",
+            "checkpoint refused by the witness: {detail}",
             "publish a checkpoint that extends the one the witness holds, with its proof",
         ),
     )
