@@ -25,7 +25,7 @@ first signed checkpoint the entries no longer match bounds the range).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -154,14 +154,25 @@ class _Rebuild:
         return root_from_hashes([bytes(view[i : i + step]) for i in range(0, len(view), step)])
 
 
-def _key_hint(public_key: Ed25519PublicKey, origin: str) -> str:
-    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+def _signed_by_one(cp: SignedCheckpoint, keys: Sequence[Ed25519PublicKey]) -> bool:
+    for key in keys:
+        try:
+            cp.verify(key)
+        except CheckpointSignatureError:
+            continue
+        return True
+    return False
+
+
+def _key_hint(keys: Sequence[Ed25519PublicKey], origin: str) -> str:
+    raw = [k.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw) for k in keys]
+    shown = ", ".join(hashlib.sha256(r).hexdigest()[:16] for r in raw)
     return (
-        f"no checkpoint of log {origin!r} verifies under the key given "
-        f"(SHA-256 {hashlib.sha256(raw).hexdigest()[:16]}): it is not this node's checkpoint "
+        f"no checkpoint of log {origin!r} verifies under the key(s) given "
+        f"(SHA-256 {shown}): they are not this node's checkpoint key(s) "
         f"key; pass the certificate the federation CA issued to {origin!r} "
-        f"(e.g. {origin}.crt), or its Ed25519 key. If that is the key you gave, every "
-        "checkpoint in the log was forged"
+        f"(e.g. {origin}.crt), or its Ed25519 key, and after a key rotation the old one too. "
+        "If that is what you gave, every checkpoint in the log was forged"
     )
 
 
@@ -258,7 +269,7 @@ def _descend(reader: LogReader, rebuilt: _Rebuild, size: int, report: VerifyRepo
 
 def verify_log(
     reader: LogReader,
-    public_key: Ed25519PublicKey,
+    public_key: Ed25519PublicKey | Sequence[Ed25519PublicKey],
     checkpoint: SignedCheckpoint | None = None,
 ) -> VerifyReport:
     """Recompute the whole log from its entries and check it against a signed checkpoint.
@@ -268,7 +279,8 @@ def verify_log(
     reader
         The log to check (``LogReader.open(directory)``).
     public_key
-        The node's Ed25519 public key, obtained independently of the log.
+        The node's Ed25519 public key, obtained independently of the log; after a key
+        rotation, every key the node has used (each checkpoint must verify under one).
     checkpoint
         The checkpoint to trust, e.g. one the auditor kept or fetched from the witness.
         Defaults to the newest checkpoint stored in the log, and the report is then
@@ -297,11 +309,8 @@ def verify_log(
         report.add("checkpoint_signature", None, "no checkpoint to verify against")
         raise TamperDetected(report.findings, report)
     report = VerifyReport(anchor.origin, anchor.size, anchor.time, anchored=checkpoint is not None)
-    anchor_signed = True
-    try:
-        anchor.verify(public_key)
-    except CheckpointSignatureError:
-        anchor_signed = False
+    keys = [public_key] if isinstance(public_key, Ed25519PublicKey) else list(public_key)
+    anchor_signed = _signed_by_one(anchor, keys)
     if reader.origin and anchor.origin != reader.origin:
         report.add("checkpoint_origin", None, "the checkpoint is for another log")
 
@@ -311,14 +320,16 @@ def verify_log(
         report.checkpoints_checked += 1
         try:
             cp = SignedCheckpoint.from_bytes(raw)
-            cp.verify(public_key)
         except InvalidCheckpoint:
+            unsigned += 1
+            continue
+        if not _signed_by_one(cp, keys):
             unsigned += 1
             continue
         stored.append(cp)
     if not anchor_signed and not stored:
         # Not one signature verifies: far more likely the wrong key than a forged history.
-        report.add("key_mismatch", None, _key_hint(public_key, reader.origin or anchor.origin))
+        report.add("key_mismatch", None, _key_hint(keys, reader.origin or anchor.origin))
     else:
         if not anchor_signed:
             report.add("checkpoint_signature", None, "the anchor checkpoint's signature is invalid")

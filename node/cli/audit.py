@@ -136,7 +136,14 @@ def _print_findings(findings: list[Finding]) -> None:
 @app.command()
 def verify(
     log_dir: LogDir,
-    public_key: KeyOpt,
+    public_key: Annotated[
+        list[Path],
+        typer.Option(
+            "--public-key",
+            help="The node's Ed25519 public key (PEM, cert or hex); repeat it with the old "
+            "key after a key rotation.",
+        ),
+    ],
     checkpoint: Annotated[
         Path | None,
         typer.Option(
@@ -152,10 +159,10 @@ def verify(
     Also checks every checkpoint stored in the log, the stored tree proofs are served from,
     and the search index (its columns are outside the tree).
     """
-    key, anchor = _key(public_key), _checkpoint(checkpoint)
+    keys, anchor = [_key(p) for p in public_key], _checkpoint(checkpoint)
     with _reader(log_dir) as reader:
         try:
-            report = verify_log(reader, key, anchor)
+            report = verify_log(reader, keys, anchor)
         except TamperDetected as exc:
             if output == "json":
                 obj = exc.report.to_json_obj() if exc.report else {"ok": False}

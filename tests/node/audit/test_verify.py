@@ -307,3 +307,22 @@ def test_store_refuses_naive_updates_and_deletes(logdir: Path) -> None:
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):
             db.execute(sql)
     db.close()
+
+
+def test_log_across_a_key_rotation_verifies_with_both_keys(
+    logdir: Path, signing_key: Ed25519PrivateKey
+) -> None:
+    # prepare: the node rotates its signing key and keeps appending to the same log
+    new_key = Ed25519PrivateKey.generate()
+    with AccessLog.open(logdir, new_key, "bank-a") as log:
+        log.append_many([make_entry(i) for i in range(3)])
+        anchor = log.checkpoint()
+
+    # execute
+    with LogReader.open(logdir) as reader:
+        both = verify_log(reader, [signing_key.public_key(), new_key.public_key()], anchor)
+    new_only = _verify(logdir, new_key, anchor)
+
+    # assert: every checkpoint verifies under one of the keys; the new key alone flags the old
+    assert both.ok and both.checkpoints_checked == 3
+    assert ("stored_checkpoint", None) in _kinds(new_only)
