@@ -170,6 +170,43 @@ class AuditRecorder:
 
         return self._safe(build, fallback)
 
+    def subject_use(
+        self,
+        actor: Actor,
+        action: Action,
+        purpose: str,
+        result: str,
+        *,
+        dataset: str = "",
+        fields: Iterable[str] = (),
+        subjects: Iterable[str] = (),
+        details: Mapping[str, object] | None = None,
+    ) -> int:
+        """Record a use of named firms' data (a score, a refusal, an authorization received):
+        ``subjects`` are the firms' tokens, so ``search --subject`` finds every use of a firm.
+        ``rows`` is the number of subjects; scalar ``details`` are kept (floats as text)."""
+        subjects_t, fields_t = tuple(subjects), tuple(fields)
+        kept = {str(k): d for k, v in (details or {}).items() if (d := _detail(v)) is not None}
+
+        def build() -> AccessEntry:
+            return AccessEntry(
+                actor,
+                action,
+                purpose,
+                result,
+                dataset=dataset,
+                fields=fields_t,
+                rows=len(set(subjects_t)),
+                policy_version=self._version(),
+                subjects=subjects_t,
+                details=kept,
+            )
+
+        def fallback(note: str) -> AccessEntry:
+            return AccessEntry(actor, action, purpose, note, policy_version=self._version())
+
+        return self._safe(build, fallback)
+
     def policy_loaded(self, actor: Actor, old_version: str, new_version: str) -> int:
         """Record that the node's policy changed from ``old_version`` to ``new_version``."""
         return self._append(

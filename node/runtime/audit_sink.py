@@ -51,6 +51,27 @@ class AuditSink:
             action, lambda: self._recorder.from_record(actor or self.actor, job_id, action, rest)
         )
 
+    def subject_use(
+        self,
+        actor: Actor,
+        action: Action,
+        purpose: str,
+        result: str,
+        *,
+        dataset: str = "",
+        fields: tuple[str, ...] = (),
+        subjects: tuple[str, ...] = (),
+        details: Mapping[str, object] | None = None,
+    ) -> int | None:
+        """A use of named firms' data (by token), e.g. a score or a refusal; see the recorder."""
+        return self._safely(
+            action.value,
+            lambda: self._recorder.subject_use(
+                actor, action, purpose, result, dataset=dataset, fields=fields,
+                subjects=subjects, details=details,
+            ),
+        )  # fmt: skip
+
     def rpc(self, method: str, caller: Actor | None, allowed: bool, reason: str) -> int | None:
         """An RPC this process served (``read``) or refused (``denial``, with the reason)."""
         name = method.rsplit("/", 1)[-1]

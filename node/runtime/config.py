@@ -44,6 +44,8 @@ class NodeConfig:
     datasets: tuple[DatasetConfig, ...]
     # Interval between signed access-log checkpoints published to the coordinator's witness.
     checkpoint_interval_s: float = 30.0
+    # The ``scoring:`` section, validated by node.scoring.config at start-up.
+    scoring: Mapping[str, Any] | None = None
 
     def dataset(self, name: str) -> DatasetConfig:
         for ds in self.datasets:
@@ -78,6 +80,16 @@ def read_config_mapping(path: Path) -> Mapping[str, Any]:
     if not isinstance(raw, Mapping):
         raise ConfigError(path, "(file)", "must be a YAML mapping")
     return raw
+
+
+def _scoring_section(raw: Any, resolve: Any) -> Mapping[str, Any] | None:
+    """The ``scoring:`` mapping with its file paths resolved against the config file."""
+    if not isinstance(raw, Mapping):
+        return raw  # validated (and refused with a message) by node.scoring.config
+    section = dict(raw)
+    if isinstance(section.get("decision_policy"), str):
+        section["decision_policy"] = str(resolve(section["decision_policy"]))
+    return section
 
 
 def load_node_config(path: Path | str) -> NodeConfig:
@@ -122,6 +134,7 @@ def load_node_config(path: Path | str) -> NodeConfig:
         policy=resolve(policy) if policy else None,
         datasets=tuple(datasets),
         checkpoint_interval_s=float(raw.get("checkpoint_interval_s", 30.0)),
+        scoring=_scoring_section(raw.get("scoring"), resolve),
     )
     if config.policy is not None and not config.policy.exists():
         raise ConfigError(path, "policy", f"{config.policy} does not exist")

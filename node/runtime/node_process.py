@@ -18,6 +18,9 @@ from node.runtime.gate import PolicyGate
 from node.runtime.link import CoordinatorLink
 from node.runtime.secrets import node_secret
 from node.runtime.tasks import Assignment, TaskRunner
+from node.scoring.config import parse_scoring_config
+from node.scoring.exceptions import ScoringError
+from node.scoring.lending import Lending
 from node.servicer.access import NODE_ACCESS
 from node.servicer.node_servicer import NodeServicer, dataset_infos
 from node.telemetry import TracingInterceptor
@@ -83,6 +86,15 @@ class NodeProcess:
             DirectorySealer(creds, self.directory, PersistentReplayGuard(config.state_dir)),
             self.link.send_sealed,
         )
+        try:
+            scoring = parse_scoring_config(config.scoring, creds.identity.role, config.state_dir)
+        except ScoringError as exc:
+            raise ConfigError(config.state_dir, "scoring", str(exc)) from None
+        self.lending = Lending(
+            creds=creds, config=scoring, state_dir=config.state_dir, secret=secret,
+            datasets=self.datasets, engine=self.engine, sink=self.sink, router=self.router,
+            directory=self.directory,
+        )  # fmt: skip
         self.pool = worker_pool()
         self.tasks = TaskRunner(
             config.node_id,
@@ -100,6 +112,7 @@ class NodeProcess:
             engine=self.engine,
             sink=self.sink,
             identify=lambda ctx: verifier(peer_certificate(ctx)),
+            lending=self.lending,
         )
         interceptor = PeerAuthInterceptor(
             verifier, NODE_ACCESS, self.sink.decision_recorder(log_allowed=True)
@@ -213,6 +226,7 @@ class NodeProcess:
         self.tasks.join(grace)
         self.server.stop(grace).wait(grace + 1)
         self.pool.shutdown(cancel_futures=True)
+        self.lending.close()
         self.sink.record("admin", {"operation": "node_stopped"})
         self.access_log.checkpoint()  # the whole history is signed before the process ends
         self.access_log.close()

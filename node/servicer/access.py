@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from node.transport.roles import ALL_ROLES, AUDITOR, DATA_HOLDERS, OPERATOR
+from node.transport.roles import ALL_ROLES, AUDITOR, DATA_HOLDERS, LOAN_OFFICER, OPERATOR
 
 _SERVICE = "/fedcredit.v1.Node/"
 
@@ -16,4 +16,9 @@ NODE_ACCESS: Final[dict[str, frozenset[str]]] = {
     _SERVICE + "AuditProve": frozenset({AUDITOR}),
     _SERVICE + "AuditExport": frozenset({AUDITOR}),
     _SERVICE + "ReloadPolicy": frozenset({OPERATOR}),
+    # The bank's own loan systems; the servicer also requires the node's own organization.
+    _SERVICE + "Decide": frozenset({LOAN_OFFICER}),
+    _SERVICE + "DecideBatch": frozenset({LOAN_OFFICER}),
+    _SERVICE + "RegisterAuthorizations": frozenset({LOAN_OFFICER, OPERATOR}),
+    _SERVICE + "RevokeAuthorization": frozenset({LOAN_OFFICER, OPERATOR}),
 }

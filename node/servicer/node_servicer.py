@@ -10,7 +10,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 
@@ -25,7 +25,12 @@ from node.runtime.datasets import NodeDatasets, UnknownDataset
 from node.transport.errors import ServiceError
 from protos.fedcredit.v1 import common_pb2, node_pb2, node_pb2_grpc
 
+if TYPE_CHECKING:
+    from node.scoring.lending import Lending
+
 EXPORT_CHUNK_BYTES = 1 << 20
+# Applications per DecideBatch call: a chunk of a book, within the message size limit.
+MAX_BATCH_APPLICATIONS = 5000
 # A dataset has tens to a few hundred columns; a release naming more fields than any dataset
 # has is an error or an attack (100,000 repeated names held a call past its deadline and
 # wrote a 280 KB access-log entry). Names longer than any column name are refused too.
@@ -120,6 +125,7 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         engine: PolicyEngine,
         sink: AuditSink,
         identify: Callable[[grpc.ServicerContext], Any],
+        lending: Lending | None = None,
     ) -> None:
         self._me = identity
         self._datasets = datasets
@@ -127,6 +133,7 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         self._log = sink.log  # the log the sink writes to is the one auditors read
         self._sink = sink
         self._identify = identify
+        self._lending = lending
 
     def GetCapabilities(
         self, request: node_pb2.CapabilitiesRequest, context: grpc.ServicerContext
@@ -217,3 +224,53 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
             raise ServiceError("policy.reload_failed", detail=str(exc)) from None
         self._sink.policy_changed(old, new)
         return node_pb2.ReloadPolicyResponse(old_version=old, new_version=new)
+
+    # lending: the bank's own loan systems; logic lives in node.scoring -------------------
+
+    def _own_lending(self, context: grpc.ServicerContext) -> Lending:
+        who = self._identify(context)
+        if who.organization != self._me.organization:
+            raise ServiceError("lending.not_own")
+        if self._lending is None:
+            raise ServiceError("lending.not_scoring")
+        return self._lending
+
+    def Decide(
+        self, request: node_pb2.DecideRequest, context: grpc.ServicerContext
+    ) -> node_pb2.DecideResponse:
+        batch = self.DecideBatch(node_pb2.DecideBatchRequest(applications=[request]), context)
+        return batch.decisions[0]
+
+    def DecideBatch(
+        self, request: node_pb2.DecideBatchRequest, context: grpc.ServicerContext
+    ) -> node_pb2.DecideBatchResponse:
+        from node.scoring.serde import application_from_proto, decided_to_proto
+
+        lending = self._own_lending(context)
+        count = len(request.applications)
+        if not 1 <= count <= MAX_BATCH_APPLICATIONS:
+            raise ServiceError(
+                "request.too_large", what="applications", count=count, limit=MAX_BATCH_APPLICATIONS
+            )
+        # refusals (BadApplication, NotReady, DecisionPolicyError) answer from the catalog
+        decided = lending.decisions.decide_many(
+            [application_from_proto(a) for a in request.applications]
+        )
+        return node_pb2.DecideBatchResponse(decisions=[decided_to_proto(d) for d in decided])
+
+    def RegisterAuthorizations(
+        self, request: node_pb2.AuthorizationBatch, context: grpc.ServicerContext
+    ) -> node_pb2.AuthorizationAck:
+        from node.scoring.serde import grant_from_proto
+
+        lending = self._own_lending(context)
+        grants = [grant_from_proto(g, self._me.organization) for g in request.grants]
+        ids, holders = lending.desk.register(grants)  # ConsentError: from the catalog
+        return node_pb2.AuthorizationAck(record_ids=ids, holders=holders)
+
+    def RevokeAuthorization(
+        self, request: node_pb2.RevokeAuthorizationRequest, context: grpc.ServicerContext
+    ) -> node_pb2.AuthorizationAck:
+        lending = self._own_lending(context)
+        revocation, holders = lending.desk.revoke(request.record_id, list(request.holders))
+        return node_pb2.AuthorizationAck(record_ids=[revocation], holders=holders)

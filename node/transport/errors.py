@@ -150,6 +150,36 @@ CATALOG: Final[dict[str, CatalogEntry]] = {
             "fix the policy file (`fedcredit policy validate`) and reload again",
         ),
         CatalogEntry(
+            "lending.not_own",
+            _S.PERMISSION_DENIED,
+            "decisions and authorizations are for this bank's own loan systems only",
+            "call your own bank's node with a certificate of your own organization",
+        ),
+        CatalogEntry(
+            "lending.not_scoring",
+            _S.FAILED_PRECONDITION,
+            "this node does not score",
+            "ask the bank's node; a node scores once its config names a decision policy",
+        ),
+        CatalogEntry(
+            "lending.bad_request",
+            _S.INVALID_ARGUMENT,
+            "the application or authorization is refused: {detail}",
+            "correct the named field and send it again",
+        ),
+        CatalogEntry(
+            "lending.not_ready",
+            _S.FAILED_PRECONDITION,
+            "this node cannot decide yet: {detail}",
+            "the bank's operator must deploy a model and a decision policy",
+        ),
+        CatalogEntry(
+            "authorization.unknown",
+            _S.NOT_FOUND,
+            "no such authorization record",
+            "list the records the bank registered and use one of their ids",
+        ),
+        CatalogEntry(
             "job.invalid_spec",
             _S.INVALID_ARGUMENT,
             "the job file is refused: {detail}",
@@ -243,12 +273,19 @@ class ServiceError(Exception):
 # Families whose message is value-free by design, mapped to their entry. Imported on first
 # use, so importing the transport does not pull in the policy engine and the job registry.
 @functools.cache
-def _families() -> list[tuple[type[BaseException], Callable[[BaseException], ServiceError]]]:
+def _families() -> list[
+    tuple[
+        type[BaseException] | tuple[type[BaseException], ...],
+        Callable[[BaseException], ServiceError],
+    ]
+]:
     from node.audit.exceptions import AuditError, ProofRangeError
+    from node.consent.exceptions import ConsentError, UnknownAuthorization
     from node.crypto.exceptions import InvalidEnvelope
     from node.jobs.exceptions import DuplicateJobId, JobSpecError
     from node.pki.exceptions import PkiError
     from node.policy.exceptions import PolicyDenied, PolicyError, ReleaseQueryError, TransformError
+    from node.scoring.exceptions import BadApplication, DecisionPolicyError, NotReady
 
     def detail(code: str) -> Callable[[BaseException], ServiceError]:
         return lambda exc: ServiceError(code, detail=str(exc))
@@ -266,6 +303,10 @@ def _families() -> list[tuple[type[BaseException], Callable[[BaseException], Ser
         (ProofRangeError, detail("audit.out_of_range")),
         (AuditError, detail("audit.failed")),
         (JobSpecError, detail("job.invalid_spec")),
+        (UnknownAuthorization, lambda exc: ServiceError("authorization.unknown")),
+        (ConsentError, detail("lending.bad_request")),
+        (BadApplication, detail("lending.bad_request")),
+        ((NotReady, DecisionPolicyError), detail("lending.not_ready")),
         (InvalidEnvelope, detail("envelope.refused")),
         (DuplicateJobId, lambda exc: ServiceError("job.duplicate_id")),
     ]

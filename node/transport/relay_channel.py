@@ -70,6 +70,7 @@ class EnvelopeRouter:
         self._send_sealed = send_sealed
         self._timeout = timeout
         self._channels: dict[str, RelayChannel] = {}
+        self._services: dict[str, Callable[[Opened], None]] = {}
         self._early: deque[tuple[float, Opened]] = deque()
         self._lock = threading.Lock()
 
@@ -88,6 +89,25 @@ class EnvelopeRouter:
                 self._early = kept
             return channel
 
+    def serve(self, job_key: str, handler: Callable[[Opened], None]) -> None:
+        """Hand every envelope of ``job_key`` to ``handler`` (on the receiving thread).
+
+        For standing services such as scoring, whose requests do not belong to a job
+        attempt; ``handler`` must return quickly (queue the work, do not do it).
+        """
+        with self._lock:
+            self._services[job_key] = handler
+
+    def send(self, job_key: str, recipient: str, topic: str, payload: bytes) -> None:
+        """Seal and send outside any channel (a service's request or answer).
+
+        Raises
+        ------
+        PartyUnavailable
+            The recipient (or the coordinator) is offline.
+        """
+        self._send(job_key, recipient, topic, payload)
+
     def close_channel(self, job_key: str) -> None:
         with self._lock:
             self._channels.pop(job_key, None)
@@ -99,8 +119,9 @@ class EnvelopeRouter:
         """
         msg = self._sealer.open(sealed)
         with self._lock:
+            service = self._services.get(msg.job_key)
             channel = self._channels.get(msg.job_key)
-            if channel is None:
+            if service is None and channel is None:
                 now = time.monotonic()
                 while self._early and (
                     now - self._early[0][0] > EARLY_HOLD_S or len(self._early) >= EARLY_HOLD_MAX
@@ -108,6 +129,10 @@ class EnvelopeRouter:
                     self._early.popleft()
                 self._early.append((now, msg))
                 return
+        if service is not None:
+            service(msg)
+            return
+        assert channel is not None
         channel.inbox.put(msg.sender, msg.topic, msg.payload)
 
     def party_left(self, job_key: str, party: str, reason: str) -> None:

@@ -23,6 +23,7 @@ from coordinator.local import LocalFederation
 from coordinator.local.synthetic import synthetic_federation
 from coordinator.runtime.config import load_coordinator_config
 from coordinator.runtime.server import CoordinatorServer
+from node.pki import issue_certificate
 from node.runtime.config import load_node_config
 from node.runtime.node_process import NodeProcess
 from node.transport.client import open_channel
@@ -37,6 +38,7 @@ from tests.fuzz.harness import Target, grpc_check, message_strategy, mutated
 from tests.fuzz.parsers import JOB_SKELETONS, yaml_text
 
 NODE = "government"
+OFFICER = "gov-officer"
 TIMEOUT_S = 10.0
 STREAM_S = 1.0
 # Methods that may legitimately keep a stream open until the deadline.
@@ -48,6 +50,8 @@ class InProcessFederation:
 
     def __init__(self, root: Path) -> None:
         self.fed: LocalFederation = synthetic_federation(root, n_firms=60)
+        # a loan officer of the node's own organization reaches the lending handlers
+        issue_certificate(self.fed.certs, OFFICER, role="loan_officer", organization="gov-dc")
         self._coordinator: CoordinatorServer | None = None
         self._node: NodeProcess | None = None
 
@@ -179,6 +183,10 @@ METHODS: list[tuple[str, str, type[Any], bool, str]] = [
     ("node", "AuditProve", node_pb2.AuditProveRequest, False, "auditor"),
     ("node", "AuditExport", node_pb2.AuditExportRequest, True, "auditor"),
     ("node", "ReloadPolicy", node_pb2.ReloadPolicyRequest, False, "operator"),
+    ("node", "Decide", node_pb2.DecideRequest, False, OFFICER),
+    ("node", "DecideBatch", node_pb2.DecideBatchRequest, False, OFFICER),
+    ("node", "RegisterAuthorizations", node_pb2.AuthorizationBatch, False, OFFICER),
+    ("node", "RevokeAuthorization", node_pb2.RevokeAuthorizationRequest, False, OFFICER),
     ("coordinator", "Register", coordinator_pb2.RegisterRequest, False, "bank"),
     ("coordinator", "Heartbeat", coordinator_pb2.HeartbeatRequest, False, "bank"),
     ("coordinator", "GetDirectory", coordinator_pb2.DirectoryRequest, False, "bank"),

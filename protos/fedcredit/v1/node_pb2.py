@@ -25,13 +25,19 @@ _sym_db = _symbol_database.Default()
 from protos.fedcredit.v1 import common_pb2 as protos_dot_fedcredit_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eprotos/fedcredit/v1/node.proto\x12\x0c\x66\x65\x64\x63redit.v1\x1a protos/fedcredit/v1/common.proto\"\x15\n\x13\x43\x61pabilitiesRequest\"\x88\x01\n\x0c\x43\x61pabilities\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x14\n\x0corganization\x18\x02 \x01(\t\x12\x0c\n\x04role\x18\x03 \x01(\t\x12\x16\n\x0epolicy_version\x18\x04 \x01(\t\x12+\n\x08\x64\x61tasets\x18\x05 \x03(\x0b\x32\x19.fedcredit.v1.DatasetInfo\"b\n\x0eReleaseRequest\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12\x0e\n\x06\x66ields\x18\x02 \x03(\t\x12\x0f\n\x07purpose\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x05 \x01(\t\"z\n\x0fReleaseResponse\x12\r\n\x05table\x18\x01 \x01(\x0c\x12\x0e\n\x06\x66ormat\x18\x02 \x01(\t\x12\x16\n\x0epolicy_version\x18\x03 \x01(\t\x12\x0c\n\x04rows\x18\x04 \x01(\x03\x12\x12\n\nrelease_id\x18\x05 \x01(\t\x12\x0e\n\x06sha256\x18\x06 \x01(\t\"\x18\n\x16\x41uditCheckpointRequest\"-\n\x17\x41uditCheckpointResponse\x12\x12\n\ncheckpoint\x18\x01 \x01(\x0c\"5\n\x11\x41uditProveRequest\x12\r\n\x05index\x18\x01 \x01(\x04\x12\x11\n\ttree_size\x18\x02 \x01(\x04\"F\n\x12\x41uditProveResponse\x12\r\n\x05\x65ntry\x18\x01 \x01(\x0c\x12\r\n\x05proof\x18\x02 \x03(\x0c\x12\x12\n\ncheckpoint\x18\x03 \x01(\x0c\"\x14\n\x12\x41uditExportRequest\" \n\x10\x41uditExportChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"\x15\n\x13ReloadPolicyRequest\"@\n\x14ReloadPolicyResponse\x12\x13\n\x0bold_version\x18\x01 \x01(\t\x12\x13\n\x0bnew_version\x18\x02 \x01(\t2\xfb\x03\n\x04Node\x12P\n\x0fGetCapabilities\x12!.fedcredit.v1.CapabilitiesRequest\x1a\x1a.fedcredit.v1.Capabilities\x12\x46\n\x07Release\x12\x1c.fedcredit.v1.ReleaseRequest\x1a\x1d.fedcredit.v1.ReleaseResponse\x12^\n\x0f\x41uditCheckpoint\x12$.fedcredit.v1.AuditCheckpointRequest\x1a%.fedcredit.v1.AuditCheckpointResponse\x12O\n\nAuditProve\x12\x1f.fedcredit.v1.AuditProveRequest\x1a .fedcredit.v1.AuditProveResponse\x12Q\n\x0b\x41uditExport\x12 .fedcredit.v1.AuditExportRequest\x1a\x1e.fedcredit.v1.AuditExportChunk0\x01\x12U\n\x0cReloadPolicy\x12!.fedcredit.v1.ReloadPolicyRequest\x1a\".fedcredit.v1.ReloadPolicyResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eprotos/fedcredit/v1/node.proto\x12\x0c\x66\x65\x64\x63redit.v1\x1a protos/fedcredit/v1/common.proto\"\x15\n\x13\x43\x61pabilitiesRequest\"\x88\x01\n\x0c\x43\x61pabilities\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x14\n\x0corganization\x18\x02 \x01(\t\x12\x0c\n\x04role\x18\x03 \x01(\t\x12\x16\n\x0epolicy_version\x18\x04 \x01(\t\x12+\n\x08\x64\x61tasets\x18\x05 \x03(\x0b\x32\x19.fedcredit.v1.DatasetInfo\"b\n\x0eReleaseRequest\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12\x0e\n\x06\x66ields\x18\x02 \x03(\t\x12\x0f\n\x07purpose\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x05 \x01(\t\"z\n\x0fReleaseResponse\x12\r\n\x05table\x18\x01 \x01(\x0c\x12\x0e\n\x06\x66ormat\x18\x02 \x01(\t\x12\x16\n\x0epolicy_version\x18\x03 \x01(\t\x12\x0c\n\x04rows\x18\x04 \x01(\x03\x12\x12\n\nrelease_id\x18\x05 \x01(\t\x12\x0e\n\x06sha256\x18\x06 \x01(\t\"\x18\n\x16\x41uditCheckpointRequest\"-\n\x17\x41uditCheckpointResponse\x12\x12\n\ncheckpoint\x18\x01 \x01(\x0c\"5\n\x11\x41uditProveRequest\x12\r\n\x05index\x18\x01 \x01(\x04\x12\x11\n\ttree_size\x18\x02 \x01(\x04\"F\n\x12\x41uditProveResponse\x12\r\n\x05\x65ntry\x18\x01 \x01(\x0c\x12\r\n\x05proof\x18\x02 \x03(\x0c\x12\x12\n\ncheckpoint\x18\x03 \x01(\x0c\"\x14\n\x12\x41uditExportRequest\" \n\x10\x41uditExportChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"\x15\n\x13ReloadPolicyRequest\"@\n\x14ReloadPolicyResponse\x12\x13\n\x0bold_version\x18\x01 \x01(\t\x12\x13\n\x0bnew_version\x18\x02 \x01(\t\"\xc9\x01\n\rDecideRequest\x12\x0c\n\x04uscc\x18\x01 \x01(\t\x12\x17\n\x0f\x61pplication_ref\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\x01\x12\x13\n\x0bterm_months\x18\x04 \x01(\x05\x12;\n\x08\x66\x65\x61tures\x18\x05 \x03(\x0b\x32).fedcredit.v1.DecideRequest.FeaturesEntry\x1a/\n\rFeaturesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"0\n\nReasonCode\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x14\n\x0c\x63ontribution\x18\x02 \x01(\x01\":\n\tHolderGap\x12\r\n\x05party\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x03 \x01(\t\"\xac\x03\n\x0e\x44\x65\x63ideResponse\x12\x17\n\x0f\x61pplication_ref\x18\x01 \x01(\t\x12\x10\n\x08\x64\x65\x63ision\x18\x02 \x01(\t\x12\n\n\x02pd\x18\x03 \x01(\x01\x12\x0e\n\x06points\x18\x04 \x01(\x01\x12)\n\x07reasons\x18\x05 \x03(\x0b\x32\x18.fedcredit.v1.ReasonCode\x12\x17\n\x0fsuggested_limit\x18\x06 \x01(\x01\x12\x12\n\nprice_band\x18\x07 \x01(\t\x12\x0f\n\x07rate_bp\x18\x08 \x01(\x05\x12\x16\n\x0e\x65xposure_limit\x18\t \x01(\x01\x12%\n\x04gaps\x18\n \x03(\x0b\x32\x17.fedcredit.v1.HolderGap\x12\x11\n\tknockouts\x18\x0b \x03(\t\x12<\n\x08versions\x18\x0c \x03(\x0b\x32*.fedcredit.v1.DecideResponse.VersionsEntry\x12\x11\n\trecord_id\x18\r \x01(\t\x12\x16\n\x0epolicy_version\x18\x0e \x01(\t\x1a/\n\rVersionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"G\n\x12\x44\x65\x63ideBatchRequest\x12\x31\n\x0c\x61pplications\x18\x01 \x03(\x0b\x32\x1b.fedcredit.v1.DecideRequest\"F\n\x13\x44\x65\x63ideBatchResponse\x12/\n\tdecisions\x18\x01 \x03(\x0b\x32\x1c.fedcredit.v1.DecideResponse\"\xc0\x01\n\x12\x41uthorizationGrant\x12\x0c\n\x04uscc\x18\x01 \x01(\t\x12\x11\n\trecipient\x18\x02 \x01(\t\x12\x10\n\x08purposes\x18\x03 \x03(\t\x12\x12\n\nvalid_from\x18\x04 \x01(\x01\x12\x10\n\x08valid_to\x18\x05 \x01(\x01\x12\x17\n\x0f\x64ocument_sha256\x18\x06 \x01(\t\x12\x11\n\tcollector\x18\x07 \x01(\t\x12\x14\n\x0c\x63ollected_at\x18\x08 \x01(\x01\x12\x0f\n\x07holders\x18\t \x03(\t\"F\n\x12\x41uthorizationBatch\x12\x30\n\x06grants\x18\x01 \x03(\x0b\x32 .fedcredit.v1.AuthorizationGrant\"@\n\x1aRevokeAuthorizationRequest\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12\x0f\n\x07holders\x18\x02 \x03(\t\"\x94\x01\n\x10\x41uthorizationAck\x12\x12\n\nrecord_ids\x18\x01 \x03(\t\x12<\n\x07holders\x18\x02 \x03(\x0b\x32+.fedcredit.v1.AuthorizationAck.HoldersEntry\x1a.\n\x0cHoldersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x32\xd1\x06\n\x04Node\x12P\n\x0fGetCapabilities\x12!.fedcredit.v1.CapabilitiesRequest\x1a\x1a.fedcredit.v1.Capabilities\x12\x46\n\x07Release\x12\x1c.fedcredit.v1.ReleaseRequest\x1a\x1d.fedcredit.v1.ReleaseResponse\x12^\n\x0f\x41uditCheckpoint\x12$.fedcredit.v1.AuditCheckpointRequest\x1a%.fedcredit.v1.AuditCheckpointResponse\x12O\n\nAuditProve\x12\x1f.fedcredit.v1.AuditProveRequest\x1a .fedcredit.v1.AuditProveResponse\x12Q\n\x0b\x41uditExport\x12 .fedcredit.v1.AuditExportRequest\x1a\x1e.fedcredit.v1.AuditExportChunk0\x01\x12U\n\x0cReloadPolicy\x12!.fedcredit.v1.ReloadPolicyRequest\x1a\".fedcredit.v1.ReloadPolicyResponse\x12\x43\n\x06\x44\x65\x63ide\x12\x1b.fedcredit.v1.DecideRequest\x1a\x1c.fedcredit.v1.DecideResponse\x12R\n\x0b\x44\x65\x63ideBatch\x12 .fedcredit.v1.DecideBatchRequest\x1a!.fedcredit.v1.DecideBatchResponse\x12Z\n\x16RegisterAuthorizations\x12 .fedcredit.v1.AuthorizationBatch\x1a\x1e.fedcredit.v1.AuthorizationAck\x12_\n\x13RevokeAuthorization\x12(.fedcredit.v1.RevokeAuthorizationRequest\x1a\x1e.fedcredit.v1.AuthorizationAckb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'protos.fedcredit.v1.node_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_DECIDEREQUEST_FEATURESENTRY']._loaded_options = None
+  _globals['_DECIDEREQUEST_FEATURESENTRY']._serialized_options = b'8\001'
+  _globals['_DECIDERESPONSE_VERSIONSENTRY']._loaded_options = None
+  _globals['_DECIDERESPONSE_VERSIONSENTRY']._serialized_options = b'8\001'
+  _globals['_AUTHORIZATIONACK_HOLDERSENTRY']._loaded_options = None
+  _globals['_AUTHORIZATIONACK_HOLDERSENTRY']._serialized_options = b'8\001'
   _globals['_CAPABILITIESREQUEST']._serialized_start=82
   _globals['_CAPABILITIESREQUEST']._serialized_end=103
   _globals['_CAPABILITIES']._serialized_start=106
@@ -56,6 +62,32 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RELOADPOLICYREQUEST']._serialized_end=745
   _globals['_RELOADPOLICYRESPONSE']._serialized_start=747
   _globals['_RELOADPOLICYRESPONSE']._serialized_end=811
-  _globals['_NODE']._serialized_start=814
-  _globals['_NODE']._serialized_end=1321
+  _globals['_DECIDEREQUEST']._serialized_start=814
+  _globals['_DECIDEREQUEST']._serialized_end=1015
+  _globals['_DECIDEREQUEST_FEATURESENTRY']._serialized_start=968
+  _globals['_DECIDEREQUEST_FEATURESENTRY']._serialized_end=1015
+  _globals['_REASONCODE']._serialized_start=1017
+  _globals['_REASONCODE']._serialized_end=1065
+  _globals['_HOLDERGAP']._serialized_start=1067
+  _globals['_HOLDERGAP']._serialized_end=1125
+  _globals['_DECIDERESPONSE']._serialized_start=1128
+  _globals['_DECIDERESPONSE']._serialized_end=1556
+  _globals['_DECIDERESPONSE_VERSIONSENTRY']._serialized_start=1509
+  _globals['_DECIDERESPONSE_VERSIONSENTRY']._serialized_end=1556
+  _globals['_DECIDEBATCHREQUEST']._serialized_start=1558
+  _globals['_DECIDEBATCHREQUEST']._serialized_end=1629
+  _globals['_DECIDEBATCHRESPONSE']._serialized_start=1631
+  _globals['_DECIDEBATCHRESPONSE']._serialized_end=1701
+  _globals['_AUTHORIZATIONGRANT']._serialized_start=1704
+  _globals['_AUTHORIZATIONGRANT']._serialized_end=1896
+  _globals['_AUTHORIZATIONBATCH']._serialized_start=1898
+  _globals['_AUTHORIZATIONBATCH']._serialized_end=1968
+  _globals['_REVOKEAUTHORIZATIONREQUEST']._serialized_start=1970
+  _globals['_REVOKEAUTHORIZATIONREQUEST']._serialized_end=2034
+  _globals['_AUTHORIZATIONACK']._serialized_start=2037
+  _globals['_AUTHORIZATIONACK']._serialized_end=2185
+  _globals['_AUTHORIZATIONACK_HOLDERSENTRY']._serialized_start=2139
+  _globals['_AUTHORIZATIONACK_HOLDERSENTRY']._serialized_end=2185
+  _globals['_NODE']._serialized_start=2188
+  _globals['_NODE']._serialized_end=3037
 # @@protoc_insertion_point(module_scope)

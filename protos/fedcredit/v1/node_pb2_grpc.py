@@ -64,6 +64,26 @@ class NodeStub:
                 request_serializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.ReloadPolicyRequest.SerializeToString,
                 response_deserializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.ReloadPolicyResponse.FromString,
                 _registered_method=True)
+        self.Decide = channel.unary_unary(
+                '/fedcredit.v1.Node/Decide',
+                request_serializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.DecideRequest.SerializeToString,
+                response_deserializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.DecideResponse.FromString,
+                _registered_method=True)
+        self.DecideBatch = channel.unary_unary(
+                '/fedcredit.v1.Node/DecideBatch',
+                request_serializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.DecideBatchRequest.SerializeToString,
+                response_deserializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.DecideBatchResponse.FromString,
+                _registered_method=True)
+        self.RegisterAuthorizations = channel.unary_unary(
+                '/fedcredit.v1.Node/RegisterAuthorizations',
+                request_serializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.AuthorizationBatch.SerializeToString,
+                response_deserializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.AuthorizationAck.FromString,
+                _registered_method=True)
+        self.RevokeAuthorization = channel.unary_unary(
+                '/fedcredit.v1.Node/RevokeAuthorization',
+                request_serializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.RevokeAuthorizationRequest.SerializeToString,
+                response_deserializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.AuthorizationAck.FromString,
+                _registered_method=True)
 
 
 class NodeServicer:
@@ -110,6 +130,33 @@ class NodeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Decide(self, request, context):
+        """The bank's own loan systems (role loan_officer, the bank's own organization): decide on
+        applications; the node asks the other holders for partial scores (docs/scoring.md).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DecideBatch(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RegisterAuthorizations(self, request, context):
+        """Register or revoke firms' authorizations (docs/authorization.md).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeAuthorization(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NodeServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -142,6 +189,26 @@ def add_NodeServicer_to_server(servicer, server):
                     servicer.ReloadPolicy,
                     request_deserializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.ReloadPolicyRequest.FromString,
                     response_serializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.ReloadPolicyResponse.SerializeToString,
+            ),
+            'Decide': grpc.unary_unary_rpc_method_handler(
+                    servicer.Decide,
+                    request_deserializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.DecideRequest.FromString,
+                    response_serializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.DecideResponse.SerializeToString,
+            ),
+            'DecideBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.DecideBatch,
+                    request_deserializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.DecideBatchRequest.FromString,
+                    response_serializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.DecideBatchResponse.SerializeToString,
+            ),
+            'RegisterAuthorizations': grpc.unary_unary_rpc_method_handler(
+                    servicer.RegisterAuthorizations,
+                    request_deserializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.AuthorizationBatch.FromString,
+                    response_serializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.AuthorizationAck.SerializeToString,
+            ),
+            'RevokeAuthorization': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeAuthorization,
+                    request_deserializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.RevokeAuthorizationRequest.FromString,
+                    response_serializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.AuthorizationAck.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -306,6 +373,114 @@ class Node:
             '/fedcredit.v1.Node/ReloadPolicy',
             protos_dot_fedcredit_dot_v1_dot_node__pb2.ReloadPolicyRequest.SerializeToString,
             protos_dot_fedcredit_dot_v1_dot_node__pb2.ReloadPolicyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Decide(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fedcredit.v1.Node/Decide',
+            protos_dot_fedcredit_dot_v1_dot_node__pb2.DecideRequest.SerializeToString,
+            protos_dot_fedcredit_dot_v1_dot_node__pb2.DecideResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DecideBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fedcredit.v1.Node/DecideBatch',
+            protos_dot_fedcredit_dot_v1_dot_node__pb2.DecideBatchRequest.SerializeToString,
+            protos_dot_fedcredit_dot_v1_dot_node__pb2.DecideBatchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RegisterAuthorizations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fedcredit.v1.Node/RegisterAuthorizations',
+            protos_dot_fedcredit_dot_v1_dot_node__pb2.AuthorizationBatch.SerializeToString,
+            protos_dot_fedcredit_dot_v1_dot_node__pb2.AuthorizationAck.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeAuthorization(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fedcredit.v1.Node/RevokeAuthorization',
+            protos_dot_fedcredit_dot_v1_dot_node__pb2.RevokeAuthorizationRequest.SerializeToString,
+            protos_dot_fedcredit_dot_v1_dot_node__pb2.AuthorizationAck.FromString,
             options,
             channel_credentials,
             insecure,

@@ -43,6 +43,14 @@ class NodeStub:
     AuditExport: _grpc.UnaryStreamMultiCallable[_node_pb2.AuditExportRequest, _node_pb2.AuditExportChunk]
     ReloadPolicy: _grpc.UnaryUnaryMultiCallable[_node_pb2.ReloadPolicyRequest, _node_pb2.ReloadPolicyResponse]
     """Operator-role administration."""
+    Decide: _grpc.UnaryUnaryMultiCallable[_node_pb2.DecideRequest, _node_pb2.DecideResponse]
+    """The bank's own loan systems (role loan_officer, the bank's own organization): decide on
+    applications; the node asks the other holders for partial scores (docs/scoring.md).
+    """
+    DecideBatch: _grpc.UnaryUnaryMultiCallable[_node_pb2.DecideBatchRequest, _node_pb2.DecideBatchResponse]
+    RegisterAuthorizations: _grpc.UnaryUnaryMultiCallable[_node_pb2.AuthorizationBatch, _node_pb2.AuthorizationAck]
+    """Register or revoke firms' authorizations (docs/authorization.md)."""
+    RevokeAuthorization: _grpc.UnaryUnaryMultiCallable[_node_pb2.RevokeAuthorizationRequest, _node_pb2.AuthorizationAck]
 
 @_typing.type_check_only
 class NodeAsyncStub(NodeStub):
@@ -59,6 +67,14 @@ class NodeAsyncStub(NodeStub):
     AuditExport: _aio.UnaryStreamMultiCallable[_node_pb2.AuditExportRequest, _node_pb2.AuditExportChunk]  # type: ignore[assignment]
     ReloadPolicy: _aio.UnaryUnaryMultiCallable[_node_pb2.ReloadPolicyRequest, _node_pb2.ReloadPolicyResponse]  # type: ignore[assignment]
     """Operator-role administration."""
+    Decide: _aio.UnaryUnaryMultiCallable[_node_pb2.DecideRequest, _node_pb2.DecideResponse]  # type: ignore[assignment]
+    """The bank's own loan systems (role loan_officer, the bank's own organization): decide on
+    applications; the node asks the other holders for partial scores (docs/scoring.md).
+    """
+    DecideBatch: _aio.UnaryUnaryMultiCallable[_node_pb2.DecideBatchRequest, _node_pb2.DecideBatchResponse]  # type: ignore[assignment]
+    RegisterAuthorizations: _aio.UnaryUnaryMultiCallable[_node_pb2.AuthorizationBatch, _node_pb2.AuthorizationAck]  # type: ignore[assignment]
+    """Register or revoke firms' authorizations (docs/authorization.md)."""
+    RevokeAuthorization: _aio.UnaryUnaryMultiCallable[_node_pb2.RevokeAuthorizationRequest, _node_pb2.AuthorizationAck]  # type: ignore[assignment]
 
 class NodeServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -108,5 +124,37 @@ class NodeServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_node_pb2.ReloadPolicyResponse, _abc.Awaitable[_node_pb2.ReloadPolicyResponse]]:
         """Operator-role administration."""
+
+    @_abc_1.abstractmethod
+    def Decide(
+        self,
+        request: _node_pb2.DecideRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_node_pb2.DecideResponse, _abc.Awaitable[_node_pb2.DecideResponse]]:
+        """The bank's own loan systems (role loan_officer, the bank's own organization): decide on
+        applications; the node asks the other holders for partial scores (docs/scoring.md).
+        """
+
+    @_abc_1.abstractmethod
+    def DecideBatch(
+        self,
+        request: _node_pb2.DecideBatchRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_node_pb2.DecideBatchResponse, _abc.Awaitable[_node_pb2.DecideBatchResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def RegisterAuthorizations(
+        self,
+        request: _node_pb2.AuthorizationBatch,
+        context: _ServicerContext,
+    ) -> _typing.Union[_node_pb2.AuthorizationAck, _abc.Awaitable[_node_pb2.AuthorizationAck]]:
+        """Register or revoke firms' authorizations (docs/authorization.md)."""
+
+    @_abc_1.abstractmethod
+    def RevokeAuthorization(
+        self,
+        request: _node_pb2.RevokeAuthorizationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_node_pb2.AuthorizationAck, _abc.Awaitable[_node_pb2.AuthorizationAck]]: ...
 
 def add_NodeServicer_to_server(servicer: NodeServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,0 +1,110 @@
+"""``fedcredit models``: deploy a finished job's part at this node; list, promote, roll back.
+
+Works on the node's state folder (named by its config), also while the node runs: the node
+reads the registry on every request. Exit codes: 0 done, 2 bad input, 3 configuration.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from node.cli._lending_support import fail, node_config
+from node.models import ModelError, ModelRegistry, part_from_job
+from node.models.part import JobContext
+from node.runtime.datasets import NodeDatasets
+
+app = typer.Typer(help="Deployed model parts at this node.", no_args_is_help=True)
+ConfigOpt = Annotated[Path, typer.Option("--config", help="The node's configuration file.")]
+
+
+def _registry(config: Path) -> ModelRegistry:
+    return ModelRegistry(node_config(config).state_dir)
+
+
+@app.command()
+def deploy(
+    config: ConfigOpt,
+    job: Annotated[str, typer.Option(help="The finished training job whose part to deploy.")],
+    name: Annotated[str, typer.Option(help="Model name decisions refer to.")] = "sme-pd",
+    dataset: Annotated[
+        str, typer.Option(help="Dataset the part scores (default: the only one).")
+    ] = "",
+    preprocess: Annotated[str, typer.Option(help="The job's preprocess mode.")] = "log_standardize",
+    promote: Annotated[bool, typer.Option(help="Make it the current version.")] = True,
+) -> None:
+    """Deploy this node's part of training job JOB as the next version of NAME."""
+    cfg = node_config(config)
+    output = cfg.state_dir / "jobs" / "models" / f"{job}.json"
+    if not output.exists():
+        fail(
+            f"no model part of job {job!r} at this node ({output} is missing); "
+            "deploy on a node that took part in the job, after it succeeded"
+        )
+    try:
+        datasets = NodeDatasets(cfg.datasets)
+        name_ds = dataset or (datasets.names()[0] if len(datasets.names()) == 1 else "")
+        if not name_ds:
+            fail(f"this node serves {datasets.names()}; name one with --dataset")
+        loaded = datasets.get(name_ds)
+        part = part_from_job(
+            output, loaded.frame, JobContext(name_ds, loaded.schema.id_column, preprocess)
+        )
+        registry = ModelRegistry(cfg.state_dir)
+        deployed = registry.deploy(name, part, promote=promote)
+    except (ModelError, ValueError) as exc:
+        fail(str(exc))
+    Console().print(
+        f"deployed {deployed.label()} (job {job}, {deployed.kind})"
+        + (", current" if deployed.current else "")
+    )
+
+
+@app.command("list")
+def list_(
+    config: ConfigOpt,
+    name: Annotated[str, typer.Option(help="Only this model.")] = "",
+    output: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+) -> None:
+    """List deployments, oldest first; the current one is marked."""
+    rows = _registry(config).list(name or None)
+    if output == "json":
+        Console().print_json(json.dumps([r.__dict__ for r in rows]))
+        return
+    table = Table("model", "version", "kind", "job", "status", "deployed", "current")
+    for r in rows:
+        when = datetime.fromtimestamp(r.deployed_at, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        table.add_row(
+            r.name, str(r.version), r.kind, r.job_id, r.status, when, "*" if r.current else ""
+        )
+    Console().print(table)
+
+
+@app.command()
+def promote(
+    config: ConfigOpt,
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    version: Annotated[int, typer.Argument(help="Version to make current.")],
+) -> None:
+    """Make VERSION of NAME current."""
+    try:
+        deployed = _registry(config).promote(name, version)
+    except ModelError as exc:
+        fail(str(exc))
+    Console().print(f"{deployed.label()} is current")
+
+
+@app.command()
+def rollback(config: ConfigOpt, name: Annotated[str, typer.Argument(help="Model name.")]) -> None:
+    """Retire the current version of NAME and make the previous one current."""
+    try:
+        deployed = _registry(config).rollback(name)
+    except ModelError as exc:
+        fail(str(exc))
+    Console().print(f"rolled back: {deployed.label()} is current")

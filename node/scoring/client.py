@@ -1,0 +1,177 @@
+"""The bank's side of the sealed request/answer exchange with each holder.
+
+One dispatcher thread per holder keeps the bank's requests moving over the node's one
+coordinator connection: whatever callers queued while the previous envelope was being sent
+goes out together in the next one, so at one request at a time each decision is one envelope
+each way, and under load many decisions share an envelope (fewer seals, relay hops and
+access-log entries). Answers are matched by batch id; a caller waits at most its deadline,
+and a late answer is dropped.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from node.scoring import wire
+from node.transport.channel import PartyUnavailable
+from node.transport.relay_channel import EnvelopeRouter, Opened
+
+log = logging.getLogger("fedcredit.scoring.client")
+
+MAX_BATCH = 5000
+
+
+@dataclass
+class Pending:
+    """One caller's items for one holder; ``answers`` filled when the holder replied."""
+
+    topic: str
+    body: dict[str, Any]
+    size: int
+    done: threading.Event = field(default_factory=threading.Event)
+    answer: dict[str, Any] | None = None
+    failure: str = ""  # "offline" when the envelope could not be delivered
+
+
+class _Outbox:
+    """Queue and sender thread of one holder."""
+
+    def __init__(self, client: PartnerClient, holder: str) -> None:
+        self.holder = holder
+        self._client = client
+        self._queue: deque[Pending] = deque()
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name=f"score-{holder}", daemon=True)
+        self._thread.start()
+
+    def put(self, pending: Pending) -> None:
+        with self._cond:
+            self._queue.append(pending)
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while not self._client.closed:
+            with self._cond:
+                while not self._queue and not self._client.closed:
+                    self._cond.wait(0.5)
+                batch: list[Pending] = []
+                size = 0
+                while self._queue and (not batch or size + self._queue[0].size <= MAX_BATCH):
+                    if batch and self._queue[0].topic != batch[0].topic:
+                        break
+                    item = self._queue.popleft()
+                    batch.append(item)
+                    size += item.size
+            if batch:
+                self._client._send_batch(self.holder, batch)
+
+
+class PartnerClient:
+    """Sends scoring and records messages to holders and hands answers back."""
+
+    def __init__(self, router: EnvelopeRouter) -> None:
+        self._router = router
+        self._outboxes: dict[str, _Outbox] = {}
+        self._waiting: dict[str, tuple[list[Pending], list[int]]] = {}
+        self._lock = threading.Lock()
+        self._ids = itertools.count()
+        self._prefix = uuid.uuid4().hex[:8]
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+    def _outbox(self, holder: str) -> _Outbox:
+        with self._lock:
+            box = self._outboxes.get(holder)
+            if box is None:
+                box = self._outboxes[holder] = _Outbox(self, holder)
+            return box
+
+    def submit(self, holder: str, topic: str, body: dict[str, Any], size: int) -> Pending:
+        """Queue ``body`` (a score request's model/job/refs/firms, or records) for ``holder``."""
+        pending = Pending(topic, body, size)
+        self._outbox(holder).put(pending)
+        return pending
+
+    def _send_batch(self, holder: str, batch: Sequence[Pending]) -> None:
+        batch_id = f"{self._prefix}-{next(self._ids)}"
+        first = batch[0]
+        if first.topic == wire.SCORE:
+            groups: dict[tuple[str, str], list[Pending]] = {}
+            for p in batch:
+                groups.setdefault((p.body["model"], p.body["job"]), []).append(p)
+            for n, ((model, job), items) in enumerate(groups.items()):
+                message = {
+                    "id": f"{batch_id}.{n}",
+                    "model": model,
+                    "job": job,
+                    "refs": [r for p in items for r in p.body["refs"]],
+                    "firms": [f for p in items for f in p.body["firms"]],
+                }
+                self._deliver(holder, wire.SCORE, message, items)
+        else:
+            for n, p in enumerate(batch):
+                self._deliver(holder, first.topic, {"id": f"{batch_id}.{n}", **p.body}, [p])
+
+    def _deliver(
+        self, holder: str, topic: str, message: dict[str, Any], items: list[Pending]
+    ) -> None:
+        offsets = list(itertools.accumulate((p.size for p in items), initial=0))
+        with self._lock:
+            self._waiting[message["id"]] = (items, offsets)
+        try:
+            self._router.send(wire.JOB_KEY, holder, topic, wire.encode(message))
+        except PartyUnavailable as exc:
+            with self._lock:
+                self._waiting.pop(message["id"], None)
+            for p in items:
+                p.failure = "offline"
+                p.done.set()
+            log.info("holder %s unavailable: %s", holder, exc.reason)
+        except Exception:
+            with self._lock:
+                self._waiting.pop(message["id"], None)
+            for p in items:
+                p.failure = "offline"
+                p.done.set()
+            log.exception("sending to %s failed", holder)
+
+    def handle(self, msg: Opened) -> None:
+        """The router's handler for answers (on the stream thread: cheap work only)."""
+        try:
+            answer = wire.decode(msg.payload, ("id",))
+        except wire.MalformedMessage as exc:
+            log.warning("malformed answer from %s: %s", msg.sender, exc)
+            return
+        with self._lock:
+            waiting = self._waiting.pop(str(answer["id"]), None)
+        if waiting is None:
+            return  # late (the caller gave up) or unknown
+        items, offsets = waiting
+        for p, start, end in zip(items, offsets, offsets[1:], strict=False):
+            if answer.get("error") or msg.topic != wire.SCORED:
+                p.answer = answer
+            else:
+                p.answer = {
+                    key: answer[key][start:end]
+                    if isinstance(answer.get(key), list)
+                    else answer.get(key)
+                    for key in ("status", "score", "reasons", "flags", "detail", "version", "error")
+                }
+            p.done.set()
+
+    @staticmethod
+    def wait(pending: Pending, deadline: float) -> str:
+        """Wait until ``deadline`` (monotonic); return "" when answered, else the gap kind."""
+        if pending.done.wait(max(0.0, deadline - time.monotonic())):
+            return pending.failure
+        return "deadline"

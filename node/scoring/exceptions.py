@@ -1,0 +1,34 @@
+"""Failures of scoring and decisions, each naming what is wrong and what to do."""
+
+from __future__ import annotations
+
+
+class ScoringError(Exception):
+    """Base class of scoring errors."""
+
+
+class DecisionPolicyError(ScoringError):
+    """A decision-policy file is missing, malformed or inconsistent."""
+
+    def __init__(self, source: str, key: str, problem: str) -> None:
+        super().__init__(f"{source}: {key}: {problem}")
+        self.source = source
+        self.key = key
+        self.problem = problem
+
+
+class BadApplication(ScoringError):
+    """An application cannot be scored as given (bad code, reference or amounts)."""
+
+
+class NotReady(ScoringError):
+    """This node cannot decide yet (no decision policy or no current model)."""
+
+
+class ReplayMismatch(ScoringError):
+    """Re-running a decision from its record gave another outcome."""
+
+    def __init__(self, record_id: str, differences: list[str]) -> None:
+        super().__init__(f"decision {record_id} not reproduced: {'; '.join(differences)}")
+        self.record_id = record_id
+        self.differences = differences

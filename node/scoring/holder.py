@@ -1,0 +1,397 @@
+"""A holder's side of scoring: answer a bank's sealed request for partial scores.
+
+For each request (a batch of firms named by pair pseudonyms) the holder, in one gate:
+checks its masking policy lets the bank have the part's columns for ``scoring``; finds each
+firm in its own table; applies its daily caps; checks the firm's recorded authorization for
+that bank and purpose (``node.consent``); then computes, for the admitted firms only, the
+partial log-odds, coded reason categories and coded flags. Every use and every refusal is one
+access-log entry naming the firms by this holder's token and citing the authorization records.
+The same service files authorization records a bank sends (``records`` messages).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from node.audit import Action, Actor
+from node.consent.exceptions import ConsentError
+from node.consent.record import Authorization
+from node.consent.store import PENDING, ConsentStore
+from node.models import ModelNotFound, ModelRegistry
+from node.models.part import ModelPart
+from node.pki.identity import Identity
+from node.policy import PolicyDenied, PolicyEngine
+from node.runtime.audit_sink import AuditSink
+from node.runtime.datasets import NodeDatasets
+from node.scoring import wire
+from node.scoring.caps import DailyCaps
+from node.scoring.config import ScoringConfig, category
+from node.scoring.index import FirmIndex
+from node.transport.channel import PartyUnavailable
+from node.transport.relay_channel import EnvelopeRouter, Opened
+
+log = logging.getLogger("fedcredit.scoring.holder")
+
+POLICY_DECISION_TTL_S = 60.0
+MAX_REASONS = 4
+
+
+@dataclass
+class _Prepared:
+    """A deployed part applied to the whole dataset once: contributions, categories, flags."""
+
+    contributions: NDArray[np.float64]  # rows x features
+    constant: float
+    categories: list[str]
+    grouping: NDArray[np.float64]  # features x categories
+    flags: NDArray[np.bool_]  # rows x flag rules
+    flag_codes: list[str]
+
+
+class HolderService:
+    """Answers scoring requests and files authorization records, off the stream thread."""
+
+    def __init__(
+        self,
+        *,
+        me: Identity,
+        pair_key: Callable[[str], bytes],
+        identity_of: Callable[[str], Identity],
+        datasets: NodeDatasets,
+        engine: PolicyEngine,
+        registry: ModelRegistry,
+        consent: ConsentStore,
+        index_of: Callable[[str], FirmIndex],
+        caps: DailyCaps,
+        config: ScoringConfig,
+        sink: AuditSink,
+        router: EnvelopeRouter,
+        executor: Executor,
+        on_refusal: Callable[[Mapping[str, object]], None] | None = None,
+    ) -> None:
+        self._me = me
+        self._pair_key = pair_key
+        self._identity_of = identity_of
+        self._datasets = datasets
+        self._engine = engine
+        self._registry = registry
+        self._consent = consent
+        self._index_of = index_of
+        self._caps = caps
+        self._config = config
+        self._sink = sink
+        self._router = router
+        self._executor = executor
+        self._on_refusal = on_refusal
+        self._prepared: dict[tuple[str, int], _Prepared] = {}
+        self._decisions: dict[tuple[str, str, str, str, tuple[str, ...]], tuple[float, str]] = {}
+        self._lock = threading.Lock()
+
+    # dispatch --------------------------------------------------------------------------
+
+    def handle(self, msg: Opened) -> None:
+        """The router's handler: queue the work and return."""
+        self._executor.submit(self._safely, msg)
+
+    def _safely(self, msg: Opened) -> None:
+        try:
+            if msg.topic == wire.SCORE:
+                reply, topic = self._score(msg), wire.SCORED
+            elif msg.topic == wire.RECORDS:
+                reply, topic = self._records(msg), wire.RECORDED
+            else:
+                return
+        except wire.MalformedMessage as exc:
+            log.warning("refused a scoring message from %s: %s", msg.sender, exc)
+            reply, topic = {"id": "", "error": f"malformed: {exc}"}, wire.SCORED
+        except Exception:
+            log.exception("scoring request from %s failed", msg.sender)
+            reply, topic = {"id": "", "error": "internal error at the holder"}, wire.SCORED
+        try:
+            self._router.send(wire.JOB_KEY, msg.sender, topic, wire.encode(reply))
+        except PartyUnavailable as exc:
+            log.info("answer to %s not delivered: %s", msg.sender, exc)
+
+    # scoring ---------------------------------------------------------------------------
+
+    def _policy_decision(self, bank: Identity, dataset: str, part: ModelPart) -> str:
+        """The policy decision id letting ``bank`` have the part's columns for scoring.
+
+        A decision is cached for a minute per bank, policy version and columns, so a burst of
+        requests costs one policy entry in the log, not one each; each score entry cites it.
+        """
+        key = (bank.organization, bank.node_id, self._engine.version, dataset, part.info.features)
+        now = time.monotonic()
+        held = self._decisions.get(key)
+        if held is not None and now - held[0] < POLICY_DECISION_TTL_S:
+            return held[1]
+        decision = self._engine.authorize(bank, "scoring", dataset, list(part.info.features))
+        self._decisions[key] = (now, decision.decision_id)
+        return decision.decision_id
+
+    def _prepare(self, name: str, version: int, part: ModelPart) -> _Prepared:
+        key = (name, version)
+        prepared = self._prepared.get(key)
+        if prepared is not None:
+            return prepared
+        frame = self._datasets.frame(part.info.dataset)
+        contributions = part.contributions(frame)
+        constant = float(part.partial_scores(frame.iloc[:1])[0] - contributions[:1].sum())
+        cats = [category(self._config, f) for f in part.info.features]
+        names = sorted(set(cats))
+        grouping = np.zeros((len(cats), len(names)))
+        for j, c in enumerate(cats):
+            grouping[j, names.index(c)] = 1.0
+        rules = [r for r in self._config.flags if r.column in frame.columns]
+        flags = np.zeros((len(frame), len(rules)), np.bool_)
+        for j, rule in enumerate(rules):
+            column = frame[rule.column].to_numpy(dtype=np.float64)
+            with np.errstate(invalid="ignore"):
+                flags[:, j] = _compare(column, rule.op, rule.threshold)
+        prepared = _Prepared(
+            contributions, constant, names, grouping, flags, [r.code for r in rules]
+        )
+        with self._lock:
+            self._prepared[key] = prepared
+        return prepared
+
+    def _score(self, msg: Opened) -> dict[str, Any]:
+        req = wire.decode(msg.payload, ("id", "model", "job", "refs", "firms"))
+        bank = self._identity_of(msg.sender)
+        firms = [str(f) for f in req["firms"]]
+        refs = [str(r) for r in req["refs"]]
+        n = len(firms)
+        base = {"id": req["id"]}
+        try:
+            deployment = self._registry.serving(str(req["model"]), str(req["job"]))
+        except ModelNotFound:
+            return {**base, "error": "no_model: no deployed part of that model and job here"}
+        part = self._registry.part(deployment)
+        dataset = part.info.dataset
+        actor = Actor(bank.organization, bank.node_id, bank.role)
+        try:
+            decision_id = self._policy_decision(bank, dataset, part)
+        except PolicyDenied as exc:
+            self._refused(actor, dataset, (), "policy", {"refs": len(refs)})
+            return {**base, "error": f"policy: {exc}"}
+        index = self._index_of(dataset)
+        rows = index.rows(self._pair_key(msg.sender), firms)
+        known = rows >= 0
+        status = np.where(known, "ok", "no_record").astype(object)
+        detail = [""] * n
+        tokens = [index.tokens[r] for r in rows[known]]
+        admitted = np.zeros(n, np.bool_)
+        admitted[known] = self._caps.admit(f"{bank.organization}/{bank.node_id}", tokens)
+        status[known & ~admitted] = "refused"
+        for i in np.flatnonzero(known & ~admitted):
+            detail[i] = "daily cap"
+        allowed = np.zeros(n, np.bool_)
+        covering = np.full(n, -1, np.int64)
+        if admitted.any():
+            ok, rec = self._consent.check_many(
+                index.hi[rows[admitted]], index.lo[rows[admitted]], bank.organization, "scoring"
+            )
+            allowed[admitted] = ok
+            covering[admitted] = rec
+        for i in np.flatnonzero(admitted & ~allowed):
+            verdict = self._consent.check(index.tokens[rows[i]], bank.organization, "scoring")
+            status[i] = "unauthorized"
+            detail[i] = f"loan_approval authorization for {bank.organization}: {verdict.reason}"
+        prepared = self._prepare(deployment.name, deployment.version, part)
+        take = rows[allowed]
+        contrib = prepared.contributions[take]
+        scores = np.zeros(n)
+        scores[allowed] = contrib.sum(axis=1) + prepared.constant
+        by_category = contrib @ prepared.grouping
+        reasons: list[list[list[Any]]] = [[] for _ in range(n)]
+        flags: list[list[str]] = [[] for _ in range(n)]
+        for out_i, i in enumerate(np.flatnonzero(allowed)):
+            row = by_category[out_i]
+            top = np.argsort(-row, kind="stable")[:MAX_REASONS]
+            reasons[i] = [[prepared.categories[j], float(row[j])] for j in top if row[j] > 0]
+            raised = prepared.flags[take[out_i]]
+            flags[i] = [prepared.flag_codes[j] for j in np.flatnonzero(raised)]
+        self._log_uses(
+            actor,
+            dataset,
+            part,
+            decision_id,
+            deployment.label(),
+            refs,
+            index,
+            rows,
+            status,
+            covering,
+        )
+        return {
+            **base,
+            "error": "",
+            "version": deployment.label(),
+            "status": status.tolist(),
+            "score": scores.tolist(),
+            "reasons": reasons,
+            "flags": flags,
+            "detail": detail,
+        }
+
+    def _log_uses(
+        self,
+        actor: Actor,
+        dataset: str,
+        part: ModelPart,
+        decision_id: str,
+        version: str,
+        refs: list[str],
+        index: FirmIndex,
+        rows: NDArray[np.int64],
+        status: NDArray[Any],
+        covering: NDArray[np.int64],
+    ) -> None:
+        refs_text = ",".join(refs) if len(refs) <= 50 else f"{len(refs)} refs"
+        refs_digest = hashlib.sha256("\n".join(refs).encode()).hexdigest()[:32]
+        used = status == "ok"
+        if used.any():
+            ids = sorted({self._consent.record_id(int(k)) for k in covering[used]})
+            self._sink.subject_use(
+                actor,
+                Action.SCORE,
+                "scoring",
+                "allowed",
+                dataset=dataset,
+                fields=part.info.features,
+                subjects=tuple(index.tokens[r] for r in rows[used]),
+                details={
+                    "application_refs": refs_text,
+                    "refs_sha256": refs_digest,
+                    "authorizations": ",".join(ids),
+                    "model": version,
+                    "decision_id": decision_id,
+                },
+            )
+        for kind in ("unauthorized", "refused"):
+            hit = status == kind
+            if hit.any():
+                subjects = tuple(index.tokens[r] for r in rows[hit])
+                self._refused(
+                    actor,
+                    dataset,
+                    subjects,
+                    kind,
+                    {"application_refs": refs_text, "refs_sha256": refs_digest},
+                )
+        unknown = int((status == "no_record").sum())
+        if unknown:
+            self._sink.subject_use(
+                actor,
+                Action.SCORE,
+                "scoring",
+                "no_record",
+                dataset=dataset,
+                details={"firms_not_held": unknown, "refs_sha256": refs_digest},
+            )
+
+    def _refused(
+        self,
+        actor: Actor,
+        dataset: str,
+        subjects: tuple[str, ...],
+        why: str,
+        details: Mapping[str, object],
+    ) -> None:
+        reason = {
+            "unauthorized": "denied: no valid authorization",
+            "refused": "denied: daily cap",
+            "policy": "denied: policy",
+        }[why]
+        self._sink.subject_use(
+            actor,
+            Action.DENIAL,
+            "scoring",
+            reason,
+            dataset=dataset,
+            subjects=subjects,
+            details={"requested": "score", **details},
+        )
+        if self._on_refusal is not None:
+            self._on_refusal(
+                {"kind": f"scoring_{why}", "actor": actor.label(), "firms": len(subjects)}
+            )
+
+    # authorization records -------------------------------------------------------------
+
+    def _records(self, msg: Opened) -> dict[str, Any]:
+        req = wire.decode(msg.payload, ("id", "grants", "revocations"))
+        bank = self._identity_of(msg.sender)
+        key = self._pair_key(msg.sender)
+        dataset = self._config.dataset or self._datasets.names()[0]
+        lookup = self._index_of(dataset).token_of_pseudonym(key)
+        grants: list[Authorization] = []
+        pending = 0
+        try:
+            for raw in req["grants"]:
+                token = lookup(str(raw["firm"]))
+                subject = token or f"{PENDING}{msg.sender}:{raw['firm']}"
+                pending += token is None
+                grant = Authorization.from_wire(raw, subject)
+                if grant.recipient != bank.organization:
+                    return {"id": req["id"], "error": "a bank may register only its own grants"}
+                grants.append(grant)
+            stored = self._consent.add(grants)
+            revoked = 0
+            for raw in req["revocations"]:
+                record = self._consent.get(str(raw["record_id"]))
+                if record.recipient != bank.organization:
+                    return {"id": req["id"], "error": "a bank may revoke only its own grants"}
+                self._consent.revoke(record.record_id, str(raw["revocation_id"]), float(raw["at"]))
+                revoked += 1
+        except (ConsentError, KeyError, TypeError, ValueError) as exc:
+            return {"id": req["id"], "error": f"records refused: {exc}"}
+        subjects = tuple(g.subject for g in grants if not g.subject.startswith(PENDING))
+        self._sink.subject_use(
+            Actor(bank.organization, bank.node_id, bank.role),
+            Action.ADMIN,
+            "authorization",
+            "recorded",
+            subjects=subjects,
+            details={
+                "operation": "authorizations_received",
+                "stored": len(stored),
+                "pending": pending,
+                "revoked": revoked,
+                "records": ",".join(sorted(g.record_id for g in grants)[:200]),
+            },
+        )
+        return {
+            "id": req["id"],
+            "error": "",
+            "stored": len(stored),
+            "pending": pending,
+            "revoked": revoked,
+        }
+
+
+def _compare(column: NDArray[np.float64], op: str, threshold: float) -> NDArray[np.bool_]:
+    result: NDArray[np.bool_]
+    if op == ">=":
+        result = column >= threshold
+    elif op == "<=":
+        result = column <= threshold
+    elif op == ">":
+        result = column > threshold
+    elif op == "<":
+        result = column < threshold
+    elif op == "==":
+        result = column == threshold
+    else:
+        result = column != threshold
+    return result

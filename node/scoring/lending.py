@@ -1,0 +1,165 @@
+"""Assemble a node's lending services: model registry, scoring (holder and bank), consent.
+
+Every node answers scoring requests for the parts it holds and files authorization records
+banks send it; a node with a decision policy (a bank) also decides. Everything shares the
+node's relay router (job key ``svc/scoring``), policy engine and access log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from node.audit import Actor
+from node.audit.tokens import FirmTokenizer
+from node.consent.desk import ConsentDesk
+from node.consent.store import PENDING, ConsentStore
+from node.models import ModelRegistry
+from node.pki.files import NodeCredentials
+from node.pki.identity import Identity
+from node.policy import PolicyEngine
+from node.runtime.audit_sink import AuditSink
+from node.runtime.datasets import NodeDatasets
+from node.scoring import wire
+from node.scoring.caps import DailyCaps
+from node.scoring.client import PartnerClient
+from node.scoring.config import ScoringConfig
+from node.scoring.holder import HolderService
+from node.scoring.index import FirmIndex
+from node.scoring.keys import Pseudonyms, pair_key
+from node.scoring.records import DecisionRecords
+from node.scoring.service import DecisionService
+from node.transport.directory import PeerDirectory
+from node.transport.relay_channel import EnvelopeRouter, Opened
+
+
+def subject_tokenizer(secret: bytes) -> FirmTokenizer:
+    """The node's firm tokenizer: keyed by a derivation of its secret, one per node."""
+    return FirmTokenizer(hmac.new(secret, b"fedcredit/firm-token-key/v1", hashlib.sha256).digest())
+
+
+class Lending:
+    """A node's scoring, decision and authorization services."""
+
+    def __init__(
+        self,
+        *,
+        creds: NodeCredentials,
+        config: ScoringConfig,
+        state_dir: Path,
+        secret: bytes,
+        datasets: NodeDatasets,
+        engine: PolicyEngine,
+        sink: AuditSink,
+        router: EnvelopeRouter,
+        directory: PeerDirectory,
+    ) -> None:
+        me = creds.identity
+        self.identity = me
+        self._creds = creds
+        self._directory = directory
+        self._datasets = datasets
+        self.tokenizer = subject_tokenizer(secret)
+        self.registry = ModelRegistry(state_dir)
+        self.consent = ConsentStore(state_dir / "consent" / "authorizations.sqlite")
+        self.caps = DailyCaps(
+            state_dir / "scoring" / "caps.sqlite", config.per_bank_per_day, config.per_firm_per_day
+        )
+        self.records = DecisionRecords(state_dir / "scoring" / "decisions.sqlite")
+        self._indexes: dict[str, FirmIndex] = {}
+        self._keys: dict[str, bytes] = {}
+        self._executor = ThreadPoolExecutor(config.workers, thread_name_prefix="scoring")
+        self.client = PartnerClient(router)
+        self.holder = HolderService(
+            me=me,
+            pair_key=self.pair_key,
+            identity_of=self._identity,
+            datasets=datasets,
+            engine=engine,
+            registry=self.registry,
+            consent=self.consent,
+            index_of=self.index_of,
+            caps=self.caps,
+            config=config,
+            sink=sink,
+            router=router,
+            executor=self._executor,
+        )
+        actor = Actor(me.organization, me.node_id, me.role)
+        self.decisions = DecisionService(
+            me=actor,
+            policy_path=config.decision_policy,
+            registry=self.registry,
+            records=self.records,
+            client=self.client,
+            pair_key=self.pair_key,
+            tokenizer=self.tokenizer,
+            frame=datasets.frame,
+            index_of=self.index_of,
+            sink=sink,
+        )
+        self.desk = ConsentDesk(
+            self.consent, self.tokenizer, self.client, lambda h: Pseudonyms(self.pair_key(h))
+        )
+        router.serve(wire.JOB_KEY, self._dispatch)
+        self._resolve_pending(config)
+
+    def _identity(self, node_id: str) -> Identity:
+        identity = self._directory.identity(node_id)
+        assert isinstance(identity, Identity)
+        return identity
+
+    def pair_key(self, peer: str) -> bytes:
+        """The pseudonym key this node shares with ``peer`` (bank and holder derive the same)."""
+        key = self._keys.get(peer)
+        if key is None:
+            other = self._identity(peer)
+            bank, holder = (
+                (self.identity.node_id, peer)
+                if self.identity.role == "bank" and other.role != "bank"
+                else (peer, self.identity.node_id)
+            )
+            key = self._keys[peer] = pair_key(self._creds.seal_key, other.seal_public, bank, holder)
+        return key
+
+    def index_of(self, dataset: str) -> FirmIndex:
+        index = self._indexes.get(dataset)
+        if index is None:
+            loaded = self._datasets.get(dataset)
+            codes = loaded.frame[loaded.schema.id_column].astype(str).tolist()
+            index = self._indexes[dataset] = FirmIndex(codes, self.tokenizer)
+        return index
+
+    def _resolve_pending(self, config: ScoringConfig) -> None:
+        """File records that arrived before this node held the firm, if it holds it now."""
+        names = self._datasets.names()
+        if not names:
+            return
+        index = self.index_of(config.dataset or names[0])
+
+        def token_of(pending: str) -> str | None:
+            peer, _, pseudonym = pending.partition(":")
+            try:
+                return index.token_of_pseudonym(self.pair_key(peer))(pseudonym)
+            except Exception:
+                return None  # the peer is not in the directory yet; try at the next start
+
+        if self.consent.count():
+            self.consent.resolve_pending(token_of)
+
+    def _dispatch(self, msg: Opened) -> None:
+        if msg.topic in (wire.SCORE, wire.RECORDS):
+            self.holder.handle(msg)
+        elif msg.topic in (wire.SCORED, wire.RECORDED):
+            self.client.handle(msg)
+
+    def close(self) -> None:
+        self.client.close()
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        for closable in (self.registry, self.consent, self.caps, self.records):
+            closable.close()
+
+
+__all__ = ["PENDING", "Lending", "subject_tokenizer"]

@@ -1,0 +1,84 @@
+"""A synthetic three-holder federation with scoring configured, a trained and deployed model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+from typer.testing import CliRunner
+
+from coordinator.local import LocalFederation
+from coordinator.local.federation import POLICY_DIR, PartySpec
+from coordinator.local.synthetic import ORGANIZATIONS
+from node.cli.app import app
+from node.data.synthetic import generate_federation
+from node.pki import issue_certificate
+from node.transport.client import open_channel
+from protos.fedcredit.v1 import node_pb2_grpc
+
+SCORING = {
+    "government": {
+        "flags": {
+            "GOV-TAX-ARREARS": "tax_arrears_months >= 3",
+            "GOV-COURT-ENFORCEMENT": "court_judgments_24m >= 3",
+        },
+        "caps": {"per_firm_per_day": 6},
+    },
+    "third_party": {"flags": {"TP-BUREAU-DEFAULT": "bureau_flags >= 2"}},
+    "bank": {"decision_policy": str(POLICY_DIR / "decision.yaml")},
+}
+JOB = (Path(__file__).resolve().parents[3] / "scripts" / "jobs" / "vertical_lr.yaml").read_text()
+# 1024-bit keys and two epochs keep training under a minute on two cores: scoring, not
+# training, is under test here.
+JOB = JOB.replace("key_bits: 2048}", "key_bits: 1024, allow_weak_key: true}").replace(
+    "epochs: 5", "epochs: 2"
+)
+
+
+class ScoringFederation(LocalFederation):
+    """The local federation with each node's ``scoring:`` section written into its config."""
+
+    def _write_node_config(self, p: PartySpec) -> Path:
+        path = super()._write_node_config(p)
+        raw = yaml.safe_load(path.read_text())
+        raw["scoring"] = SCORING.get(p.node_id, {})
+        path.write_text(yaml.safe_dump(raw))
+        return path
+
+    def config(self, node: str) -> Path:
+        return self.root / "config" / f"{node}.yaml"
+
+    def node(self, node_id: str, as_: str = "loan-desk") -> node_pb2_grpc.NodeStub:
+        address = f"127.0.0.1:{self.node_ports[node_id]}"
+        return node_pb2_grpc.NodeStub(open_channel(address, self.certs, as_, peer=node_id))
+
+    def cli(self, *args: str) -> str:
+        result = CliRunner().invoke(app, list(args))
+        assert result.exit_code == 0, result.output
+        return result.output
+
+
+def scoring_federation(root: Path, n_firms: int = 600) -> tuple[ScoringFederation, list[str]]:
+    """Prepare (not start) the federation; return it and the synthetic firms' codes."""
+    files = generate_federation(root / "data", n_firms=n_firms, seed=7)
+    parties = [
+        PartySpec(name, name, org, {name: (files.tables[name], files.schemas[name], "uscc")})
+        for name, org in ORGANIZATIONS.items()
+    ]
+    fed = ScoringFederation(root)
+    fed.prepare(parties)
+    issue_certificate(fed.certs, "loan-desk", role="loan_officer", organization="bank-a")
+    issue_certificate(fed.certs, "other-desk", role="loan_officer", organization="bank-b")
+    import pandas as pd
+
+    codes = pd.read_csv(files.tables["bank"])["uscc"].astype(str).tolist()
+    return fed, codes
+
+
+def train_and_deploy(fed: ScoringFederation, job_id: str = "vlr") -> dict[str, object]:
+    status = fed.wait_job(fed.submit(JOB, job_id=job_id), timeout=600)
+    assert status.state == "succeeded", status.error
+    for node in ("bank", "government", "third_party"):
+        fed.cli("models", "deploy", "--config", str(fed.config(node)), "--job", job_id)
+    return dict(json.loads(status.result_json))
