@@ -170,8 +170,18 @@ def message_strategy(
             return message_strategy(sub, names, None, depth - 1)
         return _scalar(fd, names)
 
+    def is_map(fd: FieldDescriptor) -> bool:
+        return fd.message_type is not None and fd.message_type.GetOptions().map_entry
+
     parts: dict[str, st.SearchStrategy[Any]] = {}
     for fd in descriptor.fields:
+        if is_map(fd):
+            key, value = (
+                fd.message_type.fields_by_name["key"],
+                fd.message_type.fields_by_name["value"],
+            )
+            parts[fd.name] = st.dictionaries(_scalar(key, names), one(value), max_size=6)
+            continue
         value = one(fd)
         repeated = fd.is_repeated
         parts[fd.name] = st.lists(value, max_size=12) if repeated else value
@@ -184,7 +194,13 @@ def message_strategy(
                 continue  # leave it unset: missing fields are an input too
             value = draw(parts[fd.name])
             target = getattr(msg, fd.name)
-            if fd.is_repeated:
+            if is_map(fd):
+                for k, v in value.items():
+                    if isinstance(v, Message):
+                        target[k].CopyFrom(v)
+                    else:
+                        target[k] = v
+            elif fd.is_repeated:
                 if fd.type == FieldDescriptor.TYPE_MESSAGE:
                     for item in value:
                         target.add().CopyFrom(item)
