@@ -21,11 +21,15 @@ from rich.table import Table
 
 from coordinator.local import LocalFederation
 from coordinator.local.csv import default_credit_banks
+from coordinator.local.federation import FederationError
 from coordinator.local.synthetic import synthetic_federation
 from coordinator.witness import CheckpointWitness
 from node.audit import LogReader, TamperDetected
 from node.audit.verify import verify_log
+from node.cli.exit_codes import ExitCode
+from node.cli.guard import run_guarded
 from node.cli.jobs import job_dict, nodes_table, watch_job
+from node.cli.results import outcome, print_model
 from node.data import bundled
 from node.pki import identity_from_certificate
 from node.transport.client import health_status, open_channel
@@ -33,9 +37,12 @@ from protos.fedcredit.v1 import coordinator_pb2
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 JOB_DIR = REPO_ROOT / "scripts" / "jobs"
-SCENARIOS = {"synthetic": ("check", "psi", "vertical_lr"), "banks": ("horizontal",)}
+SCENARIOS = {
+    "synthetic": ("check", "psi", "vertical_lr", "secureboost"),
+    "banks": ("horizontal",),
+}
 
-app = typer.Typer(help="Run a local fedcredit federation.")
+app = typer.Typer(help="Run a local fedcredit federation.", pretty_exceptions_enable=False)
 
 
 def build(root: Path, n_firms: int, seed: int, console: Console) -> LocalFederation:
@@ -109,33 +116,13 @@ def print_summary(results: dict[str, dict[str, Any]], console: Console) -> None:
     """One line per job, and the vertical model beside the bank alone."""
     table = Table("job", "state", "outcome")
     for name, job in results.items():
-        result = job["result"]
-        outcome = job["error"]
-        if job["state"] == "succeeded" and name == "check":
-            outcome = f"{len(result['coordinator'].get('echoed', []))} parties reached each other"
-        elif job["state"] == "succeeded" and name == "psi":
-            outcome = f"{result['coordinator']['intersection_size']} firms at all holders"
-        elif job["state"] == "succeeded" and name == "vertical_lr":
-            bank = result["parties"]["bank"]
-            outcome = f"{bank['aligned_rows']} aligned firms, best epoch {bank['best_epoch']}"
-        elif job["state"] == "succeeded" and name == "horizontal":
-            last = result["coordinator"]["history"][-1]
-            outcome = (
-                f"{last['round']} rounds, federated validation AUC {last['val_auc']:.3f}, "
-                f"KS {last['val_ks']:.3f}, {len(last['banks'])} banks in the last sum"
-            )
-        table.add_row(name, job["state"], outcome)
+        table.add_row(
+            name, job["state"], outcome(job["type"], job["state"], job["result"], job["error"])
+        )
     console.print(table)
-    vertical = results.get("vertical_lr")
-    if vertical and vertical["state"] == "succeeded":
-        bank = vertical["result"]["parties"]["bank"]
-        models = Table("validation", "AUC", "KS", "Gini", title="vertical scorecard")
-        for label, m in (("federated", bank["metrics"]), ("bank alone", bank["bank_only"])):
-            models.add_row(label, f"{m['auc']:.3f}", f"{m['ks']:.3f}", f"{m['gini']:.3f}")
-        console.print(models)
-        shares = ", ".join(f"{p} {v:.0%}" for p, v in bank["contribution"].items())
-        console.print(f"contribution to the score spread: {shares}")
-        console.print(f"scorecard scaling: {bank['scorecard']}")
+    for job in results.values():
+        if job["state"] == "succeeded":
+            print_model(job["type"], job["result"], console)
 
 
 @app.command()
@@ -165,6 +152,15 @@ def up(
     console = Console()
     if scenario not in SCENARIOS:
         raise typer.BadParameter(f"--scenario must be one of {', '.join(SCENARIOS)}")
+    # Paths given here are relative to where the command runs; the generated configuration
+    # files carry them absolute (the daemons read them from another folder).
+    workdir = workdir.expanduser().resolve()
+    data_dir = data_dir.expanduser().resolve() if data_dir else None
+    names = [j.strip() for j in (jobs or ",".join(SCENARIOS[scenario])).split(",") if j.strip()]
+    unknown = [n for n in names if not (JOB_DIR / f"{n}.yaml").is_file()]
+    if unknown:
+        known = sorted(p.stem for p in JOB_DIR.glob("*.yaml"))
+        raise typer.BadParameter(f"no demo job {unknown}; choose from {', '.join(known)}")
     if fresh and workdir.exists():
         shutil.rmtree(workdir)
     if scenario == "banks":
@@ -175,8 +171,8 @@ def up(
         console.print(f"three bank nodes on the horizontal split in {data}")
     else:
         fed = build(workdir, n_firms, seed, console)
-    names = [j.strip() for j in (jobs or ",".join(SCENARIOS[scenario])).split(",") if j.strip()]
     results: dict[str, dict[str, Any]] = {}
+    failure = ""
     try:
         t0 = time.perf_counter()
         fed.start()
@@ -184,9 +180,14 @@ def up(
         show_federation(fed, console)
         for name in names:
             results[name] = run_job(fed, name, console)
+    except FederationError as exc:
+        failure = str(exc)
     finally:
         codes = fed.stop()
-        console.print(f"stopped all processes: {codes}")
+        console.print(f"stopped all processes, exit codes: {codes}")
+    if failure:
+        Console(stderr=True).print(f"[red]{failure}[/red]", highlight=False, soft_wrap=True)
+        raise typer.Exit(ExitCode.JOB_FAILED)
     console.rule("access logs")
     audit = verify_logs(fed, console)
     summary = {
@@ -200,11 +201,11 @@ def up(
     failed = [n for n, r in results.items() if r["state"] != "succeeded"]
     if failed or not all(a["ok"] for a in audit) or any(codes.values()):
         console.print(f"[red]federation run had problems: failed jobs {failed}[/red]")
-        raise typer.Exit(20)
+        raise typer.Exit(ExitCode.JOB_FAILED)
 
 
 def main() -> None:
-    app()
+    run_guarded(app, "fedcredit-federation", {FederationError: ExitCode.JOB_FAILED})
 
 
 if __name__ == "__main__":

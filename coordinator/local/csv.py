@@ -1,4 +1,4 @@
-"""Serve existing CSV files (for example the shared default_credit data) in a local federation.
+"""Serve existing CSV files (for example the bundled default_credit data) in a local federation.
 
 Each file gets a generated schema (``id`` column, float features, optional 0/1 label) and a
 policy that lets every data column be used for training and scoring by the federation's data
@@ -71,7 +71,7 @@ def _policy(dataset: str, columns: list[str], id_column: str) -> dict[str, objec
 def csv_federation(
     root: Path, nodes: dict[str, tuple[str, str, Path, str | None]]
 ) -> LocalFederation:
-    """A prepared federation whose nodes serve existing CSV files (e.g. the shared real data).
+    """A prepared federation whose nodes serve existing CSV files (e.g. the bundled real data).
 
     ``nodes`` maps node id to (role, organization, CSV path, label column or None); ids are
     the ``id`` column, every other column is a float feature. Schemas and policies are written

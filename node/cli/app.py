@@ -5,12 +5,13 @@ from __future__ import annotations
 import typer
 
 from node.cli import audit, certs, consent, data, decide, models, policy
+from node.cli.guard import run_guarded
 from node.cli.jobs import jobs_app, nodes_app
 
 app = typer.Typer(
     help="fedcredit: federated credit-risk modelling for SMEs.",
     no_args_is_help=True,
-    pretty_exceptions_show_locals=False,  # a traceback's locals could hold data values
+    pretty_exceptions_enable=False,
 )
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(nodes_app, name="nodes")
@@ -25,4 +26,13 @@ audit.app.command("uses")(consent.audit)
 
 
 def main() -> None:
-    app()
+    run_guarded(app, "fedcredit")
+
+
+def audit_main() -> None:
+    """``fedcredit-audit``: the audit group on its own, under the same guard."""
+    run_guarded(audit.app, "fedcredit-audit")
+
+
+if __name__ == "__main__":
+    main()

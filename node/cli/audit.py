@@ -4,9 +4,10 @@ Every command works offline on files: a log directory copied from (or shared rea
 node, an export file, checkpoints the auditor kept, and the node's public key obtained out of
 band (PEM key, node certificate, or raw hex). See ``docs/auditor-guide.md``.
 
-Exit codes: 0 verified / done, 1 verification failed (tampering, a forged checkpoint, a
-damaged database), 2 bad input (missing file, unreadable key, index out of range),
-3 unanchored (``verify`` found nothing wrong but had no checkpoint from outside the node).
+Exit codes (``node.cli.exit_codes``): 0 verified / done, 1 verification failed (tampering, a
+forged checkpoint, a damaged database), 2 bad input (missing file, unreadable key, index out of
+range), 12 unanchored (``verify`` found nothing wrong but had no checkpoint from outside the
+node).
 """
 
 from __future__ import annotations
@@ -39,10 +40,11 @@ from node.audit.merkle import leaf_hash, verify_consistency, verify_inclusion
 from node.audit.reader import LogReader
 from node.audit.search import SearchQuery
 from node.audit.verify import Finding, verify_log
+from node.cli.exit_codes import ExitCode
 
-EXIT_FAILED: Final = 1
-EXIT_BAD_INPUT: Final = 2
-EXIT_UNANCHORED: Final = 3
+EXIT_FAILED: Final = int(ExitCode.FAILED)
+EXIT_BAD_INPUT: Final = int(ExitCode.USAGE)
+EXIT_UNANCHORED: Final = int(ExitCode.UNANCHORED)
 
 app = typer.Typer(
     help="Verify, prove, search and export a node's tamper-evident access log.",

@@ -29,6 +29,12 @@ from node.training.horizontal import (
     run_horizontal_party,
     validate_horizontal_job,
 )
+from node.training.secureboost.job import (
+    run_secureboost_coordinator,
+    run_secureboost_party,
+    secureboost_field_uses,
+    validate_secureboost_job,
+)
 from node.training.vertical.job import (
     run_vertical_coordinator,
     run_vertical_party,
@@ -103,6 +109,15 @@ _TYPES: dict[str, JobType] = {
         run_party=run_vertical_party,
         run_coordinator=run_vertical_coordinator,
         uses=vertical_field_uses,
+    ),
+    "secureboost": JobType(
+        name="secureboost",
+        validate=validate_secureboost_job,
+        run_party=run_secureboost_party,
+        run_coordinator=run_secureboost_coordinator,
+        # a party that leaves holds the attempt; its return restarts it from the last tree
+        tolerates_party_loss=True,
+        uses=secureboost_field_uses,
     ),
 }
 

@@ -17,6 +17,7 @@ from node.runtime.datasets import NodeDatasets
 from node.runtime.gate import PolicyGate
 from node.runtime.link import CoordinatorLink
 from node.runtime.secrets import node_secret
+from node.runtime.state_lock import StateLock
 from node.runtime.tasks import Assignment, TaskRunner
 from node.scoring.config import parse_scoring_config
 from node.scoring.exceptions import ScoringError
@@ -59,7 +60,7 @@ class NodeProcess:
         if reason is not None:
             raise PkiError(f"this node's own certificate is unusable: {reason}")
         self.identity = creds.identity
-        config.state_dir.mkdir(parents=True, exist_ok=True)
+        self._state_lock = StateLock.acquire(config.state_dir)
         secret = node_secret(config.state_dir)
         self.datasets = NodeDatasets(config.datasets)
         if config.policy is None:
@@ -230,3 +231,4 @@ class NodeProcess:
         self.sink.record("admin", {"operation": "node_stopped"})
         self.access_log.checkpoint()  # the whole history is signed before the process ends
         self.access_log.close()
+        self._state_lock.release()

@@ -183,7 +183,7 @@ def test_log_truncated_to_an_earlier_checkpoint_is_not_ok(
 
     # assert: without an outside anchor the tool refuses to say OK; the witness's checkpoint
     # names the truncation
-    assert default.returncode == 3, default.stdout + default.stderr
+    assert default.returncode == 12, default.stdout + default.stderr
     assert "UNANCHORED" in default.stdout and "OK" not in default.stdout
     assert "--checkpoint" in default.stderr
     assert anchored.returncode == 1

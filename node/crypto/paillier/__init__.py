@@ -16,6 +16,7 @@ from node.crypto.paillier.keys import (
     generate_keypair,
 )
 from node.crypto.paillier.multiexp import weighted_sum, weighted_sums
+from node.crypto.paillier.precompute import RandomnessReserve, encrypt_with
 from node.crypto.paillier.serialization import (
     MAX_MESSAGE_BYTES,
     ciphertexts_from_bytes,
@@ -38,6 +39,7 @@ __all__ = [
     "PlaintextOutOfRange",
     "PrivateKey",
     "PublicKey",
+    "RandomnessReserve",
     "ciphertexts_from_bytes",
     "ciphertexts_per_message",
     "ciphertexts_to_bytes",
@@ -45,6 +47,7 @@ __all__ = [
     "decrypt_many",
     "encode",
     "encrypt_many",
+    "encrypt_with",
     "generate_keypair",
     "private_key_from_bytes",
     "private_key_to_bytes",

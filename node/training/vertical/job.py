@@ -26,23 +26,14 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from node.jobs.context import PartyContext
 from node.jobs.hooks import JobHooks
 from node.jobs.spec import JobFile
-from node.psi import (
-    PsiSpec,
-    run_psi_coordinator,
-    run_psi_follower,
-    run_psi_leader,
-)
-from node.psi import (
-    spec_from_job as psi_spec_from_job,
-)
-from node.psi.workers import validate_chunk
+from node.psi import PsiSpec, run_psi_coordinator
+from node.psi import spec_from_job as psi_spec_from_job
+from node.training.alignment import aligned_rows
 from node.training.preprocess import MODES, prepare_features
 from node.training.vertical.arbiter import run_arbiter
 from node.training.vertical.baseline import bank_only_metrics
@@ -117,22 +108,11 @@ def run_vertical_party(ctx: PartyContext) -> dict[str, Any]:
     spec, psi = _specs(ctx.spec, ctx.parties, authorize)
     mine = spec.holder(ctx.party)
     frame = ctx.datasets.frame(mine.dataset)
-    align = run_psi_leader if ctx.party == psi.leader else run_psi_follower
-    aligned = align(
-        ctx.channel,
-        ctx.hooks,
-        psi,
-        frame[mine.id_column].tolist(),
-        ctx.pool,
-        dataset=mine.dataset,
-        id_field=mine.id_column,
-    )
-    assert aligned.rows is not None  # a vertical job never runs PSI cardinality-only
+    order = aligned_rows(ctx, frame, mine.id_column, mine.dataset, psi)
     prepared = prepare_features(
         frame, mine.features, str(ctx.spec.get("preprocess", DEFAULT_PREPROCESS))
     )
-    rows: pd.DataFrame = prepared.iloc[_canonical(frame, mine.id_column, aligned.rows, psi)]
-    rows = rows.reset_index(drop=True)
+    rows: pd.DataFrame = prepared.iloc[order].reset_index(drop=True)
     extra: dict[str, Any] = {}
     if ctx.party == spec.label_holder.party:
         result: Any = run_label_holder(ctx.channel, ctx.hooks, spec, rows, ctx.pool)
@@ -142,21 +122,7 @@ def run_vertical_party(ctx: PartyContext) -> dict[str, Any]:
         result = run_feature_holder(ctx.channel, ctx.hooks, spec, rows, ctx.pool)
     if ctx.workdir is not None:
         _keep_model(ctx, result.model)
-    return {"aligned_rows": aligned.size, **result.summary(), **extra}
-
-
-def _canonical(
-    frame: pd.DataFrame, id_column: str, rows: npt.NDArray[np.int64], psi: PsiSpec
-) -> npt.NDArray[np.int64]:
-    """The intersection rows sorted by normalised id: the same order at every party.
-
-    PSI shuffles its shared order afresh on every run. Training needs the order to be the same
-    across attempts too, or a job resumed after a restart would draw another validation split
-    from its checkpoint. Every party holds the same ids for these firms, so sorting by them
-    gives one order everywhere and reveals nothing beyond the intersection itself.
-    """
-    codes, _ = validate_chunk(frame[id_column].iloc[rows].tolist(), psi.id_format)
-    return rows[np.argsort(np.asarray(codes), kind="stable")]
+    return {"aligned_rows": len(order), **result.summary(), **extra}
 
 
 def _keep_model(ctx: PartyContext, model: Any) -> None:

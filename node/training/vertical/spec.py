@@ -353,5 +353,14 @@ def spec_from_job(section: Mapping[str, Any], authorize: Authorize) -> VerticalS
         try:
             authorize(data.party, data.dataset, columns, purpose="training")
         except Exception as exc:  # the policy engine's own error types; all mean "refused"
-            raise JobRefused(data.party, data.dataset, str(exc)) from exc
+            missing = getattr(exc, "code", "missing_rule") == "missing_rule"
+            raise JobRefused(data.party, data.dataset, str(exc), missing) from exc
     return spec
+
+
+# The parsing of party sections and settings, shared with the other vertical model types
+# (node.training.secureboost), so a party section means the same thing in every such job.
+section_mapping = _mapping
+refuse_unknown = _unknown
+setting = _number
+holder_from_section = _party

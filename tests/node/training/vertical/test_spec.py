@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from node.policy.exceptions import UnknownOrganization
 from node.training.vertical import JobRefused, JobSpecError, spec_from_job
 
 from .conftest import allow_all, section
@@ -44,6 +45,24 @@ def test_column_without_training_rule_refuses_the_job() -> None:
     assert info.value.party == "gov" and info.value.dataset == "host"
     assert "x3" in info.value.reason
     assert ("bank", "guest", [f"x{i}" for i in range(13)] + ["y"], "training") in asked
+
+
+def test_unregistered_organization_is_not_told_to_add_a_training_rule() -> None:
+    # prepare: the government's policy does not register the bank's organization at all
+    def authorize(party: str, dataset: str, columns: list[str], purpose: str = "") -> None:
+        if party == "gov":
+            raise UnknownOrganization(
+                "organization 'bank-z' is not registered in this node's policy; the node "
+                "operator must add 'bank-z: bank' under organizations: in it",
+                "0" * 64,
+            )
+
+    # execute
+    with pytest.raises(JobRefused) as info:
+        spec_from_job(section(), authorize)
+    # assert: the refusal names the real fix, and not a rule that would change nothing
+    assert "add 'bank-z: bank' under organizations:" in str(info.value)
+    assert "training' rule" not in str(info.value)
 
 
 def _broken(path: list[str], value: Any) -> dict[str, Any]:

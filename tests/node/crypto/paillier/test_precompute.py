@@ -1,0 +1,35 @@
+"""Encryption with precomputed randomness: correct, never reusing an obfuscator."""
+
+from __future__ import annotations
+
+import pytest
+
+from node.compute import worker_pool
+from node.crypto.paillier import PublicKey, RandomnessReserve, encrypt_with, generate_keypair
+
+
+def test_prefetched_obfuscators_encrypt_correctly_and_are_used_once() -> None:
+    # prepare: a 768-bit key keeps the worker-side DJN tables quick to build
+    public, private = generate_keypair(768)
+    values = [0, 1, -1, 12345, -(1 << 60), public.n // 2 - 1]
+    with worker_pool(2) as pool:
+        reserve = RandomnessReserve(public, pool)
+        reserve.prefetch(len(values) + 3)
+        # execute
+        first = encrypt_with(public, values, reserve.take(len(values)))
+        rest = reserve.take(5)  # 3 prefetched, 2 drawn here
+    # assert
+    assert [private.decrypt_signed(c) for c in first] == values
+    assert len(set(first)) == len(first) and len(rest) == 5
+    assert reserve.queued == 0
+
+
+def test_encrypt_with_refuses_mismatched_lengths_and_out_of_range_values() -> None:
+    public = PublicKey(generate_keypair(512)[0].n)
+    reserve = RandomnessReserve(public, None)
+    with pytest.raises(ValueError, match="2 values but 1 obfuscators"):
+        encrypt_with(public, [1, 2], reserve.take(1))
+    from node.crypto.paillier import PlaintextOutOfRange
+
+    with pytest.raises(PlaintextOutOfRange):
+        encrypt_with(public, [public.n], reserve.take(1))
