@@ -151,7 +151,7 @@ def verify(
         typer.Option(
             help="The checkpoint to trust: the witness's copy, or one you kept. Without it "
             "the log is only checked against its own newest checkpoint and the result is "
-            "UNANCHORED (exit 3)."
+            "UNANCHORED (exit 12)."
         ),
     ] = None,
     output: FormatOpt = "text",
