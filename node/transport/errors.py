@@ -52,12 +52,15 @@ class CatalogEntry:
     fix: str
 
     def render(self, params: dict[str, str | int]) -> str:
-        """The text sent to the caller: ``message [code]. Fix: fix``."""
+        """The text sent to the caller: ``message (error code). Fix: fix``.
+
+        Not ``[code]``: terminals that render markup (rich) would take it for a style tag.
+        """
         try:
             text = self.message.format(**params)
         except (KeyError, IndexError):  # a handler passed the wrong parameters: say less
             text = self.message.split("{", 1)[0].rstrip(" :(")
-        return f"{text} [{self.code}]. Fix: {self.fix}"
+        return f"{text} (error {self.code}). Fix: {self.fix}"
 
 
 _S = grpc.StatusCode

@@ -91,7 +91,7 @@ def test_foreign_exception_text_stays_in_the_process(
     # assert: the wire carries the catalog's INTERNAL text only
     for err in (unary.value, streamed.value):
         assert err.code() is grpc.StatusCode.INTERNAL
-        assert "[internal]" in err.details()
+        assert "(error internal)" in err.details()
         assert planted not in err.details() and "could not convert" not in err.details()
     assert chunks == [b"header"]
 
@@ -147,7 +147,7 @@ def test_live_node_answers_bad_arguments_without_echoing_them(
     # assert: each names the problem and the catalog code, none quotes the planted code
     for _code, text in details:
         assert planted not in text, text
-        assert "[" in text and "Fix:" in text
+        assert "(error " in text and "Fix:" in text
     assert [c for c, _ in details] == [grpc.StatusCode.INVALID_ARGUMENT] * 2 + [
         grpc.StatusCode.NOT_FOUND,
         grpc.StatusCode.INVALID_ARGUMENT,
@@ -169,4 +169,4 @@ def test_live_coordinator_does_not_pass_exception_text_on(
     # assert
     assert err.value.code() is grpc.StatusCode.INVALID_ARGUMENT
     assert planted not in err.value.details()
-    assert "[job.invalid_spec]" in err.value.details()
+    assert "(error job.invalid_spec)" in err.value.details()
