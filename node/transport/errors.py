@@ -149,7 +149,7 @@ CATALOG: Final[dict[str, CatalogEntry]] = {
         CatalogEntry(
             "policy.reload_failed",
             _S.FAILED_PRECONDITION,
-            "the policy was not reloaded; the previous one stays in force: {detail}",
+            "policy not reloaded; the previous one stays in force: {detail}",
             "fix the policy file (`fedcredit policy validate`) and reload again",
         ),
         CatalogEntry(
