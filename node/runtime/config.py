@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from node.compute import ComputeConfig
 
 
 class ConfigError(Exception):
@@ -44,6 +46,8 @@ class NodeConfig:
     datasets: tuple[DatasetConfig, ...]
     # Interval between signed access-log checkpoints published to the coordinator's witness.
     checkpoint_interval_s: float = 30.0
+    # Where bulk crypto runs: local worker processes (default) or a Ray cluster.
+    compute: ComputeConfig = field(default_factory=ComputeConfig)
     # The ``scoring:`` section, validated by node.scoring.config at start-up.
     scoring: Mapping[str, Any] | None = None
 
@@ -134,8 +138,32 @@ def load_node_config(path: Path | str) -> NodeConfig:
         policy=resolve(policy) if policy else None,
         datasets=tuple(datasets),
         checkpoint_interval_s=float(raw.get("checkpoint_interval_s", 30.0)),
+        compute=_compute(raw.get("compute"), path),
         scoring=_scoring_section(raw.get("scoring"), resolve),
     )
     if config.policy is not None and not config.policy.exists():
         raise ConfigError(path, "policy", f"{config.policy} does not exist")
     return config
+
+
+def _compute(raw: object, path: Path) -> ComputeConfig:
+    """The ``compute`` section: ``engine`` (local or ray), ``address`` (ray), ``workers``."""
+    if raw is None:
+        return ComputeConfig()
+    if not isinstance(raw, Mapping):
+        raise ConfigError(path, "compute", "must be a mapping with engine (local or ray)")
+    unknown = sorted(set(raw) - {"engine", "address", "workers"})
+    if unknown:
+        raise ConfigError(
+            path, f"compute.{unknown[0]}", "unknown key; use engine, address, workers"
+        )
+    workers = raw.get("workers")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)):
+        raise ConfigError(path, "compute.workers", "must be a positive integer")
+    address = raw.get("address")
+    if address is not None and not isinstance(address, str):
+        raise ConfigError(path, "compute.address", "must be a Ray address such as ray://HOST:10001")
+    try:
+        return ComputeConfig(str(raw.get("engine", "local")), address, workers)
+    except ValueError as exc:
+        raise ConfigError(path, "compute", str(exc)) from None

@@ -6,7 +6,7 @@ import logging
 import threading
 
 from node.audit import AccessLog, Actor
-from node.compute import worker_pool
+from node.compute import compute_executor
 from node.crypto.replay import PersistentReplayGuard
 from node.jobs.context import FieldGate
 from node.pki import PeerVerifier, PkiError, load_identity_files
@@ -82,21 +82,21 @@ class NodeProcess:
             running_jobs=lambda: self.tasks.running_jobs(),
         )
         self.directory = PeerDirectory(self.link.directory, verifier)
+        try:
+            scoring = parse_scoring_config(config.scoring, creds.identity.role, config.state_dir)
+        except ScoringError as exc:
+            raise ConfigError(config.state_dir, "scoring", str(exc)) from None
         self.router = EnvelopeRouter(
             config.node_id,
             DirectorySealer(creds, self.directory, PersistentReplayGuard(config.state_dir)),
             self.link.send_sealed,
         )
-        try:
-            scoring = parse_scoring_config(config.scoring, creds.identity.role, config.state_dir)
-        except ScoringError as exc:
-            raise ConfigError(config.state_dir, "scoring", str(exc)) from None
         self.lending = Lending(
             creds=creds, config=scoring, state_dir=config.state_dir, secret=secret,
             datasets=self.datasets, engine=self.engine, sink=self.sink, router=self.router,
             directory=self.directory,
         )  # fmt: skip
-        self.pool = worker_pool()
+        self.pool = compute_executor(config.compute)
         self.tasks = TaskRunner(
             config.node_id,
             self.router,
@@ -148,7 +148,9 @@ class NodeProcess:
         )
 
     def _gate_for(self, parties: tuple[str, ...]) -> FieldGate:
-        return PolicyGate(self.engine, self.identity, parties, self.directory.identity)
+        return PolicyGate(
+            self.engine, self.identity, parties, self.directory.identity, self.lending.training
+        )
 
     def _register_request(self) -> coordinator_pb2.RegisterRequest:
         host = self.config.listen.rsplit(":", 1)[0]

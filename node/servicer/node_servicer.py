@@ -156,7 +156,15 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         except UnknownDataset:
             raise ServiceError("dataset.unknown", name=ask.dataset) from None
         records: list[ReleaseRecord] = []
-        release = build_release(self._engine, who, ask, frame, on_record=records.append)
+        firms = (
+            self._lending.release_firms(ask.dataset, who.organization, ask.purpose)
+            if self._lending is not None
+            else None
+        )
+        # refusals (PolicyDenied, ReleaseQueryError, TransformError) answer from the catalog
+        release = build_release(
+            self._engine, who, ask, frame, on_record=records.append, firms=firms
+        )
         record = release.record
         self._sink.record(
             "release",
@@ -170,8 +178,11 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
                 "sha256": record.sha256,
                 "recipient": f"{who.organization}/{who.node_id}",
                 "filter_used": bool(ask.filter),
+                "withheld": record.withheld,
             },
         )
+        if firms is not None:
+            self._lending.log_release(who, ask.dataset, record, firms)
         return node_pb2.ReleaseResponse(
             table=release.table,
             format=record.format,
@@ -257,6 +268,32 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
             [application_from_proto(a) for a in request.applications]
         )
         return node_pb2.DecideBatchResponse(decisions=[decided_to_proto(d) for d in decided])
+
+    def DecideBook(
+        self, request: node_pb2.DecideBookRequest, context: grpc.ServicerContext
+    ) -> Iterator[node_pb2.DecideBatchResponse]:
+        from node.scoring.serde import decided_to_proto
+
+        lending = self._own_lending(context)
+        size = request.chunk_size or MAX_BATCH_APPLICATIONS
+        if not 1 <= size <= MAX_BATCH_APPLICATIONS or request.start_chunk < 0:
+            raise ServiceError(
+                "request.bad_value",
+                what="chunk_size and start_chunk",
+                expected=f"a chunk size of 1 to {MAX_BATCH_APPLICATIONS}, a start not negative",
+            )
+        service = lending.decisions
+        # refusals (BadApplication, NotReady, DecisionPolicyError) answer from the catalog
+        chunks = service.book(
+            request.ref_prefix or "book", request.amount, request.term_months, size
+        )
+        for k, apps in chunks:
+            if k < request.start_chunk:
+                continue
+            decided = service.decide_many(apps)
+            yield node_pb2.DecideBatchResponse(
+                decisions=[decided_to_proto(d) for d in decided], chunk=k
+            )
 
     def RegisterAuthorizations(
         self, request: node_pb2.AuthorizationBatch, context: grpc.ServicerContext
