@@ -186,6 +186,7 @@ CALLERS: dict[str, str] = {
     "DecideBatch": OFFICER,
     "RegisterAuthorizations": OFFICER,
     "RevokeAuthorization": OFFICER,
+    "DecideBook": OFFICER,
     "Register": "bank",
     "Heartbeat": "bank",
     "GetDirectory": "bank",
