@@ -26,6 +26,7 @@ from node.transport.errors import ServiceError
 from protos.fedcredit.v1 import common_pb2, node_pb2, node_pb2_grpc
 
 if TYPE_CHECKING:
+    from node.monitoring.service import MonitoringService
     from node.scoring.lending import Lending
 
 EXPORT_CHUNK_BYTES = 1 << 20
@@ -126,6 +127,7 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         sink: AuditSink,
         identify: Callable[[grpc.ServicerContext], Any],
         lending: Lending | None = None,
+        monitoring: MonitoringService | None = None,
     ) -> None:
         self._me = identity
         self._datasets = datasets
@@ -134,6 +136,7 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         self._sink = sink
         self._identify = identify
         self._lending = lending
+        self._monitoring = monitoring
 
     def GetCapabilities(
         self, request: node_pb2.CapabilitiesRequest, context: grpc.ServicerContext
@@ -311,3 +314,80 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         lending = self._own_lending(context)
         revocation, holders = lending.desk.revoke(request.record_id, list(request.holders))
         return node_pb2.AuthorizationAck(record_ids=[revocation], holders=holders)
+
+    # post-loan monitoring: the bank's own book; logic lives in node.monitoring -----------
+
+    def _own_monitoring(self, context: grpc.ServicerContext) -> MonitoringService:
+        who = self._identify(context)
+        if who.organization != self._me.organization:
+            context.abort(
+                grpc.StatusCode.PERMISSION_DENIED,
+                "monitoring is for this bank's own loan systems and operators only",
+            )
+        if self._monitoring is None:
+            context.abort(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "this node monitors no book; set monitoring.policy and monitoring.book",
+            )
+        return self._monitoring
+
+    def MonitorRefresh(
+        self, request: node_pb2.MonitorRefreshRequest, context: grpc.ServicerContext
+    ) -> node_pb2.MonitorRefreshResponse:
+        from node.monitoring.exceptions import MonitoringError
+        from node.monitoring.serde import refresh_to_proto
+
+        service = self._own_monitoring(context)
+        try:
+            result = service.refresh(request.as_of or None)
+        except MonitoringError as exc:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+        return refresh_to_proto(result)
+
+    def MonitorWatchlist(
+        self, request: node_pb2.MonitorWatchlistRequest, context: grpc.ServicerContext
+    ) -> node_pb2.MonitorWatchlistResponse:
+        from node.monitoring.policy import LEVELS
+        from node.monitoring.serde import entry_to_proto
+
+        service = self._own_monitoring(context)
+        level = request.min_level or "yellow"
+        if level not in LEVELS:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"min_level must be one of {LEVELS}")
+        rows = service.store.watchlist(LEVELS.index(level), request.limit or 1000)
+        counts = service.store.level_counts()
+        return node_pb2.MonitorWatchlistResponse(
+            entries=[entry_to_proto(r) for r in rows],
+            levels={LEVELS[k]: v for k, v in counts.items()},
+        )
+
+    def MonitorAlerts(
+        self, request: node_pb2.MonitorAlertsRequest, context: grpc.ServicerContext
+    ) -> node_pb2.MonitorAlertsResponse:
+        from node.monitoring.serde import alert_to_proto
+
+        service = self._own_monitoring(context)
+        alerts = service.store.alerts(request.state, request.kind, request.limit or 1000)
+        return node_pb2.MonitorAlertsResponse(alerts=[alert_to_proto(a) for a in alerts])
+
+    def MonitorAct(
+        self, request: node_pb2.MonitorActRequest, context: grpc.ServicerContext
+    ) -> node_pb2.MonitorAlert:
+        from node.audit import Actor
+        from node.monitoring.exceptions import InvalidTransition, UnknownAlert
+        from node.monitoring.serde import alert_to_proto
+
+        service = self._own_monitoring(context)
+        who = self._identify(context)
+        try:
+            alert = service.act(
+                request.alert_id,
+                request.action,
+                Actor(who.organization, who.node_id, who.role),
+                request.note,
+            )
+        except UnknownAlert as exc:
+            context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+        except InvalidTransition as exc:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+        return alert_to_proto(alert)
