@@ -320,28 +320,18 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
     def _own_monitoring(self, context: grpc.ServicerContext) -> MonitoringService:
         who = self._identify(context)
         if who.organization != self._me.organization:
-            context.abort(
-                grpc.StatusCode.PERMISSION_DENIED,
-                "monitoring is for this bank's own loan systems and operators only",
-            )
+            raise ServiceError("monitoring.not_own")
         if self._monitoring is None:
-            context.abort(
-                grpc.StatusCode.FAILED_PRECONDITION,
-                "this node monitors no book; set monitoring.policy and monitoring.book",
-            )
+            raise ServiceError("monitoring.not_configured")
         return self._monitoring
 
     def MonitorRefresh(
         self, request: node_pb2.MonitorRefreshRequest, context: grpc.ServicerContext
     ) -> node_pb2.MonitorRefreshResponse:
-        from node.monitoring.exceptions import MonitoringError
         from node.monitoring.serde import refresh_to_proto
 
         service = self._own_monitoring(context)
-        try:
-            result = service.refresh(request.as_of or None)
-        except MonitoringError as exc:
-            context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+        result = service.refresh(request.as_of or None)  # MonitoringError: from the catalog
         return refresh_to_proto(result)
 
     def MonitorWatchlist(
@@ -353,7 +343,9 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         service = self._own_monitoring(context)
         level = request.min_level or "yellow"
         if level not in LEVELS:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"min_level must be one of {LEVELS}")
+            raise ServiceError(
+                "request.bad_value", what="min_level", expected="one of " + ", ".join(LEVELS)
+            )
         rows = service.store.watchlist(LEVELS.index(level), request.limit or 1000)
         counts = service.store.level_counts()
         return node_pb2.MonitorWatchlistResponse(
@@ -374,20 +366,15 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         self, request: node_pb2.MonitorActRequest, context: grpc.ServicerContext
     ) -> node_pb2.MonitorAlert:
         from node.audit import Actor
-        from node.monitoring.exceptions import InvalidTransition, UnknownAlert
         from node.monitoring.serde import alert_to_proto
 
         service = self._own_monitoring(context)
         who = self._identify(context)
-        try:
-            alert = service.act(
-                request.alert_id,
-                request.action,
-                Actor(who.organization, who.node_id, who.role),
-                request.note,
-            )
-        except UnknownAlert as exc:
-            context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
-        except InvalidTransition as exc:
-            context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+        # UnknownAlert, InvalidTransition: answered from the catalog
+        alert = service.act(
+            request.alert_id,
+            request.action,
+            Actor(who.organization, who.node_id, who.role),
+            request.note,
+        )
         return alert_to_proto(alert)

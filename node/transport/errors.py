@@ -183,6 +183,30 @@ CATALOG: Final[dict[str, CatalogEntry]] = {
             "list the records the bank registered and use one of their ids",
         ),
         CatalogEntry(
+            "monitoring.not_own",
+            _S.PERMISSION_DENIED,
+            "monitoring is for this bank's own loan systems and operators only",
+            "call your own bank's node with a certificate of your own organization",
+        ),
+        CatalogEntry(
+            "monitoring.not_configured",
+            _S.FAILED_PRECONDITION,
+            "this node monitors no book",
+            "the bank's operator sets monitoring.policy and monitoring.book in the node config",
+        ),
+        CatalogEntry(
+            "monitoring.unknown_alert",
+            _S.NOT_FOUND,
+            "no such alert",
+            "list the alerts (MonitorAlerts) and use one of their ids",
+        ),
+        CatalogEntry(
+            "monitoring.refused",
+            _S.FAILED_PRECONDITION,
+            "monitoring cannot do this: {detail}",
+            "follow the named fix; the watch list and alerts are unchanged",
+        ),
+        CatalogEntry(
             "job.invalid_spec",
             _S.INVALID_ARGUMENT,
             "the job file is refused: {detail}",
@@ -286,6 +310,7 @@ def _families() -> list[
     from node.consent.exceptions import ConsentError, UnknownAuthorization
     from node.crypto.exceptions import InvalidEnvelope
     from node.jobs.exceptions import DuplicateJobId, JobSpecError
+    from node.monitoring.exceptions import MonitoringError, UnknownAlert
     from node.pki.exceptions import PkiError
     from node.policy.exceptions import PolicyDenied, PolicyError, ReleaseQueryError, TransformError
     from node.scoring.exceptions import BadApplication, DecisionPolicyError, NotReady
@@ -310,6 +335,8 @@ def _families() -> list[
         (ConsentError, detail("lending.bad_request")),
         (BadApplication, detail("lending.bad_request")),
         ((NotReady, DecisionPolicyError), detail("lending.not_ready")),
+        (UnknownAlert, lambda exc: ServiceError("monitoring.unknown_alert")),
+        (MonitoringError, detail("monitoring.refused")),
         (InvalidEnvelope, detail("envelope.refused")),
         (DuplicateJobId, lambda exc: ServiceError("job.duplicate_id")),
     ]
