@@ -29,13 +29,14 @@ from coordinator.servicer.job_access import caller_name, may_cancel, may_see
 from coordinator.servicer.limits import Limits, RefusalLog
 from coordinator.servicer.relay import RecipientOffline, Relay
 from coordinator.state import CoordinatorStore, JobRecord, NodeRecord
-from coordinator.witness import CheckpointRefused, StaleCheckpoint
+from coordinator.witness.exceptions import CheckpointRefused, StaleCheckpoint
 from coordinator.witness.quarantine import Quarantine
 from node.crypto.envelope import InvalidEnvelope, peek_header, verify_sender
 from node.jobs.exceptions import DuplicateJobId, JobSpecError
 from node.pki.identity import Identity, Principal
 from node.state import InvalidIdentifier, check_identifier
 from node.transport.auth import peer_certificate
+from node.transport.errors import ServiceError, classify
 from node.transport.grpc_options import MAX_MESSAGE_BYTES
 from node.transport.relay_channel import EnvelopeRouter
 from protos.fedcredit.v1 import common_pb2, coordinator_pb2, coordinator_pb2_grpc
@@ -220,10 +221,8 @@ class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
             record = self._runner.submit(request.spec_yaml, caller_name(who), request.job_id)
         except OutOfBounds as exc:
             _abort(context, exc.code, str(exc))
-        except JobSpecError as exc:
-            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        except DuplicateJobId as exc:
-            _abort(context, grpc.StatusCode.ALREADY_EXISTS, str(exc))
+        except (JobSpecError, DuplicateJobId) as exc:
+            raise classify(exc) from None  # the catalog's answer (node.transport.errors)
         except PartyRefused as exc:
             _abort(context, grpc.StatusCode.FAILED_PRECONDITION, f"job refused: {exc}")
         self._admin_log(who, "job_submitted", {"job_id": record.job_id})
@@ -372,10 +371,7 @@ class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
                 "envelope refused: its signature does not verify under this certificate's key",
             )
         if recipient == COORDINATOR:
-            try:
-                self._router.deliver(request.sealed)
-            except Exception as exc:
-                _abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"envelope refused: {exc}")
+            self._router.deliver(request.sealed)  # refusals answered from the error catalog
         else:
             try:
                 self._relay.push(recipient, coordinator_pb2.NodeEvent(envelope=request))
@@ -400,10 +396,7 @@ class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
                 if time.monotonic() - checked > RECHECK_S:
                     # A certificate revoked while its stream is open must not keep it open.
                     checked = time.monotonic()
-                    try:
-                        self._identify(context)
-                    except Exception as exc:
-                        _abort(context, grpc.StatusCode.UNAUTHENTICATED, str(exc))
+                    self._identify(context)  # a refusal is answered from the error catalog
         finally:
             self._relay.unsubscribe(sub)
 
@@ -420,9 +413,7 @@ class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
         except CheckpointRefused as exc:
             if not isinstance(exc, StaleCheckpoint):
                 self._quarantine.impose(who.node_id, f"witness refused its checkpoint: {exc}")
-            _abort(context, grpc.StatusCode.FAILED_PRECONDITION, f"checkpoint refused: {exc}")
-        except Exception as exc:
-            _abort(context, grpc.StatusCode.FAILED_PRECONDITION, f"checkpoint refused: {exc}")
+            raise ServiceError("witness.refused", detail=exc.reason) from None
         return coordinator_pb2.PublishCheckpointResponse(accepted_size=size)
 
     def LiftQuarantine(
