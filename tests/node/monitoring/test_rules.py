@@ -56,8 +56,8 @@ def test_capacity_drops_the_lowest_model_only_entries_and_keeps_hard_ones() -> N
     level = np.array([1, 2, 1, 3, 1, 1, 0, 0, 0, 0], np.int8)
     hard = np.array([0, 0, 0, 3, 1, 0, 0, 0, 0, 0], np.int8)
     pd_now = np.array([0.30, 0.50, 0.07, 0.01, 0.02, 0.09, 0.0, 0.0, 0.0, 0.0])
-    # execute: room for three (30 %)
-    drop = cap(level, hard, pd_now, 0.30)
+    # execute: room for four (40 %)
+    drop = cap(level, hard, pd_now, 0.40)
     # assert: the two lowest-PD model-only entries go; the hard ones stay whatever their PD
     assert np.flatnonzero(drop).tolist() == [2, 5]
     assert not cap(level, hard, pd_now, 0.60).any()
