@@ -7,6 +7,7 @@ import threading
 
 from node.audit import AccessLog, Actor
 from node.compute import compute_executor
+from node.crypto.replay import PersistentReplayGuard
 from node.jobs.context import FieldGate
 from node.monitoring.exceptions import MonitoringError
 from node.monitoring.node import Monitoring
@@ -88,7 +89,9 @@ class NodeProcess:
         except ScoringError as exc:
             raise ConfigError(config.state_dir, "scoring", str(exc)) from None
         self.router = EnvelopeRouter(
-            config.node_id, DirectorySealer(creds, self.directory), self.link.send_sealed
+            config.node_id,
+            DirectorySealer(creds, self.directory, PersistentReplayGuard(config.state_dir)),
+            self.link.send_sealed,
         )
         self.lending = Lending(
             creds=creds, config=scoring, state_dir=config.state_dir, secret=secret,
