@@ -38,7 +38,7 @@ from node.monitoring import wire as mwire
 from node.monitoring.alerts import drift_alerts, feed_alerts, level_alerts
 from node.monitoring.config import MonitoringConfig
 from node.monitoring.drift import Reference
-from node.monitoring.exceptions import NotConfigured
+from node.monitoring.exceptions import MonitoringError, NotConfigured
 from node.monitoring.feed import FeedIssue, FeedReport, feed_issues
 from node.monitoring.holder import PanelView, reason_code
 from node.monitoring.policy import LEVELS, MonitoringPolicy, load_monitoring_policy
@@ -543,5 +543,7 @@ class Scheduler:
                 trigger = self._service.due()
                 if trigger:
                     self._service.refresh(trigger=trigger)
+            except MonitoringError as exc:  # no model deployed yet, a policy being edited
+                log.warning("scheduled monitoring refresh not run: %s", exc)
             except Exception:
                 log.exception("scheduled monitoring refresh failed")
