@@ -33,7 +33,7 @@ from tests.node.monitoring.federation import (
     monitoring_federation,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
 DOC = "ab" * 32
 WALK = ("2026-01", "2026-02", "2026-03", "2026-04")
 
