@@ -32,7 +32,7 @@ import grpc
 import yaml
 
 from node.cli.daemon_support import ENV_STOP_WITH
-from node.pki import create_ca, issue_certificate
+from node.onboarding.certificates import issue_federation_certificates
 from node.transport.client import health_status, open_channel
 from protos.fedcredit.v1 import coordinator_pb2, coordinator_pb2_grpc
 
@@ -77,17 +77,9 @@ class LocalFederation:
 
     def prepare_certificates(self, parties: Sequence[PartySpec]) -> None:
         """CA, coordinator, operator and auditor certificates, and one per node."""
-        if not (self.certs / "ca.key").exists():
-            create_ca(self.certs)
-        wanted = [
-            ("coordinator", "coordinator", "coordinator"),
-            ("operator", "operator", "federation-ops"),
-            ("auditor", "auditor", "audit-office"),
-            *((p.node_id, p.role, p.organization) for p in parties),
-        ]
-        for name, role, organization in wanted:
-            if not (self.certs / f"{name}.crt").exists():  # keep keys peers may already hold
-                issue_certificate(self.certs, name, role=role, organization=organization)
+        issue_federation_certificates(
+            self.certs, [(p.node_id, p.role, p.organization) for p in parties]
+        )
 
     def prepare(self, parties: Sequence[PartySpec]) -> None:
         """Write certificates and configuration for ``parties`` (their data must exist)."""
@@ -199,7 +191,7 @@ class LocalFederation:
             self.start_node(p.node_id)
         self.wait_online([p.node_id for p in self.parties], timeout)
 
-    def stop_party(self, name: str, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
+    def stop_party(self, name: str, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:
         """Stop one party and return its exit code (also when it had already ended)."""
         proc = self._procs.pop(name, None)
         if proc is None:

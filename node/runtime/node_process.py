@@ -81,13 +81,13 @@ class NodeProcess:
             running_jobs=lambda: self.tasks.running_jobs(),
         )
         self.directory = PeerDirectory(self.link.directory, verifier)
-        self.router = EnvelopeRouter(
-            config.node_id, DirectorySealer(creds, self.directory), self.link.send_sealed
-        )
         try:
             scoring = parse_scoring_config(config.scoring, creds.identity.role, config.state_dir)
         except ScoringError as exc:
             raise ConfigError(config.state_dir, "scoring", str(exc)) from None
+        self.router = EnvelopeRouter(
+            config.node_id, DirectorySealer(creds, self.directory), self.link.send_sealed
+        )
         self.lending = Lending(
             creds=creds, config=scoring, state_dir=config.state_dir, secret=secret,
             datasets=self.datasets, engine=self.engine, sink=self.sink, router=self.router,
@@ -145,7 +145,9 @@ class NodeProcess:
         )
 
     def _gate_for(self, parties: tuple[str, ...]) -> FieldGate:
-        return PolicyGate(self.engine, self.identity, parties, self.directory.identity)
+        return PolicyGate(
+            self.engine, self.identity, parties, self.directory.identity, self.lending.training
+        )
 
     def _register_request(self) -> coordinator_pb2.RegisterRequest:
         host = self.config.listen.rsplit(":", 1)[0]

@@ -59,7 +59,15 @@ def parse_scoring_config(raw: Mapping[str, Any] | None, role: str, base: Path) -
         A key is unknown, mistyped, or a flag rule does not parse.
     """
     raw = raw or {}
-    known = {"dataset", "reason_prefix", "flags", "reasons", "caps", "decision_policy", "workers"}
+    known = {
+        "dataset",
+        "reason_prefix",
+        "flags",
+        "reasons",
+        "caps",
+        "decision_policy",
+        "workers",
+    }
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ScoringError(f"scoring.{unknown[0]}: unknown key (known: {', '.join(sorted(known))})")

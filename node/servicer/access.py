@@ -19,6 +19,7 @@ NODE_ACCESS: Final[dict[str, frozenset[str]]] = {
     # The bank's own loan systems; the servicer also requires the node's own organization.
     _SERVICE + "Decide": frozenset({LOAN_OFFICER}),
     _SERVICE + "DecideBatch": frozenset({LOAN_OFFICER}),
+    _SERVICE + "DecideBook": frozenset({LOAN_OFFICER}),
     _SERVICE + "RegisterAuthorizations": frozenset({LOAN_OFFICER, OPERATOR}),
     _SERVICE + "RevokeAuthorization": frozenset({LOAN_OFFICER, OPERATOR}),
 }

@@ -102,8 +102,15 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         except UnknownDataset as exc:
             context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
         records: list[ReleaseRecord] = []
+        firms = (
+            self._lending.release_firms(ask.dataset, who.organization, ask.purpose)
+            if self._lending is not None
+            else None
+        )
         try:
-            release = build_release(self._engine, who, ask, frame, on_record=records.append)
+            release = build_release(
+                self._engine, who, ask, frame, on_record=records.append, firms=firms
+            )
         except PolicyDenied as exc:
             context.abort(grpc.StatusCode.PERMISSION_DENIED, str(exc))
         except (ReleaseQueryError, TransformError, ValueError) as exc:
@@ -121,8 +128,11 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
                 "sha256": record.sha256,
                 "recipient": f"{who.organization}/{who.node_id}",
                 "filter_used": bool(ask.filter),
+                "withheld": record.withheld,
             },
         )
+        if firms is not None:
+            self._lending.log_release(who, ask.dataset, record, firms)
         return node_pb2.ReleaseResponse(
             table=release.table,
             format=record.format,
@@ -215,6 +225,36 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         except (NotReady, DecisionPolicyError) as exc:
             context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
         return node_pb2.DecideBatchResponse(decisions=[decided_to_proto(d) for d in decided])
+
+    def DecideBook(
+        self, request: node_pb2.DecideBookRequest, context: grpc.ServicerContext
+    ) -> Iterator[node_pb2.DecideBatchResponse]:
+        from node.scoring.exceptions import BadApplication, DecisionPolicyError, NotReady
+        from node.scoring.serde import decided_to_proto
+
+        lending = self._own_lending(context)
+        size = request.chunk_size or MAX_BATCH_APPLICATIONS
+        if not 1 <= size <= MAX_BATCH_APPLICATIONS or request.start_chunk < 0:
+            context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"chunk_size must be 1 to {MAX_BATCH_APPLICATIONS}, start_chunk not negative",
+            )
+        service = lending.decisions
+        try:
+            chunks = service.book(
+                request.ref_prefix or "book", request.amount, request.term_months, size
+            )
+            for k, apps in chunks:
+                if k < request.start_chunk:
+                    continue
+                decided = service.decide_many(apps)
+                yield node_pb2.DecideBatchResponse(
+                    decisions=[decided_to_proto(d) for d in decided], chunk=k
+                )
+        except BadApplication as exc:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        except (NotReady, DecisionPolicyError) as exc:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
 
     def RegisterAuthorizations(
         self, request: node_pb2.AuthorizationBatch, context: grpc.ServicerContext

@@ -28,6 +28,7 @@ from typing import Any
 
 import pandas as pd
 
+from node.consent.gate import training_frame
 from node.jobs.context import PartyContext
 from node.jobs.hooks import JobHooks
 from node.jobs.spec import JobFile
@@ -108,6 +109,7 @@ def run_vertical_party(ctx: PartyContext) -> dict[str, Any]:
     spec, psi = _specs(ctx.spec, ctx.parties, authorize)
     mine = spec.holder(ctx.party)
     frame = ctx.datasets.frame(mine.dataset)
+    frame, basis = training_frame(ctx, frame, mine.id_column, spec.label_holder.party)
     order = aligned_rows(ctx, frame, mine.id_column, mine.dataset, psi)
     prepared = prepare_features(
         frame, mine.features, str(ctx.spec.get("preprocess", DEFAULT_PREPROCESS))
@@ -122,6 +124,8 @@ def run_vertical_party(ctx: PartyContext) -> dict[str, Any]:
         result = run_feature_holder(ctx.channel, ctx.hooks, spec, rows, ctx.pool)
     if ctx.workdir is not None:
         _keep_model(ctx, result.model)
+    if basis is not None:
+        extra["training_basis"] = basis
     return {"aligned_rows": len(order), **result.summary(), **extra}
 
 

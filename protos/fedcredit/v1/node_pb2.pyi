@@ -505,20 +505,59 @@ class DecideBatchResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     DECISIONS_FIELD_NUMBER: _builtins.int
+    CHUNK_FIELD_NUMBER: _builtins.int
+    chunk: _builtins.int
+    """DecideBook: the chunk these decisions are (resume after it)"""
     @_builtins.property
     def decisions(self) -> _containers.RepeatedCompositeFieldContainer[Global___DecideResponse]: ...
     def __init__(
         self,
         *,
         decisions: _abc.Iterable[Global___DecideResponse] | None = ...,
+        chunk: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["decisions", b"decisions"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk", b"chunk", "decisions", b"decisions"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DecideBatchResponse: _TypeAlias = DecideBatchResponse  # noqa: Y015
+
+@_typing.final
+class DecideBookRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REF_PREFIX_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    TERM_MONTHS_FIELD_NUMBER: _builtins.int
+    START_CHUNK_FIELD_NUMBER: _builtins.int
+    CHUNK_SIZE_FIELD_NUMBER: _builtins.int
+    ref_prefix: _builtins.str
+    """references are <ref_prefix>-<row>; never the firm's code"""
+    amount: _builtins.float
+    """the same requested amount and term for every firm"""
+    term_months: _builtins.int
+    start_chunk: _builtins.int
+    """resume: the first chunk to decide (chunks of chunk_size rows)"""
+    chunk_size: _builtins.int
+    """default 5000"""
+    def __init__(
+        self,
+        *,
+        ref_prefix: _builtins.str = ...,
+        amount: _builtins.float = ...,
+        term_months: _builtins.int = ...,
+        start_chunk: _builtins.int = ...,
+        chunk_size: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "chunk_size", b"chunk_size", "ref_prefix", b"ref_prefix", "start_chunk", b"start_chunk", "term_months", b"term_months"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecideBookRequest: _TypeAlias = DecideBookRequest  # noqa: Y015
 
 @_typing.final
 class AuthorizationGrant(_message.Message):

@@ -74,6 +74,11 @@ class NodeStub:
                 request_serializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.DecideBatchRequest.SerializeToString,
                 response_deserializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.DecideBatchResponse.FromString,
                 _registered_method=True)
+        self.DecideBook = channel.unary_stream(
+                '/fedcredit.v1.Node/DecideBook',
+                request_serializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.DecideBookRequest.SerializeToString,
+                response_deserializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.DecideBatchResponse.FromString,
+                _registered_method=True)
         self.RegisterAuthorizations = channel.unary_unary(
                 '/fedcredit.v1.Node/RegisterAuthorizations',
                 request_serializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.AuthorizationBatch.SerializeToString,
@@ -144,6 +149,14 @@ class NodeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DecideBook(self, request, context):
+        """The bank's whole book (its own dataset), decided server-side chunk by chunk and streamed;
+        resumable from a chunk index (portfolio review, early warning).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RegisterAuthorizations(self, request, context):
         """Register or revoke firms' authorizations (docs/authorization.md).
         """
@@ -198,6 +211,11 @@ def add_NodeServicer_to_server(servicer, server):
             'DecideBatch': grpc.unary_unary_rpc_method_handler(
                     servicer.DecideBatch,
                     request_deserializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.DecideBatchRequest.FromString,
+                    response_serializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.DecideBatchResponse.SerializeToString,
+            ),
+            'DecideBook': grpc.unary_stream_rpc_method_handler(
+                    servicer.DecideBook,
+                    request_deserializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.DecideBookRequest.FromString,
                     response_serializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.DecideBatchResponse.SerializeToString,
             ),
             'RegisterAuthorizations': grpc.unary_unary_rpc_method_handler(
@@ -426,6 +444,33 @@ class Node:
             target,
             '/fedcredit.v1.Node/DecideBatch',
             protos_dot_fedcredit_dot_v1_dot_node__pb2.DecideBatchRequest.SerializeToString,
+            protos_dot_fedcredit_dot_v1_dot_node__pb2.DecideBatchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DecideBook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/fedcredit.v1.Node/DecideBook',
+            protos_dot_fedcredit_dot_v1_dot_node__pb2.DecideBookRequest.SerializeToString,
             protos_dot_fedcredit_dot_v1_dot_node__pb2.DecideBatchResponse.FromString,
             options,
             channel_credentials,

@@ -48,6 +48,10 @@ class NodeStub:
     applications; the node asks the other holders for partial scores (docs/scoring.md).
     """
     DecideBatch: _grpc.UnaryUnaryMultiCallable[_node_pb2.DecideBatchRequest, _node_pb2.DecideBatchResponse]
+    DecideBook: _grpc.UnaryStreamMultiCallable[_node_pb2.DecideBookRequest, _node_pb2.DecideBatchResponse]
+    """The bank's whole book (its own dataset), decided server-side chunk by chunk and streamed;
+    resumable from a chunk index (portfolio review, early warning).
+    """
     RegisterAuthorizations: _grpc.UnaryUnaryMultiCallable[_node_pb2.AuthorizationBatch, _node_pb2.AuthorizationAck]
     """Register or revoke firms' authorizations (docs/authorization.md)."""
     RevokeAuthorization: _grpc.UnaryUnaryMultiCallable[_node_pb2.RevokeAuthorizationRequest, _node_pb2.AuthorizationAck]
@@ -72,6 +76,10 @@ class NodeAsyncStub(NodeStub):
     applications; the node asks the other holders for partial scores (docs/scoring.md).
     """
     DecideBatch: _aio.UnaryUnaryMultiCallable[_node_pb2.DecideBatchRequest, _node_pb2.DecideBatchResponse]  # type: ignore[assignment]
+    DecideBook: _aio.UnaryStreamMultiCallable[_node_pb2.DecideBookRequest, _node_pb2.DecideBatchResponse]  # type: ignore[assignment]
+    """The bank's whole book (its own dataset), decided server-side chunk by chunk and streamed;
+    resumable from a chunk index (portfolio review, early warning).
+    """
     RegisterAuthorizations: _aio.UnaryUnaryMultiCallable[_node_pb2.AuthorizationBatch, _node_pb2.AuthorizationAck]  # type: ignore[assignment]
     """Register or revoke firms' authorizations (docs/authorization.md)."""
     RevokeAuthorization: _aio.UnaryUnaryMultiCallable[_node_pb2.RevokeAuthorizationRequest, _node_pb2.AuthorizationAck]  # type: ignore[assignment]
@@ -141,6 +149,16 @@ class NodeServicer(metaclass=_abc_1.ABCMeta):
         request: _node_pb2.DecideBatchRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_node_pb2.DecideBatchResponse, _abc.Awaitable[_node_pb2.DecideBatchResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def DecideBook(
+        self,
+        request: _node_pb2.DecideBookRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_node_pb2.DecideBatchResponse], _abc.AsyncIterator[_node_pb2.DecideBatchResponse]]:
+        """The bank's whole book (its own dataset), decided server-side chunk by chunk and streamed;
+        resumable from a chunk index (portfolio review, early warning).
+        """
 
     @_abc_1.abstractmethod
     def RegisterAuthorizations(

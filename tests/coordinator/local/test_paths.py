@@ -7,16 +7,13 @@ relative path in them would point somewhere else (the bug a fresh clone hit with
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from coordinator.local.federation import FederationError
-from tests.federation_fixtures import synthetic_federation
+from tests.federation_fixtures import run_command, synthetic_federation
 
 pytestmark = pytest.mark.slow
 
@@ -25,14 +22,7 @@ RELATIVE_RUN = ("--workdir", "var/fed", "--n-firms", "300", "--jobs", "check")
 
 def test_federation_from_another_folder_with_a_relative_workdir(tmp_path: Path) -> None:
     # execute: the command as a user types it, from a folder that is not the repository
-    run = subprocess.run(
-        [sys.executable, "-m", "coordinator.cli.local", *RELATIVE_RUN],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        env={**os.environ, "COLUMNS": "200"},
-    )
+    run = run_command(tmp_path, "coordinator.cli.local", *RELATIVE_RUN)
     # assert: it worked, everything landed under the folder it was run from, and the
     # configuration files name absolute paths only
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]

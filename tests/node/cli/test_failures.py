@@ -3,8 +3,6 @@ Python traceback: the commands are run as a user runs them, as real processes.""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +10,7 @@ import pytest
 from node.cli.exit_codes import ExitCode
 from node.cli.guard import explain, run_guarded
 from node.pki import create_ca, issue_certificate
-from tests.federation_fixtures import synthetic_federation
+from tests.federation_fixtures import run_command, synthetic_federation
 
 PROGRAMS = {
     "fedcredit": "node.cli.app",
@@ -24,13 +22,7 @@ PROGRAMS = {
 
 def _run(program: str, *args: str, cwd: Path) -> tuple[int, list[str]]:
     """Exit code and the non-empty stderr lines of one command run from ``cwd``."""
-    done = subprocess.run(
-        [sys.executable, "-m", PROGRAMS[program], *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_command(cwd, PROGRAMS[program], *args)
     assert "Traceback" not in done.stderr + done.stdout
     return done.returncode, [line for line in done.stderr.splitlines() if line.strip()]
 

@@ -65,7 +65,8 @@ def test_sigkilled_node_leaves_no_worker_behind(tmp_path: Path) -> None:
         # execute
         assert fed.stop_party("bank", signal.SIGKILL) == -signal.SIGKILL
         # assert
-        assert wait_gone(below) == []
+        left = wait_gone(below, timeout=60)
+        assert left == [], {p: below[p] for p in left}
     finally:
         fed.stop()
 
