@@ -18,6 +18,7 @@ from coordinator.state import CoordinatorStore, JobRecord
 from coordinator.state.database import open_database
 from coordinator.witness import CheckpointWitness
 from node.audit import AccessLog, Actor
+from node.crypto.replay import PersistentReplayGuard
 from node.pki import PeerVerifier, load_identity_files
 from node.pki.identity import Identity
 from node.runtime.audit_sink import AuditSink
@@ -74,7 +75,9 @@ class CoordinatorServer:
             lambda: [(n.node_id, n.certificate_pem) for n in self.store.nodes()], verifier
         )
         self.router = EnvelopeRouter(
-            "coordinator", DirectorySealer(creds, directory), self._push_sealed
+            "coordinator",
+            DirectorySealer(creds, directory, PersistentReplayGuard(config.state_dir)),
+            self._push_sealed,
         )
         self.runner = JobRunner(
             self.store,

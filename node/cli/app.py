@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from node.cli import audit, certs, consent, data, decide, init, models, policy
+from node.cli import audit, certs, consent, data, decide, init, models, monitor, policy
 from node.cli.guard import run_guarded
 from node.cli.jobs import jobs_app, nodes_app
 
@@ -23,6 +23,7 @@ app.command("init")(init.init)
 app.add_typer(models.app, name="models")
 app.add_typer(decide.app, name="decide")
 app.add_typer(consent.app, name="consent")
+app.add_typer(monitor.app, name="monitor")
 audit.app.command("uses")(consent.audit)
 
 

@@ -31,6 +31,8 @@ class ExitCode(IntEnum):
     CERTIFICATE = 10
     # The coordinator refused this node (another organization holds the id, revoked, ...).
     REFUSED_BY_COORDINATOR = 11
+    # ``audit verify`` found nothing wrong, but only against the log's own checkpoint.
+    UNANCHORED = 12
     # A job (or a federation run) ended without success.
     JOB_FAILED = 20
     # Stopped by Ctrl-C.

@@ -50,6 +50,8 @@ class NodeConfig:
     compute: ComputeConfig = field(default_factory=ComputeConfig)
     # The ``scoring:`` section, validated by node.scoring.config at start-up.
     scoring: Mapping[str, Any] | None = None
+    # The ``monitoring:`` section, validated by node.monitoring.config at start-up.
+    monitoring: Mapping[str, Any] | None = None
 
     def dataset(self, name: str) -> DatasetConfig:
         for ds in self.datasets:
@@ -93,6 +95,23 @@ def _scoring_section(raw: Any, resolve: Any) -> Mapping[str, Any] | None:
     section = dict(raw)
     if isinstance(section.get("decision_policy"), str):
         section["decision_policy"] = str(resolve(section["decision_policy"]))
+    return section
+
+
+def _monitoring_section(raw: Any, resolve: Any) -> Mapping[str, Any] | None:
+    """The ``monitoring:`` mapping with its file paths resolved against the config file."""
+    if not isinstance(raw, Mapping):
+        return raw  # validated (and refused with a message) by node.monitoring.config
+    section = dict(raw)
+    if isinstance(section.get("policy"), str):
+        section["policy"] = str(resolve(section["policy"]))
+    sinks = section.get("sinks")
+    if isinstance(sinks, list):
+        section["sinks"] = [
+            {k: str(resolve(v)) if k in ("file", "secret_file") and isinstance(v, str) else v
+             for k, v in sink.items()} if isinstance(sink, Mapping) else sink
+            for sink in sinks
+        ]  # fmt: skip
     return section
 
 
@@ -140,6 +159,7 @@ def load_node_config(path: Path | str) -> NodeConfig:
         checkpoint_interval_s=float(raw.get("checkpoint_interval_s", 30.0)),
         compute=_compute(raw.get("compute"), path),
         scoring=_scoring_section(raw.get("scoring"), resolve),
+        monitoring=_monitoring_section(raw.get("monitoring"), resolve),
     )
     if config.policy is not None and not config.policy.exists():
         raise ConfigError(path, "policy", f"{config.policy} does not exist")

@@ -7,12 +7,15 @@ import threading
 
 from node.audit import AccessLog, Actor
 from node.compute import compute_executor
+from node.crypto.replay import PersistentReplayGuard
 from node.jobs.context import FieldGate
+from node.monitoring.exceptions import MonitoringError
+from node.monitoring.node import Monitoring
 from node.pki import PeerVerifier, PkiError, load_identity_files
 from node.policy import Decision, PolicyEngine
 from node.runtime.audit_sink import AuditSink
 from node.runtime.config import ConfigError, NodeConfig
-from node.runtime.datasets import NodeDatasets
+from node.runtime.datasets import NodeDatasets, UnknownDataset
 from node.runtime.gate import PolicyGate
 from node.runtime.link import CoordinatorLink
 from node.runtime.secrets import node_secret
@@ -86,13 +89,23 @@ class NodeProcess:
         except ScoringError as exc:
             raise ConfigError(config.state_dir, "scoring", str(exc)) from None
         self.router = EnvelopeRouter(
-            config.node_id, DirectorySealer(creds, self.directory), self.link.send_sealed
+            config.node_id,
+            DirectorySealer(creds, self.directory, PersistentReplayGuard(config.state_dir)),
+            self.link.send_sealed,
         )
         self.lending = Lending(
             creds=creds, config=scoring, state_dir=config.state_dir, secret=secret,
             datasets=self.datasets, engine=self.engine, sink=self.sink, router=self.router,
             directory=self.directory,
         )  # fmt: skip
+        try:
+            self.monitoring = Monitoring(
+                raw=config.monitoring, state_dir=config.state_dir, lending=self.lending,
+                scoring=scoring, datasets=self.datasets, engine=self.engine, sink=self.sink,
+                router=self.router,
+            )  # fmt: skip
+        except (MonitoringError, UnknownDataset) as exc:
+            raise ConfigError(config.state_dir, "monitoring", str(exc)) from None
         self.pool = compute_executor(config.compute)
         self.tasks = TaskRunner(
             config.node_id,
@@ -111,6 +124,7 @@ class NodeProcess:
             sink=self.sink,
             identify=lambda ctx: verifier(peer_certificate(ctx)),
             lending=self.lending,
+            monitoring=self.monitoring.service,
         )
         interceptor = PeerAuthInterceptor(
             verifier, NODE_ACCESS, self.sink.decision_recorder(log_allowed=True)
@@ -226,6 +240,7 @@ class NodeProcess:
         self.tasks.join(grace)
         self.server.stop(grace).wait(grace + 1)
         self.pool.shutdown(cancel_futures=True)
+        self.monitoring.close()
         self.lending.close()
         self.sink.record("admin", {"operation": "node_stopped"})
         self.access_log.checkpoint()  # the whole history is signed before the process ends
