@@ -65,6 +65,9 @@ class LocalFederation:
         self.certs = self.root / "certs"
         self.parties: list[PartySpec] = []
         self.coordinator_port: int | None = None
+        # Every coordinator address a node is configured with (an active one and standbys);
+        # empty: just the one coordinator this federation started.
+        self.coordinator_addresses: list[str] = []
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         # exit codes of processes that ended before ``stop`` (e.g. failed to start)
         self._ended: dict[str, int] = {}
@@ -102,7 +105,8 @@ class LocalFederation:
                 {
                     "node_id": p.node_id,
                     "certs": {"dir": str(self.certs), "name": p.node_id},
-                    "coordinator": f"127.0.0.1:{self.coordinator_port}",
+                    "coordinator": self.coordinator_addresses
+                    or f"127.0.0.1:{self.coordinator_port}",
                     "listen": "127.0.0.1:0",
                     "state_dir": str(self.root / "state" / p.node_id),
                     "policy": str((p.policy or POLICY_DIR / f"{p.role}.yaml").resolve()),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from coordinator.jobs.runner import AUTO_RESUME_WINDOW_S, PARTY_WAIT_S
 from coordinator.servicer.limits import Limits
@@ -25,6 +26,13 @@ class CoordinatorConfig:
     auto_resume_window_s: float = AUTO_RESUME_WINDOW_S
     # Per-caller rates, stream counts and input bounds (docs/trust-model.md, "Limits").
     limits: Limits = field(default_factory=Limits)
+    # ``state: {url: postgresql://...}``: nodes, jobs, checkpoints and the witness in that
+    # database, shared by an active coordinator and its standbys. None: SQLite in state_dir.
+    state_url: str | None = None
+    # gRPC server threads. Every connected node holds one for its Subscribe stream, so this
+    # bounds the federation's size: 32 left a 50-bank federation with 18 banks unable to
+    # register. Idle threads cost little memory.
+    server_threads: int = 256
 
     @property
     def database(self) -> Path:
@@ -58,6 +66,8 @@ def load_coordinator_config(path: Path | str) -> CoordinatorConfig:
             party_wait_s=float(raw.get("party_wait_s", PARTY_WAIT_S)),
             auto_resume_window_s=float(raw.get("auto_resume_window_s", AUTO_RESUME_WINDOW_S)),
             limits=_limits(path, raw.get("limits") or {}),
+            state_url=_state_url(path, raw.get("state")),
+            server_threads=_positive_int(path, "server_threads", raw.get("server_threads", 256)),
         )
     except (TypeError, ValueError) as exc:
         raise ConfigError(path, "(file)", str(exc)) from None
@@ -82,3 +92,29 @@ def _limits(path: Path, raw: Any) -> Limits:
         return Limits(**values)
     except ValueError as exc:
         raise ConfigError(path, "limits", str(exc)) from None
+
+
+def _state_url(path: Path, raw: object) -> str | None:
+    """``state: {url: ...}``: a ``postgresql://`` or ``sqlite:///`` URL, or nothing."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(raw) - {"url"}:
+        raise ConfigError(path, "state", "must be a mapping with one key, url")
+    url = raw.get("url")
+    if url is None:
+        return None
+    if not isinstance(url, str) or url.split(":", 1)[0] not in ("postgresql", "postgres", "sqlite"):
+        raise ConfigError(
+            path, "state.url", "must be postgresql://USER@HOST:PORT/DATABASE or sqlite:///PATH"
+        )
+    if urlsplit(url).password:
+        raise ConfigError(
+            path, "state.url", "holds a password; put it in ~/.pgpass (or PGPASSFILE) instead"
+        )
+    return url
+
+
+def _positive_int(path: Path, key: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(path, key, "must be a positive integer")
+    return value

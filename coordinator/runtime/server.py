@@ -18,6 +18,7 @@ from coordinator.servicer.coordinator_servicer import CoordinatorServicer
 from coordinator.servicer.limits import CallerLimits, LimitInterceptor, RefusalLog
 from coordinator.servicer.relay import RecipientOffline, Relay
 from coordinator.state import CoordinatorStore, JobRecord
+from coordinator.state.database import open_database
 from coordinator.state.sealing import SecretBox
 from coordinator.witness import CheckpointWitness
 from coordinator.witness.quarantine import Quarantine
@@ -65,16 +66,19 @@ class CoordinatorServer:
         verifier = PeerVerifier(config.cert_dir)
         restrict_new_files()
         state = private_dir(config.state_dir)
-        self.store = CoordinatorStore(
-            config.database, SecretBox.from_key_file(state / "checkpoint-seal.key")
-        )
+        local = None if config.state_url else private_file(config.database)
+        database = open_database(config.state_url, local or config.database)
+        self.store = CoordinatorStore(database, SecretBox.for_coordinator(creds.sign_key))
         self.relay = Relay()
         self.access_log = AccessLog.open(
             private_dir(state / "audit"), creds.sign_key, "coordinator", checkpoint_interval=30.0
         )
         actor = Actor(creds.identity.organization, "coordinator", "coordinator")
         self.sink = AuditSink(self.access_log, actor)
-        self.witness = WitnessEdge(CheckpointWitness(private_file(state / "witness.sqlite")))
+        # The witness shares a configured database (a standby takes it over); the embedded
+        # default keeps it in its own SQLite file, as it always was.
+        witness_db = database if config.state_url else private_file(state / "witness.sqlite")
+        self.witness = WitnessEdge(CheckpointWitness(witness_db))
         self.quarantine = Quarantine(
             self.store, lambda op, details: self.sink.record("admin", {"operation": op, **details})
         )
@@ -130,7 +134,7 @@ class CoordinatorServer:
             server_credentials(creds.cert_pem, creds.key_pem, creds.ca_pem),
             config.listen,
             [TracingInterceptor(), interceptor, limiter],
-            max_workers=config.limits.server_threads,
+            max_workers=config.server_threads,
         )
         coordinator_pb2_grpc.add_CoordinatorServicer_to_server(servicer, self.server)
         self._stopped = threading.Event()

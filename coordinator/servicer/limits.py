@@ -47,12 +47,9 @@ class Limits:
     envelopes_per_s: float = 2000.0
     envelope_burst: int = 4000
     # Open WatchJob streams per certificate and in total. Each open stream occupies one server
-    # thread (of ``server_threads``), so the total stays well below it.
+    # thread (of the configuration's ``server_threads``), so the total stays well below it.
     watch_streams_per_caller: int = 4
     watch_streams_total: int = 16
-    # Server threads: every connected node holds one for its Subscribe stream, watches hold at
-    # most ``watch_streams_total``; the rest serve unary calls.
-    server_threads: int = 64
     # What a node may register about its datasets (ListNodes returns it to every caller).
     max_registration_bytes: int = 64 * 1024
     max_datasets: int = 32
@@ -67,8 +64,6 @@ class Limits:
         for name, value in vars(self).items():
             if not value > 0:
                 raise ValueError(f"limits.{name} must be positive")
-        if self.watch_streams_total >= self.server_threads:
-            raise ValueError("limits.watch_streams_total must be below limits.server_threads")
 
 
 class TokenBucket:

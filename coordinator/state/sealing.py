@@ -1,9 +1,9 @@
 """Sealing the coordinator's secrets at rest (the key holder's Paillier key, for one).
 
 Checkpoints of the coordinator's protocol roles are stored encrypted with AES-256-GCM under a
-key that only the coordinator process reads: a 0600 file in its 0700 state directory, created
-on first start. A copy of ``coordinator.sqlite`` (a backup, a support bundle, a stolen disk
-image without the key file) therefore holds no usable secret. Each blob is bound to its row
+key derived from the coordinator's own private signing key (``<name>.sign.key``, 0600). A copy
+of the database (a backup, a support bundle, a stolen disk image or PostgreSQL dump without
+the key) therefore holds no usable secret. Each blob is bound to its row
 (job id and checkpoint name as associated data), so a sealed blob moved to another job's row
 does not open.
 
@@ -13,17 +13,18 @@ Blob format: version byte ``0x01`` ‖ 12-byte random nonce ‖ ciphertext with 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Final
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-from node.pki.files import write_private
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 VERSION: Final = b"\x01"
 KEY_BYTES: Final = 32
 NONCE_BYTES: Final = 12
+_INFO: Final = b"fedcredit coordinator checkpoint seal v1"
 
 
 class SealedSecretError(Exception):
@@ -39,15 +40,22 @@ class SecretBox:
         self._aead = AESGCM(key)
 
     @classmethod
-    def from_key_file(cls, path: Path) -> SecretBox:
-        """Load the key at ``path``, creating it (0600) on first use.
+    def for_coordinator(cls, sign_key: Ed25519PrivateKey) -> SecretBox:
+        """The at-rest key derived (HKDF-SHA256) from the coordinator's own private signing key.
 
-        Losing the file makes sealed checkpoints unreadable; jobs then restart their
-        coordinator role from scratch, which is safe (a new Paillier key per attempt).
+        Only a process holding the coordinator's key can open what it sealed, and an active
+        coordinator and its standbys (same certificate, shared database) open each other's
+        checkpoints. Re-issuing the coordinator's keys makes earlier checkpoints unreadable:
+        running jobs then restart their coordinator role from scratch, which is safe (a new
+        Paillier key per attempt).
         """
-        if not path.exists():
-            write_private(path, os.urandom(KEY_BYTES))
-        return cls(path.read_bytes())
+        raw = sign_key.private_bytes(
+            serialization.Encoding.Raw,
+            serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
+        key = HKDF(hashes.SHA256(), KEY_BYTES, salt=None, info=_INFO).derive(raw)
+        return cls(key)
 
     def seal(self, data: bytes, context: bytes) -> bytes:
         nonce = os.urandom(NONCE_BYTES)

@@ -151,7 +151,7 @@ def load_node_config(path: Path | str) -> NodeConfig:
         node_id=_require(raw, "node_id", path),
         cert_dir=resolve(_require(certs, "dir", path)),
         cert_name=str(certs.get("name") or raw["node_id"]),
-        coordinator=_require(raw, "coordinator", path),
+        coordinator=_coordinator_addresses(raw, path),
         listen=str(raw.get("listen", "127.0.0.1:0")),
         state_dir=resolve(str(raw.get("state_dir", f"var/{raw['node_id']}"))),
         policy=resolve(policy) if policy else None,
@@ -187,3 +187,14 @@ def _compute(raw: object, path: Path) -> ComputeConfig:
         return ComputeConfig(str(raw.get("engine", "local")), address, workers)
     except ValueError as exc:
         raise ConfigError(path, "compute", str(exc)) from None
+
+
+def _coordinator_addresses(raw: Mapping[str, Any], path: Path) -> str:
+    """``coordinator``: one ``HOST:PORT``, or a list of them (an active coordinator and its
+    standbys); kept comma-separated, in the order the node tries them."""
+    value = raw.get("coordinator")
+    if isinstance(value, list):
+        if not value or not all(isinstance(v, str) and v for v in value):
+            raise ConfigError(path, "coordinator", "must be HOST:PORT or a list of HOST:PORT")
+        return ",".join(value)
+    return str(_require(raw, "coordinator", path))

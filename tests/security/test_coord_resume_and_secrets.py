@@ -24,6 +24,7 @@ from coordinator.local import LocalFederation
 from coordinator.state.sealing import SecretBox
 from coordinator.state.store import _row_context
 from node.crypto.paillier import private_key_from_bytes
+from node.pki import load_identity_files
 from protos.fedcredit.v1 import coordinator_pb2
 from tests.federation_fixtures import default_credit_vertical, wait_for_progress
 from tests.security.coord_federation import cli_args, fedcredit
@@ -123,7 +124,8 @@ def story(tmp_path_factory: pytest.TempPathFactory, default_credit_dir: Path) ->
         while not seen.key_bytes and time.monotonic() < deadline:
             sealed = dict(_rows(state, "vlr")).get("paillier-key")
             if sealed is not None:
-                box = SecretBox.from_key_file(state / "checkpoint-seal.key")
+                keys = load_identity_files(fed.certs, "coordinator")
+                box = SecretBox.for_coordinator(keys.sign_key)
                 plain = box.open(sealed, _row_context("vlr", "paillier-key"))
                 key = private_key_from_bytes(plain)
                 seen.key_bytes = [

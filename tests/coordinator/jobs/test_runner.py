@@ -29,7 +29,7 @@ class _NoSealing:
 def _runner(tmp_path: Path, online: set[str], assign) -> JobRunner:  # type: ignore[no-untyped-def]
     router = EnvelopeRouter("coordinator", _NoSealing(), lambda sealed: None, timeout=2)
     return JobRunner(
-        CoordinatorStore(tmp_path / "c.sqlite", SecretBox.from_key_file(tmp_path / "seal.key")),
+        CoordinatorStore(tmp_path / "c.sqlite", SecretBox(bytes(range(32)))),
         assign=assign,
         notify_left=lambda *args: None,
         router=router,
@@ -126,7 +126,7 @@ def test_cancel_names_the_caller_and_deletes_the_checkpoints(tmp_path: Path) -> 
 def test_unknown_or_quarantined_parties_are_refused_at_submission(tmp_path: Path) -> None:
     router = EnvelopeRouter("coordinator", _NoSealing(), lambda sealed: None, timeout=2)
     runner = JobRunner(
-        CoordinatorStore(tmp_path / "c.sqlite", SecretBox.from_key_file(tmp_path / "seal.key")),
+        CoordinatorStore(tmp_path / "c.sqlite", SecretBox(bytes(range(32)))),
         assign=lambda *args: None,
         notify_left=lambda *args: None,
         router=router,

@@ -70,8 +70,6 @@ def test_refusals_are_reported_once_per_burst() -> None:
     assert bursts == [1, 100]
 
 
-def test_limits_must_be_positive_and_watches_below_threads() -> None:
+def test_limits_must_be_positive() -> None:
     with pytest.raises(ValueError, match="requests_per_s"):
         Limits(requests_per_s=0)
-    with pytest.raises(ValueError, match="server_threads"):
-        Limits(watch_streams_total=64, server_threads=64)

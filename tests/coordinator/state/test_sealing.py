@@ -6,6 +6,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from coordinator.state import CoordinatorStore
 from coordinator.state.sealing import SealedSecretError, SecretBox
@@ -14,9 +15,7 @@ SECRET = b"p and q of a Paillier key" * 4
 
 
 def _store(tmp_path: Path) -> CoordinatorStore:
-    return CoordinatorStore(
-        tmp_path / "coordinator.sqlite", SecretBox.from_key_file(tmp_path / "seal.key")
-    )
+    return CoordinatorStore(tmp_path / "coordinator.sqlite", SecretBox(bytes(range(32))))
 
 
 def test_checkpoints_are_stored_sealed_and_read_back(tmp_path: Path) -> None:
@@ -26,12 +25,11 @@ def test_checkpoints_are_stored_sealed_and_read_back(tmp_path: Path) -> None:
     store.close()
     raw = b"".join(p.read_bytes() for p in tmp_path.glob("coordinator.sqlite*"))
     assert SECRET not in raw
-    assert stat.S_IMODE((tmp_path / "seal.key").stat().st_mode) == 0o600
     assert stat.S_IMODE((tmp_path / "coordinator.sqlite").stat().st_mode) == 0o600
 
 
 def test_a_sealed_blob_moved_to_another_row_or_key_does_not_open(tmp_path: Path) -> None:
-    box = SecretBox.from_key_file(tmp_path / "seal.key")
+    box = SecretBox(bytes(range(32)))
     blob = box.seal(SECRET, b"job-1/paillier-key")
     with pytest.raises(SealedSecretError):
         box.open(blob, b"job-2/paillier-key")
@@ -45,9 +43,17 @@ def test_a_checkpoint_that_does_not_open_reads_as_missing(tmp_path: Path) -> Non
     store = _store(tmp_path)
     store.save_checkpoint("job-1", "latest", b"3")
     store.close()
-    (tmp_path / "seal.key").unlink()  # a restore without the key file
-    store = _store(tmp_path)
-    assert store.load_checkpoint("job-1", "latest") is None
+    # the coordinator's keys were re-issued: the derived at-rest key differs
+    other = CoordinatorStore(tmp_path / "coordinator.sqlite", SecretBox(bytes(32)))
+    assert other.load_checkpoint("job-1", "latest") is None
+
+
+def test_the_at_rest_key_is_derived_from_the_coordinator_key(tmp_path: Path) -> None:
+    key = Ed25519PrivateKey.generate()
+    blob = SecretBox.for_coordinator(key).seal(SECRET, b"ctx")
+    assert SecretBox.for_coordinator(key).open(blob, b"ctx") == SECRET  # a standby, same key
+    with pytest.raises(SealedSecretError):
+        SecretBox.for_coordinator(Ed25519PrivateKey.generate()).open(blob, b"ctx")
 
 
 def test_checkpoints_are_deleted_by_name_or_all(tmp_path: Path) -> None:
