@@ -18,7 +18,7 @@ from node.cli.guard import run_guarded
 from node.pki import PkiError
 from node.runtime.config import ConfigError
 from node.runtime.state_lock import StateDirInUse, StateLock
-from node.telemetry.setup import configure_tracing
+from node.telemetry.setup import configure_telemetry
 
 _refuse = functools.partial(refuse_to_start, "fedcredit-coordinator")
 
@@ -36,7 +36,7 @@ def _run(argv: list[str] | None) -> int:
         if not lease.acquire(_stop_on_signal()):
             lock.release()
             return ExitCode.OK  # stopped while standing by
-        provider = configure_tracing("fedcredit-coordinator", config.state_dir / "traces.jsonl")
+        provider = configure_telemetry("fedcredit-coordinator", config.state_dir / "traces.jsonl")
         server = CoordinatorServer(config)
     except (DatabaseUnavailable, SchemaTooNew) as exc:
         return _refuse(ExitCode.STATE_UNAVAILABLE, str(exc))

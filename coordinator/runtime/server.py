@@ -23,6 +23,7 @@ from node.pki import PeerVerifier, load_identity_files
 from node.pki.identity import Identity
 from node.runtime.audit_sink import AuditSink
 from node.telemetry import TracingInterceptor
+from node.telemetry.metrics import record_relay
 from node.transport.auth import PeerAuthInterceptor, peer_certificate
 from node.transport.directory import PeerDirectory
 from node.transport.grpc_options import create_server, server_credentials, set_serving
@@ -142,6 +143,7 @@ class CoordinatorServer:
         except RecipientOffline as exc:
             raise RecipientGone(recipient, str(exc)) from None
         self.relay.count(job_key, sender, recipient, len(sealed))
+        record_relay(len(sealed))
 
     def _assign(self, party: str, job: JobRecord, attempt: int) -> None:
         self.relay.push(party, serde.task_to_proto(job, attempt))

@@ -9,6 +9,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from node.pki.identity import peer_dns_name
+from node.telemetry.propagation import TraceContextClientInterceptor
 
 # Protocols batch their payloads to a few MiB; the cap leaves room for the envelope and refuses
 # anything larger before it is buffered (an oversized message fails with RESOURCE_EXHAUSTED).
@@ -57,9 +58,11 @@ def secure_channel(address: str, credentials: grpc.ChannelCredentials, peer: str
     TLS checks the server's certificate against ``peer_dns_name(peer)`` rather than the dialled
     address: every federation certificate comes from the same CA, so without this any member
     that can intercept traffic could pose as the coordinator or another node.
+    Calls carry the caller's trace context (``node.telemetry.propagation``).
     """
     options = [*CHANNEL_OPTIONS, ("grpc.ssl_target_name_override", peer_dns_name(peer))]
-    return grpc.secure_channel(address, credentials, options=options)
+    channel = grpc.secure_channel(address, credentials, options=options)
+    return grpc.intercept_channel(channel, TraceContextClientInterceptor())
 
 
 def create_server(
