@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from node.runtime.config import ConfigError, read_config_mapping
+from node.console.config import ConsoleConfig
+from node.runtime.config import ConfigError, console_section, read_config_mapping
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class CoordinatorConfig:
     # bounds the federation's size: 32 left a 50-bank federation with 18 banks unable to
     # register. Idle threads cost little memory.
     server_threads: int = 256
+    # The ``console:`` section (node.console.config); None: no web console.
+    console: ConsoleConfig | None = None
 
     @property
     def database(self) -> Path:
@@ -58,6 +61,7 @@ def load_coordinator_config(path: Path | str) -> CoordinatorConfig:
         party_wait_s=float(raw.get("party_wait_s", 60.0)),
         state_url=_state_url(path, raw.get("state")),
         server_threads=_positive_int(path, "server_threads", raw.get("server_threads", 256)),
+        console=console_section(raw.get("console"), path),
     )
 
 
