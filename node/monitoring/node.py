@@ -75,9 +75,7 @@ class Monitoring:
                 store=self.store, sink=sink, reason_prefix=scoring.prefix,
             )  # fmt: skip
             if panel is not None and self.config.check_every_s > 0:
-                self.scheduler = Scheduler(
-                    self.service, self.config.check_every_s, lambda: panel.get()[0].latest_month
-                )
+                self.scheduler = Scheduler(self.service, self.config.check_every_s)
                 self.scheduler.start()
 
     def _holder_or_refuse(self, msg: Any) -> None:
