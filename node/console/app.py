@@ -164,7 +164,11 @@ class Console:
             viewer = Viewer(who, tuple(p for p in self.pages if self.allowed(p, who)))
             form = await request.form() if request.method == "POST" else None
             began = time.perf_counter()
-            result = await run_in_threadpool(page.handler, Ask(request, viewer, form))
+            try:
+                result = await run_in_threadpool(page.handler, Ask(request, viewer, form))
+            except Refused as exc:  # the page itself refused (not found, not yours ...)
+                self.on_decision(method, who, False, exc.reason, None)
+                return self.render("refused.html", viewer, exc.status, reason=exc.reason)
             if isinstance(result, Response):
                 return result
             template, context = result

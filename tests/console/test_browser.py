@@ -111,7 +111,7 @@ def test_operator_follows_a_job_to_its_curves_and_submits_one(
         _shot(page, tmp_path, "operator")
         # submission from a validated form: a bad file is refused with the reason
         page.goto(url + "/jobs/new")
-        page.get_by_label("Job file (YAML)").fill("type: check\nparties: {nobody: {}}\n")
+        page.get_by_label("Job file (YAML)").fill("type: nosuchtype\nparties: {bank: {}}\n")
         page.get_by_role("button", name="Submit").click()
         assert page.locator("#errors").is_visible()
         page.get_by_label("Job file (YAML)").fill(
