@@ -19,7 +19,7 @@ from node.pki import PkiError
 from node.runtime.config import ConfigError
 from node.runtime.state_lock import StateDirInUse, StateLock
 from node.state import private_dir, private_file, restrict_new_files
-from node.telemetry.setup import configure_tracing
+from node.telemetry.setup import configure_telemetry
 
 _refuse = functools.partial(refuse_to_start, "fedcredit-coordinator")
 
@@ -39,7 +39,7 @@ def _run(argv: list[str] | None) -> int:
             lock.release()
             return ExitCode.OK  # stopped while standing by
         traces = private_file(config.state_dir / "traces.jsonl")
-        provider = configure_tracing("fedcredit-coordinator", traces)
+        provider = configure_telemetry("fedcredit-coordinator", traces)
         server = CoordinatorServer(config)
     except (DatabaseUnavailable, SchemaTooNew) as exc:
         return _refuse(ExitCode.STATE_UNAVAILABLE, str(exc))

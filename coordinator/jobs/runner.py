@@ -32,6 +32,7 @@ from node.jobs.registry import job_type
 from node.jobs.spec import JobFile, parse_job_file
 from node.state import InvalidIdentifier, check_identifier
 from node.telemetry import tracer
+from node.telemetry.jobtrace import attempt_root
 from node.transport.channel import PartyChannel
 from node.transport.relay_channel import EnvelopeRouter
 
@@ -457,15 +458,17 @@ class JobRunner:
             self._attempts[job_id] = attempt
         self.store.update_job(job_id, state=JobState.RUNNING, attempt=attempt.attempt)
         channel = self._router.channel(attempt.key)
-        span = tracer.start_span(
-            "job.attempt",
-            attributes={
-                "fedcredit.job.id": job_id,
-                "fedcredit.job.type": job.job_type,
-                "fedcredit.job.attempt": attempt.attempt,
-                "fedcredit.job.parties": list(job.parties),
-            },
-        )
+        with attempt_root(job_id, attempt.attempt) as root:  # the job id is the trace root
+            span = tracer.start_span(
+                "job.attempt",
+                context=root,
+                attributes={
+                    "fedcredit.job.id": job_id,
+                    "fedcredit.job.type": job.job_type,
+                    "fedcredit.job.attempt": attempt.attempt,
+                    "fedcredit.job.parties": list(job.parties),
+                },
+            )
         try:
             for party in job.parties:
                 try:

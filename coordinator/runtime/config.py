@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 
 from coordinator.jobs.runner import AUTO_RESUME_WINDOW_S, PARTY_WAIT_S
 from coordinator.servicer.limits import Limits
-from node.runtime.config import ConfigError, read_config_mapping
+from node.console.config import ConsoleConfig
+from node.runtime.config import ConfigError, console_section, read_config_mapping
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class CoordinatorConfig:
     # bounds the federation's size: 32 left a 50-bank federation with 18 banks unable to
     # register. Idle threads cost little memory.
     server_threads: int = 256
+    # The ``console:`` section (node.console.config); None: no web console.
+    console: ConsoleConfig | None = None
 
     @property
     def database(self) -> Path:
@@ -68,6 +71,7 @@ def load_coordinator_config(path: Path | str) -> CoordinatorConfig:
             limits=_limits(path, raw.get("limits") or {}),
             state_url=_state_url(path, raw.get("state")),
             server_threads=_positive_int(path, "server_threads", raw.get("server_threads", 256)),
+            console=console_section(raw.get("console"), path),
         )
     except (TypeError, ValueError) as exc:
         raise ConfigError(path, "(file)", str(exc)) from None

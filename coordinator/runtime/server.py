@@ -10,6 +10,8 @@ from collections.abc import Mapping
 import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from coordinator.console.views import TEMPLATES as CONSOLE_TEMPLATES
+from coordinator.console.views import CoordinatorViews
 from coordinator.jobs import JobRunner
 from coordinator.runtime.config import CoordinatorConfig
 from coordinator.servicer import serde
@@ -23,12 +25,16 @@ from coordinator.state.sealing import SecretBox
 from coordinator.witness import CheckpointWitness
 from coordinator.witness.quarantine import Quarantine
 from node.audit import AccessLog, Actor
+from node.console.config import ConsoleConfig
+from node.console.serve import serve_console
+from node.console.server import ConsoleServer
 from node.crypto.replay import PersistentReplayGuard
 from node.pki import PeerVerifier, load_identity_files
 from node.pki.identity import Identity, Principal
 from node.runtime.audit_sink import AuditSink
 from node.state import private_dir, private_file, restrict_new_files
 from node.telemetry import TracingInterceptor
+from node.telemetry.metrics import record_relay
 from node.transport.auth import PeerAuthInterceptor, peer_certificate
 from node.transport.directory import PeerDirectory
 from node.transport.grpc_options import create_server, server_credentials, set_serving
@@ -137,6 +143,8 @@ class CoordinatorServer:
             max_workers=config.server_threads,
         )
         coordinator_pb2_grpc.add_CoordinatorServicer_to_server(servicer, self.server)
+        self._own_certificate = creds.cert_pem
+        self.console: ConsoleServer | None = None
         self._stopped = threading.Event()
 
     def _capabilities(self, node_id: str) -> dict[str, dict[str, list[str]]] | None:
@@ -186,6 +194,7 @@ class CoordinatorServer:
         except RecipientOffline as exc:
             raise RecipientGone(recipient, str(exc)) from None
         self.relay.count(job_key, sender, recipient, len(sealed))
+        record_relay(len(sealed))
 
     def _assign(self, party: str, job: JobRecord, attempt: int) -> None:
         self.relay.push(party, serde.task_to_proto(job, attempt))
@@ -193,9 +202,23 @@ class CoordinatorServer:
     def _notify_left(self, party: str, job_id: str, attempt: int, gone: str, reason: str) -> None:
         self.relay.push(party, serde.party_left_to_proto(job_id, attempt, gone, reason))
 
+    def _serve_console(self, config: ConsoleConfig) -> ConsoleServer:
+        views = CoordinatorViews(
+            self.store, self.runner, self.witness.witness, self.relay.online,
+            self._own_certificate,
+        )  # fmt: skip
+        return serve_console(
+            config, title="coordinator", organization=self.identity.organization,
+            cert_dir=self.config.cert_dir, cert_name=self.config.cert_name,
+            state_dir=self.config.state_dir, verify=self._verifier, sink=self.sink,
+            pages=views.pages(), template_dirs=[CONSOLE_TEMPLATES],
+        )  # fmt: skip
+
     def start(self) -> None:
         self.server.start()
         set_serving(self.health, [SERVICE_NAME], True)
+        if self.config.console is not None:
+            self.console = self._serve_console(self.config.console)
         resumed = self.runner.resume_unfinished()
         self.sink.record(
             "admin", {"operation": "coordinator_started", "resumed_jobs": len(resumed)}
@@ -207,6 +230,8 @@ class CoordinatorServer:
             return
         self._stopped.set()
         set_serving(self.health, [SERVICE_NAME], False)
+        if self.console is not None:
+            self.console.stop(grace)
         self.runner.stop()
         self.relay.close_all()
         self.server.stop(grace).wait(grace + 1)

@@ -16,7 +16,7 @@ from node.runtime.config import ConfigError, load_node_config
 from node.runtime.node_process import NodeProcess
 from node.runtime.state_lock import StateDirInUse
 from node.state import private_file, restrict_new_files
-from node.telemetry.setup import configure_tracing
+from node.telemetry.setup import configure_telemetry
 
 log = logging.getLogger("fedcredit.node")
 
@@ -33,7 +33,7 @@ def _run(argv: list[str] | None) -> int:
     try:
         config = load_node_config(args.config)
         restrict_new_files()
-        provider = configure_tracing(
+        provider = configure_telemetry(
             f"fedcredit-node/{config.node_id}", private_file(config.state_dir / "traces.jsonl")
         )
         node = NodeProcess(config)

@@ -7,6 +7,9 @@ import threading
 
 from node.audit import AccessLog, Actor
 from node.compute import compute_executor
+from node.console.config import ConsoleConfig
+from node.console.serve import node_pages, serve_console
+from node.console.server import ConsoleServer
 from node.crypto.replay import PersistentReplayGuard
 from node.jobs.context import FieldGate
 from node.monitoring.exceptions import MonitoringError
@@ -140,6 +143,8 @@ class NodeProcess:
             [TracingInterceptor(), interceptor],
         )
         node_pb2_grpc.add_NodeServicer_to_server(servicer, self.server)
+        self._console_parts = (creds, verifier)
+        self.console: ConsoleServer | None = None
         self._witnessed = -1
         self._stop = threading.Event()
         self._publisher = threading.Thread(target=self._publish_loop, daemon=True)
@@ -211,6 +216,19 @@ class NodeProcess:
     def _on_disconnect(self, reason: str) -> None:
         self.router.fail_all("coordinator", reason)
 
+    def _serve_console(self, config: ConsoleConfig) -> ConsoleServer:
+        creds, verifier = self._console_parts
+        return serve_console(
+            config, title=f"node {self.config.node_id}",
+            organization=creds.identity.organization, cert_dir=self.config.cert_dir,
+            cert_name=self.config.cert_name, state_dir=self.config.state_dir, verify=verifier,
+            sink=self.sink,
+            pages=node_pages(
+                creds, self.config.state_dir / "audit", self.engine, self.datasets,
+                self.lending.records, lambda: self.monitoring.service,
+            ),
+        )  # fmt: skip
+
     def publish_checkpoint(self) -> int:
         """Sign a checkpoint and have the coordinator's witness accept it; return its size."""
         previous = self._witnessed if self._witnessed >= 0 else None
@@ -234,6 +252,8 @@ class NodeProcess:
         set_serving(self.health, [SERVICE_NAME], True)
         self.link.start()
         self._publisher.start()
+        if self.config.console is not None:
+            self.console = self._serve_console(self.config.console)
         self.sink.record("admin", {"operation": "node_started"})
         log.info("node %s serving on port %d", self.config.node_id, self.port)
 
@@ -247,6 +267,8 @@ class NodeProcess:
                 self.publish_checkpoint()
             except Exception as exc:
                 log.warning("final checkpoint not published: %s", exc)
+        if self.console is not None:
+            self.console.stop(grace)
         self.link.stop()
         self.router.fail_all("coordinator", "this node is shutting down")
         self.tasks.join(grace)
