@@ -40,9 +40,10 @@ if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
   _say "step 2/2: installing the packages (progress below; full output in .venv/pip-install.log)"
   # what pip is doing now, every 15 s, so a long install is visibly moving
   (
+    started=$SECONDS
     while sleep 15; do
-      now=$(grep -v '^WARNING\|^ ' .venv/pip-install.log | tail -n 1 | cut -c1-90 || true)
-      _say "  ... ${now:-starting}"
+      now=$(grep -v '^WARNING\|^ ' .venv/pip-install.log | tail -n 1 | cut -c1-80 || true)
+      _say "  ... $((SECONDS - started)) s: ${now:-starting}"
     done
   ) &
   ticker=$!

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from node.cli import audit, certs, consent, data, decide, incident, init, models, policy, trace
+from node.cli import (
+    audit,
+    certs,
+    consent,
+    data,
+    decide,
+    incident,
+    init,
+    models,
+    monitor,
+    policy,
+    trace,
+)
 from node.cli.guard import run_guarded
 from node.cli.jobs import jobs_app, nodes_app
 
@@ -25,6 +37,7 @@ app.command("init")(init.init)
 app.add_typer(models.app, name="models")
 app.add_typer(decide.app, name="decide")
 app.add_typer(consent.app, name="consent")
+app.add_typer(monitor.app, name="monitor")
 audit.app.command("uses")(consent.audit)
 
 

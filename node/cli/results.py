@@ -58,7 +58,8 @@ def print_scorecard(result: Mapping[str, Any], console: Console) -> None:
     holder = label_holder(result)
     if holder is None:
         return
-    models = Table("validation", "AUC", "KS", "Gini", title="vertical scorecard")
+    split = holder.get("metrics_split", "validation")
+    models = Table(split, "AUC", "KS", "Gini", title="vertical scorecard")
     for name, m in (("federated", holder["metrics"]), ("bank alone", holder["bank_only"])):
         models.add_row(name, f"{m['auc']:.3f}", f"{m['ks']:.3f}", f"{m['gini']:.3f}")
     console.print(models)

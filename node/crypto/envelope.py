@@ -321,6 +321,10 @@ class ReplayGuard:
     the guard, so an outsider cannot fill it. Thread-safe; use one guard per recipient
     process (a guard per connection would let a replay through another connection).
 
+    This guard keeps its memory in the process: after a restart, an envelope from the last
+    window would be accepted once more. Long-running parties use ``PersistentReplayGuard``
+    (``node.crypto.replay``), which keeps it in SQLite in the party's state folder.
+
     Parameters
     ----------
     window_s
@@ -376,19 +380,60 @@ class ReplayGuard:
                 f"envelope time is outside the {self.window_s:.0f} s window; "
                 "check the clocks of sender and recipient"
             )
-        key = (header.sender, header.nonce)
+        self._remember(header.sender, header.nonce, moment)
+
+    def _remember(self, sender: str, nonce: bytes, moment: float) -> None:
+        """Record (sender, nonce) as seen at ``moment``, refusing a repeat or a full cache.
+
+        Subclasses keep the record elsewhere (``node.crypto.replay`` persists it) and MUST
+        forget nothing younger than ``2 * window_s`` and refuse rather than forget when full.
+        """
+        key = (sender, nonce)
         with self._lock:
             horizon = moment - 2 * self.window_s
             while self._seen and next(iter(self._seen.values())) < horizon:
                 self._seen.popitem(last=False)
             if key in self._seen:
-                raise ReplayedEnvelope("envelope was already received (replay refused)")
+                raise ReplayedEnvelope(ALREADY_RECEIVED)
             if len(self._seen) >= self.max_entries:
-                raise ReplayedEnvelope(
-                    f"replay cache full ({self.max_entries} envelopes in the window); "
-                    "refusing new envelopes until older ones expire, retry later"
-                )
+                raise cache_full(self.max_entries)
             self._seen[key] = moment
+
+
+ALREADY_RECEIVED: Final = "envelope was already received (replay refused)"
+
+
+def cache_full(limit: int) -> ReplayedEnvelope:
+    """The refusal when a guard holds ``limit`` nonces of the window already."""
+    return ReplayedEnvelope(
+        f"replay cache full ({limit} envelopes in the window); "
+        "refusing new envelopes until older ones expire, retry later"
+    )
+
+
+def _verify_signature(parts: _Parts, sender_sign_public: bytes) -> None:
+    try:
+        Ed25519PublicKey.from_public_bytes(sender_sign_public).verify(
+            parts.signature, _to_sign(parts.body)
+        )
+    except (InvalidSignature, ValueError):
+        raise InvalidEnvelope("envelope signature does not verify") from None
+
+
+def verify_sender(blob: bytes, sender_sign_public: bytes) -> Header:
+    """Check an envelope's signature under its sender's key without opening it; return its header.
+
+    For a relay: it cannot decrypt (and must not try), but it can refuse what its claimed
+    sender did not sign before passing it on. Freshness and replay are the recipient's checks.
+
+    Raises
+    ------
+    InvalidEnvelope
+        Malformed, unknown version, or the signature does not verify under the key.
+    """
+    parts = _split(blob)
+    _verify_signature(parts, sender_sign_public)
+    return parts.header
 
 
 def open_envelope(
@@ -438,12 +483,7 @@ def open_envelope(
         raise InvalidEnvelope("envelope is not addressed to this party")
     if sender is not None and header.sender != sender:
         raise InvalidEnvelope("envelope is not from the expected sender")
-    try:
-        Ed25519PublicKey.from_public_bytes(sender_sign_public).verify(
-            parts.signature, _to_sign(parts.body)
-        )
-    except (InvalidSignature, ValueError):
-        raise InvalidEnvelope("envelope signature does not verify") from None
+    _verify_signature(parts, sender_sign_public)
     replay_guard.check(header, now)
     try:
         shared = seal_key.exchange(X25519PublicKey.from_public_bytes(header.ephemeral))

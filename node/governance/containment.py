@@ -21,15 +21,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-import grpc
-
 from node.governance.config import ContainmentSettings
-from node.governance.monitor.events import CONTAINED_PREFIX
 from node.governance.monitor.monitor import Alert
 from node.governance.recording import Record
 from node.governance.store import GovernanceDB
 from node.pki.identity import Principal
-from node.transport.auth import AuthDenied
+from node.transport.errors import ServiceError
 from node.transport.roles import OPERATOR
 
 THROTTLED: Final = "throttled"
@@ -67,10 +64,6 @@ class Containment:
             "severity": self.severity,
             "reason": self.reason,
         }
-
-
-class NotContained(LookupError):
-    """The operator asked to lift a principal that is not contained."""
 
 
 class ContainmentRegistry:
@@ -172,15 +165,13 @@ class ContainmentRegistry:
 
         Raises
         ------
-        NotContained
-            ``principal`` is not contained (nothing changes).
+        ServiceError
+            ``access.not_contained``: ``principal`` is not contained (nothing changes).
         """
         with self._lock:
             held = self._active.get(principal)
             if held is None:
-                raise NotContained(
-                    f"{principal} is not contained at this node; list containments to see who is"
-                )
+                raise ServiceError("access.not_contained", principal=principal)
             with self._db.write() as db:
                 db.execute("DELETE FROM containments WHERE principal = ?", (principal,))
             del self._active[principal]
@@ -205,9 +196,9 @@ class ContainmentRegistry:
 
         Raises
         ------
-        AuthDenied
-            ``PERMISSION_DENIED`` when suspended, ``RESOURCE_EXHAUSTED`` when over the
-            throttled rate; the message says so and how it is lifted.
+        ServiceError
+            ``access.suspended`` (PERMISSION_DENIED) when suspended, ``access.throttled``
+            (RESOURCE_EXHAUSTED) when over the throttled rate; the text says how it ends.
         """
         principal = f"{who.organization}/{who.node_id}/{who.role}"
         with self._lock:
@@ -215,20 +206,14 @@ class ContainmentRegistry:
             if held is None or who.role == OPERATOR:
                 return
             if held.level == SUSPENDED:
-                raise AuthDenied(
-                    grpc.StatusCode.PERMISSION_DENIED,
-                    f"{CONTAINED_PREFIX} access of {principal} is suspended at this node pending "
-                    f"review (alert {held.alert_id}); the node's operator lifts it",
-                )
+                raise ServiceError("access.suspended", principal=principal, alert=held.alert_id)
             now = self._clock()
             calls = self._calls.setdefault(principal, deque())
             while calls and calls[0] <= now - 60.0:
                 calls.popleft()
-            if len(calls) >= self._settings.throttle_calls_per_minute:
-                raise AuthDenied(
-                    grpc.StatusCode.RESOURCE_EXHAUSTED,
-                    f"{CONTAINED_PREFIX} access of {principal} is throttled to "
-                    f"{self._settings.throttle_calls_per_minute} calls a minute pending review "
-                    f"(alert {held.alert_id}); retry later",
+            limit = self._settings.throttle_calls_per_minute
+            if len(calls) >= limit:
+                raise ServiceError(
+                    "access.throttled", principal=principal, limit=limit, alert=held.alert_id
                 )
             calls.append(now)

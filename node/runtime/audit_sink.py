@@ -112,6 +112,35 @@ class AuditSink:
             ),
         )
 
+    def alert_raised(
+        self, alert_id: str, kind: str, code: str, subject: str, refresh_id: str
+    ) -> int | None:
+        """A monitoring alert about a feed or a score (see ``AuditRecorder.alert_raised``)."""
+        return self._safely(
+            "alert",
+            lambda: self._recorder.alert_raised(
+                self.actor, alert_id, kind, code, subject, refresh_id
+            ),
+        )
+
+    def level_changes(
+        self, refresh_id: str, as_of: str, changes: list[tuple[str, str, str]]
+    ) -> int | None:
+        """Borrowers' warning levels changed by a refresh (``(token, from, to)`` each)."""
+        return self._safely(
+            "level change",
+            lambda: self._recorder.level_changes(self.actor, refresh_id, as_of, changes),
+        )
+
+    def alert_action(
+        self, actor: Actor, alert_id: str, action: str, state: str, subject: str = ""
+    ) -> int | None:
+        """The bank's action on a monitoring alert, by whom."""
+        return self._safely(
+            "alert action",
+            lambda: self._recorder.alert_action(actor, alert_id, action, state, subject),
+        )
+
     def decision_recorder(self, log_allowed: bool) -> OnDecision:
         """An ``on_decision`` for ``PeerAuthInterceptor``: refused certificates become
         certificate events, refused calls denials, and (if ``log_allowed``) allowed calls reads.

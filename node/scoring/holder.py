@@ -163,9 +163,7 @@ class HolderService:
         rules = [r for r in self._config.flags if r.column in frame.columns]
         flags = np.zeros((len(frame), len(rules)), np.bool_)
         for j, rule in enumerate(rules):
-            column = frame[rule.column].to_numpy(dtype=np.float64)
-            with np.errstate(invalid="ignore"):
-                flags[:, j] = _compare(column, rule.op, rule.threshold)
+            flags[:, j] = rule.holds(frame[rule.column].to_numpy(dtype=np.float64))
         prepared = _Prepared(
             contributions, constant, names, grouping, flags, [r.code for r in rules]
         )
@@ -393,20 +391,3 @@ class HolderService:
             "pending": pending,
             "revoked": revoked,
         }
-
-
-def _compare(column: NDArray[np.float64], op: str, threshold: float) -> NDArray[np.bool_]:
-    result: NDArray[np.bool_]
-    if op == ">=":
-        result = column >= threshold
-    elif op == "<=":
-        result = column <= threshold
-    elif op == ">":
-        result = column > threshold
-    elif op == "<":
-        result = column < threshold
-    elif op == "==":
-        result = column == threshold
-    else:
-        result = column != threshold
-    return result

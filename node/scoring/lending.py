@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -70,6 +70,8 @@ class Lending:
         )
         self.records = DecisionRecords(state_dir / "scoring" / "decisions.sqlite")
         self._indexes: dict[str, FirmIndex] = {}
+        # further topics served over the same envelopes (post-loan monitoring adds its own)
+        self._routes: dict[str, Callable[[Opened], None]] = {}
         self._keys: dict[str, bytes] = {}
         self._executor = ThreadPoolExecutor(config.workers, thread_name_prefix="scoring")
         self.client = PartnerClient(router)
@@ -127,6 +129,10 @@ class Lending:
                     self.decisions.names(holder)
         except Exception:  # a peer not yet in the directory, a policy being edited
             log.debug("scoring warm-up stopped early", exc_info=True)
+
+    def identity_of(self, node_id: str) -> Identity:
+        """A peer's certified identity, from the coordinator's directory."""
+        return self._identity(node_id)
 
     def _identity(self, node_id: str) -> Identity:
         identity = self._directory.identity(node_id)
@@ -206,8 +212,16 @@ class Lending:
         if self.consent.count():
             self.consent.resolve_pending(token_of)
 
+    def route(self, topics: Sequence[str], handler: Callable[[Opened], None]) -> None:
+        """Serve more topics of the scoring envelopes (``handler`` must return quickly)."""
+        for topic in topics:
+            self._routes[topic] = handler
+
     def _dispatch(self, msg: Opened) -> None:
-        if msg.topic in (wire.SCORE, wire.RECORDS):
+        extra = self._routes.get(msg.topic)
+        if extra is not None:
+            extra(msg)
+        elif msg.topic in (wire.SCORE, wire.RECORDS):
             self.holder.handle(msg)
         elif msg.topic in (wire.SCORED, wire.RECORDED):
             self.client.handle(msg)

@@ -24,4 +24,9 @@ NODE_ACCESS: Final[dict[str, frozenset[str]]] = {
     _SERVICE + "DecideBook": frozenset({LOAN_OFFICER}),
     _SERVICE + "RegisterAuthorizations": frozenset({LOAN_OFFICER, OPERATOR}),
     _SERVICE + "RevokeAuthorization": frozenset({LOAN_OFFICER, OPERATOR}),
+    # Post-loan monitoring of the bank's own book (the servicer requires its organization).
+    _SERVICE + "MonitorRefresh": frozenset({LOAN_OFFICER, OPERATOR}),
+    _SERVICE + "MonitorWatchlist": frozenset({LOAN_OFFICER, OPERATOR}),
+    _SERVICE + "MonitorAlerts": frozenset({LOAN_OFFICER, OPERATOR}),
+    _SERVICE + "MonitorAct": frozenset({LOAN_OFFICER}),
 }

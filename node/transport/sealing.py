@@ -16,12 +16,22 @@ def peek_route(sealed: bytes) -> tuple[str, str, str]:
 
 
 class DirectorySealer:
-    """The ``Sealer`` of one party: its own keys plus the directory of everyone else's."""
+    """The ``Sealer`` of one party: its own keys plus the directory of everyone else's.
 
-    def __init__(self, credentials: NodeCredentials, directory: PeerDirectory) -> None:
+    ``replay_guard`` is the party's one guard; daemons pass a ``PersistentReplayGuard`` so
+    an envelope accepted before a restart is refused after it. The default, in memory, is
+    for tests and short-lived tools.
+    """
+
+    def __init__(
+        self,
+        credentials: NodeCredentials,
+        directory: PeerDirectory,
+        replay_guard: ReplayGuard | None = None,
+    ) -> None:
         self._creds = credentials
         self._directory = directory
-        self._guard = ReplayGuard()
+        self._guard = replay_guard if replay_guard is not None else ReplayGuard()
 
     def _peer(self, party: str) -> Identity:
         identity = self._directory.identity(party)

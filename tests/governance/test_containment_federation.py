@@ -144,6 +144,7 @@ def _operator(fed: LocalFederation, *args: str) -> Any:
 def test_the_attack_is_contained_at_the_door(attack: Attack) -> None:
     assert attack.refused, "the node never refused the attacker"
     assert all(r.startswith("PERMISSION_DENIED: contained:") for r in attack.refused)
+    assert all("(error access.suspended)" in r for r in attack.refused)
     # 30 distinct small queries raise the alert; the follower acts within a few calls
     assert 30 <= attack.served_before_refusal <= 45
 

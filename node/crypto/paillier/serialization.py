@@ -24,11 +24,12 @@ from gmpy2 import mpz
 
 from node.crypto.paillier.exceptions import InvalidCiphertext, InvalidKey
 from node.crypto.paillier.keys import PrivateKey, PublicKey
+from node.transport.limits import MAX_PAYLOAD_BYTES
 
 VERSION = 1
 FINGERPRINT_BYTES = 8
 _CT_HEADER = struct.Struct(">B8sIH")
-MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+MAX_MESSAGE_BYTES = MAX_PAYLOAD_BYTES
 """The largest payload protocol code should put in one message (the relay's bound)."""
 
 
@@ -108,8 +109,13 @@ def ciphertexts_to_bytes(pk: PublicKey, cs: Sequence[int]) -> bytes:
     return header + b"".join(int(c).to_bytes(width, "big") for c in cs)
 
 
-def ciphertexts_from_bytes(pk: PublicKey, blob: bytes) -> list[int]:
+def ciphertexts_from_bytes(pk: PublicKey, blob: bytes, *, check_units: bool = True) -> list[int]:
     """Parse and validate ciphertexts serialized under ``pk``.
+
+    ``check_units=False`` skips the coprimality test (a ``gcd`` with ``n`` per value, the
+    costliest check). It is only for receivers that never decrypt what they parse and whose
+    results reach a key holder that checks again before decrypting: a non-unit can leak a
+    factor of ``n`` only when it is decrypted. Most callers want the default.
 
     Raises
     ------
@@ -136,7 +142,7 @@ def ciphertexts_from_bytes(pk: PublicKey, blob: bytes) -> list[int]:
         offset += width
         if not 0 < c < nsquare:
             raise InvalidCiphertext("value is outside (0, n^2)", position)
-        if gmpy2.gcd(c, n) != 1:
+        if check_units and gmpy2.gcd(c, n) != 1:
             raise InvalidCiphertext("value is not invertible modulo n^2", position)
         out.append(c)
     return out

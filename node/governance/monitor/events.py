@@ -16,8 +16,8 @@ from typing import Final
 
 from node.audit.entry import AccessEntry, Action
 
-# Refusals that containment itself caused start with this; they are not probing.
-CONTAINED_PREFIX: Final = "contained:"
+# Refusals that containment itself caused (their catalog codes); they are not probing.
+CONTAINED_CODES: Final = ("access.suspended", "access.throttled")
 
 
 class EventKind(StrEnum):
@@ -74,7 +74,7 @@ def event_from_entry(index: int, entry: AccessEntry, own: str) -> AccessEvent | 
     if entry.action is Action.DENIAL and "release_id" in details:
         return None  # firms withheld from a release that went out: not a refused request
     if entry.action is Action.DENIAL:
-        contained = entry.result.startswith(f"denied: {CONTAINED_PREFIX}")
+        contained = any(f"(error {code})" in entry.result for code in CONTAINED_CODES)
         return AccessEvent(
             at, principal, EventKind.DENIAL, fields=entry.fields, contained=contained,
             log_index=index,

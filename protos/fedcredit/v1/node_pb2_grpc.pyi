@@ -58,6 +58,13 @@ class NodeStub:
     RegisterAuthorizations: _grpc.UnaryUnaryMultiCallable[_node_pb2.AuthorizationBatch, _node_pb2.AuthorizationAck]
     """Register or revoke firms' authorizations (docs/authorization.md)."""
     RevokeAuthorization: _grpc.UnaryUnaryMultiCallable[_node_pb2.RevokeAuthorizationRequest, _node_pb2.AuthorizationAck]
+    MonitorRefresh: _grpc.UnaryUnaryMultiCallable[_node_pb2.MonitorRefreshRequest, _node_pb2.MonitorRefreshResponse]
+    """Post-loan monitoring of the bank's book (docs/early-warning.md): run a refresh, read the
+    watch list and alerts, acknowledge and act on an alert.
+    """
+    MonitorWatchlist: _grpc.UnaryUnaryMultiCallable[_node_pb2.MonitorWatchlistRequest, _node_pb2.MonitorWatchlistResponse]
+    MonitorAlerts: _grpc.UnaryUnaryMultiCallable[_node_pb2.MonitorAlertsRequest, _node_pb2.MonitorAlertsResponse]
+    MonitorAct: _grpc.UnaryUnaryMultiCallable[_node_pb2.MonitorActRequest, _node_pb2.MonitorAlert]
 
 @_typing.type_check_only
 class NodeAsyncStub(NodeStub):
@@ -89,6 +96,13 @@ class NodeAsyncStub(NodeStub):
     RegisterAuthorizations: _aio.UnaryUnaryMultiCallable[_node_pb2.AuthorizationBatch, _node_pb2.AuthorizationAck]  # type: ignore[assignment]
     """Register or revoke firms' authorizations (docs/authorization.md)."""
     RevokeAuthorization: _aio.UnaryUnaryMultiCallable[_node_pb2.RevokeAuthorizationRequest, _node_pb2.AuthorizationAck]  # type: ignore[assignment]
+    MonitorRefresh: _aio.UnaryUnaryMultiCallable[_node_pb2.MonitorRefreshRequest, _node_pb2.MonitorRefreshResponse]  # type: ignore[assignment]
+    """Post-loan monitoring of the bank's book (docs/early-warning.md): run a refresh, read the
+    watch list and alerts, acknowledge and act on an alert.
+    """
+    MonitorWatchlist: _aio.UnaryUnaryMultiCallable[_node_pb2.MonitorWatchlistRequest, _node_pb2.MonitorWatchlistResponse]  # type: ignore[assignment]
+    MonitorAlerts: _aio.UnaryUnaryMultiCallable[_node_pb2.MonitorAlertsRequest, _node_pb2.MonitorAlertsResponse]  # type: ignore[assignment]
+    MonitorAct: _aio.UnaryUnaryMultiCallable[_node_pb2.MonitorActRequest, _node_pb2.MonitorAlert]  # type: ignore[assignment]
 
 class NodeServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -195,5 +209,36 @@ class NodeServicer(metaclass=_abc_1.ABCMeta):
         request: _node_pb2.RevokeAuthorizationRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_node_pb2.AuthorizationAck, _abc.Awaitable[_node_pb2.AuthorizationAck]]: ...
+
+    @_abc_1.abstractmethod
+    def MonitorRefresh(
+        self,
+        request: _node_pb2.MonitorRefreshRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_node_pb2.MonitorRefreshResponse, _abc.Awaitable[_node_pb2.MonitorRefreshResponse]]:
+        """Post-loan monitoring of the bank's book (docs/early-warning.md): run a refresh, read the
+        watch list and alerts, acknowledge and act on an alert.
+        """
+
+    @_abc_1.abstractmethod
+    def MonitorWatchlist(
+        self,
+        request: _node_pb2.MonitorWatchlistRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_node_pb2.MonitorWatchlistResponse, _abc.Awaitable[_node_pb2.MonitorWatchlistResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def MonitorAlerts(
+        self,
+        request: _node_pb2.MonitorAlertsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_node_pb2.MonitorAlertsResponse, _abc.Awaitable[_node_pb2.MonitorAlertsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def MonitorAct(
+        self,
+        request: _node_pb2.MonitorActRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_node_pb2.MonitorAlert, _abc.Awaitable[_node_pb2.MonitorAlert]]: ...
 
 def add_NodeServicer_to_server(servicer: NodeServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -82,7 +82,7 @@ def test_bad_job_file_is_refused_before_anything_starts(
 
 
 def test_auditor_verifies_a_node_log_with_the_node_certificate(
-    federation: LocalFederation,
+    federation: LocalFederation, tmp_path: Path
 ) -> None:
     # prepare: the auditor has the node sign a checkpoint over its log so far
     from node.cli.audit import app as audit_app
@@ -91,8 +91,10 @@ def test_auditor_verifies_a_node_log_with_the_node_certificate(
 
     address = f"127.0.0.1:{federation.node_ports['bank']}"
     with open_channel(address, federation.certs, "auditor", peer="bank") as channel:
-        node_pb2_grpc.NodeStub(channel).AuditCheckpoint(node_pb2.AuditCheckpointRequest())
+        kept = node_pb2_grpc.NodeStub(channel).AuditCheckpoint(node_pb2.AuditCheckpointRequest())
+    (tmp_path / "kept.checkpoint").write_bytes(kept.checkpoint)
     # execute / assert: verified offline with only the certificate the federation CA issued
+    # and the checkpoint the auditor kept
 
     result = CliRunner().invoke(
         audit_app,
@@ -101,6 +103,8 @@ def test_auditor_verifies_a_node_log_with_the_node_certificate(
             str(federation.root / "state" / "bank" / "audit"),
             "--public-key",
             str(federation.certs / "bank.crt"),
+            "--checkpoint",
+            str(tmp_path / "kept.checkpoint"),
             "--format",
             "json",
         ],

@@ -11,12 +11,12 @@ import pytest
 from node.audit import AccessLog
 from node.audit.entry import Action
 from node.governance.config import ContainmentSettings
-from node.governance.containment import SUSPENDED, THROTTLED, ContainmentRegistry, NotContained
+from node.governance.containment import SUSPENDED, THROTTLED, ContainmentRegistry
 from node.governance.monitor import Alert, Severity
 from node.governance.monitor.detectors import Finding
 from node.governance.store import GovernanceDB
 from node.runtime.audit_sink import AuditSink
-from node.transport.auth import AuthDenied
+from node.transport.errors import ServiceError
 
 from .conftest import Caller
 
@@ -50,12 +50,11 @@ def registry(governance_db: GovernanceDB, sink: AuditSink, clock: Clock) -> Cont
 def test_a_high_alert_suspends_and_every_call_is_refused(registry: ContainmentRegistry) -> None:
     held = registry.respond(_alert(Severity.HIGH))
     assert held is not None and held.level == SUSPENDED
-    with pytest.raises(AuthDenied) as refused:
+    with pytest.raises(ServiceError) as refused:
         registry.admit("/fedcredit.v1.Node/GetCapabilities", BANK)
-    assert refused.value.code is grpc.StatusCode.PERMISSION_DENIED
-    assert (
-        refused.value.message.startswith("contained:") and "pending review" in refused.value.message
-    )
+    assert refused.value.status is grpc.StatusCode.PERMISSION_DENIED
+    assert refused.value.code == "access.suspended"
+    assert "bank-a/bank/bank is suspended" in refused.value.public_text
 
 
 def test_a_medium_alert_throttles_to_the_configured_rate(
@@ -65,9 +64,9 @@ def test_a_medium_alert_throttles_to_the_configured_rate(
     assert held is not None and held.level == THROTTLED
     for _ in range(ContainmentSettings().throttle_calls_per_minute):
         registry.admit("/fedcredit.v1.Node/Release", BANK)
-    with pytest.raises(AuthDenied) as refused:
+    with pytest.raises(ServiceError) as refused:
         registry.admit("/fedcredit.v1.Node/Release", BANK)
-    assert refused.value.code is grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert refused.value.status is grpc.StatusCode.RESOURCE_EXHAUSTED
     clock.now += 61
     registry.admit("/fedcredit.v1.Node/Release", BANK)  # a new minute, new allowance
 
@@ -104,7 +103,7 @@ def test_lifting_restores_access_and_both_actions_are_logged(
 
 
 def test_lifting_someone_not_contained_is_refused(registry: ContainmentRegistry) -> None:
-    with pytest.raises(NotContained, match="not contained"):
+    with pytest.raises(ServiceError, match="not contained"):
         registry.lift("bank-b/bank-b/bank", "federation-ops/operator/operator")
 
 
@@ -116,5 +115,5 @@ def test_containment_survives_a_restart(
         GovernanceDB(tmp_path / "governance"), ContainmentSettings(), sink.record, clock
     )
     assert [c.principal for c in again.active()] == ["bank-a/bank/bank"]
-    with pytest.raises(AuthDenied):
+    with pytest.raises(ServiceError):
         again.admit("/fedcredit.v1.Node/Release", BANK)

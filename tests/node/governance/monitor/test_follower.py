@@ -35,7 +35,8 @@ def _traffic(sink: AuditSink) -> None:
     # firms it withheld are not a refused request
     sink.record("release", {"release_id": "r1", "subjects": ["ft:" + "1" * 32]}, actor=BANK)
     sink.record("denial", {"release_id": "r1", "subjects": ["ft:" + "3" * 32]}, actor=BANK)
-    sink.rpc("/fedcredit.v1.Node/Release", BANK, False, "contained: suspended pending review")
+    refusal = "contained: ... suspended pending review (error access.suspended). Fix: ..."
+    sink.rpc("/fedcredit.v1.Node/Release", BANK, False, refusal)
     sink.record(
         "score", {"rows": 1, "subjects": ["ft:" + "2" * 32], "application": True}, actor=BANK
     )

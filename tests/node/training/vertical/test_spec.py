@@ -27,6 +27,9 @@ def test_parses_section_with_defaults() -> None:
     assert spec.model.batch_size == 100 and spec.model.early_stopping is not None
     assert spec.encryption.key_bits == 768 and spec.encryption.plaintext
     assert spec.scorecard is None and spec.woe_bins is None
+    assert spec.preprocess == "robust" and spec.calibration == "platt"
+    assert spec.test_fraction == 0.2 and spec.model.optimizer == "adam"
+    assert spec.model.linearization == "moment_matched" and spec.model.tolerance == 0.005
 
 
 def test_column_without_training_rule_refuses_the_job() -> None:
@@ -91,6 +94,12 @@ def _broken(path: list[str], value: Any) -> dict[str, Any]:
         (["encryption", "allow_weak_key"], False, "encryption.key_bits"),
         (["encryption", "key_bits"], 256, "encryption.key_bits"),
         (["validation", "fraction"], 0.9, "validation.fraction"),
+        (["validation", "test_fraction"], 0.45, "validation.test_fraction"),
+        (["model", "optimizer"], "lbfgs", "model.optimizer"),
+        (["model", "linearization"], "taylor", "model.linearization"),
+        (["model", "tolerance"], 1.5, "model.tolerance"),
+        (["preprocess"], "zscore", "vertical.preprocess"),
+        (["calibration"], "isotonic", "vertical.calibration"),
         (["surprise"], 1, "vertical"),
         (["scorecard"], {"base_points": 600, "base_odds": 50, "odds": "good_to_bad"}, "scorecard"),
     ],
