@@ -24,9 +24,16 @@ from rich.console import Console
 from rich.table import Table
 
 from node.audit.exceptions import AuditError
-from node.cli.trace import EXIT_NOT_FOUND, ConfigOpt, FormatOpt, WitnessOpt, fail
+from node.cli.trace import (
+    EXIT_NOT_FOUND,
+    ConfigOpt,
+    FormatOpt,
+    WitnessOpt,
+    fail,
+    open_node_files,
+)
 from node.governance.incident import collect_incident, render_html
-from node.governance.offline import NodeFiles, NodeFilesError
+from node.governance.offline import NodeFilesError
 from node.governance.tabular import UnreadableTable
 from node.governance.trace import trace_file
 from node.transport.client import open_channel
@@ -64,7 +71,7 @@ def report(
     if not principal and leaked is None:
         raise fail("name the subject: --principal ORG[/NODE[/ROLE]] or --leaked FILE")
     try:
-        with NodeFiles.open(config, witness_checkpoint) as node:
+        with open_node_files(config, witness_checkpoint) as node:
             traced = None
             principals = tuple(principal or ())
             if leaked is not None:

@@ -23,6 +23,7 @@ from node.governance.fingerprint import DEFAULT_MAX_FALSE_ACCUSATION
 from node.governance.offline import NodeFiles, NodeFilesError
 from node.governance.tabular import UnreadableTable
 from node.governance.trace import Match, TraceReport, trace_file
+from node.runtime.config import load_node_config
 
 EXIT_NOT_FOUND: Final = 1
 EXIT_BAD_INPUT: Final = 2
@@ -39,6 +40,22 @@ WitnessOpt = Annotated[
     ),
 ]
 FormatOpt = Annotated[str, typer.Option("--format", help="text or json")]
+
+
+def open_node_files(config_path: Path, witness_checkpoint: Path | None) -> NodeFiles:
+    """Open, read-only, the governance files of the node configured in ``config_path``.
+
+    Raises
+    ------
+    NodeFilesError
+        The configuration or one of the files it points to is missing or unusable.
+    """
+    try:
+        config = load_node_config(config_path)
+    except Exception as exc:  # ConfigError and YAML errors carry the file and key
+        raise NodeFilesError(str(exc)) from None
+    certificate = config.cert_dir / f"{config.cert_name}.crt"
+    return NodeFiles.open(config.node_id, config.state_dir, certificate, witness_checkpoint)
 
 
 def fail(message: str) -> typer.Exit:
@@ -130,7 +147,7 @@ def trace(
     if not 0 < max_false_accusation < 1:
         raise fail("--max-false-accusation must be between 0 and 1 (e.g. 1e-9)")
     try:
-        with NodeFiles.open(config, witness_checkpoint) as node:
+        with open_node_files(config, witness_checkpoint) as node:
             report = trace_file(
                 leaked_file,
                 node.registry.releases(),

@@ -26,8 +26,8 @@ from node.governance.monitor.monitor import Alert
 from node.governance.recording import Record
 from node.governance.store import GovernanceDB
 from node.pki.identity import Principal
+from node.pki.roles import OPERATOR
 from node.transport.errors import ServiceError
-from node.transport.roles import OPERATOR
 
 THROTTLED: Final = "throttled"
 SUSPENDED: Final = "suspended"

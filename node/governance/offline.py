@@ -1,9 +1,10 @@
 """A node's governance files, opened read-only for the operator's ``trace`` and ``incident``.
 
-The operator runs these commands on the node's host, beside the running node, with its
-configuration file: the state directory holds the node secret (fingerprint keys derive from
-it), the release registry and the access log; the node's certificate gives the key that
-checkpoints are verified with. Nothing here writes.
+The operator runs these commands on the node's host, beside the running node; the CLI reads
+its configuration and passes the node's id, state directory and certificate (this package sits
+below the node runtime, so it does not parse node configuration). The state directory holds
+the node secret (fingerprint keys derive from it), the release registry and the access log;
+the node's certificate gives the key that checkpoints are verified with. Nothing here writes.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from node.governance.fingerprint import release_key, root_key
 from node.governance.registry import ReleaseRegistry
 from node.governance.store import GovernanceDB
 from node.pki.identity import identity_from_certificate
-from node.runtime.config import NodeConfig, load_node_config
-from node.runtime.secrets import SECRET_BYTES
+
+# The node secret's length (``node.runtime.secrets`` writes it); checked so a wrong file is named.
+_SECRET_BYTES = 32
 
 
 class NodeFilesError(Exception):
@@ -33,7 +35,7 @@ class NodeFilesError(Exception):
 class NodeFiles:
     """Read-only views of one node's registry, log, key and witnessed checkpoint."""
 
-    config: NodeConfig
+    node_id: str
     registry: ReleaseRegistry
     reader: LogReader
     public_key: Ed25519PublicKey
@@ -42,8 +44,14 @@ class NodeFiles:
     _root: bytes
 
     @classmethod
-    def open(cls, config_path: Path, witness_checkpoint: Path | None = None) -> NodeFiles:
-        """Open the files of the node configured in ``config_path``.
+    def open(
+        cls,
+        node_id: str,
+        state_dir: Path,
+        certificate: Path,
+        witness_checkpoint: Path | None = None,
+    ) -> NodeFiles:
+        """Open the files of node ``node_id``: its state directory and its certificate file.
 
         ``witness_checkpoint`` is a checkpoint file fetched from the coordinator's witness;
         without it the one the node kept when the witness last accepted is used.
@@ -54,41 +62,36 @@ class NodeFiles:
             The configuration, secret, certificate, registry, log or checkpoint is missing,
             unreadable or does not belong to this node.
         """
-        try:
-            config = load_node_config(config_path)
-        except Exception as exc:  # ConfigError and YAML errors carry the file and key
-            raise NodeFilesError(str(exc)) from None
-        secret_path = config.state_dir / "node.secret"
+        secret_path = state_dir / "node.secret"
         try:
             secret = secret_path.read_bytes()
         except OSError:
             raise NodeFilesError(
                 f"no node secret at {secret_path}; run this on the node's host with its config"
             ) from None
-        if len(secret) != SECRET_BYTES:
+        if len(secret) != _SECRET_BYTES:
             raise NodeFilesError(f"{secret_path} is not a node secret; restore it from backup")
-        cert_path = config.cert_dir / f"{config.cert_name}.crt"
         try:
-            identity = identity_from_certificate(cert_path.read_bytes())
+            identity = identity_from_certificate(certificate.read_bytes())
         except Exception as exc:
-            raise NodeFilesError(f"cannot read the node certificate {cert_path}: {exc}") from None
+            raise NodeFilesError(f"cannot read the node certificate {certificate}: {exc}") from None
         public_key = Ed25519PublicKey.from_public_bytes(identity.sign_public)
         try:
             witnessed = (
                 SignedCheckpoint.from_bytes(witness_checkpoint.read_bytes())
                 if witness_checkpoint is not None
-                else load_witnessed(config.state_dir / "governance")
+                else load_witnessed(state_dir / "governance")
             )
         except Exception as exc:
             raise NodeFilesError(f"cannot read the witnessed checkpoint: {exc}") from None
-        if witnessed is not None and witnessed.origin != config.node_id:
+        if witnessed is not None and witnessed.origin != node_id:
             raise NodeFilesError(
-                f"the checkpoint is of {witnessed.origin!r}, not of {config.node_id!r}; "
+                f"the checkpoint is of {witnessed.origin!r}, not of {node_id!r}; "
                 "fetch this node's checkpoint from the witness"
             )
         try:
-            db = GovernanceDB(config.state_dir / "governance", readonly=True)
-            reader = LogReader.open(config.state_dir / "audit")
+            db = GovernanceDB(state_dir / "governance", readonly=True)
+            reader = LogReader.open(state_dir / "audit")
         except Exception as exc:
             raise NodeFilesError(str(exc)) from None
         try:
@@ -100,7 +103,7 @@ class NodeFiles:
                 "the witnessed checkpoint is not signed by this node's key; "
                 "fetch this node's checkpoint from the witness"
             ) from None
-        return cls(config, ReleaseRegistry(db), reader, public_key, prover, db, root_key(secret))
+        return cls(node_id, ReleaseRegistry(db), reader, public_key, prover, db, root_key(secret))
 
     def key_of(self, release_id: str) -> bytes:
         """The fingerprint key of a release (re-derived from the node secret)."""

@@ -6,11 +6,13 @@ import logging
 import threading
 
 from node.audit import AccessLog, Actor
+from node.audit.sink import AuditSink
 from node.compute import compute_executor
 from node.console.config import ConsoleConfig
 from node.console.serve import node_pages, serve_console
 from node.console.server import ConsoleServer
 from node.crypto.replay import PersistentReplayGuard
+from node.data.datasets import NodeDatasets, UnknownDataset
 from node.governance.config import GovernanceConfigError, governance_config
 from node.governance.evidence import remember_witnessed
 from node.governance.service import NodeGovernance
@@ -19,9 +21,7 @@ from node.monitoring.exceptions import MonitoringError
 from node.monitoring.node import Monitoring
 from node.pki import PeerVerifier, PkiError, load_identity_files
 from node.policy import Decision, PolicyEngine
-from node.runtime.audit_sink import AuditSink
 from node.runtime.config import ConfigError, NodeConfig
-from node.runtime.datasets import NodeDatasets, UnknownDataset
 from node.runtime.gate import PolicyGate
 from node.runtime.link import CoordinatorLink
 from node.runtime.secrets import node_secret

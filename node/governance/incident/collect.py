@@ -163,7 +163,7 @@ def collect_incident(
     return IncidentReport(
         incident_id=uuid.uuid4().hex,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
-        node_id=node.config.node_id,
+        node_id=node.node_id,
         principals=principals,
         since=since,
         until=until,

@@ -13,13 +13,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from node.audit import AccessLog, Actor
+from node.audit.sink import AuditSink
 from node.data.synthetic import SyntheticConfig, SyntheticFederation, build_federation
 from node.governance.registry import ReleaseRegistry
 from node.governance.releases import GovernedReleases
 from node.governance.store import GovernanceDB
 from node.pki import create_ca, issue_certificate
 from node.policy import PolicyEngine
-from node.runtime.audit_sink import AuditSink
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 

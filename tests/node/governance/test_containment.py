@@ -10,12 +10,12 @@ import pytest
 
 from node.audit import AccessLog
 from node.audit.entry import Action
+from node.audit.sink import AuditSink
 from node.governance.config import ContainmentSettings
 from node.governance.containment import SUSPENDED, THROTTLED, ContainmentRegistry
 from node.governance.monitor import Alert, Severity
 from node.governance.monitor.detectors import Finding
 from node.governance.store import GovernanceDB
-from node.runtime.audit_sink import AuditSink
 from node.transport.errors import ServiceError
 
 from .conftest import Caller

@@ -12,12 +12,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from node.audit import AccessLog
 from node.audit.exceptions import CheckpointSignatureError
 from node.audit.merkle import leaf_hash, verify_inclusion
+from node.audit.sink import AuditSink
 from node.governance.evidence import Prover, load_witnessed, remember_witnessed
 from node.governance.releases import GovernedReleases
 from node.governance.tabular import write_table
 from node.governance.trace import trace_file, trace_table
 from node.policy import PolicyEngine, ReleaseRequest, build_release
-from node.runtime.audit_sink import AuditSink
 
 from .conftest import BANK_A, BANK_B, Caller
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from node.audit import AccessLog, Actor
 from node.audit.entry import Action
+from node.audit.sink import AuditSink
 from node.governance.config import MonitorSettings
 from node.governance.monitor import AccessMonitor, Alert, EventKind, event_from_entry
 from node.governance.monitor.follower import LogFollower, first_index_since
-from node.runtime.audit_sink import AuditSink
 
 from ..conftest import GOVERNMENT
 
