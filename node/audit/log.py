@@ -5,7 +5,9 @@ which assigns each its position and updates the in-memory right edge of the Merk
 single committer thread writes everything staged so far in one SQLite transaction and fsyncs
 once; every caller whose entries were in that transaction is then released. So ``append``
 returns only once its entry is on disk, yet a busy node pays one fsync per batch, not per
-entry. ``append_many`` stages a whole list and waits once (what batch jobs should use).
+entry. ``append_many`` stages a whole list and waits once (what batch jobs should use);
+``append_deferred`` stages and returns at once, for callers that do their work while the
+entry is committed and wait for it before their result leaves (docs/audit-log.md).
 
 A failed write stops the log (every later append raises ``LogClosedError``): an access that
 cannot be recorded must not be allowed to look recorded. The caller decides whether to deny

@@ -30,7 +30,7 @@ from node.models import ModelNotFound, ModelRegistry
 from node.models.part import ModelPart
 from node.pki.identity import Identity
 from node.policy import PolicyDenied, PolicyEngine
-from node.runtime.audit_sink import AuditSink
+from node.runtime.audit_sink import AuditSink, Staged
 from node.runtime.datasets import NodeDatasets
 from node.scoring import wire
 from node.scoring.answers import Answer
@@ -179,7 +179,7 @@ class HolderService:
         try:
             decision_id = self._policy_decision(bank, dataset, part)
         except PolicyDenied as exc:
-            self._refused(actor, dataset, (), "policy", {"refs": len(refs)})
+            self._refused(actor, dataset, (), "policy", {"refs": len(refs)}).wait()
             return Answer.failed(request_id, f"policy: {exc}")
         index = self._index_of(dataset)
         rows = index.rows(self._pair_key(msg.sender), firms)
@@ -209,7 +209,7 @@ class HolderService:
                 details.append(why)
             status[i], detail[i] = _UNAUTHORIZED, details.index(why)
         prepared = self._prepare(deployment.name, deployment.version, part)
-        self._log_uses(
+        staged = self._log_uses(
             actor, dataset, part, decision_id, deployment.label(), refs, index, rows, status,
             covering,
         )  # fmt: skip
@@ -223,6 +223,8 @@ class HolderService:
             **prepared.header,
         }
         arrays = {"status": status, "detail": detail, **prepared.take(rows, allowed)}
+        for entry in staged:  # durable before the answer leaves
+            entry.wait()
         return Answer(header, arrays)
 
     def _log_uses(
@@ -237,49 +239,59 @@ class HolderService:
         rows: NDArray[np.int64],
         status: NDArray[Any],
         covering: NDArray[np.int64],
-    ) -> None:
+    ) -> list[Staged]:
+        """Stage the call's entries (uses, refusals, firms not held); the caller waits for
+        them before its answer leaves, and computes the answer meanwhile."""
+        staged: list[Staged] = []
         refs_text = ",".join(refs) if len(refs) <= 50 else f"{len(refs)} refs"
         refs_digest = hashlib.sha256("\n".join(refs).encode()).hexdigest()[:32]
         used = status == _OK
         if used.any():
             ids = sorted({self._consent.record_id(int(k)) for k in covering[used]})
-            self._sink.subject_use(
-                actor,
-                Action.SCORE,
-                "scoring",
-                "allowed",
-                dataset=dataset,
-                fields=part.info.features,
-                subjects=tuple(index.tokens[r] for r in rows[used]),
-                details={
-                    "application_refs": refs_text,
-                    "refs_sha256": refs_digest,
-                    "authorizations": ",".join(ids),
-                    "model": version,
-                    "decision_id": decision_id,
-                },
+            staged.append(
+                self._sink.subject_use_staged(
+                    actor,
+                    Action.SCORE,
+                    "scoring",
+                    "allowed",
+                    dataset=dataset,
+                    fields=part.info.features,
+                    subjects=tuple(index.tokens[r] for r in rows[used]),
+                    details={
+                        "application_refs": refs_text,
+                        "refs_sha256": refs_digest,
+                        "authorizations": ",".join(ids),
+                        "model": version,
+                        "decision_id": decision_id,
+                    },
+                )
             )
         for kind, code in (("unauthorized", _UNAUTHORIZED), ("refused", _REFUSED)):
             hit = status == code
             if hit.any():
                 subjects = tuple(index.tokens[r] for r in rows[hit])
-                self._refused(
-                    actor,
-                    dataset,
-                    subjects,
-                    kind,
-                    {"application_refs": refs_text, "refs_sha256": refs_digest},
+                staged.append(
+                    self._refused(
+                        actor,
+                        dataset,
+                        subjects,
+                        kind,
+                        {"application_refs": refs_text, "refs_sha256": refs_digest},
+                    )
                 )
         unknown = int((status == _NO_RECORD).sum())
         if unknown:
-            self._sink.subject_use(
-                actor,
-                Action.SCORE,
-                "scoring",
-                "no_record",
-                dataset=dataset,
-                details={"firms_not_held": unknown, "refs_sha256": refs_digest},
+            staged.append(
+                self._sink.subject_use_staged(
+                    actor,
+                    Action.SCORE,
+                    "scoring",
+                    "no_record",
+                    dataset=dataset,
+                    details={"firms_not_held": unknown, "refs_sha256": refs_digest},
+                )
             )
+        return staged
 
     def _refused(
         self,
@@ -288,13 +300,14 @@ class HolderService:
         subjects: tuple[str, ...],
         why: str,
         details: Mapping[str, object],
-    ) -> None:
+    ) -> Staged:
+        """Stage a refusal's entry (wait on it before answering) and tell the monitor."""
         reason = {
             "unauthorized": "denied: no valid authorization",
             "refused": "denied: daily cap",
             "policy": "denied: policy",
         }[why]
-        self._sink.subject_use(
+        staged = self._sink.subject_use_staged(
             actor,
             Action.DENIAL,
             "scoring",
@@ -307,6 +320,7 @@ class HolderService:
             self._on_refusal(
                 {"kind": f"scoring_{why}", "actor": actor.label(), "firms": len(subjects)}
             )
+        return staged
 
     # authorization records -------------------------------------------------------------
 
