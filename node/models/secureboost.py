@@ -39,6 +39,7 @@ from node.training.secureboost.model import (
     ensemble_to_dict,
     part_from_dict,
     part_to_dict,
+    resolve_columns,
     resolve_splits,
 )
 
@@ -81,6 +82,14 @@ class TreePart:
         if not records:
             return [], np.zeros((len(frame), 0), np.bool_)
         return records, resolve_splits(self.own, frame, records).T.copy()
+
+    def directions_of(self, values: NDArray[np.float64]) -> tuple[list[int], NDArray[np.bool_]]:
+        """``directions`` of raw values given in ``info.features`` order (rows x features)."""
+        records = sorted(self.own.rules)
+        named = {f: values[:, j] for j, f in enumerate(self.info.features)}
+        if not records:
+            return [], np.zeros((len(values), 0), np.bool_)
+        return records, resolve_columns(self.own, named, records).T.copy()
 
     @functools.cached_property
     def head(self) -> TreeHead:

@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from node.models import LogisticPart, TreePart
@@ -50,10 +49,9 @@ def combine(
     each holder's answer, in the decision policy's order, or its gap.
     """
     n = len(values)
-    frame = pd.DataFrame(values, columns=list(part.info.features))
     if isinstance(part, LogisticPart):
-        return part.contributions(frame), [_logistic(h, r, n) for h, r in replies.items()]
-    return _trees(part, frame, replies)
+        return part.contributions_of(values), [_logistic(h, r, n) for h, r in replies.items()]
+    return _trees(part, values, replies)
 
 
 def _gap(holder: str, reply: Reply, n: int) -> HolderReplies | None:
@@ -75,12 +73,12 @@ def _logistic(holder: str, reply: Reply, n: int) -> HolderReplies:
 
 
 def _trees(
-    part: TreePart, frame: pd.DataFrame, replies: Mapping[str, Reply]
+    part: TreePart, values: NDArray[np.float64], replies: Mapping[str, Reply]
 ) -> tuple[NDArray[np.float64], list[HolderReplies]]:
-    n = len(frame)
+    n = len(values)
     head: TreeHead = part.head
     names = list(part.info.features)
-    records, left = part.directions(frame)
+    records, left = part.directions_of(values)
     parties = {part.info.party: PartyDirections(records, left, np.ones(n, np.bool_))}
     slots = {(part.info.party, r): names.index(part.feature_of(r)) for r in records}
     width = len(names)

@@ -15,7 +15,7 @@ from typing import Any, Final, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from node.scoring.policy import DecisionPolicy
+from node.scoring.policy import Band, DecisionPolicy
 
 MAX_REASONS: Final = 4
 _SEVERITY: Final = {"approve": 0, "refer": 1, "decline": 2}
@@ -230,7 +230,9 @@ class Outcomes:
     parties: tuple[str, ...]
     party_versions: tuple[str, ...]
     bank_version: str
-    policy: DecisionPolicy
+    bands: tuple[Band, ...]  # the policy's, which ``band`` indexes
+    knockout_rules: tuple[tuple[str, str], ...]  # the policy's (flag, action), in order
+    exposure_limit: float
 
     def __len__(self) -> int:
         return len(self.decision)
@@ -244,7 +246,7 @@ class Outcomes:
                 versions[party] = self.party_versions[h]
             else:
                 gaps.append((party, STATUSES[status], GAP_ACTIONS[int(self.gap_actions[i, h])]))
-        band = self.policy.bands[int(self.band[i])]
+        band = self.bands[int(self.band[i])]
         reasons = tuple(
             (self.vocabulary[c], v)
             for c, v in zip(
@@ -260,21 +262,24 @@ class Outcomes:
             logit=float(self.logit[i]),
             reasons=reasons,
             gaps=tuple(gaps),
-            knockouts=tuple(self.policy.knockouts[k] for k in fired),
+            knockouts=tuple(self.knockout_rules[k] for k in fired),
             price_band=band.price_band,
             rate_bp=band.rate_bp,
             suggested_limit=float(self.limit[i]),
-            exposure_limit=self.policy.exposure_limit,
+            exposure_limit=self.exposure_limit,
             versions=versions,
         )
 
     def columns(self) -> tuple[dict[str, Any], dict[str, NDArray[Any]]]:
-        """(header, arrays) for a decision record (``from_columns`` reads them back)."""
+        """(header, arrays) for a record or a columnar reply (``from_columns`` reads them)."""
         header = {
             "vocabulary": list(self.vocabulary),
             "parties": list(self.parties),
             "party_versions": list(self.party_versions),
             "bank_version": self.bank_version,
+            "bands": [[b.pd_below, b.limit, b.price_band, b.rate_bp] for b in self.bands],
+            "knockout_rules": [list(k) for k in self.knockout_rules],
+            "exposure_limit": self.exposure_limit,
         }
         arrays = {
             "decision": self.decision, "pd": self.pd, "points": self.points,
@@ -287,14 +292,20 @@ class Outcomes:
 
     @classmethod
     def from_columns(
-        cls, header: Mapping[str, Any], arrays: Mapping[str, NDArray[Any]], policy: DecisionPolicy
+        cls, header: Mapping[str, Any], arrays: Mapping[str, NDArray[Any]]
     ) -> Outcomes:
+        """Read what ``columns`` wrote (raises ``KeyError``/``TypeError``/``ValueError``)."""
+        bands = tuple(
+            Band(float(p), float(lim), str(b), int(r)) for p, lim, b, r in header["bands"]
+        )
         return cls(
             arrays["decision"], arrays["pd"], arrays["points"], arrays["logit"],
             arrays["limit"], arrays["band"], arrays["reason_codes"], arrays["reason_values"],
             tuple(header["vocabulary"]), arrays["knockouts"], arrays["statuses"],
             arrays["gap_actions"], tuple(header["parties"]), tuple(header["party_versions"]),
-            str(header["bank_version"]), policy,
+            str(header["bank_version"]), bands,
+            tuple((str(f), str(a)) for f, a in header["knockout_rules"]),
+            float(header["exposure_limit"]),
         )  # fmt: skip
 
 
@@ -361,7 +372,8 @@ def decide_many(
         decision, pd_values, np.asarray(policy.scorecard.points(logit), dtype=np.float64),
         logit, limit, band_of.astype(np.int64), codes, values, vocabulary, knockouts,
         statuses, gap_actions, tuple(r.party for r in replies),
-        tuple(r.version for r in replies), bank_version, policy,
+        tuple(r.version for r in replies), bank_version, policy.bands, policy.knockouts,
+        policy.exposure_limit,
     )  # fmt: skip
 
 

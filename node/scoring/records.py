@@ -45,10 +45,6 @@ def new_call_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
-def record_ids(call: str, n: int) -> list[str]:
-    return [f"dec-{call}-{i}" for i in range(n)]
-
-
 @dataclass(frozen=True)
 class CallRecord:
     """One call's stored decisions: header (scalars, lists) and columns (one row per firm)."""

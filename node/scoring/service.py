@@ -36,7 +36,7 @@ from node.scoring.exceptions import BadApplication, DecisionPolicyError, NotRead
 from node.scoring.index import FirmIndex
 from node.scoring.keys import Pseudonyms
 from node.scoring.policy import DecisionPolicy, load_decision_policy
-from node.scoring.records import CallRecord, DecisionRecords, new_call_id, record_ids
+from node.scoring.records import CallRecord, DecisionRecords, new_call_id
 
 _REF: Final = re.compile(r"^[A-Za-z0-9._:/-]{1,64}$")
 
@@ -69,15 +69,18 @@ class Decisions:
     """A call's decisions as columns; iterating gives each ``Decided`` in application order."""
 
     refs: Sequence[str]
-    record_ids: Sequence[str]
+    call: str
     outcomes: Outcomes
     policy_version: str
 
     def __len__(self) -> int:
         return len(self.refs)
 
+    def record_id(self, i: int) -> str:
+        return f"dec-{self.call}-{i}"
+
     def __getitem__(self, i: int) -> Decided:
-        return Decided(self.refs[i], self.record_ids[i], self.outcomes[i], self.policy_version)
+        return Decided(self.refs[i], self.record_id(i), self.outcomes[i], self.policy_version)
 
     def __iter__(self) -> Iterator[Decided]:
         return (self[i] for i in range(len(self)))
@@ -250,7 +253,6 @@ class DecisionService:
         }
         tokens = [self._tokenizer.token(c) for c in codes]
         call = new_call_id()
-        ids = record_ids(call, len(apps))
         # the access-log entry is durable before the answer leaves; it is staged now and
         # committed while the holders work (one disk wait shared with them, not after them)
         logged = self._sink.subject_use_staged(
@@ -279,7 +281,7 @@ class DecisionService:
         )  # fmt: skip
         self._records.add(record, time.time())
         logged.wait()
-        return Decisions(refs, ids, outcomes, policy.version)
+        return Decisions(refs, call, outcomes, policy.version)
 
     def book(
         self, ref_prefix: str, amount: float, term_months: int, chunk: int
@@ -423,7 +425,7 @@ def replay_record(
             columns = {n[len(prefix) :]: a for n, a in arrays.items() if n.startswith(prefix)}
             replies[h["party"]] = Answer(h["answer"], columns)
     outcome = {n[2:]: a for n, a in arrays.items() if n.startswith("o.")}
-    recorded = Outcomes.from_columns(head["outcome"], outcome, policy)[0]
+    recorded = Outcomes.from_columns(head["outcome"], outcome)[0]
     again = decide_with(
         policy, part, str(head["bank_version"]), np.asarray(arrays["values"], np.float64),
         replies, np.asarray(arrays["amounts"], np.float64),

@@ -314,9 +314,11 @@ def test_a_secureboost_model_decides_from_holders_split_bits_and_replays(
     }  # fmt: skip
     assert not decided.gaps and 0.0 < decided.pd < 1.0
     assert all(r.code.startswith(("GOV-", "TP-")) or r.code.islower() for r in decided.reasons)
-    # unauthorized firms of the batch are stated gaps, decided on the bank's part alone
+    # unauthorized firms of the batch are stated gaps (or not held), decided on the rest
     assert len(batch.decisions) == 10
-    assert all({g.reason for g in d.gaps} == {"unauthorized"} for d in batch.decisions)
+    reasons = [{g.reason for g in d.gaps} for d in batch.decisions]
+    assert all(r and r <= {"unauthorized", "no_record"} for r in reasons)
+    assert sum("unauthorized" in r for r in reasons) >= 5
     # both replay from their records
     for record in (decided.record_id, batch.decisions[3].record_id):
         out = federation.cli("decide", "replay", record, "--config", str(federation.config("bank")))
