@@ -16,10 +16,10 @@ from rich.console import Console
 from rich.table import Table
 
 from coordinator.local.federation import LocalFederation
+from node.data.datasets import NodeDatasets
 from node.models.deploy import deploy_job
 from node.pki import issue_certificate
 from node.runtime.config import load_node_config
-from node.runtime.datasets import NodeDatasets
 from node.transport.client import open_channel
 from protos.fedcredit.v1 import node_pb2, node_pb2_grpc
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from node.data.datasets import NodeDatasets
 from node.models.exceptions import ModelError
 from node.models.part import JobContext, part_from_job
 from node.models.registry import Deployment, ModelRegistry
-from node.runtime.datasets import NodeDatasets
 
 
 def deploy_job(

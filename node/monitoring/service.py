@@ -32,6 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from node.audit import Action, Actor
+from node.audit.sink import AuditSink
 from node.models import LogisticPart, ModelNotFound, ModelRegistry
 from node.monitoring import rules, watchlist
 from node.monitoring import wire as mwire
@@ -46,11 +47,11 @@ from node.monitoring.signals import compute_signals
 from node.monitoring.sinks import SinkFailed
 from node.monitoring.store import MonitoringStore, new_id
 from node.monitoring.workflow import next_state
-from node.runtime.audit_sink import AuditSink
 from node.scoring import wire
 from node.scoring.client import PartnerClient, Pending
 from node.scoring.index import FirmIndex
 from node.scoring.keys import Pseudonyms
+from node.telemetry.metrics import record_alert
 
 log = logging.getLogger("fedcredit.monitoring")
 
@@ -263,6 +264,8 @@ class MonitoringService:
             ]
         )  # fmt: skip
         self.store.add_alerts(alerts)
+        for alert in alerts:  # counted by kind and level reached, never by firm
+            record_alert(str(alert["kind"]), str(alert.get("to_level", "")))
         self._log_refresh(refresh_id, month, version, tokens, alerts)
         gaps = {h: int(sum(gap_code(h) in m for m in missing)) for h in policy.holders}
         delivered = self.deliver()

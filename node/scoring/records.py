@@ -23,9 +23,9 @@ from typing import Any, Final
 import numpy as np
 from numpy.typing import NDArray
 
-from node.runtime.statedb import open_state_db
 from node.scoring import columns
 from node.scoring.exceptions import ScoringError
+from node.state.db import open_state_db
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS decision_calls (

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from node.consent.desk import Grant
 from node.consent.record import Evidence
 from node.scoring import columns
+from node.scoring.desk import Grant
 from node.scoring.engine import Outcomes
 from node.scoring.exceptions import BadApplication
 from node.scoring.service import Application, Decided, Decisions
