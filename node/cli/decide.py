@@ -242,7 +242,5 @@ def list_(
 ) -> None:
     """The latest decision records (reference, decision, record id)."""
     state = node_config(config).state_dir
-    for record_id, ref, decision in DecisionRecords(state / "scoring" / "decisions.sqlite").latest(
-        limit
-    ):
-        Console().print(f"{record_id}  {ref}  {decision}")
+    for r in DecisionRecords(state / "scoring" / "decisions.sqlite").latest(limit):
+        Console().print(f"{r['record_id']}  {r['application_ref']}  {r['outcome']['decision']}")

@@ -24,6 +24,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from node.scoring import columns
+from node.scoring.answers import Answer
+from node.scoring.engine import Outcomes
 from node.scoring.exceptions import ScoringError
 from node.state.db import open_state_db
 
@@ -61,7 +63,54 @@ class CallRecord:
         head = dict(self.header)
         head["refs"] = [self.header["refs"][i]]
         head["firms"] = [self.header["firms"][i]]
+        head["row"] = i
         return CallRecord(self.call, head, {k: v[i : i + 1] for k, v in self.arrays.items()})
+
+    def answers(self) -> dict[str, Answer | str]:
+        """Each holder's answer as it came, or the name of its gap."""
+        out: dict[str, Answer | str] = {}
+        for k, h in enumerate(self.header["holders"]):
+            if "gap" in h:
+                out[h["party"]] = str(h["gap"])
+            else:
+                prefix = f"h{k}."
+                cols = {n[len(prefix) :]: a for n, a in self.arrays.items() if n.startswith(prefix)}
+                out[h["party"]] = Answer(h["answer"], cols)
+        return out
+
+    def outcomes(self) -> Outcomes:
+        found = {n[2:]: a for n, a in self.arrays.items() if n.startswith("o.")}
+        return Outcomes.from_columns(self.header["outcome"], found)
+
+    def view(self) -> dict[str, Any]:
+        """The first row as one readable document (what ``get`` gives the console and CLI):
+        the application, the bank's features, each holder's answer and the outcome."""
+        head, arrays = self.header, self.arrays
+        holders = []
+        for party, answer in self.answers().items():
+            if isinstance(answer, str):
+                holders.append({"party": party, "status": answer, "reasons": [], "flags": []})
+            elif answer.kind == "logistic":
+                holders.append(answer.replies(party).row(0).to_dict())
+            else:  # trees: the holder sent directions; its credits are the bank's walk
+                row = answer.common(party, np.zeros(len(answer))).row(0).to_dict()
+                holders.append(row)
+        return {
+            "record_id": f"dec-{self.call}-{head.get('row', 0)}",
+            "time": head.get("time", 0.0),
+            "application_ref": head["refs"][0],
+            "firm": head["firms"][0],
+            "amount": float(arrays["amounts"][0]),
+            "term_months": int(arrays["terms"][0]),
+            "policy_version": head["policy_version"],
+            "bank_version": head["bank_version"],
+            "bank_features": {
+                n: (None if v != v else float(v))
+                for n, v in zip(head["features"], arrays["values"][0].tolist(), strict=True)
+            },
+            "holders": holders,
+            "outcome": self.outcomes()[0].to_dict(),
+        }
 
 
 class DecisionRecords:
@@ -109,14 +158,25 @@ class DecisionRecords:
     def _call(self, call: str) -> CallRecord | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT body FROM decision_calls WHERE call = ?", (call,)
+                "SELECT time, body FROM decision_calls WHERE call = ?", (call,)
             ).fetchone()
         if row is None:
             return None
-        header, arrays = columns.unpack(bytes(row[0]))
-        return CallRecord(call, header, arrays)
+        header, arrays = columns.unpack(bytes(row[1]))
+        return CallRecord(call, {**header, "time": float(row[0])}, arrays)
 
-    def get(self, record_id: str) -> CallRecord | dict[str, Any]:
+    def get(self, record_id: str) -> dict[str, Any]:
+        """One decision's record as a readable document (``CallRecord.view``).
+
+        Raises
+        ------
+        ScoringError
+            No such record is kept.
+        """
+        found = self.find(record_id)
+        return found.view() if isinstance(found, CallRecord) else found
+
+    def find(self, record_id: str) -> CallRecord | dict[str, Any]:
         """The record of one decision: its call's columns cut to its row (or, for a record
         of the first format, its JSON document).
 
@@ -150,19 +210,19 @@ class DecisionRecords:
             )
         return None if row is None else dict(json.loads(row[0]))
 
-    def latest(self, limit: int = 20) -> Iterator[tuple[str, str, str]]:
-        """(record id, application reference, decision) of the newest decisions."""
+    def latest(self, limit: int = 20) -> Iterator[dict[str, Any]]:
+        """The newest decisions' documents (``CallRecord.view``), newest first."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT call, body FROM decision_calls ORDER BY time DESC LIMIT ?", (limit,)
+                "SELECT call, time, body FROM decision_calls ORDER BY time DESC LIMIT ?",
+                (limit,),
             ).fetchall()
         given = 0
-        for call, body in rows:
+        for call, at, body in rows:
             header, arrays = columns.unpack(bytes(body))
-            labels = ("approve", "refer", "decline")
-            decisions = np.asarray(arrays["o.decision"]).tolist()
-            for i in range(len(header["refs"]) - 1, -1, -1):
+            record = CallRecord(call, {**header, "time": at}, arrays)
+            for i in range(len(record) - 1, -1, -1):
                 if given == limit:
                     return
                 given += 1
-                yield f"dec-{call}-{i}", str(header["refs"][i]), labels[decisions[i]]
+                yield record.row(i).view()

@@ -421,29 +421,28 @@ def replay_record(
     """
     from node.scoring.policy import parse_decision_policy
 
-    record = records.get(record_id)
+    record = records.find(record_id)
     if not isinstance(record, CallRecord):
         return _replay_legacy(records, registry, record)
-    head, arrays = record.header, record.arrays
+    head = record.header
     policy = parse_decision_policy(records.policy_text(head["policy_version"]))
     name, _, version = str(head["bank_version"]).rpartition("@")
     part = registry.part(registry.deployment(name, int(version)))
     assert isinstance(part, LogisticPart | TreePart)
-    replies: dict[str, Reply] = {}
-    for k, h in enumerate(head["holders"]):
-        if "gap" in h:
-            replies[h["party"]] = Gap(h["gap"], h.get("detail", ""))
-        else:
-            prefix = f"h{k}."
-            columns = {n[len(prefix) :]: a for n, a in arrays.items() if n.startswith(prefix)}
-            replies[h["party"]] = Answer(h["answer"], columns)
-    outcome = {n[2:]: a for n, a in arrays.items() if n.startswith("o.")}
-    recorded = Outcomes.from_columns(head["outcome"], outcome)[0]
+    replies: dict[str, Reply] = {
+        party: Gap(answer, _gap_detail(head, party)) if isinstance(answer, str) else answer
+        for party, answer in record.answers().items()
+    }
+    recorded = record.outcomes()[0]
     again = decide_with(
-        policy, part, str(head["bank_version"]), np.asarray(arrays["values"], np.float64),
-        replies, np.asarray(arrays["amounts"], np.float64),
+        policy, part, str(head["bank_version"]), np.asarray(record.arrays["values"], np.float64),
+        replies, np.asarray(record.arrays["amounts"], np.float64),
     )[0]  # fmt: skip
     return recorded.to_dict(), again.to_dict()
+
+
+def _gap_detail(header: Mapping[str, Any], party: str) -> str:
+    return next((str(h.get("detail", "")) for h in header["holders"] if h["party"] == party), "")
 
 
 def _replay_legacy(

@@ -62,8 +62,17 @@ def test_every_decision_of_a_call_replays_from_the_stored_record(tmp_path: Path)
         recorded, again = replay_record(records, registry, f"dec-{call}-{i}")
         assert recorded == again == outcomes[i].to_dict()
     listed = list(records.latest(3))
-    assert [r[0] for r in listed] == [f"dec-{call}-{i}" for i in (39, 38, 37)]
-    assert listed[0][1] == "A-39" and listed[0][2] == outcomes[39].decision
+    assert [r["record_id"] for r in listed] == [f"dec-{call}-{i}" for i in (39, 38, 37)]
+    assert listed[0]["application_ref"] == "A-39"
+    assert listed[0]["outcome"] == outcomes[39].to_dict()
+    # the readable document of one row: the application, each holder's answer or gap
+    doc = records.get(f"dec-{call}-7")
+    assert doc["record_id"] == f"dec-{call}-7" and doc["firm"] == tokens[7]
+    assert doc["amount"] == amounts[7] and doc["term_months"] == 12 and doc["time"] == 1.0
+    assert doc["bank_version"] == version and doc["policy_version"] == rules.version
+    holders = {h["party"]: h for h in doc["holders"]}
+    assert holders["third_party"]["status"] == "offline"
+    assert holders["government"]["status"] in {"ok", "no_record", "refused", "unauthorized"}
     with pytest.raises(ScoringError, match="no decision record"):
         records.get(f"dec-{call}-{n}")
     with pytest.raises(ScoringError, match="no decision record"):
