@@ -72,6 +72,8 @@ class TimedHooks(MemoryHooks):
         super().progress(stage, step, total, found)
         if stage == "tree":
             self.tree_ends.append(time.perf_counter())
+            elapsed = self.tree_ends[-1] - self.started
+            print(f"  tree {step}/{total} at {elapsed:.0f} s", file=sys.stderr, flush=True)
 
     def tree_seconds(self) -> list[float]:
         marks = [self.started, *self.tree_ends]
