@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from coordinator.local import LocalFederation
@@ -12,6 +15,7 @@ __all__ = [
     "CHECK_JOB",
     "default_credit_banks",
     "default_credit_vertical",
+    "run_command",
     "synthetic_federation",
     "wait_for_progress",
 ]
@@ -47,4 +51,16 @@ def default_credit_vertical(root: Path, data: Path, host: Path | None = None) ->
                 None,
             ),
         },
+    )
+
+
+def run_command(cwd: Path, module: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run a fedcredit command (by module) as a user would, from ``cwd``, on a wide terminal."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "COLUMNS": "200"},
     )

@@ -8,37 +8,48 @@ against its signed checkpoint, print a summary and shut everything down.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+import threading
 import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import yaml
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rich.console import Console
 from rich.table import Table
 
 from coordinator.local import LocalFederation
-from coordinator.local.csv import default_credit_banks
+from coordinator.local.csv import BankFilesError, horizontal_banks
+from coordinator.local.federation import FederationError
+from coordinator.local.project import project_federation
 from coordinator.local.synthetic import synthetic_federation
 from coordinator.witness import CheckpointWitness
 from node.audit import LogReader, TamperDetected
 from node.audit.verify import verify_log
+from node.cli.exit_codes import ExitCode
+from node.cli.guard import run_guarded
 from node.cli.jobs import job_dict, nodes_table, watch_job
+from node.cli.results import outcome, print_model
 from node.data import bundled
+from node.onboarding.project import load_project
+from node.onboarding.writer import default_folder
 from node.pki import identity_from_certificate
 from node.transport.client import health_status, open_channel
 from protos.fedcredit.v1 import coordinator_pb2
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 JOB_DIR = REPO_ROOT / "scripts" / "jobs"
+BUNDLED_BANKS = ("homo_guest", "homo_host_1", "homo_host_2")
 SCENARIOS = {
     "synthetic": ("check", "psi", "vertical_lr", "secureboost"),
     "banks": ("horizontal",),
 }
 
-app = typer.Typer(help="Run a local fedcredit federation.")
+app = typer.Typer(help="Run a local fedcredit federation.", pretty_exceptions_enable=False)
 
 
 def build(root: Path, n_firms: int, seed: int, console: Console) -> LocalFederation:
@@ -64,8 +75,7 @@ def show_federation(fed: LocalFederation, console: Console) -> None:
     console.print(health)
 
 
-def run_job(fed: LocalFederation, name: str, console: Console) -> dict[str, Any]:
-    spec = (JOB_DIR / f"{name}.yaml").read_text()
+def run_job(fed: LocalFederation, name: str, spec: str, console: Console) -> dict[str, Any]:
     console.rule(f"job: {name}")
     job_id = fed.submit(spec, job_id=f"demo-{name}-{int(time.time())}")
     stub = fed.coordinator()
@@ -112,66 +122,51 @@ def print_summary(results: dict[str, dict[str, Any]], console: Console) -> None:
     """One line per job, and the vertical model beside the bank alone."""
     table = Table("job", "state", "outcome")
     for name, job in results.items():
-        result = job["result"]
-        outcome = job["error"]
-        if job["state"] == "succeeded" and name == "check":
-            outcome = f"{len(result['coordinator'].get('echoed', []))} parties reached each other"
-        elif job["state"] == "succeeded" and name == "psi":
-            outcome = f"{result['coordinator']['intersection_size']} firms at all holders"
-        elif job["state"] == "succeeded" and name == "vertical_lr":
-            bank = result["parties"]["bank"]
-            outcome = f"{bank['aligned_rows']} aligned firms, best epoch {bank['best_epoch']}"
-        elif job["state"] == "succeeded" and name == "secureboost":
-            bank = result["parties"]["bank"]
-            outcome = f"{bank['aligned_rows']} aligned firms, {bank['trees']} trees kept"
-        elif job["state"] == "succeeded" and name == "horizontal":
-            last = result["coordinator"]["history"][-1]
-            outcome = (
-                f"{last['round']} rounds, federated validation AUC {last['val_auc']:.3f}, "
-                f"KS {last['val_ks']:.3f}, {len(last['banks'])} banks in the last sum"
-            )
-        table.add_row(name, job["state"], outcome)
+        table.add_row(
+            name, job["state"], outcome(job["type"], job["state"], job["result"], job["error"])
+        )
     console.print(table)
-    vertical = results.get("vertical_lr")
-    if vertical and vertical["state"] == "succeeded":
-        bank = vertical["result"]["parties"]["bank"]
-        models = Table("validation", "AUC", "KS", "Gini", title="vertical scorecard")
-        for label, m in (("federated", bank["metrics"]), ("bank alone", bank["bank_only"])):
-            models.add_row(label, f"{m['auc']:.3f}", f"{m['ks']:.3f}", f"{m['gini']:.3f}")
-        console.print(models)
-        shares = ", ".join(f"{p} {v:.0%}" for p, v in bank["contribution"].items())
-        console.print(f"contribution to the score spread: {shares}")
-        console.print(f"scorecard scaling: {bank['scorecard']}")
-    print_secureboost(results.get("secureboost"), console)
+    for job in results.values():
+        if job["state"] == "succeeded":
+            print_model(job["type"], job["result"], console)
 
 
-def print_secureboost(job: dict[str, Any] | None, console: Console) -> None:
-    """The boosted trees beside the bank alone, on held-out test firms, and who contributed."""
-    if not job or job["state"] != "succeeded":
-        return
-    bank = job["result"]["parties"]["bank"]
-    models = Table("test", "AUC", "KS", "Gini", title="SecureBoost (gradient-boosted trees)")
-    for label, m in (("federated", bank["metrics"]), ("bank alone", bank["bank_only"])):
-        models.add_row(label, f"{m['auc']:.3f}", f"{m['ks']:.3f}", f"{m['gini']:.3f}")
-    console.print(models)
-    total = sum(p["gain"] for p in bank["importance"].values()) or 1.0
-    shares = ", ".join(
-        f"{party} {p['gain'] / total:.0%} ({p['splits']} splits)"
-        for party, p in bank["importance"].items()
-    )
-    console.print(f"split gain by party: {shares}")
+def bank_files(
+    data_dir: Path | None, banks: list[Path], test: Path | None
+) -> tuple[list[Path], Path | None]:
+    """The banks scenario's files: given one by one, every CSV of ``data_dir`` (one whose name
+    contains ``test`` is the test set), or the bundled horizontal split."""
+    if banks:
+        return banks, test
+    if data_dir is None:
+        return [], None
+    files = sorted(data_dir.glob("*.csv"))
+    tests = [f for f in files if "test" in f.stem.lower()]
+    if len(tests) > 1 and test is None:
+        names = ", ".join(f.name for f in tests)
+        raise typer.BadParameter(
+            f"{data_dir} has several test files ({names}); pick one with --test"
+        )
+    banks = [f for f in files if f not in tests]
+    if not banks:
+        raise typer.BadParameter(f"{data_dir} has no bank CSV files; or name them with --bank")
+    return banks, test or (tests[0] if tests else None)
 
 
 @app.command()
 def up(
-    workdir: Annotated[Path, typer.Option(help="where data, certificates and state go")] = Path(
-        "var/local-federation"
-    ),
+    workdir: Annotated[
+        Path | None,
+        typer.Option(
+            help="where data, certificates and state go (default var/local-federation, or the "
+            "folder fedcredit init wrote for --project)"
+        ),
+    ] = None,
     scenario: Annotated[
         str,
         typer.Option(
             help="synthetic: government, bank and third-party nodes on generated SME data; "
-            "banks: three bank nodes on the horizontal split of the bundled default_credit data"
+            "banks: bank nodes training together on the same columns (horizontal)"
         ),
     ] = "synthetic",
     n_firms: Annotated[int, typer.Option(help="synthetic firms")] = 20_000,
@@ -179,38 +174,96 @@ def up(
     data_dir: Annotated[
         Path | None,
         typer.Option(
-            help="folder of default_credit files (banks scenario; default: the bundled copy)"
+            help="banks: a folder of bank CSV files with the same columns, one node each; a file "
+            "named *test* is the shared test set (default: the bundled default_credit split)"
         ),
     ] = None,
+    bank: Annotated[
+        list[Path] | None, typer.Option(help="banks: one bank's CSV file (repeat per bank)")
+    ] = None,
+    test: Annotated[Path | None, typer.Option(help="banks: the shared test CSV file")] = None,
+    label: Annotated[str, typer.Option(help="banks: the 0/1 label column")] = "y",
+    id_column: Annotated[str, typer.Option(help="banks: the id column")] = "id",
+    project: Annotated[
+        Path | None,
+        typer.Option(help="a project file initialised by fedcredit init: start its federation"),
+    ] = None,
     jobs: Annotated[str, typer.Option(help="comma-separated demo jobs to run")] = "",
-    fresh: Annotated[bool, typer.Option(help="start from an empty workdir")] = True,
+    serve: Annotated[
+        bool, typer.Option(help="keep the federation running after the jobs, until Ctrl-C")
+    ] = False,
+    fresh: Annotated[
+        bool, typer.Option(help="start from an empty workdir (never for --project)")
+    ] = True,
 ) -> None:
     """Start a local federation as separate processes, run jobs, verify the logs, stop."""
     console = Console()
     if scenario not in SCENARIOS:
         raise typer.BadParameter(f"--scenario must be one of {', '.join(SCENARIOS)}")
-    if fresh and workdir.exists():
-        shutil.rmtree(workdir)
-    if scenario == "banks":
-        data = data_dir or bundled.extract(workdir / "data" / "default_credit")
-        if not (data / "default_credit_homo_guest.csv").exists():
-            raise typer.BadParameter(f"no default_credit files in {data}; pass --data-dir")
-        fed = default_credit_banks(workdir, data)
-        console.print(f"three bank nodes on the horizontal split in {data}")
+    # Paths given here are relative to where the command runs; the generated configuration
+    # files carry them absolute (the daemons read them from another folder).
+    loaded = load_project(project) if project else None
+    default = default_folder(loaded) if loaded else Path("var/local-federation")
+    workdir = (workdir or default).expanduser().resolve()
+    project_fed = project_federation(loaded, workdir) if loaded else None
+    job_dir = workdir / "jobs" if loaded else JOB_DIR
+    default_jobs = "vertical_lr" if loaded else ",".join(SCENARIOS[scenario])
+    names = [j.strip() for j in (jobs or default_jobs).split(",") if j.strip()]
+    specs = {n: job_dir / f"{n}.yaml" for n in names}
+    unknown = [n for n, path in specs.items() if not path.is_file()]
+    if unknown:
+        known = sorted(p.stem for p in job_dir.glob("*.yaml"))
+        raise typer.BadParameter(f"no job {unknown} in {job_dir}; choose from {', '.join(known)}")
+    if loaded is not None and project_fed is not None:
+        fed = project_fed
+        console.print(f"project {loaded.name}: {', '.join(p.name for p in loaded.parties)}")
+    elif scenario == "banks":
+        resolved = [b.expanduser().resolve() for b in bank or []]
+        banks, test_file = bank_files(
+            data_dir.expanduser().resolve() if data_dir else None,
+            resolved,
+            test.expanduser().resolve() if test else None,
+        )
+        if fresh and workdir.exists():
+            shutil.rmtree(workdir)
+        if not banks:
+            bundled_dir = bundled.extract(workdir / "data" / "default_credit")
+            banks = [bundled_dir / f"default_credit_{f}.csv" for f in BUNDLED_BANKS]
+        try:
+            fed, parties = horizontal_banks(workdir, banks, label, test_file, id_column)
+        except BankFilesError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        spec = yaml.safe_load(specs["horizontal"].read_text()) if "horizontal" in specs else None
+        if spec is not None:
+            spec["parties"] = parties
+            specs["horizontal"] = _write_job(workdir, "horizontal", spec)
+        console.print(
+            f"{len(banks)} bank nodes on {', '.join(b.name for b in banks)}"
+            + (f", test set {test_file.name}" if test_file else "")
+        )
     else:
+        if fresh and workdir.exists():
+            shutil.rmtree(workdir)
         fed = build(workdir, n_firms, seed, console)
-    names = [j.strip() for j in (jobs or ",".join(SCENARIOS[scenario])).split(",") if j.strip()]
     results: dict[str, dict[str, Any]] = {}
+    failure = ""
     try:
         t0 = time.perf_counter()
         fed.start()
         console.print(f"federation up in {time.perf_counter() - t0:.1f}s")
         show_federation(fed, console)
-        for name in names:
-            results[name] = run_job(fed, name, console)
+        for name, path in specs.items():
+            results[name] = run_job(fed, name, path.read_text(), console)
+        if serve:
+            wait_for_ctrl_c(fed, console)
+    except FederationError as exc:
+        failure = str(exc)
     finally:
         codes = fed.stop()
-        console.print(f"stopped all processes: {codes}")
+        console.print(f"stopped all processes, exit codes: {codes}")
+    if failure:
+        Console(stderr=True).print(f"[red]{failure}[/red]", highlight=False, soft_wrap=True)
+        raise typer.Exit(ExitCode.JOB_FAILED)
     console.rule("access logs")
     audit = verify_logs(fed, console)
     summary = {
@@ -221,14 +274,36 @@ def up(
     console.rule("summary")
     print_summary(results, console)
     console.print(f"full results: {workdir / 'summary.json'}")
-    failed = [n for n, r in results.items() if r["state"] != "succeeded"]
-    if failed or not all(a["ok"] for a in audit) or any(codes.values()):
-        console.print(f"[red]federation run had problems: failed jobs {failed}[/red]")
-        raise typer.Exit(20)
+    problems = [f"job {n} {r['state']}" for n, r in results.items() if r["state"] != "succeeded"]
+    problems += [f"log {a['log']} does not verify" for a in audit if not a["ok"]]
+    problems += [f"{name} exited {code}" for name, code in codes.items() if code]
+    if problems:
+        console.print(f"[red]federation run had problems: {'; '.join(problems)}[/red]")
+        raise typer.Exit(ExitCode.JOB_FAILED)
+
+
+def _write_job(workdir: Path, name: str, spec: dict[str, Any]) -> Path:
+    path = workdir / "jobs" / f"{name}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+def wait_for_ctrl_c(fed: LocalFederation, console: Console) -> None:
+    """Keep the federation up for the operator's own commands until Ctrl-C."""
+    common = f"--coordinator {fed.address} --certs {fed.certs} --as operator"
+    console.print(
+        f"federation running; in another terminal:\n  fedcredit nodes list {common}\n"
+        f"  fedcredit jobs submit JOB.yaml {common}\npress Ctrl-C to stop it",
+        highlight=False,
+        soft_wrap=True,
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        threading.Event().wait()
 
 
 def main() -> None:
-    app()
+    run_guarded(app, "fedcredit-federation", {FederationError: ExitCode.JOB_FAILED})
 
 
 if __name__ == "__main__":

@@ -3,7 +3,11 @@
 ``prepare`` writes everything a federation needs into one folder: a CA and certificates,
 synthetic SME tables with their schemas, node and coordinator configuration files. ``start``
 launches each party as its own OS process and waits until all are healthy and registered;
-``stop`` sends SIGTERM and waits, so no process outlives its federation. The folder layout::
+``stop`` sends SIGTERM and waits, so no process outlives its federation; should the owning
+process die without calling ``stop`` (SIGKILL), each daemon notices and shuts down on its own.
+The root is made absolute at once (against the current directory), so every path written into
+the generated configuration files is absolute and means the same to a daemon whatever folder
+it reads its configuration from. The folder layout::
 
     <root>/certs/            CA, certificates and 0600 keys
     <root>/data/             synthetic tables and schemas
@@ -27,7 +31,8 @@ from pathlib import Path
 import grpc
 import yaml
 
-from node.pki import create_ca, issue_certificate
+from node.cli.daemon_support import ENV_STOP_WITH
+from node.onboarding.certificates import issue_federation_certificates
 from node.transport.client import health_status, open_channel
 from protos.fedcredit.v1 import coordinator_pb2, coordinator_pb2_grpc
 
@@ -56,28 +61,25 @@ class LocalFederation:
     """A coordinator plus nodes on loopback, each a child process."""
 
     def __init__(self, root: Path | str) -> None:
-        self.root = Path(root)
+        self.root = Path(root).expanduser().resolve()
         self.certs = self.root / "certs"
         self.parties: list[PartySpec] = []
         self.coordinator_port: int | None = None
+        # Every coordinator address a node is configured with (an active one and standbys);
+        # empty: just the one coordinator this federation started.
+        self.coordinator_addresses: list[str] = []
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        # exit codes of processes that ended before ``stop`` (e.g. failed to start)
+        self._ended: dict[str, int] = {}
         self.node_ports: dict[str, int] = {}
 
     # preparation -----------------------------------------------------------------------
 
     def prepare_certificates(self, parties: Sequence[PartySpec]) -> None:
         """CA, coordinator, operator and auditor certificates, and one per node."""
-        if not (self.certs / "ca.key").exists():
-            create_ca(self.certs)
-        wanted = [
-            ("coordinator", "coordinator", "coordinator"),
-            ("operator", "operator", "federation-ops"),
-            ("auditor", "auditor", "audit-office"),
-            *((p.node_id, p.role, p.organization) for p in parties),
-        ]
-        for name, role, organization in wanted:
-            if not (self.certs / f"{name}.crt").exists():  # keep keys peers may already hold
-                issue_certificate(self.certs, name, role=role, organization=organization)
+        issue_federation_certificates(
+            self.certs, [(p.node_id, p.role, p.organization) for p in parties]
+        )
 
     def prepare(self, parties: Sequence[PartySpec]) -> None:
         """Write certificates and configuration for ``parties`` (their data must exist)."""
@@ -103,15 +105,16 @@ class LocalFederation:
                 {
                     "node_id": p.node_id,
                     "certs": {"dir": str(self.certs), "name": p.node_id},
-                    "coordinator": f"127.0.0.1:{self.coordinator_port}",
+                    "coordinator": self.coordinator_addresses
+                    or f"127.0.0.1:{self.coordinator_port}",
                     "listen": "127.0.0.1:0",
                     "state_dir": str(self.root / "state" / p.node_id),
-                    "policy": str(p.policy or POLICY_DIR / f"{p.role}.yaml"),
+                    "policy": str((p.policy or POLICY_DIR / f"{p.role}.yaml").resolve()),
                     "checkpoint_interval_s": 5,
                     "datasets": {
                         name: {
-                            "path": str(table),
-                            "schema": str(schema),
+                            "path": str(table.resolve()),
+                            "schema": str(schema.resolve()),
                             **({"psi_id_field": psi} if psi else {}),
                         }
                         for name, (table, schema, psi) in p.datasets.items()
@@ -127,15 +130,16 @@ class LocalFederation:
         logs = self.root / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         log_path = logs / f"{name}.log"
-        out = log_path.open("ab")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", module, "--config", str(config)],
-            stdout=subprocess.PIPE,
-            stderr=out,
-            cwd=REPO_ROOT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
+        with log_path.open("ab") as out:  # the child keeps its own descriptor
+            proc = subprocess.Popen(
+                [sys.executable, "-m", module, "--config", str(config)],
+                stdout=subprocess.PIPE,
+                stderr=out,
+                cwd=REPO_ROOT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1", ENV_STOP_WITH: str(os.getpid())},
+            )
         self._procs[name] = proc
+        self._ended.pop(name, None)
         assert proc.stdout is not None
         deadline = time.monotonic() + timeout
         line = b""
@@ -147,10 +151,14 @@ class LocalFederation:
             if match:
                 return int(match.group(1))
         self._procs.pop(name)
-        proc.kill()
-        proc.wait()
-        tail = log_path.read_text(errors="replace")[-2000:]
-        raise FederationError(f"{name} did not start (exit {proc.returncode}); log:\n{tail}")
+        if proc.poll() is None:
+            proc.kill()
+        self._ended[name] = proc.wait()
+        proc.stdout.close()
+        reason = _last_line(log_path) or "it printed nothing"
+        raise FederationError(
+            f"{name} did not start (exit {self._ended[name]}): {reason} (log: {log_path})"
+        )
 
     def start_coordinator(self, timeout: float = 30.0) -> int:
         config = self.root / "config" / "coordinator.yaml"
@@ -163,9 +171,16 @@ class LocalFederation:
         )
         return self.coordinator_port
 
+    def write_node_config(self, node_id: str) -> Path:
+        """Write ``node_id``'s config (pointing at the running coordinator); return its path."""
+        return self._write_node_config(next(p for p in self.parties if p.node_id == node_id))
+
+    def pid(self, name: str) -> int:
+        """Process id of a party this federation started."""
+        return self._procs[name].pid
+
     def start_node(self, node_id: str, timeout: float = 60.0) -> int:
-        spec = next(p for p in self.parties if p.node_id == node_id)
-        config = self._write_node_config(spec)
+        config = self.write_node_config(node_id)
         self.node_ports[node_id] = self._spawn(node_id, "node.cli.node_daemon", config, timeout)
         return self.node_ports[node_id]
 
@@ -176,10 +191,11 @@ class LocalFederation:
             self.start_node(p.node_id)
         self.wait_online([p.node_id for p in self.parties], timeout)
 
-    def stop_party(self, name: str, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
+    def stop_party(self, name: str, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:
+        """Stop one party and return its exit code (also when it had already ended)."""
         proc = self._procs.pop(name, None)
         if proc is None:
-            return 0
+            return self._ended.pop(name, 0)
         if proc.poll() is None:
             proc.send_signal(sig)
             try:
@@ -194,7 +210,7 @@ class LocalFederation:
     def stop(self) -> dict[str, int]:
         """Stop nodes first, then the coordinator; return each process's exit code."""
         codes = {}
-        for name in [n for n in self._procs if n != "coordinator"]:
+        for name in [n for n in dict.fromkeys([*self._procs, *self._ended]) if n != "coordinator"]:
             codes[name] = self.stop_party(name)
         codes["coordinator"] = self.stop_party("coordinator")
         return codes
@@ -264,3 +280,9 @@ class LocalFederation:
                     pass  # the coordinator may be restarting
                 time.sleep(0.2)
         raise FederationError(f"job {job_id} did not finish within {timeout}s")
+
+
+def _last_line(log: Path) -> str:
+    """The daemon's own last word: its one-line reason when it refused to start."""
+    lines = [line.strip() for line in log.read_text(errors="replace").splitlines()]
+    return next((line for line in reversed(lines) if line), "")

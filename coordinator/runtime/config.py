@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from node.runtime.config import ConfigError, read_config_mapping
 
@@ -18,6 +19,13 @@ class CoordinatorConfig:
     state_dir: Path = Path("var/coordinator")
     # How long a job attempt waits for all its parties to be connected before it fails.
     party_wait_s: float = 60.0
+    # ``state: {url: postgresql://...}``: nodes, jobs, checkpoints and the witness in that
+    # database, shared by an active coordinator and its standbys. None: SQLite in state_dir.
+    state_url: str | None = None
+    # gRPC server threads. Every connected node holds one for its Subscribe stream, so this
+    # bounds the federation's size: 32 left a 50-bank federation with 18 banks unable to
+    # register. Idle threads cost little memory.
+    server_threads: int = 256
 
     @property
     def database(self) -> Path:
@@ -48,4 +56,32 @@ def load_coordinator_config(path: Path | str) -> CoordinatorConfig:
         listen=str(raw.get("listen", "127.0.0.1:50051")),
         state_dir=resolve(str(raw.get("state_dir", "var/coordinator"))),
         party_wait_s=float(raw.get("party_wait_s", 60.0)),
+        state_url=_state_url(path, raw.get("state")),
+        server_threads=_positive_int(path, "server_threads", raw.get("server_threads", 256)),
     )
+
+
+def _state_url(path: Path, raw: object) -> str | None:
+    """``state: {url: ...}``: a ``postgresql://`` or ``sqlite:///`` URL, or nothing."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(raw) - {"url"}:
+        raise ConfigError(path, "state", "must be a mapping with one key, url")
+    url = raw.get("url")
+    if url is None:
+        return None
+    if not isinstance(url, str) or url.split(":", 1)[0] not in ("postgresql", "postgres", "sqlite"):
+        raise ConfigError(
+            path, "state.url", "must be postgresql://USER@HOST:PORT/DATABASE or sqlite:///PATH"
+        )
+    if urlsplit(url).password:
+        raise ConfigError(
+            path, "state.url", "holds a password; put it in ~/.pgpass (or PGPASSFILE) instead"
+        )
+    return url
+
+
+def _positive_int(path: Path, key: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(path, key, "must be a positive integer")
+    return value

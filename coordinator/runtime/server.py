@@ -15,8 +15,10 @@ from coordinator.servicer.access import COORDINATOR_ACCESS
 from coordinator.servicer.coordinator_servicer import CoordinatorServicer
 from coordinator.servicer.relay import RecipientOffline, Relay
 from coordinator.state import CoordinatorStore, JobRecord
+from coordinator.state.database import open_database
 from coordinator.witness import CheckpointWitness
 from node.audit import AccessLog, Actor
+from node.crypto.replay import PersistentReplayGuard
 from node.pki import PeerVerifier, load_identity_files
 from node.pki.identity import Identity
 from node.runtime.audit_sink import AuditSink
@@ -57,19 +59,25 @@ class CoordinatorServer:
         self.identity = creds.identity
         verifier = PeerVerifier(config.cert_dir)
         config.state_dir.mkdir(parents=True, exist_ok=True)
-        self.store = CoordinatorStore(config.database)
+        database = open_database(config.state_url, config.database)
+        self.store = CoordinatorStore(database)
         self.relay = Relay()
         self.access_log = AccessLog.open(
             config.state_dir / "audit", creds.sign_key, "coordinator", checkpoint_interval=30.0
         )
         actor = Actor(creds.identity.organization, "coordinator", "coordinator")
         self.sink = AuditSink(self.access_log, actor)
-        self.witness = WitnessEdge(CheckpointWitness(config.state_dir / "witness.sqlite"))
+        # The witness shares a configured database (a standby takes it over); the embedded
+        # default keeps it in its own SQLite file, as it always was.
+        witness_db = database if config.state_url else config.state_dir / "witness.sqlite"
+        self.witness = WitnessEdge(CheckpointWitness(witness_db))
         directory = PeerDirectory(
             lambda: [(n.node_id, n.certificate_pem) for n in self.store.nodes()], verifier
         )
         self.router = EnvelopeRouter(
-            "coordinator", DirectorySealer(creds, directory), self._push_sealed
+            "coordinator",
+            DirectorySealer(creds, directory, PersistentReplayGuard(config.state_dir)),
+            self._push_sealed,
         )
         self.runner = JobRunner(
             self.store,
@@ -103,6 +111,7 @@ class CoordinatorServer:
             server_credentials(creds.cert_pem, creds.key_pem, creds.ca_pem),
             config.listen,
             [TracingInterceptor(), interceptor],
+            max_workers=config.server_threads,
         )
         coordinator_pb2_grpc.add_CoordinatorServicer_to_server(servicer, self.server)
         self._stopped = threading.Event()

@@ -14,9 +14,11 @@ from coordinator.jobs import JobRunner
 from coordinator.servicer import serde
 from coordinator.servicer.relay import RecipientOffline, Relay
 from coordinator.state import CoordinatorStore, NodeRecord
+from coordinator.witness.exceptions import CheckpointRefused
 from node.jobs.exceptions import DuplicateJobId, JobSpecError
 from node.pki.identity import Principal
 from node.transport.auth import peer_certificate
+from node.transport.errors import ServiceError, classify
 from node.transport.relay_channel import EnvelopeRouter
 from protos.fedcredit.v1 import common_pb2, coordinator_pb2, coordinator_pb2_grpc
 
@@ -141,10 +143,8 @@ class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
             record = self._runner.submit(
                 request.spec_yaml, f"{who.organization}/{who.node_id}", request.job_id
             )
-        except JobSpecError as exc:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        except DuplicateJobId as exc:
-            context.abort(grpc.StatusCode.ALREADY_EXISTS, str(exc))
+        except (JobSpecError, DuplicateJobId) as exc:
+            raise classify(exc) from None  # the catalog's answer (node.transport.errors)
         return serde.job_to_proto(record)
 
     def GetJob(
@@ -239,10 +239,7 @@ class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
                 f"envelope claims sender {sender!r} but the certificate is {who.node_id!r}",
             )
         if recipient == COORDINATOR:
-            try:
-                self._router.deliver(request.sealed)
-            except Exception as exc:
-                context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"envelope refused: {exc}")
+            self._router.deliver(request.sealed)  # refusals answered from the error catalog
         else:
             try:
                 self._relay.push(recipient, coordinator_pb2.NodeEvent(envelope=request))
@@ -267,10 +264,7 @@ class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
                 if time.monotonic() - checked > RECHECK_S:
                     # A certificate revoked while its stream is open must not keep it open.
                     checked = time.monotonic()
-                    try:
-                        self._identify(context)
-                    except Exception as exc:
-                        context.abort(grpc.StatusCode.UNAUTHENTICATED, str(exc))
+                    self._identify(context)  # a refusal is answered from the error catalog
         finally:
             self._relay.unsubscribe(sub)
 
@@ -284,6 +278,6 @@ class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
         who = self._identify(context)
         try:
             size = self._witness.accept(who, request.checkpoint, list(request.consistency_proof))
-        except Exception as exc:
-            context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"checkpoint refused: {exc}")
+        except CheckpointRefused as exc:
+            raise ServiceError("witness.refused", detail=exc.reason) from None
         return coordinator_pb2.PublishCheckpointResponse(accepted_size=size)

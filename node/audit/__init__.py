@@ -16,6 +16,7 @@ from node.audit.exceptions import (
     ProofRangeError,
     RawIdentifierError,
     RootMismatch,
+    SearchIndexMismatch,
     TamperDetected,
 )
 from node.audit.export import ExportReport, ExportSummary, verify_export, write_export
@@ -51,6 +52,7 @@ __all__ = [
     "ProofRangeError",
     "RawIdentifierError",
     "RootMismatch",
+    "SearchIndexMismatch",
     "SearchQuery",
     "SignedCheckpoint",
     "TamperDetected",

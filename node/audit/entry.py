@@ -75,11 +75,18 @@ def _is_resident_id(value: str) -> bool:
     return _ID_CARD_CHECK[total % 11] == check
 
 
-def _refuse_raw_ids(name: str, value: str) -> None:
+def contains_raw_identifier(value: str) -> bool:
+    """Whether ``value`` holds a unified social credit code or a resident ID number."""
     for match in _ID_LIKE.finditer(value):
         word = match.group(0)
         if uscc.is_valid(uscc.normalize(word)) or _is_resident_id(word):
-            raise RawIdentifierError(name)
+            return True
+    return False
+
+
+def _refuse_raw_ids(name: str, value: str) -> None:
+    if contains_raw_identifier(value):
+        raise RawIdentifierError(name)
 
 
 def _check_text(name: str, value: object) -> str:
@@ -239,7 +246,7 @@ def decode(data: bytes) -> AccessEntry:
     """
     try:
         obj = json.loads(data)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise InvalidEntry("encoding", "is not JSON") from None
     if not isinstance(obj, dict):
         raise InvalidEntry("encoding", "is not a JSON object")
@@ -273,15 +280,66 @@ def decode(data: bytes) -> AccessEntry:
     return entry
 
 
-def peek_seq(data: bytes) -> int | None:
-    """Return the ``seq`` an entry's bytes claim, or ``None`` when they do not parse.
+@dataclass(frozen=True)
+class IndexColumns:
+    """What the store's search columns must say about an entry, read from its hashed bytes.
 
-    Cheaper than ``decode`` (no validation, no re-encoding): ``verify`` uses it to report
-    where entries were inserted, deleted or reordered.
+    ``seq`` is the position the entry claims; the rest mirror the ``entries`` columns
+    ``time``, ``actor``, ``action``, ``job``, ``dataset`` and the ``subjects`` rows.
+    """
+
+    seq: int
+    time: str
+    actor: str
+    action: str
+    job: str
+    dataset: str
+    subjects: tuple[str, ...]
+
+    def row(self) -> tuple[str, str, str, str, str]:
+        """The five text columns in store order: time, actor, action, job, dataset."""
+        return (self.time, self.actor, self.action, self.job, self.dataset)
+
+
+def _text(obj: dict[str, Any], key: str) -> str | None:
+    value = obj.get(key)
+    return value if isinstance(value, str) else None
+
+
+def peek_index(data: bytes) -> IndexColumns | None:
+    """Return the position and search columns an entry's bytes imply, or ``None``.
+
+    One JSON parse, no validation or re-encoding (``verify`` runs it on every entry, and a
+    full ``decode`` would double its cost); ``None`` when the bytes are not an entry object.
     """
     try:
         obj = json.loads(data)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    if not isinstance(obj, dict):
+        return None
+    seq, actor, subjects = obj.get("seq"), obj.get("actor"), obj.get("subjects")
+    if not isinstance(seq, int) or isinstance(seq, bool) or not isinstance(actor, dict):
+        return None
+    parts = [actor.get(k) for k in ("org", "node", "role")]
+    texts = [_text(obj, k) for k in ("time", "action", "job", "dataset")]
+    if not isinstance(subjects, list) or not all(isinstance(s, str) for s in subjects):
+        return None
+    if not all(isinstance(x, str) for x in parts) or None in texts:
+        return None
+    time, action, job, dataset = (str(t) for t in texts)
+    label = "/".join(str(x) for x in parts)
+    return IndexColumns(seq, time, label, action, job, dataset, tuple(subjects))
+
+
+def peek_seq(data: bytes) -> int | None:
+    """Return the ``seq`` an entry's bytes claim, or ``None`` when they do not parse.
+
+    Cheaper than ``decode`` (no validation, no re-encoding).
+    """
+    try:
+        obj = json.loads(data)
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return None
     seq = obj.get("seq") if isinstance(obj, dict) else None
     return seq if isinstance(seq, int) and not isinstance(seq, bool) else None
@@ -291,7 +349,7 @@ def peek_time(data: bytes) -> str | None:
     """Return the ``time`` an entry's bytes claim, or ``None`` when they do not parse."""
     try:
         obj = json.loads(data)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return None
     value = obj.get("time") if isinstance(obj, dict) else None
     return value if isinstance(value, str) else None

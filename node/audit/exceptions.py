@@ -110,6 +110,24 @@ class LogCorruptError(AuditError):
         self.reason = reason
 
 
+class SearchIndexMismatch(AuditError):
+    """Rows the search index offered do not say what their hashed entries say.
+
+    The index columns sit outside the Merkle tree; a row whose columns match a query while
+    its bytes do not (or whose bytes do not decode) was rewritten after it was appended.
+    """
+
+    def __init__(self, positions: Sequence[int]) -> None:
+        shown = ", ".join(str(p) for p in positions[:10])
+        more = f" and {len(positions) - 10} more" if len(positions) > 10 else ""
+        super().__init__(
+            f"the search index disagrees with the hashed entries at position(s) {shown}{more}: "
+            "it was altered, so results may be incomplete; run 'fedcredit-audit verify' and "
+            "search with --scan, which reads the hashed entries only"
+        )
+        self.positions = list(positions)
+
+
 class ProofRangeError(AuditError, ValueError):
     """A proof was asked for an index or size the log does not (yet) have."""
 

@@ -13,7 +13,7 @@ from types import TracebackType
 
 from node.audit.checkpoint import SignedCheckpoint
 from node.audit.entry import AccessEntry, decode
-from node.audit.exceptions import InvalidEntry, ProofRangeError
+from node.audit.exceptions import InvalidEntry, ProofRangeError, SearchIndexMismatch
 from node.audit.merkle import EMPTY_ROOT, consistency_ranges, inclusion_ranges
 from node.audit.search import SearchQuery
 from node.audit.store import LogStore
@@ -145,21 +145,48 @@ class LogReader:
         data = self._store.latest_checkpoint()
         return None if data is None else SignedCheckpoint.from_bytes(data)
 
-    def search(self, query: SearchQuery) -> list[tuple[int, AccessEntry]]:
+    def search(self, query: SearchQuery, *, scan: bool = False) -> list[tuple[int, AccessEntry]]:
         """Return ``(index, entry)`` for entries matching ``query``, oldest first.
 
-        Candidates come from the store's search columns and are re-checked on the hashed
-        bytes; a candidate whose bytes no longer decode is skipped (``verify`` reports it).
+        By default candidates come from the store's search columns, which the Merkle tree
+        does not cover; each is decoded and re-checked on its hashed bytes, and a candidate
+        that fails the re-check proves the columns were rewritten, so the search stops with
+        ``SearchIndexMismatch`` instead of quietly dropping it. A rewritten column can still
+        hide an entry from an index search: ``verify`` checks every column, and ``scan=True``
+        ignores the columns and matches every entry's hashed bytes (slower, complete).
+
+        Raises
+        ------
+        SearchIndexMismatch
+            Index search only: candidate rows whose columns disagree with their bytes.
         """
-        found: list[tuple[int, AccessEntry]] = []
+        if scan:
+            found: list[tuple[int, AccessEntry]] = []
+            for index, data, _ in self._store.iter_entries():
+                try:
+                    entry = decode(data)
+                except InvalidEntry:
+                    continue  # verify reports undecodable entries
+                if query.matches(entry):
+                    found.append((index, entry))
+                    if len(found) >= query.limit:
+                        break
+            return found
+        hits: list[tuple[int, AccessEntry]] = []
+        lies: list[int] = []
         for index, data in self._store.search(query):
             try:
                 entry = decode(data)
             except InvalidEntry:
+                lies.append(index)
                 continue
             if query.matches(entry):
-                found.append((index, entry))
-        return found
+                hits.append((index, entry))
+            else:
+                lies.append(index)
+        if lies:
+            raise SearchIndexMismatch(lies)
+        return hits
 
     @property
     def store(self) -> LogStore:

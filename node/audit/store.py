@@ -228,6 +228,50 @@ class LogStore:
             yield from rows
             pos = rows[-1][0] + 1
 
+    def iter_rows(self, batch: int = 4096) -> Iterator[EntryRow]:
+        """Yield every entry row with its search columns, in index order (for ``verify``).
+
+        The search columns come back as stored, type and all: a column rewritten as a blob
+        or a number compares differently in SQL and must not pass as the text it resembles.
+        """
+        pos = 0
+        while True:
+            with self._read_lock:
+                rows = self._reader.execute(
+                    "SELECT idx, CAST(data AS BLOB), CAST(leaf AS BLOB), "
+                    "time, actor, action, job, dataset "
+                    "FROM entries WHERE idx >= ? ORDER BY idx LIMIT ?",
+                    (pos, batch),
+                ).fetchall()
+            if not rows:
+                return
+            yield from rows
+            pos = rows[-1][0] + 1
+
+    def iter_subjects(self, batch: int = 4096) -> Iterator[tuple[object, object]]:
+        """Yield every ``(entry index, firm token)`` row of the subject index, as stored.
+
+        In primary-key order (token, then index), paged on the key, so the table is streamed
+        without a sort whatever its size.
+        """
+        query = "SELECT token, idx FROM subjects {} ORDER BY token, idx LIMIT ?"
+        rows: list[tuple[object, object]] = []
+        while True:
+            with self._read_lock:
+                if rows:
+                    last = rows[-1]
+                    rows = self._reader.execute(
+                        query.format("WHERE (token, idx) > (?, ?)"), (*last, batch)
+                    ).fetchall()
+                else:
+                    rows = self._reader.execute(query.format(""), (batch,)).fetchall()
+            if not rows:
+                return
+            for token, idx in rows:
+                yield idx, token
+            if len(rows) < batch:
+                return
+
     def subtree_hashes(self, parts: Sequence[tuple[int, int]]) -> list[bytes]:
         """Return the stored hashes of the perfect subtrees ``(level, index)``, in order.
 

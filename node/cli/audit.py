@@ -4,13 +4,18 @@ Every command works offline on files: a log directory copied from (or shared rea
 node, an export file, checkpoints the auditor kept, and the node's public key obtained out of
 band (PEM key, node certificate, or raw hex). See ``docs/auditor-guide.md``.
 
-Exit codes: 0 verified / done, 1 verification failed (tampering or a forged checkpoint),
-2 bad input (missing file, unreadable key, index out of range).
+Exit codes (``node.cli.exit_codes``): 0 verified / done, 1 verification failed (tampering, a
+forged checkpoint, a damaged database), 2 bad input (missing file, unreadable key, index out of
+range), 12 unanchored (``verify`` found nothing wrong but had no checkpoint from outside the
+node).
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Annotated, Any, Final
 
@@ -27,6 +32,7 @@ from node.audit.exceptions import (
     InvalidProof,
     LogCorruptError,
     ProofRangeError,
+    SearchIndexMismatch,
     TamperDetected,
 )
 from node.audit.export import verify_export, write_export
@@ -34,16 +40,19 @@ from node.audit.merkle import leaf_hash, verify_consistency, verify_inclusion
 from node.audit.reader import LogReader
 from node.audit.search import SearchQuery
 from node.audit.verify import Finding, verify_log
+from node.cli.exit_codes import ExitCode
 
-EXIT_FAILED: Final = 1
-EXIT_BAD_INPUT: Final = 2
+EXIT_FAILED: Final = int(ExitCode.FAILED)
+EXIT_BAD_INPUT: Final = int(ExitCode.USAGE)
+EXIT_UNANCHORED: Final = int(ExitCode.UNANCHORED)
 
 app = typer.Typer(
     help="Verify, prove, search and export a node's tamper-evident access log.",
     no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals of a log reader hold entry bytes
 )
 _out = Console()
-_err = Console(stderr=True)
+_err = Console(stderr=True, soft_wrap=True)  # one line per message, whatever the width
 
 LogDir = Annotated[Path, typer.Argument(help="The node's access-log directory.")]
 KeyOpt = Annotated[
@@ -91,11 +100,32 @@ def _anchor(reader: LogReader, path: Path | None) -> SignedCheckpoint:
     return stored
 
 
-def _reader(directory: Path) -> LogReader:
+@contextmanager
+def _reader(directory: Path) -> Iterator[LogReader]:
+    """The log opened read-only; a damaged database file ends the command with one line."""
     try:
-        return LogReader.open(directory)
+        reader = LogReader.open(directory)
     except (FileNotFoundError, AuditError) as exc:
         raise _fail(str(exc)) from None
+    except sqlite3.DatabaseError as exc:
+        raise _damaged(directory, exc) from None
+    try:
+        yield reader
+    except sqlite3.DatabaseError as exc:
+        raise _damaged(directory, exc) from None
+    finally:
+        with suppress(sqlite3.Error):
+            reader.close()
+
+
+def _damaged(directory: Path, exc: sqlite3.DatabaseError) -> typer.Exit:
+    # SQLite's own messages ("file is not a database", "database disk image is malformed")
+    # name the kind of damage and never quote the file's contents.
+    return _fail(
+        f"{directory} does not hold a readable access log ({exc}); verify a copy taken with "
+        "SQLite's .backup, or restore the directory from the node",
+        EXIT_FAILED,
+    )
 
 
 def _print_findings(findings: list[Finding]) -> None:
@@ -108,18 +138,33 @@ def _print_findings(findings: list[Finding]) -> None:
 @app.command()
 def verify(
     log_dir: LogDir,
-    public_key: KeyOpt,
+    public_key: Annotated[
+        list[Path],
+        typer.Option(
+            "--public-key",
+            help="The node's Ed25519 public key (PEM, cert or hex); repeat it with the old "
+            "key after a key rotation.",
+        ),
+    ],
     checkpoint: Annotated[
         Path | None,
-        typer.Option(help="A checkpoint you trust (e.g. the witness's); default: newest stored."),
+        typer.Option(
+            help="The checkpoint to trust: the witness's copy, or one you kept. Without it "
+            "the log is only checked against its own newest checkpoint and the result is "
+            "UNANCHORED (exit 12)."
+        ),
     ] = None,
     output: FormatOpt = "text",
 ) -> None:
-    """Recompute the whole log from its entries and check it against a signed checkpoint."""
-    key, anchor = _key(public_key), _checkpoint(checkpoint)
+    """Recompute the whole log from its entries and check it against a signed checkpoint.
+
+    Also checks every checkpoint stored in the log, the stored tree proofs are served from,
+    and the search index (its columns are outside the tree).
+    """
+    keys, anchor = [_key(p) for p in public_key], _checkpoint(checkpoint)
     with _reader(log_dir) as reader:
         try:
-            report = verify_log(reader, key, anchor)
+            report = verify_log(reader, keys, anchor)
         except TamperDetected as exc:
             if output == "json":
                 obj = exc.report.to_json_obj() if exc.report else {"ok": False}
@@ -130,15 +175,26 @@ def verify(
                 _print_findings(exc.findings)
             raise typer.Exit(EXIT_FAILED) from None
     if output == "json":
-        _emit_json(report.to_json_obj())
-        return
-    _out.print(
-        f"OK: {report.entries_checked} entries of log {report.origin!r} rebuild the root signed "
-        f"at size {report.checkpoint_size} ({report.checkpoint_time}); "
-        f"{report.checkpoints_checked} stored checkpoint(s) consistent; "
-        f"{report.unsigned_tail} entr(y/ies) newer than the checkpoint",
-        highlight=False,
-    )
+        _emit_json({**report.to_json_obj(), "ok": report.anchored})
+    else:
+        verdict = "OK" if report.anchored else "UNANCHORED"
+        _out.print(
+            f"{verdict}: {report.entries_checked} entries of log {report.origin!r} rebuild the "
+            f"root signed at size {report.checkpoint_size} ({report.checkpoint_time}); "
+            f"{report.checkpoints_checked} stored checkpoint(s) consistent; search index "
+            f"consistent; {report.unsigned_tail} entr(y/ies) newer than the checkpoint",
+            highlight=False,
+        )
+    if not report.anchored:
+        _err.print(
+            "[yellow]UNANCHORED[/yellow] the only checkpoint was the log's own newest one, "
+            "which a log truncated back to an earlier checkpoint (or rewritten with the "
+            "node's key) still satisfies; pass --checkpoint with the witness's checkpoint "
+            "for this node or one you kept from an earlier visit",
+            markup=True,
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_UNANCHORED)
 
 
 @app.command()
@@ -169,7 +225,7 @@ def prove(
     ] = None,
     output: FormatOpt = "text",
 ) -> None:
-    """Print entry ``index`` with its inclusion proof, checked against a signed checkpoint."""
+    """Print entry INDEX with its inclusion proof, checked against a signed checkpoint."""
     key = _key(public_key)
     with _reader(log_dir) as reader:
         cp = _anchor(reader, checkpoint)
@@ -286,12 +342,27 @@ def search(
     dataset: DatasetOpt = None,
     firm_token: TokenOpt = None,
     limit: LimitOpt = 1000,
+    scan: Annotated[
+        bool,
+        typer.Option(
+            help="Match every entry's hashed bytes instead of the search index (slower; "
+            "not fooled by a rewritten index column)."
+        ),
+    ] = False,
     output: FormatOpt = "text",
 ) -> None:
-    """List entries by actor, action, time range, job, dataset or firm token."""
+    """List entries by actor, action, time range, job, dataset or firm token.
+
+    The search index sits outside the Merkle tree: every hit is re-checked on the entry's
+    hashed bytes and a row that lies stops the search (exit 1), but a rewritten column can
+    still hide an entry. Run verify first, or search with --scan.
+    """
     query = _query(actor, action, since, until, job, dataset, firm_token, limit)
     with _reader(log_dir) as reader:
-        hits = reader.search(query)
+        try:
+            hits = reader.search(query, scan=scan)
+        except SearchIndexMismatch as exc:
+            raise _fail(str(exc), EXIT_FAILED) from None
     if output == "json":
         _emit_json([{"index": i, "entry": e.to_json_obj()} for i, e in hits])
         return
@@ -309,7 +380,8 @@ def search(
             e.result,
         )
     _out.print(table)
-    _out.print(f"{len(hits)} entr(y/ies)", highlight=False)
+    source = "every entry's hashed bytes" if scan else "the search index (checked by verify)"
+    _out.print(f"{len(hits)} entr(y/ies), found through {source}", highlight=False)
 
 
 @app.command()
@@ -343,6 +415,8 @@ def export(
             summary = write_export(reader, out, _checkpoint(checkpoint), query)
         except (ProofRangeError, InvalidCheckpoint) as exc:
             raise _fail(str(exc)) from None
+        except SearchIndexMismatch as exc:
+            raise _fail(str(exc), EXIT_FAILED) from None
     if output == "json":
         _emit_json(summary.to_json_obj())
         return

@@ -1,7 +1,9 @@
 """``fedcredit certs``: the federation operator's certificate authority, from the shell.
 
-Create the CA, issue a certificate (and envelope keys) per party, revoke one, re-sign the
-revocation list, list a folder, and check a certificate the way every peer will. See
+Create the CA; on a party's machine make its keys and a signing request (``request``), at the
+CA sign it (``sign``), so no private key but the CA's ever leaves its owner; ``issue`` makes
+keys and certificate in one step at the CA, for local demos. Revoke, re-sign the revocation
+list, list a folder, and check a certificate the way every peer will. See
 ``certs/README.md`` and ``docs/trust-model.md``.
 
 Exit codes (``node.cli.exit_codes``): 0 done, 2 bad input, 10 a certificate problem (no CA,
@@ -34,11 +36,13 @@ from node.pki import (
 )
 from node.pki.ca import DEFAULT_CA_DAYS, DEFAULT_CERT_DAYS
 from node.pki.files import CA_CERT
+from node.pki.request import create_request, fingerprint, sign_request
 from node.transport.roles import ALL_ROLES
 
 app = typer.Typer(
     help="Create the federation CA, issue, revoke, list and check certificates.",
     no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals would include private keys
 )
 _out = Console(soft_wrap=True)  # paths and serials must stay greppable
 _err = Console(stderr=True, soft_wrap=True)
@@ -103,7 +107,11 @@ def issue_cmd(
         bool, typer.Option(help="Replace existing files of that name (revoke the old one too).")
     ] = False,
 ) -> None:
-    """Issue a party's certificate, TLS key and envelope keys (private keys 0600)."""
+    """Issue a party's certificate and make its keys here at the CA (local demos).
+
+    In a federation use `request` on the party's machine and `sign` here instead, so the
+    party's private keys never exist outside its machine.
+    """
     try:
         path = issue_certificate(
             cert_dir,
@@ -124,6 +132,94 @@ def issue_cmd(
     _out.print(
         f"issued {path}: O={identity.organization} CN={identity.node_id} OU={identity.role} "
         f"serial {identity.serial:x}",
+        highlight=False,
+    )
+
+
+@app.command("request")
+def request_cmd(
+    name: Annotated[str, typer.Argument(help="File stem: <name>.csr, <name>.key, ...")],
+    role: Annotated[str, typer.Option(help=f"One of: {', '.join(sorted(ALL_ROLES))}.")],
+    org: Annotated[str, typer.Option("--org", help="Organization (subject O).")],
+    node_id: Annotated[
+        str | None, typer.Option("--node-id", help="Node id (subject CN); default: NAME.")
+    ] = None,
+    host: Annotated[
+        list[str] | None,
+        typer.Option("--host", help="Extra DNS name or IP for the SAN (repeatable)."),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="This party's certificate folder (keys stay here).")
+    ] = Path("certs"),
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace existing keys of that name (their certificate dies).")
+    ] = False,
+) -> None:
+    """On the party's machine: make its keys here and a signing request for the CA.
+
+    The TLS, sealing and signing keys are written 0600 into --out and never leave it; send
+    only NAME.csr to the federation operator, and read them the fingerprint by phone.
+    """
+    try:
+        path = create_request(
+            out,
+            name,
+            role=role,
+            organization=org,
+            node_id=node_id,
+            hostnames=host or (),
+            overwrite=overwrite,
+        )
+    except ValueError as exc:
+        raise _fail(str(exc), ExitCode.USAGE) from None
+    except PkiError as exc:
+        raise _fail(str(exc), ExitCode.CERTIFICATE) from None
+    _out.print(
+        f"wrote {path} (SHA-256 {fingerprint(path.read_bytes())}); send it to the federation "
+        f"operator; the private keys stay in {out}",
+        highlight=False,
+    )
+
+
+@app.command("sign")
+def sign_cmd(
+    request: Annotated[Path, typer.Argument(help="The party's request (NAME.csr).")],
+    cert_dir: DirOpt = Path("certs"),
+    fingerprint_: Annotated[
+        str | None,
+        typer.Option("--fingerprint", help="The SHA-256 the party read out; refuse if it differs."),
+    ] = None,
+    days: Annotated[int, typer.Option(help="Validity in days.")] = DEFAULT_CERT_DAYS,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder for the certificate; default --dir.")
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace an existing certificate of that name.")
+    ] = False,
+) -> None:
+    """At the CA: check a party's request and issue its certificate (no private key made)."""
+    try:
+        pem = request.read_bytes()
+        path = sign_request(
+            cert_dir,
+            pem,
+            source=str(request),
+            days=days,
+            out_dir=out,
+            expect_fingerprint=fingerprint_,
+            overwrite=overwrite,
+        )
+    except OSError as exc:
+        raise _fail(f"cannot read {request}: {exc.strerror}", ExitCode.USAGE) from None
+    except ValueError as exc:
+        raise _fail(str(exc), ExitCode.USAGE) from None
+    except PkiError as exc:
+        raise _fail(str(exc), ExitCode.CERTIFICATE) from None
+    identity = identity_from_certificate(path.read_bytes())
+    _out.print(
+        f"issued {path}: O={identity.organization} CN={identity.node_id} OU={identity.role} "
+        f"serial {identity.serial:x} for request SHA-256 {fingerprint(pem)}; send it, "
+        "ca.crt and ca.crl back to the party",
         highlight=False,
     )
 

@@ -10,7 +10,9 @@ Exit codes: 0 done, 1 a replay did not reproduce, 2 bad input, 3 configuration.
 from __future__ import annotations
 
 import csv
+import itertools
 import json
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -68,7 +70,78 @@ def _done_refs(out: Path) -> set[str]:
     if not out.exists():
         return set()
     with out.open(newline="") as f:
-        return {row["application_ref"] for row in csv.DictReader(f)}
+        return {row["application_ref"] for row in csv.DictReader(f) if row.get("record_id")}
+
+
+def _applications(source: Path, done: set[str]) -> Iterator[node_pb2.DecideRequest]:
+    """The applicants of ``source`` not yet in the output, read row by row (no whole file)."""
+    try:
+        f = source.open(newline="")
+    except OSError as exc:
+        fail(f"cannot read {source}: {exc.strerror}")
+    with f:
+        reader = csv.DictReader(f)
+        if not {"uscc", "application_ref"} <= set(reader.fieldnames or ()):
+            fail(f"{source} needs the columns uscc and application_ref")
+        for line, row in enumerate(reader, start=2):
+            if row["application_ref"] in done:
+                continue
+            try:
+                amount = float(row.get("amount") or 0)
+                term = int(row.get("term_months") or 0)
+            except ValueError:
+                fail(f"{source}:{line}: amount and term_months must be numbers")
+            yield node_pb2.DecideRequest(
+                uscc=row["uscc"],
+                application_ref=row["application_ref"],
+                amount=amount,
+                term_months=term,
+            )
+
+
+def _chunks(
+    items: Iterator[node_pb2.DecideRequest], size: int
+) -> Iterator[list[node_pb2.DecideRequest]]:
+    while chunk := list(itertools.islice(items, size)):
+        yield chunk
+
+
+class _Out:
+    """The decisions CSV, appended chunk by chunk and flushed after each (resumable)."""
+
+    def __init__(self, out: Path) -> None:
+        new_file = not out.exists()
+        try:
+            self._file = out.open("a", newline="")
+        except OSError as exc:
+            fail(f"cannot write {out}: {exc.strerror}")
+        self._writer = csv.writer(self._file)
+        if new_file:
+            self._writer.writerow(COLUMNS)
+        self.written = 0
+
+    def write(self, decisions: Iterable[node_pb2.DecideResponse], skip: set[str]) -> None:
+        for d in decisions:
+            if d.application_ref in skip:
+                continue
+            self._writer.writerow(
+                [
+                    d.application_ref,
+                    d.decision,
+                    f"{d.pd:.6f}",
+                    f"{d.points:.1f}",
+                    d.price_band,
+                    f"{d.suggested_limit:.0f}",
+                    ";".join(r.code for r in d.reasons),
+                    ";".join(f"{g.party}:{g.reason}" for g in d.gaps),
+                    d.record_id,
+                ]
+            )
+            self.written += 1
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
 
 
 @app.command()
@@ -81,55 +154,57 @@ def batch(
         Path, typer.Option("--in", help="CSV: uscc,application_ref[,amount,term_months]")
     ],
     out: Annotated[Path, typer.Option("--out", help="CSV of decisions (appended; resumable).")],
+    chunk: Annotated[int, typer.Option(help="Applications per call (1-5000).")] = CHUNK,
 ) -> None:
     """Decide a file of applicants in chunks; rerun after an interruption to finish it."""
+    if not 1 <= chunk <= 5000:
+        fail("--chunk must be between 1 and 5000")
     stub = node_stub(node, node_id, certs, as_)
     done = _done_refs(out)
+    writer = _Out(out)
     try:
-        rows = list(csv.DictReader(source.open(newline="")))
-    except OSError as exc:
-        fail(f"cannot read {source}: {exc.strerror}")
-    if rows and not {"uscc", "application_ref"} <= set(rows[0]):
-        fail(f"{source} needs the columns uscc and application_ref")
-    todo = [r for r in rows if r["application_ref"] not in done]
-    new_file = not out.exists()
-    with out.open("a", newline="") as f:
-        writer = csv.writer(f)
-        if new_file:
-            writer.writerow(COLUMNS)
-        for start in range(0, len(todo), CHUNK):
-            chunk = todo[start : start + CHUNK]
-            try:
-                request = node_pb2.DecideBatchRequest(
-                    applications=[
-                        node_pb2.DecideRequest(
-                            uscc=r["uscc"],
-                            application_ref=r["application_ref"],
-                            amount=float(r.get("amount") or 0),
-                            term_months=int(r.get("term_months") or 0),
-                        )
-                        for r in chunk
-                    ]
-                )
-            except ValueError:
-                fail(f"{source}: amount and term_months must be numbers")
+        for requests in _chunks(_applications(source, done), chunk):
+            request = node_pb2.DecideBatchRequest(applications=requests)
             response = call("batch", lambda r=request: stub.DecideBatch(r, timeout=300))  # type: ignore[misc]
-            for d in response.decisions:
-                writer.writerow(
-                    [
-                        d.application_ref,
-                        d.decision,
-                        f"{d.pd:.6f}",
-                        f"{d.points:.1f}",
-                        d.price_band,
-                        f"{d.suggested_limit:.0f}",
-                        ";".join(r.code for r in d.reasons),
-                        ";".join(f"{g.party}:{g.reason}" for g in d.gaps),
-                        d.record_id,
-                    ]
-                )
-            f.flush()
-    Console().print(f"{len(todo)} decided, {len(done)} already in {out}")
+            writer.write(response.decisions, set())
+    finally:
+        writer.close()
+    Console().print(f"{writer.written} decided, {len(done)} already in {out}")
+
+
+@app.command()
+def book(
+    node: Node,
+    node_id: NodeId,
+    certs: Certs,
+    as_: As,
+    out: Annotated[Path, typer.Option("--out", help="CSV of decisions (appended; resumable).")],
+    prefix: Annotated[str, typer.Option(help="Reference prefix: <prefix>-<row>.")] = "book",
+    amount: Annotated[float, typer.Option(help="Amount assumed for every firm.")] = 0.0,
+    term: Annotated[int, typer.Option(help="Term in months.")] = 12,
+    chunk: Annotated[int, typer.Option(help="Firms per chunk (1-5000).")] = 5000,
+) -> None:
+    """Decide the bank's whole book at its node (portfolio review); rerun to resume."""
+    if not 1 <= chunk <= 5000:
+        fail("--chunk must be between 1 and 5000")
+    stub = node_stub(node, node_id, certs, as_)
+    done = _done_refs(out)
+    rows = [int(r.rsplit("-", 1)[1]) for r in done if r.startswith(f"{prefix}-")]
+    start = (max(rows) + 1) // chunk if rows else 0  # a partly written chunk is redone
+    request = node_pb2.DecideBookRequest(
+        ref_prefix=prefix, amount=amount, term_months=term, start_chunk=start, chunk_size=chunk
+    )
+    writer = _Out(out)
+    try:
+        call(
+            "book",
+            lambda: [
+                writer.write(r.decisions, done) for r in stub.DecideBook(request, timeout=3600)
+            ],
+        )
+    finally:
+        writer.close()
+    Console().print(f"{writer.written} decided from chunk {start}, {len(done)} already in {out}")
 
 
 @app.command()

@@ -8,41 +8,36 @@ what the caller may do.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-import grpc
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
-from node.transport.client import open_channel
+from node.cli.exit_codes import ExitCode
+from node.cli.remote import As, Certs, channel, fail, refusals
+from node.cli.results import outcome, print_model
 from protos.fedcredit.v1 import coordinator_pb2, coordinator_pb2_grpc
 
 jobs_app = typer.Typer(help="Submit, watch and inspect federated jobs.", no_args_is_help=True)
 nodes_app = typer.Typer(help="See the federation's nodes.", no_args_is_help=True)
 
 Address = Annotated[str, typer.Option("--coordinator", help="host:port of the coordinator")]
-Certs = Annotated[Path, typer.Option("--certs", help="folder with ca.crt and your certificate")]
-As = Annotated[str, typer.Option("--as", help="name of your certificate in --certs")]
 Fmt = Annotated[str, typer.Option("--format", help="text or json")]
 
 
 def _stub(address: str, certs: Path, name: str) -> coordinator_pb2_grpc.CoordinatorStub:
-    return coordinator_pb2_grpc.CoordinatorStub(open_channel(address, certs, name))
+    return coordinator_pb2_grpc.CoordinatorStub(channel(address, certs, name))
 
 
-@contextmanager
-def _refusals() -> Iterator[None]:
-    """Turn a refused or failed call into a one-line message and exit code 1."""
+def _read_job_file(path: Path) -> bytes:
     try:
-        yield
-    except grpc.RpcError as exc:
-        Console(stderr=True).print(f"[red]refused[/red] ({exc.code().name}): {exc.details()}")
-        raise typer.Exit(1) from None
+        return path.read_bytes()
+    except OSError as exc:
+        fail(f"cannot read the job file {path}: {exc.strerror}; check the path", ExitCode.USAGE)
 
 
 def job_dict(status: coordinator_pb2.JobStatus) -> dict[str, Any]:
@@ -69,8 +64,19 @@ def _number(value: object) -> str:
 
 
 def watch_job(stub: coordinator_pb2_grpc.CoordinatorStub, job_id: str, console: Console) -> None:
-    """Follow a job's events with one progress bar per (party, stage) until it finishes."""
+    """Follow a job's events with one progress bar per (party, stage) until it finishes.
+
+    Parties report progress as they go, not always at a stage's last step; so when a party is
+    done (or the whole job succeeded) its bars are filled.
+    """
     bars: dict[tuple[str, str], Any] = {}
+    totals: dict[tuple[str, str], int] = {}
+
+    def finish(party: str | None) -> None:
+        for key, task in bars.items():
+            if party is None or key[0] == party:
+                progress.update(task, completed=totals[key])
+
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -91,9 +97,14 @@ def watch_job(stub: coordinator_pb2_grpc.CoordinatorStub, job_id: str, console: 
                 text = " ".join(f"{k}={_number(metrics[k])}" for k in shown)
                 if key not in bars:
                     bars[key] = progress.add_task(f"{key[0]:>12} {key[1]}", total=total, metrics="")
+                totals[key] = total
                 progress.update(
                     bars[key], completed=int(detail.get("step", 0)), total=total, metrics=text
                 )
+            elif event.kind == "party_done":
+                finish(event.party)
+            elif event.kind == "succeeded":
+                finish(None)
             elif event.kind in ("party_failed", "party_left", "failed", "cancelled"):
                 who = f" {event.party}" if event.party else ""
                 progress.console.print(
@@ -111,31 +122,42 @@ def submit(
     watch: Annotated[bool, typer.Option(help="follow progress until the job ends")] = True,
     output: Fmt = "text",
 ) -> None:
-    """Submit a job file; by default follow it to the end and print its result."""
-    console = Console()
+    """Submit a job file; by default follow it to the end and print its result.
+
+    Progress goes to stderr, so ``--format json`` leaves exactly one JSON document on stdout.
+    """
+    spec = _read_job_file(job_file)
     stub = _stub(coordinator, certs, as_)
-    with _refusals():
-        status = stub.SubmitJob(
-            coordinator_pb2.SubmitJobRequest(spec_yaml=job_file.read_bytes(), job_id=job_id)
-        )
+    with refusals():
+        status = stub.SubmitJob(coordinator_pb2.SubmitJobRequest(spec_yaml=spec, job_id=job_id))
         if watch:
-            watch_job(stub, status.job_id, console)
+            watch_job(stub, status.job_id, Console(stderr=True))
             status = stub.GetJob(coordinator_pb2.GetJobRequest(job_id=status.job_id))
-    _print_job(console, status, output)
+    _print_job(status, output)
     if status.state == "failed":
-        raise typer.Exit(20)
+        raise typer.Exit(ExitCode.JOB_FAILED)
 
 
-def _print_job(console: Console, status: coordinator_pb2.JobStatus, output: str) -> None:
+def _print_job(status: coordinator_pb2.JobStatus, output: str) -> None:
     data = job_dict(status)
     if output == "json":
-        console.print_json(json.dumps(data))
+        print(json.dumps(data, indent=2))
         return
+    console = Console()
     colour = {"succeeded": "green", "failed": "red"}.get(status.state, "yellow")
-    console.print(f"job {status.job_id} ({status.job_type}): [{colour}]{status.state}[/{colour}]")
-    if status.error:
-        console.print(f"  error: {status.error}")
-    console.print_json(json.dumps(data["result"]))
+    console.print(
+        f"job {status.job_id} ({status.job_type}): [{colour}]{status.state}[/{colour}]",
+        highlight=False,
+    )
+    line = outcome(status.job_type, status.state, data["result"], status.error)
+    console.print(f"  {escape(line)}", highlight=False, soft_wrap=True)
+    if status.state == "succeeded":
+        print_model(status.job_type, data["result"], console)
+    console.print(
+        f"  the whole result: fedcredit jobs status {status.job_id} --format json",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @jobs_app.command("status")
@@ -147,9 +169,10 @@ def status(
     output: Fmt = "text",
 ) -> None:
     """Show one job's state and result."""
-    with _refusals():
-        reply = _stub(coordinator, certs, as_).GetJob(coordinator_pb2.GetJobRequest(job_id=job_id))
-    _print_job(Console(), reply, output)
+    stub = _stub(coordinator, certs, as_)
+    with refusals():
+        reply = stub.GetJob(coordinator_pb2.GetJobRequest(job_id=job_id))
+    _print_job(reply, output)
 
 
 @jobs_app.command("list")
@@ -160,12 +183,22 @@ def list_jobs(
     output: Fmt = "text",
 ) -> None:
     """List every job the coordinator knows."""
-    with _refusals():
-        jobs = _stub(coordinator, certs, as_).ListJobs(coordinator_pb2.ListJobsRequest()).jobs
+    stub = _stub(coordinator, certs, as_)
+    with refusals():
+        jobs = stub.ListJobs(coordinator_pb2.ListJobsRequest()).jobs
     if output == "json":
-        Console().print_json(json.dumps([job_dict(j) for j in jobs]))
+        print(json.dumps([job_dict(j) for j in jobs], indent=2))
         return
-    table = Table("job", "type", "state", "attempt", "parties", "error")
+    # Job ids are what users copy into the next command: never cut or wrapped.
+    widest = max((len(j.job_id) for j in jobs), default=3)
+    table = Table(
+        Column("job", no_wrap=True, min_width=widest),
+        "type",
+        "state",
+        "attempt",
+        "parties",
+        "error",
+    )
     for j in jobs:
         table.add_row(j.job_id, j.job_type, j.state, str(j.attempt), ",".join(j.parties), j.error)
     Console().print(table)
@@ -179,8 +212,9 @@ def watch(
     as_: As = "operator",
 ) -> None:
     """Follow a running job's progress."""
-    with _refusals():
-        watch_job(_stub(coordinator, certs, as_), job_id, Console())
+    stub = _stub(coordinator, certs, as_)
+    with refusals():
+        watch_job(stub, job_id, Console())
 
 
 @jobs_app.command("cancel")
@@ -191,11 +225,10 @@ def cancel(
     as_: As = "operator",
 ) -> None:
     """Cancel a job; its parties stop at their next message."""
-    with _refusals():
-        reply = _stub(coordinator, certs, as_).CancelJob(
-            coordinator_pb2.GetJobRequest(job_id=job_id)
-        )
-    _print_job(Console(), reply, "text")
+    stub = _stub(coordinator, certs, as_)
+    with refusals():
+        reply = stub.CancelJob(coordinator_pb2.GetJobRequest(job_id=job_id))
+    _print_job(reply, "text")
 
 
 def nodes_table(nodes: list[coordinator_pb2.NodeStatus]) -> Table:
@@ -215,12 +248,11 @@ def list_nodes(
     output: Fmt = "text",
 ) -> None:
     """List registered nodes, whether they are connected, and what they offer."""
-    with _refusals():
-        nodes = list(
-            _stub(coordinator, certs, as_).ListNodes(coordinator_pb2.ListNodesRequest()).nodes
-        )
+    stub = _stub(coordinator, certs, as_)
+    with refusals():
+        nodes = list(stub.ListNodes(coordinator_pb2.ListNodesRequest()).nodes)
     if output == "json":
-        Console().print_json(
+        print(
             json.dumps(
                 [
                     {
@@ -231,7 +263,8 @@ def list_nodes(
                         "datasets": [d.name for d in n.datasets],
                     }
                     for n in nodes
-                ]
+                ],
+                indent=2,
             )
         )
         return

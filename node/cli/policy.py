@@ -1,7 +1,9 @@
-"""``fedcredit policy``: validate a policy and preview what each recipient role would receive.
+"""``fedcredit policy``: validate a policy, preview what each recipient role would receive,
+and have a running node reload its policy.
 
-Exit codes: 0 valid / preview shown, 1 the policy does not validate, 2 the data or dataset
-cannot be used for a preview.
+Exit codes (node/cli/exit_codes.py): 0 valid / preview shown / reloaded, 1 the policy does not
+validate or the node refused the call, 2 the data or dataset cannot be used for a preview, 5 the
+node found its new policy file invalid and kept the old one.
 """
 
 from __future__ import annotations
@@ -16,8 +18,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from node.cli.exit_codes import ExitCode
+from node.cli.remote import As, Certs, channel, refusals
 from node.policy import PolicyEngine, PolicyError, PolicyFileError, load_policy
 from node.policy.model import DATA_PURPOSES, Role
+from protos.fedcredit.v1 import node_pb2, node_pb2_grpc
 
 app = typer.Typer(help="Validate masking policies and preview their effect.", no_args_is_help=True)
 
@@ -30,8 +35,8 @@ def _err_console() -> Console:
     return Console(stderr=True)
 
 
-EXIT_INVALID_POLICY = 1
-EXIT_BAD_INPUT = 2
+EXIT_INVALID_POLICY = ExitCode.FAILED
+EXIT_BAD_INPUT = ExitCode.USAGE
 
 
 @app.command()
@@ -164,3 +169,30 @@ def dry_run(
             fclass = fields[name].field_class.value if name in fields else "?"
             table.add_row(name, fclass, how, *cells)
         _out.print(table)
+
+
+@app.command()
+def reload(
+    node: Annotated[str, typer.Option("--node", help="host:port of the node's own service")],
+    node_id: Annotated[str, typer.Option("--node-id", help="the node's id (its certificate CN)")],
+    certs: Certs = Path("certs"),
+    as_: As = "operator",
+) -> None:
+    """Have a running node re-read its policy file (an operator certificate is needed).
+
+    The node validates the file first; an invalid policy is refused and the old one stays in
+    force (exit 5). Every reload is written to the node's access log.
+    """
+    stub = node_pb2_grpc.NodeStub(channel(node, certs, as_, peer=node_id))
+    with refusals("--node", precondition=ExitCode.POLICY):
+        reply = stub.ReloadPolicy(node_pb2.ReloadPolicyRequest(), timeout=30)
+    if reply.old_version == reply.new_version:
+        _out_console().print(
+            f"{node_id}: policy unchanged (version {reply.new_version[:16]})", highlight=False
+        )
+    else:
+        _out_console().print(
+            f"{node_id}: policy reloaded, version {reply.old_version[:16]} -> "
+            f"{reply.new_version[:16]}",
+            highlight=False,
+        )

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -28,6 +27,7 @@ from numpy.typing import NDArray
 from node.audit.tokens import is_token
 from node.consent.exceptions import InvalidAuthorization, UnknownAuthorization
 from node.consent.record import Authorization, Evidence, needed_mask, purpose_mask
+from node.runtime.statedb import open_state_db
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS authorizations (
@@ -100,11 +100,7 @@ class ConsentStore:
     """The authorizations one party keeps. Thread-safe."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
+        self._db = open_state_db(path, _SCHEMA)
         self._lock = threading.RLock()
         self._cols = _Columns()
         self._rec_of: dict[str, int] = {}

@@ -241,7 +241,6 @@ def seal(
     job: str,
     topic: str,
     now: float | None = None,
-    agreements: AgreementCache | None = None,
 ) -> bytes:
     """Encrypt ``payload`` to the recipient's sealing key and sign it as ``sender``.
 
@@ -258,22 +257,13 @@ def seal(
         Routing metadata, readable by the relay (``peek_header``) and authenticated.
     now
         Seconds since the epoch to stamp (default: the clock); tests only.
-    agreements
-        Reuse one ephemeral key per recipient for a while (``AgreementCache``) instead of a
-        fresh one per envelope: for high-rate request/answer traffic such as scoring. Off by
-        default; what it costs is stated on the class.
 
     Raises
     ------
     ValueError
         A header field is longer than 65535 bytes, or the recipient key is not 32 bytes.
     """
-    if agreements is not None:
-        ephemeral_public, shared = agreements.outgoing(recipient_seal_public)
-    else:
-        ephemeral = X25519PrivateKey.generate()
-        ephemeral_public = ephemeral.public_key().public_bytes(*_RAW)
-        shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(recipient_seal_public))
+    ephemeral = X25519PrivateKey.generate()
     header = Header(
         sender=sender,
         recipient=recipient,
@@ -281,9 +271,10 @@ def seal(
         topic=topic,
         nonce=os.urandom(NONCE_BYTES),
         timestamp_ms=int((time.time() if now is None else now) * 1000),
-        ephemeral=ephemeral_public,
+        ephemeral=ephemeral.public_key().public_bytes(*_RAW),
     )
     header_raw = _encode_header(header)
+    shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(recipient_seal_public))
     ciphertext = ChaCha20Poly1305(_key(shared, header_raw, header.nonce)).encrypt(
         _AEAD_NONCE, payload, header_raw
     )
@@ -319,66 +310,6 @@ def seal_to(
     )
 
 
-class AgreementCache:
-    """Reused X25519 agreements, for parties that exchange many small envelopes.
-
-    Sealing normally generates an ephemeral key and runs one X25519 agreement per envelope,
-    and opening runs another: about a third of a small envelope's cost. With this cache a
-    sender keeps one ephemeral key per recipient for ``lifetime_s`` and a recipient remembers
-    the agreement per ephemeral key it has seen. Every envelope still gets its own AEAD key
-    (HKDF salted with the envelope's fresh 16-byte nonce and bound to its header), so the
-    fixed AEAD nonce stays safe; what is given up is per-envelope forward secrecy: whoever
-    steals the sender's process memory within ``lifetime_s`` can read that window's
-    envelopes to the recipient, as a TLS session key would allow. Thread-safe.
-
-    Parameters
-    ----------
-    lifetime_s
-        How long a sender reuses one ephemeral key (default 300 s, the replay window).
-    max_entries
-        Agreements remembered on the receiving side (least recently used dropped first);
-        only envelopes whose signature verified reach the cache.
-    """
-
-    def __init__(self, lifetime_s: float = DEFAULT_WINDOW_S, max_entries: int = 4096) -> None:
-        if not lifetime_s > 0 or max_entries <= 0:
-            raise ValueError("lifetime_s and max_entries must be positive")
-        self.lifetime_s = lifetime_s
-        self.max_entries = max_entries
-        self._out: dict[bytes, tuple[float, bytes, bytes]] = {}
-        self._in: OrderedDict[tuple[bytes, bytes], bytes] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def outgoing(self, recipient_seal_public: bytes) -> tuple[bytes, bytes]:
-        """(ephemeral public key, shared secret) to seal to ``recipient_seal_public``."""
-        now = time.monotonic()
-        with self._lock:
-            held = self._out.get(recipient_seal_public)
-            if held is not None and now - held[0] < self.lifetime_s:
-                return held[1], held[2]
-        ephemeral = X25519PrivateKey.generate()
-        public = ephemeral.public_key().public_bytes(*_RAW)
-        shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(recipient_seal_public))
-        with self._lock:
-            self._out[recipient_seal_public] = (now, public, shared)
-        return public, shared
-
-    def incoming(self, seal_key: X25519PrivateKey, ephemeral_public: bytes) -> bytes:
-        """The shared secret of ``seal_key`` with a sender's ephemeral key."""
-        key = (seal_key.public_key().public_bytes(*_RAW), ephemeral_public)
-        with self._lock:
-            shared = self._in.get(key)
-            if shared is not None:
-                self._in.move_to_end(key)
-                return shared
-        shared = seal_key.exchange(X25519PublicKey.from_public_bytes(ephemeral_public))
-        with self._lock:
-            self._in[key] = shared
-            while len(self._in) > self.max_entries:
-                self._in.popitem(last=False)
-        return shared
-
-
 class ReplayGuard:
     """Accepts each (sender, nonce) once, and only within a time window around its stamp.
 
@@ -389,6 +320,10 @@ class ReplayGuard:
     envelopes received in ``2 * window_s``: only envelopes whose signature verified reach
     the guard, so an outsider cannot fill it. Thread-safe; use one guard per recipient
     process (a guard per connection would let a replay through another connection).
+
+    This guard keeps its memory in the process: after a restart, an envelope from the last
+    window would be accepted once more. Long-running parties use ``PersistentReplayGuard``
+    (``node.crypto.replay``), which keeps it in SQLite in the party's state folder.
 
     Parameters
     ----------
@@ -445,19 +380,35 @@ class ReplayGuard:
                 f"envelope time is outside the {self.window_s:.0f} s window; "
                 "check the clocks of sender and recipient"
             )
-        key = (header.sender, header.nonce)
+        self._remember(header.sender, header.nonce, moment)
+
+    def _remember(self, sender: str, nonce: bytes, moment: float) -> None:
+        """Record (sender, nonce) as seen at ``moment``, refusing a repeat or a full cache.
+
+        Subclasses keep the record elsewhere (``node.crypto.replay`` persists it) and MUST
+        forget nothing younger than ``2 * window_s`` and refuse rather than forget when full.
+        """
+        key = (sender, nonce)
         with self._lock:
             horizon = moment - 2 * self.window_s
             while self._seen and next(iter(self._seen.values())) < horizon:
                 self._seen.popitem(last=False)
             if key in self._seen:
-                raise ReplayedEnvelope("envelope was already received (replay refused)")
+                raise ReplayedEnvelope(ALREADY_RECEIVED)
             if len(self._seen) >= self.max_entries:
-                raise ReplayedEnvelope(
-                    f"replay cache full ({self.max_entries} envelopes in the window); "
-                    "refusing new envelopes until older ones expire, retry later"
-                )
+                raise cache_full(self.max_entries)
             self._seen[key] = moment
+
+
+ALREADY_RECEIVED: Final = "envelope was already received (replay refused)"
+
+
+def cache_full(limit: int) -> ReplayedEnvelope:
+    """The refusal when a guard holds ``limit`` nonces of the window already."""
+    return ReplayedEnvelope(
+        f"replay cache full ({limit} envelopes in the window); "
+        "refusing new envelopes until older ones expire, retry later"
+    )
 
 
 def open_envelope(
@@ -469,7 +420,6 @@ def open_envelope(
     replay_guard: ReplayGuard,
     sender: str | None = None,
     now: float | None = None,
-    agreements: AgreementCache | None = None,
 ) -> OpenedEnvelope:
     """Authenticate, check freshness and decrypt an envelope addressed to ``recipient``.
 
@@ -492,8 +442,6 @@ def open_envelope(
         anything but the header's sender field).
     now
         Seconds since the epoch to check freshness at (default: the clock); tests only.
-    agreements
-        Remember agreements per sender ephemeral key (``AgreementCache``); pure speed.
 
     Raises
     ------
@@ -518,11 +466,7 @@ def open_envelope(
         raise InvalidEnvelope("envelope signature does not verify") from None
     replay_guard.check(header, now)
     try:
-        shared = (
-            agreements.incoming(seal_key, header.ephemeral)
-            if agreements is not None
-            else seal_key.exchange(X25519PublicKey.from_public_bytes(header.ephemeral))
-        )
+        shared = seal_key.exchange(X25519PublicKey.from_public_bytes(header.ephemeral))
         payload = ChaCha20Poly1305(_key(shared, parts.header_raw, header.nonce)).decrypt(
             _AEAD_NONCE, parts.ciphertext, parts.header_raw
         )

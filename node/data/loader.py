@@ -10,10 +10,10 @@ from __future__ import annotations
 import csv
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TextIO
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,11 @@ logger = logging.getLogger("fedcredit.node.data.loader")
 CSV_SUFFIXES: Final = (".csv",)
 PARQUET_SUFFIXES: Final = (".parquet", ".pq")
 _LINE_RE: Final = re.compile(r"line (\d+)")
+# Bounds that hold memory to a few MB whatever the file: a credit dataset's widest record
+# (hundreds of columns of codes, amounts and short text) is a few KB, so 1 MiB per physical
+# line is far above real data; a field may not exceed the csv module's own default limit.
+MAX_LINE_CHARS: Final = 1 << 20
+MAX_FIELD_CHARS: Final = 131_072
 
 
 @dataclass(frozen=True)
@@ -73,46 +78,95 @@ def _unreadable(path: Path, problem: str, fix: str, line: int | None = None) -> 
     return UnreadableFileError(path, problem, fix, rows=rows, lines=lines if rows else ())
 
 
+def _bounded_lines(path: Path, fh: TextIO) -> Iterator[str]:
+    """The file's lines, each read with a bound, refusing the first one over ``MAX_LINE_CHARS``.
+
+    Iterating a text file reads a whole line into memory however long it is (a 1 GiB line
+    took 2.4 GB); ``readline`` with a size never holds more than the bound.
+    """
+    number = 0
+    while line := fh.readline(MAX_LINE_CHARS + 1):
+        number += 1
+        if len(line) > MAX_LINE_CHARS:
+            raise _unreadable(
+                path,
+                f"file line {number} is longer than {MAX_LINE_CHARS:,} characters "
+                "(the limit per line)",
+                "check that the file is a CSV with one record per line; split oversized text",
+                number,
+            )
+        yield line
+
+
 def _scan_csv(path: Path) -> np.ndarray:
     """Check the CSV's shape and return the file line of every data record.
 
     pandas silently renames a repeated header name, pads a short record with empty fields and,
     when the first record is one field too long, turns the first column into an index; this
     pass refuses all three with the exact line, so the user is never told about a wrong column.
+    It also bounds memory before pandas reads the file: no line over ``MAX_LINE_CHARS`` and
+    no field (a quoted one may span lines) over ``MAX_FIELD_CHARS``, each refused by line.
     """
     lines: list[int] = []
     with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
-        header = next(reader, [])
-        seen: set[str] = set()
-        for name in header:
-            if name in seen:
-                raise UnreadableFileError(
-                    path,
-                    f"the header names column {name!r} twice",
-                    "give every column a distinct name",
-                    column=name,
-                    lines=(1,),
-                )
-            seen.add(name)
-        while True:
-            start = reader.line_num + 1  # a quoted field may span lines: name the first
-            record = next(reader, None)
-            if record is None:
-                break
-            if not record:
-                continue  # blank line, skipped by pandas too
-            if len(record) != len(header):
-                raise UnreadableFileError(
-                    path,
-                    f"the record has {len(record)} fields but the header has {len(header)}",
-                    "make every line have as many comma-separated fields as the header "
-                    "(quote values that contain commas)",
-                    rows=(len(lines) + 1,),
-                    lines=(start,),
-                )
-            lines.append(start)
+        reader = csv.reader(_bounded_lines(path, fh))
+        start = 1
+        try:
+            header = next(reader, [])
+            _check_header(path, header)
+            while True:
+                start = reader.line_num + 1  # a quoted field may span lines: name the first
+                record = next(reader, None)
+                if record is None:
+                    break
+                if not record:
+                    continue  # blank line, skipped by pandas too
+                if len(record) != len(header):
+                    raise UnreadableFileError(
+                        path,
+                        f"the record has {len(record)} fields but the header has {len(header)}",
+                        "make every line have as many comma-separated fields as the header "
+                        "(quote values that contain commas)",
+                        rows=(len(lines) + 1,),
+                        lines=(start,),
+                    )
+                lines.append(start)
+        except csv.Error as exc:
+            raise _malformed(path, str(exc), start) from None
     return np.asarray(lines, dtype=np.int64)
+
+
+def _check_header(path: Path, header: list[str]) -> None:
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            raise UnreadableFileError(
+                path,
+                f"the header names column {name!r} twice",
+                "give every column a distinct name",
+                column=name,
+                lines=(1,),
+            )
+        seen.add(name)
+
+
+def _malformed(path: Path, reason: str, line: int) -> UnreadableFileError:
+    """The csv module's refusal, said with the record's first line (its text names neither)."""
+    if "field limit" in reason:
+        return _unreadable(
+            path,
+            f"a field of the record starting on file line {line} is longer than "
+            f"{MAX_FIELD_CHARS:,} characters (the limit per field)",
+            "close the quote that opens there, or shorten the value",
+            line,
+        )
+    return _unreadable(
+        path,
+        f"the record starting on file line {line} is malformed (an unbalanced quote, "
+        "a NUL byte or a stray character)",
+        "check the quoting on that line; values with commas or quotes must be quoted",
+        line,
+    )
 
 
 def _read_csv(path: Path) -> tuple[pd.DataFrame, np.ndarray | None]:

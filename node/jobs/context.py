@@ -23,6 +23,11 @@ class FieldGate(Protocol):
         """The same for this node itself: fields a job uses here but never sends."""
         ...
 
+    def training_firms(self, codes: Sequence[str], for_party: str) -> Any:
+        """Which rows (by firm code) training for ``for_party`` may use (a
+        ``node.consent.gate.TrainingUse``), or ``None`` when the node keeps no authorizations."""
+        ...
+
 
 class DatasetSource(Protocol):
     """The node's validated datasets by name."""

@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 
 from node.models.part import FORMAT_VERSION, JOB_KINDS, PART_KINDS, JobContext, PartInfo
 from node.models.transform import FrozenTransform
+from node.training.vertical.model import MODEL_FORMAT, PartyModel
 
 KIND: Final = "logistic"
 INTERCEPT: Final = "(intercept)"
@@ -82,12 +83,33 @@ class LogisticPart:
 def from_vertical_job(
     raw: Mapping[str, Any], frame: pd.DataFrame, context: JobContext
 ) -> LogisticPart:
-    """A ``vertical_lr`` output (``{party, weights: {feature: w}, job_id}``) made deployable.
+    """A ``vertical_lr`` output made deployable.
 
-    The output does not carry the preprocessing, so it is frozen here from the node's dataset,
-    which is the table the job prepared its columns from; keys the output does carry
-    (``dataset``, ``preprocess``, ``transform``, ``calibration``) take precedence.
+    A job's model part (``MODEL_FORMAT``) carries its preparation, intercept and calibration.
+    Outputs of earlier jobs (``{party, weights: {feature: w}, job_id}``) did not carry the
+    preprocessing, so it is frozen here from the node's dataset, which is the table the job
+    prepared its columns from; keys the output does carry (``dataset``, ``preprocess``,
+    ``transform``, ``calibration``) take precedence.
     """
+    if raw.get("format") == MODEL_FORMAT:
+        part = PartyModel.from_dict(raw)
+        if part.woe is not None:
+            raise ValueError("WOE-binned parts are not deployable yet")
+        head = part.calibration
+        return LogisticPart(
+            PartInfo(
+                kind=KIND,
+                job_id=str(raw["job_id"]),
+                party=part.party,
+                dataset=context.dataset,
+                id_column=context.id_column,
+                features=part.features,
+            ),
+            FrozenTransform(part.transform),
+            part.weights,
+            part.intercept or 0.0,
+            (head.slope, head.shift) if head is not None else (1.0, 0.0),
+        )
     weights = {str(k): float(v) for k, v in dict(raw["weights"]).items()}
     intercept = weights.pop(INTERCEPT, 0.0)
     features = tuple(weights)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from typing import Final
 
 from node.models.exceptions import ModelError, ModelNotFound
 from node.models.part import ModelPart, load_part
+from node.runtime.statedb import open_state_db
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS deployments (
@@ -62,14 +62,7 @@ class ModelRegistry:
     """The deployments of one node (thread-safe; other processes may write concurrently)."""
 
     def __init__(self, state_dir: Path) -> None:
-        folder = state_dir / "models"
-        folder.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(
-            folder / "registry.sqlite", check_same_thread=False, isolation_level=None
-        )
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
+        self._db = open_state_db(state_dir / "models" / "registry.sqlite", _SCHEMA)
         self._lock = threading.Lock()
         self._parts: dict[tuple[str, int], ModelPart] = {}
 

@@ -1,9 +1,11 @@
 """A holder's column preparation, frozen into numbers so a part scores without training data.
 
-Training prepares each holder's columns from its own table (``node.training.preprocess``):
-fill with the median, signed ``log1p`` of wide-range columns, standardise. Scoring one
-applicant cannot recompute those statistics, so deployment freezes them: the same
-medians, wide-range flags, means and deviations apply to every row scored later.
+Training prepares each holder's columns from its own training rows
+(``node.training.preprocess``): the fitted ``Transform`` travels inside a ``vertical_lr`` model
+part, so deployment uses exactly the numbers training used. Outputs of earlier jobs carried no
+preparation; for those the statistics are refitted from the node's table (``fit``), and parts
+deployed before the preparation moved into the job output (median, wide-range flag, mean and
+deviation per column) still load.
 """
 
 from __future__ import annotations
@@ -16,82 +18,65 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from node.training.preprocess import MODES, WIDE_RANGE
+from node.training.preprocess import ColumnTransform, Transform, fit_transform
 
 
 @dataclass(frozen=True)
 class FrozenTransform:
-    """Per column: median fill, whether ``log1p`` applies, then ``(x - mean) / std``."""
+    """The fitted preparation of a part's columns, in the part's feature order."""
 
-    columns: tuple[str, ...]
-    median: tuple[float, ...]
-    wide: tuple[bool, ...]
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
+    prepared: Transform
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.prepared.names
 
     @classmethod
     def identity(cls, columns: Sequence[str]) -> FrozenTransform:
-        n = len(columns)
-        return cls(tuple(columns), (0.0,) * n, (False,) * n, (0.0,) * n, (1.0,) * n)
+        return cls(Transform(tuple(ColumnTransform(c, "none") for c in columns)))
 
     @classmethod
     def fit(cls, frame: pd.DataFrame, columns: Sequence[str], mode: str) -> FrozenTransform:
-        """The statistics ``prepare_features(frame, columns, mode)`` would use.
+        """The preparation ``mode`` fitted on every row of ``frame`` (outputs of older jobs).
 
         Raises
         ------
         ValueError
             Unknown ``mode``, or a column missing or not numeric.
         """
-        if mode not in MODES:
-            raise ValueError(f"preprocess must be one of {', '.join(MODES)}, got {mode!r}")
-        missing = [c for c in columns if c not in frame.columns]
-        if missing:
-            raise ValueError(f"columns {missing} are not in the dataset")
-        if mode == "none":
-            return cls.identity(columns)
-        x = frame[list(columns)].astype("float64")
-        median = x.median()
-        x = x.fillna(median)
-        wide = x.abs().max() > WIDE_RANGE
-        x.loc[:, wide] = np.sign(x.loc[:, wide]) * np.log1p(x.loc[:, wide].abs())
-        std = x.std(ddof=0).replace(0.0, 1.0)
-        return cls(
-            tuple(columns),
-            tuple(float(v) for v in median.fillna(0.0)),
-            tuple(bool(v) for v in wide),
-            tuple(float(v) for v in x.mean().fillna(0.0)),
-            tuple(float(v) for v in std.fillna(1.0)),
-        )
+        return cls(fit_transform(frame, columns, mode))
 
     def apply(self, frame: pd.DataFrame) -> NDArray[np.float64]:
         """The prepared matrix (rows x columns) of ``frame``."""
-        x = frame[list(self.columns)].to_numpy(dtype=np.float64, copy=True)
-        median = np.asarray(self.median)
-        holes = np.isnan(x)
-        if holes.any():
-            x[holes] = np.broadcast_to(median, x.shape)[holes]
-        wide = np.asarray(self.wide)
-        if wide.any():
-            x[:, wide] = np.sign(x[:, wide]) * np.log1p(np.abs(x[:, wide]))
-        result: NDArray[np.float64] = (x - np.asarray(self.mean)) / np.asarray(self.std)
-        return result
+        return self.prepared.apply(frame)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "columns": list(self.columns),
-            "median": list(self.median),
-            "wide": list(self.wide),
-            "mean": list(self.mean),
-            "std": list(self.std),
-        }
+        return {"columns": list(self.columns), "steps": self.prepared.to_dict()}
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> FrozenTransform:
+        if "steps" in raw:
+            return cls(Transform.from_dict(raw["steps"]))
+        # parts deployed before training shipped its preparation: log_standardize statistics
         return cls(
-            tuple(str(c) for c in raw["columns"]),
-            tuple(float(v) for v in raw["median"]),
-            tuple(bool(v) for v in raw["wide"]),
-            tuple(float(v) for v in raw["mean"]),
-            tuple(float(v) for v in raw["std"]),
+            Transform(
+                tuple(
+                    ColumnTransform(
+                        str(c),
+                        "log_standardize",
+                        float(m),
+                        squash=bool(w),
+                        mean=float(mu),
+                        std=float(sd),
+                    )
+                    for c, m, w, mu, sd in zip(
+                        raw["columns"],
+                        raw["median"],
+                        raw["wide"],
+                        raw["mean"],
+                        raw["std"],
+                        strict=True,
+                    )
+                )
+            )
         )

@@ -10,6 +10,7 @@ import datetime as dt
 import ipaddress
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
@@ -83,7 +84,14 @@ def create_ca(
     return cert_dir / CA_CERT
 
 
-def _load_ca(cert_dir: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+def load_ca(cert_dir: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """The CA certificate and key in ``cert_dir``.
+
+    Raises
+    ------
+    PkiError
+        There is no CA there, or its key is not an EC key.
+    """
     try:
         cert = x509.load_pem_x509_certificate((cert_dir / CA_CERT).read_bytes())
         key = serialization.load_pem_private_key((cert_dir / CA_KEY).read_bytes(), None)
@@ -145,28 +153,97 @@ def issue_certificate(
     """
     cert_dir = Path(cert_dir)
     out = Path(out_dir) if out_dir else cert_dir
-    if not _FILE_NAME.fullmatch(name):
-        raise ValueError(f"name {name!r} must be letters, digits, '.', '_' or '-' (max 64)")
+    node_id = check_party(name, role, organization, node_id)
     if days <= 0:
         raise ValueError(f"days must be positive, got {days}; use not_before to back-date")
+    if (out / f"{name}.crt").exists() and not overwrite:
+        raise CertificateExists(str(out / f"{name}.crt"))
+    ca_cert, ca_key = load_ca(cert_dir)
+    keys = PartyKeys.generate()
+    cert = build_certificate(
+        ca_cert,
+        ca_key,
+        keys.tls.public_key(),
+        organization=organization,
+        role=role,
+        node_id=node_id,
+        keys_extension=keys.envelope_extension(),
+        hostnames=hostnames,
+        days=days,
+        not_before=not_before,
+    )
+    keys.write(out, name)
+    write_public(out / f"{name}.crt", cert.public_bytes(serialization.Encoding.PEM))
+    return out / f"{name}.crt"
+
+
+def check_party(name: str, role: str, organization: str, node_id: str | None) -> str:
+    """Validate a party's file name, role, organization and node id; return the node id.
+
+    Raises
+    ------
+    ValueError
+        ``name`` is not a plain file name.
+    BadIdentity
+        ``role`` is not a federation role, or the organization or node id is empty.
+    """
+    if not _FILE_NAME.fullmatch(name):
+        raise ValueError(f"name {name!r} must be letters, digits, '.', '_' or '-' (max 64)")
     node_id = node_id or name
     if role not in ALL_ROLES:
         raise BadIdentity(node_id, f"names unknown role {role!r} (known: {sorted(ALL_ROLES)})")
     if not organization.strip() or not node_id.strip():
         raise BadIdentity(node_id, "needs a non-empty organization and node id")
-    if (out / f"{name}.crt").exists() and not overwrite:
-        raise CertificateExists(str(out / f"{name}.crt"))
-    ca_cert, ca_key = _load_ca(cert_dir)
-    tls_key = ec.generate_private_key(ec.SECP256R1())
-    seal_key = X25519PrivateKey.generate()
-    sign_key = Ed25519PrivateKey.generate()
-    raw = serialization.Encoding.Raw, serialization.PublicFormat.Raw
-    keys_ext = encode_envelope_keys(
-        seal_key.public_key().public_bytes(*raw), sign_key.public_key().public_bytes(*raw)
-    )
+    return node_id
+
+
+@dataclass(frozen=True)
+class PartyKeys:
+    """A party's three private keys: TLS (ECDSA P-256), sealing (X25519), signing (Ed25519)."""
+
+    tls: ec.EllipticCurvePrivateKey
+    seal: X25519PrivateKey
+    sign: Ed25519PrivateKey
+
+    @classmethod
+    def generate(cls) -> PartyKeys:
+        return cls(
+            ec.generate_private_key(ec.SECP256R1()),
+            X25519PrivateKey.generate(),
+            Ed25519PrivateKey.generate(),
+        )
+
+    def envelope_extension(self) -> bytes:
+        """The value of the envelope-keys extension: both public halves."""
+        raw = serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        return encode_envelope_keys(
+            self.seal.public_key().public_bytes(*raw), self.sign.public_key().public_bytes(*raw)
+        )
+
+    def write(self, out: Path, name: str) -> None:
+        """``<name>.key``, ``<name>.seal.key``, ``<name>.sign.key``, each 0600 from creation."""
+        write_private(out / f"{name}.key", private_pem(self.tls))
+        write_private(out / f"{name}.seal.key", private_pem(self.seal))
+        write_private(out / f"{name}.sign.key", private_pem(self.sign))
+
+
+def build_certificate(
+    ca_cert: x509.Certificate,
+    ca_key: ec.EllipticCurvePrivateKey,
+    public_key: ec.EllipticCurvePublicKey,
+    *,
+    organization: str,
+    role: str,
+    node_id: str,
+    keys_extension: bytes,
+    hostnames: Sequence[str] = (),
+    days: int = DEFAULT_CERT_DAYS,
+    not_before: dt.datetime | None = None,
+) -> x509.Certificate:
+    """Sign a party certificate for ``public_key`` with the given subject and envelope keys."""
     start = not_before or (_now() - dt.timedelta(minutes=5))
-    sans = _subject_alt_names([peer_dns_name(node_id), *hostnames])
-    cert = (
+    sans = subject_alt_names([peer_dns_name(node_id), *hostnames])
+    return (
         x509.CertificateBuilder()
         .subject_name(
             x509.Name(
@@ -178,7 +255,7 @@ def issue_certificate(
             )
         )
         .issuer_name(ca_cert.subject)
-        .public_key(tls_key.public_key())
+        .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(start)
         .not_valid_after(start + dt.timedelta(days=days))
@@ -188,7 +265,7 @@ def issue_certificate(
             x509.KeyUsage(True, False, False, False, False, False, False, False, False),
             critical=True,
         )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(tls_key.public_key()), False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
         )
@@ -198,17 +275,15 @@ def issue_certificate(
             ),
             critical=False,
         )
-        .add_extension(x509.UnrecognizedExtension(ENVELOPE_KEYS_OID, keys_ext), critical=False)
+        .add_extension(
+            x509.UnrecognizedExtension(ENVELOPE_KEYS_OID, keys_extension), critical=False
+        )
         .sign(ca_key, hashes.SHA256())
     )
-    write_private(out / f"{name}.key", private_pem(tls_key))
-    write_private(out / f"{name}.seal.key", private_pem(seal_key))
-    write_private(out / f"{name}.sign.key", private_pem(sign_key))
-    write_public(out / f"{name}.crt", cert.public_bytes(serialization.Encoding.PEM))
-    return out / f"{name}.crt"
 
 
-def _subject_alt_names(hostnames: Sequence[str]) -> list[x509.GeneralName]:
+def subject_alt_names(hostnames: Sequence[str]) -> list[x509.GeneralName]:
+    """SAN entries: ``localhost``, 127.0.0.1 and each host (an IP address or a DNS name)."""
     names: list[x509.GeneralName] = [x509.DNSName("localhost")]
     addresses: list[x509.GeneralName] = [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
     for host in hostnames:
@@ -258,7 +333,7 @@ def revoke(cert_dir: Path | str, certificate: Path | str | int) -> int:
         ``certificate`` is a path that does not exist.
     """
     cert_dir = Path(cert_dir)
-    ca_cert, ca_key = _load_ca(cert_dir)
+    ca_cert, ca_key = load_ca(cert_dir)
     if isinstance(certificate, int):
         serial = certificate
     else:
@@ -281,7 +356,7 @@ def renew_crl(cert_dir: Path | str) -> int:
         There is no CA in ``cert_dir``.
     """
     cert_dir = Path(cert_dir)
-    ca_cert, ca_key = _load_ca(cert_dir)
+    ca_cert, ca_key = load_ca(cert_dir)
     crl = load_crl(cert_dir)
     existing = list(crl) if crl is not None else []
     _write_crl(cert_dir, ca_cert, ca_key, existing)

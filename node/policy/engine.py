@@ -219,7 +219,8 @@ class PolicyEngine:
         if held is None:
             return UnknownOrganization(
                 f"organization {org!r} is not registered in this node's policy; the node "
-                "operator must add it under organizations: before it can be served",
+                f"operator must add '{org}: {claimed}' under organizations: in it and reload it "
+                "(fedcredit policy reload) before it can be served",
                 v,
             )
         if claimed not in {r.value for r in held}:

@@ -18,6 +18,8 @@ from node.policy.exceptions import PolicyFileError, TransformSpecError
 from node.policy.model import (
     C3_TRANSFORMS,
     DATA_PURPOSES,
+    DEIDENTIFIED_BASIS,
+    TRAINING_BASES,
     DatasetPolicy,
     FieldClass,
     FieldDef,
@@ -233,6 +235,7 @@ class _Merged:
         self.orgs: dict[str, tuple[frozenset[Role], str]] = {}
         self.datasets: dict[str, tuple[DatasetPolicy, str]] = {}
         self.rule_lines: dict[str, tuple[_File, int, str]] = {}
+        self.training_basis: tuple[str, str] | None = None  # (basis, where it was stated)
 
 
 def _parse_file(path: Path, text: str, merged: _Merged) -> None:
@@ -241,7 +244,7 @@ def _parse_file(path: Path, text: str, merged: _Merged) -> None:
         read_located(path, text),
         1,
         "",
-        ("fedcredit_policy", "description", "roles", "organizations", "datasets"),
+        ("fedcredit_policy", "description", "roles", "organizations", "datasets", "training_basis"),
     )
     if root.get("fedcredit_policy") != FORMAT_VERSION:
         raise f.error(
@@ -250,6 +253,17 @@ def _parse_file(path: Path, text: str, merged: _Merged) -> None:
             "missing or unsupported format version",
             f"start the file with fedcredit_policy: {FORMAT_VERSION}",
         )
+    if "training_basis" in root:
+        at = root.lines["training_basis"]
+        (basis,) = f.names(root["training_basis"], at, "training_basis", TRAINING_BASES)
+        if merged.training_basis is not None and merged.training_basis[0] != basis:
+            raise f.error(
+                at,
+                "training_basis",
+                f"conflicts with {merged.training_basis[1]}",
+                "state one training basis for the whole policy",
+            )
+        merged.training_basis = (basis, f"{path.name}:{at}")
     if "roles" in root:
         roles = f.mapping(root["roles"], root.lines["roles"], "roles", [r.value for r in Role])
         for name, purposes in roles.items():
@@ -439,4 +453,5 @@ def load_policy(path: Path | str) -> Policy:
         organizations={o: r for o, (r, _) in merged.orgs.items()},
         datasets={n: d for n, (d, _) in merged.datasets.items()},
         index=index,
+        training_basis=merged.training_basis[0] if merged.training_basis else DEIDENTIFIED_BASIS,
     )

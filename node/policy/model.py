@@ -108,6 +108,12 @@ class DatasetPolicy:
 SPECIFICITY: Final = ("field_org", "field_role", "class_org", "class_role")
 
 
+# Which firms training may use, as the policy file states it (``training_basis:``).
+AUTHORIZED_BASIS: Final = "authorized"  # firms whose authorization covers model_development
+DEIDENTIFIED_BASIS: Final = "deidentified"  # every firm, the holder's de-identified basis
+TRAINING_BASES: Final = (DEIDENTIFIED_BASIS, AUTHORIZED_BASIS)
+
+
 @dataclass(frozen=True)
 class Policy:
     """A loaded, validated policy: the immutable snapshot every decision reads.
@@ -126,6 +132,11 @@ class Policy:
         Fields and rules per dataset.
     index
         (dataset, field, purpose, specificity, recipient) -> rule; built by the loader.
+    training_basis
+        Which firms training may use (``training_basis:`` in the file): ``deidentified`` (the
+        default: every firm, under the holder's de-identified training basis) or
+        ``authorized`` (only firms whose authorization covers model development); see
+        docs/authorization.md.
     """
 
     version: str
@@ -134,6 +145,7 @@ class Policy:
     organizations: dict[str, frozenset[Role]]
     datasets: dict[str, DatasetPolicy]
     index: dict[tuple[str, str, Purpose, str, str], Rule] = field(repr=False)
+    training_basis: str = DEIDENTIFIED_BASIS
 
     def lookup(
         self, dataset: str, fname: str, purpose: Purpose, role: Role, org: str

@@ -16,11 +16,13 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from numpy.typing import NDArray
 
 from node.policy.decision import utc_now
 from node.policy.engine import PolicyEngine
@@ -29,6 +31,23 @@ from node.policy.model import Identity
 log = logging.getLogger("fedcredit.policy.release")
 
 FORMATS: Final = ("parquet", "csv")
+
+
+class FirmAdmission(Protocol):
+    """Which rows' firms a recipient's authorization covers (``node.consent.gate.Admission``)."""
+
+    @property
+    def allowed(self) -> NDArray[np.bool_]: ...
+
+    @property
+    def records(self) -> tuple[str, ...]: ...
+
+    @property
+    def withheld(self) -> int: ...
+
+
+# Given the raw rows a release would draw from, which of them the recipient may have.
+FirmFilter = Callable[[pd.DataFrame], FirmAdmission]
 
 
 @dataclass(frozen=True)
@@ -73,6 +92,10 @@ class ReleaseRecord:
     sha256: str
     format: str
     transforms: dict[str, str] = field(default_factory=dict)
+    # Rows left out because their firm's authorization did not cover this recipient and
+    # purpose, and the authorization records that covered the rows released.
+    withheld: int = 0
+    authorizations: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain form for the access log."""
@@ -90,6 +113,8 @@ class ReleaseRecord:
             "sha256": self.sha256,
             "format": self.format,
             "transforms": dict(self.transforms),
+            "withheld": self.withheld,
+            "authorizations": list(self.authorizations),
         }
 
 
@@ -125,6 +150,7 @@ def build_release(
     request: ReleaseRequest,
     frame: pd.DataFrame,
     on_record: Callable[[ReleaseRecord], None] | None = None,
+    firms: FirmFilter | None = None,
 ) -> Release:
     """Build the masked extract ``request`` asks for from ``frame`` and record the release.
 
@@ -134,6 +160,10 @@ def build_release(
         The dataset as the node holds it (raw); only the policy's output leaves this function.
     on_record
         Receives the record (the access log's writer); it is also logged without values.
+    firms
+        The per-firm authorization check (``node.consent``): rows of firms it does not cover
+        are withheld before anything else is computed, and counted in the record. A node
+        passes it for every release; ``None`` releases every row the policy allows.
 
     Raises
     ------
@@ -146,6 +176,9 @@ def build_release(
     """
     if request.format not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {request.format!r}")
+    admitted = firms(frame) if firms is not None else None
+    if admitted is not None and admitted.withheld:
+        frame = frame[admitted.allowed]
     masked = engine.apply(
         identity,
         request.purpose,
@@ -170,6 +203,8 @@ def build_release(
         sha256=hashlib.sha256(table).hexdigest(),
         format=request.format,
         transforms={d.field: d.transform for d in masked.decisions},
+        withheld=admitted.withheld if admitted is not None else 0,
+        authorizations=admitted.records if admitted is not None else (),
     )
     log.info(
         "release %s to org=%s role=%s dataset=%s rows=%d version=%s sha256=%s",

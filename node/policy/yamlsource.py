@@ -93,6 +93,17 @@ class _NoAliasComposer(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
+def _unreadable(path: Path, exc: yaml.reader.ReaderError) -> PolicyFileError:
+    """A character YAML does not allow (control characters, a NUL), named by position."""
+    return PolicyFileError(
+        path,
+        None,
+        "",
+        f"not valid YAML (a non-printable character at offset {exc.position})",
+        "save the file as plain UTF-8 text without control characters",
+    )
+
+
 def read_located(path: Path, text: str) -> Any:
     """Parse ``text`` (the content of ``path``) into ``LMap``/``LList``/scalars.
 
@@ -101,7 +112,10 @@ def read_located(path: Path, text: str) -> Any:
     PolicyFileError
         The text is not YAML, is empty, uses aliases, or repeats a key.
     """
-    loader = _NoAliasComposer(text)
+    try:
+        loader = _NoAliasComposer(text)
+    except yaml.reader.ReaderError as exc:  # raised while reading, before any parsing
+        raise _unreadable(path, exc) from None
     loader.name = str(path)
     try:
         root = loader.get_single_node()
@@ -111,6 +125,8 @@ def read_located(path: Path, text: str) -> Any:
         raise PolicyFileError(
             path, line, "", f"not valid YAML ({exc.problem})", "fix the syntax at that line"
         ) from None
+    except yaml.reader.ReaderError as exc:
+        raise _unreadable(path, exc) from None
     finally:
         loader.dispose()
     if root is None:

@@ -18,12 +18,14 @@ from node.psi.job import run_psi_coordinator_job, run_psi_party, validate_psi_jo
 from node.psi.leader import run_psi_leader
 from node.psi.policy import PsiPermits
 from node.psi.result import PsiResult
+from node.psi.source import IdChunks, chunks_of, ids_from_file
 from node.psi.spec import PsiSpec, spec_from_job
 from node.psi.store import write_alignment
 
 __all__ = [
     "DuplicateIdsError",
     "EmptySetError",
+    "IdChunks",
     "InvalidIdsError",
     "MalformedMessage",
     "PsiAborted",
@@ -35,6 +37,8 @@ __all__ = [
     "PsiSpec",
     "PsiSpecError",
     "UnknownDatasetError",
+    "chunks_of",
+    "ids_from_file",
     "run_psi_coordinator",
     "run_psi_coordinator_job",
     "run_psi_follower",

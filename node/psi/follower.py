@@ -34,8 +34,15 @@ from node.psi.protocol import (
     to_points,
 )
 from node.psi.result import PsiResult
+from node.psi.source import IdChunks
 from node.psi.spec import PsiSpec
-from node.psi.streaming import OrderedSender, batch_count, batch_sizes, receive
+from node.psi.streaming import (
+    OrderedSender,
+    PendingTasks,
+    batch_count,
+    batch_sizes,
+    receive,
+)
 from node.psi.wire import (
     Status,
     decode_index,
@@ -58,7 +65,7 @@ def run_psi_follower(
     channel: PartyChannel,
     hooks: JobHooks,
     spec: PsiSpec,
-    ids: Iterable[object],
+    ids: Iterable[object] | IdChunks,
     pool: Executor | None = None,
     *,
     dataset: str = "",
@@ -115,18 +122,17 @@ class _FollowerRun:
         self.stage = "prepare"
         self.said_hello = False
         self.senders: list[OrderedSender] = []
-        self.pending: list[Future[bytes]] = []
+        self.pending = PendingTasks()
 
     def abort(self) -> None:
         for sender in self.senders:
             sender.abort()
-        for future in self.pending:
-            future.cancel()
+        self.pending.cancel_all()
 
-    def execute(self, ids: Iterable[object]) -> PsiResult:
+    def execute(self, ids: Iterable[object] | IdChunks) -> PsiResult:
         spec, channel, leader = self.spec, self.channel, self.spec.leader
         prepared = prepare_ids(ids, self.executor, strict=spec.strict, id_format=spec.id_format)
-        if not prepared.codes:
+        if not len(prepared.codes):
             raise EmptySetError(channel.party)
         n_own = len(prepared.codes)
         channel.send(leader, TOPIC_HELLO, encode_hello(Status.OK, n_own))
@@ -150,9 +156,9 @@ class _FollowerRun:
         self.senders.append(own_sender)
         n_own_batches = batch_count(n_own, spec.batch_size)
         for i, begin in enumerate(range(0, n_own, spec.batch_size)):
-            chunk = [prepared.codes[j] for j in order[begin : begin + spec.batch_size]]
+            chunk = prepared.codes[order[begin : begin + spec.batch_size]]
             future = self.executor.submit(blind_codes, salt, beta, chunk)
-            self.pending.append(future)
+            self.pending.track(future)
             own_sender.put(future, _Send(channel, leader, TOPIC_B, i, n_own_batches))
         shuffle = self._shuffle_seed() if spec.cardinality_only else None
 
@@ -165,7 +171,7 @@ class _FollowerRun:
                 self._from_leader(), leader, TOPIC_LEADER, i, n_lead_batches, count
             )
             future = self.executor.submit(reblind_points, beta, body)
-            self.pending.append(future)
+            self.pending.track(future)
             self.hooks.progress("psi/stream", i + 1, n_lead_batches, {})
             if shuffle is None:
                 back_sender.put(

@@ -21,8 +21,10 @@ SALT_BYTES: Final = 32
 MAX_COUNTER: Final = 8
 
 
-def hash_to_u(salt: bytes, code: str, counter: int = 0) -> bytes:
+def hash_to_u(salt: bytes, code: str | bytes, counter: int = 0) -> bytes:
     """Return candidate ``counter`` of the u-coordinate for ``code`` under the job ``salt``.
+
+    ``code`` is hashed as its UTF-8 bytes; passing those bytes directly gives the same point.
 
     Preconditions: ``salt`` is ``SALT_BYTES`` long, ``code`` is normalised, and
     ``0 <= counter < MAX_COUNTER``.
@@ -36,4 +38,5 @@ def hash_to_u(salt: bytes, code: str, counter: int = 0) -> bytes:
         raise ValueError(f"salt must be {SALT_BYTES} bytes")
     if not 0 <= counter < MAX_COUNTER:
         raise ValueError(f"counter must be in [0, {MAX_COUNTER})")
-    return hashlib.sha256(DOMAIN + salt + bytes([counter]) + code.encode("utf-8")).digest()
+    data = code if isinstance(code, bytes) else code.encode("utf-8")
+    return hashlib.sha256(DOMAIN + salt + bytes([counter]) + data).digest()

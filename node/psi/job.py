@@ -32,6 +32,7 @@ from node.psi.leader import run_psi_leader
 from node.psi.policy import PsiPermits
 from node.psi.protocol import TOPIC_HELLO, TOPIC_LEADER, notify_failure
 from node.psi.result import PsiResult
+from node.psi.source import chunks_of
 from node.psi.spec import PsiSpec, spec_from_job
 from node.transport.channel import PartyChannel
 
@@ -83,7 +84,8 @@ def run_psi_party(ctx: PartyContext, permits: PsiPermits) -> PsiResult:
             raise PsiPolicyError(dataset, id_field) from None
         if id_field not in frame.columns:
             raise PsiSpecError(f"dataset {dataset!r} has no column {id_field!r}")
-        ids = frame[id_field].tolist()
+        # Chunks of the column, validated one by one: no copy of it as a list of strings.
+        ids = chunks_of(frame[id_field])
     except PsiError as exc:
         _announce(ctx.channel, spec, exc)
         raise

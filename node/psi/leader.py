@@ -12,7 +12,7 @@ import logging
 import os
 import secrets
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, Future
 
 import numpy as np
@@ -37,8 +37,15 @@ from node.psi.protocol import (
 )
 from node.psi.result import PsiResult
 from node.psi.scalars import invertible_scalar
+from node.psi.source import IdChunks
 from node.psi.spec import PsiSpec
-from node.psi.streaming import OrderedSender, batch_count, batch_sizes, receive
+from node.psi.streaming import (
+    OrderedSender,
+    PendingTasks,
+    batch_count,
+    batch_sizes,
+    receive,
+)
 from node.psi.wire import (
     Status,
     decode_hello,
@@ -59,7 +66,7 @@ def run_psi_leader(
     channel: PartyChannel,
     hooks: JobHooks,
     spec: PsiSpec,
-    ids: Iterable[object],
+    ids: Iterable[object] | IdChunks,
     pool: Executor | None = None,
     *,
     dataset: str = "",
@@ -76,7 +83,8 @@ def run_psi_leader(
     spec
         The job's PSI settings, identical at every party.
     ids
-        The dataset's id column, in row order (unified social credit codes).
+        The dataset's id column, in row order (unified social credit codes), or
+        ``IdChunks`` reading it lazily from a file (``node.psi.source``).
     pool
         Worker processes for the per-row crypto; ``None`` runs it in this thread.
     dataset, id_field
@@ -130,20 +138,19 @@ class _LeaderRun:
         self.executor = executor
         self.stage = "prepare"
         self.sender: OrderedSender | None = None
-        self.pending: list[Future[bytes]] = []
+        self.pending = PendingTasks()
         self.received = 0
         self.expected = 0
 
     def abort(self) -> None:
         if self.sender is not None:
             self.sender.abort()
-        for future in self.pending:
-            future.cancel()
+        self.pending.cancel_all()
 
-    def execute(self, ids: Iterable[object]) -> PsiResult:
+    def execute(self, ids: Iterable[object] | IdChunks) -> PsiResult:
         spec, channel = self.spec, self.channel
         prepared = prepare_ids(ids, self.executor, strict=spec.strict, id_format=spec.id_format)
-        if not prepared.codes:
+        if not len(prepared.codes):
             raise EmptySetError(channel.party)
         n_lead = len(prepared.codes)
         # Fresh per job, memory only; ``undo`` removes alpha again (see node.psi.scalars).
@@ -158,7 +165,7 @@ class _LeaderRun:
         for i, start in enumerate(range(0, n_lead, spec.batch_size)):
             chunk = prepared.codes[start : start + spec.batch_size]
             future = self.executor.submit(blind_codes, salt, alpha, chunk)
-            self.pending.append(future)
+            self.pending.track(future)
             self.sender.put(future, self._broadcaster(i, n_batches))
 
         self.stage = "hello"
@@ -190,7 +197,7 @@ class _LeaderRun:
                     theirs[follower].append(_done(body))
                     continue
                 future = self.executor.submit(reblind_points, alpha, body)
-                self.pending.append(future)
+                self.pending.track(future)
                 theirs[follower].append(future)
         ours: dict[str, list[Future[bytes]]] = {}
         for follower in spec.followers:
@@ -199,7 +206,7 @@ class _LeaderRun:
                 body = self._recv_points(follower, TOPIC_AB, i, n_lead, count)
                 if strip[follower]:
                     future = self.executor.submit(unblind_points, *undo, body)
-                    self.pending.append(future)
+                    self.pending.track(future)
                 else:
                     future = _done(body)
                 ours[follower].append(future)
@@ -210,7 +217,7 @@ class _LeaderRun:
         matches = {
             follower: _match(
                 to_points(b"".join(f.result() for f in ours[follower]), follower, TOPIC_AB),
-                to_points(b"".join(f.result() for f in theirs[follower]), follower, TOPIC_B),
+                (to_points(f.result(), follower, TOPIC_B) for f in _drain(theirs[follower])),
             )
             for follower in spec.followers
         }
@@ -312,9 +319,28 @@ def _done(value: bytes) -> Future[bytes]:
     return future
 
 
-def _match(ours: npt.NDArray[np.bytes_], theirs: npt.NDArray[np.bytes_]) -> npt.NDArray[np.int64]:
-    """For each of our points, its position among ``theirs`` (same blinding), or -1."""
+def _drain(futures: list[Future[bytes]]) -> Iterator[Future[bytes]]:
+    """Yield the futures in order, dropping each from the list so its result can be freed."""
+    for i, future in enumerate(futures):
+        futures[i] = _done(b"")
+        yield future
+
+
+def _match(
+    ours: npt.NDArray[np.bytes_], theirs: Iterable[npt.NDArray[np.bytes_]]
+) -> npt.NDArray[np.int64]:
+    """For each of our points, its position in the stream ``theirs`` (same blinding), or -1.
+
+    Our points are sorted once and each batch of theirs is looked up as it comes, so the
+    follower's (possibly much larger) set is never held sorted or in one piece.
+    """
     positions = np.full(len(ours), -1, dtype=np.int64)
-    _, ours_at, theirs_at = np.intersect1d(ours, theirs, assume_unique=True, return_indices=True)
-    positions[ours_at] = theirs_at
+    order = np.argsort(ours)
+    ranked = ours[order]
+    offset = 0
+    for batch in theirs:
+        at = np.minimum(np.searchsorted(ranked, batch), len(ranked) - 1)
+        hit = np.flatnonzero(ranked[at] == batch)
+        positions[order[at[hit]]] = offset + hit
+        offset += len(batch)
     return positions

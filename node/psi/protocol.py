@@ -25,6 +25,7 @@ from node.psi.exceptions import (
 )
 from node.psi.hashing import SALT_BYTES
 from node.psi.result import PsiResult
+from node.psi.source import IdChunks
 from node.psi.spec import POINT_BYTES
 from node.psi.streaming import peer_left
 from node.psi.wire import (
@@ -141,14 +142,14 @@ class RoleRun(Protocol):
 
     stage: str
 
-    def execute(self, ids: Iterable[object]) -> PsiResult: ...
+    def execute(self, ids: Iterable[object] | IdChunks) -> PsiResult: ...
 
     def abort(self) -> None: ...
 
 
 def run_recorded(
     run: RoleRun,
-    ids: Iterable[object],
+    ids: Iterable[object] | IdChunks,
     channel: PartyChannel,
     hooks: JobHooks,
     peers: Sequence[str],

@@ -47,6 +47,34 @@ def receive(channel: PartyChannel, sender: str, topic: str, timeout: float, stag
         raise peer_left(exc, sender, stage) from None
 
 
+class PendingTasks:
+    """The tasks of a run that have not finished, to cancel them if the run fails.
+
+    A finished task leaves the set at once, so the set never keeps a result alive: a run
+    over ten million ids holds its blinded batches only until they are sent.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._futures: set[Future[bytes]] = set()
+
+    def track(self, future: Future[bytes]) -> Future[bytes]:
+        with self._lock:
+            self._futures.add(future)
+        future.add_done_callback(self._forget)
+        return future
+
+    def cancel_all(self) -> None:
+        with self._lock:
+            futures = list(self._futures)
+        for future in futures:
+            future.cancel()
+
+    def _forget(self, future: Future[bytes]) -> None:
+        with self._lock:
+            self._futures.discard(future)
+
+
 class OrderedSender:
     """Delivers the results of submitted tasks, in submission order, from a daemon thread.
 

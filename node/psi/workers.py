@@ -12,6 +12,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
 from typing import Any, Final, TypeVar
 
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 from node.data import uscc
@@ -24,31 +27,50 @@ T = TypeVar("T")
 # What a failed ladder step leaves in an output slot. A real X25519 output is never all
 # zero (``exchange`` refuses to return it), so the caller can spot the failed rows.
 ZERO_POINT: Final = bytes(POINT_BYTES)
+# A valid unified social credit code is 18 ASCII characters.
+USCC_BYTES: Final = 18
 
 
-def validate_chunk(ids: Sequence[object], id_format: str = "uscc") -> tuple[list[str], list[int]]:
+def validate_chunk(
+    ids: Any, id_format: str = "uscc"
+) -> tuple[npt.NDArray[np.bytes_], npt.NDArray[np.int64]]:
     """Normalise a chunk of ids; return the valid codes and the chunk offsets of invalid ones.
 
-    Anything that is not a string (a missing value read from a file, for instance) is invalid.
-    With ``id_format="text"`` any non-empty string, stripped, is valid.
+    ``ids`` is a list, a pandas Series, a numpy or a pyarrow array. The codes come back as
+    UTF-8 in a fixed-width bytes array (compact to send back and to keep: no Python object
+    per id). Anything that is not a string (a missing value read from a file, for instance)
+    is invalid. With ``id_format="text"`` any non-empty string, stripped, is valid, except
+    one holding a NUL character (a fixed-width array cannot keep it).
     """
-    valid: list[str] = []
+    valid: list[bytes] = []
     invalid: list[int] = []
     text = id_format == "text"
-    for offset, raw in enumerate(ids):
+    for offset, raw in enumerate(_as_list(ids)):
         if not isinstance(raw, str):
             invalid.append(offset)
             continue
         code = raw.strip() if text else uscc.normalize(raw)
-        if (text and code) or uscc.is_valid(code):
-            valid.append(code)
+        if (text and code and "\0" not in code) or (not text and uscc.is_valid(code)):
+            valid.append(code.encode("utf-8"))
         else:
             invalid.append(offset)
-    return valid, invalid
+    width = max(map(len, valid), default=1) if text else USCC_BYTES
+    return np.array(valid, dtype=f"S{width}"), np.array(invalid, dtype=np.int64)
 
 
-def blind_codes(salt: bytes, scalar: bytes, codes: Sequence[str]) -> bytes:
+def _as_list(ids: Any) -> list[Any]:
+    if isinstance(ids, pa.Array | pa.ChunkedArray):
+        return ids.to_pylist()  # type: ignore[no-any-return]
+    if hasattr(ids, "tolist"):
+        return ids.tolist()  # type: ignore[no-any-return]
+    return list(ids)
+
+
+def blind_codes(salt: bytes, scalar: bytes, codes: Sequence[str] | npt.NDArray[np.bytes_]) -> bytes:
     """Hash each code to a point and multiply it by ``scalar``; return the concatenated points.
+
+    ``codes`` are normalised codes, as ``str`` or as their UTF-8 bytes (the array
+    ``validate_chunk`` returns).
 
     Raises
     ------
@@ -59,7 +81,7 @@ def blind_codes(salt: bytes, scalar: bytes, codes: Sequence[str]) -> bytes:
     from_bytes = X25519PublicKey.from_public_bytes
     out: list[bytes] = []
     append = out.append
-    for code in codes:
+    for code in codes.tolist() if isinstance(codes, np.ndarray) else codes:
         try:
             append(key.exchange(from_bytes(hash_to_u(salt, code, 0))))
         except ValueError:
@@ -67,7 +89,7 @@ def blind_codes(salt: bytes, scalar: bytes, codes: Sequence[str]) -> bytes:
     return b"".join(out)
 
 
-def _blind_retry(key: X25519PrivateKey, salt: bytes, code: str) -> bytes:
+def _blind_retry(key: X25519PrivateKey, salt: bytes, code: str | bytes) -> bytes:
     for counter in range(1, MAX_COUNTER):
         try:
             return key.exchange(X25519PublicKey.from_public_bytes(hash_to_u(salt, code, counter)))

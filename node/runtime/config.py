@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from node.compute import ComputeConfig
 
 
 class ConfigError(Exception):
@@ -44,8 +46,12 @@ class NodeConfig:
     datasets: tuple[DatasetConfig, ...]
     # Interval between signed access-log checkpoints published to the coordinator's witness.
     checkpoint_interval_s: float = 30.0
+    # Where bulk crypto runs: local worker processes (default) or a Ray cluster.
+    compute: ComputeConfig = field(default_factory=ComputeConfig)
     # The ``scoring:`` section, validated by node.scoring.config at start-up.
     scoring: Mapping[str, Any] | None = None
+    # The ``monitoring:`` section, validated by node.monitoring.config at start-up.
+    monitoring: Mapping[str, Any] | None = None
 
     def dataset(self, name: str) -> DatasetConfig:
         for ds in self.datasets:
@@ -92,6 +98,23 @@ def _scoring_section(raw: Any, resolve: Any) -> Mapping[str, Any] | None:
     return section
 
 
+def _monitoring_section(raw: Any, resolve: Any) -> Mapping[str, Any] | None:
+    """The ``monitoring:`` mapping with its file paths resolved against the config file."""
+    if not isinstance(raw, Mapping):
+        return raw  # validated (and refused with a message) by node.monitoring.config
+    section = dict(raw)
+    if isinstance(section.get("policy"), str):
+        section["policy"] = str(resolve(section["policy"]))
+    sinks = section.get("sinks")
+    if isinstance(sinks, list):
+        section["sinks"] = [
+            {k: str(resolve(v)) if k in ("file", "secret_file") and isinstance(v, str) else v
+             for k, v in sink.items()} if isinstance(sink, Mapping) else sink
+            for sink in sinks
+        ]  # fmt: skip
+    return section
+
+
 def load_node_config(path: Path | str) -> NodeConfig:
     """Read and validate a node configuration file.
 
@@ -128,14 +151,50 @@ def load_node_config(path: Path | str) -> NodeConfig:
         node_id=_require(raw, "node_id", path),
         cert_dir=resolve(_require(certs, "dir", path)),
         cert_name=str(certs.get("name") or raw["node_id"]),
-        coordinator=_require(raw, "coordinator", path),
+        coordinator=_coordinator_addresses(raw, path),
         listen=str(raw.get("listen", "127.0.0.1:0")),
         state_dir=resolve(str(raw.get("state_dir", f"var/{raw['node_id']}"))),
         policy=resolve(policy) if policy else None,
         datasets=tuple(datasets),
         checkpoint_interval_s=float(raw.get("checkpoint_interval_s", 30.0)),
+        compute=_compute(raw.get("compute"), path),
         scoring=_scoring_section(raw.get("scoring"), resolve),
+        monitoring=_monitoring_section(raw.get("monitoring"), resolve),
     )
     if config.policy is not None and not config.policy.exists():
         raise ConfigError(path, "policy", f"{config.policy} does not exist")
     return config
+
+
+def _compute(raw: object, path: Path) -> ComputeConfig:
+    """The ``compute`` section: ``engine`` (local or ray), ``address`` (ray), ``workers``."""
+    if raw is None:
+        return ComputeConfig()
+    if not isinstance(raw, Mapping):
+        raise ConfigError(path, "compute", "must be a mapping with engine (local or ray)")
+    unknown = sorted(set(raw) - {"engine", "address", "workers"})
+    if unknown:
+        raise ConfigError(
+            path, f"compute.{unknown[0]}", "unknown key; use engine, address, workers"
+        )
+    workers = raw.get("workers")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)):
+        raise ConfigError(path, "compute.workers", "must be a positive integer")
+    address = raw.get("address")
+    if address is not None and not isinstance(address, str):
+        raise ConfigError(path, "compute.address", "must be a Ray address such as ray://HOST:10001")
+    try:
+        return ComputeConfig(str(raw.get("engine", "local")), address, workers)
+    except ValueError as exc:
+        raise ConfigError(path, "compute", str(exc)) from None
+
+
+def _coordinator_addresses(raw: Mapping[str, Any], path: Path) -> str:
+    """``coordinator``: one ``HOST:PORT``, or a list of them (an active coordinator and its
+    standbys); kept comma-separated, in the order the node tries them."""
+    value = raw.get("coordinator")
+    if isinstance(value, list):
+        if not value or not all(isinstance(v, str) and v for v in value):
+            raise ConfigError(path, "coordinator", "must be HOST:PORT or a list of HOST:PORT")
+        return ",".join(value)
+    return str(_require(raw, "coordinator", path))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from node.consent.gate import TrainingFirms, TrainingUse
 from node.pki.identity import Principal
 from node.policy import PolicyEngine
 
@@ -23,7 +24,9 @@ class PolicyGate:
         me: Principal,
         parties: Sequence[str],
         identity_of: Callable[[str], Principal],
+        firms: TrainingFirms | None = None,
     ) -> None:
+        self._firms = firms
         self._engine = engine
         self._me = me
         self._others = [p for p in parties if p != me.node_id]
@@ -49,3 +52,14 @@ class PolicyGate:
         For what a job uses but never sends, such as the label at the label holder.
         """
         return self._engine.authorize(self._me, purpose, dataset, fields).version
+
+    def training_firms(self, codes: Sequence[str], for_party: str) -> TrainingUse | None:
+        """Which rows (by firm code) training for ``for_party``'s organization may use, under
+        the basis this node's policy states; ``None`` when this node keeps no authorizations.
+        """
+        if self._firms is None:
+            return None
+        recipient = (
+            self._me if for_party == self._me.node_id else self._identity_of(for_party)
+        ).organization
+        return self._firms.select(codes, recipient)

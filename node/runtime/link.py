@@ -46,7 +46,12 @@ def diagnose_handshake(creds: NodeCredentials) -> str | None:
 
 
 class CoordinatorLink:
-    """Owns the channel to the coordinator and dispatches what arrives on the node's stream."""
+    """Owns the channel to the coordinator and dispatches what arrives on the node's stream.
+
+    ``address`` may name several coordinators, comma-separated (an active one and its
+    standbys on one database): when the one in use cannot be reached, the link moves on to
+    the next at once, and waits (with back-off) only after trying them all.
+    """
 
     def __init__(
         self,
@@ -58,24 +63,44 @@ class CoordinatorLink:
         on_registered: Callable[[coordinator_pb2.RegisterResponse], None],
         running_jobs: Callable[[], list[str]],
     ) -> None:
-        self._address = address
+        self._addresses = [a.strip() for a in address.split(",") if a.strip()]
+        self._at = 0
         self._creds = creds
         self._register_request = register_request
         self._on_event = on_event
         self._on_disconnect = on_disconnect
         self._on_registered = on_registered
         self._running_jobs = running_jobs
-        self._channel = secure_channel(
-            address,
-            channel_credentials(creds.cert_pem, creds.key_pem, creds.ca_pem),
-            COORDINATOR,
-        )
-        self.stub = coordinator_pb2_grpc.CoordinatorStub(self._channel)
+        self._channel, self.stub = self._open(self._addresses[0])
         self.connected = threading.Event()
         self.fatal: str | None = None
         self._stop = threading.Event()
         self._stream: Any = None
         self._thread = threading.Thread(target=self._run, name="coordinator-link", daemon=True)
+
+    @property
+    def _address(self) -> str:
+        return self._addresses[self._at]
+
+    def _open(self, address: str) -> tuple[grpc.Channel, coordinator_pb2_grpc.CoordinatorStub]:
+        creds = self._creds
+        channel = secure_channel(
+            address,
+            channel_credentials(creds.cert_pem, creds.key_pem, creds.ca_pem),
+            COORDINATOR,
+        )
+        return channel, coordinator_pb2_grpc.CoordinatorStub(channel)
+
+    def _next_coordinator(self) -> bool:
+        """Switch to the next configured coordinator; False when every one was tried."""
+        if len(self._addresses) < 2:
+            return False
+        self._at = (self._at + 1) % len(self._addresses)
+        old = self._channel
+        self._channel, self.stub = self._open(self._address)
+        old.close()
+        log.info("trying coordinator at %s", self._address)
+        return self._at != 0
 
     # life cycle ------------------------------------------------------------------------
 
@@ -118,6 +143,10 @@ class CoordinatorLink:
                 if self.connected.is_set():
                     self.connected.clear()
                     self._on_disconnect("connection to the coordinator was lost")
+            if self._stop.is_set():
+                break
+            if self._next_coordinator():
+                continue  # another coordinator to try before backing off
             self._stop.wait(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)])
             attempt += 1
 

@@ -6,16 +6,20 @@ import logging
 import threading
 
 from node.audit import AccessLog, Actor
-from node.compute import worker_pool
+from node.compute import compute_executor
+from node.crypto.replay import PersistentReplayGuard
 from node.jobs.context import FieldGate
+from node.monitoring.exceptions import MonitoringError
+from node.monitoring.node import Monitoring
 from node.pki import PeerVerifier, PkiError, load_identity_files
 from node.policy import Decision, PolicyEngine
 from node.runtime.audit_sink import AuditSink
 from node.runtime.config import ConfigError, NodeConfig
-from node.runtime.datasets import NodeDatasets
+from node.runtime.datasets import NodeDatasets, UnknownDataset
 from node.runtime.gate import PolicyGate
 from node.runtime.link import CoordinatorLink
 from node.runtime.secrets import node_secret
+from node.runtime.state_lock import StateLock
 from node.runtime.tasks import Assignment, TaskRunner
 from node.scoring.config import parse_scoring_config
 from node.scoring.exceptions import ScoringError
@@ -58,7 +62,7 @@ class NodeProcess:
         if reason is not None:
             raise PkiError(f"this node's own certificate is unusable: {reason}")
         self.identity = creds.identity
-        config.state_dir.mkdir(parents=True, exist_ok=True)
+        self._state_lock = StateLock.acquire(config.state_dir)
         secret = node_secret(config.state_dir)
         self.datasets = NodeDatasets(config.datasets)
         if config.policy is None:
@@ -80,19 +84,29 @@ class NodeProcess:
             running_jobs=lambda: self.tasks.running_jobs(),
         )
         self.directory = PeerDirectory(self.link.directory, verifier)
-        self.router = EnvelopeRouter(
-            config.node_id, DirectorySealer(creds, self.directory), self.link.send_sealed
-        )
         try:
             scoring = parse_scoring_config(config.scoring, creds.identity.role, config.state_dir)
         except ScoringError as exc:
             raise ConfigError(config.state_dir, "scoring", str(exc)) from None
+        self.router = EnvelopeRouter(
+            config.node_id,
+            DirectorySealer(creds, self.directory, PersistentReplayGuard(config.state_dir)),
+            self.link.send_sealed,
+        )
         self.lending = Lending(
             creds=creds, config=scoring, state_dir=config.state_dir, secret=secret,
             datasets=self.datasets, engine=self.engine, sink=self.sink, router=self.router,
             directory=self.directory,
         )  # fmt: skip
-        self.pool = worker_pool()
+        try:
+            self.monitoring = Monitoring(
+                raw=config.monitoring, state_dir=config.state_dir, lending=self.lending,
+                scoring=scoring, datasets=self.datasets, engine=self.engine, sink=self.sink,
+                router=self.router,
+            )  # fmt: skip
+        except (MonitoringError, UnknownDataset) as exc:
+            raise ConfigError(config.state_dir, "monitoring", str(exc)) from None
+        self.pool = compute_executor(config.compute)
         self.tasks = TaskRunner(
             config.node_id,
             self.router,
@@ -110,6 +124,7 @@ class NodeProcess:
             sink=self.sink,
             identify=lambda ctx: verifier(peer_certificate(ctx)),
             lending=self.lending,
+            monitoring=self.monitoring.service,
         )
         interceptor = PeerAuthInterceptor(
             verifier, NODE_ACCESS, self.sink.decision_recorder(log_allowed=True)
@@ -144,7 +159,9 @@ class NodeProcess:
         )
 
     def _gate_for(self, parties: tuple[str, ...]) -> FieldGate:
-        return PolicyGate(self.engine, self.identity, parties, self.directory.identity)
+        return PolicyGate(
+            self.engine, self.identity, parties, self.directory.identity, self.lending.training
+        )
 
     def _register_request(self) -> coordinator_pb2.RegisterRequest:
         host = self.config.listen.rsplit(":", 1)[0]
@@ -223,7 +240,9 @@ class NodeProcess:
         self.tasks.join(grace)
         self.server.stop(grace).wait(grace + 1)
         self.pool.shutdown(cancel_futures=True)
+        self.monitoring.close()
         self.lending.close()
         self.sink.record("admin", {"operation": "node_stopped"})
         self.access_log.checkpoint()  # the whole history is signed before the process ends
         self.access_log.close()
+        self._state_lock.release()

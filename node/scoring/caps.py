@@ -8,7 +8,6 @@ them; days are UTC calendar days.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from collections.abc import Sequence
@@ -17,6 +16,8 @@ from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
+
+from node.runtime.statedb import open_state_db
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS counts (day TEXT, kind TEXT, key TEXT, n INTEGER,
@@ -32,13 +33,9 @@ class DailyCaps:
     """Counts and enforces ``per_bank`` and ``per_firm`` requests per UTC day. Thread-safe."""
 
     def __init__(self, path: Path, per_bank: int, per_firm: int) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.per_bank = per_bank
         self.per_firm = per_firm
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        self._db = open_state_db(path, _SCHEMA, "NORMAL")
         self._lock = threading.Lock()
         self._day = ""
         self._bank: dict[str, int] = {}

@@ -4,8 +4,12 @@ One dispatcher thread per holder keeps the bank's requests moving over the node'
 coordinator connection: whatever callers queued while the previous envelope was being sent
 goes out together in the next one, so at one request at a time each decision is one envelope
 each way, and under load many decisions share an envelope (fewer seals, relay hops and
-access-log entries). Answers are matched by batch id; a caller waits at most its deadline,
-and a late answer is dropped.
+access-log entries), which also keeps the bank far below the coordinator's per-certificate
+envelope rate at any load. Answers are matched by batch id; a caller waits at most its
+deadline, and a late answer is dropped. An entry whose answer never comes is dropped after
+``ANSWER_WAIT_S`` (longer than any decision policy's deadline), and at most
+``MAX_WAITING`` entries are kept, oldest dropped first, so a silent holder cannot grow the
+bank's memory.
 """
 
 from __future__ import annotations
@@ -15,8 +19,8 @@ import logging
 import threading
 import time
 import uuid
-from collections import deque
-from collections.abc import Sequence
+from collections import OrderedDict, deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +31,9 @@ from node.transport.relay_channel import EnvelopeRouter, Opened
 log = logging.getLogger("fedcredit.scoring.client")
 
 MAX_BATCH = 5000
+# Longer than the largest deadline a decision policy may set (60 s) and the records ack wait.
+ANSWER_WAIT_S = 90.0
+MAX_WAITING = 10_000
 
 
 @dataclass
@@ -77,10 +84,21 @@ class _Outbox:
 class PartnerClient:
     """Sends scoring and records messages to holders and hands answers back."""
 
-    def __init__(self, router: EnvelopeRouter) -> None:
+    def __init__(
+        self,
+        router: EnvelopeRouter,
+        *,
+        wait_s: float = ANSWER_WAIT_S,
+        max_waiting: int = MAX_WAITING,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._router = router
         self._outboxes: dict[str, _Outbox] = {}
-        self._waiting: dict[str, tuple[list[Pending], list[int]]] = {}
+        # message id -> (items, offsets, expiry), oldest first
+        self._waiting: OrderedDict[str, tuple[list[Pending], list[int], float]] = OrderedDict()
+        self._wait_s = wait_s
+        self._max_waiting = max_waiting
+        self._clock = clock
         self._lock = threading.Lock()
         self._ids = itertools.count()
         self._prefix = uuid.uuid4().hex[:8]
@@ -126,8 +144,10 @@ class PartnerClient:
         self, holder: str, topic: str, message: dict[str, Any], items: list[Pending]
     ) -> None:
         offsets = list(itertools.accumulate((p.size for p in items), initial=0))
+        now = self._clock()
         with self._lock:
-            self._waiting[message["id"]] = (items, offsets)
+            self._purge(now)
+            self._waiting[message["id"]] = (items, offsets, now + self._wait_s)
         try:
             self._router.send(wire.JOB_KEY, holder, topic, wire.encode(message))
         except PartyUnavailable as exc:
@@ -145,6 +165,27 @@ class PartnerClient:
                 p.done.set()
             log.exception("sending to %s failed", holder)
 
+    def _purge(self, now: float) -> None:
+        """Drop entries past their expiry or beyond ``max_waiting`` (caller holds the lock).
+
+        Their callers gave up long ago (a deadline is shorter than the expiry); anyone still
+        waiting on a dropped entry sees the gap ``deadline``.
+        """
+        while self._waiting:
+            key, (items, _, expiry) = next(iter(self._waiting.items()))
+            if expiry > now and len(self._waiting) < self._max_waiting:
+                return
+            del self._waiting[key]
+            for p in items:
+                p.failure = "deadline"
+                p.done.set()
+
+    def waiting(self) -> int:
+        """Messages sent whose answer has not come (bounded by ``max_waiting``)."""
+        with self._lock:
+            self._purge(self._clock())
+            return len(self._waiting)
+
     def handle(self, msg: Opened) -> None:
         """The router's handler for answers (on the stream thread: cheap work only)."""
         try:
@@ -156,7 +197,7 @@ class PartnerClient:
             waiting = self._waiting.pop(str(answer["id"]), None)
         if waiting is None:
             return  # late (the caller gave up) or unknown
-        items, offsets = waiting
+        items, offsets, _ = waiting
         for p, start, end in zip(items, offsets, offsets[1:], strict=False):
             if answer.get("error") or msg.topic != wire.SCORED:
                 p.answer = answer

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+import numpy as np
+from numpy.typing import NDArray
+
 from node.scoring.exceptions import ScoringError
 
 _FLAG_RULE: Final = re.compile(
@@ -34,6 +37,41 @@ class FlagRule:
     column: str
     op: str
     threshold: float
+
+    def holds(self, column: NDArray[np.float64]) -> NDArray[np.bool_]:
+        """Whether the rule holds for each value (a missing value never raises the flag)."""
+        with np.errstate(invalid="ignore"):
+            result: NDArray[np.bool_] = _OPS[self.op](column, self.threshold)
+        return result
+
+
+_OPS: Final = {
+    ">=": np.greater_equal,
+    "<=": np.less_equal,
+    ">": np.greater,
+    "<": np.less,
+    "==": np.equal,
+    "!=": np.not_equal,
+}
+
+
+def parse_flag_rules(raw: Mapping[str, Any] | None, where: str) -> tuple[FlagRule, ...]:
+    """``CODE: "column >= number"`` rules (scoring and monitoring flags share the form).
+
+    Raises
+    ------
+    ScoringError
+        A code is not upper-case or a rule does not parse.
+    """
+    flags = []
+    for code, rule in dict(raw or {}).items():
+        match = _FLAG_RULE.match(str(rule))
+        if not _CODE.match(str(code)) or match is None:
+            raise ScoringError(
+                f"{where}.{code}: write CODE: 'column >= number' with an upper-case code"
+            )
+        flags.append(FlagRule(str(code), match[1], match[2], float(match[3])))
+    return tuple(flags)
 
 
 @dataclass(frozen=True)
@@ -59,18 +97,19 @@ def parse_scoring_config(raw: Mapping[str, Any] | None, role: str, base: Path) -
         A key is unknown, mistyped, or a flag rule does not parse.
     """
     raw = raw or {}
-    known = {"dataset", "reason_prefix", "flags", "reasons", "caps", "decision_policy", "workers"}
+    known = {
+        "dataset",
+        "reason_prefix",
+        "flags",
+        "reasons",
+        "caps",
+        "decision_policy",
+        "workers",
+    }
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ScoringError(f"scoring.{unknown[0]}: unknown key (known: {', '.join(sorted(known))})")
-    flags = []
-    for code, rule in dict(raw.get("flags") or {}).items():
-        match = _FLAG_RULE.match(str(rule))
-        if not _CODE.match(str(code)) or match is None:
-            raise ScoringError(
-                f"scoring.flags.{code}: write CODE: 'column >= number' with an upper-case code"
-            )
-        flags.append(FlagRule(str(code), match[1], match[2], float(match[3])))
+    flags = parse_flag_rules(raw.get("flags"), "scoring.flags")
     caps = dict(raw.get("caps") or {})
     per_bank = int(caps.get("per_bank_per_day", DEFAULT_PER_BANK_PER_DAY))
     per_firm = int(caps.get("per_firm_per_day", DEFAULT_PER_FIRM_PER_DAY))
@@ -88,7 +127,7 @@ def parse_scoring_config(raw: Mapping[str, Any] | None, role: str, base: Path) -
     return ScoringConfig(
         dataset=str(raw["dataset"]) if raw.get("dataset") else None,
         prefix=str(raw.get("reason_prefix") or ROLE_PREFIX.get(role, role.upper())),
-        flags=tuple(flags),
+        flags=flags,
         categories=categories,
         per_bank_per_day=per_bank,
         per_firm_per_day=per_firm,

@@ -139,6 +139,14 @@ class HolderService:
         self._decisions[key] = (now, decision.decision_id)
         return decision.decision_id
 
+    def warm(self) -> None:
+        """Apply every deployed part to its table now rather than at the first request."""
+        for deployment in self._registry.list():
+            if deployment.status == "deployed":
+                part = self._registry.part(deployment)
+                if part.info.dataset in self._datasets.names():
+                    self._prepare(deployment.name, deployment.version, part)
+
     def _prepare(self, name: str, version: int, part: ModelPart) -> _Prepared:
         key = (name, version)
         prepared = self._prepared.get(key)
@@ -155,9 +163,7 @@ class HolderService:
         rules = [r for r in self._config.flags if r.column in frame.columns]
         flags = np.zeros((len(frame), len(rules)), np.bool_)
         for j, rule in enumerate(rules):
-            column = frame[rule.column].to_numpy(dtype=np.float64)
-            with np.errstate(invalid="ignore"):
-                flags[:, j] = _compare(column, rule.op, rule.threshold)
+            flags[:, j] = rule.holds(frame[rule.column].to_numpy(dtype=np.float64))
         prepared = _Prepared(
             contributions, constant, names, grouping, flags, [r.code for r in rules]
         )
@@ -213,14 +219,21 @@ class HolderService:
         scores = np.zeros(n)
         scores[allowed] = contrib.sum(axis=1) + prepared.constant
         by_category = contrib @ prepared.grouping
+        top = np.argsort(-by_category, axis=1, kind="stable")[:, :MAX_REASONS]
+        top_values = np.take_along_axis(by_category, top, axis=1)
+        names = prepared.categories
         reasons: list[list[list[Any]]] = [[] for _ in range(n)]
         flags: list[list[str]] = [[] for _ in range(n)]
-        for out_i, i in enumerate(np.flatnonzero(allowed)):
-            row = by_category[out_i]
-            top = np.argsort(-row, kind="stable")[:MAX_REASONS]
-            reasons[i] = [[prepared.categories[j], float(row[j])] for j in top if row[j] > 0]
-            raised = prepared.flags[take[out_i]]
-            flags[i] = [prepared.flag_codes[j] for j in np.flatnonzero(raised)]
+        raised = prepared.flags[take]
+        flagged = set(np.flatnonzero(raised.any(axis=1)).tolist()) if raised.size else set()
+        for out_i, i in enumerate(np.flatnonzero(allowed).tolist()):
+            reasons[i] = [
+                [names[j], v]
+                for j, v in zip(top[out_i].tolist(), top_values[out_i].tolist(), strict=True)
+                if v > 0
+            ]
+            if out_i in flagged:
+                flags[i] = [prepared.flag_codes[j] for j in np.flatnonzero(raised[out_i])]
         self._log_uses(
             actor,
             dataset,
@@ -378,20 +391,3 @@ class HolderService:
             "pending": pending,
             "revoked": revoked,
         }
-
-
-def _compare(column: NDArray[np.float64], op: str, threshold: float) -> NDArray[np.bool_]:
-    result: NDArray[np.bool_]
-    if op == ">=":
-        result = column >= threshold
-    elif op == "<=":
-        result = column <= threshold
-    elif op == ">":
-        result = column > threshold
-    elif op == "<":
-        result = column < threshold
-    elif op == "==":
-        result = column == threshold
-    else:
-        result = column != threshold
-    return result

@@ -29,6 +29,11 @@ class FirmIndex:
         self._by_pseudonym: dict[bytes, dict[str, int]] = {}
         self._lock = threading.Lock()
 
+    @property
+    def codes(self) -> list[str]:
+        """The firms' normalized codes in row order (this node's own lookups only)."""
+        return self._codes
+
     def __len__(self) -> int:
         return len(self._codes)
 

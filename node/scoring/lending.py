@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from node.audit import Actor
+from node.audit import Action, Actor
 from node.audit.tokens import FirmTokenizer
 from node.consent.desk import ConsentDesk
+from node.consent.gate import ReleaseFirms, TrainingFirms
 from node.consent.store import PENDING, ConsentStore
 from node.models import ModelRegistry
 from node.pki.files import NodeCredentials
 from node.pki.identity import Identity
 from node.policy import PolicyEngine
+from node.policy.release import ReleaseRecord
 from node.runtime.audit_sink import AuditSink
 from node.runtime.datasets import NodeDatasets
 from node.scoring import wire
@@ -33,6 +38,8 @@ from node.scoring.records import DecisionRecords
 from node.scoring.service import DecisionService
 from node.transport.directory import PeerDirectory
 from node.transport.relay_channel import EnvelopeRouter, Opened
+
+log = logging.getLogger("fedcredit.scoring.lending")
 
 
 def subject_tokenizer(secret: bytes) -> FirmTokenizer:
@@ -61,6 +68,7 @@ class Lending:
         self._creds = creds
         self._directory = directory
         self._datasets = datasets
+        self._sink = sink
         self.tokenizer = subject_tokenizer(secret)
         self.registry = ModelRegistry(state_dir)
         self.consent = ConsentStore(state_dir / "consent" / "authorizations.sqlite")
@@ -69,6 +77,8 @@ class Lending:
         )
         self.records = DecisionRecords(state_dir / "scoring" / "decisions.sqlite")
         self._indexes: dict[str, FirmIndex] = {}
+        # further topics served over the same envelopes (post-loan monitoring adds its own)
+        self._routes: dict[str, Callable[[Opened], None]] = {}
         self._keys: dict[str, bytes] = {}
         self._executor = ThreadPoolExecutor(config.workers, thread_name_prefix="scoring")
         self.client = PartnerClient(router)
@@ -100,11 +110,36 @@ class Lending:
             index_of=self.index_of,
             sink=sink,
         )
+        self.training = TrainingFirms(
+            self.consent, self.tokenizer.token, lambda: engine.policy.training_basis
+        )
         self.desk = ConsentDesk(
             self.consent, self.tokenizer, self.client, lambda h: Pseudonyms(self.pair_key(h))
         )
         router.serve(wire.JOB_KEY, self._dispatch)
         self._resolve_pending(config)
+        threading.Thread(target=self._warm, name="scoring-warm", daemon=True).start()
+
+    def _warm(self) -> None:
+        """Build what the first request would otherwise wait for, off the request path.
+
+        Firm indexes of every dataset, every deployed part applied to its table (holder), and
+        at a bank its decision policy and the pair keys of the holders it asks. A request that
+        comes first simply builds what it needs itself; failures here only cost that.
+        """
+        try:
+            for name in self._datasets.names():
+                self.index_of(name)
+            self.holder.warm()
+            if self.decisions.has_policy():
+                for holder in self.decisions.policy().holders:
+                    self.decisions.names(holder)
+        except Exception:  # a peer not yet in the directory, a policy being edited
+            log.debug("scoring warm-up stopped early", exc_info=True)
+
+    def identity_of(self, node_id: str) -> Identity:
+        """A peer's certified identity, from the coordinator's directory."""
+        return self._identity(node_id)
 
     def _identity(self, node_id: str) -> Identity:
         identity = self._directory.identity(node_id)
@@ -132,6 +167,41 @@ class Lending:
             index = self._indexes[dataset] = FirmIndex(codes, self.tokenizer)
         return index
 
+    def release_firms(self, dataset: str, recipient: str, purpose: str) -> ReleaseFirms:
+        """The per-firm check of a release of ``dataset`` to ``recipient`` for ``purpose``."""
+        index = self.index_of(dataset)
+
+        def tokens_of(codes: Sequence[str]) -> list[str]:
+            rows = index.rows_of_codes(codes)
+            return [
+                index.tokens[r] if r >= 0 else self.tokenizer.token(c)
+                for r, c in zip(rows, codes, strict=True)
+            ]
+
+        id_column = self._datasets.get(dataset).schema.id_column
+        return ReleaseFirms(self.consent, tokens_of, id_column, recipient, purpose)
+
+    def log_release(
+        self, who: Identity, dataset: str, record: ReleaseRecord, firms: ReleaseFirms
+    ) -> None:
+        """Name the released and the withheld firms (by token) in the access log, so an
+        auditor's listing of a firm shows the release and the authorization that covered it."""
+        actor = Actor(who.organization, who.node_id, who.role)
+        purpose = str(record.query.get("purpose", "release"))
+        if firms.released:
+            self._sink.subject_use(
+                actor, Action.RELEASE, purpose, "allowed", dataset=dataset,
+                fields=record.fields, subjects=firms.released,
+                details={"release_id": record.release_id,
+                         "authorizations": ",".join(record.authorizations)},
+            )  # fmt: skip
+        if firms.refused:
+            self._sink.subject_use(
+                actor, Action.DENIAL, purpose, "denied: no valid authorization",
+                dataset=dataset, subjects=firms.refused,
+                details={"requested": "release", "release_id": record.release_id},
+            )  # fmt: skip
+
     def _resolve_pending(self, config: ScoringConfig) -> None:
         """File records that arrived before this node held the firm, if it holds it now."""
         names = self._datasets.names()
@@ -149,14 +219,23 @@ class Lending:
         if self.consent.count():
             self.consent.resolve_pending(token_of)
 
+    def route(self, topics: Sequence[str], handler: Callable[[Opened], None]) -> None:
+        """Serve more topics of the scoring envelopes (``handler`` must return quickly)."""
+        for topic in topics:
+            self._routes[topic] = handler
+
     def _dispatch(self, msg: Opened) -> None:
-        if msg.topic in (wire.SCORE, wire.RECORDS):
+        extra = self._routes.get(msg.topic)
+        if extra is not None:
+            extra(msg)
+        elif msg.topic in (wire.SCORE, wire.RECORDS):
             self.holder.handle(msg)
         elif msg.topic in (wire.SCORED, wire.RECORDED):
             self.client.handle(msg)
 
     def close(self) -> None:
         self.client.close()
+        self.decisions.close()
         self._executor.shutdown(wait=True, cancel_futures=True)
         for closable in (self.registry, self.consent, self.caps, self.records):
             closable.close()

@@ -26,6 +26,8 @@ MARKER: Final = "fedcredit_decision_policy"
 ACTIONS: Final = ("approve", "refer", "decline")
 GAP_ACTIONS: Final = ("neutral", "refer", "decline")
 GAPS: Final = ("no_record", "offline", "deadline", "unauthorized", "refused")
+# A call deciding a chunk of a file or book waits this long for the holders (per chunk).
+DEFAULT_BATCH_DEADLINE_MS: Final = 30_000
 _TOP: Final = frozenset(
     {
         MARKER,
@@ -34,6 +36,7 @@ _TOP: Final = frozenset(
         "model",
         "holders",
         "deadline_ms",
+        "batch_deadline_ms",
         "cutoffs",
         "scorecard",
         "knockouts",
@@ -42,6 +45,15 @@ _TOP: Final = frozenset(
         "missing",
     }
 )
+
+
+_KIND_NAMES: Final[dict[type, str]] = {
+    int: "a whole number",
+    float: "a number",
+    str: "text",
+    list: "a list ([a, b])",
+    Mapping: "a mapping (key: value lines)",
+}
 
 
 @dataclass(frozen=True)
@@ -64,6 +76,7 @@ class DecisionPolicy:
     model: str
     holders: tuple[str, ...]
     deadline_ms: int
+    batch_deadline_ms: int
     approve_below: float
     decline_from: float
     scorecard: ScorecardScaling
@@ -87,8 +100,9 @@ def _get(
         raise DecisionPolicyError(src, name, "is required")
     value = raw[key]
     if isinstance(value, bool) or not isinstance(value, kind):
-        want = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise DecisionPolicyError(src, name, f"must be a {want}, got {type(value).__name__}")
+        kinds = (kind,) if isinstance(kind, type) else kind
+        want = " or ".join(_KIND_NAMES.get(k, k.__name__) for k in kinds)
+        raise DecisionPolicyError(src, name, f"must be {want}, got {value!r}")
     return value
 
 
@@ -128,6 +142,15 @@ def parse_decision_policy(text: str, source: str = "decision policy") -> Decisio
     deadline = _get(raw, "deadline_ms", int, source)
     if not 10 <= deadline <= 60_000:
         raise DecisionPolicyError(source, "deadline_ms", "must be between 10 and 60000 ms")
+    batch_deadline = raw.get("batch_deadline_ms", DEFAULT_BATCH_DEADLINE_MS)
+    if isinstance(batch_deadline, bool) or not isinstance(batch_deadline, int):
+        raise DecisionPolicyError(
+            source, "batch_deadline_ms", f"must be a whole number, got {batch_deadline!r}"
+        )
+    if not deadline <= batch_deadline <= 60_000:
+        raise DecisionPolicyError(
+            source, "batch_deadline_ms", "must be between deadline_ms and 60000 ms"
+        )
     cut = _get(raw, "cutoffs", Mapping, source)
     approve = _probability(cut.get("approve_below_pd"), source, "cutoffs.approve_below_pd")
     decline = _probability(cut.get("decline_from_pd"), source, "cutoffs.decline_from_pd")
@@ -203,6 +226,7 @@ def parse_decision_policy(text: str, source: str = "decision policy") -> Decisio
         model=str(_get(raw, "model", str, source)),
         holders=tuple(holders),
         deadline_ms=deadline,
+        batch_deadline_ms=batch_deadline,
         approve_below=approve,
         decline_from=decline,
         scorecard=scaling,

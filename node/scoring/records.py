@@ -10,13 +10,13 @@ record holds a unified social credit code or a partner's feature value.
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
+from node.runtime.statedb import open_state_db
 from node.scoring.exceptions import ScoringError
 
 _SCHEMA: Final = """
@@ -41,12 +41,13 @@ class DecisionRecords:
     """The bank's decision records (SQLite in the node's state folder). Thread-safe."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
+        # NORMAL in WAL mode: a commit is not fsynced on its own (the next checkpoint syncs
+        # it), so a decision does not wait for the disk twice. A process crash loses nothing;
+        # a power loss can lose the last decisions' records, never their access-log entries
+        # (durable before the answer leaves), which name the record ids: a lost record is
+        # detectable, and it is recomputable from the log's inputs only in part (the bank's
+        # features and the holders' answers are not in the log), which we accept for speed.
+        self._db = open_state_db(path, _SCHEMA, "NORMAL")
         self._lock = threading.Lock()
 
     def close(self) -> None:

@@ -12,13 +12,15 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from node.audit import Action, Actor
 from node.audit.tokens import FirmTokenizer
@@ -27,8 +29,8 @@ from node.models import LogisticPart, ModelNotFound, ModelRegistry
 from node.runtime.audit_sink import AuditSink
 from node.scoring import wire
 from node.scoring.client import PartnerClient, Pending
-from node.scoring.engine import HolderAnswer, Outcome, decide
-from node.scoring.exceptions import BadApplication, NotReady
+from node.scoring.engine import HolderAnswer, HolderReplies, Outcome, decide, decide_many
+from node.scoring.exceptions import BadApplication, DecisionPolicyError, NotReady
 from node.scoring.index import FirmIndex
 from node.scoring.keys import Pseudonyms
 from node.scoring.policy import DecisionPolicy, load_decision_policy
@@ -112,6 +114,11 @@ class DecisionService:
         self._policy: DecisionPolicy | None = None
         self._policy_stamp = 0.0
         self._lock = threading.Lock()
+        self._log_writer = ThreadPoolExecutor(4, thread_name_prefix="decision-log")
+        self._tables: dict[tuple[str, tuple[str, ...]], NDArray[np.float64]] = {}
+
+    def close(self) -> None:
+        self._log_writer.shutdown(wait=True)
 
     # configuration ---------------------------------------------------------------------
 
@@ -127,7 +134,12 @@ class DecisionService:
         """
         if self._policy_path is None:
             raise NotReady("this node has no decision policy; set scoring.decision_policy")
-        stamp = self._policy_path.stat().st_mtime
+        try:
+            stamp = self._policy_path.stat().st_mtime
+        except OSError as exc:
+            raise DecisionPolicyError(
+                str(self._policy_path), "(file)", f"cannot be read: {exc.strerror}"
+            ) from None
         with self._lock:
             if self._policy is None or stamp != self._policy_stamp:
                 policy = load_decision_policy(self._policy_path)
@@ -148,7 +160,11 @@ class DecisionService:
             )
         return deployment.label(), part
 
-    def _names(self, holder: str) -> Pseudonyms:
+    def has_policy(self) -> bool:
+        return self._policy_path is not None
+
+    def names(self, holder: str) -> Pseudonyms:
+        """This bank's pseudonyms of firms for ``holder`` (pair key derived once)."""
         names = self._pseudonyms.get(holder)
         if names is None:
             names = self._pseudonyms[holder] = Pseudonyms(self._pair_key(holder))
@@ -159,20 +175,29 @@ class DecisionService:
     def _features(
         self, part: LogisticPart, apps: Sequence[Application], codes: Sequence[str]
     ) -> pd.DataFrame:
-        wanted = part.info.features
-        given = [all(f in a.features for f in wanted) for a in apps]
-        out = pd.DataFrame(np.nan, index=range(len(apps)), columns=list(wanted))
-        if not all(given):
-            index = self._index_of(part.info.dataset)
-            rows = index.rows_of_codes(codes)
-            own = self._frame(part.info.dataset)
-            for i, (ok, row) in enumerate(zip(given, rows, strict=True)):
-                if not ok and row >= 0:
-                    out.iloc[i] = own.iloc[int(row)][list(wanted)].to_numpy(dtype=np.float64)
-        for i, (ok, app) in enumerate(zip(given, apps, strict=True)):
-            if ok:
-                out.iloc[i] = [float(app.features[f]) for f in wanted]
-        return out
+        """The bank's feature values per application: as given, else from the bank's table
+        (a firm the bank does not hold and that came without features is all missing, which
+        the part's transform fills with its medians)."""
+        wanted = list(part.info.features)
+        values = np.full((len(apps), len(wanted)), np.nan)
+        given = np.array([all(f in a.features for f in wanted) for a in apps], np.bool_)
+        if not given.all():
+            rows = self._index_of(part.info.dataset).rows_of_codes(codes)
+            table = self._table(part.info.dataset, tuple(wanted))
+            look = ~given & (rows >= 0)
+            values[look] = table[rows[look]]
+        for i in np.flatnonzero(given):
+            values[i] = [float(apps[i].features[f]) for f in wanted]
+        return pd.DataFrame(values, columns=wanted)
+
+    def _table(self, dataset: str, columns: tuple[str, ...]) -> NDArray[np.float64]:
+        """The bank's own columns as one float matrix, built once per dataset and columns."""
+        key = (dataset, columns)
+        table = self._tables.get(key)
+        if table is None:
+            frame = self._frame(dataset)
+            table = self._tables[key] = frame[list(columns)].to_numpy(dtype=np.float64)
+        return table
 
     def decide_many(self, apps: Sequence[Application]) -> list[Decided]:
         """Decide ``apps`` (one call may be one application or a chunk of a book).
@@ -187,8 +212,8 @@ class DecisionService:
         policy = self.policy()
         bank_version, part = self._bank_part(policy)
         codes = [check_application(a) for a in apps]
-        started = time.monotonic()
-        deadline = started + policy.deadline_ms / 1000.0
+        wait_ms = policy.deadline_ms if len(apps) == 1 else policy.batch_deadline_ms
+        deadline = time.monotonic() + wait_ms / 1000.0
         refs = [a.ref for a in apps]
         asked: dict[str, Pending] = {
             holder: self._client.submit(
@@ -198,37 +223,51 @@ class DecisionService:
                     "model": policy.model,
                     "job": part.info.job_id,
                     "refs": refs,
-                    "firms": self._names(holder).many(codes),
+                    "firms": self.names(holder).many(codes),
                 },
                 len(apps),
             )
             for holder in policy.holders
         }
+        tokens = [self._tokenizer.token(c) for c in codes]
+        record_ids = [new_record_id() for _ in apps]
+        # the access-log entry is durable before the answer leaves; write it while the
+        # holders work rather than after them (one disk wait fewer on the decision's path)
+        logged = self._log_writer.submit(
+            self._sink.subject_use,
+            self._me,
+            Action.SCORE,
+            "scoring",
+            "decided",
+            subjects=tuple(tokens),
+            details={
+                "decisions": len(apps),
+                "policy": policy.version[:16],
+                "model": bank_version,
+                "records": ",".join(record_ids[:50]),
+            },
+        )
         features = self._features(part, apps, codes)
         contributions = part.contributions(features)
-        answers: dict[str, list[HolderAnswer]] = {}
-        for holder, pending in asked.items():
-            answers[holder] = _answers(
-                holder, pending, PartnerClient.wait(pending, deadline), len(apps)
-            )
+        replies = [
+            replies_of(holder, pending, PartnerClient.wait(pending, deadline), len(apps))
+            for holder, pending in asked.items()
+        ]
+        names = part.info.features
+        outcomes = decide_many(
+            policy,
+            head=part,
+            names=names,
+            contributions=contributions,
+            replies=replies,
+            amounts=np.array([a.amount for a in apps], dtype=np.float64),
+            bank_version=bank_version,
+        )
         now = time.time()
-        tokens = [self._tokenizer.token(c) for c in codes]
+        values = features.to_numpy(dtype=np.float64)
         results: list[Decided] = []
         records: list[dict[str, Any]] = []
-        names = part.info.features
-        for i, app in enumerate(apps):
-            bank_contrib = {n: float(v) for n, v in zip(names, contributions[i], strict=True)}
-            per_holder = [answers[h][i] for h in policy.holders]
-            outcome = decide(
-                policy,
-                intercept=part.intercept,
-                bank_contributions=bank_contrib,
-                probability=part.probability,
-                answers=per_holder,
-                amount=app.amount,
-                bank_version=bank_version,
-            )
-            record_id = new_record_id()
+        for i, (app, outcome, record_id) in enumerate(zip(apps, outcomes, record_ids, strict=True)):
             records.append(
                 {
                     "record_id": record_id,
@@ -240,28 +279,46 @@ class DecisionService:
                     "policy_version": policy.version,
                     "bank_version": bank_version,
                     "bank_features": {
-                        n: _num(v) for n, v in zip(names, features.iloc[i], strict=True)
+                        n: (None if v != v else float(v))
+                        for n, v in zip(names, values[i], strict=True)
                     },
-                    "holders": [a.to_dict() for a in per_holder],
+                    "holders": [r.row(i).to_dict() for r in replies],
                     "outcome": outcome.to_dict(),
                 }
             )
             results.append(Decided(app.ref, record_id, outcome, policy.version))
         self._records.add_many(records)
-        self._sink.subject_use(
-            self._me,
-            Action.SCORE,
-            "scoring",
-            "decided",
-            subjects=tuple(tokens),
-            details={
-                "decisions": len(apps),
-                "policy": policy.version[:16],
-                "model": bank_version,
-                "records": ",".join(r["record_id"] for r in records[:50]),
-            },
-        )
+        logged.result()
         return results
+
+    def book(
+        self, ref_prefix: str, amount: float, term_months: int, chunk: int
+    ) -> Iterator[tuple[int, list[Application]]]:
+        """The bank's own firms as applications, ``chunk`` at a time, with their chunk index.
+
+        References are ``<ref_prefix>-<row>`` (never the code), so a rerun names the same
+        application the same way and can start at any chunk.
+
+        Raises
+        ------
+        NotReady
+            No decision policy or no current model.
+        BadApplication
+            ``ref_prefix`` would make malformed references.
+        """
+        if not _REF.match(f"{ref_prefix}-0") or len(ref_prefix) > 40:
+            raise BadApplication("ref_prefix must be 1-40 letters, digits or ._:/-")
+        _, part = self._bank_part(self.policy())
+        index = self._index_of(part.info.dataset)
+        codes = index.codes
+        for k, start in enumerate(range(0, len(codes), chunk)):
+            yield (
+                k,
+                [
+                    Application(c, f"{ref_prefix}-{start + j}", amount, term_months)
+                    for j, c in enumerate(codes[start : start + chunk])
+                ],
+            )
 
     # replay ----------------------------------------------------------------------------
 
@@ -294,11 +351,10 @@ def replay_record(
     contributions = part.contributions(features.astype(np.float64))[0]
     outcome = decide(
         policy,
-        intercept=part.intercept,
+        head=part,
         bank_contributions={
             n: float(v) for n, v in zip(part.info.features, contributions, strict=True)
         },
-        probability=part.probability,
         answers=[HolderAnswer.from_dict(a) for a in record["holders"]],
         amount=float(record["amount"]),
         bank_version=str(record["bank_version"]),
@@ -306,40 +362,27 @@ def replay_record(
     return record["outcome"], outcome.to_dict()
 
 
-def _num(value: Any) -> float | None:
-    v = float(value)
-    return None if np.isnan(v) else v
+def replies_of(holder: str, pending: Pending, gap: str, n: int) -> HolderReplies:
+    """What ``holder`` said about each of the ``n`` firms asked, or the gap for all of them.
 
-
-def _answers(holder: str, pending: Pending, gap: str, n: int) -> list[HolderAnswer]:
-    """Per application, what ``holder`` said, or the gap."""
+    An answer that does not fit the request (wrong lengths, a non-finite score) is treated
+    as a refusal of the whole request: nothing of it is used.
+    """
     answer = pending.answer
     if gap or answer is None:
-        return [HolderAnswer(holder, gap or "deadline")] * n
+        return HolderReplies.gap(holder, gap or "deadline", n)
     if answer.get("error"):
-        detail = str(answer["error"]).split(":", 1)[0]
-        return [HolderAnswer(holder, "refused", detail=detail)] * n
-    out = []
+        return HolderReplies.gap(holder, "refused", n, str(answer["error"]).split(":", 1)[0])
+    try:
+        status = [str(s) for s in answer["status"]]
+        score = np.asarray(answer["score"], dtype=np.float64)
+        reasons = [tuple((str(c), float(v)) for c, v in r) for r in answer["reasons"]]
+        flags = [tuple(str(f) for f in fl) for fl in answer["flags"]]
+        detail = [str(d) for d in answer["detail"]]
+    except (KeyError, TypeError, ValueError):
+        return HolderReplies.gap(holder, "refused", n, "malformed answer")
+    sizes = {len(status), len(score), len(reasons), len(flags), len(detail)}
+    if sizes != {n} or not np.all(np.isfinite(score)):
+        return HolderReplies.gap(holder, "refused", n, "malformed answer")
     version = str(answer.get("version", ""))
-    for status, score, reasons, flags, detail in zip(
-        answer["status"],
-        answer["score"],
-        answer["reasons"],
-        answer["flags"],
-        answer["detail"],
-        strict=True,
-    ):
-        if status == "ok":
-            out.append(
-                HolderAnswer(
-                    holder,
-                    "ok",
-                    version,
-                    float(score),
-                    tuple((str(c), float(v)) for c, v in reasons),
-                    tuple(str(f) for f in flags),
-                )
-            )
-        else:
-            out.append(HolderAnswer(holder, str(status), version, detail=str(detail)))
-    return out
+    return HolderReplies(holder, version, status, score, reasons, flags, detail)

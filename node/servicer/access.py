@@ -19,6 +19,12 @@ NODE_ACCESS: Final[dict[str, frozenset[str]]] = {
     # The bank's own loan systems; the servicer also requires the node's own organization.
     _SERVICE + "Decide": frozenset({LOAN_OFFICER}),
     _SERVICE + "DecideBatch": frozenset({LOAN_OFFICER}),
+    _SERVICE + "DecideBook": frozenset({LOAN_OFFICER}),
     _SERVICE + "RegisterAuthorizations": frozenset({LOAN_OFFICER, OPERATOR}),
     _SERVICE + "RevokeAuthorization": frozenset({LOAN_OFFICER, OPERATOR}),
+    # Post-loan monitoring of the bank's own book (the servicer requires its organization).
+    _SERVICE + "MonitorRefresh": frozenset({LOAN_OFFICER, OPERATOR}),
+    _SERVICE + "MonitorWatchlist": frozenset({LOAN_OFFICER, OPERATOR}),
+    _SERVICE + "MonitorAlerts": frozenset({LOAN_OFFICER, OPERATOR}),
+    _SERVICE + "MonitorAct": frozenset({LOAN_OFFICER}),
 }

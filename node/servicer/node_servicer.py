@@ -1,4 +1,9 @@
-"""The Node gRPC service: unpack, call the policy engine / access log, pack, map errors."""
+"""The Node gRPC service: unpack, call the policy engine / access log, pack.
+
+Failures are raised (``ServiceError`` or the project's own exception families) and answered
+from the error catalog by the server's interceptor (``node.transport.errors``), so no handler
+composes error text from an exception.
+"""
 
 from __future__ import annotations
 
@@ -11,18 +16,74 @@ import grpc
 
 from node.audit.export import write_export
 from node.pki.identity import Identity
-from node.policy import PolicyDenied, PolicyEngine, ReleaseQueryError, TransformError
-from node.policy.release import ReleaseRecord, ReleaseRequest, build_release
+from node.policy import PolicyEngine
+from node.policy.exceptions import PolicyError
+from node.policy.model import DATA_PURPOSES
+from node.policy.release import FORMATS, ReleaseRecord, ReleaseRequest, build_release
 from node.runtime.audit_sink import AuditSink
 from node.runtime.datasets import NodeDatasets, UnknownDataset
+from node.transport.errors import ServiceError
 from protos.fedcredit.v1 import common_pb2, node_pb2, node_pb2_grpc
 
 if TYPE_CHECKING:
+    from node.monitoring.service import MonitoringService
     from node.scoring.lending import Lending
 
 EXPORT_CHUNK_BYTES = 1 << 20
 # Applications per DecideBatch call: a chunk of a book, within the message size limit.
 MAX_BATCH_APPLICATIONS = 5000
+# A dataset has tens to a few hundred columns; a release naming more fields than any dataset
+# has is an error or an attack (100,000 repeated names held a call past its deadline and
+# wrote a 280 KB access-log entry). Names longer than any column name are refused too.
+MAX_RELEASE_FIELDS = 512
+MAX_NAME_CHARS = 128
+
+
+def _bounded_names(what: str, names: list[str]) -> tuple[str, ...]:
+    """Field names as asked, refused when too many, too long, empty or repeated."""
+    if len(names) > MAX_RELEASE_FIELDS:
+        raise ServiceError(
+            "request.too_large", what=what, count=len(names), limit=MAX_RELEASE_FIELDS
+        )
+    seen: set[str] = set()
+    for name in names:
+        if not name or len(name) > MAX_NAME_CHARS:
+            raise ServiceError(
+                "request.bad_value",
+                what=what,
+                expected=f"names of 1 to {MAX_NAME_CHARS} characters",
+            )
+        if name in seen:
+            raise ServiceError("request.duplicate", what=what, name=name)
+        seen.add(name)
+    return tuple(names)
+
+
+def release_request(request: node_pb2.ReleaseRequest) -> ReleaseRequest:
+    """The domain request of a ``Release`` call, its sizes and choices checked first.
+
+    Raises
+    ------
+    ServiceError
+        Too many, repeated or over-long field names; an over-long dataset name; an unknown
+        purpose or format.
+    """
+    purpose = request.purpose or "release"
+    fmt = request.format or "parquet"
+    if not 0 < len(request.dataset) <= MAX_NAME_CHARS:
+        raise ServiceError("request.bad_value", what="dataset", expected="a dataset name")
+    if purpose not in {p.value for p in DATA_PURPOSES}:
+        expected = "one of " + ", ".join(sorted(p.value for p in DATA_PURPOSES))
+        raise ServiceError("request.bad_value", what="purpose", expected=expected)
+    if fmt not in FORMATS:
+        raise ServiceError("request.bad_value", what="format", expected="parquet or csv")
+    return ReleaseRequest(
+        dataset=request.dataset,
+        fields=_bounded_names("fields", list(request.fields)),
+        purpose=purpose,
+        filter=request.filter,
+        format=fmt,
+    )
 
 
 def dataset_infos(datasets: NodeDatasets, engine: PolicyEngine) -> list[common_pb2.DatasetInfo]:
@@ -66,6 +127,7 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         sink: AuditSink,
         identify: Callable[[grpc.ServicerContext], Any],
         lending: Lending | None = None,
+        monitoring: MonitoringService | None = None,
     ) -> None:
         self._me = identity
         self._datasets = datasets
@@ -74,6 +136,7 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         self._sink = sink
         self._identify = identify
         self._lending = lending
+        self._monitoring = monitoring
 
     def GetCapabilities(
         self, request: node_pb2.CapabilitiesRequest, context: grpc.ServicerContext
@@ -90,24 +153,21 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         self, request: node_pb2.ReleaseRequest, context: grpc.ServicerContext
     ) -> node_pb2.ReleaseResponse:
         who = self._identify(context)
-        ask = ReleaseRequest(
-            dataset=request.dataset,
-            fields=tuple(request.fields),
-            purpose=request.purpose or "release",
-            filter=request.filter,
-            format=request.format or "parquet",
-        )
+        ask = release_request(request)
         try:
             frame = self._datasets.frame(ask.dataset)
-        except UnknownDataset as exc:
-            context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+        except UnknownDataset:
+            raise ServiceError("dataset.unknown", name=ask.dataset) from None
         records: list[ReleaseRecord] = []
-        try:
-            release = build_release(self._engine, who, ask, frame, on_record=records.append)
-        except PolicyDenied as exc:
-            context.abort(grpc.StatusCode.PERMISSION_DENIED, str(exc))
-        except (ReleaseQueryError, TransformError, ValueError) as exc:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        firms = (
+            self._lending.release_firms(ask.dataset, who.organization, ask.purpose)
+            if self._lending is not None
+            else None
+        )
+        # refusals (PolicyDenied, ReleaseQueryError, TransformError) answer from the catalog
+        release = build_release(
+            self._engine, who, ask, frame, on_record=records.append, firms=firms
+        )
         record = release.record
         self._sink.record(
             "release",
@@ -121,8 +181,11 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
                 "sha256": record.sha256,
                 "recipient": f"{who.organization}/{who.node_id}",
                 "filter_used": bool(ask.filter),
+                "withheld": record.withheld,
             },
         )
+        if firms is not None:
+            self._lending.log_release(who, ask.dataset, record, firms)
         return node_pb2.ReleaseResponse(
             table=release.table,
             format=record.format,
@@ -144,9 +207,10 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         checkpoint, _ = self._log.publication(None)  # signs only if entries were added
         size = request.tree_size or checkpoint.size
         if not request.index < size <= checkpoint.size:
-            context.abort(
-                grpc.StatusCode.OUT_OF_RANGE,
-                f"need index < tree_size <= {checkpoint.size}; got {request.index}, {size}",
+            raise ServiceError(
+                "request.bad_value",
+                what="index and tree_size",
+                expected=f"index below tree_size, tree_size at most {checkpoint.size}",
             )
         return node_pb2.AuditProveResponse(
             entry=self._log.entry_bytes(request.index),
@@ -170,8 +234,8 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
     ) -> node_pb2.ReloadPolicyResponse:
         try:
             old, new = self._engine.reload()
-        except Exception as exc:
-            context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"policy not reloaded: {exc}")
+        except PolicyError as exc:
+            raise ServiceError("policy.reload_failed", detail=str(exc)) from None
         self._sink.policy_changed(old, new)
         return node_pb2.ReloadPolicyResponse(old_version=old, new_version=new)
 
@@ -180,12 +244,9 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
     def _own_lending(self, context: grpc.ServicerContext) -> Lending:
         who = self._identify(context)
         if who.organization != self._me.organization:
-            context.abort(
-                grpc.StatusCode.PERMISSION_DENIED,
-                "decisions and authorizations are for this bank's own loan systems only",
-            )
+            raise ServiceError("lending.not_own")
         if self._lending is None:
-            context.abort(grpc.StatusCode.FAILED_PRECONDITION, "this node does not score")
+            raise ServiceError("lending.not_scoring")
         return self._lending
 
     def Decide(
@@ -197,47 +258,123 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
     def DecideBatch(
         self, request: node_pb2.DecideBatchRequest, context: grpc.ServicerContext
     ) -> node_pb2.DecideBatchResponse:
-        from node.scoring.exceptions import BadApplication, DecisionPolicyError, NotReady
         from node.scoring.serde import application_from_proto, decided_to_proto
 
         lending = self._own_lending(context)
-        if not 1 <= len(request.applications) <= MAX_BATCH_APPLICATIONS:
-            context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"send 1 to {MAX_BATCH_APPLICATIONS} applications per call",
+        count = len(request.applications)
+        if not 1 <= count <= MAX_BATCH_APPLICATIONS:
+            raise ServiceError(
+                "request.too_large", what="applications", count=count, limit=MAX_BATCH_APPLICATIONS
             )
-        try:
-            decided = lending.decisions.decide_many(
-                [application_from_proto(a) for a in request.applications]
-            )
-        except BadApplication as exc:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        except (NotReady, DecisionPolicyError) as exc:
-            context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+        # refusals (BadApplication, NotReady, DecisionPolicyError) answer from the catalog
+        decided = lending.decisions.decide_many(
+            [application_from_proto(a) for a in request.applications]
+        )
         return node_pb2.DecideBatchResponse(decisions=[decided_to_proto(d) for d in decided])
+
+    def DecideBook(
+        self, request: node_pb2.DecideBookRequest, context: grpc.ServicerContext
+    ) -> Iterator[node_pb2.DecideBatchResponse]:
+        from node.scoring.serde import decided_to_proto
+
+        lending = self._own_lending(context)
+        size = request.chunk_size or MAX_BATCH_APPLICATIONS
+        if not 1 <= size <= MAX_BATCH_APPLICATIONS or request.start_chunk < 0:
+            raise ServiceError(
+                "request.bad_value",
+                what="chunk_size and start_chunk",
+                expected=f"a chunk size of 1 to {MAX_BATCH_APPLICATIONS}, a start not negative",
+            )
+        service = lending.decisions
+        # refusals (BadApplication, NotReady, DecisionPolicyError) answer from the catalog
+        chunks = service.book(
+            request.ref_prefix or "book", request.amount, request.term_months, size
+        )
+        for k, apps in chunks:
+            if k < request.start_chunk:
+                continue
+            decided = service.decide_many(apps)
+            yield node_pb2.DecideBatchResponse(
+                decisions=[decided_to_proto(d) for d in decided], chunk=k
+            )
 
     def RegisterAuthorizations(
         self, request: node_pb2.AuthorizationBatch, context: grpc.ServicerContext
     ) -> node_pb2.AuthorizationAck:
-        from node.consent.exceptions import ConsentError
         from node.scoring.serde import grant_from_proto
 
         lending = self._own_lending(context)
-        try:
-            grants = [grant_from_proto(g, self._me.organization) for g in request.grants]
-            ids, holders = lending.desk.register(grants)
-        except ConsentError as exc:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        grants = [grant_from_proto(g, self._me.organization) for g in request.grants]
+        ids, holders = lending.desk.register(grants)  # ConsentError: from the catalog
         return node_pb2.AuthorizationAck(record_ids=ids, holders=holders)
 
     def RevokeAuthorization(
         self, request: node_pb2.RevokeAuthorizationRequest, context: grpc.ServicerContext
     ) -> node_pb2.AuthorizationAck:
-        from node.consent.exceptions import UnknownAuthorization
-
         lending = self._own_lending(context)
-        try:
-            revocation, holders = lending.desk.revoke(request.record_id, list(request.holders))
-        except UnknownAuthorization as exc:
-            context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+        revocation, holders = lending.desk.revoke(request.record_id, list(request.holders))
         return node_pb2.AuthorizationAck(record_ids=[revocation], holders=holders)
+
+    # post-loan monitoring: the bank's own book; logic lives in node.monitoring -----------
+
+    def _own_monitoring(self, context: grpc.ServicerContext) -> MonitoringService:
+        who = self._identify(context)
+        if who.organization != self._me.organization:
+            raise ServiceError("monitoring.not_own")
+        if self._monitoring is None:
+            raise ServiceError("monitoring.not_configured")
+        return self._monitoring
+
+    def MonitorRefresh(
+        self, request: node_pb2.MonitorRefreshRequest, context: grpc.ServicerContext
+    ) -> node_pb2.MonitorRefreshResponse:
+        from node.monitoring.serde import refresh_to_proto
+
+        service = self._own_monitoring(context)
+        result = service.refresh(request.as_of or None)  # MonitoringError: from the catalog
+        return refresh_to_proto(result)
+
+    def MonitorWatchlist(
+        self, request: node_pb2.MonitorWatchlistRequest, context: grpc.ServicerContext
+    ) -> node_pb2.MonitorWatchlistResponse:
+        from node.monitoring.policy import LEVELS
+        from node.monitoring.serde import entry_to_proto
+
+        service = self._own_monitoring(context)
+        level = request.min_level or "yellow"
+        if level not in LEVELS:
+            raise ServiceError(
+                "request.bad_value", what="min_level", expected="one of " + ", ".join(LEVELS)
+            )
+        rows = service.store.watchlist(LEVELS.index(level), request.limit or 1000)
+        counts = service.store.level_counts()
+        return node_pb2.MonitorWatchlistResponse(
+            entries=[entry_to_proto(r) for r in rows],
+            levels={LEVELS[k]: v for k, v in counts.items()},
+        )
+
+    def MonitorAlerts(
+        self, request: node_pb2.MonitorAlertsRequest, context: grpc.ServicerContext
+    ) -> node_pb2.MonitorAlertsResponse:
+        from node.monitoring.serde import alert_to_proto
+
+        service = self._own_monitoring(context)
+        alerts = service.store.alerts(request.state, request.kind, request.limit or 1000)
+        return node_pb2.MonitorAlertsResponse(alerts=[alert_to_proto(a) for a in alerts])
+
+    def MonitorAct(
+        self, request: node_pb2.MonitorActRequest, context: grpc.ServicerContext
+    ) -> node_pb2.MonitorAlert:
+        from node.audit import Actor
+        from node.monitoring.serde import alert_to_proto
+
+        service = self._own_monitoring(context)
+        who = self._identify(context)
+        # UnknownAlert, InvalidTransition: answered from the catalog
+        alert = service.act(
+            request.alert_id,
+            request.action,
+            Actor(who.organization, who.node_id, who.role),
+            request.note,
+        )
+        return alert_to_proto(alert)

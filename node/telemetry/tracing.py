@@ -23,6 +23,9 @@ class TracingInterceptor(WrappingInterceptor):
     """Opens a SERVER span around every handler and records how the call ended.
 
     Install it first (outermost), so refusals by the authentication interceptor are traced too.
+    A failed call records the exception's type and the error catalog's code (set on the span
+    by ``node.transport.errors``), never its message or stack trace: foreign exception text
+    can quote the data value that broke it.
     """
 
     def wrap(self, method: str, behavior: Behavior, streams_responses: bool) -> Behavior:
@@ -31,20 +34,19 @@ class TracingInterceptor(WrappingInterceptor):
 
         def start() -> Any:
             return tracer.start_as_current_span(
-                method.lstrip("/"), kind=SpanKind.SERVER, attributes=attributes
+                method.lstrip("/"),
+                kind=SpanKind.SERVER,
+                attributes=attributes,
+                record_exception=False,  # the SDK would record the message and stack trace
+                set_status_on_exception=False,
             )
-
-        def failed(span: Any, context: grpc.ServicerContext, exc: Exception) -> None:
-            code = context.code() if hasattr(context, "code") else None
-            span.set_attribute("rpc.grpc.status_code", str(code or "UNKNOWN"))
-            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
 
         def unary(request: Any, context: grpc.ServicerContext) -> Any:
             with start() as span:
                 try:
                     return behavior(request, context)
                 except Exception as exc:
-                    failed(span, context, exc)
+                    record_failure(span, context, exc)
                     raise
 
         def stream(request: Any, context: grpc.ServicerContext) -> Any:
@@ -53,7 +55,16 @@ class TracingInterceptor(WrappingInterceptor):
                 try:
                     yield from behavior(request, context)
                 except Exception as exc:
-                    failed(span, context, exc)
+                    record_failure(span, context, exc)
                     raise
 
         return stream if streams_responses else unary
+
+
+def record_failure(span: Any, context: grpc.ServicerContext | None, exc: BaseException) -> None:
+    """Mark ``span`` failed with the exception's type only (and the call's status, if any)."""
+    code = context.code() if context is not None and hasattr(context, "code") else None
+    if code is not None:
+        span.set_attribute("rpc.grpc.status_code", str(code))
+    span.add_event("exception", {"exception.type": type(exc).__name__})
+    span.set_status(Status(StatusCode.ERROR, type(exc).__name__))

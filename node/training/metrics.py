@@ -1,7 +1,9 @@
-"""Credit-model quality measures: AUC, KS and Gini, from scores or from per-bin counts.
+"""Credit-model quality measures: AUC, KS, Gini, log-loss and Brier score.
 
-The count form lets a federation compute AUC and KS without pooling predictions: each party
-histograms its scores per class into shared bins and only the summed counts are combined.
+AUC and KS also come in a count form, which lets a federation compute them without pooling
+predictions: each party histograms its scores per class into shared bins and only the summed
+counts are combined. Log-loss and Brier score judge the probabilities themselves (what pricing,
+limits and IFRS 9 staging consume), so they are reported next to the ranking measures.
 """
 
 from __future__ import annotations
@@ -60,6 +62,23 @@ def ks(y: ArrayLike, score: ArrayLike) -> float:
     return float(np.max(np.abs(cum_pos - cum_neg)[last_of_tie]))
 
 
+def auc_standard_error(auc_value: float, positives: int, negatives: int) -> float:
+    """Standard error of an AUC estimate (Hanley & McNeil, *Radiology* 143, 1982).
+
+    Used to tell a real change in validation AUC from sampling noise: on a validation split of
+    2,000 firms with 7 % defaults it is about 0.02, larger than most epoch-to-epoch changes.
+    """
+    if positives < 1 or negatives < 1:
+        raise ValueError("the standard error of AUC needs both classes present")
+    a = auc_value
+    q1 = a / (2 - a)
+    q2 = 2 * a * a / (1 + a)
+    variance = (a * (1 - a) + (positives - 1) * (q1 - a * a) + (negatives - 1) * (q2 - a * a)) / (
+        positives * negatives
+    )
+    return float(np.sqrt(max(variance, 0.0)))
+
+
 def gini(y: ArrayLike, score: ArrayLike) -> float:
     """Gini coefficient as used on scorecards: 2·AUC − 1."""
     return 2.0 * auc(y, score) - 1.0
@@ -89,3 +108,39 @@ def ks_from_counts(pos: ArrayLike, neg: ArrayLike) -> float:
     if p.sum() == 0 or n.sum() == 0:
         raise ValueError("KS needs both classes present")
     return float(np.max(np.abs(np.cumsum(p) / p.sum() - np.cumsum(n) / n.sum())))
+
+
+PROBABILITY_FLOOR = 1e-12
+"""Probabilities are clipped to ``[floor, 1 - floor]`` before logs: a single 0 or 1 would
+otherwise make the log-loss infinite."""
+
+
+def _probabilities(y: ArrayLike, p: ArrayLike) -> tuple[NDArray[np.int8], NDArray[np.float64]]:
+    labels, probs = _validated(y, p)
+    if ((probs < 0) | (probs > 1)).any():
+        raise ValueError("probabilities must lie in [0, 1]")
+    return labels, np.clip(probs, PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR)
+
+
+def log_loss(y: ArrayLike, p: ArrayLike) -> float:
+    """Mean negative log-likelihood of 0/1 labels under probabilities ``p``.
+
+    Raises
+    ------
+    ValueError
+        Lengths differ, a label is not 0/1, or a probability is outside ``[0, 1]``.
+    """
+    labels, probs = _probabilities(y, p)
+    return float(-np.mean(labels * np.log(probs) + (1 - labels) * np.log(1 - probs)))
+
+
+def brier(y: ArrayLike, p: ArrayLike) -> float:
+    """Mean squared difference between probabilities and 0/1 outcomes."""
+    labels, probs = _probabilities(y, p)
+    return float(np.mean((probs - labels) ** 2))
+
+
+def base_rate_log_loss(y: ArrayLike, rate: float) -> float:
+    """Log-loss of always predicting ``rate``: the bar any useful PD must clear."""
+    labels = np.asarray(y).astype(np.int8).ravel()
+    return log_loss(labels, np.full(labels.size, float(rate)))

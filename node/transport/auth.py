@@ -4,7 +4,9 @@ TLS already proved the caller holds a key certified by the federation CA (and th
 certificate is within its validity period). This layer adds what TLS does not: the
 revocation check, the identity (organization, node id, role) read from the certificate, and a
 per-method role check. It wraps each handler rather than inspecting calls in
-``intercept_service``, because only the handler's context exposes the peer certificate.
+``intercept_service``, because only the handler's context exposes the peer certificate, and
+the same wrapper answers every failure from the error catalog, so no server of the federation
+can send foreign exception text.
 """
 
 from __future__ import annotations
@@ -16,18 +18,10 @@ from typing import Any
 import grpc
 
 from node.pki.identity import Principal
+from node.transport.errors import ServiceError, catalog_errors, classify
 from node.transport.handlers import Behavior, WrappingInterceptor
 
 log = logging.getLogger("fedcredit.transport.auth")
-
-
-class AuthDenied(Exception):
-    """The caller may not make this call; ``code`` is the gRPC status to answer with."""
-
-    def __init__(self, code: grpc.StatusCode, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 Verify = Callable[[bytes], Principal]
@@ -35,31 +29,35 @@ OnDecision = Callable[[str, Principal | None, bool, str, Exception | None], None
 
 
 def peer_certificate(context: grpc.ServicerContext) -> bytes:
-    """The PEM certificate the caller presented in the TLS handshake."""
+    """The PEM certificate the caller presented in the TLS handshake.
+
+    Raises
+    ------
+    ServiceError
+        ``auth.no_certificate``: the connection has no client certificate.
+    """
     certs = context.auth_context().get("x509_pem_cert") or []
     if not certs:
-        raise AuthDenied(
-            grpc.StatusCode.UNAUTHENTICATED,
-            "no client certificate: connect with mutual TLS using a federation certificate",
-        )
+        raise ServiceError("auth.no_certificate")
     return bytes(certs[0])
 
 
 class PeerAuthInterceptor(WrappingInterceptor):
-    """Verifies the caller on every call and enforces the method's allowed roles.
+    """Verifies the caller on every call, enforces the method's allowed roles, and answers
+    every failure, the handler's included, from the error catalog (``node.transport.errors``).
 
     Parameters
     ----------
     verify
         Turns the peer's PEM certificate into an identity, raising on a revoked or malformed
-        certificate (its message is sent to the caller, so it names only the certificate).
+        certificate (answered as ``auth.certificate_refused``).
     allowed_roles
         Full method name (``/fedcredit.v1.Coordinator/Register``) to the roles that may call
         it. Methods not listed are refused: deny by default. The health service is open to
         any authenticated peer.
     on_decision
         Called with (method, identity or None, allowed, reason, verification error or None)
-        for the access log.
+        for the access log; ``reason`` is the catalog text the caller received.
     """
 
     def __init__(
@@ -73,9 +71,11 @@ class PeerAuthInterceptor(WrappingInterceptor):
         self._on_decision = on_decision
 
     def wrap(self, method: str, behavior: Behavior, streams_responses: bool) -> Behavior:
+        answered = catalog_errors(method, behavior, streams_responses)
+
         def guarded(request_or_iterator: Any, context: grpc.ServicerContext) -> Any:
             self._check(method, context)
-            return behavior(request_or_iterator, context)
+            return answered(request_or_iterator, context)
 
         return guarded
 
@@ -87,17 +87,16 @@ class PeerAuthInterceptor(WrappingInterceptor):
                 return
             roles = self._allowed.get(method)
             if roles is None or identity.role not in roles:
-                raise AuthDenied(
-                    grpc.StatusCode.PERMISSION_DENIED,
-                    f"role {identity.role!r} may not call {method.rsplit('/', 1)[-1]}",
+                raise ServiceError(
+                    "auth.role_denied", role=identity.role, method=method.rsplit("/", 1)[-1]
                 )
-        except AuthDenied as denied:
-            self._decide(method, identity, False, denied.message)
-            context.abort(denied.code, denied.message)
-        except Exception as exc:  # verification failures: revoked, unknown role, malformed
-            reason = str(exc) or type(exc).__name__
-            self._decide(method, identity, False, reason, exc)
-            context.abort(grpc.StatusCode.UNAUTHENTICATED, reason)
+        except Exception as exc:  # refusals, and verification failures of every kind
+            error = classify(exc)
+            if error.code == "internal":  # an unreadable certificate, not a server fault
+                error = ServiceError("auth.certificate_refused", detail="it cannot be read")
+            verification = None if isinstance(exc, ServiceError) else exc
+            self._decide(method, identity, False, error.public_text, verification)
+            context.abort(error.status, error.public_text)
         self._decide(method, identity, True, "")
 
     def _decide(

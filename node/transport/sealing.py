@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from node.crypto.envelope import AgreementCache, ReplayGuard, open_envelope, peek_header, seal
+from node.crypto.envelope import ReplayGuard, open_envelope, peek_header, seal
 from node.pki.files import NodeCredentials
 from node.pki.identity import Identity
 from node.transport.directory import PeerDirectory
@@ -15,19 +15,23 @@ def peek_route(sealed: bytes) -> tuple[str, str, str]:
     return header.sender, header.recipient, header.job
 
 
-# Job keys of long-running services (scoring, authorization records) rather than job
-# attempts: their many small envelopes reuse X25519 agreements (``AgreementCache``).
-SERVICE_PREFIX = "svc/"
-
-
 class DirectorySealer:
-    """The ``Sealer`` of one party: its own keys plus the directory of everyone else's."""
+    """The ``Sealer`` of one party: its own keys plus the directory of everyone else's.
 
-    def __init__(self, credentials: NodeCredentials, directory: PeerDirectory) -> None:
+    ``replay_guard`` is the party's one guard; daemons pass a ``PersistentReplayGuard`` so
+    an envelope accepted before a restart is refused after it. The default, in memory, is
+    for tests and short-lived tools.
+    """
+
+    def __init__(
+        self,
+        credentials: NodeCredentials,
+        directory: PeerDirectory,
+        replay_guard: ReplayGuard | None = None,
+    ) -> None:
         self._creds = credentials
         self._directory = directory
-        self._guard = ReplayGuard()
-        self._agreements = AgreementCache()
+        self._guard = replay_guard if replay_guard is not None else ReplayGuard()
 
     def _peer(self, party: str) -> Identity:
         identity = self._directory.identity(party)
@@ -43,7 +47,6 @@ class DirectorySealer:
             recipient_seal_public=self._peer(recipient).seal_public,
             job=job_key,
             topic=topic,
-            agreements=self._agreements if job_key.startswith(SERVICE_PREFIX) else None,
         )
 
     def open(self, sealed: bytes) -> Opened:
@@ -54,7 +57,6 @@ class DirectorySealer:
             seal_key=self._creds.seal_key,
             sender_sign_public=self._peer(sender).sign_public,
             replay_guard=self._guard,
-            agreements=self._agreements,
         )
         h = opened.header
         return Opened(sender=h.sender, job_key=h.job, topic=h.topic, payload=opened.payload)

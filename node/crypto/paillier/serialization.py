@@ -108,8 +108,13 @@ def ciphertexts_to_bytes(pk: PublicKey, cs: Sequence[int]) -> bytes:
     return header + b"".join(int(c).to_bytes(width, "big") for c in cs)
 
 
-def ciphertexts_from_bytes(pk: PublicKey, blob: bytes) -> list[int]:
+def ciphertexts_from_bytes(pk: PublicKey, blob: bytes, *, check_units: bool = True) -> list[int]:
     """Parse and validate ciphertexts serialized under ``pk``.
+
+    ``check_units=False`` skips the coprimality test (a ``gcd`` with ``n`` per value, the
+    costliest check). It is only for receivers that never decrypt what they parse and whose
+    results reach a key holder that checks again before decrypting: a non-unit can leak a
+    factor of ``n`` only when it is decrypted. Most callers want the default.
 
     Raises
     ------
@@ -136,7 +141,7 @@ def ciphertexts_from_bytes(pk: PublicKey, blob: bytes) -> list[int]:
         offset += width
         if not 0 < c < nsquare:
             raise InvalidCiphertext("value is outside (0, n^2)", position)
-        if gmpy2.gcd(c, n) != 1:
+        if check_units and gmpy2.gcd(c, n) != 1:
             raise InvalidCiphertext("value is not invertible modulo n^2", position)
         out.append(c)
     return out

@@ -18,10 +18,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-firms", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--format", dest="fmt", choices=("csv", "parquet"), default="csv")
+    parser.add_argument(
+        "--panel-signal",
+        type=float,
+        default=1.0,
+        help="how closely panels follow firm health, in (0, 1]; 0.5 is the harder setting",
+    )
     args = parser.parse_args(argv)
     try:
         files = generate_federation(
-            args.out_dir, n_firms=args.n_firms, seed=args.seed, fmt=args.fmt
+            args.out_dir,
+            n_firms=args.n_firms,
+            seed=args.seed,
+            fmt=args.fmt,
+            panel_signal=args.panel_signal,
         )
     except ValueError as exc:
         parser.error(str(exc))

@@ -16,7 +16,7 @@ import pandas as pd
 from node.data.synthetic import identity
 from node.data.synthetic.config import FOLLOW_UP_MONTHS, HISTORY_MONTHS, SyntheticConfig
 from node.data.synthetic.latent import INDUSTRIES, LatentFirms, simulate_firms
-from node.data.synthetic.panels import Panels, observe
+from node.data.synthetic.panels import Panels, observe, seen_health
 
 #: GB/T 4754-2017 division numbers (first, last) within each section used by ``INDUSTRIES``.
 _DIVISIONS: Final = {
@@ -190,7 +190,8 @@ def build_federation(config: SyntheticConfig | None = None) -> SyntheticFederati
     rng = np.random.default_rng(config.seed)
     ids = identity.uscc_codes(rng, config.n_firms)
     firms = simulate_firms(rng, config)
-    panels = observe(rng, firms)
+    seen = seen_health(firms, config.panel_signal, np.random.default_rng([config.seed, 1]))
+    panels = observe(rng, firms, seen)
     months = month_starts(config.observation_month)[: HISTORY_MONTHS + FOLLOW_UP_MONTHS]
 
     at_gov = rng.random(firms.n) < config.government_coverage

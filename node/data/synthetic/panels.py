@@ -43,9 +43,27 @@ def _ema(x: np.ndarray, alpha: float) -> np.ndarray:
     return out
 
 
-def observe(rng: np.random.Generator, firms: LatentFirms) -> Panels:
-    """Draw every holder's monthly records for all firms (coverage is applied later)."""
+def seen_health(firms: LatentFirms, signal: float, decoys: np.random.Generator) -> np.ndarray:
+    """The health the holders' figures follow: the firm's own, or at ``signal < 1`` a blend
+    with another firm's health path (same spread, its own declines), so panels warn less
+    reliably. ``decoys`` is a generator of its own, so the default draws stay as they are."""
     h = firms.health
+    if signal >= 1.0:
+        return h
+    other = h[decoys.permutation(h.shape[0])]
+    blended: np.ndarray = signal * h + np.sqrt(1.0 - signal**2) * other
+    return blended
+
+
+def observe(rng: np.random.Generator, firms: LatentFirms, seen: np.ndarray | None = None) -> Panels:
+    """Draw every holder's monthly records for all firms (coverage is applied later).
+
+    ``seen`` is the health the figures follow (``seen_health``; the true health by default);
+    overdue days always follow the true health: a firm in deep trouble pays late whatever
+    the other panels show.
+    """
+    true_h = firms.health
+    h = true_h if seen is None else seen
     n, months = h.shape
     ind = firms.industry
     rev_per_emp = np.array([row[3] for row in INDUSTRIES])[ind]
@@ -69,7 +87,7 @@ def observe(rng: np.random.Generator, firms: LatentFirms) -> Panels:
     share = np.exp(rng.uniform(np.log(0.05), 0.0, n))[:, None]  # 5 % to all of it
     inflow = share * revenue * np.exp(rng.normal(0.0, 0.6, h.shape))
     outflow = inflow * np.exp(0.01 - 0.015 * h + rng.normal(0.0, 0.15, h.shape))
-    late = (h + rng.normal(0.0, 0.5, h.shape)) < -3.1
+    late = (true_h + rng.normal(0.0, 0.5, h.shape)) < -3.1
     overdue = np.where(late, rng.integers(1, 90, h.shape), 0)
 
     # third parties: invoices (the tax authority's e-invoice platform) and online sales

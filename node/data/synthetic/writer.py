@@ -74,7 +74,11 @@ def write_federation(
 
 
 def generate_federation(
-    out_dir: Path, n_firms: int = 20_000, seed: int = 7, fmt: Format = "csv"
+    out_dir: Path,
+    n_firms: int = 20_000,
+    seed: int = 7,
+    fmt: Format = "csv",
+    panel_signal: float = 1.0,
 ) -> FederationFiles:
     """Generate a seeded synthetic SME federation and write it to ``out_dir``.
 
@@ -88,6 +92,8 @@ def generate_federation(
         Same seed, same files.
     fmt
         ``"csv"`` or ``"parquet"``.
+    panel_signal
+        ``SyntheticConfig.panel_signal``: below 1, panels with weaker warning signals.
 
     Raises
     ------
@@ -96,5 +102,7 @@ def generate_federation(
     """
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"fmt must be 'csv' or 'parquet', got {fmt!r}")
-    federation = build_federation(SyntheticConfig(n_firms=n_firms, seed=seed))
+    federation = build_federation(
+        SyntheticConfig(n_firms=n_firms, seed=seed, panel_signal=panel_signal)
+    )
     return write_federation(federation, Path(out_dir), fmt)

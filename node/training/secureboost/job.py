@@ -28,6 +28,7 @@ from typing import Any
 
 import pandas as pd
 
+from node.consent.gate import training_frame
 from node.jobs.context import PartyContext
 from node.jobs.hooks import JobHooks, MemoryHooks
 from node.jobs.spec import JobFile
@@ -114,6 +115,8 @@ def run_secureboost_party(ctx: PartyContext) -> dict[str, Any]:
     spec, psi = _specs(ctx.spec, ctx.parties, authorize)
     mine = spec.holder(ctx.party)
     frame = ctx.datasets.frame(mine.dataset)
+    frame, basis = training_frame(ctx, frame, mine.id_column, spec.label_holder.party)
+    recorded = {"training_basis": basis} if basis is not None else {}
     order = aligned_rows(ctx, frame, mine.id_column, mine.dataset, psi)
     rows = frame.iloc[order].reset_index(drop=True)
     models = ctx.workdir / "models" / f"{ctx.job_id}.json" if ctx.workdir else None
@@ -121,12 +124,12 @@ def run_secureboost_party(ctx: PartyContext) -> dict[str, Any]:
         guest = run_guest(ctx.channel, ctx.hooks, spec, rows, ctx.pool)
         if models is not None:
             save_guest_model(models, guest.ensemble, guest.part, ctx.job_id)
-        extra = {"bank_only": bank_alone(spec, rows)}
+        extra = {"bank_only": bank_alone(spec, rows), **recorded}
         return {"aligned_rows": len(order), **guest.summary(), **extra}
     host = run_host(ctx.channel, ctx.hooks, spec, rows, ctx.pool)
     if models is not None:
         save_part(models, host.part, ctx.job_id)
-    return {"aligned_rows": len(order), **host.summary()}
+    return {"aligned_rows": len(order), **host.summary(), **recorded}
 
 
 def run_secureboost_coordinator(

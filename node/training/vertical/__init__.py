@@ -12,17 +12,19 @@ from node.training.vertical.exceptions import (
 )
 from node.training.vertical.feature_holder import run_feature_holder
 from node.training.vertical.label_holder import run_label_holder
+from node.training.vertical.model import MODEL_FORMAT, PartyModel
 from node.training.vertical.results import (
     ArbiterResult,
     FeatureHolderResult,
     LabelHolderResult,
-    PartyModel,
+    TrainingCourse,
 )
 from node.training.vertical.scorecard import ScorecardScaling
 from node.training.vertical.simulate import run_in_memory
 from node.training.vertical.spec import PartyData, VerticalSpec, spec_from_job
 
 __all__ = [
+    "MODEL_FORMAT",
     "ArbiterResult",
     "DataMismatch",
     "FeatureHolderResult",
@@ -34,6 +36,7 @@ __all__ = [
     "PartyFailed",
     "PartyModel",
     "ScorecardScaling",
+    "TrainingCourse",
     "VerticalError",
     "VerticalSpec",
     "bank_only_metrics",

@@ -2,19 +2,19 @@
 
 It generates the job's Paillier key pair (or reloads it from its checkpoint after a restart),
 announces the public key, agrees the resume epoch with every party, and for every mini-batch
-decrypts the *masked* gradient sums each party sends and returns them to that party alone. It
+decrypts the *masked, packed* gradient each party sends and returns it to that party alone. It
 never receives a partial prediction or residual: those travel party to party, sealed end to
-end. It also decides early stopping from the aggregate validation metrics the label holder
-reports (AUC, KS, loss — three numbers per epoch).
+end. It also decides when training ends, from aggregates only: the label holder's three
+validation metrics per epoch (early stopping on AUC) and each party's two convergence numbers
+(the largest change of its averaged weights and their largest magnitude).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from concurrent.futures import Executor
-from typing import Any
+from dataclasses import dataclass
 
 from node.crypto.paillier import (
     generate_keypair,
@@ -25,22 +25,34 @@ from node.crypto.paillier import (
 from node.jobs.hooks import JobHooks
 from node.training.vertical import wire
 from node.training.vertical.exceptions import DataMismatch, MalformedMessage, PartyFailed
+from node.training.vertical.gradients import cipher_count
 from node.training.vertical.ops import CellOps, Decryptor, PaillierOps, PlainOps
+from node.training.vertical.optimizer import relative_change
 from node.training.vertical.party import key_message
-from node.training.vertical.results import ArbiterResult
+from node.training.vertical.results import ArbiterResult, TrainingCourse
 from node.training.vertical.session import Session, topic
 from node.training.vertical.spec import ARBITER, VerticalSpec
+from node.training.vertical.state import ArbiterState
+from node.training.vertical.stopping import decide
 from node.transport.channel import PartyChannel
 
 log = logging.getLogger("fedcredit.training.vertical")
 
 KEY_CHECKPOINT = "paillier-key"
-_STATE_VERSION = 1
 
 
-def _keys(hooks: JobHooks, spec: VerticalSpec) -> tuple[CellOps, Decryptor, bytes]:
+@dataclass(frozen=True)
+class Keys:
+    """The job's cell arithmetic, the decryptor and the announced public key."""
+
+    ops: CellOps
+    decryptor: Decryptor
+    public: bytes
+
+
+def _keys(hooks: JobHooks, spec: VerticalSpec) -> Keys:
     if spec.encryption.plaintext:
-        return PlainOps(), Decryptor(None), b""
+        return Keys(PlainOps(spec.encryption.key_bits), Decryptor(None), b"")
     saved = hooks.load_checkpoint(KEY_CHECKPOINT)
     if saved is not None:
         private = private_key_from_bytes(saved)
@@ -55,17 +67,172 @@ def _keys(hooks: JobHooks, spec: VerticalSpec) -> tuple[CellOps, Decryptor, byte
             },
         )
     public = private.public_key
-    return PaillierOps(public), Decryptor(private), public_key_to_bytes(public)
+    return Keys(PaillierOps(public), Decryptor(private), public_key_to_bytes(public))
 
 
-def _state_bytes(state: dict[str, Any]) -> bytes:
-    return bytes([_STATE_VERSION]) + json.dumps(state).encode()
+class Arbiter:
+    """The key holder's run over one session."""
 
+    def __init__(
+        self, session: Session, hooks: JobHooks, spec: VerticalSpec, pool: Executor | None
+    ) -> None:
+        self.session = session
+        self.hooks = hooks
+        self.spec = spec
+        self.pool = pool
+        self.parties = spec.parties
+        self.lead = spec.label_holder.party
+        self.widths = {p: len(spec.holder(p).features) for p in self.parties}
+        self.widths[self.lead] += 1  # the intercept
+        self.decryptions = 0
 
-def _state_from(blob: bytes | None) -> dict[str, Any] | None:
-    if not blob or blob[0] != _STATE_VERSION:
-        return None
-    return dict(json.loads(blob[1:]))
+    def _open(self, party: str, name: str, reply: str, count: int, stage: str, keys: Keys) -> None:
+        cells = keys.ops.load(self.session.recv(party, name, stage), party, name, count)
+        opened = keys.decryptor.open(cells, self.pool)
+        self.decryptions += len(cells)
+        self.session.send(party, reply, wire.encode_ints(opened, keys.ops.modulus), stage)
+
+    def _resume(self) -> tuple[int, ArbiterState]:
+        """The newest epoch every party (and this arbiter) has completed, and its state."""
+        latest_blob = self.hooks.load_checkpoint("latest")
+        start = int(latest_blob.decode()) if latest_blob else 0
+        for party in self.parties:
+            name = topic("resume", "have")
+            have = wire.decode_json(
+                self.session.recv(party, name, "resume"), party, name, {"epoch"}
+            )["epoch"]
+            if not isinstance(have, int) or not 0 <= have <= self.spec.model.epochs:
+                raise MalformedMessage(party, name, "epoch out of range")
+            start = min(start, have)
+        state = ArbiterState()
+        if start:
+            saved = self.hooks.load_checkpoint(f"epoch-{start}")
+            if saved is None:
+                raise DataMismatch(ARBITER, f"arbiter checkpoint epoch-{start} is missing")
+            state = ArbiterState.from_bytes(saved)
+            if state.stopped == "max_epochs" and start < self.spec.model.epochs:
+                state.stopped = ""  # the job file now allows more epochs
+        for party in self.parties:
+            self.session.send(
+                party,
+                topic("resume", "from"),
+                wire.encode_json({"epoch": start, "stopped": state.stopped}),
+                "resume",
+            )
+        return start, state
+
+    def _train_rows(self) -> int:
+        name = topic("setup")
+        rows = wire.decode_json(
+            self.session.recv(self.lead, name, "setup"), self.lead, name, {"train_rows"}
+        )["train_rows"]
+        if not isinstance(rows, int) or rows < 1:
+            raise MalformedMessage(self.lead, name, "train_rows must be a positive integer")
+        return rows
+
+    def _change(self, e: int) -> float:
+        """The relative weight change of epoch ``e`` from the parties' reports."""
+        deltas, scales = [], []
+        for party in self.parties:
+            name = topic(f"e{e}", "change")
+            found = wire.decode_json(
+                self.session.recv(party, name, "validation"), party, name, {"delta", "scale"}
+            )
+            values = [found["delta"], found["scale"]]
+            if not all(isinstance(v, int | float) and math.isfinite(v) and v >= 0 for v in values):
+                raise MalformedMessage(party, name, "change figures must be finite and >= 0")
+            deltas.append(float(found["delta"]))
+            scales.append(float(found["scale"]))
+        return relative_change(deltas, scales)
+
+    def _metrics(self, e: int) -> dict[str, float]:
+        name = topic(f"e{e}", "metrics")
+        found = wire.decode_json(
+            self.session.recv(self.lead, name, "validation"),
+            self.lead,
+            name,
+            {"auc", "auc_se", "ks", "loss"},
+        )
+        if not all(isinstance(v, int | float) and math.isfinite(v) for v in found.values()):
+            raise MalformedMessage(self.lead, name, "metrics must be finite numbers")
+        return {k: float(v) for k, v in found.items()}
+
+    def run(self) -> ArbiterResult:
+        keys = _keys(self.hooks, self.spec)
+        for party in self.parties:
+            self.session.send(
+                party,
+                topic("key"),
+                key_message(self.spec.encryption.plaintext, keys.public),
+                "key exchange",
+            )
+        start, state = self._resume()
+        train_rows = self._train_rows()
+        if self.spec.woe_bins:
+            for host in self.parties[1:]:
+                count = len(self.spec.holder(host).features) * self.spec.woe_bins
+                self._open(host, topic("woe", "g"), topic("woe", "m"), count, "woe", keys)
+        key_bits = self.spec.encryption.key_bits
+        counts = {p: cipher_count(w, key_bits) for p, w in self.widths.items()}
+        batches = math.ceil(train_rows / self.spec.batch_rows(train_rows))
+        last = start if state.stopped else self.spec.model.epochs
+        for e in range(start + 1, last + 1):
+            for b in range(batches):
+                for party in self.parties:
+                    self._open(
+                        party,
+                        topic(f"e{e}", f"b{b}", "g"),
+                        topic(f"e{e}", f"b{b}", "m"),
+                        counts[party],
+                        "training",
+                        keys,
+                    )
+            change = self._change(e)
+            found = self._metrics(e)
+            stop = decide(self.spec.model, state, e, found["auc"], found["auc_se"], change)
+            for party in self.parties:
+                self.session.send(
+                    party,
+                    topic(f"e{e}", "control"),
+                    wire.encode_json(
+                        {"stop": stop, "best_epoch": state.best_epoch, "reason": state.stopped}
+                    ),
+                    "validation",
+                )
+            state.epoch = e
+            state.history.append({"epoch": float(e), **found, "change": change})
+            self.hooks.save_checkpoint(f"epoch-{e}", state.to_bytes())
+            self.hooks.save_checkpoint("latest", str(e).encode())
+            self.hooks.progress(
+                "epoch",
+                e,
+                self.spec.model.epochs,
+                {"val_auc": found["auc"], "val_ks": found["ks"], "val_loss": found["loss"]},
+            )
+            log.info(
+                "vertical job %s epoch %d: validation AUC %.4f",
+                self.session.channel.job_id,
+                e,
+                found["auc"],
+            )
+            if stop:
+                break
+        self.hooks.record("masked_decryption", {"count": self.decryptions, "epochs": state.epoch})
+        name = topic("final")
+        final = wire.decode_json(
+            self.session.recv(self.lead, name, "final"),
+            self.lead,
+            name,
+            {"auc", "ks", "gini", "log_loss", "brier", "best_epoch"},
+        )
+        return ArbiterResult(
+            course=TrainingCourse(state.best_epoch, state.epoch, state.stopped or "max_epochs"),
+            history=state.history,
+            final={k: float(v) for k, v in final.items()},
+            decryptions=self.decryptions,
+            decryptions_per_epoch=batches * sum(counts.values()),
+            resumed_from=start,
+        )
 
 
 def run_arbiter(
@@ -82,7 +249,7 @@ def run_arbiter(
     """
     session = Session(channel, (*spec.parties, ARBITER), spec.timeout_s)
     try:
-        return _run(session, hooks, spec, pool)
+        return Arbiter(session, hooks, spec, pool).run()
     except PartyFailed:
         raise
     except MalformedMessage as exc:
@@ -91,128 +258,3 @@ def run_arbiter(
     except Exception:
         session.abort(ARBITER, "arbiter")
         raise
-
-
-def _run(
-    session: Session, hooks: JobHooks, spec: VerticalSpec, pool: Executor | None
-) -> ArbiterResult:
-    ops, decryptor, public = _keys(hooks, spec)
-    parties = spec.parties
-    lead = spec.label_holder.party
-    for party in parties:
-        session.send(
-            party, topic("key"), key_message(spec.encryption.plaintext, public), "key exchange"
-        )
-    # resume: the newest epoch every party (and this arbiter) has completed
-    latest_blob = hooks.load_checkpoint("latest")
-    start = int(latest_blob.decode()) if latest_blob else 0
-    for party in parties:
-        name = topic("resume", "have")
-        have = wire.decode_json(session.recv(party, name, "resume"), party, name, {"epoch"})[
-            "epoch"
-        ]
-        if not isinstance(have, int) or not 0 <= have <= spec.model.epochs:
-            raise MalformedMessage(party, name, "epoch out of range")
-        start = min(start, have)
-    state = _state_from(hooks.load_checkpoint(f"epoch-{start}")) if start else None
-    if start and state is None:
-        raise DataMismatch(ARBITER, f"arbiter checkpoint epoch-{start} is missing")
-    state = state or {
-        "epoch": 0,
-        "best_auc": None,
-        "best_epoch": 0,
-        "wait": 0,
-        "history": [],
-        "stopped": False,
-    }
-    stopped = bool(state.get("stopped", False))
-    for party in parties:
-        session.send(
-            party,
-            topic("resume", "from"),
-            wire.encode_json({"epoch": start, "stopped": stopped}),
-            "resume",
-        )
-    decryptions = 0
-    name = topic("setup")
-    train_rows = wire.decode_json(session.recv(lead, name, "setup"), lead, name, {"train_rows"})[
-        "train_rows"
-    ]
-    if not isinstance(train_rows, int) or train_rows < 1:
-        raise MalformedMessage(lead, name, "train_rows must be a positive integer")
-    if spec.woe_bins:
-        for host in parties[1:]:
-            name = topic("woe", "g")
-            count = len(spec.holder(host).features) * spec.woe_bins
-            cells = ops.load(session.recv(host, name, "woe"), host, name, count)
-            session.send(
-                host,
-                topic("woe", "m"),
-                wire.encode_ints(decryptor.open(cells, pool), ops.modulus),
-                "woe",
-            )
-            decryptions += len(cells)
-    widths = {p: len(spec.holder(p).features) for p in parties}
-    widths[lead] += 1  # the intercept
-    batches = math.ceil(train_rows / spec.model.batch_size)
-    stopping = spec.model.early_stopping
-    for e in range(start + 1, (start if stopped else spec.model.epochs) + 1):
-        for b in range(batches):
-            for party in parties:
-                name = topic(f"e{e}", f"b{b}", "g")
-                cells = ops.load(session.recv(party, name, "training"), party, name, widths[party])
-                opened = decryptor.open(cells, pool)
-                decryptions += len(cells)
-                session.send(
-                    party,
-                    topic(f"e{e}", f"b{b}", "m"),
-                    wire.encode_ints(opened, ops.modulus),
-                    "training",
-                )
-        name = topic(f"e{e}", "metrics")
-        found = wire.decode_json(
-            session.recv(lead, name, "validation"), lead, name, {"auc", "ks", "loss"}
-        )
-        if not all(isinstance(v, int | float) and math.isfinite(v) for v in found.values()):
-            raise MalformedMessage(lead, name, "metrics must be finite numbers")
-        auc = float(found["auc"])
-        min_delta = stopping.min_delta if stopping else 0.0
-        if state["best_auc"] is None or auc > state["best_auc"] + min_delta:
-            state["best_auc"], state["best_epoch"], state["wait"] = auc, e, 0
-        else:
-            state["wait"] += 1
-        early = bool(stopping and state["wait"] >= stopping.patience)
-        stop = early or e == spec.model.epochs
-        for party in parties:
-            session.send(
-                party,
-                topic(f"e{e}", "control"),
-                wire.encode_json({"stop": stop, "best_epoch": state["best_epoch"]}),
-                "validation",
-            )
-        state["epoch"], state["stopped"] = e, early
-        state["history"].append({"epoch": e, **{k: float(v) for k, v in found.items()}})
-        hooks.save_checkpoint(f"epoch-{e}", _state_bytes(state))
-        hooks.save_checkpoint("latest", str(e).encode())
-        hooks.progress(
-            "epoch",
-            e,
-            spec.model.epochs,
-            {"val_auc": auc, "val_ks": float(found["ks"]), "val_loss": float(found["loss"])},
-        )
-        log.info("vertical job %s epoch %d: validation AUC %.4f", session.channel.job_id, e, auc)
-        if stop:
-            break
-    hooks.record("masked_decryption", {"count": decryptions, "epochs": int(state["epoch"])})
-    name = topic("final")
-    final = wire.decode_json(
-        session.recv(lead, name, "final"), lead, name, {"auc", "ks", "gini", "loss", "best_epoch"}
-    )
-    return ArbiterResult(
-        int(state["best_epoch"]),
-        int(state["epoch"]),
-        list(state["history"]),
-        {k: float(v) for k, v in final.items()},
-        decryptions,
-        start,
-    )

@@ -1,8 +1,8 @@
 """The label holder's model alone: the yardstick a federated run is compared with.
 
-Trains logistic regression on the bank's own columns with the same split, batch order, learning
-rate, L2 and fixed-point features as the federated job (without other parties the linearised
-residual is the exact logistic gradient), and reports the same validation metrics. Local only:
+Trains logistic regression on the bank's own columns with the same preparation, split, batch
+order, optimizer, early stopping and calibration as the federated job (without other parties
+the residual is the exact logistic gradient), and reports the same test metrics. Local only:
 nothing is sent anywhere.
 """
 
@@ -12,18 +12,30 @@ import numpy as np
 import pandas as pd
 
 from node.training import metrics
+from node.training.calibration import fit_platt, sigmoid
+from node.training.preprocess import fit_transform
 from node.training.vertical.local import (
-    apply_gradient,
+    check_columns,
     epoch_batches,
-    load_features,
     load_labels,
+    quantize,
     stratified_split,
 )
+from node.training.vertical.optimizer import (
+    Optimizer,
+    OptimizerState,
+    change_figures,
+    relative_change,
+)
 from node.training.vertical.spec import VerticalSpec
+from node.training.vertical.stopping import StopState, decide
 
 
 def bank_only_metrics(spec: VerticalSpec, frame: pd.DataFrame) -> dict[str, float]:
-    """Validation AUC, KS and Gini of the bank-only model at its best epoch.
+    """Test-split AUC, KS, Gini and calibrated log-loss of the bank-only model.
+
+    The validation split chooses the epoch and fits the calibration, as in the federated job;
+    the figures come from the test split (validation when the job keeps no test rows).
 
     Raises
     ------
@@ -31,34 +43,51 @@ def bank_only_metrics(spec: VerticalSpec, frame: pd.DataFrame) -> dict[str, floa
         A column is missing or invalid, or the label is not 0/1.
     """
     holder = spec.label_holder
-    assert holder.label is not None
+    assert holder.label is not None  # the spec requires it for the label holder
     y = load_labels(holder.party, frame, holder.label)
-    x = load_features(
-        holder.party, frame, holder.features, spec.encryption.feature_frac_bits, intercept=True
+    check_columns(holder.party, frame, holder.features)
+    split = stratified_split(y, spec.validation_fraction, spec.test_fraction, spec.seed)
+    transform = fit_transform(frame, holder.features, spec.preprocess, split.train)
+    x = quantize(
+        holder.party,
+        holder.features,
+        transform.apply(frame),
+        spec.encryption.feature_frac_bits,
+        intercept=True,
     ).values
-    valid = stratified_split(y, spec.validation_fraction, spec.seed)
-    train = np.flatnonzero(~valid)
-    w = np.zeros(x.shape[1])
-    best: dict[str, float] = {}
-    for e in range(1, spec.model.epochs + 1):
-        for rows in epoch_batches(train, spec.seed, e, spec.model.batch_size):
-            d = 1 / (1 + np.exp(-(x[rows] @ w))) - y[rows]
-            w = apply_gradient(
-                w,
-                (x[rows].T @ d).tolist(),
-                0,
-                len(rows),
-                spec.model.learning_rate,
-                spec.model.l2,
-                intercept=True,
-            )
-        score = x[valid] @ w
-        auc = metrics.auc(y[valid], score)
-        if not best or auc > best["auc"]:
-            best = {
-                "auc": auc,
-                "ks": metrics.ks(y[valid], score),
-                "gini": 2 * auc - 1,
-                "epoch": float(e),
-            }
-    return best
+    model = spec.model
+    optimizer = Optimizer(model.optimizer, model.learning_rate, model.l2, intercept=True)
+    start = np.zeros(x.shape[1])
+    rate = float(y[split.train].mean())
+    start[-1] = np.log(rate / (1 - rate))
+    state = OptimizerState.start(start)
+    train = np.flatnonzero(split.train)
+    batch = spec.batch_rows(len(train))
+    stop = StopState()
+    best_weights = previous = start
+    for e in range(1, model.epochs + 1):
+        state.begin_epoch()
+        for rows in epoch_batches(train, spec.seed, e, batch):
+            grad = x[rows].T @ (sigmoid(x[rows] @ state.weights) - y[rows]) / len(rows)
+            optimizer.step(state, grad, e)
+        weights = optimizer.epoch_weights(state)
+        delta, scale = change_figures(previous, weights)
+        previous = weights
+        y_valid = y[split.valid]
+        auc = metrics.auc(y_valid, x[split.valid] @ weights)
+        se = metrics.auc_standard_error(auc, int(y_valid.sum()), int(y_valid.size - y_valid.sum()))
+        done = decide(model, stop, e, auc, se, relative_change([delta], [scale]))
+        if stop.best_epoch == e:
+            best_weights = weights.copy()
+        if done:
+            break
+    z = x @ best_weights
+    rows = split.test if split.test.any() else split.valid
+    calibration = fit_platt(z[split.valid], y[split.valid])
+    auc = metrics.auc(y[rows], z[rows])
+    return {
+        "auc": auc,
+        "ks": metrics.ks(y[rows], z[rows]),
+        "gini": 2 * auc - 1,
+        "log_loss": metrics.log_loss(y[rows], calibration.probabilities(z[rows])),
+    }

@@ -24,11 +24,16 @@ class JobRefused(VerticalError):
     never values). Raised before any data is read or any message is sent.
     """
 
-    def __init__(self, party: str, dataset: str, reason: str) -> None:
-        super().__init__(
-            f"party {party!r} refuses dataset {dataset!r} for training: {reason}; add a "
-            "'training' rule for these fields to that node's policy or drop them from the job"
+    def __init__(self, party: str, dataset: str, reason: str, missing_rule: bool = True) -> None:
+        # Only a missing rule is fixed by a rule; any other refusal (an organization the
+        # policy does not register, a role that may not train) already names its own fix.
+        fix = (
+            "; add a 'training' rule for these fields to that node's policy or drop them from "
+            "the job"
+            if missing_rule
+            else ""
         )
+        super().__init__(f"party {party!r} refuses dataset {dataset!r} for training: {reason}{fix}")
         self.party = party
         self.dataset = dataset
         self.reason = reason

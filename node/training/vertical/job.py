@@ -28,25 +28,24 @@ from typing import Any
 
 import pandas as pd
 
+from node.consent.gate import training_frame
 from node.jobs.context import PartyContext
 from node.jobs.hooks import JobHooks
 from node.jobs.spec import JobFile
 from node.psi import PsiSpec, run_psi_coordinator
 from node.psi import spec_from_job as psi_spec_from_job
 from node.training.alignment import aligned_rows
-from node.training.preprocess import MODES, prepare_features
 from node.training.vertical.arbiter import run_arbiter
 from node.training.vertical.baseline import bank_only_metrics
 from node.training.vertical.exceptions import JobSpecError
 from node.training.vertical.feature_holder import run_feature_holder
 from node.training.vertical.label_holder import run_label_holder
+from node.training.vertical.model import PartyModel
+from node.training.vertical.results import FeatureHolderResult, LabelHolderResult
 from node.training.vertical.spec import VerticalSpec, spec_from_job
 from node.transport.channel import PartyChannel
 
 PURPOSE = "training"
-# Each holder prepares its own columns locally (node.training.preprocess) unless the job says
-# ``preprocess: none`` (for data that is already standardised, like the shared default_credit).
-DEFAULT_PREPROCESS = "log_standardize"
 
 
 def _no_check(party: str, dataset: str, columns: Sequence[str], purpose: str = PURPOSE) -> None:
@@ -54,16 +53,18 @@ def _no_check(party: str, dataset: str, columns: Sequence[str], purpose: str = P
 
 
 def _specs(job_raw: Any, parties: Sequence[str], authorize: Any) -> tuple[VerticalSpec, PsiSpec]:
-    spec = spec_from_job(job_raw.get("vertical") or {}, authorize)
+    section = dict(job_raw.get("vertical") or {})
+    if "preprocess" in job_raw:  # the job-level key of earlier job files
+        if "preprocess" in section:
+            raise JobSpecError("preprocess", "is given twice", "keep only vertical.preprocess")
+        section["preprocess"] = job_raw["preprocess"]
+    spec = spec_from_job(section, authorize)
     if sorted(spec.parties) != sorted(parties):
         raise JobSpecError(
             "parties",
             f"lists {sorted(parties)} but the vertical section names {sorted(spec.parties)}",
             "list exactly the label holder and the feature holders under parties",
         )
-    preprocess = job_raw.get("preprocess", DEFAULT_PREPROCESS)
-    if preprocess not in MODES:
-        raise JobSpecError("preprocess", f"must be one of {', '.join(MODES)}", "or leave it out")
     psi_section = dict(job_raw.get("psi") or {})
     psi_section["leader"] = spec.label_holder.party  # the label holder aligns with everyone
     return spec, psi_spec_from_job(list(spec.parties), psi_section)
@@ -108,31 +109,35 @@ def run_vertical_party(ctx: PartyContext) -> dict[str, Any]:
     spec, psi = _specs(ctx.spec, ctx.parties, authorize)
     mine = spec.holder(ctx.party)
     frame = ctx.datasets.frame(mine.dataset)
+    frame, basis = training_frame(ctx, frame, mine.id_column, spec.label_holder.party)
     order = aligned_rows(ctx, frame, mine.id_column, mine.dataset, psi)
-    prepared = prepare_features(
-        frame, mine.features, str(ctx.spec.get("preprocess", DEFAULT_PREPROCESS))
-    )
-    rows: pd.DataFrame = prepared.iloc[order].reset_index(drop=True)
+    # each holder fits its preparation on its own training rows once the split is known
+    rows: pd.DataFrame = frame.iloc[order].reset_index(drop=True)
+    result: LabelHolderResult | FeatureHolderResult
     extra: dict[str, Any] = {}
     if ctx.party == spec.label_holder.party:
-        result: Any = run_label_holder(ctx.channel, ctx.hooks, spec, rows, ctx.pool)
+        result = run_label_holder(ctx.channel, ctx.hooks, spec, rows, ctx.pool)
         # the yardstick: the bank alone, same rows, split and schedule, computed here
         extra["bank_only"] = bank_only_metrics(spec, rows)
     else:
         result = run_feature_holder(ctx.channel, ctx.hooks, spec, rows, ctx.pool)
     if ctx.workdir is not None:
         _keep_model(ctx, result.model)
+    if basis is not None:
+        extra["training_basis"] = basis
     return {"aligned_rows": len(order), **result.summary(), **extra}
 
 
-def _keep_model(ctx: PartyContext, model: Any) -> None:
-    """This party's part of the model stays on this node (weights never leave it)."""
+def _keep_model(ctx: PartyContext, model: PartyModel) -> None:
+    """This party's part of the model stays on this node (weights never leave it).
+
+    The file is the self-contained model part (``PartyModel.to_dict``, format in
+    docs/protocols/vertical-lr.md) plus the job id, so this node can score alone later.
+    """
     assert ctx.workdir is not None
     path = ctx.workdir / "models" / f"{ctx.job_id}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        json.dumps({"party": model.party, "weights": model.as_dict(), "job_id": ctx.job_id})
-    )
+    path.write_text(json.dumps({**model.to_dict(), "job_id": ctx.job_id}))
 
 
 def run_vertical_coordinator(

@@ -1,18 +1,17 @@
-"""What each data party computes on its own rows: fixed-point features, schedule, updates.
+"""What each data party computes on its own rows: fixed-point features, labels, split, schedule.
 
 Everything here is local and deterministic: the row split and the per-epoch batch order are
 derived from the job's seed (so a resumed run replays exactly the same schedule without
-persisting any RNG state), and weights are updated from the unmasked gradient a party alone
-can recover.
+persisting any RNG state).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Final
 
 import numpy as np
 import pandas as pd
@@ -21,7 +20,10 @@ from numpy.typing import NDArray
 from node.crypto.paillier import encode
 from node.training.vertical.exceptions import DataMismatch
 
-CHECKPOINT_VERSION = 1
+MAX_ABS_FEATURE: Final = 128.0
+"""Prepared feature values must stay below this in magnitude: the packed gradient slots are
+sized for ``|x| < 2**7`` (``docs/protocols/vertical-lr.md``). The default ``robust``
+preparation bounds them at 8; ``preprocess: none`` leaves this check as the guard."""
 
 
 @dataclass(frozen=True)
@@ -36,35 +38,53 @@ class Features:
     scalars: NDArray[np.int64]
     values: NDArray[np.float64]
 
+    @property
+    def width(self) -> int:
+        return len(self.names)
 
-def load_features(
-    party: str, frame: pd.DataFrame, names: Sequence[str], frac_bits: int, intercept: bool
+
+def quantize(
+    party: str, names: Sequence[str], matrix: NDArray[np.float64], frac_bits: int, intercept: bool
 ) -> Features:
-    """Quantize ``frame[names]`` (plus a column of ones for the intercept).
+    """Fixed-point columns of a prepared ``matrix`` (plus a column of ones for the intercept).
 
     Raises
     ------
     DataMismatch
-        A column is missing, not numeric, or holds missing/infinite values (named, no values).
+        A value is missing, infinite or beyond ``MAX_ABS_FEATURE`` (the column is named).
+    """
+    columns = [matrix[:, j] for j in range(matrix.shape[1])]
+    for name, values in zip(names, columns, strict=True):
+        if not np.isfinite(values).all():
+            raise DataMismatch(party, f"column {name!r} has missing or infinite values")
+        if np.abs(values).max(initial=0.0) >= MAX_ABS_FEATURE:
+            raise DataMismatch(
+                party,
+                f"column {name!r} has prepared values beyond ±{MAX_ABS_FEATURE:g}; "
+                "use preprocess: robust",
+            )
+    if intercept:
+        columns.append(np.ones(matrix.shape[0]))
+    raw = np.column_stack(columns) if columns else np.zeros((matrix.shape[0], 0))
+    scalars = encode(raw, frac_bits)
+    all_names = (*names, "(intercept)") if intercept else tuple(names)
+    return Features(all_names, scalars, scalars.astype(np.float64) / 2.0**frac_bits)
+
+
+def check_columns(party: str, frame: pd.DataFrame, names: Sequence[str]) -> None:
+    """Refuse a dataset that lacks a column of the job or holds a non-numeric one.
+
+    Raises
+    ------
+    DataMismatch
+        A column is missing or not numeric (named, no values).
     """
     missing = [n for n in names if n not in frame.columns]
     if missing:
         raise DataMismatch(party, f"columns {', '.join(missing)} are not in the dataset")
-    columns = []
     for name in names:
-        series = frame[name]
-        if not pd.api.types.is_numeric_dtype(series):
+        if not pd.api.types.is_numeric_dtype(frame[name]):
             raise DataMismatch(party, f"column {name!r} is not numeric")
-        values = series.to_numpy(dtype=np.float64)
-        if not np.isfinite(values).all():
-            raise DataMismatch(party, f"column {name!r} has missing or infinite values")
-        columns.append(values)
-    if intercept:
-        columns.append(np.ones(len(frame)))
-    raw = np.column_stack(columns) if columns else np.zeros((len(frame), 0))
-    scalars = encode(raw, frac_bits)
-    all_names = (*names, "(intercept)") if intercept else tuple(names)
-    return Features(all_names, scalars, scalars.astype(np.float64) / 2.0**frac_bits)
 
 
 def load_labels(party: str, frame: pd.DataFrame, label: str) -> NDArray[np.int8]:
@@ -86,15 +106,65 @@ def load_labels(party: str, frame: pd.DataFrame, label: str) -> NDArray[np.int8]
     return y
 
 
-def stratified_split(y: NDArray[np.int8], fraction: float, seed: int) -> NDArray[np.bool_]:
-    """Boolean validation mask: ``fraction`` of each class, chosen by ``seed``."""
+class Role(IntEnum):
+    """Which split a row belongs to."""
+
+    TRAIN = 0
+    VALID = 1
+    TEST = 2
+
+
+@dataclass(frozen=True)
+class Split:
+    """Each row's role: training, early-stopping validation, or held-out test."""
+
+    roles: NDArray[np.int8]
+
+    @property
+    def train(self) -> NDArray[np.bool_]:
+        return np.asarray(self.roles == Role.TRAIN)
+
+    @property
+    def valid(self) -> NDArray[np.bool_]:
+        return np.asarray(self.roles == Role.VALID)
+
+    @property
+    def test(self) -> NDArray[np.bool_]:
+        return np.asarray(self.roles == Role.TEST)
+
+    def to_bits(self) -> NDArray[np.bool_]:
+        """Validation bits followed by test bits (what the label holder sends)."""
+        return np.concatenate([self.valid, self.test])
+
+    @classmethod
+    def from_bits(cls, bits: NDArray[np.bool_]) -> Split:
+        """Inverse of :meth:`to_bits`.
+
+        Raises
+        ------
+        ValueError
+            The length is odd or a row is marked both validation and test.
+        """
+        if bits.size % 2:
+            raise ValueError("split bits must have even length")
+        valid, test = bits[: bits.size // 2], bits[bits.size // 2 :]
+        if (valid & test).any():
+            raise ValueError("a row is marked both validation and test")
+        roles = np.where(valid, Role.VALID, np.where(test, Role.TEST, Role.TRAIN))
+        return cls(roles.astype(np.int8))
+
+
+def stratified_split(y: NDArray[np.int8], validation: float, test: float, seed: int) -> Split:
+    """Per class, ``validation`` and ``test`` shares of the rows, chosen by ``seed``."""
     rng = np.random.default_rng([seed, 0x5EED])
-    valid = np.zeros(len(y), dtype=bool)
+    roles = np.full(len(y), Role.TRAIN, dtype=np.int8)
     for cls in (0, 1):
-        idx = np.flatnonzero(y == cls)
-        take = round(fraction * len(idx))
-        valid[rng.permutation(idx)[:take]] = True
-    return valid
+        idx = rng.permutation(np.flatnonzero(y == cls))
+        n_valid = round(validation * len(idx))
+        n_test = round(test * len(idx))
+        roles[idx[:n_valid]] = Role.VALID
+        roles[idx[n_valid : n_valid + n_test]] = Role.TEST
+    return Split(roles)
 
 
 def epoch_batches(
@@ -109,71 +179,3 @@ def pair_masks(seed: bytes, epoch: int, count: int) -> NDArray[np.uint64]:
     """``count`` uniform ``uint64`` masks from a pairwise seed (SHAKE-256 as the PRG)."""
     stream = hashlib.shake_256(seed + epoch.to_bytes(8, "big")).digest(8 * count)
     return np.frombuffer(stream, dtype=np.uint64).copy()
-
-
-def apply_gradient(
-    weights: NDArray[np.float64],
-    sums: Sequence[int],
-    scale_bits: int,
-    batch: int,
-    learning_rate: float,
-    l2: float,
-    intercept: bool,
-) -> NDArray[np.float64]:
-    """One gradient step from the exact integer sums ``sum_i D_i X_ij``.
-
-    ``D`` carries ``residual_frac_bits`` and ``X`` ``feature_frac_bits``: ``scale_bits`` is
-    their sum. L2 does not apply to the intercept.
-    """
-    grad = np.array([s / 2.0**scale_bits for s in sums], dtype=np.float64) / batch
-    penalty = l2 * weights
-    if intercept:
-        penalty[-1] = 0.0
-    return weights - learning_rate * (grad + penalty)
-
-
-@dataclass
-class PartyState:
-    """A data party's resumable state: current and best weights, plus role extras."""
-
-    epoch: int
-    weights: NDArray[np.float64]
-    best_weights: NDArray[np.float64]
-    best_epoch: int
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_bytes(self) -> bytes:
-        body = {
-            "epoch": self.epoch,
-            "weights": self.weights.tolist(),
-            "best_weights": self.best_weights.tolist(),
-            "best_epoch": self.best_epoch,
-            "extra": self.extra,
-        }
-        return bytes([CHECKPOINT_VERSION]) + json.dumps(body).encode()
-
-    @classmethod
-    def from_bytes(cls, party: str, blob: bytes, width: int) -> PartyState:
-        """Parse a checkpoint written by ``to_bytes`` for a model of ``width`` weights.
-
-        Raises
-        ------
-        DataMismatch
-            Unknown version, unreadable, or a different number of weights.
-        """
-        if not blob or blob[0] != CHECKPOINT_VERSION:
-            raise DataMismatch(party, "checkpoint has an unknown format version")
-        try:
-            body = json.loads(blob[1:])
-            state = cls(
-                int(body["epoch"]),
-                np.array(body["weights"], dtype=np.float64),
-                np.array(body["best_weights"], dtype=np.float64),
-                int(body["best_epoch"]),
-                dict(body["extra"]),
-            )
-        except (ValueError, KeyError, TypeError):
-            raise DataMismatch(party, "checkpoint does not parse") from None
-        if state.weights.shape != (width,) or state.best_weights.shape != (width,):
-            raise DataMismatch(party, "checkpoint holds a model of another width")
-        return state

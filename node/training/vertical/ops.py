@@ -3,15 +3,18 @@
 Both implementations expose the same operations on vectors of "cells" so the roles are written
 once. ``PaillierOps`` works on ciphertexts under the arbiter's public key; ``PlainOps`` (the
 insecure twin, for benchmarks and equivalence tests) works on the plaintext residues
-themselves, modulo a fixed 512-bit modulus, so both runs compute bit-identical integers.
+themselves, modulo a prime just above ``2**key_bits``, so both runs compute bit-identical
+integers: every value the protocol forms stays far below either modulus.
 """
 
 from __future__ import annotations
 
+import functools
 import secrets
 from abc import ABC, abstractmethod
 from concurrent.futures import Executor
 
+import gmpy2
 import numpy as np
 from numpy.typing import NDArray
 
@@ -28,8 +31,15 @@ from node.crypto.paillier.exceptions import InvalidCiphertext
 from node.training.vertical import wire
 from node.training.vertical.exceptions import MalformedMessage
 
-PLAIN_MODULUS = (1 << 512) - 569
-"""A 512-bit prime for the twin: large enough that no gradient wraps, like a Paillier ``n``."""
+PARALLEL_FROM = 256
+"""Below this many cells a vector operation runs in the calling process (pickling would cost
+more than the arithmetic)."""
+
+
+@functools.cache
+def plain_modulus(key_bits: int) -> int:
+    """The twin's modulus: the first prime above ``2**key_bits`` (larger than any key's ``n``)."""
+    return int(gmpy2.next_prime(1 << key_bits))
 
 
 def _weighted_sums_task(n: int, cs: list[int], scalars: NDArray[np.int64]) -> list[int]:
@@ -46,9 +56,9 @@ def _rerandomize_task(n: int, cs: list[int]) -> list[int]:
     return [pk.rerandomize(c) for c in cs]
 
 
-def _chunks(count: int, pool: Executor | None) -> list[slice]:
-    parts = 1 if pool is None or count < 512 else 4
-    step = -(-count // parts)
+def _chunks(count: int, pool: Executor | None, parts: int = 4) -> list[slice]:
+    parts = 1 if pool is None or count < PARALLEL_FROM else parts
+    step = max(1, -(-count // parts))
     return [slice(i, i + step) for i in range(0, count, step)]
 
 
@@ -81,6 +91,10 @@ class CellOps(ABC):
         """Multiply each cell by its own small non-negative integer."""
 
     @abstractmethod
+    def shift(self, cell: int, bits: int) -> int:
+        """Multiply one cell by ``2**bits``."""
+
+    @abstractmethod
     def rerandomize(self, cells: list[int], pool: Executor | None) -> list[int]:
         """Fresh randomness for every cell (same plaintexts)."""
 
@@ -93,8 +107,31 @@ class CellOps(ABC):
         """Serialize for the wire."""
 
     @abstractmethod
-    def load(self, blob: bytes, sender: str, topic: str, expected: int) -> list[int]:
-        """Parse and validate ``expected`` cells."""
+    def load(
+        self, blob: bytes, sender: str, topic: str, expected: int, *, check_units: bool = True
+    ) -> list[int]:
+        """Parse and validate ``expected`` cells.
+
+        ``check_units=False`` is for data parties: they never decrypt, and everything they
+        derive from a received cell reaches the key holder, which checks every ciphertext it
+        decrypts (see ``ciphertexts_from_bytes``).
+        """
+
+    def pack(self, cells: list[int], slot_bits: int, per_cell: int) -> list[int]:
+        """Pack cells ``c_0, c_1, ...`` holding small signed values into fewer cells.
+
+        Packed cell ``k`` holds ``sum_j v_(k*per_cell + j) * 2**(slot_bits * j)`` (Horner's
+        rule: ``slot_bits`` doublings per slot). Requires every ``|v| < 2**(slot_bits - 1)``
+        and ``per_cell * slot_bits`` well below the modulus' bit length.
+        """
+        packed = []
+        for start in range(0, len(cells), per_cell):
+            group = cells[start : start + per_cell]
+            acc = group[-1]
+            for cell in reversed(group[:-1]):
+                acc = self.add([self.shift(acc, slot_bits)], [cell])[0]
+            packed.append(acc)
+        return packed
 
     def random_masks(self, count: int) -> list[int]:
         """Masks uniform in ``Z_modulus``: the masked value is uniform whatever it hides."""
@@ -114,7 +151,7 @@ class PaillierOps(CellOps):
         self.modulus = public_key.n
 
     def encrypt(self, values: list[int], pool: Executor | None) -> list[int]:
-        return encrypt_many(self.pk, values, pool=pool, chunk=max(256, len(values) // 4 + 1))
+        return encrypt_many(self.pk, values, pool=pool, chunk=max(128, len(values) // 4 + 1))
 
     def add_plain(self, cells: list[int], values: list[int]) -> list[int]:
         return [self.pk.add_plain(c, v) for c, v in zip(cells, values, strict=True)]
@@ -126,7 +163,7 @@ class PaillierOps(CellOps):
         self, cells: list[int], scalars: NDArray[np.int64], pool: Executor | None
     ) -> list[int]:
         columns = scalars.shape[1]
-        if pool is None or columns < 2:
+        if pool is None or columns < 2 or len(cells) < PARALLEL_FROM:
             return weighted_sums(self.pk, cells, scalars)
         groups = np.array_split(np.arange(columns), min(columns, 4))
         futures = [
@@ -143,6 +180,9 @@ class PaillierOps(CellOps):
         futures = [pool.submit(_scale_task, self.pk.n, cells[p], scalars[p]) for p in parts]
         return [c for future in futures for c in future.result()]
 
+    def shift(self, cell: int, bits: int) -> int:
+        return self.pk.mul_scalar(cell, 1 << bits)
+
     def rerandomize(self, cells: list[int], pool: Executor | None) -> list[int]:
         parts = _chunks(len(cells), pool)
         if pool is None or len(parts) == 1:
@@ -158,10 +198,12 @@ class PaillierOps(CellOps):
     def dump(self, cells: list[int]) -> bytes:
         return wire.encode_cipher(ciphertexts_to_bytes(self.pk, cells), len(cells))
 
-    def load(self, blob: bytes, sender: str, topic: str, expected: int) -> list[int]:
+    def load(
+        self, blob: bytes, sender: str, topic: str, expected: int, *, check_units: bool = True
+    ) -> list[int]:
         body = wire.decode_cipher(blob, sender, topic, expected)
         try:
-            cells = ciphertexts_from_bytes(self.pk, body)
+            cells = ciphertexts_from_bytes(self.pk, body, check_units=check_units)
         except InvalidCiphertext as exc:
             raise MalformedMessage(sender, topic, exc.reason) from None
         if len(cells) != expected:
@@ -170,10 +212,10 @@ class PaillierOps(CellOps):
 
 
 class PlainOps(CellOps):
-    """The insecure twin: cells are the plaintext residues modulo ``PLAIN_MODULUS``."""
+    """The insecure twin: cells are the plaintext residues modulo ``plain_modulus(key_bits)``."""
 
-    def __init__(self) -> None:
-        self.modulus = PLAIN_MODULUS
+    def __init__(self, key_bits: int) -> None:
+        self.modulus = plain_modulus(key_bits)
 
     def encrypt(self, values: list[int], pool: Executor | None) -> list[int]:
         return [v % self.modulus for v in values]
@@ -197,6 +239,9 @@ class PlainOps(CellOps):
     def scale(self, cells: list[int], scalars: list[int], pool: Executor | None) -> list[int]:
         return [c * k % self.modulus for c, k in zip(cells, scalars, strict=True)]
 
+    def shift(self, cell: int, bits: int) -> int:
+        return (cell << bits) % self.modulus
+
     def rerandomize(self, cells: list[int], pool: Executor | None) -> list[int]:
         return list(cells)
 
@@ -206,7 +251,9 @@ class PlainOps(CellOps):
     def dump(self, cells: list[int]) -> bytes:
         return wire.encode_ints(cells, self.modulus)
 
-    def load(self, blob: bytes, sender: str, topic: str, expected: int) -> list[int]:
+    def load(
+        self, blob: bytes, sender: str, topic: str, expected: int, *, check_units: bool = True
+    ) -> list[int]:
         return wire.decode_ints(blob, self.modulus, sender, topic, expected)
 
 

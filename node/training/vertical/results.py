@@ -1,7 +1,7 @@
 """What each role returns: its own model part locally, and a JSON-able summary for the job.
 
-``summary()`` is what may go to the coordinator: counts, epochs and aggregate validation
-metrics only — never weights, scores, identifiers or labels. The weights stay with their party.
+``summary()`` is what may go to the coordinator: counts, epochs and aggregate metrics only —
+never weights, scores, identifiers or labels. The weights stay with their party.
 """
 
 from __future__ import annotations
@@ -9,22 +9,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from node.training.vertical.woe import WoeTable
+from node.training.vertical.model import PartyModel
 
 
 @dataclass(frozen=True)
-class PartyModel:
-    """One party's part of the model: feature names, weights (intercept last, bank only) and,
-    when the job bins, the WOE table each column is mapped through before its weight applies."""
+class TrainingCourse:
+    """How a run went: best and last epoch, and why it ended."""
 
-    party: str
-    features: tuple[str, ...]
-    weights: tuple[float, ...]
-    woe: dict[str, WoeTable] | None = None
+    best_epoch: int
+    epochs_run: int
+    stopped: str
+    """``early_stopping``, ``converged`` or ``max_epochs``."""
 
-    def as_dict(self) -> dict[str, float]:
-        """``{feature: weight}``, for the party's own report."""
-        return dict(zip(self.features, self.weights, strict=True))
+
+@dataclass(frozen=True)
+class Traffic:
+    """What a party sent: ciphertexts and bytes."""
+
+    ciphertexts_sent: int = 0
+    bytes_sent: int = 0
 
 
 @dataclass(frozen=True)
@@ -32,63 +35,67 @@ class FeatureHolderResult:
     """A feature holder's outcome: its model part and what it sent."""
 
     model: PartyModel
-    best_epoch: int
-    epochs_run: int
-    ciphertexts_sent: int
-    bytes_sent: int
+    course: TrainingCourse
+    traffic: Traffic
 
     def summary(self) -> dict[str, Any]:
         return {
             "role": "feature_holder",
             "party": self.model.party,
             "features": len(self.model.features),
-            "best_epoch": self.best_epoch,
-            "epochs_run": self.epochs_run,
-            "ciphertexts_sent": self.ciphertexts_sent,
-            "bytes_sent": self.bytes_sent,
+            "best_epoch": self.course.best_epoch,
+            "epochs_run": self.course.epochs_run,
+            "stopped": self.course.stopped,
+            "ciphertexts_sent": self.traffic.ciphertexts_sent,
+            "bytes_sent": self.traffic.bytes_sent,
         }
 
 
 @dataclass(frozen=True)
 class LabelHolderResult:
-    """The label holder's outcome: its model part, validation metrics and contributions.
+    """The label holder's outcome: its model part, metrics per split and contributions.
 
-    ``contribution`` maps each party to its share of the spread of the validation score (the
-    standard deviation of its partial logit over the sum of all parties'): a privacy-light
-    measure, computed from one aggregate per party. ``own_auc`` is the validation AUC of the
-    label holder's part alone, so ``auc - own_auc`` is what the other parties added.
+    ``metrics`` are the figures to report: those of the **test** split, whose rows neither
+    chose the epoch nor fitted the calibration (the validation split's when the job keeps no
+    test rows; ``metrics_split`` says which). ``splits`` holds train, validation and test
+    metrics side by side; ``probabilities`` the calibrated PDs' log-loss, Brier score and
+    calibration table on the reported split. ``contribution`` maps each party to its share of
+    the spread of the score (standard deviation of its partial logit over the sum of all
+    parties'); ``own_auc`` is the reported split's AUC of the label holder's part alone.
     """
 
     model: PartyModel
-    best_epoch: int
-    epochs_run: int
+    course: TrainingCourse
     metrics: dict[str, float]
+    metrics_split: str
+    splits: dict[str, dict[str, float]]
+    probabilities: dict[str, Any]
     history: list[dict[str, float]]
     contribution: dict[str, float]
     own_auc: float
     scorecard: str | None
-    ciphertexts_sent: int
-    bytes_sent: int
-    validation_rows: int = 0
-    train_rows: int = 0
+    traffic: Traffic
     extra: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         return {
             "role": "label_holder",
             "party": self.model.party,
-            "best_epoch": self.best_epoch,
-            "epochs_run": self.epochs_run,
+            "best_epoch": self.course.best_epoch,
+            "epochs_run": self.course.epochs_run,
+            "stopped": self.course.stopped,
             "metrics": dict(self.metrics),
+            "metrics_split": self.metrics_split,
+            "splits": {k: dict(v) for k, v in self.splits.items()},
+            "probabilities": dict(self.probabilities),
             "history": [dict(h) for h in self.history],
             "contribution": dict(self.contribution),
             "own_auc": self.own_auc,
             "scorecard": self.scorecard,
-            "train_rows": self.train_rows,
-            "validation_rows": self.validation_rows,
+            **{f"{k}_rows": int(v["rows"]) for k, v in self.splits.items()},
             **self.extra,
-            "ciphertexts_sent": self.ciphertexts_sent,
-            "bytes_sent": self.bytes_sent,
+            "ciphertexts_sent": self.traffic.ciphertexts_sent,
+            "bytes_sent": self.traffic.bytes_sent,
         }
 
 
@@ -96,20 +103,30 @@ class LabelHolderResult:
 class ArbiterResult:
     """The key holder's outcome: the run's course and how much it decrypted."""
 
-    best_epoch: int
-    epochs_run: int
+    course: TrainingCourse
     history: list[dict[str, float]]
     final: dict[str, float]
     decryptions: int
+    decryptions_per_epoch: int
     resumed_from: int
+
+    @property
+    def best_epoch(self) -> int:
+        return self.course.best_epoch
+
+    @property
+    def epochs_run(self) -> int:
+        return self.course.epochs_run
 
     def summary(self) -> dict[str, Any]:
         return {
             "role": "arbiter",
-            "best_epoch": self.best_epoch,
-            "epochs_run": self.epochs_run,
+            "best_epoch": self.course.best_epoch,
+            "epochs_run": self.course.epochs_run,
+            "stopped": self.course.stopped,
             "history": [dict(h) for h in self.history],
             "final": dict(self.final),
             "decryptions": self.decryptions,
+            "decryptions_per_epoch": self.decryptions_per_epoch,
             "resumed_from": self.resumed_from,
         }

@@ -6,9 +6,12 @@ Example (every key but the parties' has a default; ``scorecard`` has none on pur
       label_holder: {party: bank, dataset: loans, id_column: id, label: y, features: [x0, x1]}
       feature_holders:
         - {party: gov, dataset: tax, id_column: id, features: [x0, x1, x2]}
-      validation: {fraction: 0.2, seed: 7}
-      model: {epochs: 10, batch_size: 1024, learning_rate: 0.15, l2: 0.0,
-              early_stopping: {patience: 3, min_delta: 0.0005}}
+      validation: {fraction: 0.2, test_fraction: 0.2, seed: 7}
+      preprocess: robust
+      model: {epochs: 50, batch_size: auto, optimizer: adam, learning_rate: 0.05, l2: 0.0,
+              tolerance: 0.005, linearization: moment_matched,
+              early_stopping: {patience: 5, min_delta: 0.0}}
+      calibration: platt
       encryption: {key_bits: 2048, allow_weak_key: false}
       woe: {bins: 10}
       scorecard: {base_points: 600, base_odds: 50, points_to_double_odds: 20, odds: good_to_bad}
@@ -25,7 +28,10 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from node.crypto.paillier import DEFAULT_KEY_BITS
+from node.training.preprocess import DEFAULT_MODE, MODES
 from node.training.vertical.exceptions import JobRefused, JobSpecError
+from node.training.vertical.linearization import LINEARIZATIONS
+from node.training.vertical.optimizer import OPTIMIZERS
 from node.training.vertical.scorecard import ScorecardScaling
 
 log = logging.getLogger("fedcredit.training.vertical")
@@ -42,6 +48,13 @@ MIN_BATCH: Final = 64
 and at least ``MIN_BATCH``) or a feature holder could solve for the residuals, and from them the
 labels (see docs/protocols/vertical-lr.md)."""
 MIN_WEAK_KEY_BITS: Final = 512
+AUTO_BATCH_STEPS: Final = 16
+"""With ``batch_size: auto`` an epoch takes about this many steps (batches of ``train_rows /
+16``, at most ``AUTO_BATCH_MAX``, at least the security floor): a small data set then gets as
+many optimizer steps per epoch as a large one, and converges in as few epochs (each epoch costs
+the same per-row cryptography whatever the batch size)."""
+AUTO_BATCH_MAX: Final = 1024
+CALIBRATIONS: Final = ("platt", "none")
 
 
 @dataclass(frozen=True)
@@ -57,20 +70,34 @@ class PartyData:
 
 @dataclass(frozen=True)
 class EarlyStopping:
-    """Stop when validation AUC has not improved by ``min_delta`` for ``patience`` epochs."""
+    """Stop when validation AUC has not improved by ``min_delta`` for ``patience`` epochs.
 
-    patience: int = 3
-    min_delta: float = 0.0005
+    Patience 5 because epoch-averaged weights move slowly once near the optimum: a shorter
+    patience stopped runs on a flat stretch that later improved (docs/model-quality.md).
+    """
+
+    patience: int = 5
+    min_delta: float = 0.0
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """Mini-batch gradient descent on the Taylor-approximated logistic loss."""
+    """Mini-batch training of the linearised logistic loss (see ``optimizer.py`` and
+    ``linearization.py`` for why each default is what it is).
 
-    epochs: int = 10
-    batch_size: int = 1024
-    learning_rate: float = 0.15
+    ``epochs`` is an upper bound: a run ends earlier when the weights have converged (the
+    largest change of an epoch's averaged weights below ``tolerance`` times the largest weight,
+    as scikit-learn's SAG solver tests convergence) or when early stopping says so.
+    """
+
+    epochs: int = 50
+    batch_size: int | None = None
+    """``None`` is ``auto`` (see ``AUTO_BATCH_STEPS``)."""
+    optimizer: str = "adam"
+    learning_rate: float = 0.05
     l2: float = 0.0
+    tolerance: float = 0.005
+    linearization: str = "moment_matched"
     early_stopping: EarlyStopping | None = EarlyStopping()
 
 
@@ -93,9 +120,12 @@ class VerticalSpec:
     label_holder: PartyData
     feature_holders: tuple[PartyData, ...]
     validation_fraction: float = 0.2
+    test_fraction: float = 0.2
     seed: int = 0
+    preprocess: str = DEFAULT_MODE
     model: ModelSpec = ModelSpec()
     encryption: EncryptionSpec = EncryptionSpec()
+    calibration: str = "platt"
     woe_bins: int | None = None
     scorecard: ScorecardScaling | None = None
     timeout_s: float = 300.0
@@ -104,6 +134,21 @@ class VerticalSpec:
     def parties(self) -> tuple[str, ...]:
         """Label holder first, then the feature holders in job-file order."""
         return (self.label_holder.party, *(h.party for h in self.feature_holders))
+
+    @property
+    def min_batch(self) -> int:
+        """The security floor of a batch: ``max(MIN_BATCH, 4 x the widest party)``."""
+        widest = max(
+            len(self.label_holder.features) + 1, *(len(h.features) for h in self.feature_holders)
+        )
+        return max(MIN_BATCH, 4 * widest)
+
+    def batch_rows(self, train_rows: int) -> int:
+        """Rows per mini-batch for ``train_rows`` training rows (every party computes the same)."""
+        size = self.model.batch_size
+        if size is None:
+            size = min(AUTO_BATCH_MAX, max(self.min_batch, train_rows // AUTO_BATCH_STEPS))
+        return min(size, train_rows)
 
     def holder(self, party: str) -> PartyData:
         """The data description of ``party`` (raises ``KeyError`` for a stranger)."""
@@ -138,6 +183,15 @@ def _number(section: Mapping[str, Any], name: str, key: str, default: Any, kind:
     return value
 
 
+def _choice(
+    section: Mapping[str, Any], name: str, key: str, default: str, allowed: Sequence[str]
+) -> str:
+    value = section.get(name, default)
+    if value not in allowed:
+        raise JobSpecError(f"{key}.{name}", f"must be one of {', '.join(allowed)}", "fix it")
+    return str(value)
+
+
 def _party(raw: object, key: str, with_label: bool) -> PartyData:
     section = _mapping(raw, key)
     allowed = {"party", "dataset", "id_column", "features"} | ({"label"} if with_label else set())
@@ -169,21 +223,41 @@ def _party(raw: object, key: str, with_label: bool) -> PartyData:
 def _model(raw: object) -> ModelSpec:
     section = _mapping(raw, "model")
     _unknown(
-        section, {"type", "epochs", "batch_size", "learning_rate", "l2", "early_stopping"}, "model"
+        section,
+        {
+            "type",
+            "epochs",
+            "batch_size",
+            "optimizer",
+            "learning_rate",
+            "l2",
+            "tolerance",
+            "linearization",
+            "early_stopping",
+        },
+        "model",
     )
     if section.get("type", "logistic_regression") != "logistic_regression":
         raise JobSpecError("model.type", "unsupported", "use logistic_regression")
     default = ModelSpec()
     epochs = _number(section, "epochs", "model", default.epochs, int)
-    batch = _number(section, "batch_size", "model", default.batch_size, int)
+    raw_batch = section.get("batch_size", "auto")
+    batch = None if raw_batch == "auto" else _number(section, "batch_size", "model", None, int)
+    optimizer = _choice(section, "optimizer", "model", default.optimizer, OPTIMIZERS)
     lr = _number(section, "learning_rate", "model", default.learning_rate, float)
     l2 = _number(section, "l2", "model", default.l2, float)
+    tolerance = _number(section, "tolerance", "model", default.tolerance, float)
+    linearization = _choice(
+        section, "linearization", "model", default.linearization, LINEARIZATIONS
+    )
     if epochs < 1:
-        raise JobSpecError("model.epochs", "must be at least 1", "e.g. 10")
-    if not 1 <= batch <= MAX_BATCH:
-        raise JobSpecError("model.batch_size", f"must be 1..{MAX_BATCH}", "e.g. 1024")
+        raise JobSpecError("model.epochs", "must be at least 1", "e.g. 50")
+    if batch is not None and not 1 <= batch <= MAX_BATCH:
+        raise JobSpecError("model.batch_size", f"must be auto or 1..{MAX_BATCH}", "e.g. auto")
     if not lr > 0 or l2 < 0:
         raise JobSpecError("model", "learning_rate must be > 0 and l2 >= 0", "fix them")
+    if not 0 <= tolerance < 1:
+        raise JobSpecError("model.tolerance", "must be in [0, 1)", "e.g. 0.001; 0 disables it")
     stopping: EarlyStopping | None = default.early_stopping
     raw_stop = section.get("early_stopping", {})
     if raw_stop is False:
@@ -191,12 +265,22 @@ def _model(raw: object) -> ModelSpec:
     elif raw_stop is not True:
         stop = _mapping(raw_stop, "model.early_stopping")
         _unknown(stop, {"patience", "min_delta"}, "model.early_stopping")
-        patience = _number(stop, "patience", "model.early_stopping", 3, int)
-        min_delta = _number(stop, "min_delta", "model.early_stopping", 0.0005, float)
+        fallback = EarlyStopping()
+        patience = _number(stop, "patience", "model.early_stopping", fallback.patience, int)
+        min_delta = _number(stop, "min_delta", "model.early_stopping", fallback.min_delta, float)
         if patience < 1 or min_delta < 0:
             raise JobSpecError("model.early_stopping", "patience >= 1, min_delta >= 0", "fix")
         stopping = EarlyStopping(patience, min_delta)
-    return ModelSpec(epochs, batch, lr, l2, stopping)
+    return ModelSpec(
+        epochs=epochs,
+        batch_size=batch,
+        optimizer=optimizer,
+        learning_rate=lr,
+        l2=l2,
+        tolerance=tolerance,
+        linearization=linearization,
+        early_stopping=stopping,
+    )
 
 
 def _encryption(raw: object) -> EncryptionSpec:
@@ -294,7 +378,9 @@ def spec_from_job(section: Mapping[str, Any], authorize: Authorize) -> VerticalS
             "label_holder",
             "feature_holders",
             "validation",
+            "preprocess",
             "model",
+            "calibration",
             "encryption",
             "woe",
             "scorecard",
@@ -314,11 +400,20 @@ def spec_from_job(section: Mapping[str, Any], authorize: Authorize) -> VerticalS
         if not host.features:
             raise JobSpecError(f"feature_holders[{i}].features", "is empty", "list columns")
     validation = _mapping(section.get("validation"), "validation")
-    _unknown(validation, {"fraction", "seed"}, "validation")
+    _unknown(validation, {"fraction", "test_fraction", "seed"}, "validation")
     fraction = _number(validation, "fraction", "validation", 0.2, float)
+    test_fraction = _number(validation, "test_fraction", "validation", 0.2, float)
     seed = _number(validation, "seed", "validation", 0, int)
     if not 0.05 <= fraction <= 0.5:
         raise JobSpecError("validation.fraction", "must be in 0.05..0.5", "e.g. 0.2")
+    if not 0 <= test_fraction <= 0.5 or fraction + test_fraction > 0.6:
+        raise JobSpecError(
+            "validation.test_fraction",
+            "must be in 0..0.5 and leave at least 40 % of the rows for training",
+            "e.g. 0.2; 0 only when the operator holds a test set elsewhere",
+        )
+    preprocess = _choice(section, "preprocess", "vertical", DEFAULT_MODE, MODES)
+    calibration = _choice(section, "calibration", "vertical", "platt", CALIBRATIONS)
     woe = _mapping(section.get("woe"), "woe") if section.get("woe") is not None else None
     woe_bins: int | None = None
     if woe is not None:
@@ -330,30 +425,33 @@ def spec_from_job(section: Mapping[str, Any], authorize: Authorize) -> VerticalS
     if not timeout > 0:
         raise JobSpecError("vertical.timeout_s", "must be positive", "e.g. 300")
     spec = VerticalSpec(
-        label_holder,
-        hosts,
-        fraction,
-        seed,
-        _model(section.get("model")),
-        _encryption(section.get("encryption")),
-        woe_bins,
-        _scorecard(section.get("scorecard")),
-        timeout,
+        label_holder=label_holder,
+        feature_holders=hosts,
+        validation_fraction=fraction,
+        test_fraction=test_fraction,
+        seed=seed,
+        preprocess=preprocess,
+        model=_model(section.get("model")),
+        encryption=_encryption(section.get("encryption")),
+        calibration=calibration,
+        woe_bins=woe_bins,
+        scorecard=_scorecard(section.get("scorecard")),
+        timeout_s=timeout,
     )
-    widest = max(len(label_holder.features) + 1, *(len(h.features) for h in hosts))
-    if spec.model.batch_size < max(MIN_BATCH, 4 * widest):
+    if spec.model.batch_size is not None and spec.model.batch_size < spec.min_batch:
         raise JobSpecError(
             "model.batch_size",
-            f"{spec.model.batch_size} rows is too few for a party with {widest} weights "
+            f"{spec.model.batch_size} rows is too few for the job's widest party "
             "(a party could solve its gradient equations for the residuals, hence the labels)",
-            f"use at least {max(MIN_BATCH, 4 * widest)}",
+            f"use at least {spec.min_batch}, or auto",
         )
     for data in (label_holder, *hosts):
         columns = [*data.features, *([data.label] if data.label else [])]
         try:
             authorize(data.party, data.dataset, columns, purpose="training")
         except Exception as exc:  # the policy engine's own error types; all mean "refused"
-            raise JobRefused(data.party, data.dataset, str(exc)) from exc
+            missing = getattr(exc, "code", "missing_rule") == "missing_rule"
+            raise JobRefused(data.party, data.dataset, str(exc), missing) from exc
     return spec
 
 

@@ -12,6 +12,7 @@ bin of its own columns*, through the key holder, from encrypted labels (see
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -34,6 +35,13 @@ class WoeTable:
     def apply(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
         """The WOE of each value's bin."""
         return self.woe[assign_bins(values, self.edges)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"edges": self.edges.tolist(), "woe": self.woe.tolist()}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> WoeTable:
+        return cls(np.array(raw["edges"], dtype=np.float64), np.array(raw["woe"], dtype=np.float64))
 
 
 def quantile_edges(values: NDArray[np.float64], bins: int) -> NDArray[np.float64]:

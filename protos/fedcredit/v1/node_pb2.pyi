@@ -505,20 +505,59 @@ class DecideBatchResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     DECISIONS_FIELD_NUMBER: _builtins.int
+    CHUNK_FIELD_NUMBER: _builtins.int
+    chunk: _builtins.int
+    """DecideBook: the chunk these decisions are (resume after it)"""
     @_builtins.property
     def decisions(self) -> _containers.RepeatedCompositeFieldContainer[Global___DecideResponse]: ...
     def __init__(
         self,
         *,
         decisions: _abc.Iterable[Global___DecideResponse] | None = ...,
+        chunk: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["decisions", b"decisions"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk", b"chunk", "decisions", b"decisions"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DecideBatchResponse: _TypeAlias = DecideBatchResponse  # noqa: Y015
+
+@_typing.final
+class DecideBookRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REF_PREFIX_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    TERM_MONTHS_FIELD_NUMBER: _builtins.int
+    START_CHUNK_FIELD_NUMBER: _builtins.int
+    CHUNK_SIZE_FIELD_NUMBER: _builtins.int
+    ref_prefix: _builtins.str
+    """references are <ref_prefix>-<row>; never the firm's code"""
+    amount: _builtins.float
+    """the same requested amount and term for every firm"""
+    term_months: _builtins.int
+    start_chunk: _builtins.int
+    """resume: the first chunk to decide (chunks of chunk_size rows)"""
+    chunk_size: _builtins.int
+    """default 5000"""
+    def __init__(
+        self,
+        *,
+        ref_prefix: _builtins.str = ...,
+        amount: _builtins.float = ...,
+        term_months: _builtins.int = ...,
+        start_chunk: _builtins.int = ...,
+        chunk_size: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "chunk_size", b"chunk_size", "ref_prefix", b"ref_prefix", "start_chunk", b"start_chunk", "term_months", b"term_months"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecideBookRequest: _TypeAlias = DecideBookRequest  # noqa: Y015
 
 @_typing.final
 class AuthorizationGrant(_message.Message):
@@ -658,3 +697,267 @@ class AuthorizationAck(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___AuthorizationAck: _TypeAlias = AuthorizationAck  # noqa: Y015
+
+@_typing.final
+class MonitorRefreshRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AS_OF_FIELD_NUMBER: _builtins.int
+    as_of: _builtins.str
+    """YYYY-MM; empty: the latest month of the bank's own panel"""
+    def __init__(
+        self,
+        *,
+        as_of: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MonitorRefreshRequest: _TypeAlias = MonitorRefreshRequest  # noqa: Y015
+
+@_typing.final
+class MonitorRefreshResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REFRESH_ID_FIELD_NUMBER: _builtins.int
+    AS_OF_FIELD_NUMBER: _builtins.int
+    RESULT_JSON_FIELD_NUMBER: _builtins.int
+    refresh_id: _builtins.str
+    as_of: _builtins.str
+    result_json: _builtins.str
+    """levels, alerts and feed issues by holder (counts and codes)"""
+    def __init__(
+        self,
+        *,
+        refresh_id: _builtins.str = ...,
+        as_of: _builtins.str = ...,
+        result_json: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "refresh_id", b"refresh_id", "result_json", b"result_json"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MonitorRefreshResponse: _TypeAlias = MonitorRefreshResponse  # noqa: Y015
+
+@_typing.final
+class MonitorWatchlistRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MIN_LEVEL_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    min_level: _builtins.str
+    """yellow (default), orange or red"""
+    limit: _builtins.int
+    """default 1000"""
+    def __init__(
+        self,
+        *,
+        min_level: _builtins.str = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "min_level", b"min_level"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MonitorWatchlistRequest: _TypeAlias = MonitorWatchlistRequest  # noqa: Y015
+
+@_typing.final
+class WatchlistEntry(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FIRM_FIELD_NUMBER: _builtins.int
+    REF_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
+    REASONS_FIELD_NUMBER: _builtins.int
+    PD_FIELD_NUMBER: _builtins.int
+    CATEGORY_FIELD_NUMBER: _builtins.int
+    SINCE_FIELD_NUMBER: _builtins.int
+    AS_OF_FIELD_NUMBER: _builtins.int
+    firm: _builtins.str
+    """the bank's token of the borrower, never its code"""
+    ref: _builtins.str
+    """the bank's book reference"""
+    level: _builtins.str
+    pd: _builtins.float
+    category: _builtins.str
+    """five-category loan classification"""
+    since: _builtins.str
+    as_of: _builtins.str
+    @_builtins.property
+    def reasons(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """codes only"""
+
+    def __init__(
+        self,
+        *,
+        firm: _builtins.str = ...,
+        ref: _builtins.str = ...,
+        level: _builtins.str = ...,
+        reasons: _abc.Iterable[_builtins.str] | None = ...,
+        pd: _builtins.float = ...,
+        category: _builtins.str = ...,
+        since: _builtins.str = ...,
+        as_of: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "category", b"category", "firm", b"firm", "level", b"level", "pd", b"pd", "reasons", b"reasons", "ref", b"ref", "since", b"since"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchlistEntry: _TypeAlias = WatchlistEntry  # noqa: Y015
+
+@_typing.final
+class MonitorWatchlistResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class LevelsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.int
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    ENTRIES_FIELD_NUMBER: _builtins.int
+    LEVELS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def entries(self) -> _containers.RepeatedCompositeFieldContainer[Global___WatchlistEntry]: ...
+    @_builtins.property
+    def levels(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
+        """borrowers per level, whole book"""
+
+    def __init__(
+        self,
+        *,
+        entries: _abc.Iterable[Global___WatchlistEntry] | None = ...,
+        levels: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entries", b"entries", "levels", b"levels"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MonitorWatchlistResponse: _TypeAlias = MonitorWatchlistResponse  # noqa: Y015
+
+@_typing.final
+class MonitorAlertsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATE_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    state: _builtins.str
+    """empty: all"""
+    kind: _builtins.str
+    """level_change, data_quality, drift; empty: all"""
+    limit: _builtins.int
+    def __init__(
+        self,
+        *,
+        state: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "limit", b"limit", "state", b"state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MonitorAlertsRequest: _TypeAlias = MonitorAlertsRequest  # noqa: Y015
+
+@_typing.final
+class MonitorAlert(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ALERT_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    BODY_JSON_FIELD_NUMBER: _builtins.int
+    alert_id: _builtins.str
+    kind: _builtins.str
+    state: _builtins.str
+    body_json: _builtins.str
+    """what the sinks received, plus deliveries and workflow history"""
+    def __init__(
+        self,
+        *,
+        alert_id: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        state: _builtins.str = ...,
+        body_json: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alert_id", b"alert_id", "body_json", b"body_json", "kind", b"kind", "state", b"state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MonitorAlert: _TypeAlias = MonitorAlert  # noqa: Y015
+
+@_typing.final
+class MonitorAlertsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ALERTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def alerts(self) -> _containers.RepeatedCompositeFieldContainer[Global___MonitorAlert]: ...
+    def __init__(
+        self,
+        *,
+        alerts: _abc.Iterable[Global___MonitorAlert] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alerts", b"alerts"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MonitorAlertsResponse: _TypeAlias = MonitorAlertsResponse  # noqa: Y015
+
+@_typing.final
+class MonitorActRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ALERT_ID_FIELD_NUMBER: _builtins.int
+    ACTION_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    alert_id: _builtins.str
+    action: _builtins.str
+    """acknowledge, inspection, reminder, limit_freeze, close"""
+    note: _builtins.str
+    def __init__(
+        self,
+        *,
+        alert_id: _builtins.str = ...,
+        action: _builtins.str = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "alert_id", b"alert_id", "note", b"note"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MonitorActRequest: _TypeAlias = MonitorActRequest  # noqa: Y015

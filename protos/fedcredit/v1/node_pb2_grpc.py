@@ -74,6 +74,11 @@ class NodeStub:
                 request_serializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.DecideBatchRequest.SerializeToString,
                 response_deserializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.DecideBatchResponse.FromString,
                 _registered_method=True)
+        self.DecideBook = channel.unary_stream(
+                '/fedcredit.v1.Node/DecideBook',
+                request_serializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.DecideBookRequest.SerializeToString,
+                response_deserializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.DecideBatchResponse.FromString,
+                _registered_method=True)
         self.RegisterAuthorizations = channel.unary_unary(
                 '/fedcredit.v1.Node/RegisterAuthorizations',
                 request_serializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.AuthorizationBatch.SerializeToString,
@@ -83,6 +88,26 @@ class NodeStub:
                 '/fedcredit.v1.Node/RevokeAuthorization',
                 request_serializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.RevokeAuthorizationRequest.SerializeToString,
                 response_deserializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.AuthorizationAck.FromString,
+                _registered_method=True)
+        self.MonitorRefresh = channel.unary_unary(
+                '/fedcredit.v1.Node/MonitorRefresh',
+                request_serializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.MonitorRefreshRequest.SerializeToString,
+                response_deserializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.MonitorRefreshResponse.FromString,
+                _registered_method=True)
+        self.MonitorWatchlist = channel.unary_unary(
+                '/fedcredit.v1.Node/MonitorWatchlist',
+                request_serializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.MonitorWatchlistRequest.SerializeToString,
+                response_deserializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.MonitorWatchlistResponse.FromString,
+                _registered_method=True)
+        self.MonitorAlerts = channel.unary_unary(
+                '/fedcredit.v1.Node/MonitorAlerts',
+                request_serializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.MonitorAlertsRequest.SerializeToString,
+                response_deserializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.MonitorAlertsResponse.FromString,
+                _registered_method=True)
+        self.MonitorAct = channel.unary_unary(
+                '/fedcredit.v1.Node/MonitorAct',
+                request_serializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.MonitorActRequest.SerializeToString,
+                response_deserializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.MonitorAlert.FromString,
                 _registered_method=True)
 
 
@@ -144,6 +169,14 @@ class NodeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DecideBook(self, request, context):
+        """The bank's whole book (its own dataset), decided server-side chunk by chunk and streamed;
+        resumable from a chunk index (portfolio review, early warning).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RegisterAuthorizations(self, request, context):
         """Register or revoke firms' authorizations (docs/authorization.md).
         """
@@ -152,6 +185,32 @@ class NodeServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RevokeAuthorization(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MonitorRefresh(self, request, context):
+        """Post-loan monitoring of the bank's book (docs/early-warning.md): run a refresh, read the
+        watch list and alerts, acknowledge and act on an alert.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MonitorWatchlist(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MonitorAlerts(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MonitorAct(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -200,6 +259,11 @@ def add_NodeServicer_to_server(servicer, server):
                     request_deserializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.DecideBatchRequest.FromString,
                     response_serializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.DecideBatchResponse.SerializeToString,
             ),
+            'DecideBook': grpc.unary_stream_rpc_method_handler(
+                    servicer.DecideBook,
+                    request_deserializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.DecideBookRequest.FromString,
+                    response_serializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.DecideBatchResponse.SerializeToString,
+            ),
             'RegisterAuthorizations': grpc.unary_unary_rpc_method_handler(
                     servicer.RegisterAuthorizations,
                     request_deserializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.AuthorizationBatch.FromString,
@@ -209,6 +273,26 @@ def add_NodeServicer_to_server(servicer, server):
                     servicer.RevokeAuthorization,
                     request_deserializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.RevokeAuthorizationRequest.FromString,
                     response_serializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.AuthorizationAck.SerializeToString,
+            ),
+            'MonitorRefresh': grpc.unary_unary_rpc_method_handler(
+                    servicer.MonitorRefresh,
+                    request_deserializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.MonitorRefreshRequest.FromString,
+                    response_serializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.MonitorRefreshResponse.SerializeToString,
+            ),
+            'MonitorWatchlist': grpc.unary_unary_rpc_method_handler(
+                    servicer.MonitorWatchlist,
+                    request_deserializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.MonitorWatchlistRequest.FromString,
+                    response_serializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.MonitorWatchlistResponse.SerializeToString,
+            ),
+            'MonitorAlerts': grpc.unary_unary_rpc_method_handler(
+                    servicer.MonitorAlerts,
+                    request_deserializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.MonitorAlertsRequest.FromString,
+                    response_serializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.MonitorAlertsResponse.SerializeToString,
+            ),
+            'MonitorAct': grpc.unary_unary_rpc_method_handler(
+                    servicer.MonitorAct,
+                    request_deserializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.MonitorActRequest.FromString,
+                    response_serializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.MonitorAlert.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -438,6 +522,33 @@ class Node:
             _registered_method=True)
 
     @staticmethod
+    def DecideBook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/fedcredit.v1.Node/DecideBook',
+            protos_dot_fedcredit_dot_v1_dot_node__pb2.DecideBookRequest.SerializeToString,
+            protos_dot_fedcredit_dot_v1_dot_node__pb2.DecideBatchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def RegisterAuthorizations(request,
             target,
             options=(),
@@ -481,6 +592,114 @@ class Node:
             '/fedcredit.v1.Node/RevokeAuthorization',
             protos_dot_fedcredit_dot_v1_dot_node__pb2.RevokeAuthorizationRequest.SerializeToString,
             protos_dot_fedcredit_dot_v1_dot_node__pb2.AuthorizationAck.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MonitorRefresh(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fedcredit.v1.Node/MonitorRefresh',
+            protos_dot_fedcredit_dot_v1_dot_node__pb2.MonitorRefreshRequest.SerializeToString,
+            protos_dot_fedcredit_dot_v1_dot_node__pb2.MonitorRefreshResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MonitorWatchlist(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fedcredit.v1.Node/MonitorWatchlist',
+            protos_dot_fedcredit_dot_v1_dot_node__pb2.MonitorWatchlistRequest.SerializeToString,
+            protos_dot_fedcredit_dot_v1_dot_node__pb2.MonitorWatchlistResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MonitorAlerts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fedcredit.v1.Node/MonitorAlerts',
+            protos_dot_fedcredit_dot_v1_dot_node__pb2.MonitorAlertsRequest.SerializeToString,
+            protos_dot_fedcredit_dot_v1_dot_node__pb2.MonitorAlertsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MonitorAct(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fedcredit.v1.Node/MonitorAct',
+            protos_dot_fedcredit_dot_v1_dot_node__pb2.MonitorActRequest.SerializeToString,
+            protos_dot_fedcredit_dot_v1_dot_node__pb2.MonitorAlert.FromString,
             options,
             channel_credentials,
             insecure,

@@ -48,9 +48,20 @@ class NodeStub:
     applications; the node asks the other holders for partial scores (docs/scoring.md).
     """
     DecideBatch: _grpc.UnaryUnaryMultiCallable[_node_pb2.DecideBatchRequest, _node_pb2.DecideBatchResponse]
+    DecideBook: _grpc.UnaryStreamMultiCallable[_node_pb2.DecideBookRequest, _node_pb2.DecideBatchResponse]
+    """The bank's whole book (its own dataset), decided server-side chunk by chunk and streamed;
+    resumable from a chunk index (portfolio review, early warning).
+    """
     RegisterAuthorizations: _grpc.UnaryUnaryMultiCallable[_node_pb2.AuthorizationBatch, _node_pb2.AuthorizationAck]
     """Register or revoke firms' authorizations (docs/authorization.md)."""
     RevokeAuthorization: _grpc.UnaryUnaryMultiCallable[_node_pb2.RevokeAuthorizationRequest, _node_pb2.AuthorizationAck]
+    MonitorRefresh: _grpc.UnaryUnaryMultiCallable[_node_pb2.MonitorRefreshRequest, _node_pb2.MonitorRefreshResponse]
+    """Post-loan monitoring of the bank's book (docs/early-warning.md): run a refresh, read the
+    watch list and alerts, acknowledge and act on an alert.
+    """
+    MonitorWatchlist: _grpc.UnaryUnaryMultiCallable[_node_pb2.MonitorWatchlistRequest, _node_pb2.MonitorWatchlistResponse]
+    MonitorAlerts: _grpc.UnaryUnaryMultiCallable[_node_pb2.MonitorAlertsRequest, _node_pb2.MonitorAlertsResponse]
+    MonitorAct: _grpc.UnaryUnaryMultiCallable[_node_pb2.MonitorActRequest, _node_pb2.MonitorAlert]
 
 @_typing.type_check_only
 class NodeAsyncStub(NodeStub):
@@ -72,9 +83,20 @@ class NodeAsyncStub(NodeStub):
     applications; the node asks the other holders for partial scores (docs/scoring.md).
     """
     DecideBatch: _aio.UnaryUnaryMultiCallable[_node_pb2.DecideBatchRequest, _node_pb2.DecideBatchResponse]  # type: ignore[assignment]
+    DecideBook: _aio.UnaryStreamMultiCallable[_node_pb2.DecideBookRequest, _node_pb2.DecideBatchResponse]  # type: ignore[assignment]
+    """The bank's whole book (its own dataset), decided server-side chunk by chunk and streamed;
+    resumable from a chunk index (portfolio review, early warning).
+    """
     RegisterAuthorizations: _aio.UnaryUnaryMultiCallable[_node_pb2.AuthorizationBatch, _node_pb2.AuthorizationAck]  # type: ignore[assignment]
     """Register or revoke firms' authorizations (docs/authorization.md)."""
     RevokeAuthorization: _aio.UnaryUnaryMultiCallable[_node_pb2.RevokeAuthorizationRequest, _node_pb2.AuthorizationAck]  # type: ignore[assignment]
+    MonitorRefresh: _aio.UnaryUnaryMultiCallable[_node_pb2.MonitorRefreshRequest, _node_pb2.MonitorRefreshResponse]  # type: ignore[assignment]
+    """Post-loan monitoring of the bank's book (docs/early-warning.md): run a refresh, read the
+    watch list and alerts, acknowledge and act on an alert.
+    """
+    MonitorWatchlist: _aio.UnaryUnaryMultiCallable[_node_pb2.MonitorWatchlistRequest, _node_pb2.MonitorWatchlistResponse]  # type: ignore[assignment]
+    MonitorAlerts: _aio.UnaryUnaryMultiCallable[_node_pb2.MonitorAlertsRequest, _node_pb2.MonitorAlertsResponse]  # type: ignore[assignment]
+    MonitorAct: _aio.UnaryUnaryMultiCallable[_node_pb2.MonitorActRequest, _node_pb2.MonitorAlert]  # type: ignore[assignment]
 
 class NodeServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -143,6 +165,16 @@ class NodeServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_node_pb2.DecideBatchResponse, _abc.Awaitable[_node_pb2.DecideBatchResponse]]: ...
 
     @_abc_1.abstractmethod
+    def DecideBook(
+        self,
+        request: _node_pb2.DecideBookRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_node_pb2.DecideBatchResponse], _abc.AsyncIterator[_node_pb2.DecideBatchResponse]]:
+        """The bank's whole book (its own dataset), decided server-side chunk by chunk and streamed;
+        resumable from a chunk index (portfolio review, early warning).
+        """
+
+    @_abc_1.abstractmethod
     def RegisterAuthorizations(
         self,
         request: _node_pb2.AuthorizationBatch,
@@ -156,5 +188,36 @@ class NodeServicer(metaclass=_abc_1.ABCMeta):
         request: _node_pb2.RevokeAuthorizationRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_node_pb2.AuthorizationAck, _abc.Awaitable[_node_pb2.AuthorizationAck]]: ...
+
+    @_abc_1.abstractmethod
+    def MonitorRefresh(
+        self,
+        request: _node_pb2.MonitorRefreshRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_node_pb2.MonitorRefreshResponse, _abc.Awaitable[_node_pb2.MonitorRefreshResponse]]:
+        """Post-loan monitoring of the bank's book (docs/early-warning.md): run a refresh, read the
+        watch list and alerts, acknowledge and act on an alert.
+        """
+
+    @_abc_1.abstractmethod
+    def MonitorWatchlist(
+        self,
+        request: _node_pb2.MonitorWatchlistRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_node_pb2.MonitorWatchlistResponse, _abc.Awaitable[_node_pb2.MonitorWatchlistResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def MonitorAlerts(
+        self,
+        request: _node_pb2.MonitorAlertsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_node_pb2.MonitorAlertsResponse, _abc.Awaitable[_node_pb2.MonitorAlertsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def MonitorAct(
+        self,
+        request: _node_pb2.MonitorActRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_node_pb2.MonitorAlert, _abc.Awaitable[_node_pb2.MonitorAlert]]: ...
 
 def add_NodeServicer_to_server(servicer: NodeServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from node.audit import merkle
 from node.audit.checkpoint import Checkpoint, SignedCheckpoint, sign_checkpoint
-from node.audit.entry import encode
+from node.audit.entry import encode, peek_index
 from node.audit.exceptions import TamperDetected
 from node.audit.log import AccessLog
 from node.audit.reader import LogReader
@@ -167,9 +167,11 @@ def test_inserted_entry_is_located(logdir: Path, signing_key: Ed25519PrivateKey)
         db.execute("UPDATE entries SET idx = -(idx + 1) WHERE idx >= 17")
         db.execute("UPDATE entries SET idx = -idx WHERE idx < 0")
         forged = _forge(17, 17)
+        columns = peek_index(forged)
+        assert columns is not None  # a careful forger fills the search columns honestly
         db.execute(
-            "INSERT INTO entries VALUES (17, ?, ?, '', '', '', '', '')",
-            (forged, merkle.leaf_hash(forged)),
+            "INSERT INTO entries VALUES (17, ?, ?, ?, ?, ?, ?, ?)",
+            (forged, merkle.leaf_hash(forged), *columns.row()),
         )
 
     # execute
@@ -269,12 +271,14 @@ def test_log_without_checkpoint_cannot_be_verified(
     assert _kinds(_verify(tmp_path, signing_key)) == [("checkpoint_signature", None)]
 
 
-def test_wrong_public_key_fails(logdir: Path) -> None:
+def test_wrong_public_key_fails_naming_the_key_mismatch(logdir: Path) -> None:
     # execute
-    kinds = _kinds(_verify(logdir, Ed25519PrivateKey.generate()))
+    result = _verify(logdir, Ed25519PrivateKey.generate())
 
-    # assert
-    assert ("checkpoint_signature", None) in kinds
+    # assert: one finding that says which key to pass, not one per checkpoint
+    assert _kinds(result) == [("key_mismatch", None)]
+    assert isinstance(result, TamperDetected)
+    assert "pass the certificate the federation CA issued to 'bank-a'" in result.findings[0].detail
 
 
 def test_unsigned_tail_is_reported_not_failed(logdir: Path, signing_key: Ed25519PrivateKey) -> None:
@@ -303,3 +307,22 @@ def test_store_refuses_naive_updates_and_deletes(logdir: Path) -> None:
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):
             db.execute(sql)
     db.close()
+
+
+def test_log_across_a_key_rotation_verifies_with_both_keys(
+    logdir: Path, signing_key: Ed25519PrivateKey
+) -> None:
+    # prepare: the node rotates its signing key and keeps appending to the same log
+    new_key = Ed25519PrivateKey.generate()
+    with AccessLog.open(logdir, new_key, "bank-a") as log:
+        log.append_many([make_entry(i) for i in range(3)])
+        anchor = log.checkpoint()
+
+    # execute
+    with LogReader.open(logdir) as reader:
+        both = verify_log(reader, [signing_key.public_key(), new_key.public_key()], anchor)
+    new_only = _verify(logdir, new_key, anchor)
+
+    # assert: every checkpoint verifies under one of the keys; the new key alone flags the old
+    assert both.ok and both.checkpoints_checked == 3
+    assert ("stored_checkpoint", None) in _kinds(new_only)

@@ -69,7 +69,7 @@ def test_verify_ok_then_tampered(setup: tuple[Path, Path, Path]) -> None:
     log, pub, kept = setup
 
     # execute
-    ok = _json(["verify", str(log), "--public-key", str(pub)])
+    ok = _json(["verify", str(log), "--public-key", str(pub), "--checkpoint", str(kept)])
     with _tamper(log) as db:
         db.execute("UPDATE entries SET data = replace(data, 'allowed', 'refused') WHERE idx = 5")
     bad = _json(["verify", str(log), "--public-key", str(pub)], EXIT_FAILED)
@@ -79,6 +79,7 @@ def test_verify_ok_then_tampered(setup: tuple[Path, Path, Path]) -> None:
 
     # assert
     assert ok["ok"] is True and ok["entries_checked"] == 12  # type: ignore[index]
+    assert ok["anchored"] is True and ok["unsigned_tail"] == 4  # type: ignore[index]
     assert bad["findings"][0] == {  # type: ignore[index]
         "kind": "edited",
         "position": 5,

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from node.consent.gate import ReleaseFirms
 from node.policy import (
     FilterNotPermitted,
     PurposeNotPermitted,
@@ -18,6 +20,7 @@ from node.policy import (
     UnknownOrganization,
     build_release,
 )
+from tests.node.consent.test_gate import TOKENS, consent_store
 
 from .conftest import BANK, THIRD, Caller
 
@@ -125,3 +128,25 @@ def test_scoring_purpose_through_release(engine, gov_frame) -> None:
     request = ReleaseRequest("government", ("tax_paid_12m",), purpose="scoring")
     release = build_release(engine, BANK, request, gov_frame)
     assert release.frame["tax_paid_12m"].tolist() == gov_frame["tax_paid_12m"].tolist()
+
+
+def test_a_release_withholds_and_counts_the_rows_of_unauthorized_firms(
+    tmp_path: Path, engine, gov_frame: pd.DataFrame
+) -> None:
+    # prepare: the bank holds authorizations for three of the government's firms
+    chosen = gov_frame["uscc"].astype(str).tolist()[:3]
+    store = consent_store(tmp_path, {c: ("loan_approval",) for c in chosen}, BANK.organization)
+    firms = ReleaseFirms(
+        store, lambda codes: [TOKENS.token(c) for c in codes], "uscc", BANK.organization,
+        "release",
+    )  # fmt: skip
+    request = ReleaseRequest("government", ("uscc", "tax_paid_12m"), format="csv")
+    # execute
+    release = build_release(engine, BANK, request, gov_frame, firms=firms)
+    # assert
+    record = release.record
+    assert record.rows == 3 and record.withheld == len(gov_frame) - 3
+    assert len(record.authorizations) == 3
+    assert record.to_dict()["withheld"] == record.withheld
+    assert set(firms.released) == {TOKENS.token(c) for c in chosen}
+    assert len(firms.refused) == record.withheld

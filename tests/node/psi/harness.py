@@ -12,6 +12,7 @@ from typing import Any
 from node.data import uscc
 from node.jobs.hooks import MemoryHooks
 from node.psi import PsiSpec, run_psi_coordinator, run_psi_follower, run_psi_leader
+from node.psi.source import IdChunks
 from node.transport.channel import PartyChannel
 from node.transport.memory import MemoryHub
 
@@ -44,7 +45,7 @@ class PsiRun:
 
 def run_job(
     spec: PsiSpec,
-    ids: Mapping[str, Sequence[object]],
+    ids: Mapping[str, Sequence[object] | IdChunks],
     *,
     pool: Executor | None = None,
     timeout: float = 10.0,
@@ -62,7 +63,9 @@ def run_job(
         hooks = run.hooks[name] = MemoryHooks()
         role = run_psi_leader if name == spec.leader else run_psi_follower
         try:
-            run.outcome[name] = role(channel(name), hooks, spec, list(ids[name]), pool)
+            given = ids[name]
+            party_ids = given if isinstance(given, IdChunks) else list(given)
+            run.outcome[name] = role(channel(name), hooks, spec, party_ids, pool)
         except Exception as exc:
             run.outcome[name] = exc
 

@@ -18,7 +18,7 @@ def test_invalid_rows_are_left_out_and_reported_by_position() -> None:
     # execute
     prepared = prepare_ids(ids, InlineExecutor(), strict=False)
     # assert
-    assert prepared.codes == [codes[0], codes[1], codes[2]]
+    assert prepared.codes.tolist() == [c.encode() for c in (codes[0], codes[1], codes[2])]
     assert list(prepared.rows) == [0, 2, 4]
     assert prepared.invalid == (1, 3)
     assert prepared.total == 5
@@ -51,5 +51,5 @@ def test_text_ids_are_stripped_and_only_empty_ones_are_invalid() -> None:
     # execute
     prepared = prepare_ids(ids, InlineExecutor(), strict=False, id_format="text")
     # assert
-    assert prepared.codes == ["25115", "2346", "abc"]
+    assert prepared.codes.tolist() == [b"25115", b"2346", b"abc"]
     assert prepared.invalid == (2, 3)

@@ -8,7 +8,7 @@ from concurrent.futures import Future
 import pytest
 
 from node.psi import PsiPeerLeft
-from node.psi.streaming import OrderedSender, batch_count, batch_sizes, receive
+from node.psi.streaming import OrderedSender, PendingTasks, batch_count, batch_sizes, receive
 from node.transport.memory import MemoryHub
 
 
@@ -72,3 +72,18 @@ def test_receive_names_a_silent_peer() -> None:
     with pytest.raises(PsiPeerLeft) as info:
         receive(hub.channel("bank"), "gov", "psi/b", 0.05, "exchange")
     assert (info.value.party, info.value.stage) == ("gov", "exchange")
+
+
+def test_pending_tasks_forget_finished_ones_and_cancel_the_rest() -> None:
+    # prepare
+    tasks = PendingTasks()
+    finished: Future[bytes] = Future()
+    waiting: Future[bytes] = Future()
+    tasks.track(finished)
+    tasks.track(waiting)
+    # execute
+    finished.set_result(b"a large blinded batch")
+    tasks.cancel_all()
+    # assert: the finished result is no longer referenced; the other one is cancelled
+    assert finished not in tasks._futures
+    assert waiting.cancelled() and not finished.cancelled()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+import pyarrow as pa
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
@@ -91,8 +93,27 @@ def test_validate_chunk_normalises_and_reports_offsets() -> None:
     # execute
     valid, invalid = validate_chunk([f" {code.lower()}", "x", None, wrong_check])
     # assert
-    assert valid == [code]
-    assert invalid == [1, 2, 3]
+    assert valid.tolist() == [code.encode()]
+    assert invalid.tolist() == [1, 2, 3]
+
+
+def test_validate_chunk_reads_pyarrow_and_refuses_nul_in_text_ids() -> None:
+    # prepare
+    chunk = pa.array([" a ", None, "b\0", "c"])
+    # execute
+    valid, invalid = validate_chunk(chunk, "text")
+    # assert
+    assert valid.tolist() == [b"a", b"c"]
+    assert invalid.tolist() == [1, 2]
+
+
+def test_blinding_bytes_codes_equals_blinding_str_codes() -> None:
+    # prepare
+    scalar, salt = os.urandom(32), os.urandom(32)
+    codes = make_codes(20, seed=6)
+    as_array = np.array([c.encode() for c in codes], dtype="S18")
+    # execute / assert
+    assert blind_codes(salt, scalar, as_array) == blind_codes(salt, scalar, codes)
 
 
 def test_inline_executor_hands_back_exceptions() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,6 +34,7 @@ pytestmark = pytest.mark.slow
 def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalFederation]:
     fed = synthetic_federation(tmp_path_factory.mktemp("fed"), n_firms=400)
     issue_certificate(fed.certs, "stranger", role="bank", organization="unknown-bank")
+    issue_certificate(fed.certs, "loan-desk", role="loan_officer", organization="bank-a")
     try:
         fed.start()
         yield fed
@@ -58,7 +60,28 @@ def test_capabilities_list_fields_classes_and_purposes(federation: LocalFederati
     assert "training" in fields["tax_paid_12m"].purposes
 
 
+def _authorize(fed: LocalFederation, codes: list[str]) -> None:
+    """The bank registers its firms' loan-approval authorizations with the government."""
+    now = time.time()
+    grants = [
+        node_pb2.AuthorizationGrant(
+            uscc=code, purposes=["loan_approval"], valid_from=now - 3600, valid_to=now + 86_400,
+            document_sha256="ab" * 32, collector="branch-1", collected_at=now - 3600,
+            holders=["government"],
+        )
+        for code in codes
+    ]  # fmt: skip
+    ack = _node(fed, "bank", "loan-desk").RegisterAuthorizations(
+        node_pb2.AuthorizationBatch(grants=grants), timeout=30
+    )
+    assert ack.holders["government"].startswith(f"stored {len(codes)}"), ack.holders
+
+
 def test_bank_receives_a_masked_release_and_it_is_recorded(federation: LocalFederation) -> None:
+    # prepare: only firms that authorized the bank are released (docs/authorization.md)
+    raw = _government_table(federation)
+    authorized = raw["uscc"].tolist()[:40]
+    _authorize(federation, authorized)
     # execute
     reply = _node(federation, "government", "bank").Release(
         node_pb2.ReleaseRequest(
@@ -70,8 +93,8 @@ def test_bank_receives_a_masked_release_and_it_is_recorded(federation: LocalFede
     )
     # assert: the table came back masked: no raw code, id number or phone survives
     released = pd.read_csv(io.BytesIO(reply.table), dtype=str)
-    raw = _government_table(federation)
-    assert reply.rows == len(raw) == len(released)
+    assert reply.rows == len(authorized) == len(released)
+    raw = raw[raw["uscc"].isin(authorized)]
     for column in ("uscc", "legal_rep_id_number", "legal_rep_phone"):
         assert not set(released[column]) & set(raw[column]), column
     assert reply.sha256 and reply.policy_version

@@ -81,6 +81,22 @@ def test_ciphertext_outside_group_is_refused_by_position(
     assert reason in info.value.reason
 
 
+def test_unit_check_can_be_left_to_the_decrypting_party(
+    small_keypair: tuple[PublicKey, PrivateKey],
+) -> None:
+    # prepare: a multiple of n is in range but shares a factor with n
+    pk, _ = small_keypair
+    bad = _with_value(pk, ciphertexts_to_bytes(pk, [pk.encrypt(i) for i in range(3)]), 1, pk.n)
+    # execute
+    parsed = ciphertexts_from_bytes(pk, bad, check_units=False)
+    # assert: parsed for a party that never decrypts; refused for one that would
+    assert parsed[1] == pk.n
+    with pytest.raises(InvalidCiphertext):
+        ciphertexts_from_bytes(pk, bad)
+    with pytest.raises(InvalidCiphertext):
+        ciphertexts_from_bytes(pk, _with_value(pk, bad, 0, 0), check_units=False)
+
+
 def test_malformed_blobs_are_refused(small_keypair: tuple[PublicKey, PrivateKey]) -> None:
     # prepare
     pk, _ = small_keypair

@@ -1,4 +1,4 @@
-"""Tests for each party's local computations: features, labels, schedule, checkpoints."""
+"""Tests for each party's local computations: features, labels, split, schedule."""
 
 from __future__ import annotations
 
@@ -8,41 +8,50 @@ import pytest
 
 from node.training.vertical import DataMismatch
 from node.training.vertical.local import (
-    PartyState,
-    apply_gradient,
+    Role,
+    Split,
+    check_columns,
     epoch_batches,
-    load_features,
     load_labels,
     pair_masks,
+    quantize,
     stratified_split,
 )
 
 
 def test_features_are_fixed_point_with_intercept() -> None:
     # prepare
-    frame = pd.DataFrame({"a": [0.5, -1.0], "b": [0.001, 3.0]})
+    matrix = np.array([[0.5, 0.001], [-1.0, 3.0]])
     # execute
-    feats = load_features("bank", frame, ["a", "b"], 8, intercept=True)
+    feats = quantize("bank", ["a", "b"], matrix, 8, intercept=True)
     # assert
-    assert feats.names == ("a", "b", "(intercept)")
+    assert feats.names == ("a", "b", "(intercept)") and feats.width == 3
     assert feats.scalars.tolist() == [[128, 0, 256], [-256, 768, 256]]
     assert feats.values[0, 1] == 0.0
 
 
 @pytest.mark.parametrize(
+    ("values", "problem"),
+    [([np.nan], "missing or infinite"), ([np.inf], "missing or infinite"), ([500.0], "beyond")],
+)
+def test_unusable_prepared_values_are_refused(values: list[float], problem: str) -> None:
+    # execute
+    with pytest.raises(DataMismatch) as info:
+        quantize("gov", ["a"], np.array([values]).T, 8, intercept=False)
+    # assert
+    assert problem in info.value.problem and info.value.party == "gov"
+
+
+@pytest.mark.parametrize(
     ("frame", "problem"),
-    [
-        (pd.DataFrame({"b": [1.0]}), "not in the dataset"),
-        (pd.DataFrame({"a": ["x"]}), "not numeric"),
-        (pd.DataFrame({"a": [np.nan]}), "missing or infinite"),
-    ],
+    [(pd.DataFrame({"b": [1.0]}), "not in the dataset"), (pd.DataFrame({"a": ["x"]}), "numeric")],
 )
 def test_bad_feature_columns_are_refused(frame: pd.DataFrame, problem: str) -> None:
     # execute
     with pytest.raises(DataMismatch) as info:
-        load_features("gov", frame, ["a"], 8, intercept=False)
+        check_columns("gov", frame, ["a"])
     # assert
-    assert problem in info.value.problem and info.value.party == "gov"
+    assert problem in info.value.problem
 
 
 @pytest.mark.parametrize("values", [[0, 2], [1, 1], [0.5, 1]])
@@ -54,39 +63,32 @@ def test_bad_labels_are_refused(values: list[float]) -> None:
         load_labels("bank", pd.DataFrame({"z": values}), "y")
 
 
-def test_split_is_stratified_and_schedule_deterministic() -> None:
+def test_three_way_split_is_stratified_and_travels_as_bits() -> None:
     # prepare
     y = np.array([0] * 80 + [1] * 20, dtype=np.int8)
     # execute
-    valid = stratified_split(y, 0.25, 3)
-    train = np.flatnonzero(~valid)
+    split = stratified_split(y, 0.25, 0.2, 3)
+    back = Split.from_bits(split.to_bits())
+    # assert
+    assert split.valid.sum() == 25 and y[split.valid].sum() == 5
+    assert split.test.sum() == 20 and y[split.test].sum() == 4
+    assert not (split.valid & split.test).any() and split.train.sum() == 55
+    assert back.roles.tolist() == split.roles.tolist()
+    assert split.roles.tolist() == stratified_split(y, 0.25, 0.2, 3).roles.tolist()
+    with pytest.raises(ValueError):
+        Split.from_bits(np.ones(10, dtype=bool))  # every row both validation and test
+
+
+def test_schedule_and_pair_masks_are_deterministic() -> None:
+    # prepare
+    roles = np.full(100, Role.TRAIN, dtype=np.int8)
+    roles[::4] = Role.VALID
+    train = np.flatnonzero(Split(roles).train)
+    # execute
     first = epoch_batches(train, 3, 1, 16)
     # assert
-    assert valid.sum() == 25 and y[valid].sum() == 5
     assert [b.tolist() for b in first] == [b.tolist() for b in epoch_batches(train, 3, 1, 16)]
     assert first[0].tolist() != epoch_batches(train, 3, 2, 16)[0].tolist()
     assert sorted(np.concatenate(first).tolist()) == train.tolist()
     assert pair_masks(b"s" * 32, 1, 4).tolist() == pair_masks(b"s" * 32, 1, 4).tolist()
     assert pair_masks(b"s" * 32, 1, 4).tolist() != pair_masks(b"s" * 32, 2, 4).tolist()
-
-
-def test_gradient_step_skips_l2_on_intercept() -> None:
-    # prepare
-    w = np.array([1.0, 1.0])
-    # execute
-    out = apply_gradient(w, [2**10, 0], 10, 2, 0.5, 0.1, intercept=True)
-    # assert
-    assert out.tolist() == [1.0 - 0.5 * (0.5 + 0.1), 1.0]
-
-
-def test_checkpoint_round_trip_and_refusals() -> None:
-    # prepare
-    state = PartyState(3, np.array([0.25, -1.5]), np.array([0.5, 2.0]), 2, {"history": []})
-    blob = state.to_bytes()
-    # execute
-    back = PartyState.from_bytes("bank", blob, 2)
-    # assert
-    assert back.epoch == 3 and back.weights.tolist() == [0.25, -1.5] and back.best_epoch == 2
-    for bad, width in ((b"\x09" + blob[1:], 2), (blob[:-3], 2), (blob, 3)):
-        with pytest.raises(DataMismatch):
-            PartyState.from_bytes("bank", bad, width)

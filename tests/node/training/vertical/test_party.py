@@ -12,6 +12,7 @@ import pytest
 
 from node.crypto.paillier import ciphertexts_from_bytes, private_key_from_bytes
 from node.jobs.hooks import MemoryHooks
+from node.training.preprocess import fit_transform
 from node.training.vertical import (
     ArbiterResult,
     DataMismatch,
@@ -25,8 +26,10 @@ from node.training.vertical import (
     wire,
 )
 from node.training.vertical.arbiter import KEY_CHECKPOINT
-from node.training.vertical.local import epoch_batches, load_features, stratified_split
+from node.training.vertical.linearization import Linearization
+from node.training.vertical.local import epoch_batches, quantize, stratified_split
 from node.training.vertical.ops import PlainOps
+from node.training.vertical.optimizer import Optimizer, OptimizerState
 from node.training.vertical.party import key_message
 from node.training.vertical.simulate import run_in_memory
 from node.transport.memory import MemoryHub
@@ -43,35 +46,64 @@ def _reference_weights(
     """Centralized training under the same linearised loss and schedule, in plain floats.
 
     Slow and obviously correct: stacks every party's (fixed-point) columns and runs the same
-    mini-batches. Returns each party's weights after every epoch.
+    mini-batches, bands and optimizer steps. Returns each party's epoch weights.
     """
     spec = spec_from_job(raw, allow_all)
-    bits = spec.encryption.feature_frac_bits
-    slope_bits = spec.encryption.slope_frac_bits
-    parts = {
-        spec.label_holder.party: load_features(
-            "bank", frames["bank"], spec.label_holder.features, bits, intercept=True
+    enc = spec.encryption
+    y = frames["bank"]["y"].to_numpy().astype(np.int8)
+    split = stratified_split(y, spec.validation_fraction, spec.test_fraction, spec.seed)
+    parts = {}
+    for holder in (spec.label_holder, *spec.feature_holders):
+        frame = frames[holder.party]
+        matrix = fit_transform(frame, holder.features, spec.preprocess, split.train).apply(frame)
+        parts[holder.party] = quantize(
+            holder.party, holder.features, matrix, enc.feature_frac_bits, holder.label is not None
         ).values
+    optimizers = {
+        p: Optimizer(spec.model.optimizer, spec.model.learning_rate, spec.model.l2, p == "bank")
+        for p in parts
     }
-    for host in spec.feature_holders:
-        parts[host.party] = load_features(
-            host.party, frames[host.party], host.features, bits, False
-        ).values
-    y = frames["bank"]["y"].to_numpy()
-    valid = stratified_split(y.astype(np.int8), spec.validation_fraction, spec.seed)
-    train = np.flatnonzero(~valid)
-    weights = {p: np.zeros(x.shape[1]) for p, x in parts.items()}
+    start = np.zeros(parts["bank"].shape[1])
+    rate = y[split.train].mean()
+    start[-1] = np.log(rate / (1 - rate))
+    states = {
+        p: OptimizerState.start(start if p == "bank" else np.zeros(x.shape[1]))
+        for p, x in parts.items()
+    }
+    lin = Linearization.tangent()
+    train = np.flatnonzero(split.train)
     out = []
     for e in range(1, spec.model.epochs + 1):
-        for rows in epoch_batches(train, spec.seed, e, spec.model.batch_size):
-            a = parts["bank"][rows] @ weights["bank"]
-            hosts = sum(x[rows] @ weights[p] for p, x in parts.items() if p != "bank")
-            prob = 1 / (1 + np.exp(-a))
-            slope = np.maximum(1, np.rint(prob * (1 - prob) * 2**slope_bits)) / 2**slope_bits
-            d = prob - y[rows] + slope * hosts
+        for state in states.values():
+            state.begin_epoch()
+        for rows in epoch_batches(train, spec.seed, e, spec.batch_rows(len(train))):
+            a = parts["bank"][rows] @ states["bank"].weights
+            hosts = (
+                sum(
+                    np.rint(x[rows] @ states[p].weights * 2**enc.residual_frac_bits)
+                    for p, x in parts.items()
+                    if p != "bank"
+                )
+                / 2**enc.residual_frac_bits
+            )
+            prob, slope, center = lin.coefficients(a)
+            s = np.maximum(1, np.rint(slope * 2**enc.slope_frac_bits)) / 2**enc.slope_frac_bits
+            d = prob - y[rows] - s * center + s * hosts
             for p, x in parts.items():
-                weights[p] = weights[p] - spec.model.learning_rate * (x[rows].T @ d / len(rows))
-        out.append({p: w.copy() for p, w in weights.items()})
+                optimizers[p].step(states[p], x[rows].T @ d / len(rows), e)
+        weights = {p: optimizers[p].epoch_weights(states[p]) for p in parts}
+        a_v = parts["bank"][split.valid] @ weights["bank"]
+        h_v = (
+            sum(
+                np.rint(x[split.valid] @ weights[p] * 2**enc.residual_frac_bits)
+                for p, x in parts.items()
+                if p != "bank"
+            )
+            / 2**enc.residual_frac_bits
+        )
+        if spec.model.linearization == "moment_matched":
+            lin = Linearization.fit(a_v, h_v)
+        out.append(weights)
     return out
 
 
@@ -81,12 +113,22 @@ def _run(
     return run_in_memory(spec_from_job(raw, allow_all), frames, **kwargs)
 
 
-@pytest.mark.parametrize("plaintext", [True, False])
+@pytest.mark.parametrize(
+    ("plaintext", "settings"),
+    [
+        (True, {}),
+        (False, {}),
+        (True, {"optimizer": "sgd", "linearization": "tangent"}),
+    ],
+)
 def test_federated_weights_match_central_training(
-    credit_frames: dict[str, pd.DataFrame], plaintext: bool
+    credit_frames: dict[str, pd.DataFrame], plaintext: bool, settings: dict[str, str]
 ) -> None:
     # prepare
-    raw = section(plaintext=plaintext, epochs=2, three_party=True, early_stopping=False)
+    raw = section(
+        plaintext=plaintext, epochs=3, three_party=True, early_stopping=False, tolerance=0.0
+    )
+    raw["model"].update(settings)
     reference = _reference_weights(credit_frames, raw)
     # execute
     results, errors = _run(credit_frames, raw)
@@ -94,8 +136,11 @@ def test_federated_weights_match_central_training(
     assert errors == {}
     bank = results["bank"]
     assert isinstance(bank, LabelHolderResult)
-    expected = reference[bank.best_epoch - 1]
-    for party in ("bank", "gov", "third"):
+    expected = reference[bank.course.best_epoch - 1]
+    np.testing.assert_allclose(
+        (*bank.model.weights, bank.model.intercept), expected["bank"], atol=1e-6
+    )
+    for party in ("gov", "third"):
         got = np.array(results[party].model.weights)
         # residuals carry 24 fractional bits: agreement to ~1e-6 is fixed-point precision
         np.testing.assert_allclose(got, expected[party], atol=1e-6)
@@ -112,7 +157,8 @@ def test_encrypted_run_equals_plaintext_twin_bit_for_bit(
     assert e1 == {} and e2 == {}
     for party in ("bank", "gov", "third"):
         assert plain[party].model.weights == cipher[party].model.weights
-    assert plain["bank"].metrics == cipher["bank"].metrics
+    assert plain["bank"].model.intercept == cipher["bank"].model.intercept
+    assert plain["bank"].splits == cipher["bank"].splits
 
 
 def test_traffic_holds_no_plaintext_and_arbiter_sees_only_masked_gradients(
@@ -144,10 +190,11 @@ def test_traffic_holds_no_plaintext_and_arbiter_sees_only_masked_gradients(
             to_arbiter_topics.add(msg.topic.rsplit("/", 1)[-1])
             if msg.topic.endswith("/g"):
                 cells = ciphertexts_from_bytes(pk, msg.payload[CT_HEADER:])
-                # a true gradient sum is below 2^80 in magnitude; masked ones are uniform mod n
+                # a packed true gradient is below 2^720 in magnitude (10 slots of 72 bits at
+                # 768 bits); masked ones are uniform mod n
                 for m in (sk.decrypt_signed(c) for c in cells):
-                    assert abs(m) > 2**200
-    assert to_arbiter_topics <= {"have", "setup", "g", "metrics", "final", "abort"}
+                    assert abs(m) > 2**740
+    assert to_arbiter_topics <= {"have", "setup", "g", "change", "metrics", "final", "abort"}
     assert "g" in to_arbiter_topics
 
 
@@ -177,10 +224,11 @@ def test_resume_after_restart_continues_from_last_checkpoint(
 ) -> None:
     # prepare: an uninterrupted 3-epoch run, and a 2-epoch run whose hooks survive a restart
     hooks = {p: MemoryHooks() for p in ("bank", "gov", "coordinator")}
-    full, e0 = _run(credit_frames, section(epochs=3, early_stopping=False))
-    _, e1 = _run(credit_frames, section(epochs=2, early_stopping=False), hooks=hooks)
+    settings = {"early_stopping": False, "tolerance": 0.0}
+    full, e0 = _run(credit_frames, section(epochs=3, **settings))
+    _, e1 = _run(credit_frames, section(epochs=2, **settings), hooks=hooks)
     # execute: restart with the job's real length
-    resumed, e2 = _run(credit_frames, section(epochs=3, early_stopping=False), hooks=hooks)
+    resumed, e2 = _run(credit_frames, section(epochs=3, **settings), hooks=hooks)
     # assert
     assert e0 == e1 == e2 == {}
     arbiter = resumed["coordinator"]
@@ -233,10 +281,11 @@ def test_malformed_residual_is_refused_by_name(credit_frames: dict[str, pd.DataF
     hub = MemoryHub("vertical-bad")
     arbiter, bank = hub.channel("coordinator"), hub.channel("bank")
     arbiter.send("gov", "vlr/key", key_message(True, b""))
-    arbiter.send("gov", "vlr/resume/from", wire.encode_json({"epoch": 0, "stopped": False}))
-    valid = np.zeros(len(credit_frames["gov"]), dtype=bool)
-    bank.send("gov", "vlr/setup", wire.encode_bits(valid))
-    bank.send("gov", "vlr/e1/b0/d", PlainOps().dump([1, 2, 3]))
+    arbiter.send("gov", "vlr/resume/from", wire.encode_json({"epoch": 0, "stopped": ""}))
+    bits = np.zeros(2 * len(credit_frames["gov"]), dtype=bool)
+    bits[::7] = True  # some validation rows, no test rows
+    bank.send("gov", "vlr/setup", wire.encode_bits(bits))
+    bank.send("gov", "vlr/e1/b0/d", PlainOps(768).dump([1, 2, 3]))
     # execute
     with pytest.raises(MalformedMessage) as info:
         run_feature_holder(hub.channel("gov"), MemoryHooks(), spec, credit_frames["gov"])
@@ -261,7 +310,7 @@ def test_results_summaries_carry_no_weights_or_scores(
     # assert
     assert errors == {}
     bank = results["bank"]
-    points = bank.summary()["validation_points"]
+    points = bank.summary()["points"]
     assert points["p10"] < points["median"] < points["p90"]
     assert bank.scorecard.startswith("600 points")
     summary = repr(bank.summary()) + repr(results["gov"].summary())
@@ -292,14 +341,16 @@ def test_restart_after_early_stop_does_not_train_further(
 ) -> None:
     # prepare: patience 1 with a huge min_delta stops after epoch 2
     hooks = {p: MemoryHooks() for p in ("bank", "gov", "coordinator")}
-    raw = section(epochs=5, early_stopping={"patience": 1, "min_delta": 0.5})
+    raw = section(epochs=5, early_stopping={"patience": 1, "min_delta": 0.5}, tolerance=0.0)
     first, e1 = _run(credit_frames, raw, hooks=hooks)
     # execute
     again, e2 = _run(credit_frames, raw, hooks=hooks)
     # assert
     assert e1 == e2 == {}
     assert first["coordinator"].epochs_run == 2
+    assert first["coordinator"].course.stopped == "early_stopping"
     assert again["coordinator"].epochs_run == 2 and again["coordinator"].resumed_from == 2
+    assert again["bank"].course.stopped == "early_stopping"
     assert again["bank"].model.weights == first["bank"].model.weights
 
 
@@ -320,3 +371,35 @@ def test_log_lines_hold_no_values(
         assert f"{w:.4f}" not in text
     for value in credit_frames["gov"]["x0"].to_numpy()[:20]:
         assert f"{value:.6f}" not in text
+
+
+def test_test_rows_never_choose_the_epoch_or_the_calibration(
+    credit_frames: dict[str, pd.DataFrame],
+) -> None:
+    # prepare: the same job twice, the second with the test rows' features shuffled among
+    # themselves at every party (labels, and therefore the split, stay as they are)
+    raw = section(epochs=4, tolerance=0.0)
+    spec = spec_from_job(raw, allow_all)
+    y = credit_frames["bank"]["y"].to_numpy().astype(np.int8)
+    test_rows = np.flatnonzero(
+        stratified_split(y, spec.validation_fraction, spec.test_fraction, spec.seed).test
+    )
+    order = np.arange(len(y))
+    order[test_rows] = np.random.default_rng(5).permutation(test_rows)
+    shuffled = {}
+    for party, frame in credit_frames.items():
+        features = [c for c in frame.columns if c.startswith("x")]
+        moved = frame.copy()
+        moved[features] = frame[features].to_numpy()[order]
+        shuffled[party] = moved
+    # execute
+    first, e1 = _run(credit_frames, raw)
+    second, e2 = _run(shuffled, raw)
+    # assert: training, epoch choice and calibration ignore the test rows; the report does not
+    assert e1 == e2 == {}
+    a, b = first["bank"], second["bank"]
+    assert a.metrics_split == "test" and a.splits["test"]["rows"] == len(test_rows)
+    assert a.history == b.history and a.course == b.course
+    assert a.model.weights == b.model.weights and a.model.calibration == b.model.calibration
+    assert a.splits["validation"] == b.splits["validation"]
+    assert a.metrics["auc"] != b.metrics["auc"]

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from node.policy.exceptions import UnknownOrganization
 from node.training.vertical import JobRefused, JobSpecError, spec_from_job
 
 from .conftest import allow_all, section
@@ -26,6 +27,9 @@ def test_parses_section_with_defaults() -> None:
     assert spec.model.batch_size == 100 and spec.model.early_stopping is not None
     assert spec.encryption.key_bits == 768 and spec.encryption.plaintext
     assert spec.scorecard is None and spec.woe_bins is None
+    assert spec.preprocess == "robust" and spec.calibration == "platt"
+    assert spec.test_fraction == 0.2 and spec.model.optimizer == "adam"
+    assert spec.model.linearization == "moment_matched" and spec.model.tolerance == 0.005
 
 
 def test_column_without_training_rule_refuses_the_job() -> None:
@@ -44,6 +48,24 @@ def test_column_without_training_rule_refuses_the_job() -> None:
     assert info.value.party == "gov" and info.value.dataset == "host"
     assert "x3" in info.value.reason
     assert ("bank", "guest", [f"x{i}" for i in range(13)] + ["y"], "training") in asked
+
+
+def test_unregistered_organization_is_not_told_to_add_a_training_rule() -> None:
+    # prepare: the government's policy does not register the bank's organization at all
+    def authorize(party: str, dataset: str, columns: list[str], purpose: str = "") -> None:
+        if party == "gov":
+            raise UnknownOrganization(
+                "organization 'bank-z' is not registered in this node's policy; the node "
+                "operator must add 'bank-z: bank' under organizations: in it",
+                "0" * 64,
+            )
+
+    # execute
+    with pytest.raises(JobRefused) as info:
+        spec_from_job(section(), authorize)
+    # assert: the refusal names the real fix, and not a rule that would change nothing
+    assert "add 'bank-z: bank' under organizations:" in str(info.value)
+    assert "training' rule" not in str(info.value)
 
 
 def _broken(path: list[str], value: Any) -> dict[str, Any]:
@@ -72,6 +94,12 @@ def _broken(path: list[str], value: Any) -> dict[str, Any]:
         (["encryption", "allow_weak_key"], False, "encryption.key_bits"),
         (["encryption", "key_bits"], 256, "encryption.key_bits"),
         (["validation", "fraction"], 0.9, "validation.fraction"),
+        (["validation", "test_fraction"], 0.45, "validation.test_fraction"),
+        (["model", "optimizer"], "lbfgs", "model.optimizer"),
+        (["model", "linearization"], "taylor", "model.linearization"),
+        (["model", "tolerance"], 1.5, "model.tolerance"),
+        (["preprocess"], "zscore", "vertical.preprocess"),
+        (["calibration"], "isotonic", "vertical.calibration"),
         (["surprise"], 1, "vertical"),
         (["scorecard"], {"base_points": 600, "base_odds": 50, "odds": "good_to_bad"}, "scorecard"),
     ],

@@ -1,0 +1,423 @@
+"""A holder's side of a monitoring refresh: signals, partial scores, flags and feed health.
+
+For each chunk of the bank's book (firms named by the pair's pseudonyms) the holder, in one
+gate: checks its masking policy (the panel figures the model reads, purpose ``scoring``, this
+bank), finds which of its own firms are asked (a firm it does not hold stays a pseudonym it
+cannot invert), keeps only firms whose authorization covers post-loan monitoring for this
+bank (``node.consent.gate.authorized_subset``), computes their signals from its own panel as
+of the refresh month, and answers partial log-odds of its deployed early-warning part, coded
+reason categories and coded flags. The access log names the monitored firms by this holder's
+token, citing the covering authorizations; refused firms get a denial entry. At the end of
+the refresh it reports its feed health over the whole book (months, counts, PSI figures).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from node.audit import Action, Actor
+from node.audit.tokens import FirmTokenizer
+from node.consent.gate import authorized_subset
+from node.consent.store import ConsentStore
+from node.models import ModelNotFound, ModelRegistry
+from node.monitoring import wire as mwire
+from node.monitoring.config import MonitoringConfig
+from node.monitoring.drift import Reference
+from node.monitoring.feed import FeedReport
+from node.monitoring.panel import PanelCube, month_key, month_number
+from node.monitoring.signals import compute_signals, signal_names, source_figure
+from node.pki.identity import Identity
+from node.policy import PolicyDenied, PolicyEngine
+from node.runtime.audit_sink import AuditSink
+from node.runtime.datasets import NodeDatasets
+from node.scoring import wire
+from node.scoring.index import FirmIndex
+from node.transport.channel import PartyUnavailable
+from node.transport.relay_channel import EnvelopeRouter, Opened
+
+log = logging.getLogger("fedcredit.monitoring.holder")
+
+PURPOSE: Final = "monitoring"
+MAX_REASONS: Final = 2
+# A refresh whose end never comes is forgotten after this long (its chunks' signals freed).
+REFRESH_TTL_S: Final = 3600.0
+
+
+def reason_code(prefix: str, feature: str) -> str:
+    """The coded reason of a signal: the holder's prefix and the figure (``GOV-TAX-PAID``)."""
+    return f"{prefix}-{source_figure(feature).upper().replace('_', '-')}"
+
+
+@dataclass
+class _Refresh:
+    """What a refresh collected across chunks, for the feed report at its end."""
+
+    started: float = field(default_factory=time.monotonic)
+    asked: int = 0
+    matched: int = 0
+    admitted: int = 0
+    missing: int = 0
+    signals: list[pd.DataFrame] = field(default_factory=list)
+
+
+class PanelView:
+    """A holder's panel as a cube with its firm index, built at first use."""
+
+    def __init__(
+        self,
+        datasets: NodeDatasets,
+        config: MonitoringConfig,
+        tokenizer: FirmTokenizer,
+    ) -> None:
+        self._datasets = datasets
+        self._config = config
+        self._tokenizer = tokenizer
+        self._lock = threading.Lock()
+        self._built: tuple[PanelCube, FirmIndex, dict[str, str]] | None = None
+
+    @property
+    def dataset(self) -> str:
+        assert self._config.panel is not None
+        return self._config.panel
+
+    def get(self) -> tuple[PanelCube, FirmIndex, dict[str, str]]:
+        """(cube, index of its firms, figure -> kind)."""
+        with self._lock:
+            if self._built is None:
+                loaded = self._datasets.get(self.dataset)
+                schema = loaded.schema
+                skip = {schema.id_column, self._config.month_column, *schema.key_columns}
+                numeric = [
+                    c
+                    for c in loaded.frame.columns
+                    if c not in skip and pd.api.types.is_numeric_dtype(loaded.frame[c])
+                ]
+                kinds = {c: self._config.figures.get(c, "amount") for c in numeric}
+                cube = PanelCube.from_frame(
+                    loaded.frame, schema.id_column, self._config.month_column, numeric
+                )
+                self._built = (cube, FirmIndex(cube.codes, self._tokenizer), kinds)
+            return self._built
+
+
+class MonitorHolder:
+    """Answers monitoring chunks and end-of-refresh feed reports, off the stream thread."""
+
+    def __init__(
+        self,
+        *,
+        me: Identity,
+        pair_key: Callable[[str], bytes],
+        identity_of: Callable[[str], Identity],
+        panel: PanelView,
+        config: MonitoringConfig,
+        reason_prefix: str,
+        engine: PolicyEngine,
+        registry: ModelRegistry,
+        consent: ConsentStore,
+        sink: AuditSink,
+        router: EnvelopeRouter,
+        executor: Executor,
+        state_dir: Path,
+    ) -> None:
+        self._me = me
+        self._pair_key = pair_key
+        self._identity_of = identity_of
+        self._panel = panel
+        self._config = config
+        self._prefix = reason_prefix
+        self._engine = engine
+        self._registry = registry
+        self._consent = consent
+        self._sink = sink
+        self._router = router
+        self._executor = executor
+        self._references = state_dir / "monitoring" / "references.json"
+        self._refreshes: dict[tuple[str, str], _Refresh] = {}
+        self._lock = threading.Lock()
+
+    def handle(self, msg: Opened) -> None:
+        """The router's handler: queue the work and return."""
+        self._executor.submit(self._safely, msg)
+
+    def _safely(self, msg: Opened) -> None:
+        try:
+            if msg.topic == mwire.MONITOR:
+                reply = self._chunk(msg)
+            elif msg.topic == mwire.MONITOR_END:
+                reply = self._end(msg)
+            else:
+                return
+        except wire.MalformedMessage as exc:
+            log.warning("refused a monitoring message from %s: %s", msg.sender, exc)
+            reply = {"id": "", "error": f"malformed: {exc}"}
+        except Exception:
+            log.exception("monitoring request from %s failed", msg.sender)
+            reply = {"id": "", "error": "internal error at the holder"}
+        try:
+            self._router.send(wire.JOB_KEY, msg.sender, mwire.MONITORED, wire.encode(reply))
+        except PartyUnavailable as exc:
+            log.info("monitoring answer to %s not delivered: %s", msg.sender, exc)
+
+    # one chunk -------------------------------------------------------------------------
+
+    def _chunk(self, msg: Opened) -> dict[str, Any]:
+        req = wire.decode(msg.payload, ("id", "refresh", "as_of", "model", "job", "firms"))
+        base = {"id": req["id"]}
+        if self._config.panel is None:
+            return {**base, "error": "not_monitoring: this node serves no panel for monitoring"}
+        bank = self._identity_of(msg.sender)
+        actor = Actor(bank.organization, bank.node_id, bank.role)
+        as_of = month_key(str(req["as_of"]))
+        try:
+            deployment = self._registry.serving(str(req["model"]), str(req["job"]))
+        except ModelNotFound:
+            return {**base, "error": "no_model: no deployed part of that model and job here"}
+        part = self._registry.part(deployment)
+        cube, index, kinds = self._panel.get()
+        unknown = sorted(set(part.info.features) - set(signal_names(kinds)))
+        if unknown:
+            return {
+                **base,
+                "error": f"no_model: the part reads signals this panel lacks ({unknown[0]})",
+            }
+        figures = sorted({source_figure(f) for f in (*part.info.features, *self._flag_columns())})
+        try:
+            decision = self._engine.authorize(bank, "scoring", self._panel.dataset, figures)
+        except PolicyDenied as exc:
+            self._deny(actor, (), "denied: policy", {"refresh": req["refresh"]})
+            return {**base, "error": f"policy: {exc}"}
+        firms = [str(f) for f in req["firms"]]
+        rows = index.rows(self._pair_key(msg.sender), firms)
+        known = np.flatnonzero(rows >= 0)
+        tokens = [index.tokens[r] for r in rows[known]]
+        admission = authorized_subset(self._consent, tokens, bank.organization, PURPOSE)
+        allowed = known[admission.allowed]
+        status = np.full(len(firms), "no_record", dtype=object)
+        status[known] = "unauthorized"
+        status[allowed] = "ok"
+        signals = compute_signals(cube, rows[allowed], as_of, kinds)
+        scores = np.zeros(len(firms))
+        reasons: list[list[str]] = [[] for _ in firms]
+        flags: list[list[str]] = [[] for _ in firms]
+        if len(allowed):
+            contributions = part.contributions(signals)
+            scores[allowed] = part.partial_scores(signals)
+            for i, codes in zip(
+                allowed.tolist(), self._reasons(part.info.features, contributions), strict=True
+            ):
+                reasons[i] = codes
+            for rule in self._config.flags:
+                if rule.column in signals.columns:
+                    hit = rule.holds(signals[rule.column].to_numpy(dtype=np.float64))
+                    for i in allowed[hit].tolist():
+                        flags[i].append(rule.code)
+        self._collect(
+            msg.sender,
+            str(req["refresh"]),
+            cube,
+            rows[allowed],
+            as_of,
+            len(firms),
+            len(known),
+            signals,
+        )
+        self._log(
+            actor,
+            req,
+            decision.decision_id,
+            deployment.label(),
+            figures,
+            index,
+            rows,
+            allowed,
+            known,
+            admission.records,
+        )
+        return {
+            **base,
+            "error": "",
+            "version": deployment.label(),
+            "status": status.tolist(),
+            "score": scores.tolist(),
+            "reasons": reasons,
+            "flags": flags,
+        }
+
+    def _flag_columns(self) -> list[str]:
+        return [r.column for r in self._config.flags]
+
+    def _reasons(
+        self, features: Sequence[str], contributions: NDArray[np.float64]
+    ) -> list[list[str]]:
+        """Up to two coded figures pushing each firm's risk up the most."""
+        codes = [reason_code(self._prefix, f) for f in features]
+        names = sorted(set(codes))
+        grouping = np.zeros((len(codes), len(names)))
+        for j, code in enumerate(codes):
+            grouping[j, names.index(code)] = 1.0
+        by_code = contributions @ grouping
+        top = np.argsort(-by_code, axis=1, kind="stable")[:, :MAX_REASONS]
+        values = np.take_along_axis(by_code, top, axis=1)
+        return [
+            [names[j] for j, v in zip(t.tolist(), vals.tolist(), strict=True) if v > 0]
+            for t, vals in zip(top, values, strict=True)
+        ]
+
+    def _collect(
+        self,
+        bank: str,
+        refresh: str,
+        cube: PanelCube,
+        rows: NDArray[np.int64],
+        as_of: str,
+        asked: int,
+        matched: int,
+        signals: pd.DataFrame,
+    ) -> None:
+        column = month_number(as_of) - cube.first_month
+        if 0 <= column < cube.n_months:
+            missing = int((~cube.present()[rows, column]).sum()) if len(rows) else 0
+        else:
+            missing = len(rows)
+        with self._lock:
+            now = time.monotonic()
+            for key in [k for k, r in self._refreshes.items() if now - r.started > REFRESH_TTL_S]:
+                del self._refreshes[key]
+            state = self._refreshes.setdefault((bank, refresh), _Refresh())
+            state.asked += asked
+            state.matched += matched
+            state.admitted += len(rows)
+            state.missing += missing
+            state.signals.append(signals)
+
+    def _log(
+        self,
+        actor: Actor,
+        req: dict[str, Any],
+        decision_id: str,
+        version: str,
+        figures: Sequence[str],
+        index: FirmIndex,
+        rows: NDArray[np.int64],
+        allowed: NDArray[np.int64],
+        known: NDArray[np.int64],
+        records: Sequence[str],
+    ) -> None:
+        details = {"refresh": str(req["refresh"]), "as_of": str(req["as_of"]), "model": version}
+        if len(allowed):
+            self._sink.subject_use(
+                actor, Action.SCORE, PURPOSE, "allowed", dataset=self._panel.dataset,
+                fields=tuple(figures), subjects=tuple(index.tokens[r] for r in rows[allowed]),
+                details={**details, "decision_id": decision_id,
+                         "authorizations": ",".join(records[:200])},
+            )  # fmt: skip
+        refused = np.setdiff1d(known, allowed)
+        if len(refused):
+            self._deny(
+                actor,
+                tuple(index.tokens[r] for r in rows[refused]),
+                "denied: no valid authorization",
+                details,
+            )
+        unknown = len(rows) - len(known)
+        if unknown:
+            self._sink.subject_use(
+                actor, Action.SCORE, PURPOSE, "no_record", dataset=self._panel.dataset,
+                details={**details, "firms_not_held": unknown},
+            )  # fmt: skip
+
+    def _deny(
+        self, actor: Actor, subjects: tuple[str, ...], reason: str, details: dict[str, Any]
+    ) -> None:
+        self._sink.subject_use(
+            actor, Action.DENIAL, PURPOSE, reason, dataset=self._panel.dataset or "",
+            subjects=subjects, details={"requested": "monitor", **details},
+        )  # fmt: skip
+
+    # end of a refresh: the feed report -------------------------------------------------
+
+    def _end(self, msg: Opened) -> dict[str, Any]:
+        req = wire.decode(msg.payload, ("id", "refresh", "as_of", "chunks"))
+        base = {"id": req["id"]}
+        if self._config.panel is None:
+            return {**base, "error": "not_monitoring: this node serves no panel for monitoring"}
+        bank = self._identity_of(msg.sender)
+        cube, _, _ = self._panel.get()
+        with self._lock:
+            state = self._refreshes.pop((msg.sender, str(req["refresh"])), _Refresh())
+        as_of = month_key(str(req["as_of"]))
+        frame = pd.concat(state.signals, ignore_index=True) if state.signals else pd.DataFrame()
+        baseline, previous = self._drift_references(bank.organization, frame)
+        report = FeedReport(
+            latest_month=cube.latest_month,
+            months_behind=max(0, month_number(as_of) - month_number(cube.latest_month)),
+            asked=state.asked,
+            matched=state.matched,
+            admitted=state.admitted,
+            missing_share=state.missing / state.admitted if state.admitted else 0.0,
+            input_psi=baseline,
+            jump_psi=previous,
+        )
+        self._sink.record(
+            "admin",
+            {
+                "operation": "monitoring_feed_report",
+                "purpose": PURPOSE,
+                "dataset": self._panel.dataset,
+                "refresh": str(req["refresh"]),
+                "as_of": as_of,
+                "asked": state.asked,
+                "matched": state.matched,
+                "admitted": state.admitted,
+                "months_behind": report.months_behind,
+            },
+            actor=Actor(bank.organization, bank.node_id, bank.role),
+        )
+        return {**base, "error": "", "feed": report.to_dict()}
+
+    def _drift_references(
+        self, bank: str, frame: pd.DataFrame
+    ) -> tuple[dict[str, float], dict[str, float]]:
+        """PSI of every signal against the bank's first refresh and its previous one here;
+        then this refresh becomes the previous one (cut points and shares only are kept)."""
+        if frame.empty:
+            return {}, {}
+        with self._lock:
+            try:
+                stored = json.loads(self._references.read_text())
+            except (OSError, ValueError):
+                stored = {}
+            mine = stored.setdefault(bank, {"baseline": {}, "previous": {}})
+            against_first: dict[str, float] = {}
+            against_last: dict[str, float] = {}
+            for name in frame.columns:
+                values = frame[name].to_numpy(dtype=np.float64)
+                if name in mine["baseline"]:
+                    against_first[name] = round(
+                        Reference.from_dict(mine["baseline"][name]).psi(values), 4
+                    )
+                else:
+                    mine["baseline"][name] = Reference.of(values).to_dict()
+                if name in mine["previous"]:
+                    against_last[name] = round(
+                        Reference.from_dict(mine["previous"][name]).psi(values), 4
+                    )
+                mine["previous"][name] = Reference.of(values).to_dict()
+            self._references.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self._references.with_suffix(".tmp")
+            tmp.write_text(json.dumps(stored))
+            tmp.replace(self._references)
+        return against_first, against_last

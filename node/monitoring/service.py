@@ -1,0 +1,511 @@
+"""The bank's monitoring: refresh the whole book, keep the watch list, raise and track alerts.
+
+A refresh (monthly, when a holder's panel changed, or on demand) runs in one pass:
+
+1. the book (the firms of the bank's ``book`` dataset) is named to each holder by pair
+   pseudonym and sent in chunks (``monitor``); holders answer partial log-odds, coded reasons
+   and flags for the firms they hold and may monitor for this bank;
+2. meanwhile the bank computes its own signals from its own panel and its part's log-odds;
+3. each holder is asked for its feed report (``monitor_end``);
+4. the early-warning model's PD (the parts summed, then the bank's calibration), the rules
+   (``rules.assess``) and the watch-list step (``watchlist.step``, held while any feed is
+   unhealthy) give each borrower's level and reasons;
+5. level changes, feed issues and drift become alerts: stored, written to the access log,
+   delivered to the sinks.
+
+A holder that is offline, late or refuses counts as zero log-odds for that refresh (its
+average), raises a data-quality alert and freezes step-downs, so missing data never lowers a
+warning.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from node.audit import Action, Actor
+from node.models import LogisticPart, ModelNotFound, ModelRegistry
+from node.monitoring import rules, watchlist
+from node.monitoring import wire as mwire
+from node.monitoring.alerts import drift_alerts, feed_alerts, level_alerts
+from node.monitoring.config import MonitoringConfig
+from node.monitoring.drift import Reference
+from node.monitoring.exceptions import NotConfigured
+from node.monitoring.feed import FeedIssue, FeedReport, feed_issues
+from node.monitoring.holder import PanelView, reason_code
+from node.monitoring.policy import LEVELS, MonitoringPolicy, load_monitoring_policy
+from node.monitoring.signals import compute_signals
+from node.monitoring.sinks import SinkFailed
+from node.monitoring.store import MonitoringStore, new_id
+from node.monitoring.workflow import next_state
+from node.runtime.audit_sink import AuditSink
+from node.scoring import wire
+from node.scoring.client import PartnerClient, Pending
+from node.scoring.index import FirmIndex
+from node.scoring.keys import Pseudonyms
+
+log = logging.getLogger("fedcredit.monitoring")
+
+PURPOSE: Final = "monitoring"
+CHUNK: Final = wire.MAX_ITEMS
+LOG_CHUNK: Final = 5000
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    """What one refresh did (counts only)."""
+
+    refresh_id: str
+    as_of: str
+    book: int
+    levels: dict[str, int]
+    alerts: dict[str, int]
+    feed: dict[str, list[str]]
+    seconds: float
+    delivered: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "refresh_id": self.refresh_id,
+            "as_of": self.as_of,
+            "book": self.book,
+            "levels": self.levels,
+            "alerts": self.alerts,
+            "feed": self.feed,
+            "seconds": round(self.seconds, 3),
+            "delivered": self.delivered,
+        }
+
+
+class MonitoringService:
+    """The bank node's monitoring."""
+
+    def __init__(
+        self,
+        *,
+        me: Actor,
+        config: MonitoringConfig,
+        panel: PanelView | None,
+        registry: ModelRegistry,
+        client: PartnerClient,
+        names: Callable[[str], Pseudonyms],
+        index_of: Callable[[str], FirmIndex],
+        store: MonitoringStore,
+        sink: AuditSink,
+        reason_prefix: str,
+    ) -> None:
+        self._me = me
+        self._config = config
+        self._panel = panel
+        self._registry = registry
+        self._client = client
+        self._names = names
+        self._index_of = index_of
+        self.store = store
+        self._sink = sink
+        self._prefix = reason_prefix
+        self._policy: MonitoringPolicy | None = None
+        self._stamp = 0.0
+        self._pseudonyms: dict[str, list[str]] = {}
+        self._refresh_lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        return self._config.policy is not None
+
+    def policy(self) -> MonitoringPolicy:
+        """The monitoring policy in force (re-read when its file changes).
+
+        Raises
+        ------
+        NotConfigured
+            No monitoring policy, book or panel is configured.
+        node.monitoring.exceptions.MonitoringPolicyError
+            The file is invalid.
+        """
+        path = self._config.policy
+        if path is None or self._config.book is None or self._panel is None:
+            raise NotConfigured(
+                "this node does not monitor a book; set monitoring.panel, .policy and .book"
+            )
+        stamp = path.stat().st_mtime if path.exists() else 0.0
+        if self._policy is None or stamp != self._stamp:
+            self._policy = load_monitoring_policy(path)
+            self._stamp = stamp
+            self.store.keep_policy(self._policy.version, self._policy.text)
+        return self._policy
+
+    def _head(self, policy: MonitoringPolicy) -> tuple[str, LogisticPart]:
+        try:
+            deployment = self._registry.current(policy.model)
+        except ModelNotFound as exc:
+            raise NotConfigured(f"{exc}; deploy the early-warning model first") from None
+        part = self._registry.part(deployment)
+        if not isinstance(part, LogisticPart):
+            raise NotConfigured(f"{deployment.label()} is not a logistic part")
+        return deployment.label(), part
+
+    def _book_names(self, holder: str, codes: Sequence[str]) -> list[str]:
+        """The book's pseudonyms for ``holder``, computed once per book."""
+        key = f"{holder}:{len(codes)}:{codes[0] if codes else ''}:{codes[-1] if codes else ''}"
+        names = self._pseudonyms.get(key)
+        if names is None:
+            names = self._pseudonyms[key] = self._names(holder).many(codes)
+        return names
+
+    # the refresh -----------------------------------------------------------------------
+
+    def refresh(self, as_of: str | None = None, trigger: str = "manual") -> RefreshResult:
+        """Refresh the whole book (one at a time; a second caller waits for the first).
+
+        Raises
+        ------
+        NotConfigured
+            No policy, book, panel or deployed early-warning model.
+        """
+        with self._refresh_lock:
+            return self._refresh(as_of, trigger)
+
+    def _refresh(self, as_of: str | None, trigger: str) -> RefreshResult:
+        started, t0 = time.time(), time.perf_counter()
+        policy = self.policy()
+        version, head = self._head(policy)
+        assert self._panel is not None and self._config.book is not None
+        cube, panel_index, kinds = self._panel.get()
+        month = as_of or cube.latest_month
+        book = self._index_of(self._config.book)
+        codes, tokens = book.codes, book.tokens
+        n = len(codes)
+        refresh_id = new_id("refresh")
+        deadline = time.monotonic() + policy.deadline_ms / 1000.0
+        asked: dict[str, list[Pending]] = {}
+        for holder in policy.holders:
+            names = self._book_names(holder, codes)
+            asked[holder] = [
+                self._client.submit(
+                    holder,
+                    mwire.MONITOR,
+                    {
+                        "refresh": refresh_id,
+                        "as_of": month,
+                        "model": policy.model,
+                        "job": head.info.job_id,
+                        "firms": names[start : start + CHUNK],
+                    },
+                    min(CHUNK, n - start),
+                )
+                for start in range(0, n, CHUNK)
+            ]
+        # the bank's own part while the holders work
+        rows = panel_index.rows_of_codes(codes)
+        own = compute_signals(cube, rows, month, kinds)
+        logit = head.partial_scores(own)
+        reasons = self._own_reasons(head, own)
+        flags: list[list[str]] = [[] for _ in range(n)]
+        answered: dict[str, str] = {}
+        partials: dict[str, NDArray[np.float64]] = {}
+        for holder, chunks in asked.items():
+            score, gap = self._collect(holder, chunks, deadline, n, reasons, flags)
+            partials[holder] = score
+            logit = logit + score
+            answered[holder] = gap
+        reports = self._feed_reports(refresh_id, month, answered, deadline)
+        pd_now = head.probability(logit)
+        state = self.store.state(tokens)
+        origination = np.where(np.isnan(state.origination_pd), pd_now, state.origination_pd)
+        dpd = (
+            own[policy.dpd_signal].to_numpy(dtype=np.float64)
+            if policy.dpd_signal in own.columns
+            else np.zeros(n)
+        )
+        assessed = rules.assess(policy, pd_now, origination, dpd, flags, reasons)
+        issues = self._issues(policy, answered, reports)
+        stepped = watchlist.step(
+            state.level, state.below, assessed.level, policy.release_after, hold=bool(issues)
+        )
+        refs = [f"book-{i}" for i in range(n)]
+        alerts = level_alerts(
+            refresh_id, month, tokens, refs, state.level, stepped.level, assessed.reasons
+        )
+        alerts += feed_alerts(refresh_id, month, issues)
+        psi = self._score_drift(pd_now, partials, reports)
+        alerts += drift_alerts(refresh_id, month, psi, policy.drift_alert)
+        since = [
+            month if changed or not s else s
+            for changed, s in zip(stepped.changed.tolist(), state.since, strict=True)
+        ]
+        self.store.save_watch(
+            [
+                (tokens[i], refs[i], int(stepped.level[i]), int(stepped.below[i]),
+                 json.dumps(assessed.reasons[i] if stepped.level[i] else []),
+                 round(float(pd_now[i]), 6), float(origination[i]),
+                 int(assessed.category[i]), since[i], month)
+                for i in range(n)
+            ]
+        )  # fmt: skip
+        self.store.add_alerts(alerts)
+        self._log_refresh(refresh_id, month, version, tokens, alerts)
+        delivered = self.deliver()
+        counts = np.bincount(stepped.level, minlength=len(LEVELS))
+        result = RefreshResult(
+            refresh_id=refresh_id,
+            as_of=month,
+            book=n,
+            levels={LEVELS[k]: int(counts[k]) for k in range(len(LEVELS))},
+            alerts={
+                kind: sum(1 for a in alerts if a["kind"] == kind)
+                for kind in ("level_change", "data_quality", "drift")
+            },
+            feed={h: [i.code for i in issues if i.holder == h] for h in policy.holders},
+            seconds=time.perf_counter() - t0,
+            delivered=delivered,
+        )
+        self.store.add_refresh(
+            refresh_id, month, started, result.seconds,
+            {**result.to_dict(), "trigger": trigger, "policy": policy.version[:16],
+             "model": version, "psi": {k: round(v, 4) for k, v in psi.items()},
+             "unmatched": {h: r.unmatched_share for h, r in reports.items()}},
+        )  # fmt: skip
+        return result
+
+    def _own_reasons(self, head: LogisticPart, own: Any) -> list[list[str]]:
+        contributions = head.contributions(own)
+        codes = [reason_code(self._prefix, f) for f in head.info.features]
+        names = sorted(set(codes))
+        grouping = np.zeros((len(codes), len(names)))
+        for j, code in enumerate(codes):
+            grouping[j, names.index(code)] = 1.0
+        by_code = contributions @ grouping
+        best = np.argmax(by_code, axis=1)
+        value = by_code[np.arange(len(best)), best]
+        return [
+            [names[b]] if v > 0 else [] for b, v in zip(best.tolist(), value.tolist(), strict=True)
+        ]
+
+    def _collect(
+        self,
+        holder: str,
+        chunks: list[Pending],
+        deadline: float,
+        n: int,
+        reasons: list[list[str]],
+        flags: list[list[str]],
+    ) -> tuple[NDArray[np.float64], str]:
+        """One holder's answers for the book: partial log-odds (0 where none) and the gap."""
+        score = np.zeros(n)
+        gap = ""
+        offset = 0
+        for pending in chunks:
+            failure = PartnerClient.wait(pending, deadline)
+            answer = pending.answer
+            size = pending.size
+            if failure or answer is None:
+                gap = gap or failure or "deadline"
+            elif answer.get("error"):
+                gap = gap or str(answer["error"]).split(":", 1)[0]
+            else:
+                try:
+                    status = [str(s) for s in answer["status"]]
+                    values = np.asarray(answer["score"], dtype=np.float64)
+                    if (
+                        len(status) != size
+                        or values.shape != (size,)
+                        or not np.isfinite(values).all()
+                    ):
+                        raise ValueError("answer does not fit the chunk")
+                    ok = np.array([s == "ok" for s in status])
+                    score[offset : offset + size] = np.where(ok, values, 0.0)
+                    for j in np.flatnonzero(ok).tolist():
+                        reasons[offset + j] = [
+                            *reasons[offset + j],
+                            *map(str, answer["reasons"][j]),
+                        ]
+                        flags[offset + j] = [*flags[offset + j], *map(str, answer["flags"][j])]
+                except (KeyError, TypeError, ValueError, IndexError):
+                    gap = gap or "malformed"
+            offset += size
+        return score, gap
+
+    def _feed_reports(
+        self, refresh_id: str, month: str, answered: dict[str, str], deadline: float
+    ) -> dict[str, FeedReport]:
+        asked = {
+            holder: self._client.submit(
+                holder, mwire.MONITOR_END, {"refresh": refresh_id, "as_of": month, "chunks": 0}, 1
+            )
+            for holder, gap in answered.items()
+            if gap not in ("offline",)
+        }
+        reports: dict[str, FeedReport] = {}
+        end = max(deadline, time.monotonic() + 5.0)
+        for holder, pending in asked.items():
+            if PartnerClient.wait(pending, end) or pending.answer is None:
+                continue
+            raw = pending.answer.get("feed")
+            if isinstance(raw, dict):
+                try:
+                    reports[holder] = FeedReport.from_dict(raw)
+                except (KeyError, TypeError, ValueError):
+                    log.warning("malformed feed report from %s", holder)
+        return reports
+
+    def _issues(
+        self, policy: MonitoringPolicy, answered: dict[str, str], reports: dict[str, FeedReport]
+    ) -> list[FeedIssue]:
+        last = self.store.refreshes(1)
+        previous = last[0].get("unmatched", {}) if last else {}
+        issues: list[FeedIssue] = []
+        for holder, gap in answered.items():
+            report = reports.get(holder)
+            if gap and report is not None and gap not in ("deadline", "offline"):
+                issues.append(FeedIssue(holder, "FEED-REFUSED", f"{holder} refused: {gap}"))
+            issues += feed_issues(
+                holder,
+                report if not gap or report is not None else None,
+                gap,
+                policy.feed,
+                policy.drift_alert,
+                previous.get(holder),
+            )
+        return issues
+
+    def _score_drift(
+        self,
+        pd_now: NDArray[np.float64],
+        partials: dict[str, NDArray[np.float64]],
+        reports: dict[str, FeedReport],
+    ) -> dict[str, float]:
+        """PSI of the PD and each holder's partial score against the first refresh (kept as
+        cut points and shares), and the holders' own input PSI figures."""
+        psi: dict[str, float] = {}
+        for name, values in (
+            ("score:pd", pd_now),
+            *((f"score:{h}", v) for h, v in partials.items()),
+        ):
+            stored = self.store.reference(name)
+            if stored is None:
+                self.store.set_reference(name, Reference.of(values).to_dict())
+            else:
+                psi[name] = Reference.from_dict(stored).psi(values)
+        for holder, report in reports.items():
+            for signal, value in report.input_psi.items():
+                psi[f"input:{holder}:{signal}"] = value
+        return psi
+
+    def _log_refresh(
+        self,
+        refresh_id: str,
+        month: str,
+        version: str,
+        tokens: Sequence[str],
+        alerts: Sequence[dict[str, Any]],
+    ) -> None:
+        """The bank's own use of its borrowers' data, and the alerts raised, in the access log."""
+        for start in range(0, len(tokens), LOG_CHUNK):
+            self._sink.subject_use(
+                self._me, Action.SCORE, PURPOSE, "refreshed",
+                dataset=self._config.panel or "", subjects=tuple(tokens[start : start + LOG_CHUNK]),
+                details={"refresh": refresh_id, "as_of": month, "model": version},
+            )  # fmt: skip
+        for kind in ("level_change", "data_quality", "drift"):
+            raised = [a for a in alerts if a["kind"] == kind]
+            if raised:
+                self._sink.subject_use(
+                    self._me, Action.ADMIN, PURPOSE, f"alerts raised: {kind}",
+                    subjects=tuple(a["firm"] for a in raised if "firm" in a),
+                    details={"refresh": refresh_id, "alerts": len(raised),
+                             "alert_ids": ",".join(a["alert_id"] for a in raised[:100])},
+                )  # fmt: skip
+
+    # delivery and workflow -------------------------------------------------------------
+
+    def deliver(self) -> dict[str, int]:
+        """Send every alert a sink has not accepted yet; return how many each sink took."""
+        sent: dict[str, int] = {}
+        for sinker in self._config.sinks:
+            pending = list(self.store.undelivered(sinker.name))
+            if not pending:
+                continue
+            try:
+                for start in range(0, len(pending), 1000):
+                    batch = pending[start : start + 1000]
+                    sinker.deliver(batch)
+                    self.store.mark_delivered([a["alert_id"] for a in batch], sinker.name)
+                    sent[sinker.name] = sent.get(sinker.name, 0) + len(batch)
+                result = "delivered"
+            except SinkFailed as exc:
+                log.warning("alert sink %s failed: %s", sinker.name, exc)
+                result = f"failed: {exc}"
+            self._sink.subject_use(
+                self._me, Action.ADMIN, PURPOSE, result,
+                details={"operation": "alerts_delivered", "sink": sinker.name,
+                         "alerts": sent.get(sinker.name, 0)},
+            )  # fmt: skip
+        return sent
+
+    def act(self, alert_id: str, action: str, actor: Actor, note: str = "") -> dict[str, Any]:
+        """Record the bank's action on an alert (its workflow state moves; the log says who).
+
+        Raises
+        ------
+        node.monitoring.exceptions.UnknownAlert
+            No such alert.
+        node.monitoring.exceptions.InvalidTransition
+            The action is unknown or not allowed in the alert's state.
+        """
+        alert = self.store.alert(alert_id)
+        state = next_state(alert["state"], action)
+        self.store.transition(alert_id, actor.label(), action, state, note[:500])
+        self._sink.subject_use(
+            actor, Action.ADMIN, PURPOSE, f"alert {action}",
+            subjects=(alert["firm"],) if alert.get("firm") else (),
+            details={"operation": "alert_action", "alert_id": alert_id, "state": state},
+        )  # fmt: skip
+        return self.store.alert(alert_id)
+
+
+def month_is_due(last_as_of: str | None, latest: str) -> bool:
+    """Whether a month newer than the last refresh's has arrived in the bank's panel."""
+    return last_as_of is None or latest > last_as_of
+
+
+class Scheduler:
+    """Runs a refresh when a new month arrives or a holder's panel changed (checked every
+    ``every_s`` seconds); a refresh that fails is logged and retried at the next check."""
+
+    def __init__(
+        self, service: MonitoringService, every_s: float, latest: Callable[[], str]
+    ) -> None:
+        self._service = service
+        self._every = every_s
+        self._latest = latest
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="monitoring-scheduler", daemon=True)
+
+    def start(self) -> None:
+        if self._every > 0:
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(5.0)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._every):
+            try:
+                last = self._service.store.refreshes(1)
+                last_month = last[0]["as_of"] if last else None
+                changed = bool(last) and any(last[0].get("feed", {}).values())
+                if month_is_due(last_month, self._latest()) or changed:
+                    self._service.refresh(trigger="schedule")
+            except Exception:
+                log.exception("scheduled monitoring refresh failed")

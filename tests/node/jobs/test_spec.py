@@ -1,0 +1,34 @@
+"""The job file header: a mistyped required key is named with the key it resembles."""
+
+from __future__ import annotations
+
+import pytest
+
+from node.jobs.exceptions import JobSpecError
+from node.jobs.spec import parse_job_file
+
+
+def test_partys_typo_is_named_with_the_right_key() -> None:
+    with pytest.raises(JobSpecError) as err:
+        parse_job_file("type: psi\npartys:\n  bank: {}\n", "job.yaml")
+    assert str(err.value) == (
+        "job.yaml: needs a non-empty 'parties' mapping of node id to settings; "
+        "'partys' looks like a typo of 'parties'"
+    )
+
+
+def test_type_typo_is_named() -> None:
+    with pytest.raises(JobSpecError, match="'typ' looks like a typo of 'type'"):
+        parse_job_file("typ: psi\nparties: {bank: {}}\n")
+
+
+def test_missing_key_without_a_close_one_has_no_guess() -> None:
+    with pytest.raises(JobSpecError) as err:
+        parse_job_file("type: psi\nsettings: {}\n")
+    assert "typo" not in str(err.value)
+
+
+def test_empty_parties_is_not_called_a_typo() -> None:
+    with pytest.raises(JobSpecError) as err:
+        parse_job_file("type: psi\nparties: {}\n")
+    assert "typo" not in str(err.value)

@@ -1,0 +1,73 @@
+"""Warning rules, classification, watch-list steps and the alert workflow."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from node.monitoring.exceptions import InvalidTransition, MonitoringPolicyError
+from node.monitoring.policy import parse_monitoring_policy
+from node.monitoring.rules import assess, classify
+from node.monitoring.watchlist import step
+from node.monitoring.workflow import next_state
+from tests.node.monitoring.support import POLICY_TEXT, policy
+
+
+def test_each_rule_sets_its_level_and_coded_reason() -> None:
+    # prepare: five borrowers, one rule each, and one all clear
+    p = policy()
+    pd_now = np.array([0.40, 0.12, 0.02, 0.02, 0.02, 0.02])
+    origination = np.array([0.40, 0.05, 0.02, 0.02, 0.02, 0.02])
+    dpd = np.array([0, 0, 35, 5, 0, 0], dtype=np.float64)
+    flags = [[], [], [], [], ["GOV-COURT-ENFORCEMENT"], []]
+    model_reasons = [["GOV-TAX-PAID"], ["TP-INVOICE-TOTAL"], [], [], [], []]
+    # execute
+    got = assess(p, pd_now, origination, dpd, flags, model_reasons)
+    # assert
+    assert got.level.tolist() == [3, 2, 3, 1, 3, 0]
+    assert got.reasons[0] == ["EW-PD", "GOV-TAX-PAID"]
+    assert "IFRS9-SICR" in got.reasons[1] and "EW-PD" in got.reasons[1]
+    assert "BANK-DPD30" in got.reasons[2] and "CLASS-SPECIAL-MENTION" in got.reasons[2]
+    assert got.reasons[3] == ["CLASS-SPECIAL-MENTION"]
+    assert got.reasons[4] == ["GOV-COURT-ENFORCEMENT"]
+    assert got.reasons[5] == []
+
+
+def test_five_category_classification_from_days_past_due() -> None:
+    got = classify(policy(), np.array([0, 1, 90, 91, 180, 181, 360, 361, np.nan]))
+    assert got.tolist() == [0, 1, 1, 2, 2, 3, 3, 4, 0]
+
+
+def test_levels_step_up_at_once_and_down_after_a_steady_spell() -> None:
+    level, below = np.array([-1, 1], np.int8), np.zeros(2, np.int16)
+    s = step(level, below, np.array([2, 3], np.int8), release_after=3)
+    assert s.level.tolist() == [2, 3] and s.changed.tolist() == [True, True]
+    for _ in range(2):
+        s = step(s.level, s.below, np.array([0, 0], np.int8), release_after=3)
+        assert s.level.tolist() == [2, 3]
+    held = step(s.level, s.below, np.array([0, 0], np.int8), release_after=3, hold=True)
+    assert held.level.tolist() == [2, 3]  # an unhealthy feed: nobody steps down
+    s = step(s.level, s.below, np.array([0, 1], np.int8), release_after=3)
+    assert s.level.tolist() == [0, 1] and s.changed.tolist() == [True, True]
+
+
+def test_alert_workflow() -> None:
+    assert next_state("open", "acknowledge") == "acknowledged"
+    assert next_state("acknowledged", "inspection") == "inspection_scheduled"
+    assert next_state("open", "limit_freeze") == "limit_frozen"
+    assert next_state("reminder_sent", "close") == "closed"
+    with pytest.raises(InvalidTransition, match="closed"):
+        next_state("closed", "reminder")
+    with pytest.raises(InvalidTransition, match="already"):
+        next_state("limit_frozen", "acknowledge")
+    with pytest.raises(InvalidTransition, match="unknown action"):
+        next_state("open", "write_off")
+
+
+def test_a_bad_policy_names_the_key() -> None:
+    with pytest.raises(MonitoringPolicyError, match="levels"):
+        parse_monitoring_policy(POLICY_TEXT.replace("yellow_from_pd: 0.10", "yellow_from_pd: 0.9"))
+    with pytest.raises(MonitoringPolicyError, match="colour"):
+        parse_monitoring_policy(POLICY_TEXT + "colour: red\n")
+    with pytest.raises(MonitoringPolicyError, match=r"flags\.GOV-X"):
+        parse_monitoring_policy(POLICY_TEXT.replace("GOV-TAX-ARREARS: orange", "GOV-X: purple"))

@@ -1,0 +1,98 @@
+"""The bank's request client: answers are matched, silence is bounded, offline is a gap."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from node.scoring import wire
+from node.scoring.client import PartnerClient
+from node.transport.channel import PartyUnavailable
+from node.transport.relay_channel import Opened
+
+
+class Router:
+    """Records what the client sends; answers nothing unless told (a silent holder)."""
+
+    def __init__(self, offline: set[str] | None = None) -> None:
+        self.sent: list[tuple[str, str, dict[str, object]]] = []
+        self.offline = offline or set()
+        self.lock = threading.Lock()
+
+    def send(self, job_key: str, recipient: str, topic: str, payload: bytes) -> None:
+        if recipient in self.offline:
+            raise PartyUnavailable(recipient, "not connected")
+        with self.lock:
+            self.sent.append((recipient, topic, wire.decode(payload, ("id",))))
+
+
+def _score(client: PartnerClient, holder: str, firms: list[str]):  # type: ignore[no-untyped-def]
+    body = {"model": "m", "job": "j", "refs": [f"r{f}" for f in firms], "firms": firms}
+    return client.submit(holder, wire.SCORE, body, len(firms))
+
+
+def _wait_sent(router: Router, n: int) -> None:
+    deadline = time.monotonic() + 10
+    while len(router.sent) < n and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert len(router.sent) >= n
+
+
+def test_an_answer_is_split_back_to_each_caller_in_its_envelope() -> None:
+    # prepare: two callers; whatever went out together is answered together
+    router = Router()
+    client = PartnerClient(router)  # type: ignore[arg-type]
+    first = _score(client, "gov", ["a", "b"])
+    second = _score(client, "gov", ["c"])
+    _wait_sent(router, 1)
+    time.sleep(0.05)
+    # execute: answer every message sent, firm by firm
+    for _, _, message in list(router.sent):
+        firms = message["firms"]
+        assert isinstance(firms, list)
+        answer = {"id": message["id"], "error": "", "version": "m@1",
+                  "status": ["ok"] * len(firms), "score": [float(ord(f)) for f in firms],
+                  "reasons": [[]] * len(firms), "flags": [[]] * len(firms),
+                  "detail": [""] * len(firms)}  # fmt: skip
+        client.handle(Opened("gov", wire.JOB_KEY, wire.SCORED, wire.encode(answer)))
+    # assert
+    assert PartnerClient.wait(first, time.monotonic() + 5) == ""
+    assert PartnerClient.wait(second, time.monotonic() + 5) == ""
+    assert first.answer and first.answer["score"] == [97.0, 98.0]
+    assert second.answer and second.answer["score"] == [99.0]
+    assert client.waiting() == 0
+    client.close()
+
+
+def test_entries_of_answers_that_never_come_are_dropped_by_age_and_by_count() -> None:
+    # prepare: a silent holder and a clock we move
+    now = [1000.0]
+    router = Router()
+    client = PartnerClient(router, wait_s=30.0, max_waiting=50, clock=lambda: now[0])  # type: ignore[arg-type]
+    stale = _score(client, "gov", ["a"])
+    _wait_sent(router, 1)
+    assert client.waiting() == 1
+    # execute: time passes beyond the wait, then a flood of unanswered requests
+    now[0] += 31.0
+    assert client.waiting() == 0
+    assert stale.done.is_set() and stale.failure == "deadline"
+    for i in range(200):
+        _score(client, "gov", [f"x{i}"])
+    _wait_sent(router, 2)
+    deadline = time.monotonic() + 10
+    while len(router.sent) < 201 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    # assert: never more than the bound, however many were sent
+    assert client.waiting() <= 50
+    # a late answer to a dropped entry is ignored
+    late = {"id": router.sent[0][2]["id"], "error": ""}
+    client.handle(Opened("gov", wire.JOB_KEY, wire.SCORED, wire.encode(late)))
+    client.close()
+
+
+def test_an_offline_holder_is_a_gap_at_once() -> None:
+    client = PartnerClient(Router(offline={"gov"}))  # type: ignore[arg-type]
+    pending = _score(client, "gov", ["a"])
+    assert PartnerClient.wait(pending, time.monotonic() + 5) == "offline"
+    assert client.waiting() == 0
+    client.close()
