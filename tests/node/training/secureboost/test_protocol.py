@@ -184,6 +184,7 @@ class _CrashAt(MemoryHooks):
             raise SystemExit("killed")
 
 
+@pytest.mark.slow
 def test_party_that_leaves_fails_the_attempt_and_resume_equals_an_uninterrupted_run(
     credit_frames: dict[str, pd.DataFrame],
 ) -> None:
