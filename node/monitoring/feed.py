@@ -28,6 +28,7 @@ class FeedReport:
     missing_share: float  # admitted firms without a record in the refresh month
     input_psi: Mapping[str, float] = field(default_factory=dict)  # against the first refresh
     jump_psi: Mapping[str, float] = field(default_factory=dict)  # against the previous one
+    version: str = ""  # the panel's version (latest month / digest of its file's stamp)
 
     @property
     def unmatched_share(self) -> float:
@@ -47,6 +48,7 @@ class FeedReport:
             missing_share=float(raw["missing_share"]),
             input_psi={str(k): float(v) for k, v in dict(raw.get("input_psi") or {}).items()},
             jump_psi={str(k): float(v) for k, v in dict(raw.get("jump_psi") or {}).items()},
+            version=str(raw.get("version", "")),
         )
 
 

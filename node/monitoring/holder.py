@@ -13,6 +13,7 @@ the refresh it reports its feed health over the whole book (months, counts, PSI 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
@@ -28,9 +29,12 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from node.audit import Action, Actor
+from node.audit.sink import AuditSink
 from node.audit.tokens import FirmTokenizer
 from node.consent.gate import authorized_subset
 from node.consent.store import ConsentStore
+from node.data.datasets import NodeDatasets
+from node.data.exceptions import DatasetError
 from node.models import ModelNotFound, ModelRegistry
 from node.monitoring import wire as mwire
 from node.monitoring.config import MonitoringConfig
@@ -40,8 +44,6 @@ from node.monitoring.panel import PanelCube, month_key, month_number
 from node.monitoring.signals import compute_signals, signal_names, source_figure
 from node.pki.identity import Identity
 from node.policy import PolicyDenied, PolicyEngine
-from node.runtime.audit_sink import AuditSink
-from node.runtime.datasets import NodeDatasets
 from node.scoring import wire
 from node.scoring.index import FirmIndex
 from node.transport.channel import PartyUnavailable
@@ -73,7 +75,13 @@ class _Refresh:
 
 
 class PanelView:
-    """A holder's panel as a cube with its firm index, built at first use."""
+    """A holder's panel as a cube with its firm index, rebuilt when the panel file changes.
+
+    A holder's monthly feed arrives as a rewritten panel file; the next request after the
+    rewrite sees the new months (the bank's scheduler notices through ``version``). A new
+    file that does not load leaves the last good panel in service and is logged here: the
+    bank then sees the feed fall behind (``FEED-STALE``) rather than an error carrying data.
+    """
 
     def __init__(
         self,
@@ -86,6 +94,8 @@ class PanelView:
         self._tokenizer = tokenizer
         self._lock = threading.Lock()
         self._built: tuple[PanelCube, FirmIndex, dict[str, str]] | None = None
+        self._stamp: tuple[int, int] = (0, 0)
+        self.version = ""
 
     @property
     def dataset(self) -> str:
@@ -93,10 +103,17 @@ class PanelView:
         return self._config.panel
 
     def get(self) -> tuple[PanelCube, FirmIndex, dict[str, str]]:
-        """(cube, index of its firms, figure -> kind)."""
+        """(cube, index of its firms, figure -> kind), re-read if the file changed."""
         with self._lock:
-            if self._built is None:
-                loaded = self._datasets.get(self.dataset)
+            try:
+                stamp = self._datasets.stamp(self.dataset)
+                changed = self._datasets.reload_if_changed(self.dataset, self._stamp)
+            except (DatasetError, OSError) as exc:
+                log.warning("panel %s not reloaded, serving the last good one: %s",
+                            self.dataset, exc)  # fmt: skip
+                changed, stamp = None, self._stamp
+            if self._built is None or changed is not None:
+                loaded = changed or self._datasets.get(self.dataset)
                 schema = loaded.schema
                 skip = {schema.id_column, self._config.month_column, *schema.key_columns}
                 numeric = [
@@ -109,6 +126,9 @@ class PanelView:
                     loaded.frame, schema.id_column, self._config.month_column, numeric
                 )
                 self._built = (cube, FirmIndex(cube.codes, self._tokenizer), kinds)
+                digest = hashlib.sha256(repr(stamp).encode()).hexdigest()[:12]
+                self.version = f"{cube.latest_month}/{digest}"
+            self._stamp = stamp
             return self._built
 
 
@@ -158,6 +178,8 @@ class MonitorHolder:
                 reply = self._chunk(msg)
             elif msg.topic == mwire.MONITOR_END:
                 reply = self._end(msg)
+            elif msg.topic == mwire.MONITOR_STATUS:
+                reply = self._status(msg)
             else:
                 return
         except wire.MalformedMessage as exc:
@@ -195,7 +217,7 @@ class MonitorHolder:
             }
         figures = sorted({source_figure(f) for f in (*part.info.features, *self._flag_columns())})
         try:
-            decision = self._engine.authorize(bank, "scoring", self._panel.dataset, figures)
+            decision = self._engine.authorize(bank, PURPOSE, self._panel.dataset, figures)
         except PolicyDenied as exc:
             self._deny(actor, (), "denied: policy", {"refresh": req["refresh"]})
             return {**base, "error": f"policy: {exc}"}
@@ -347,6 +369,15 @@ class MonitorHolder:
             subjects=subjects, details={"requested": "monitor", **details},
         )  # fmt: skip
 
+    def _status(self, msg: Opened) -> dict[str, Any]:
+        """The panel's latest month and version: the bank refreshes when they change."""
+        req = wire.decode(msg.payload, ("id",))
+        if self._config.panel is None:
+            return {"id": req["id"], "error": "not_monitoring: this node serves no panel"}
+        cube, _, _ = self._panel.get()
+        return {"id": req["id"], "error": "", "latest_month": cube.latest_month,
+                "version": self._panel.version}  # fmt: skip
+
     # end of a refresh: the feed report -------------------------------------------------
 
     def _end(self, msg: Opened) -> dict[str, Any]:
@@ -370,6 +401,7 @@ class MonitorHolder:
             missing_share=state.missing / state.admitted if state.admitted else 0.0,
             input_psi=baseline,
             jump_psi=previous,
+            version=self._panel.version,
         )
         self._sink.record(
             "admin",

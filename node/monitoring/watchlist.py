@@ -4,6 +4,11 @@ A borrower whose assessed level rises moves up at the refresh that saw it. One w
 falls stays where it is until it has been assessed lower for ``release_after`` refreshes in a
 row, so a borrower does not flap on and off the list with monthly noise. While a holder's feed
 is unhealthy nobody steps down (``hold``): missing data never quietly lowers a warning.
+
+The list has a capacity (``cap``): a bank can inspect only so many borrowers a month, and a
+list that grows with every noisy month stops being read. Borrowers listed by a hard rule
+(overdue backstop, classification, a holder's flag) always stay; the model's entries fill the
+rest, riskiest first.
 """
 
 from __future__ import annotations
@@ -45,3 +50,51 @@ def step(
     level = np.where(up | release, assessed, current).astype(np.int8)
     calm = np.where(release, 0, calm).astype(np.int16)
     return Step(level, calm, level != current)
+
+
+def cap(
+    level: NDArray[np.int8],
+    hard: NDArray[np.int8],
+    pd: NDArray[np.float64],
+    capacity: float,
+    alive: NDArray[np.bool_] | None = None,
+) -> NDArray[np.bool_]:
+    """Who drops off a list longer than ``capacity`` (a share of the live book).
+
+    Only borrowers listed by the model alone (``hard`` green) can drop, lowest PD first, until
+    the list fits or only hard entries are left. ``alive`` (default: everyone) marks the
+    borrowers the capacity is a share of. Returns the mask of borrowers to set green.
+    """
+    level = np.asarray(level)
+    live = np.ones(level.shape, np.bool_) if alive is None else np.asarray(alive, np.bool_)
+    listed = (level >= 1) & live
+    room = int(np.floor(capacity * live.sum()))
+    excess = int(listed.sum()) - room
+    drop = np.zeros(level.shape, np.bool_)
+    if excess <= 0:
+        return drop
+    soft = np.flatnonzero(listed & (np.asarray(hard) < 1))
+    order = soft[np.argsort(np.nan_to_num(np.asarray(pd)[soft], nan=0.0), kind="stable")]
+    drop[order[:excess]] = True
+    return drop
+
+
+def advance(
+    current: NDArray[np.int8],
+    below: NDArray[np.int16],
+    assessed: NDArray[np.int8],
+    hard: NDArray[np.int8],
+    pd: NDArray[np.float64],
+    *,
+    release_after: int,
+    capacity: float,
+    hold: NDArray[np.bool_] | bool = False,
+    alive: NDArray[np.bool_] | None = None,
+) -> Step:
+    """One refresh of the whole list: ``step``, then ``cap`` (a dropped borrower is green)."""
+    start = np.asarray(current, dtype=np.int8)
+    stepped = step(start, below, assessed, release_after, hold)
+    drop = cap(stepped.level, hard, pd, capacity, alive)
+    level = np.where(drop, 0, stepped.level).astype(np.int8)
+    calm = np.where(drop, 0, stepped.below).astype(np.int16)
+    return Step(level, calm, level != start)
