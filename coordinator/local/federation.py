@@ -27,18 +27,23 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
 import grpc
 import yaml
 
 from node.cli.daemon_support import ENV_STOP_WITH
+from node.console.serve import PORT_FILE
 from node.onboarding.certificates import issue_federation_certificates
 from node.transport.client import health_status, open_channel
+from node.transport.roles import BANK, LOAN_OFFICER
 from protos.fedcredit.v1 import coordinator_pb2, coordinator_pb2_grpc
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 POLICY_DIR = REPO_ROOT / "policies"
 _PORT = re.compile(r"listening on port (\d+)")
+# The local federation serves a console from every process (docs/console.md), on loopback.
+CONSOLE: Final = {"listen": "127.0.0.1:0"}
 
 
 @dataclass(frozen=True)
@@ -80,9 +85,14 @@ class LocalFederation:
     # preparation -----------------------------------------------------------------------
 
     def prepare_certificates(self, parties: Sequence[PartySpec]) -> None:
-        """CA, coordinator, operator and auditor certificates, and one per node."""
+        """CA, coordinator, operator and auditor certificates, and one per node; for the
+        consoles, a staff certificate per node (``<node>-staff``: its role and organization)
+        and a loan officer's per bank (``<node>-officer``)."""
+        people = [(f"{p.node_id}-staff", p.role, p.organization) for p in parties]
+        people += [(f"{p.node_id}-officer", LOAN_OFFICER, p.organization)
+                   for p in parties if p.role == BANK]  # fmt: skip
         issue_federation_certificates(
-            self.certs, [(p.node_id, p.role, p.organization) for p in parties]
+            self.certs, [(p.node_id, p.role, p.organization) for p in parties] + people
         )
 
     def prepare(self, parties: Sequence[PartySpec]) -> None:
@@ -98,6 +108,7 @@ class LocalFederation:
                     "listen": "127.0.0.1:0",
                     "state_dir": str(self.root / "state" / "coordinator"),
                     "party_wait_s": 30,
+                    "console": CONSOLE,
                 }
             )
         )
@@ -115,6 +126,7 @@ class LocalFederation:
                     "state_dir": str(self.root / "state" / p.node_id),
                     "policy": str((p.policy or POLICY_DIR / f"{p.role}.yaml").resolve()),
                     "checkpoint_interval_s": 5,
+                    "console": CONSOLE,
                     "datasets": {
                         name: {
                             "path": str(table.resolve()),
@@ -238,6 +250,11 @@ class LocalFederation:
 
     def coordinator(self, name: str = "operator") -> coordinator_pb2_grpc.CoordinatorStub:
         return coordinator_pb2_grpc.CoordinatorStub(self.channel(name))
+
+    def console_url(self, name: str) -> str:
+        """``https://127.0.0.1:PORT`` of party ``name``'s console (once it has started)."""
+        port = (self.root / "state" / name / PORT_FILE).read_text().strip()
+        return f"https://127.0.0.1:{port}"
 
     def health(self) -> str:
         with self.channel() as ch:

@@ -52,6 +52,7 @@ from node.scoring import wire
 from node.scoring.client import PartnerClient, Pending
 from node.scoring.index import FirmIndex
 from node.scoring.keys import Pseudonyms
+from node.telemetry.metrics import record_alert
 
 log = logging.getLogger("fedcredit.monitoring")
 
@@ -279,6 +280,8 @@ class MonitoringService:
             ]
         )  # fmt: skip
         self.store.add_alerts(alerts)
+        for alert in alerts:  # counted by kind and level reached, never by firm
+            record_alert(str(alert["kind"]), str(alert.get("to_level", "")))
         self._log_refresh(refresh_id, month, version, tokens, alerts)
         gaps = {h: int(sum(gap_code(h) in m for m in missing)) for h in policy.holders}
         delivered = self.deliver()

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from node.compute import ComputeConfig
+from node.console.config import ConsoleConfig, ConsoleConfigError, parse_console_config
 
 
 class ConfigError(Exception):
@@ -52,6 +53,8 @@ class NodeConfig:
     scoring: Mapping[str, Any] | None = None
     # The ``monitoring:`` section, validated by node.monitoring.config at start-up.
     monitoring: Mapping[str, Any] | None = None
+    # The ``console:`` section (node.console.config); None: no web console.
+    console: ConsoleConfig | None = None
 
     def dataset(self, name: str) -> DatasetConfig:
         for ds in self.datasets:
@@ -160,10 +163,25 @@ def load_node_config(path: Path | str) -> NodeConfig:
         compute=_compute(raw.get("compute"), path),
         scoring=_scoring_section(raw.get("scoring"), resolve),
         monitoring=_monitoring_section(raw.get("monitoring"), resolve),
+        console=console_section(raw.get("console"), path),
     )
     if config.policy is not None and not config.policy.exists():
         raise ConfigError(path, "policy", f"{config.policy} does not exist")
     return config
+
+
+def console_section(raw: object, path: Path) -> ConsoleConfig | None:
+    """The ``console:`` section (node and coordinator alike).
+
+    Raises
+    ------
+    ConfigError
+        The section is malformed.
+    """
+    try:
+        return parse_console_config(raw)
+    except ConsoleConfigError as exc:
+        raise ConfigError(path, exc.key, exc.problem) from None
 
 
 def _compute(raw: object, path: Path) -> ComputeConfig:

@@ -35,6 +35,7 @@ from node.scoring.index import FirmIndex
 from node.scoring.keys import Pseudonyms
 from node.scoring.policy import DecisionPolicy, load_decision_policy
 from node.scoring.records import DecisionRecords, new_record_id
+from node.telemetry.metrics import record_scoring
 
 _REF: Final = re.compile(r"^[A-Za-z0-9._:/-]{1,64}$")
 
@@ -202,6 +203,8 @@ class DecisionService:
     def decide_many(self, apps: Sequence[Application]) -> list[Decided]:
         """Decide ``apps`` (one call may be one application or a chunk of a book).
 
+        Timed into the ``fedcredit.scoring.duration`` metric (by outcome, never by firm).
+
         Raises
         ------
         NotReady
@@ -209,6 +212,16 @@ class DecisionService:
         BadApplication
             An application is malformed (nothing is decided or recorded for the call).
         """
+        began, outcome = time.perf_counter(), "refused"
+        try:
+            decided = self._decide_many(apps)
+            outcome = "decided"
+            return decided
+        finally:
+            kind = "single" if len(apps) == 1 else "batch"
+            record_scoring(kind, outcome, time.perf_counter() - began)
+
+    def _decide_many(self, apps: Sequence[Application]) -> list[Decided]:
         policy = self.policy()
         bank_version, part = self._bank_part(policy)
         codes = [check_application(a) for a in apps]

@@ -24,11 +24,12 @@ from gmpy2 import mpz
 
 from node.crypto.paillier.exceptions import InvalidCiphertext, InvalidKey
 from node.crypto.paillier.keys import PrivateKey, PublicKey
+from node.transport.limits import MAX_PAYLOAD_BYTES
 
 VERSION = 1
 FINGERPRINT_BYTES = 8
 _CT_HEADER = struct.Struct(">B8sIH")
-MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+MAX_MESSAGE_BYTES = MAX_PAYLOAD_BYTES
 """The largest payload protocol code should put in one message (the relay's bound)."""
 
 
