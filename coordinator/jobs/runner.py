@@ -28,8 +28,8 @@ from coordinator.jobs.exceptions import NotResumable, PartyRefused
 from coordinator.state import CoordinatorStore, EventRecord, JobRecord, JobState
 from node.jobs.exceptions import DuplicateJobId, JobSpecError, public_message
 from node.jobs.hooks import JobHooks
-from node.jobs.registry import job_type
 from node.jobs.spec import JobFile, parse_job_file
+from node.jobtypes.registry import job_type
 from node.state import InvalidIdentifier, check_identifier
 from node.telemetry import tracer
 from node.telemetry.jobtrace import attempt_root

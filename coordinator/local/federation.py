@@ -35,8 +35,8 @@ import yaml
 from node.cli.daemon_support import ENV_STOP_WITH
 from node.console.serve import PORT_FILE
 from node.onboarding.certificates import issue_federation_certificates
+from node.pki.roles import BANK, LOAN_OFFICER
 from node.transport.client import health_status, open_channel
-from node.transport.roles import BANK, LOAN_OFFICER
 from protos.fedcredit.v1 import coordinator_pb2, coordinator_pb2_grpc
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

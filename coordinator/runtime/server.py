@@ -25,13 +25,13 @@ from coordinator.state.sealing import SecretBox
 from coordinator.witness import CheckpointWitness
 from coordinator.witness.quarantine import Quarantine
 from node.audit import AccessLog, Actor
+from node.audit.sink import AuditSink
 from node.console.config import ConsoleConfig
 from node.console.serve import serve_console
 from node.console.server import ConsoleServer
 from node.crypto.replay import PersistentReplayGuard
 from node.pki import PeerVerifier, load_identity_files
 from node.pki.identity import Identity, Principal
-from node.runtime.audit_sink import AuditSink
 from node.state import private_dir, private_file, restrict_new_files
 from node.telemetry import TracingInterceptor
 from node.telemetry.metrics import record_relay

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from node.transport.roles import AUDITOR, BANK, DATA_HOLDERS, OPERATOR
+from node.pki.roles import AUDITOR, BANK, DATA_HOLDERS, OPERATOR
 
 _SERVICE = "/fedcredit.v1.Coordinator/"
 _WATCHERS = frozenset({*DATA_HOLDERS, OPERATOR, AUDITOR})

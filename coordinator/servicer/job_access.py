@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from coordinator.state import JobRecord
 from node.pki.identity import Principal
-from node.transport.roles import AUDITOR, OPERATOR
+from node.pki.roles import AUDITOR, OPERATOR
 
 
 def caller_name(who: Principal) -> str:

@@ -29,9 +29,11 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from node.audit import Action, Actor
+from node.audit.sink import AuditSink
 from node.audit.tokens import FirmTokenizer
 from node.consent.gate import authorized_subset
 from node.consent.store import ConsentStore
+from node.data.datasets import NodeDatasets
 from node.data.exceptions import DatasetError
 from node.models import ModelNotFound, ModelRegistry
 from node.monitoring import wire as mwire
@@ -43,8 +45,6 @@ from node.monitoring.panel import PanelCube, month_key, month_number
 from node.monitoring.signals import compute_signals, signal_names, source_figure
 from node.pki.identity import Identity
 from node.policy import PolicyDenied, PolicyEngine
-from node.runtime.audit_sink import AuditSink
-from node.runtime.datasets import NodeDatasets
 from node.scoring import wire
 from node.scoring.index import FirmIndex
 from node.transport.channel import PartyUnavailable

@@ -32,6 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from node.audit import Action, Actor
+from node.audit.sink import AuditSink
 from node.models import LogisticPart, ModelNotFound, ModelRegistry
 from node.monitoring import rules, watchlist
 from node.monitoring import wire as mwire
@@ -47,7 +48,6 @@ from node.monitoring.signals import compute_signals
 from node.monitoring.sinks import SinkFailed
 from node.monitoring.store import MonitoringStore, new_id
 from node.monitoring.workflow import next_state
-from node.runtime.audit_sink import AuditSink
 from node.scoring import wire
 from node.scoring.client import PartnerClient, Pending
 from node.scoring.index import FirmIndex

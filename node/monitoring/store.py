@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from node.monitoring.exceptions import UnknownAlert
-from node.runtime.statedb import open_state_db
+from node.state.db import open_state_db
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS watch (

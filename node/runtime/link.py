@@ -17,9 +17,9 @@ import grpc
 
 from node.pki import PeerVerifier, PkiError
 from node.pki.files import NodeCredentials
+from node.pki.roles import COORDINATOR
 from node.transport.grpc_options import channel_credentials, secure_channel
 from node.transport.relay_channel import RecipientGone
-from node.transport.roles import COORDINATOR
 from protos.fedcredit.v1 import common_pb2, coordinator_pb2, coordinator_pb2_grpc
 
 log = logging.getLogger("fedcredit.node.link")
