@@ -14,7 +14,8 @@ defaults** on:
 
 Per data set it prints test AUC federated, centralized (scikit-learn ``LogisticRegression``
 fully fitted on the same training rows and the same per-holder preparation) and bank-only
-(the same on the bank's columns; horizontally, the bank holding the test firms, alone), and
+(the same on the bank's columns; horizontally, the bank holding the test firms alone, trained
+with the job's own method and defaults — ``node.training.horizontal.baseline``), and
 the calibrated PDs' test log-loss beside the base rate's (always predicting the test firms'
 own default rate). The test rows chose nothing: no epoch, round or calibration. Last, one JSON
 line with ``worst_gap_vertical``, ``worst_gap_horizontal`` (centralized minus federated AUC,
@@ -52,6 +53,7 @@ from node.data.synthetic.schemas import BANK, GOVERNMENT, THIRD_PARTY
 from node.data.synthetic.separability import joined_view
 from node.training import metrics
 from node.training.horizontal import TorchTrainer, parse_horizontal_spec
+from node.training.horizontal.baseline import bank_alone_metrics
 from node.training.horizontal.data import prepare_bank_data
 from node.training.horizontal.simulate import run_in_memory as run_horizontal_in_memory
 from node.training.preprocess import fit_transform
@@ -233,7 +235,7 @@ def run_horizontal(
     x = np.vstack([data[b].x_train for b in names])
     y = np.concatenate([data[b].y_train for b in names])
     pooled = LogisticRegression(max_iter=5000).fit(x, y).decision_function(x_test)
-    alone = LogisticRegression(max_iter=5000).fit(data[holder].x_train, data[holder].y_train)
+    alone = bank_alone_metrics(spec, data[holder], seed=0)
     final = coordinator.final
     return Outcome(
         name=name,
@@ -242,7 +244,7 @@ def run_horizontal(
         positive_rate=float(y_test.mean()),
         auc_federated=final["test_auc"],
         auc_centralized=metrics.auc(y_test, pooled),
-        auc_bank_only=metrics.auc(y_test, alone.decision_function(x_test)),
+        auc_bank_only=alone["test_auc"],
         logloss_federated=final["test_log_loss"],
         logloss_base_rate=outcomes[holder].probabilities["log_loss_base_rate"],
         steps=f"{coordinator.rounds_completed} rounds ({coordinator.stopped})",
