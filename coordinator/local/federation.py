@@ -27,18 +27,23 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
 import grpc
 import yaml
 
 from node.cli.daemon_support import ENV_STOP_WITH
+from node.console.serve import PORT_FILE
 from node.onboarding.certificates import issue_federation_certificates
+from node.pki.roles import BANK, LOAN_OFFICER
 from node.transport.client import health_status, open_channel
 from protos.fedcredit.v1 import coordinator_pb2, coordinator_pb2_grpc
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 POLICY_DIR = REPO_ROOT / "policies"
 _PORT = re.compile(r"listening on port (\d+)")
+# The local federation serves a console from every process (docs/console.md), on loopback.
+CONSOLE: Final = {"listen": "127.0.0.1:0"}
 
 
 @dataclass(frozen=True)
@@ -60,11 +65,18 @@ class FederationError(RuntimeError):
 class LocalFederation:
     """A coordinator plus nodes on loopback, each a child process."""
 
+    # the modules each party runs as (``python -m MODULE --config FILE``)
+    coordinator_module = "coordinator.cli.daemon"
+    node_module = "node.cli.node_daemon"
+
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root).expanduser().resolve()
         self.certs = self.root / "certs"
         self.parties: list[PartySpec] = []
         self.coordinator_port: int | None = None
+        # Every coordinator address a node is configured with (an active one and standbys);
+        # empty: just the one coordinator this federation started.
+        self.coordinator_addresses: list[str] = []
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         # exit codes of processes that ended before ``stop`` (e.g. failed to start)
         self._ended: dict[str, int] = {}
@@ -73,9 +85,14 @@ class LocalFederation:
     # preparation -----------------------------------------------------------------------
 
     def prepare_certificates(self, parties: Sequence[PartySpec]) -> None:
-        """CA, coordinator, operator and auditor certificates, and one per node."""
+        """CA, coordinator, operator and auditor certificates, and one per node; for the
+        consoles, a staff certificate per node (``<node>-staff``: its role and organization)
+        and a loan officer's per bank (``<node>-officer``)."""
+        people = [(f"{p.node_id}-staff", p.role, p.organization) for p in parties]
+        people += [(f"{p.node_id}-officer", LOAN_OFFICER, p.organization)
+                   for p in parties if p.role == BANK]  # fmt: skip
         issue_federation_certificates(
-            self.certs, [(p.node_id, p.role, p.organization) for p in parties]
+            self.certs, [(p.node_id, p.role, p.organization) for p in parties] + people
         )
 
     def prepare(self, parties: Sequence[PartySpec]) -> None:
@@ -91,6 +108,7 @@ class LocalFederation:
                     "listen": "127.0.0.1:0",
                     "state_dir": str(self.root / "state" / "coordinator"),
                     "party_wait_s": 30,
+                    "console": CONSOLE,
                 }
             )
         )
@@ -102,11 +120,13 @@ class LocalFederation:
                 {
                     "node_id": p.node_id,
                     "certs": {"dir": str(self.certs), "name": p.node_id},
-                    "coordinator": f"127.0.0.1:{self.coordinator_port}",
+                    "coordinator": self.coordinator_addresses
+                    or f"127.0.0.1:{self.coordinator_port}",
                     "listen": "127.0.0.1:0",
                     "state_dir": str(self.root / "state" / p.node_id),
                     "policy": str((p.policy or POLICY_DIR / f"{p.role}.yaml").resolve()),
                     "checkpoint_interval_s": 5,
+                    "console": CONSOLE,
                     "datasets": {
                         name: {
                             "path": str(table.resolve()),
@@ -162,9 +182,7 @@ class LocalFederation:
             raw = yaml.safe_load(config.read_text())
             raw["listen"] = f"127.0.0.1:{self.coordinator_port}"
             config.write_text(yaml.safe_dump(raw))
-        self.coordinator_port = self._spawn(
-            "coordinator", "coordinator.cli.daemon", config, timeout
-        )
+        self.coordinator_port = self._spawn("coordinator", self.coordinator_module, config, timeout)
         return self.coordinator_port
 
     def write_node_config(self, node_id: str) -> Path:
@@ -177,7 +195,7 @@ class LocalFederation:
 
     def start_node(self, node_id: str, timeout: float = 60.0) -> int:
         config = self.write_node_config(node_id)
-        self.node_ports[node_id] = self._spawn(node_id, "node.cli.node_daemon", config, timeout)
+        self.node_ports[node_id] = self._spawn(node_id, self.node_module, config, timeout)
         return self.node_ports[node_id]
 
     def start(self, timeout: float = 90.0) -> None:
@@ -232,6 +250,11 @@ class LocalFederation:
 
     def coordinator(self, name: str = "operator") -> coordinator_pb2_grpc.CoordinatorStub:
         return coordinator_pb2_grpc.CoordinatorStub(self.channel(name))
+
+    def console_url(self, name: str) -> str:
+        """``https://127.0.0.1:PORT`` of party ``name``'s console (once it has started)."""
+        port = (self.root / "state" / name / PORT_FILE).read_text().strip()
+        return f"https://127.0.0.1:{port}"
 
     def health(self) -> str:
         with self.channel() as ch:

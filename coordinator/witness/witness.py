@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Sequence
@@ -25,6 +24,8 @@ from typing import Final
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from coordinator.state.database import Database, SqliteDatabase
+from coordinator.state.migrations import Migration, migrate
 from coordinator.witness.exceptions import (
     CheckpointRefused,
     ForkDetected,
@@ -37,20 +38,24 @@ from node.audit.merkle import verify_consistency
 
 logger = logging.getLogger("fedcredit.coordinator.witness")
 
-_SCHEMA: Final = """
+_SCHEMA_V1: Final = """
 CREATE TABLE IF NOT EXISTS latest (
-    node_id TEXT PRIMARY KEY, size INTEGER NOT NULL, data BLOB NOT NULL, accepted_at REAL NOT NULL
+    node_id TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    data {blob} NOT NULL,
+    accepted_at {real} NOT NULL
 );
 CREATE TABLE IF NOT EXISTS evidence (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {serial_pk},
     node_id TEXT NOT NULL,
     kind TEXT NOT NULL,
-    held BLOB NOT NULL,
-    offered BLOB NOT NULL,
+    held {blob} NOT NULL,
+    offered {blob} NOT NULL,
     proof TEXT NOT NULL,
-    detected_at REAL NOT NULL
-);
+    detected_at {real} NOT NULL
+)
 """
+MIGRATIONS: Final = (Migration(1, "latest checkpoints, fork evidence", _SCHEMA_V1),)
 
 
 @dataclass(frozen=True)
@@ -66,22 +71,22 @@ class ForkEvidence:
 
 
 class CheckpointWitness:
-    """Keeps each node's latest accepted checkpoint in SQLite and refuses forks. Thread-safe.
+    """Keeps each node's latest accepted checkpoint and refuses forks. Thread-safe.
 
     Parameters
     ----------
-    path
-        The witness database file (created if missing). ``":memory:"`` works for tests.
+    database
+        The coordinator's database (SQLite or PostgreSQL: a standby coordinator on the same
+        PostgreSQL database takes over the witness with it), or the path of a SQLite file
+        of its own (created if missing; ``":memory:"`` works for tests).
     """
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, database: Database | Path | str) -> None:
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        if str(path) != ":memory:":
-            self._db.execute("PRAGMA journal_mode=WAL")
-        # FULL: an accepted checkpoint must survive a crash, or a node could fork right after.
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        # SQLite runs with synchronous=FULL: an accepted checkpoint must survive a crash, or
+        # a node could fork right after.
+        self._db = database if isinstance(database, Database) else SqliteDatabase(database)
+        migrate(self._db, "witness", MIGRATIONS)
 
     def latest(self, node_id: str) -> SignedCheckpoint | None:
         """Return the node's latest accepted checkpoint, or ``None``."""
@@ -139,17 +144,14 @@ class CheckpointWitness:
         except CheckpointSignatureError:
             raise CheckpointRefused(node_id, "the signature does not verify") from None
         proof = list(consistency_proof)
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+        refused: CheckpointRefused | None = None
+        with self._lock, self._db.transaction():
             try:
                 size = self._decide(node_id, offered, proof)
-            except (ForkDetected, InconsistentCheckpoint):
-                self._db.execute("COMMIT")  # keep the evidence
-                raise
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+            except (ForkDetected, InconsistentCheckpoint) as exc:
+                refused = exc  # commit the evidence, then refuse
+        if refused is not None:
+            raise refused
         logger.info("witness accepted checkpoint of %s at size %d", node_id, size)
         return size
 
@@ -179,7 +181,9 @@ class CheckpointWitness:
             if offered.size == held.size and offered.time <= held.time:
                 return held.size  # same tree, not newer: nothing to update
         self._db.execute(
-            "INSERT OR REPLACE INTO latest (node_id, size, data, accepted_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO latest (node_id, size, data, accepted_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (node_id) DO UPDATE SET size=excluded.size, data=excluded.data, "
+            "accepted_at=excluded.accepted_at",
             (node_id, offered.size, offered.to_bytes(), time.time()),
         )
         return offered.size

@@ -132,7 +132,11 @@ class SignedCheckpoint:
             raise InvalidCheckpoint("expected 5 body lines, a blank line and a signature line")
         if lines[0] != HEADER:
             raise InvalidCheckpoint(f"unknown format {lines[0][:40]!r}; expected {HEADER}")
-        if not lines[2].isdigit() or (len(lines[2]) > 1 and lines[2][0] == "0"):
+        if (
+            not lines[2].isdigit()
+            or len(lines[2]) > 20  # above 2**64: and Python refuses very long int strings
+            or (len(lines[2]) > 1 and lines[2][0] == "0")
+        ):
             raise InvalidCheckpoint("tree size is not a canonical decimal number")
         try:
             root = base64.b64decode(lines[3], validate=True)
@@ -141,8 +145,12 @@ class SignedCheckpoint:
         sig_match = _SIG_RE.match(lines[6])
         if sig_match is None:
             raise InvalidCheckpoint("signature line is not 'sig ed25519 <key id> <base64>'")
+        try:
+            signature = base64.b64decode(sig_match.group(2), validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidCheckpoint("signature is not base64") from None
         checkpoint = Checkpoint(origin=lines[1], size=int(lines[2]), root=root, time=lines[4])
-        signed = cls(checkpoint, sig_match.group(1), base64.b64decode(sig_match.group(2)))
+        signed = cls(checkpoint, sig_match.group(1), signature)
         if signed.to_bytes() != data:
             raise InvalidCheckpoint("not in canonical form")
         return signed

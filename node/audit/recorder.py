@@ -7,7 +7,10 @@ so that the same event is always recorded the same way (the auditor's searches d
 - ``from_record``: a ``JobHooks.record(action, details)`` call from protocol code (PSI runs,
   training rounds, scoring), with its loose ``details`` mapped onto entry fields;
 - ``policy_loaded``, ``certificate_event``, ``job_event``, ``relay``: administrative,
-  certificate, coordinator job and relay events.
+  certificate, coordinator job and relay events;
+- ``alert_raised``, ``level_changes``, ``alert_action``: post-loan monitoring's alerts (a
+  data-quality or drift alert raised, borrowers' warning levels changed at a refresh, the
+  bank's action on an alert), so an auditor finds every warning about a firm by its token.
 
 If the content handed in would put a raw identifier into the log, the entry is still written,
 but with the offending content dropped and the result saying so: the access happened and must
@@ -25,6 +28,7 @@ from node.audit.exceptions import InvalidEntry
 
 logger = logging.getLogger("fedcredit.node.audit.recorder")
 
+MONITORING: Final = "monitoring"
 _FIELD_KEYS: Final = frozenset({"dataset", "fields", "rows", "purpose", "result", "policy_version"})
 
 
@@ -271,3 +275,63 @@ class AuditRecorder:
                 },
             )
         )
+
+    def alert_raised(
+        self, actor: Actor, alert_id: str, kind: str, code: str, subject: str, refresh_id: str
+    ) -> int:
+        """Record a data-quality or drift alert (``subject``: a holder or a score, not a firm)."""
+        return self._append(
+            AccessEntry(actor, Action.ADMIN, MONITORING, f"alert raised: {kind}",
+                        policy_version=self._version(),
+                        details={"alert_id": alert_id, "code": code, "about": subject,
+                                 "refresh": refresh_id})
+        )  # fmt: skip
+
+    def level_changes(
+        self,
+        actor: Actor,
+        refresh_id: str,
+        as_of: str,
+        changes: Iterable[tuple[str, str, str]],
+    ) -> int:
+        """Record the warning levels a refresh changed: ``(firm token, from, to)`` each.
+
+        One entry per refresh names every borrower (``search --subject`` finds each) and
+        counts the transitions (``yellow>orange: 12``); the alerts carry the rest.
+        """
+        rows = list(changes)
+        counts: dict[str, DetailValue] = {}
+        for _, before, after in rows:
+            key = f"{before}>{after}"
+            counts[key] = int(counts.get(key, 0)) + 1
+
+        def build() -> AccessEntry:
+            return AccessEntry(
+                actor, Action.ADMIN, MONITORING, "level change",
+                policy_version=self._version(), subjects=tuple(r[0] for r in rows),
+                rows=len(rows), details={"refresh": refresh_id, "as_of": as_of, **counts},
+            )  # fmt: skip
+
+        def fallback(note: str) -> AccessEntry:
+            return AccessEntry(actor, Action.ADMIN, MONITORING, note,
+                               policy_version=self._version())  # fmt: skip
+
+        return self._safe(build, fallback)
+
+    def alert_action(
+        self, actor: Actor, alert_id: str, action: str, state: str, subject: str = ""
+    ) -> int:
+        """Record the bank's action on an alert (``subject``: the firm's token, if any)."""
+
+        def build() -> AccessEntry:
+            return AccessEntry(
+                actor, Action.ADMIN, MONITORING, f"alert action: {action}",
+                policy_version=self._version(), subjects=(subject,) if subject else (),
+                details={"alert_id": alert_id, "state": state},
+            )  # fmt: skip
+
+        def fallback(note: str) -> AccessEntry:
+            return AccessEntry(actor, Action.ADMIN, MONITORING, note,
+                               policy_version=self._version())  # fmt: skip
+
+        return self._safe(build, fallback)

@@ -25,6 +25,8 @@ class ExitCode(IntEnum):
     POLICY = 5
     # Another process already runs on this state folder.
     STATE_IN_USE = 6
+    # The coordinator's state database (state.url) cannot be reached or opened.
+    STATE_UNAVAILABLE = 7
     # A certificate or key is missing, expired, revoked or from another CA.
     CERTIFICATE = 10
     # The coordinator refused this node (another organization holds the id, revoked, ...).
@@ -35,3 +37,5 @@ class ExitCode(IntEnum):
     JOB_FAILED = 20
     # Stopped by Ctrl-C.
     INTERRUPTED = 21
+    # The active coordinator lost its lease on the shared database; a standby takes over.
+    LEASE_LOST = 22

@@ -1,7 +1,9 @@
 """``fedcredit monitor``: run a refresh of the bank's book, read the watch list and alerts,
 acknowledge and act on an alert. Talks to the running bank node over mTLS with a
 ``loan_officer`` (or, except for ``act``/``ack``, an ``operator``) certificate of the bank's
-organization. Exit codes: 0 done, 2 bad input, 5 refused by the node.
+organization. ``table`` works offline on a node's own files: it writes the node's part of the
+early-warning model's training data. Exit codes: 0 done, 2 bad input, 3 configuration,
+5 refused by the node.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from node.cli._lending_support import call, node_stub
+from node.cli._lending_support import call, fail, node_config, node_stub
+from node.cli.exit_codes import ExitCode
 from node.monitoring.serde import alert_from_proto
 from protos.fedcredit.v1 import node_pb2
 
@@ -139,3 +142,75 @@ def act(
     """Record an action on an alert: an on-site inspection task, a repayment reminder, a
     limit freeze, or closing it."""
     _act(node, node_id, certs, as_, alert_id, action, note)
+
+
+@app.command()
+def table(
+    config: Annotated[Path, typer.Option("--config", help="This node's configuration file.")],
+    first: Annotated[str, typer.Option("--from", help="First cutoff month YYYY-MM.")],
+    last: Annotated[str, typer.Option("--to", help="Last cutoff month YYYY-MM.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for <name>.csv and its schema.")],
+    name: Annotated[str, typer.Option(help="Dataset name (default: <node id>_ew).")] = "",
+    defaults: Annotated[
+        str, typer.Option(help="Bank only: dataset of default months (id, default_month).")
+    ] = "",
+    horizon: Annotated[int, typer.Option(help="Label: defaults within this many months.")] = 6,
+) -> None:
+    """Write this node's early-warning training table from its own panel: one row per firm
+    (the bank: per borrower of its book) and cutoff month, its signals as of that month, and
+    at the bank the label. Add the table to the node's datasets to train on it."""
+    import yaml
+
+    from node.data.datasets import NodeDatasets, UnknownDataset
+    from node.data.exceptions import DatasetError
+    from node.monitoring.config import parse_monitoring_config
+    from node.monitoring.exceptions import MonitoringError
+    from node.monitoring.panel import PanelCube
+    from node.monitoring.tables import (
+        add_labels,
+        label_column,
+        month_range,
+        signal_table,
+        table_schema,
+    )
+
+    cfg = node_config(config)
+    try:
+        monitoring = parse_monitoring_config(cfg.monitoring, cfg.state_dir)
+        if monitoring.panel is None:
+            fail("this node names no monitoring.panel in its config", ExitCode.CONFIG)
+        datasets = NodeDatasets(cfg.datasets)
+        loaded = datasets.get(monitoring.panel)
+        schema = loaded.schema
+        skip = {schema.id_column, monitoring.month_column, *schema.key_columns}
+        figures = [c for c in loaded.frame.columns if c not in skip]
+        kinds = {c: monitoring.figures.get(c, "amount") for c in figures}
+        cube = PanelCube.from_frame(
+            loaded.frame, schema.id_column, monitoring.month_column, figures
+        )
+        codes = list(cube.codes)
+        if monitoring.book:
+            book = datasets.get(monitoring.book)
+            codes = book.frame[book.schema.id_column].astype(str).tolist()
+        frame = signal_table(cube, codes, month_range(first, last), kinds)
+        label = None
+        if defaults:
+            known = datasets.get(defaults)
+            months = dict(
+                zip(known.frame[known.schema.id_column].astype(str),
+                    known.frame["default_month"].astype(str), strict=True)
+            )  # fmt: skip
+            frame = add_labels(frame, months, horizon)
+            label = label_column(horizon)
+    except (MonitoringError, DatasetError, UnknownDataset, KeyError) as exc:
+        fail(f"cannot build the table: {exc}")
+    dataset = name or f"{cfg.node_id}_ew"
+    out.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(out / f"{dataset}.csv", index=False)
+    (out / f"{dataset}.schema.yaml").write_text(
+        yaml.safe_dump(table_schema(dataset, frame, label), sort_keys=False)
+    )
+    positives = f", {int(frame[label].sum())} positive" if label else ""
+    typer.echo(
+        f"wrote {out / dataset}.csv: {len(frame)} rows{positives}, {frame.shape[1] - 1} columns"
+    )

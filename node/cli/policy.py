@@ -108,7 +108,9 @@ def dry_run(
     path: Annotated[Path, typer.Argument(help="A policy file or folder.")],
     data: Annotated[Path, typer.Argument(help="A CSV or Parquet file of the dataset.")],
     dataset: Annotated[str, typer.Option(help="Dataset name in the policy.")],
-    purpose: Annotated[str, typer.Option(help="training, scoring or release")] = "release",
+    purpose: Annotated[
+        str, typer.Option(help="training, scoring, monitoring or release")
+    ] = "release",
     role: Annotated[
         list[str] | None, typer.Option(help="Recipient role(s); default every role.")
     ] = None,
@@ -133,7 +135,9 @@ def dry_run(
         )
         raise typer.Exit(EXIT_BAD_INPUT)
     if purpose not in {p.value for p in DATA_PURPOSES}:
-        _err.print(f"purpose {purpose!r} does not move data; use training, scoring or release")
+        _err.print(
+            f"purpose {purpose!r} does not move data; use training, scoring, monitoring or release"
+        )
         raise typer.Exit(EXIT_BAD_INPUT)
     roles = role or [r.value for r in Role]
     unknown = [r for r in roles if r not in {x.value for x in Role}]

@@ -36,6 +36,7 @@ _TOP: Final = frozenset(
         "classification",
         "flags",
         "release_after",
+        "capacity",
         "drift",
         "feed",
     }
@@ -73,6 +74,7 @@ class MonitoringPolicy:
     category_levels: tuple[int, int, int, int, int]  # per CATEGORIES
     flags: Mapping[str, int]
     release_after: int
+    capacity: float  # the watch list's largest share of the book (model-driven entries)
     drift_watch: float
     drift_alert: float
     feed: FeedLimits
@@ -167,6 +169,9 @@ def parse_monitoring_policy(text: str, source: str = "monitoring policy") -> Mon
     release = raw.get("release_after", 3)
     if isinstance(release, bool) or not isinstance(release, int) or not 1 <= release <= 24:
         raise MonitoringPolicyError(source, "release_after", "must be an integer in [1, 24]")
+    capacity = raw.get("capacity", 0.10)
+    if isinstance(capacity, bool) or not isinstance(capacity, int | float) or not 0 < capacity <= 1:
+        raise MonitoringPolicyError(source, "capacity", "must be a share of the book in (0, 1]")
     return MonitoringPolicy(
         name=str(raw.get("name") or "monitoring"),
         version=hashlib.sha256(text.encode()).hexdigest(),
@@ -191,6 +196,7 @@ def parse_monitoring_policy(text: str, source: str = "monitoring policy") -> Mon
         ),
         flags=flags,
         release_after=release,
+        capacity=float(capacity),
         drift_watch=float(drift.get("watch", 0.10)),
         drift_alert=float(drift.get("alert", 0.25)),
         feed=FeedLimits(

@@ -11,7 +11,9 @@ A borrower's assessed level is the most severe of:
 - coded flags the holders published (a new court enforcement, tax arrears), each mapped to a
   level; only the code ever reached the bank.
 
-Each rule that fires adds a coded reason, so the watch list says why without a value.
+Each rule that fires adds a coded reason, so the watch list says why without a value. The
+model's rules (PD, SICR) are *soft*: a capacity-bound watch list (``watchlist.cap``) may keep
+the riskiest of them only; the others are *hard* and always listed.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class Assessment:
     level: NDArray[np.int8]
     category: NDArray[np.int8]
     reasons: list[list[str]]
+    hard: NDArray[np.int8]  # the level from the backstop, classification and flags alone
 
 
 def classify(policy: MonitoringPolicy, dpd: NDArray[np.float64]) -> NDArray[np.int8]:
@@ -75,9 +78,9 @@ def assess(
     backstop = days >= policy.backstop_dpd
     category = classify(policy, days)
     by_category = np.asarray(policy.category_levels, dtype=np.int8)[category]
-    level = np.maximum(by_pd, by_category)
+    hard = np.maximum(by_category, np.where(backstop, policy.backstop_level, 0).astype(np.int8))
+    level = np.maximum(hard, by_pd)
     level = np.maximum(level, np.where(sicr, policy.sicr_level, 0).astype(np.int8))
-    level = np.maximum(level, np.where(backstop, policy.backstop_level, 0).astype(np.int8))
     reasons: list[list[str]] = [[] for _ in range(n)]
     for i in np.flatnonzero(by_pd > 0).tolist():
         reasons[i] = [PD_REASON, *model_reasons[i]]
@@ -92,5 +95,6 @@ def assess(
         for code in codes:
             if code in flag_levels:
                 level[i] = max(level[i], flag_levels[code])
+                hard[i] = max(hard[i], flag_levels[code])
                 reasons[i].append(code)
-    return Assessment(level.astype(np.int8), category, reasons)
+    return Assessment(level.astype(np.int8), category, reasons, hard.astype(np.int8))

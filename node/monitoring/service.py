@@ -32,31 +32,39 @@ import numpy as np
 from numpy.typing import NDArray
 
 from node.audit import Action, Actor
+from node.audit.sink import AuditSink
 from node.models import LogisticPart, ModelNotFound, ModelRegistry
 from node.monitoring import rules, watchlist
 from node.monitoring import wire as mwire
 from node.monitoring.alerts import drift_alerts, feed_alerts, level_alerts
 from node.monitoring.config import MonitoringConfig
 from node.monitoring.drift import Reference
-from node.monitoring.exceptions import NotConfigured
+from node.monitoring.exceptions import MonitoringError, NotConfigured
 from node.monitoring.feed import FeedIssue, FeedReport, feed_issues
 from node.monitoring.holder import PanelView, reason_code
+from node.monitoring.panel import month_key, month_number
 from node.monitoring.policy import LEVELS, MonitoringPolicy, load_monitoring_policy
 from node.monitoring.signals import compute_signals
 from node.monitoring.sinks import SinkFailed
 from node.monitoring.store import MonitoringStore, new_id
 from node.monitoring.workflow import next_state
-from node.runtime.audit_sink import AuditSink
 from node.scoring import wire
 from node.scoring.client import PartnerClient, Pending
 from node.scoring.index import FirmIndex
 from node.scoring.keys import Pseudonyms
+from node.telemetry.metrics import record_alert
 
 log = logging.getLogger("fedcredit.monitoring")
 
 PURPOSE: Final = "monitoring"
 CHUNK: Final = wire.MAX_ITEMS
 LOG_CHUNK: Final = 5000
+DRIFTING: Final = "drift:alerting"  # the reference row naming the figures now past the alert
+
+
+def gap_code(holder: str) -> str:
+    """The reason code of a borrower assessed without ``holder``'s answer (``NO-DATA-...``)."""
+    return f"NO-DATA-{holder.upper().replace('_', '-')}"
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,7 @@ class RefreshResult:
     feed: dict[str, list[str]]
     seconds: float
     delivered: dict[str, int] = field(default_factory=dict)
+    gaps: dict[str, int] = field(default_factory=dict)  # borrowers without a holder's answer
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -82,6 +91,7 @@ class RefreshResult:
             "feed": self.feed,
             "seconds": round(self.seconds, 3),
             "delivered": self.delivered,
+            "gaps": self.gaps,
         }
 
 
@@ -180,7 +190,13 @@ class MonitoringService:
         version, head = self._head(policy)
         assert self._panel is not None and self._config.book is not None
         cube, panel_index, kinds = self._panel.get()
-        month = as_of or cube.latest_month
+        month = month_key(as_of) if as_of else cube.latest_month
+        if month_number(month) > month_number(cube.latest_month):
+            raise MonitoringError(
+                f"as_of {month} is after the bank's latest panel month {cube.latest_month}; "
+                "give a month the bank's panel has, or none for the latest"
+            )
+        cube.column_of(month)  # refuses a month before the panel
         book = self._index_of(self._config.book)
         codes, tokens = book.codes, book.tokens
         n = len(codes)
@@ -210,13 +226,17 @@ class MonitoringService:
         logit = head.partial_scores(own)
         reasons = self._own_reasons(head, own)
         flags: list[list[str]] = [[] for _ in range(n)]
+        missing: list[list[str]] = [[] for _ in range(n)]
         answered: dict[str, str] = {}
         partials: dict[str, NDArray[np.float64]] = {}
         for holder, chunks in asked.items():
-            score, gap = self._collect(holder, chunks, deadline, n, reasons, flags)
-            partials[holder] = score
+            score, gap, blind = self._collect(holder, chunks, deadline, n, reasons, flags)
+            if not gap:  # a feed that is out says nothing about how its scores move
+                partials[holder] = score[~blind]
             logit = logit + score
             answered[holder] = gap
+            for i in np.flatnonzero(blind).tolist():
+                missing[i].append(gap_code(holder))
         reports = self._feed_reports(refresh_id, month, answered, deadline)
         pd_now = head.probability(logit)
         state = self.store.state(tokens)
@@ -227,17 +247,25 @@ class MonitoringService:
             else np.zeros(n)
         )
         assessed = rules.assess(policy, pd_now, origination, dpd, flags, reasons)
-        issues = self._issues(policy, answered, reports)
-        stepped = watchlist.step(
-            state.level, state.below, assessed.level, policy.release_after, hold=bool(issues)
-        )
+        last = self.store.refreshes(1)
+        before: dict[str, Any] = last[0] if last else {}
+        issues = self._issues(policy, answered, reports, before.get("unmatched") or {})
+        fresh = np.array([month > seen for seen in state.as_of], np.bool_)
+        stepped = watchlist.advance(
+            state.level, state.below, assessed.level, assessed.hard, pd_now,
+            release_after=policy.release_after, capacity=policy.capacity, hold=bool(issues),
+            fresh=fresh,
+        )  # fmt: skip
         refs = [f"book-{i}" for i in range(n)]
         alerts = level_alerts(
             refresh_id, month, tokens, refs, state.level, stepped.level, assessed.reasons
         )
         alerts += feed_alerts(refresh_id, month, issues)
-        psi = self._score_drift(pd_now, partials, reports)
-        alerts += drift_alerts(refresh_id, month, psi, policy.drift_alert)
+        psi = self._score_drift(pd_now if len(partials) == len(asked) else None, partials, reports)
+        drifting = self.store.reference(DRIFTING) or {"names": []}
+        raised, still = drift_alerts(refresh_id, month, psi, policy.drift_alert, drifting["names"])
+        alerts += raised
+        self.store.set_reference(DRIFTING, {"names": sorted(still)})
         since = [
             month if changed or not s else s
             for changed, s in zip(stepped.changed.tolist(), state.since, strict=True)
@@ -245,14 +273,17 @@ class MonitoringService:
         self.store.save_watch(
             [
                 (tokens[i], refs[i], int(stepped.level[i]), int(stepped.below[i]),
-                 json.dumps(assessed.reasons[i] if stepped.level[i] else []),
+                 json.dumps([*(assessed.reasons[i] if stepped.level[i] else []), *missing[i]]),
                  round(float(pd_now[i]), 6), float(origination[i]),
                  int(assessed.category[i]), since[i], month)
                 for i in range(n)
             ]
         )  # fmt: skip
         self.store.add_alerts(alerts)
+        for alert in alerts:  # counted by kind and level reached, never by firm
+            record_alert(str(alert["kind"]), str(alert.get("to_level", "")))
         self._log_refresh(refresh_id, month, version, tokens, alerts)
+        gaps = {h: int(sum(gap_code(h) in m for m in missing)) for h in policy.holders}
         delivered = self.deliver()
         counts = np.bincount(stepped.level, minlength=len(LEVELS))
         result = RefreshResult(
@@ -267,12 +298,14 @@ class MonitoringService:
             feed={h: [i.code for i in issues if i.holder == h] for h in policy.holders},
             seconds=time.perf_counter() - t0,
             delivered=delivered,
+            gaps=gaps,
         )
         self.store.add_refresh(
             refresh_id, month, started, result.seconds,
             {**result.to_dict(), "trigger": trigger, "policy": policy.version[:16],
              "model": version, "psi": {k: round(v, 4) for k, v in psi.items()},
-             "unmatched": {h: r.unmatched_share for h, r in reports.items()}},
+             "unmatched": {h: r.unmatched_share for h, r in reports.items()},
+             "versions": {h: r.version for h, r in reports.items()}},
         )  # fmt: skip
         return result
 
@@ -298,9 +331,12 @@ class MonitoringService:
         n: int,
         reasons: list[list[str]],
         flags: list[list[str]],
-    ) -> tuple[NDArray[np.float64], str]:
-        """One holder's answers for the book: partial log-odds (0 where none) and the gap."""
+    ) -> tuple[NDArray[np.float64], str, NDArray[np.bool_]]:
+        """One holder's answers for the book: partial log-odds (0 where none), the gap of the
+        whole feed, and the borrowers it holds but gave no answer for (offline, late, refused,
+        not authorized): they are assessed at the holder's average, and say so."""
         score = np.zeros(n)
+        blind = np.zeros(n, np.bool_)
         gap = ""
         offset = 0
         for pending in chunks:
@@ -309,8 +345,10 @@ class MonitoringService:
             size = pending.size
             if failure or answer is None:
                 gap = gap or failure or "deadline"
+                blind[offset : offset + size] = True
             elif answer.get("error"):
                 gap = gap or str(answer["error"]).split(":", 1)[0]
+                blind[offset : offset + size] = True
             else:
                 try:
                     status = [str(s) for s in answer["status"]]
@@ -323,6 +361,7 @@ class MonitoringService:
                         raise ValueError("answer does not fit the chunk")
                     ok = np.array([s == "ok" for s in status])
                     score[offset : offset + size] = np.where(ok, values, 0.0)
+                    blind[offset : offset + size] = [s == "unauthorized" for s in status]
                     for j in np.flatnonzero(ok).tolist():
                         reasons[offset + j] = [
                             *reasons[offset + j],
@@ -331,8 +370,9 @@ class MonitoringService:
                         flags[offset + j] = [*flags[offset + j], *map(str, answer["flags"][j])]
                 except (KeyError, TypeError, ValueError, IndexError):
                     gap = gap or "malformed"
+                    blind[offset : offset + size] = True
             offset += size
-        return score, gap
+        return score, gap, blind
 
     def _feed_reports(
         self, refresh_id: str, month: str, answered: dict[str, str], deadline: float
@@ -358,10 +398,12 @@ class MonitoringService:
         return reports
 
     def _issues(
-        self, policy: MonitoringPolicy, answered: dict[str, str], reports: dict[str, FeedReport]
+        self,
+        policy: MonitoringPolicy,
+        answered: dict[str, str],
+        reports: dict[str, FeedReport],
+        previous: dict[str, float],
     ) -> list[FeedIssue]:
-        last = self.store.refreshes(1)
-        previous = last[0].get("unmatched", {}) if last else {}
         issues: list[FeedIssue] = []
         for holder, gap in answered.items():
             report = reports.get(holder)
@@ -379,17 +421,19 @@ class MonitoringService:
 
     def _score_drift(
         self,
-        pd_now: NDArray[np.float64],
+        pd_now: NDArray[np.float64] | None,
         partials: dict[str, NDArray[np.float64]],
         reports: dict[str, FeedReport],
     ) -> dict[str, float]:
         """PSI of the PD and each holder's partial score against the first refresh (kept as
-        cut points and shares), and the holders' own input PSI figures."""
+        cut points and shares), and the holders' own input PSI figures. A holder whose feed
+        is out has no score figure, nor has the PD then (``pd_now`` None): the outage is its
+        own alert, and a reference is never taken from a refresh that lacked a holder."""
         psi: dict[str, float] = {}
-        for name, values in (
-            ("score:pd", pd_now),
-            *((f"score:{h}", v) for h, v in partials.items()),
-        ):
+        scores = [(f"score:{h}", v) for h, v in partials.items()]
+        if pd_now is not None:
+            scores.insert(0, ("score:pd", pd_now))
+        for name, values in scores:
             stored = self.store.reference(name)
             if stored is None:
                 self.store.set_reference(name, Reference.of(values).to_dict())
@@ -415,15 +459,46 @@ class MonitoringService:
                 dataset=self._config.panel or "", subjects=tuple(tokens[start : start + LOG_CHUNK]),
                 details={"refresh": refresh_id, "as_of": month, "model": version},
             )  # fmt: skip
-        for kind in ("level_change", "data_quality", "drift"):
-            raised = [a for a in alerts if a["kind"] == kind]
-            if raised:
-                self._sink.subject_use(
-                    self._me, Action.ADMIN, PURPOSE, f"alerts raised: {kind}",
-                    subjects=tuple(a["firm"] for a in raised if "firm" in a),
-                    details={"refresh": refresh_id, "alerts": len(raised),
-                             "alert_ids": ",".join(a["alert_id"] for a in raised[:100])},
-                )  # fmt: skip
+        changes = [
+            (a["firm"], a["from_level"], a["to_level"])
+            for a in alerts
+            if a["kind"] == "level_change"
+        ]
+        if changes:
+            self._sink.level_changes(refresh_id, month, changes)
+        for a in alerts:
+            if a["kind"] != "level_change":
+                self._sink.alert_raised(
+                    a["alert_id"], a["kind"], str(a.get("code", "")), a["subject"], refresh_id
+                )
+
+    # when a refresh is due ---------------------------------------------------------------
+
+    def due(self, wait_s: float = 10.0) -> str:
+        """Why a refresh is due now, or "" when none is: no refresh yet, a month newer than
+        the last refresh's in the bank's panel, or a holder's panel version that differs from
+        the one its last feed report named (a new month or a corrected file at the holder)."""
+        assert self._panel is not None
+        last = self.store.refreshes(1)
+        if not last:
+            return "first refresh"
+        latest = self._panel.get()[0].latest_month
+        if latest > str(last[0]["as_of"]):
+            return f"new month {latest}"
+        seen = dict(last[0].get("versions") or {})
+        deadline = time.monotonic() + wait_s
+        probes = {
+            h: self._client.submit(h, mwire.MONITOR_STATUS, {}, 1) for h in self.policy().holders
+        }
+        for holder, pending in probes.items():
+            if PartnerClient.wait(pending, deadline) or pending.answer is None:
+                continue  # offline: the next refresh reports it; nothing new to read here
+            version = str(pending.answer.get("version") or "")
+            if version and holder not in seen:
+                return f"feed back from {holder}"  # it did not report at the last refresh
+            if version and version != seen[holder]:
+                return f"panel changed at {holder}"
+        return ""
 
     # delivery and workflow -------------------------------------------------------------
 
@@ -464,29 +539,17 @@ class MonitoringService:
         alert = self.store.alert(alert_id)
         state = next_state(alert["state"], action)
         self.store.transition(alert_id, actor.label(), action, state, note[:500])
-        self._sink.subject_use(
-            actor, Action.ADMIN, PURPOSE, f"alert {action}",
-            subjects=(alert["firm"],) if alert.get("firm") else (),
-            details={"operation": "alert_action", "alert_id": alert_id, "state": state},
-        )  # fmt: skip
+        self._sink.alert_action(actor, alert_id, action, state, str(alert.get("firm") or ""))
         return self.store.alert(alert_id)
 
 
-def month_is_due(last_as_of: str | None, latest: str) -> bool:
-    """Whether a month newer than the last refresh's has arrived in the bank's panel."""
-    return last_as_of is None or latest > last_as_of
-
-
 class Scheduler:
-    """Runs a refresh when a new month arrives or a holder's panel changed (checked every
-    ``every_s`` seconds); a refresh that fails is logged and retried at the next check."""
+    """Runs a refresh when one is due (``MonitoringService.due``), checked every ``every_s``
+    seconds; a refresh that fails is logged and tried again at the next check."""
 
-    def __init__(
-        self, service: MonitoringService, every_s: float, latest: Callable[[], str]
-    ) -> None:
+    def __init__(self, service: MonitoringService, every_s: float) -> None:
         self._service = service
         self._every = every_s
-        self._latest = latest
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="monitoring-scheduler", daemon=True)
 
@@ -500,12 +563,16 @@ class Scheduler:
             self._thread.join(5.0)
 
     def _run(self) -> None:
+        said = ""  # the reason last logged for not refreshing: said once, not every check
         while not self._stop.wait(self._every):
             try:
-                last = self._service.store.refreshes(1)
-                last_month = last[0]["as_of"] if last else None
-                changed = bool(last) and any(last[0].get("feed", {}).values())
-                if month_is_due(last_month, self._latest()) or changed:
-                    self._service.refresh(trigger="schedule")
+                trigger = self._service.due()
+                if trigger:
+                    self._service.refresh(trigger=trigger)
+                said = ""
+            except MonitoringError as exc:  # no model deployed yet, a policy being edited
+                if str(exc) != said:
+                    log.warning("scheduled monitoring refresh not run: %s", exc)
+                    said = str(exc)
             except Exception:
                 log.exception("scheduled monitoring refresh failed")

@@ -54,3 +54,36 @@ def add_labels(table: pd.DataFrame, default_month: Mapping[str, str], horizon: i
     out = table.copy()
     out[label_column(horizon)] = label.astype(np.int64)
     return out[alive].reset_index(drop=True)
+
+
+def table_schema(name: str, table: pd.DataFrame, label: str | None) -> dict[str, object]:
+    """The dataset schema of a training table (written beside it as ``<name>.schema.yaml``):
+    the id holds a firm's code (C3); every signal is an optional C2 figure (NaN where its
+    window holds no record); the bank's label is required."""
+    fields: list[dict[str, object]] = [
+        {"name": ROW_ID, "type": "str", "class": "C3", "required": True,
+         "description": "firm code @ cutoff month (YYYY-MM)"},
+    ]  # fmt: skip
+    for column in table.columns[1:]:
+        is_label = column == label
+        fields.append(
+            {"name": column, "type": "int" if is_label else "float", "class": "C2",
+             "required": is_label,
+             "description": "defaults within the horizon (label)" if is_label else "signal"}
+        )  # fmt: skip
+    return {
+        "version": 1,
+        "name": name,
+        "id_column": ROW_ID,
+        "id_is_uscc": False,
+        "label_column": label,
+        "key_columns": [],
+        "extra_columns": "refuse",
+        "fields": fields,
+    }
+
+
+def month_range(first: str, last: str) -> list[str]:
+    """Every month from ``first`` to ``last`` (``YYYY-MM``), both included."""
+    lo, hi = month_number(first), month_number(last)
+    return [month_key(f"{m // 12:04d}-{m % 12 + 1:02d}") for m in range(lo, hi + 1)]

@@ -8,11 +8,15 @@ pseudonyms and the same client at the bank), with topics of its own::
                            "reasons": [[code, ...], ...], "flags": [[code, ...], ...]}
     end      monitor_end  {"v": 1, "id", "refresh", "as_of", "chunks"}
     answer   monitored    {"v": 1, "id", "error", "feed": {FeedReport}}
+    probe    monitor_status {"v": 1, "id"}
+    answer   monitored    {"v": 1, "id", "error", "latest_month", "version"}
 
 A book is sent in chunks of at most ``node.scoring.wire.MAX_ITEMS`` firms; the end message
 lets the holder measure its feed over the whole book (drift needs all of it) and forget the
-refresh. Answers carry partial log-odds, coded reasons and flags, and feed figures (months,
-counts, PSI values), never a firm's value.
+refresh. The probe is how the bank's scheduler learns that a holder's panel changed (a new
+month, a corrected file) without the coordinator learning when holders update. Answers carry
+partial log-odds, coded reasons and flags, and feed figures (months, counts, PSI values),
+never a firm's value.
 """
 
 from __future__ import annotations
@@ -21,5 +25,6 @@ from typing import Final
 
 MONITOR: Final = "monitor"
 MONITOR_END: Final = "monitor_end"
+MONITOR_STATUS: Final = "monitor_status"
 MONITORED: Final = "monitored"
-TOPICS: Final = (MONITOR, MONITOR_END)
+TOPICS: Final = (MONITOR, MONITOR_END, MONITOR_STATUS)

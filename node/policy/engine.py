@@ -279,7 +279,9 @@ class PolicyEngine:
                 identity,
                 purpose,
                 PurposeNotPermitted(
-                    f"purpose {purpose!r} does not move data; use training, scoring or release", v
+                    f"purpose {purpose!r} does not move data; "
+                    "use training, scoring, monitoring or release",
+                    v,
                 ),
                 dataset,
                 fields,
@@ -472,7 +474,8 @@ class PolicyEngine:
         r, p = Role(role), Purpose(purpose)
         if p not in DATA_PURPOSES:
             raise ValueError(
-                f"purpose {purpose!r} does not move data; use training, scoring or release"
+                f"purpose {purpose!r} does not move data; "
+                "use training, scoring, monitoring or release"
             )
         outcome: dict[str, str] = {}
         out: dict[str, pd.Series] = {}

@@ -45,16 +45,23 @@ class Role(StrEnum):
 
 
 class Purpose(StrEnum):
-    """Why the caller asks. The first three move data and need field rules; the last two do not."""
+    """Why the caller asks. The first four move data and need field rules; the last two do not.
+
+    ``monitoring`` is post-loan monitoring: a holder's partial scores and coded flags of a
+    bank's borrowers, computed from its monthly panel at every refresh (docs/early-warning.md).
+    """
 
     TRAINING = "training"
     SCORING = "scoring"
     RELEASE = "release"
+    MONITORING = "monitoring"
     AUDIT = "audit"
     OPERATE = "operate"
 
 
-DATA_PURPOSES: Final = frozenset({Purpose.TRAINING, Purpose.SCORING, Purpose.RELEASE})
+DATA_PURPOSES: Final = frozenset(
+    {Purpose.TRAINING, Purpose.SCORING, Purpose.RELEASE, Purpose.MONITORING}
+)
 
 # The only transformations a C3 field may leave under: each replaces every non-empty value by
 # something else. ``keep``, generalizations, date changes and noise can return the raw value

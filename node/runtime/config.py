@@ -10,6 +10,8 @@ from typing import Any
 import yaml
 
 from node.compute import ComputeConfig
+from node.console.config import ConsoleConfig, ConsoleConfigError, parse_console_config
+from node.data.datasets import DatasetConfig
 
 
 class ConfigError(Exception):
@@ -20,16 +22,6 @@ class ConfigError(Exception):
         self.path = path
         self.key = key
         self.problem = problem
-
-
-@dataclass(frozen=True)
-class DatasetConfig:
-    """A dataset the node serves: its file, its schema, and the id field PSI may use."""
-
-    name: str
-    path: Path
-    schema: Path
-    psi_id_field: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +44,8 @@ class NodeConfig:
     scoring: Mapping[str, Any] | None = None
     # The ``monitoring:`` section, validated by node.monitoring.config at start-up.
     monitoring: Mapping[str, Any] | None = None
+    # The ``console:`` section (node.console.config); None: no web console.
+    console: ConsoleConfig | None = None
 
     def dataset(self, name: str) -> DatasetConfig:
         for ds in self.datasets:
@@ -151,7 +145,7 @@ def load_node_config(path: Path | str) -> NodeConfig:
         node_id=_require(raw, "node_id", path),
         cert_dir=resolve(_require(certs, "dir", path)),
         cert_name=str(certs.get("name") or raw["node_id"]),
-        coordinator=_require(raw, "coordinator", path),
+        coordinator=_coordinator_addresses(raw, path),
         listen=str(raw.get("listen", "127.0.0.1:0")),
         state_dir=resolve(str(raw.get("state_dir", f"var/{raw['node_id']}"))),
         policy=resolve(policy) if policy else None,
@@ -160,10 +154,25 @@ def load_node_config(path: Path | str) -> NodeConfig:
         compute=_compute(raw.get("compute"), path),
         scoring=_scoring_section(raw.get("scoring"), resolve),
         monitoring=_monitoring_section(raw.get("monitoring"), resolve),
+        console=console_section(raw.get("console"), path),
     )
     if config.policy is not None and not config.policy.exists():
         raise ConfigError(path, "policy", f"{config.policy} does not exist")
     return config
+
+
+def console_section(raw: object, path: Path) -> ConsoleConfig | None:
+    """The ``console:`` section (node and coordinator alike).
+
+    Raises
+    ------
+    ConfigError
+        The section is malformed.
+    """
+    try:
+        return parse_console_config(raw)
+    except ConsoleConfigError as exc:
+        raise ConfigError(path, exc.key, exc.problem) from None
 
 
 def _compute(raw: object, path: Path) -> ComputeConfig:
@@ -187,3 +196,14 @@ def _compute(raw: object, path: Path) -> ComputeConfig:
         return ComputeConfig(str(raw.get("engine", "local")), address, workers)
     except ValueError as exc:
         raise ConfigError(path, "compute", str(exc)) from None
+
+
+def _coordinator_addresses(raw: Mapping[str, Any], path: Path) -> str:
+    """``coordinator``: one ``HOST:PORT``, or a list of them (an active coordinator and its
+    standbys); kept comma-separated, in the order the node tries them."""
+    value = raw.get("coordinator")
+    if isinstance(value, list):
+        if not value or not all(isinstance(v, str) and v for v in value):
+            raise ConfigError(path, "coordinator", "must be HOST:PORT or a list of HOST:PORT")
+        return ",".join(value)
+    return str(_require(raw, "coordinator", path))

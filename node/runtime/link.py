@@ -17,9 +17,9 @@ import grpc
 
 from node.pki import PeerVerifier, PkiError
 from node.pki.files import NodeCredentials
+from node.pki.roles import COORDINATOR
 from node.transport.grpc_options import channel_credentials, secure_channel
 from node.transport.relay_channel import RecipientGone
-from node.transport.roles import COORDINATOR
 from protos.fedcredit.v1 import common_pb2, coordinator_pb2, coordinator_pb2_grpc
 
 log = logging.getLogger("fedcredit.node.link")
@@ -30,6 +30,16 @@ RPC_TIMEOUT_S = 15.0
 
 class CertificateRefused(Exception):
     """The coordinator refused this node's certificate; retrying will not help."""
+
+
+class RelayRefused(Exception):
+    """The coordinator refused an envelope this node sent; its reason is the coordinator's own
+    value-free message (a stale certificate after re-issued keys, a rate limit ...)."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(f"the coordinator refused an envelope ({code}): {reason}")
+        self.code = code
+        self.reason = reason
 
 
 def diagnose_handshake(creds: NodeCredentials) -> str | None:
@@ -46,7 +56,12 @@ def diagnose_handshake(creds: NodeCredentials) -> str | None:
 
 
 class CoordinatorLink:
-    """Owns the channel to the coordinator and dispatches what arrives on the node's stream."""
+    """Owns the channel to the coordinator and dispatches what arrives on the node's stream.
+
+    ``address`` may name several coordinators, comma-separated (an active one and its
+    standbys on one database): when the one in use cannot be reached, the link moves on to
+    the next at once, and waits (with back-off) only after trying them all.
+    """
 
     def __init__(
         self,
@@ -58,24 +73,44 @@ class CoordinatorLink:
         on_registered: Callable[[coordinator_pb2.RegisterResponse], None],
         running_jobs: Callable[[], list[str]],
     ) -> None:
-        self._address = address
+        self._addresses = [a.strip() for a in address.split(",") if a.strip()]
+        self._at = 0
         self._creds = creds
         self._register_request = register_request
         self._on_event = on_event
         self._on_disconnect = on_disconnect
         self._on_registered = on_registered
         self._running_jobs = running_jobs
-        self._channel = secure_channel(
-            address,
-            channel_credentials(creds.cert_pem, creds.key_pem, creds.ca_pem),
-            COORDINATOR,
-        )
-        self.stub = coordinator_pb2_grpc.CoordinatorStub(self._channel)
+        self._channel, self.stub = self._open(self._addresses[0])
         self.connected = threading.Event()
         self.fatal: str | None = None
         self._stop = threading.Event()
         self._stream: Any = None
         self._thread = threading.Thread(target=self._run, name="coordinator-link", daemon=True)
+
+    @property
+    def _address(self) -> str:
+        return self._addresses[self._at]
+
+    def _open(self, address: str) -> tuple[grpc.Channel, coordinator_pb2_grpc.CoordinatorStub]:
+        creds = self._creds
+        channel = secure_channel(
+            address,
+            channel_credentials(creds.cert_pem, creds.key_pem, creds.ca_pem),
+            COORDINATOR,
+        )
+        return channel, coordinator_pb2_grpc.CoordinatorStub(channel)
+
+    def _next_coordinator(self) -> bool:
+        """Switch to the next configured coordinator; False when every one was tried."""
+        if len(self._addresses) < 2:
+            return False
+        self._at = (self._at + 1) % len(self._addresses)
+        old = self._channel
+        self._channel, self.stub = self._open(self._address)
+        old.close()
+        log.info("trying coordinator at %s", self._address)
+        return self._at != 0
 
     # life cycle ------------------------------------------------------------------------
 
@@ -102,7 +137,13 @@ class CoordinatorLink:
                 return
             except grpc.RpcError as exc:
                 code = exc.code() if hasattr(exc, "code") else None
-                if code in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED):
+                if code in (
+                    grpc.StatusCode.UNAUTHENTICATED,
+                    grpc.StatusCode.PERMISSION_DENIED,
+                    # registered to another organization, or an identifier it refuses
+                    grpc.StatusCode.ALREADY_EXISTS,
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                ):
                     self.fatal = f"coordinator refused this node: {exc.details()}"
                     log.error("%s", self.fatal)
                     return
@@ -113,11 +154,17 @@ class CoordinatorLink:
                         log.error("%s", self.fatal)
                         return
                 if not self._stop.is_set():
-                    log.info("coordinator at %s unreachable (%s); retrying", self._address, code)
+                    name = code.name if code is not None else "no status"
+                    detail = exc.details() if hasattr(exc, "details") else ""
+                    log.info("coordinator at %s: %s (%s); retrying", self._address, name, detail)
             finally:
                 if self.connected.is_set():
                     self.connected.clear()
                     self._on_disconnect("connection to the coordinator was lost")
+            if self._stop.is_set():
+                break
+            if self._next_coordinator():
+                continue  # another coordinator to try before backing off
             self._stop.wait(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)])
             attempt += 1
 
@@ -161,7 +208,7 @@ class CoordinatorLink:
                 raise RecipientGone("recipient", exc.details() or "is offline") from None
             if code is grpc.StatusCode.UNAVAILABLE:
                 raise RecipientGone("coordinator", "is unreachable") from None
-            raise
+            raise RelayRefused(code.name, exc.details() or "no reason given") from None
 
     def directory(self) -> list[tuple[str, bytes]]:
         response = self.stub.GetDirectory(coordinator_pb2.DirectoryRequest(), timeout=RPC_TIMEOUT_S)

@@ -6,16 +6,19 @@ import logging
 import threading
 
 from node.audit import AccessLog, Actor
+from node.audit.sink import AuditSink
 from node.compute import compute_executor
+from node.console.config import ConsoleConfig
+from node.console.serve import node_pages, serve_console
+from node.console.server import ConsoleServer
 from node.crypto.replay import PersistentReplayGuard
+from node.data.datasets import NodeDatasets, UnknownDataset
 from node.jobs.context import FieldGate
 from node.monitoring.exceptions import MonitoringError
 from node.monitoring.node import Monitoring
 from node.pki import PeerVerifier, PkiError, load_identity_files
 from node.policy import Decision, PolicyEngine
-from node.runtime.audit_sink import AuditSink
 from node.runtime.config import ConfigError, NodeConfig
-from node.runtime.datasets import NodeDatasets, UnknownDataset
 from node.runtime.gate import PolicyGate
 from node.runtime.link import CoordinatorLink
 from node.runtime.secrets import node_secret
@@ -26,6 +29,7 @@ from node.scoring.exceptions import ScoringError
 from node.scoring.lending import Lending
 from node.servicer.access import NODE_ACCESS
 from node.servicer.node_servicer import NodeServicer, dataset_infos
+from node.state import InvalidIdentifier, check_identifier, private_dir, restrict_new_files
 from node.telemetry import TracingInterceptor
 from node.transport.auth import PeerAuthInterceptor, peer_certificate
 from node.transport.directory import PeerDirectory
@@ -62,12 +66,16 @@ class NodeProcess:
         if reason is not None:
             raise PkiError(f"this node's own certificate is unusable: {reason}")
         self.identity = creds.identity
+        restrict_new_files()
+        private_dir(config.state_dir)
         self._state_lock = StateLock.acquire(config.state_dir)
         secret = node_secret(config.state_dir)
         self.datasets = NodeDatasets(config.datasets)
         if config.policy is None:
             raise ConfigError(config.cert_dir, "policy", "a node needs a policy file (deny all)")
-        self.access_log = AccessLog.open(config.state_dir / "audit", creds.sign_key, config.node_id)
+        self.access_log = AccessLog.open(
+            private_dir(config.state_dir / "audit"), creds.sign_key, config.node_id
+        )
         actor = Actor(creds.identity.organization, creds.identity.node_id, creds.identity.role)
         self.sink = AuditSink(self.access_log, actor, lambda: self.engine.version)
         self.engine = PolicyEngine.load(config.policy, secret, on_decision=self._record_decision)
@@ -135,6 +143,8 @@ class NodeProcess:
             [TracingInterceptor(), interceptor],
         )
         node_pb2_grpc.add_NodeServicer_to_server(servicer, self.server)
+        self._console_parts = (creds, verifier)
+        self.console: ConsoleServer | None = None
         self._witnessed = -1
         self._stop = threading.Event()
         self._publisher = threading.Thread(target=self._publish_loop, daemon=True)
@@ -186,6 +196,13 @@ class NodeProcess:
                 self.sink.record("denial", {"operation": "envelope_refused", "reason": str(exc)})
         elif kind == "task":
             t = event.task
+            try:  # ids name files here (checkpoints, alignments, models): check them first
+                for kind_, value in (("job id", t.job_id), *(("party", p) for p in t.parties)):
+                    check_identifier(kind_, value)
+            except InvalidIdentifier as exc:
+                log.warning("refused a task assignment: %s", exc)
+                self.sink.record("denial", {"operation": "task_refused", "reason": str(exc)})
+                return
             self.directory.refresh()
             self.tasks.assign(
                 Assignment(t.job_id, t.job_type, t.spec_yaml, t.attempt, tuple(t.parties))
@@ -198,6 +215,19 @@ class NodeProcess:
 
     def _on_disconnect(self, reason: str) -> None:
         self.router.fail_all("coordinator", reason)
+
+    def _serve_console(self, config: ConsoleConfig) -> ConsoleServer:
+        creds, verifier = self._console_parts
+        return serve_console(
+            config, title=f"node {self.config.node_id}",
+            organization=creds.identity.organization, cert_dir=self.config.cert_dir,
+            cert_name=self.config.cert_name, state_dir=self.config.state_dir, verify=verifier,
+            sink=self.sink,
+            pages=node_pages(
+                creds, self.config.state_dir / "audit", self.engine, self.datasets,
+                self.lending.records, lambda: self.monitoring.service,
+            ),
+        )  # fmt: skip
 
     def publish_checkpoint(self) -> int:
         """Sign a checkpoint and have the coordinator's witness accept it; return its size."""
@@ -222,6 +252,8 @@ class NodeProcess:
         set_serving(self.health, [SERVICE_NAME], True)
         self.link.start()
         self._publisher.start()
+        if self.config.console is not None:
+            self.console = self._serve_console(self.config.console)
         self.sink.record("admin", {"operation": "node_started"})
         log.info("node %s serving on port %d", self.config.node_id, self.port)
 
@@ -235,6 +267,8 @@ class NodeProcess:
                 self.publish_checkpoint()
             except Exception as exc:
                 log.warning("final checkpoint not published: %s", exc)
+        if self.console is not None:
+            self.console.stop(grace)
         self.link.stop()
         self.router.fail_all("coordinator", "this node is shutting down")
         self.tasks.join(grace)

@@ -20,10 +20,12 @@ from typing import Any
 
 from node.jobs.context import DatasetSource, FieldGate, PartyContext
 from node.jobs.exceptions import public_message
-from node.jobs.registry import job_type
 from node.jobs.spec import parse_job_file
+from node.jobtypes.registry import job_type
 from node.runtime.job_hooks import NodeJobHooks
 from node.telemetry import tracer
+from node.telemetry.jobtrace import attempt_parent
+from node.telemetry.metrics import record_progress
 from node.transport.relay_channel import EnvelopeRouter
 
 log = logging.getLogger("fedcredit.node.tasks")
@@ -104,6 +106,7 @@ class TaskRunner:
 
     def _run(self, task: Assignment) -> None:
         def progress(stage: str, step: int, total: int, metrics: Mapping[str, float]) -> None:
+            record_progress(task.job_type, stage)
             self._report(task.job_id, task.attempt, "progress", stage, step, total, metrics, "")
 
         hooks = NodeJobHooks(task.job_id, self._checkpoints, progress, self._record)
@@ -125,6 +128,7 @@ class TaskRunner:
             log.info("starting %s job %s as %s", task.job_type, task.key, self._node_id)
             with tracer.start_as_current_span(
                 "job.party",
+                context=attempt_parent(task.job_id, task.attempt),
                 attributes={
                     "fedcredit.job.id": task.job_id,
                     "fedcredit.job.type": task.job_type,

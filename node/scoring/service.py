@@ -23,10 +23,10 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from node.audit import Action, Actor
+from node.audit.sink import AuditSink
 from node.audit.tokens import FirmTokenizer
 from node.data import uscc
 from node.models import LogisticPart, ModelNotFound, ModelRegistry
-from node.runtime.audit_sink import AuditSink
 from node.scoring import wire
 from node.scoring.client import PartnerClient, Pending
 from node.scoring.engine import HolderAnswer, HolderReplies, Outcome, decide, decide_many
@@ -35,6 +35,7 @@ from node.scoring.index import FirmIndex
 from node.scoring.keys import Pseudonyms
 from node.scoring.policy import DecisionPolicy, load_decision_policy
 from node.scoring.records import DecisionRecords, new_record_id
+from node.telemetry.metrics import record_scoring
 
 _REF: Final = re.compile(r"^[A-Za-z0-9._:/-]{1,64}$")
 
@@ -202,6 +203,8 @@ class DecisionService:
     def decide_many(self, apps: Sequence[Application]) -> list[Decided]:
         """Decide ``apps`` (one call may be one application or a chunk of a book).
 
+        Timed into the ``fedcredit.scoring.duration`` metric (by outcome, never by firm).
+
         Raises
         ------
         NotReady
@@ -209,6 +212,16 @@ class DecisionService:
         BadApplication
             An application is malformed (nothing is decided or recorded for the call).
         """
+        began, outcome = time.perf_counter(), "refused"
+        try:
+            decided = self._decide_many(apps)
+            outcome = "decided"
+            return decided
+        finally:
+            kind = "single" if len(apps) == 1 else "batch"
+            record_scoring(kind, outcome, time.perf_counter() - began)
+
+    def _decide_many(self, apps: Sequence[Application]) -> list[Decided]:
         policy = self.policy()
         bank_version, part = self._bank_part(policy)
         codes = [check_application(a) for a in apps]

@@ -22,7 +22,7 @@ import pandas as pd
 from node.pki import PeerVerifier, load_identity_files
 from node.servicer.access import NODE_ACCESS
 from node.telemetry import TracingInterceptor
-from node.telemetry.setup import configure_tracing
+from node.telemetry.setup import configure_telemetry
 from node.transport.auth import PeerAuthInterceptor
 from node.transport.grpc_options import create_server, server_credentials
 from protos.fedcredit.v1 import node_pb2, node_pb2_grpc
@@ -46,7 +46,7 @@ class FailingNode(node_pb2_grpc.NodeServicer):
 
 
 def main(cert_dir: str, name: str, traces: str) -> None:
-    provider = configure_tracing("planted", Path(traces))
+    provider = configure_telemetry("planted", Path(traces))
     creds = load_identity_files(cert_dir, name)
     verifier = PeerVerifier(cert_dir)
     server, _, port = create_server(

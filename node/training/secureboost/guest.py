@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 
 from node.jobs.hooks import JobHooks
 from node.training import metrics
+from node.training.curves import model_curves
 from node.training.secureboost import checkpoint
 from node.training.secureboost import wire as sbwire
 from node.training.secureboost.binning import BinnedColumns, bin_columns
@@ -217,7 +218,8 @@ class GuestRole(Role):
         test = np.flatnonzero(roles == TEST)
         records = {p: ensemble.records_of(p) for p in spec.parties}
         directions = self._directions(topic("final", "test"), part, test, records)
-        found = _quality(self.y[test], ensemble.margin(directions, len(test)))
+        margin = ensemble.margin(directions, len(test))
+        found = _quality(self.y[test], margin)
         at_best = next((h for h in state.history if h["tree"] == best), {})
         self.hooks.record("model_trained", {"trees": best, "splits": len(part.rules)})
         return GuestResult(
@@ -233,6 +235,7 @@ class GuestRole(Role):
                 for name, r in (("train", TRAIN), ("validation", VALIDATION), ("test", TEST))
             },
             {**self.counters.as_dict(), "bytes_sent": self.session.bytes_sent},
+            extra={"curves": model_curves(self.y[test], margin)},  # banded, for the console
         )
 
 

@@ -22,6 +22,7 @@ from node.crypto.paillier import encode
 from node.jobs.hooks import JobHooks
 from node.training import metrics as m
 from node.training.calibration import PlattScaling, fit_platt, probability_report, sigmoid
+from node.training.curves import model_curves
 from node.training.vertical import wire
 from node.training.vertical.feature_holder import WOE_CHUNK
 from node.training.vertical.linearization import Linearization
@@ -214,7 +215,7 @@ class LabelHolder(DataParty[LabelHolderResult]):
             ),
             "final",
         )
-        extra: dict[str, Any] = {}
+        extra: dict[str, Any] = {"curves": model_curves(self.y[rows], z[rows])}  # banded
         card = None
         if self.spec.scorecard is not None:
             card = self.spec.scorecard.describe()

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from protos.fedcredit.v1 import common_pb2 as protos_dot_fedcredit_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%protos/fedcredit/v1/coordinator.proto\x12\x0c\x66\x65\x64\x63redit.v1\x1a protos/fedcredit/v1/common.proto\"l\n\x0fRegisterRequest\x12+\n\x08\x64\x61tasets\x18\x01 \x03(\x0b\x32\x19.fedcredit.v1.DatasetInfo\x12\x14\n\x0cnode_address\x18\x02 \x01(\t\x12\x16\n\x0epolicy_version\x18\x03 \x01(\t\"\x81\x01\n\x10RegisterResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x14\n\x0corganization\x18\x02 \x01(\t\x12\x0c\n\x04role\x18\x03 \x01(\t\x12\x1c\n\x14heartbeat_interval_s\x18\x04 \x01(\x01\x12\x1a\n\x12witnessed_log_size\x18\x05 \x01(\x03\"(\n\x10HeartbeatRequest\x12\x14\n\x0crunning_jobs\x18\x01 \x03(\t\"(\n\x11HeartbeatResponse\x12\x13\n\x0bserver_time\x18\x01 \x01(\x01\"\x12\n\x10\x44irectoryRequest\"n\n\x0e\x44irectoryEntry\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x14\n\x0corganization\x18\x02 \x01(\t\x12\x0c\n\x04role\x18\x03 \x01(\t\x12\x17\n\x0f\x63\x65rtificate_pem\x18\x04 \x01(\x0c\x12\x0e\n\x06online\x18\x05 \x01(\x08\"B\n\x11\x44irectoryResponse\x12-\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1c.fedcredit.v1.DirectoryEntry\"\x12\n\x10ListNodesRequest\"\xd6\x01\n\nNodeStatus\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x14\n\x0corganization\x18\x02 \x01(\t\x12\x0c\n\x04role\x18\x03 \x01(\t\x12\x0e\n\x06online\x18\x04 \x01(\x08\x12\x15\n\rregistered_at\x18\x05 \x01(\x01\x12\x11\n\tlast_seen\x18\x06 \x01(\x01\x12\x14\n\x0cnode_address\x18\x07 \x01(\t\x12+\n\x08\x64\x61tasets\x18\x08 \x03(\x0b\x32\x19.fedcredit.v1.DatasetInfo\x12\x16\n\x0epolicy_version\x18\t \x01(\t\"<\n\x11ListNodesResponse\x12\'\n\x05nodes\x18\x01 \x03(\x0b\x32\x18.fedcredit.v1.NodeStatus\"G\n\x10SubmitJobRequest\x12\x10\n\x08job_type\x18\x01 \x01(\t\x12\x11\n\tspec_yaml\x18\x02 \x01(\x0c\x12\x0e\n\x06job_id\x18\x03 \x01(\t\"\x1f\n\rGetJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"\x11\n\x0fListJobsRequest\"\xc0\x01\n\tJobStatus\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x10\n\x08job_type\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x04 \x01(\x05\x12\x0f\n\x07parties\x18\x05 \x03(\t\x12\x13\n\x0bresult_json\x18\x06 \x01(\t\x12\r\n\x05\x65rror\x18\x07 \x01(\t\x12\x12\n\ncreated_at\x18\x08 \x01(\x01\x12\x12\n\nupdated_at\x18\t \x01(\x01\x12\x14\n\x0csubmitted_by\x18\n \x01(\t\"9\n\x10ListJobsResponse\x12%\n\x04jobs\x18\x01 \x03(\x0b\x32\x17.fedcredit.v1.JobStatus\"\t\n\x07SendAck\"\x12\n\x10SubscribeRequest\"g\n\x0eTaskAssignment\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x10\n\x08job_type\x18\x02 \x01(\t\x12\x11\n\tspec_yaml\x18\x03 \x01(\x0c\x12\x0f\n\x07\x61ttempt\x18\x04 \x01(\x05\x12\x0f\n\x07parties\x18\x05 \x03(\t\"K\n\tPartyLeft\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\x05\x12\r\n\x05party\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\".\n\x0cJobCancelled\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\xce\x01\n\tNodeEvent\x12*\n\x08\x65nvelope\x18\x01 \x01(\x0b\x32\x16.fedcredit.v1.EnvelopeH\x00\x12,\n\x04task\x18\x02 \x01(\x0b\x32\x1c.fedcredit.v1.TaskAssignmentH\x00\x12-\n\nparty_left\x18\x03 \x01(\x0b\x32\x17.fedcredit.v1.PartyLeftH\x00\x12/\n\tcancelled\x18\x04 \x01(\x0b\x32\x1a.fedcredit.v1.JobCancelledH\x00\x42\x07\n\x05\x65vent\"\xf2\x01\n\nTaskReport\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\x05\x12+\n\x04kind\x18\x03 \x01(\x0e\x32\x1d.fedcredit.v1.TaskReport.Kind\x12\r\n\x05stage\x18\x04 \x01(\t\x12\x0c\n\x04step\x18\x05 \x01(\x03\x12\r\n\x05total\x18\x06 \x01(\x03\x12\x14\n\x0cmetrics_json\x18\x07 \x01(\t\x12\r\n\x05\x65rror\x18\x08 \x01(\t\"E\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x0c\n\x08PROGRESS\x10\x01\x12\r\n\tSUCCEEDED\x10\x02\x12\n\n\x06\x46\x41ILED\x10\x03\"\x1d\n\x07TaskAck\x12\x12\n\nkeep_going\x18\x01 \x01(\x08\"Z\n\x08JobEvent\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0c\n\x04time\x18\x02 \x01(\x01\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\r\n\x05party\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65tail_json\x18\x05 \x01(\t\"I\n\x18PublishCheckpointRequest\x12\x12\n\ncheckpoint\x18\x01 \x01(\x0c\x12\x19\n\x11\x63onsistency_proof\x18\x02 \x03(\x0c\"2\n\x19PublishCheckpointResponse\x12\x15\n\raccepted_size\x18\x01 \x01(\x04\x32\xc0\x07\n\x0b\x43oordinator\x12I\n\x08Register\x12\x1d.fedcredit.v1.RegisterRequest\x1a\x1e.fedcredit.v1.RegisterResponse\x12L\n\tHeartbeat\x12\x1e.fedcredit.v1.HeartbeatRequest\x1a\x1f.fedcredit.v1.HeartbeatResponse\x12O\n\x0cGetDirectory\x12\x1e.fedcredit.v1.DirectoryRequest\x1a\x1f.fedcredit.v1.DirectoryResponse\x12L\n\tListNodes\x12\x1e.fedcredit.v1.ListNodesRequest\x1a\x1f.fedcredit.v1.ListNodesResponse\x12\x44\n\tSubmitJob\x12\x1e.fedcredit.v1.SubmitJobRequest\x1a\x17.fedcredit.v1.JobStatus\x12>\n\x06GetJob\x12\x1b.fedcredit.v1.GetJobRequest\x1a\x17.fedcredit.v1.JobStatus\x12I\n\x08ListJobs\x12\x1d.fedcredit.v1.ListJobsRequest\x1a\x1e.fedcredit.v1.ListJobsResponse\x12\x41\n\tCancelJob\x12\x1b.fedcredit.v1.GetJobRequest\x1a\x17.fedcredit.v1.JobStatus\x12\x35\n\x04Send\x12\x16.fedcredit.v1.Envelope\x1a\x15.fedcredit.v1.SendAck\x12\x46\n\tSubscribe\x12\x1e.fedcredit.v1.SubscribeRequest\x1a\x17.fedcredit.v1.NodeEvent0\x01\x12=\n\nReportTask\x12\x18.fedcredit.v1.TaskReport\x1a\x15.fedcredit.v1.TaskAck\x12\x41\n\x08WatchJob\x12\x1b.fedcredit.v1.GetJobRequest\x1a\x16.fedcredit.v1.JobEvent0\x01\x12\x64\n\x11PublishCheckpoint\x12&.fedcredit.v1.PublishCheckpointRequest\x1a\'.fedcredit.v1.PublishCheckpointResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%protos/fedcredit/v1/coordinator.proto\x12\x0c\x66\x65\x64\x63redit.v1\x1a protos/fedcredit/v1/common.proto\"l\n\x0fRegisterRequest\x12+\n\x08\x64\x61tasets\x18\x01 \x03(\x0b\x32\x19.fedcredit.v1.DatasetInfo\x12\x14\n\x0cnode_address\x18\x02 \x01(\t\x12\x16\n\x0epolicy_version\x18\x03 \x01(\t\"\x81\x01\n\x10RegisterResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x14\n\x0corganization\x18\x02 \x01(\t\x12\x0c\n\x04role\x18\x03 \x01(\t\x12\x1c\n\x14heartbeat_interval_s\x18\x04 \x01(\x01\x12\x1a\n\x12witnessed_log_size\x18\x05 \x01(\x03\"(\n\x10HeartbeatRequest\x12\x14\n\x0crunning_jobs\x18\x01 \x03(\t\"(\n\x11HeartbeatResponse\x12\x13\n\x0bserver_time\x18\x01 \x01(\x01\"\x12\n\x10\x44irectoryRequest\"n\n\x0e\x44irectoryEntry\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x14\n\x0corganization\x18\x02 \x01(\t\x12\x0c\n\x04role\x18\x03 \x01(\t\x12\x17\n\x0f\x63\x65rtificate_pem\x18\x04 \x01(\x0c\x12\x0e\n\x06online\x18\x05 \x01(\x08\"B\n\x11\x44irectoryResponse\x12-\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1c.fedcredit.v1.DirectoryEntry\"\x12\n\x10ListNodesRequest\"\x8b\x02\n\nNodeStatus\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x14\n\x0corganization\x18\x02 \x01(\t\x12\x0c\n\x04role\x18\x03 \x01(\t\x12\x0e\n\x06online\x18\x04 \x01(\x08\x12\x15\n\rregistered_at\x18\x05 \x01(\x01\x12\x11\n\tlast_seen\x18\x06 \x01(\x01\x12\x14\n\x0cnode_address\x18\x07 \x01(\t\x12+\n\x08\x64\x61tasets\x18\x08 \x03(\x0b\x32\x19.fedcredit.v1.DatasetInfo\x12\x16\n\x0epolicy_version\x18\t \x01(\t\x12\x19\n\x11quarantine_reason\x18\n \x01(\t\x12\x18\n\x10\x64\x61tasets_omitted\x18\x0b \x01(\x08\"<\n\x11ListNodesResponse\x12\'\n\x05nodes\x18\x01 \x03(\x0b\x32\x18.fedcredit.v1.NodeStatus\"G\n\x10SubmitJobRequest\x12\x10\n\x08job_type\x18\x01 \x01(\t\x12\x11\n\tspec_yaml\x18\x02 \x01(\x0c\x12\x0e\n\x06job_id\x18\x03 \x01(\t\"\x1f\n\rGetJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"\x11\n\x0fListJobsRequest\"\xc0\x01\n\tJobStatus\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x10\n\x08job_type\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x04 \x01(\x05\x12\x0f\n\x07parties\x18\x05 \x03(\t\x12\x13\n\x0bresult_json\x18\x06 \x01(\t\x12\r\n\x05\x65rror\x18\x07 \x01(\t\x12\x12\n\ncreated_at\x18\x08 \x01(\x01\x12\x12\n\nupdated_at\x18\t \x01(\x01\x12\x14\n\x0csubmitted_by\x18\n \x01(\t\"9\n\x10ListJobsResponse\x12%\n\x04jobs\x18\x01 \x03(\x0b\x32\x17.fedcredit.v1.JobStatus\"\t\n\x07SendAck\"\x12\n\x10SubscribeRequest\"g\n\x0eTaskAssignment\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x10\n\x08job_type\x18\x02 \x01(\t\x12\x11\n\tspec_yaml\x18\x03 \x01(\x0c\x12\x0f\n\x07\x61ttempt\x18\x04 \x01(\x05\x12\x0f\n\x07parties\x18\x05 \x03(\t\"K\n\tPartyLeft\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\x05\x12\r\n\x05party\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\".\n\x0cJobCancelled\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\xce\x01\n\tNodeEvent\x12*\n\x08\x65nvelope\x18\x01 \x01(\x0b\x32\x16.fedcredit.v1.EnvelopeH\x00\x12,\n\x04task\x18\x02 \x01(\x0b\x32\x1c.fedcredit.v1.TaskAssignmentH\x00\x12-\n\nparty_left\x18\x03 \x01(\x0b\x32\x17.fedcredit.v1.PartyLeftH\x00\x12/\n\tcancelled\x18\x04 \x01(\x0b\x32\x1a.fedcredit.v1.JobCancelledH\x00\x42\x07\n\x05\x65vent\"\xf2\x01\n\nTaskReport\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\x05\x12+\n\x04kind\x18\x03 \x01(\x0e\x32\x1d.fedcredit.v1.TaskReport.Kind\x12\r\n\x05stage\x18\x04 \x01(\t\x12\x0c\n\x04step\x18\x05 \x01(\x03\x12\r\n\x05total\x18\x06 \x01(\x03\x12\x14\n\x0cmetrics_json\x18\x07 \x01(\t\x12\r\n\x05\x65rror\x18\x08 \x01(\t\"E\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x0c\n\x08PROGRESS\x10\x01\x12\r\n\tSUCCEEDED\x10\x02\x12\n\n\x06\x46\x41ILED\x10\x03\"\x1d\n\x07TaskAck\x12\x12\n\nkeep_going\x18\x01 \x01(\x08\"Z\n\x08JobEvent\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0c\n\x04time\x18\x02 \x01(\x01\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\r\n\x05party\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65tail_json\x18\x05 \x01(\t\"I\n\x18PublishCheckpointRequest\x12\x12\n\ncheckpoint\x18\x01 \x01(\x0c\x12\x19\n\x11\x63onsistency_proof\x18\x02 \x03(\x0c\"2\n\x19PublishCheckpointResponse\x12\x15\n\raccepted_size\x18\x01 \x01(\x04\"(\n\x15LiftQuarantineRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\"(\n\x16LiftQuarantineResponse\x12\x0e\n\x06lifted\x18\x01 \x01(\x08\x32\xe0\x08\n\x0b\x43oordinator\x12I\n\x08Register\x12\x1d.fedcredit.v1.RegisterRequest\x1a\x1e.fedcredit.v1.RegisterResponse\x12L\n\tHeartbeat\x12\x1e.fedcredit.v1.HeartbeatRequest\x1a\x1f.fedcredit.v1.HeartbeatResponse\x12O\n\x0cGetDirectory\x12\x1e.fedcredit.v1.DirectoryRequest\x1a\x1f.fedcredit.v1.DirectoryResponse\x12L\n\tListNodes\x12\x1e.fedcredit.v1.ListNodesRequest\x1a\x1f.fedcredit.v1.ListNodesResponse\x12\x44\n\tSubmitJob\x12\x1e.fedcredit.v1.SubmitJobRequest\x1a\x17.fedcredit.v1.JobStatus\x12>\n\x06GetJob\x12\x1b.fedcredit.v1.GetJobRequest\x1a\x17.fedcredit.v1.JobStatus\x12I\n\x08ListJobs\x12\x1d.fedcredit.v1.ListJobsRequest\x1a\x1e.fedcredit.v1.ListJobsResponse\x12\x41\n\tCancelJob\x12\x1b.fedcredit.v1.GetJobRequest\x1a\x17.fedcredit.v1.JobStatus\x12\x41\n\tResumeJob\x12\x1b.fedcredit.v1.GetJobRequest\x1a\x17.fedcredit.v1.JobStatus\x12\x35\n\x04Send\x12\x16.fedcredit.v1.Envelope\x1a\x15.fedcredit.v1.SendAck\x12\x46\n\tSubscribe\x12\x1e.fedcredit.v1.SubscribeRequest\x1a\x17.fedcredit.v1.NodeEvent0\x01\x12=\n\nReportTask\x12\x18.fedcredit.v1.TaskReport\x1a\x15.fedcredit.v1.TaskAck\x12\x41\n\x08WatchJob\x12\x1b.fedcredit.v1.GetJobRequest\x1a\x16.fedcredit.v1.JobEvent0\x01\x12\x64\n\x11PublishCheckpoint\x12&.fedcredit.v1.PublishCheckpointRequest\x1a\'.fedcredit.v1.PublishCheckpointResponse\x12[\n\x0eLiftQuarantine\x12#.fedcredit.v1.LiftQuarantineRequest\x1a$.fedcredit.v1.LiftQuarantineResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -49,43 +49,47 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTNODESREQUEST']._serialized_start=615
   _globals['_LISTNODESREQUEST']._serialized_end=633
   _globals['_NODESTATUS']._serialized_start=636
-  _globals['_NODESTATUS']._serialized_end=850
-  _globals['_LISTNODESRESPONSE']._serialized_start=852
-  _globals['_LISTNODESRESPONSE']._serialized_end=912
-  _globals['_SUBMITJOBREQUEST']._serialized_start=914
-  _globals['_SUBMITJOBREQUEST']._serialized_end=985
-  _globals['_GETJOBREQUEST']._serialized_start=987
-  _globals['_GETJOBREQUEST']._serialized_end=1018
-  _globals['_LISTJOBSREQUEST']._serialized_start=1020
-  _globals['_LISTJOBSREQUEST']._serialized_end=1037
-  _globals['_JOBSTATUS']._serialized_start=1040
-  _globals['_JOBSTATUS']._serialized_end=1232
-  _globals['_LISTJOBSRESPONSE']._serialized_start=1234
-  _globals['_LISTJOBSRESPONSE']._serialized_end=1291
-  _globals['_SENDACK']._serialized_start=1293
-  _globals['_SENDACK']._serialized_end=1302
-  _globals['_SUBSCRIBEREQUEST']._serialized_start=1304
-  _globals['_SUBSCRIBEREQUEST']._serialized_end=1322
-  _globals['_TASKASSIGNMENT']._serialized_start=1324
-  _globals['_TASKASSIGNMENT']._serialized_end=1427
-  _globals['_PARTYLEFT']._serialized_start=1429
-  _globals['_PARTYLEFT']._serialized_end=1504
-  _globals['_JOBCANCELLED']._serialized_start=1506
-  _globals['_JOBCANCELLED']._serialized_end=1552
-  _globals['_NODEEVENT']._serialized_start=1555
-  _globals['_NODEEVENT']._serialized_end=1761
-  _globals['_TASKREPORT']._serialized_start=1764
-  _globals['_TASKREPORT']._serialized_end=2006
-  _globals['_TASKREPORT_KIND']._serialized_start=1937
-  _globals['_TASKREPORT_KIND']._serialized_end=2006
-  _globals['_TASKACK']._serialized_start=2008
-  _globals['_TASKACK']._serialized_end=2037
-  _globals['_JOBEVENT']._serialized_start=2039
-  _globals['_JOBEVENT']._serialized_end=2129
-  _globals['_PUBLISHCHECKPOINTREQUEST']._serialized_start=2131
-  _globals['_PUBLISHCHECKPOINTREQUEST']._serialized_end=2204
-  _globals['_PUBLISHCHECKPOINTRESPONSE']._serialized_start=2206
-  _globals['_PUBLISHCHECKPOINTRESPONSE']._serialized_end=2256
-  _globals['_COORDINATOR']._serialized_start=2259
-  _globals['_COORDINATOR']._serialized_end=3219
+  _globals['_NODESTATUS']._serialized_end=903
+  _globals['_LISTNODESRESPONSE']._serialized_start=905
+  _globals['_LISTNODESRESPONSE']._serialized_end=965
+  _globals['_SUBMITJOBREQUEST']._serialized_start=967
+  _globals['_SUBMITJOBREQUEST']._serialized_end=1038
+  _globals['_GETJOBREQUEST']._serialized_start=1040
+  _globals['_GETJOBREQUEST']._serialized_end=1071
+  _globals['_LISTJOBSREQUEST']._serialized_start=1073
+  _globals['_LISTJOBSREQUEST']._serialized_end=1090
+  _globals['_JOBSTATUS']._serialized_start=1093
+  _globals['_JOBSTATUS']._serialized_end=1285
+  _globals['_LISTJOBSRESPONSE']._serialized_start=1287
+  _globals['_LISTJOBSRESPONSE']._serialized_end=1344
+  _globals['_SENDACK']._serialized_start=1346
+  _globals['_SENDACK']._serialized_end=1355
+  _globals['_SUBSCRIBEREQUEST']._serialized_start=1357
+  _globals['_SUBSCRIBEREQUEST']._serialized_end=1375
+  _globals['_TASKASSIGNMENT']._serialized_start=1377
+  _globals['_TASKASSIGNMENT']._serialized_end=1480
+  _globals['_PARTYLEFT']._serialized_start=1482
+  _globals['_PARTYLEFT']._serialized_end=1557
+  _globals['_JOBCANCELLED']._serialized_start=1559
+  _globals['_JOBCANCELLED']._serialized_end=1605
+  _globals['_NODEEVENT']._serialized_start=1608
+  _globals['_NODEEVENT']._serialized_end=1814
+  _globals['_TASKREPORT']._serialized_start=1817
+  _globals['_TASKREPORT']._serialized_end=2059
+  _globals['_TASKREPORT_KIND']._serialized_start=1990
+  _globals['_TASKREPORT_KIND']._serialized_end=2059
+  _globals['_TASKACK']._serialized_start=2061
+  _globals['_TASKACK']._serialized_end=2090
+  _globals['_JOBEVENT']._serialized_start=2092
+  _globals['_JOBEVENT']._serialized_end=2182
+  _globals['_PUBLISHCHECKPOINTREQUEST']._serialized_start=2184
+  _globals['_PUBLISHCHECKPOINTREQUEST']._serialized_end=2257
+  _globals['_PUBLISHCHECKPOINTRESPONSE']._serialized_start=2259
+  _globals['_PUBLISHCHECKPOINTRESPONSE']._serialized_end=2309
+  _globals['_LIFTQUARANTINEREQUEST']._serialized_start=2311
+  _globals['_LIFTQUARANTINEREQUEST']._serialized_end=2351
+  _globals['_LIFTQUARANTINERESPONSE']._serialized_start=2353
+  _globals['_LIFTQUARANTINERESPONSE']._serialized_end=2393
+  _globals['_COORDINATOR']._serialized_start=2396
+  _globals['_COORDINATOR']._serialized_end=3516
 # @@protoc_insertion_point(module_scope)

@@ -8,7 +8,7 @@ import pytest
 from node.monitoring.exceptions import InvalidTransition, MonitoringPolicyError
 from node.monitoring.policy import parse_monitoring_policy
 from node.monitoring.rules import assess, classify
-from node.monitoring.watchlist import step
+from node.monitoring.watchlist import advance, cap, step
 from node.monitoring.workflow import next_state
 from tests.node.monitoring.support import POLICY_TEXT, policy
 
@@ -51,6 +51,47 @@ def test_levels_step_up_at_once_and_down_after_a_steady_spell() -> None:
     assert s.level.tolist() == [0, 1] and s.changed.tolist() == [True, True]
 
 
+def test_a_calm_spell_counts_months_not_refreshes() -> None:
+    # prepare: a red borrower assessed green at a new month, then refreshed again and again
+    # within that month (a holder's new panel, a manual run)
+    s = step(np.array([3], np.int8), np.zeros(1, np.int16), np.array([0], np.int8), 3)
+    for _ in range(4):
+        # execute
+        s = step(s.level, s.below, np.array([0], np.int8), 3, fresh=np.array([False]))
+        # assert: still one calm month, still red
+        assert s.level.tolist() == [3] and s.below.tolist() == [1]
+    for _ in range(2):
+        s = step(s.level, s.below, np.array([0], np.int8), 3, fresh=True)
+    assert s.level.tolist() == [0]  # the third calm month releases it
+
+
+def test_capacity_drops_the_lowest_model_only_entries_and_keeps_hard_ones() -> None:
+    # prepare: ten live borrowers, six listed; two by a hard rule (one with the lowest PD)
+    level = np.array([1, 2, 1, 3, 1, 1, 0, 0, 0, 0], np.int8)
+    hard = np.array([0, 0, 0, 3, 1, 0, 0, 0, 0, 0], np.int8)
+    pd_now = np.array([0.30, 0.50, 0.07, 0.01, 0.02, 0.09, 0.0, 0.0, 0.0, 0.0])
+    # execute: room for four (40 %)
+    drop = cap(level, hard, pd_now, 0.40)
+    # assert: the two lowest-PD model-only entries go; the hard ones stay whatever their PD
+    assert np.flatnonzero(drop).tolist() == [2, 5]
+    assert not cap(level, hard, pd_now, 0.60).any()
+    # only hard entries left: the list may exceed its capacity, never by a model entry
+    assert np.flatnonzero(cap(level, hard, pd_now, 0.10)).tolist() == [0, 1, 2, 5]
+
+
+def test_advance_keeps_the_list_within_capacity_over_refreshes() -> None:
+    rng = np.random.default_rng(3)
+    n = 1000
+    level, below = np.full(n, -1, np.int8), np.zeros(n, np.int16)
+    for _ in range(6):
+        pd_now = rng.random(n) * 0.4
+        assessed = np.searchsorted([0.06, 0.18, 0.35], pd_now, side="right").astype(np.int8)
+        s = advance(level, below, assessed, np.zeros(n, np.int8), pd_now,
+                    release_after=3, capacity=0.10)  # fmt: skip
+        level, below = s.level, s.below
+        assert (level >= 1).sum() <= 100
+
+
 def test_alert_workflow() -> None:
     assert next_state("open", "acknowledge") == "acknowledged"
     assert next_state("acknowledged", "inspection") == "inspection_scheduled"
@@ -66,7 +107,9 @@ def test_alert_workflow() -> None:
 
 def test_a_bad_policy_names_the_key() -> None:
     with pytest.raises(MonitoringPolicyError, match="levels"):
-        parse_monitoring_policy(POLICY_TEXT.replace("yellow_from_pd: 0.10", "yellow_from_pd: 0.9"))
+        parse_monitoring_policy(POLICY_TEXT.replace("yellow_from_pd: 0.06", "yellow_from_pd: 0.9"))
+    with pytest.raises(MonitoringPolicyError, match="capacity"):
+        parse_monitoring_policy(POLICY_TEXT.replace("capacity: 0.10", "capacity: 1.5"))
     with pytest.raises(MonitoringPolicyError, match="colour"):
         parse_monitoring_policy(POLICY_TEXT + "colour: red\n")
     with pytest.raises(MonitoringPolicyError, match=r"flags\.GOV-X"):

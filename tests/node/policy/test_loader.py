@@ -30,6 +30,8 @@ def test_shipped_policies_validate_together_and_cover_the_synthetic_columns(fede
     policy = load_policy(POLICIES)
     # assert: every column of every synthetic table is classified
     for name, ds in policy.datasets.items():
+        if name.endswith("_ew"):
+            continue  # early-warning tables: tests/node/monitoring/test_tables.py
         assert list(tables[name].columns) == list(ds.fields), name
 
 

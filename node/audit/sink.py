@@ -12,11 +12,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 
-from node.audit import AccessLog, Action, Actor, AuditRecorder
+from node.audit.entry import Action, Actor
 from node.audit.exceptions import AuditError
+from node.audit.log import AccessLog
+from node.audit.recorder import AuditRecorder
 from node.pki.exceptions import PkiError
 from node.pki.identity import Principal
-from node.transport.auth import OnDecision
+
+# The auth interceptor's decision callback (node.transport.auth.OnDecision), spelled out here
+# because the access log sits below the transport.
+DecisionRecorder = Callable[[str, Principal | None, bool, str, Exception | None], None]
 
 log = logging.getLogger("fedcredit.node.audit_sink")
 
@@ -112,7 +117,36 @@ class AuditSink:
             ),
         )
 
-    def decision_recorder(self, log_allowed: bool) -> OnDecision:
+    def alert_raised(
+        self, alert_id: str, kind: str, code: str, subject: str, refresh_id: str
+    ) -> int | None:
+        """A monitoring alert about a feed or a score (see ``AuditRecorder.alert_raised``)."""
+        return self._safely(
+            "alert",
+            lambda: self._recorder.alert_raised(
+                self.actor, alert_id, kind, code, subject, refresh_id
+            ),
+        )
+
+    def level_changes(
+        self, refresh_id: str, as_of: str, changes: list[tuple[str, str, str]]
+    ) -> int | None:
+        """Borrowers' warning levels changed by a refresh (``(token, from, to)`` each)."""
+        return self._safely(
+            "level change",
+            lambda: self._recorder.level_changes(self.actor, refresh_id, as_of, changes),
+        )
+
+    def alert_action(
+        self, actor: Actor, alert_id: str, action: str, state: str, subject: str = ""
+    ) -> int | None:
+        """The bank's action on a monitoring alert, by whom."""
+        return self._safely(
+            "alert action",
+            lambda: self._recorder.alert_action(actor, alert_id, action, state, subject),
+        )
+
+    def decision_recorder(self, log_allowed: bool) -> DecisionRecorder:
         """An ``on_decision`` for ``PeerAuthInterceptor``: refused certificates become
         certificate events, refused calls denials, and (if ``log_allowed``) allowed calls reads.
 

@@ -1,13 +1,25 @@
-"""The node's datasets, loaded and validated once at start-up."""
+"""The node's datasets, loaded and validated once at start-up (a monthly panel may be re-read
+when its file changes: ``reload_if_changed``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
 from node.data.loader import LoadedDataset, load_dataset
-from node.runtime.config import DatasetConfig
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    """A dataset the node serves: its file, its schema, and the id field PSI may use."""
+
+    name: str
+    path: Path
+    schema: Path
+    psi_id_field: str | None = None
 
 
 class UnknownDataset(KeyError):
@@ -34,6 +46,29 @@ class NodeDatasets:
         self._loaded: dict[str, LoadedDataset] = {
             name: load_dataset(c.path, c.schema) for name, c in self._configs.items()
         }
+
+    def stamp(self, name: str) -> tuple[int, int]:
+        """The dataset file's (modification time in ns, size): changes when it is rewritten."""
+        self.get(name)
+        st = self._configs[name].path.stat()
+        return st.st_mtime_ns, st.st_size
+
+    def reload_if_changed(self, name: str, seen: tuple[int, int]) -> LoadedDataset | None:
+        """Load ``name`` again if its file's ``stamp`` is no longer ``seen``; else None.
+
+        The new version replaces the old only once it has loaded and validated in full, so a
+        half-written or broken file leaves the node serving the last good one.
+
+        Raises
+        ------
+        node.data.exceptions.DatasetError
+            The changed file does not load (the message names file, column and row).
+        """
+        if self.stamp(name) == seen:
+            return None
+        config = self._configs[name]
+        self._loaded[name] = load_dataset(config.path, config.schema)
+        return self._loaded[name]
 
     def names(self) -> list[str]:
         return sorted(self._loaded)

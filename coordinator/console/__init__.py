@@ -1,0 +1,1 @@
+"""The coordinator's console views: federation overview, jobs, job submission, the witness."""
