@@ -41,6 +41,13 @@ JOB = (Path(__file__).resolve().parents[3] / "scripts" / "jobs" / "vertical_lr.y
 JOB = JOB.replace("key_bits: 2048}", "key_bits: 1024, allow_weak_key: true}").replace(
     "epochs: 5", "epochs: 2"
 )
+# Six shallow trees with 1024-bit keys: the decision path, not training, is under test.
+SECUREBOOST_JOB = (
+    (Path(__file__).resolve().parents[3] / "scripts" / "jobs" / "secureboost.yaml")
+    .read_text()
+    .replace("trees: 12", "trees: 6")
+    .replace("{key_bits: 2048}", "{key_bits: 1024, allow_weak_key: true}")
+)
 
 
 class ScoringFederation(LocalFederation):
