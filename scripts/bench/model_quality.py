@@ -50,7 +50,6 @@ from node.data import bundled
 from node.data.stress import stress_horizontal, stress_vertical
 from node.data.synthetic import SyntheticConfig, build_federation
 from node.data.synthetic.schemas import BANK, GOVERNMENT, THIRD_PARTY
-from node.data.synthetic.separability import joined_view
 from node.training import metrics
 from node.training.horizontal import TorchTrainer, parse_horizontal_spec
 from node.training.horizontal.baseline import bank_alone_metrics
@@ -59,6 +58,7 @@ from node.training.horizontal.simulate import run_in_memory as run_horizontal_in
 from node.training.preprocess import fit_transform
 from node.training.vertical import run_in_memory, spec_from_job
 from node.training.vertical.local import stratified_split
+from scripts.synthetic_auc import joined_view
 
 
 @dataclass(frozen=True)
