@@ -37,7 +37,7 @@ from node.pki.identity import Identity, Principal
 from node.state import InvalidIdentifier, check_identifier
 from node.transport.auth import peer_certificate
 from node.transport.errors import ServiceError, classify
-from node.transport.grpc_options import MAX_MESSAGE_BYTES
+from node.transport.limits import MAX_GRPC_MESSAGE_BYTES
 from node.transport.relay_channel import EnvelopeRouter
 from protos.fedcredit.v1 import common_pb2, coordinator_pb2, coordinator_pb2_grpc
 
@@ -49,7 +49,7 @@ STREAM_POLL_S = 0.5
 # How often an open stream re-checks its peer's certificate (revocation while connected).
 RECHECK_S = 2.0
 # ListNodes leaves dataset details out past this size, so it answers whatever nodes registered.
-LIST_NODES_BUDGET = MAX_MESSAGE_BYTES // 2
+LIST_NODES_BUDGET = MAX_GRPC_MESSAGE_BYTES // 2
 MAX_ERROR_CHARS = 1024
 
 # (caller, operation, details) -> access-log entry
