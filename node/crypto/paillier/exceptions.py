@@ -49,4 +49,3 @@ class PlaintextOutOfRange(PaillierError, ValueError):
         )
         self.n_bits = n_bits
         self.position = position
-
