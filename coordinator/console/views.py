@@ -53,6 +53,8 @@ class CoordinatorViews:
     witness: CheckpointWitness
     is_online: Callable[[str], bool]
     own_certificate: bytes
+    # the fedcredit version a node reported at its latest registration ("" if unknown)
+    software_version: Callable[[str], str] = lambda node_id: ""
 
     def pages(self) -> list[Page]:
         everyone = frozenset({*WATCHERS})
@@ -92,6 +94,7 @@ class CoordinatorViews:
                     "organization": n.organization,
                     "role": n.role,
                     "online": self.is_online(n.node_id),
+                    "version": self.software_version(n.node_id) or "-",
                     "last_seen": _when(n.last_seen),
                     "policy": n.policy_version[:16] or "-",
                     "cert_ends": ends,

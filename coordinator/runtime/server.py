@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -23,7 +24,9 @@ from node.audit import AccessLog, Actor
 from node.console.config import ConsoleConfig
 from node.console.serve import serve_console
 from node.console.server import ConsoleServer
+from node.crypto.envelope import ReplayGuard
 from node.crypto.replay import PersistentReplayGuard
+from node.diagnose.probe import echo_envelope
 from node.pki import PeerVerifier, load_identity_files
 from node.pki.identity import Identity
 from node.runtime.audit_sink import AuditSink
@@ -109,7 +112,10 @@ class CoordinatorServer:
             peek_route=peek_route,
             own_certificate=creds.cert_pem,
             witness=self.witness,
+            # diagnostic pings carry random bytes: an in-memory replay guard is enough
+            echo=functools.partial(echo_envelope, creds=creds, guard=ReplayGuard()),
         )
+        self.servicer = servicer
         interceptor = PeerAuthInterceptor(
             verifier, COORDINATOR_ACCESS, self.sink.decision_recorder(log_allowed=False)
         )
@@ -162,6 +168,7 @@ class CoordinatorServer:
         views = CoordinatorViews(
             self.store, self.runner, self.witness.witness, self.relay.online,
             self._own_certificate,
+            lambda node_id: self.servicer.software_versions.get(node_id, ""),
         )  # fmt: skip
         return serve_console(
             config, title="coordinator", organization=self.identity.organization,

@@ -12,11 +12,14 @@ import grpc
 
 from coordinator.jobs import JobRunner
 from coordinator.servicer import serde
+from coordinator.servicer.probe import ProbeBoard
 from coordinator.servicer.relay import RecipientOffline, Relay
 from coordinator.state import CoordinatorStore, NodeRecord
 from coordinator.witness.exceptions import CheckpointRefused
+from node.crypto.exceptions import InvalidEnvelope
+from node.diagnose.probe import PROBE_JOB
 from node.jobs.exceptions import DuplicateJobId, JobSpecError
-from node.pki.identity import Principal
+from node.pki.identity import Identity, Principal
 from node.transport.auth import peer_certificate
 from node.transport.errors import ServiceError, classify
 from node.transport.relay_channel import EnvelopeRouter
@@ -29,6 +32,8 @@ HEARTBEAT_INTERVAL_S = 5.0
 STREAM_POLL_S = 0.5
 # How often an open stream re-checks its peer's certificate (revocation while connected).
 RECHECK_S = 2.0
+# The longest a diagnostic probe waits for a peer's echo (a 32 MiB ping on a slow link).
+PROBE_WAIT_MAX_S = 60.0
 
 
 class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
@@ -45,6 +50,7 @@ class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
         peek_route: Callable[[bytes], tuple[str, str, str]],
         own_certificate: bytes,
         witness: Any = None,
+        echo: Callable[[bytes, Identity], bytes] | None = None,
     ) -> None:
         self._store = store
         self._relay = relay
@@ -54,6 +60,11 @@ class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
         self._peek_route = peek_route
         self._own_certificate = own_certificate
         self._witness = witness
+        self._echo = echo  # answers diagnostic pings addressed to the coordinator
+        self._probes = ProbeBoard()
+        # node id -> the fedcredit version it reported when it last registered (kept in
+        # memory: every node registers again whenever it reconnects)
+        self.software_versions: dict[str, str] = {}
 
     # registry --------------------------------------------------------------------------
 
@@ -82,6 +93,7 @@ class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
                 policy_version=request.policy_version,
             )
         )
+        self.software_versions[who.node_id] = request.software_version[:64]
         self._runner.audit("admin", {"operation": "node_registered", "node": who.node_id})
         log.info("node %s (%s, %s) registered", who.node_id, who.organization, who.role)
         return coordinator_pb2.RegisterResponse(
@@ -238,6 +250,10 @@ class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
                 grpc.StatusCode.PERMISSION_DENIED,
                 f"envelope claims sender {sender!r} but the certificate is {who.node_id!r}",
             )
+        if job_key == PROBE_JOB:
+            # a diagnostic echo goes to the probe waiting for it, never down a stream
+            self._probes.offer(sender, recipient, request.sealed)
+            return coordinator_pb2.SendAck()
         if recipient == COORDINATOR:
             self._router.deliver(request.sealed)  # refusals answered from the error catalog
         else:
@@ -267,6 +283,45 @@ class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
                     self._identify(context)  # a refusal is answered from the error catalog
         finally:
             self._relay.unsubscribe(sub)
+
+    def Probe(
+        self, request: coordinator_pb2.ProbeRequest, context: grpc.ServicerContext
+    ) -> coordinator_pb2.ProbeResponse:
+        who = self._identify(context)
+        sealed = request.ping.sealed
+        try:
+            sender, recipient, job_key = self._peek_route(sealed)
+        except Exception:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the ping is not a sealed envelope")
+        if sender != who.node_id or job_key != PROBE_JOB:
+            context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"a probe must be a diagnostic ping sealed by {who.node_id!r} (job {PROBE_JOB!r})",
+            )
+        timeout = min(request.timeout_s or 10.0, PROBE_WAIT_MAX_S)
+        pong: bytes | None = None
+        echo = self._echo
+        if recipient != COORDINATOR:
+            with self._probes.expect(who.node_id, recipient) as wait:
+                try:
+                    self._relay.push(recipient, coordinator_pb2.NodeEvent(envelope=request.ping))
+                except RecipientOffline as exc:
+                    context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"recipient offline: {exc}")
+                pong = wait(timeout)
+        elif echo is not None and isinstance(who, Identity):
+            try:
+                pong = echo(sealed, who)
+            except InvalidEnvelope as exc:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"ping refused: {exc}")
+        if pong is None:
+            context.abort(
+                grpc.StatusCode.DEADLINE_EXCEEDED,
+                f"no echo from {recipient!r} within {timeout:g} s",
+            )
+            raise AssertionError("not reached: abort raises")  # its stubs do not say NoReturn
+        return coordinator_pb2.ProbeResponse(
+            pong=common_pb2.Envelope(sealed=pong), server_time=time.time()
+        )
 
     # audit witness ---------------------------------------------------------------------
 

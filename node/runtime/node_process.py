@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from importlib.metadata import version
 
 from node.audit import AccessLog, Actor
 from node.compute import compute_executor
@@ -11,6 +12,7 @@ from node.console.config import ConsoleConfig
 from node.console.serve import node_pages, serve_console
 from node.console.server import ConsoleServer
 from node.crypto.replay import PersistentReplayGuard
+from node.diagnose.probe import EchoService
 from node.jobs.context import FieldGate
 from node.monitoring.exceptions import MonitoringError
 from node.monitoring.node import Monitoring
@@ -96,6 +98,7 @@ class NodeProcess:
             DirectorySealer(creds, self.directory, PersistentReplayGuard(config.state_dir)),
             self.link.send_sealed,
         )
+        self.echo = EchoService(self.router)  # answers `fedcredit diagnose` pings
         self.lending = Lending(
             creds=creds, config=scoring, state_dir=config.state_dir, secret=secret,
             datasets=self.datasets, engine=self.engine, sink=self.sink, router=self.router,
@@ -174,6 +177,7 @@ class NodeProcess:
             datasets=dataset_infos(self.datasets, self.engine),
             node_address=f"{host}:{self.port}",
             policy_version=self.engine.version,
+            software_version=version("fedcredit"),
         )
 
     def _on_registered(self, response: coordinator_pb2.RegisterResponse) -> None:
@@ -264,6 +268,7 @@ class NodeProcess:
         self.pool.shutdown(cancel_futures=True)
         self.monitoring.close()
         self.lending.close()
+        self.echo.close()
         self.sink.record("admin", {"operation": "node_stopped"})
         self.access_log.checkpoint()  # the whole history is signed before the process ends
         self.access_log.close()

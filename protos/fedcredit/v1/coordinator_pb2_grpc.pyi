@@ -56,6 +56,11 @@ class CoordinatorStub:
     """The access-log witness: a node publishes its signed checkpoint with a consistency proof
     from the previous one; an inconsistent checkpoint (a fork) is refused.
     """
+    Probe: _grpc.UnaryUnaryMultiCallable[_coordinator_pb2.ProbeRequest, _coordinator_pb2.ProbeResponse]
+    """Diagnostics (`fedcredit diagnose`, docs/operations.md): relay one sealed ping, outside any
+    job, to a node or to the coordinator itself, and answer with the sealed echo. The caller
+    needs no open stream, so a node's diagnostics run beside it or before it starts.
+    """
 
 @_typing.type_check_only
 class CoordinatorAsyncStub(CoordinatorStub):
@@ -83,6 +88,11 @@ class CoordinatorAsyncStub(CoordinatorStub):
     PublishCheckpoint: _aio.UnaryUnaryMultiCallable[_coordinator_pb2.PublishCheckpointRequest, _coordinator_pb2.PublishCheckpointResponse]  # type: ignore[assignment]
     """The access-log witness: a node publishes its signed checkpoint with a consistency proof
     from the previous one; an inconsistent checkpoint (a fork) is refused.
+    """
+    Probe: _aio.UnaryUnaryMultiCallable[_coordinator_pb2.ProbeRequest, _coordinator_pb2.ProbeResponse]  # type: ignore[assignment]
+    """Diagnostics (`fedcredit diagnose`, docs/operations.md): relay one sealed ping, outside any
+    job, to a node or to the coordinator itself, and answer with the sealed echo. The caller
+    needs no open stream, so a node's diagnostics run beside it or before it starts.
     """
 
 class CoordinatorServicer(metaclass=_abc_1.ABCMeta):
@@ -186,6 +196,17 @@ class CoordinatorServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_coordinator_pb2.PublishCheckpointResponse, _abc.Awaitable[_coordinator_pb2.PublishCheckpointResponse]]:
         """The access-log witness: a node publishes its signed checkpoint with a consistency proof
         from the previous one; an inconsistent checkpoint (a fork) is refused.
+        """
+
+    @_abc_1.abstractmethod
+    def Probe(
+        self,
+        request: _coordinator_pb2.ProbeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_coordinator_pb2.ProbeResponse, _abc.Awaitable[_coordinator_pb2.ProbeResponse]]:
+        """Diagnostics (`fedcredit diagnose`, docs/operations.md): relay one sealed ping, outside any
+        job, to a node or to the coordinator itself, and answer with the sealed echo. The caller
+        needs no open stream, so a node's diagnostics run beside it or before it starts.
         """
 
 def add_CoordinatorServicer_to_server(servicer: CoordinatorServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
