@@ -24,7 +24,7 @@ class Finding:
     fix: str = ""
 
     def line(self) -> str:
-        text = f"{self.level.name:<4} {self.check:<12} {self.found}"
+        text = f"{self.level.name:<4} {self.check:<16} {self.found}"
         return f"{text}; fix: {self.fix}" if self.fix else text
 
 
