@@ -1,17 +1,20 @@
 """Each role's main path in Debian's Chromium, with the role's client certificate.
 
 Playwright drives the system browser (``/usr/bin/chromium``, installed by
-``scripts/services/chromium.sh``); no browser is downloaded. Screenshots are kept in
-``$FEDCREDIT_SCREENSHOTS`` (default: the test's temporary folder); the README's come from a run
-with ``FEDCREDIT_SCREENSHOTS=docs/console``. Each page also passes basic accessibility checks:
-every form control has a label, the main links and buttons are reachable with the keyboard,
-and text contrast is at least 4.5:1.
+``scripts/services/chromium.sh``); no browser is downloaded. Each profile trusts the
+federation CA through an NSS database made with ``certutil`` (Chromium on Linux reads
+``$HOME/.pki/nssdb``), so the browser verifies every console's server certificate.
+Screenshots are kept in ``$FEDCREDIT_SCREENSHOTS`` (default: the test's temporary
+folder); the README's come from a run with ``FEDCREDIT_SCREENSHOTS=docs/console``. Each
+page also passes basic accessibility checks: every form control has a label, the main links
+and buttons are reachable with the keyboard, and text contrast is at least 4.5:1.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +25,7 @@ from coordinator.local import LocalFederation
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 CHROMIUM = Path("/usr/bin/chromium")
+CERTUTIL = Path("/usr/bin/certutil")
 ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -39,16 +43,35 @@ def _screens() -> Path | None:
 
 @pytest.fixture(scope="module")
 def playwright() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.fail("Chromium is missing: run scripts/services/chromium.sh install")
+    if not CHROMIUM.exists() or not CERTUTIL.exists():
+        pytest.fail("Chromium or certutil is missing: run scripts/services/chromium.sh install")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         yield p
 
 
-def _context(playwright: object, fed: LocalFederation, who: str, tmp: Path, parties: list[str]):
-    """A fresh browser profile presenting ``who``'s certificate to the given consoles."""
+def _home(fed: LocalFederation, tmp: Path, trust: bool) -> Path:
+    """A home folder whose NSS database trusts the federation CA (or, if not ``trust``, none)."""
+    home = tmp / ("home-trusting" if trust else "home-untrusting")
+    nssdb = home / ".pki" / "nssdb"
+    if not nssdb.exists():
+        nssdb.mkdir(parents=True)
+        certutil = [str(CERTUTIL), "-d", f"sql:{nssdb}"]
+        subprocess.run([*certutil, "-N", "--empty-password"], check=True, capture_output=True)
+        if trust:
+            subprocess.run(
+                [*certutil, "-A", "-n", "fedcredit federation CA", "-t", "C,,",
+                 "-i", str(fed.certs / "ca.crt")],
+                check=True, capture_output=True,
+            )  # fmt: skip
+    return home
+
+
+def _context(playwright: object, fed: LocalFederation, who: str, tmp: Path, parties: list[str],
+             trust: bool = True):  # fmt: skip
+    """A fresh browser profile presenting ``who``'s certificate to the given consoles and
+    verifying theirs against the federation CA."""
     certificates = [
         {"origin": fed.console_url(p), "certPath": str(fed.certs / f"{who}.crt"),
          "keyPath": str(fed.certs / f"{who}.key")}
@@ -62,8 +85,8 @@ def _context(playwright: object, fed: LocalFederation, who: str, tmp: Path, part
         args=ARGS,
         headless=True,
         client_certificates=certificates,
-        # the console's certificate is from the federation CA, which this profile does not know
-        ignore_https_errors=True,
+        ignore_https_errors=False,  # the server certificate must chain to the federation CA
+        env={**os.environ, "HOME": str(_home(fed, tmp, trust))},
         accept_downloads=True,
         viewport={"width": 1280, "height": 900},
     )
@@ -164,18 +187,43 @@ def test_data_holder_staff_see_what_left_and_preview_the_policy(
         _accessible(page)
 
 
-def test_loan_officer_opens_decisions_and_the_watch_list(
+def test_the_browser_refuses_a_console_whose_certificate_it_cannot_verify(
+    federation: LocalFederation, playwright: object, tmp_path: Path
+) -> None:
+    # a profile that does not trust the federation CA: the server certificate is refused
+    with _context(playwright, federation, "operator", tmp_path, ["coordinator"], False) as ctx:
+        page = ctx.new_page()
+        with pytest.raises(Exception, match="ERR_CERT_AUTHORITY_INVALID"):
+            page.goto(federation.console_url("coordinator") + "/")
+
+
+def test_loan_officer_reads_a_decision_with_its_reasons(
     federation: LocalFederation, playwright: object, tmp_path: Path
 ) -> None:
     url = federation.console_url("bank")
     with _context(playwright, federation, "bank-officer", tmp_path, ["bank"]) as ctx:
         page = ctx.new_page()
         page.goto(url + "/")
-        page.get_by_role("link", name="Decisions").click()
-        assert page.locator("h1").inner_text() == "Decisions"
+        _reach_by_keyboard(page, "Decisions")
+        page.keyboard.press("Enter")
+        rows = page.locator("#decisions tbody tr")
+        assert rows.count() == 3
+        # an authorized firm: every holder answered, and the reasons are listed
+        rows.filter(has_text="APP-0").get_by_role("link").click()
+        assert page.locator("#outcome").inner_text() in ("approve", "refer", "decline")
+        assert page.locator("#reasons tbody tr").count() >= 1
+        assert page.locator("#reasons tbody tr").first.inner_text() != "none"
+        statuses = page.locator("#holders tbody tr td:nth-child(2)").all_inner_texts()
+        assert statuses == ["ok", "ok"]
+        _accessible(page)
+        _shot(page, tmp_path, "loan-officer")
+        # a firm that gave no authorization: the holders' refusals are the decision's gaps
+        page.get_by_role("link", name="All decisions").click()
+        rows.filter(has_text="APP-2").get_by_role("link").click()
+        assert "unauthorized" in page.locator("#gaps").inner_text()
+        # the watch list says this node monitors no book (no monitoring section here)
         page.get_by_role("link", name="Watch list").click()
         assert page.locator("h1").inner_text() == "Watch list"
         _accessible(page)
-        _shot(page, tmp_path, "loan-officer")
         # a loan officer has no auditor pages
         assert page.get_by_role("link", name="Audit").count() == 0

@@ -35,12 +35,24 @@ DECISION_POLICY = (
     .read_text()
     .replace("deadline_ms: 300 ", "deadline_ms: 5000")
 )
-JOB = (Path(__file__).resolve().parents[3] / "scripts" / "jobs" / "vertical_lr.yaml").read_text()
-# 1024-bit keys and two epochs keep training under a minute on two cores: scoring, not
-# training, is under test here.
-JOB = JOB.replace("key_bits: 2048}", "key_bits: 1024, allow_weak_key: true}").replace(
-    "epochs: 5", "epochs: 2"
-)
+
+def short_vertical_job() -> str:
+    """The demo's vertical_lr job with 1024-bit keys and two epochs: training in about a minute
+    on two cores, for tests of what comes after it (scoring, the console), not of training.
+
+    Each replacement must match, so a change to the demo file cannot silently undo it.
+    """
+    job = (Path(__file__).resolve().parents[3] / "scripts" / "jobs" / "vertical_lr.yaml").read_text()
+    for old, new in (
+        ("encryption: {key_bits: 2048}", "encryption: {key_bits: 1024, allow_weak_key: true}"),
+        ("model: {epochs: 8}", "model: {epochs: 2}"),
+    ):
+        assert old in job, f"scripts/jobs/vertical_lr.yaml no longer says {old!r}"
+        job = job.replace(old, new)
+    return job
+
+
+JOB = short_vertical_job()
 
 
 class ScoringFederation(LocalFederation):
