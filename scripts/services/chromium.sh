@@ -1,32 +1,28 @@
 #!/usr/bin/env bash
 # Debian's Chromium for the console's browser tests (tests/console, marker "browser").
 #
-#   chromium.sh install   install the packages if /usr/bin/chromium or certutil is missing (apt-get)
+#   chromium.sh install   install the package if /usr/bin/chromium is missing (apt-get)
 #   chromium.sh path      print the executable's path (exit 1 if it is not installed)
 #
 # The tests drive this system browser through Playwright's Python package with
 # executable_path; Playwright's own browser download is never used (no network but the
-# package registries is assumed). certutil (libnss3-tools) puts the federation CA into the
-# test profile's NSS database, so the browser verifies each console's server certificate.
-# Installing needs root, as apt-get does.
+# package registries is assumed). Installing needs root, as apt-get does.
 set -euo pipefail
 
 BROWSER=/usr/bin/chromium
-CERTUTIL=/usr/bin/certutil
 
 install() {
-  if [ -x "$BROWSER" ] && [ -x "$CERTUTIL" ]; then
+  if [ -x "$BROWSER" ]; then
     return 0
   fi
   if [ "$(id -u)" != 0 ]; then
-    echo "chromium.sh: Chromium or certutil is missing; run as root or: sudo apt-get install -y chromium libnss3-tools" >&2
+    echo "chromium.sh: Chromium is not installed; run as root or: sudo apt-get install -y chromium" >&2
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core libnss3-tools >/dev/null
+  apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
   [ -x "$BROWSER" ] || { echo "chromium.sh: $BROWSER still missing after install" >&2; exit 1; }
-  [ -x "$CERTUTIL" ] || { echo "chromium.sh: $CERTUTIL still missing after install" >&2; exit 1; }
 }
 
 case "${1:-}" in

@@ -14,9 +14,17 @@ import pytest
 from coordinator.local import LocalFederation
 from protos.fedcredit.v1 import node_pb2
 from tests.federation_fixtures import CHECK_JOB
-from tests.node.scoring.federation import ScoringFederation, scoring_federation, train_and_deploy
+from tests.node.scoring.federation import (
+    ScoringFederation,
+    scoring_federation,
+    short_vertical_job,
+    train_and_deploy,
+)
 
 DAY = 86_400.0
+# Enough firms for the curves to have bands (at least 20 test firms each) and enough epochs
+# for the model to beat the bank alone: the console shows them, and its screenshots too.
+N_FIRMS, EPOCHS = 3000, 5
 # Applications decided before the tests: two firms authorized the bank to ask the other
 # holders about them, the third did not (so its decision carries the holders' gaps).
 AUTHORIZED, UNAUTHORIZED = (0, 1), 2
@@ -24,11 +32,11 @@ AUTHORIZED, UNAUTHORIZED = (0, 1), 2
 
 @pytest.fixture(scope="package")
 def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScoringFederation]:
-    fed, codes = scoring_federation(tmp_path_factory.mktemp("console-fed"), n_firms=600)
+    fed, codes = scoring_federation(tmp_path_factory.mktemp("console-fed"), n_firms=N_FIRMS)
     try:
         fed.start()
         fed.wait_job(fed.submit(CHECK_JOB, job_id="check-1"), timeout=120)
-        train_and_deploy(fed, job_id="vertical-1")
+        train_and_deploy(fed, job_id="vertical-1", job=short_vertical_job(EPOCHS))
         decide(fed, codes)
         yield fed
     finally:

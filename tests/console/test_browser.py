@@ -1,9 +1,10 @@
 """Each role's main path in Debian's Chromium, with the role's client certificate.
 
 Playwright drives the system browser (``/usr/bin/chromium``, installed by
-``scripts/services/chromium.sh``); no browser is downloaded. Each profile trusts the
-federation CA through an NSS database made with ``certutil`` (Chromium on Linux reads
-``$HOME/.pki/nssdb``), so the browser verifies every console's server certificate.
+``scripts/services/chromium.sh``); no browser is downloaded. Playwright presents a client
+certificate by making the TLS connection itself, in its driver (a Node.js process), so that
+is where the federation CA is trusted (``NODE_EXTRA_CA_CERTS``): every console's server
+certificate is verified against it, and a server from another CA is refused.
 Screenshots are kept in ``$FEDCREDIT_SCREENSHOTS`` (default: the test's temporary
 folder); the README's come from a run with ``FEDCREDIT_SCREENSHOTS=docs/console``. Each
 page also passes basic accessibility checks: every form control has a label, the main links
@@ -14,18 +15,20 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
+import ssl
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from coordinator.local import LocalFederation
+from node.pki import create_ca, issue_certificate
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 CHROMIUM = Path("/usr/bin/chromium")
-CERTUTIL = Path("/usr/bin/certutil")
 ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -42,40 +45,24 @@ def _screens() -> Path | None:
 
 
 @pytest.fixture(scope="module")
-def playwright() -> Iterator[object]:
-    if not CHROMIUM.exists() or not CERTUTIL.exists():
-        pytest.fail("Chromium or certutil is missing: run scripts/services/chromium.sh install")
+def playwright(federation: LocalFederation) -> Iterator[object]:
+    """Playwright whose driver trusts the federation CA, and only it besides the system's."""
+    if not CHROMIUM.exists():
+        pytest.fail("Chromium is missing: run scripts/services/chromium.sh install")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as p:
-        yield p
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("NODE_EXTRA_CA_CERTS", str(federation.certs / "ca.crt"))
+        with sync_playwright() as p:
+            yield p
 
 
-def _home(fed: LocalFederation, tmp: Path, trust: bool) -> Path:
-    """A home folder whose NSS database trusts the federation CA (or, if not ``trust``, none)."""
-    home = tmp / ("home-trusting" if trust else "home-untrusting")
-    nssdb = home / ".pki" / "nssdb"
-    if not nssdb.exists():
-        nssdb.mkdir(parents=True)
-        certutil = [str(CERTUTIL), "-d", f"sql:{nssdb}"]
-        subprocess.run([*certutil, "-N", "--empty-password"], check=True, capture_output=True)
-        if trust:
-            subprocess.run(
-                [*certutil, "-A", "-n", "fedcredit federation CA", "-t", "C,,",
-                 "-i", str(fed.certs / "ca.crt")],
-                check=True, capture_output=True,
-            )  # fmt: skip
-    return home
-
-
-def _context(playwright: object, fed: LocalFederation, who: str, tmp: Path, parties: list[str],
-             trust: bool = True):  # fmt: skip
-    """A fresh browser profile presenting ``who``'s certificate to the given consoles and
-    verifying theirs against the federation CA."""
+def _context(playwright: object, fed: LocalFederation, who: str, tmp: Path, origins: list[str]):
+    """A fresh browser profile presenting ``who``'s certificate to the given consoles."""
     certificates = [
-        {"origin": fed.console_url(p), "certPath": str(fed.certs / f"{who}.crt"),
-         "keyPath": str(fed.certs / f"{who}.key")}
-        for p in parties
+        {"origin": fed.console_url(o) if "://" not in o else o,
+         "certPath": str(fed.certs / f"{who}.crt"), "keyPath": str(fed.certs / f"{who}.key")}
+        for o in origins
     ]  # fmt: skip
     profile = tmp / f"profile-{who}"
     shutil.rmtree(profile, ignore_errors=True)
@@ -85,8 +72,7 @@ def _context(playwright: object, fed: LocalFederation, who: str, tmp: Path, part
         args=ARGS,
         headless=True,
         client_certificates=certificates,
-        ignore_https_errors=False,  # the server certificate must chain to the federation CA
-        env={**os.environ, "HOME": str(_home(fed, tmp, trust))},
+        ignore_https_errors=False,  # each console's certificate must chain to the federation CA
         accept_downloads=True,
         viewport={"width": 1280, "height": 900},
     )
@@ -187,14 +173,39 @@ def test_data_holder_staff_see_what_left_and_preview_the_policy(
         _accessible(page)
 
 
-def test_the_browser_refuses_a_console_whose_certificate_it_cannot_verify(
+class _Hello(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"a console of another federation")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_server_from_another_ca_is_refused(
     federation: LocalFederation, playwright: object, tmp_path: Path
 ) -> None:
-    # a profile that does not trust the federation CA: the server certificate is refused
-    with _context(playwright, federation, "operator", tmp_path, ["coordinator"], False) as ctx:
-        page = ctx.new_page()
-        with pytest.raises(Exception, match="ERR_CERT_AUTHORITY_INVALID"):
-            page.goto(federation.console_url("coordinator") + "/")
+    # prepare: an HTTPS server whose certificate another CA issued, with the same names
+    create_ca(tmp_path / "other")
+    issue_certificate(tmp_path / "other", "impostor", role="operator", organization="other")
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(tmp_path / "other" / "impostor.crt", tmp_path / "other" / "impostor.key")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
+    server.socket = tls.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    origin = f"https://127.0.0.1:{server.server_address[1]}"
+    try:
+        with _context(playwright, federation, "operator", tmp_path, [origin]) as ctx:
+            page = ctx.new_page()
+            # execute
+            page.goto(origin + "/")
+            # assert: the connection was refused before any page of it was shown
+            assert "another federation" not in page.content()
+            assert "certificate" in page.content()
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_loan_officer_reads_a_decision_with_its_reasons(
@@ -206,6 +217,7 @@ def test_loan_officer_reads_a_decision_with_its_reasons(
         page.goto(url + "/")
         _reach_by_keyboard(page, "Decisions")
         page.keyboard.press("Enter")
+        page.wait_for_url("**/decisions")
         rows = page.locator("#decisions tbody tr")
         assert rows.count() == 3
         # an authorized firm: every holder answered, and the reasons are listed
