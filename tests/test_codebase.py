@@ -36,6 +36,9 @@ def test_every_package_folder_has_an_init() -> None:
         str(d.relative_to(REPO))
         for top in PACKAGES
         for d in [REPO / top, *(REPO / top).rglob("*")]
-        if d.is_dir() and d.name != "__pycache__" and not (d / "__init__.py").exists()
+        if d.is_dir()
+        and d.name != "__pycache__"
+        and any(d.glob("*.py"))  # templates and static files are data, not packages
+        and not (d / "__init__.py").exists()
     ]
     assert missing == []

@@ -18,6 +18,7 @@ from node.cli.guard import run_guarded
 from node.pki import PkiError
 from node.runtime.config import ConfigError
 from node.runtime.state_lock import StateDirInUse, StateLock
+from node.state import private_dir, private_file, restrict_new_files
 from node.telemetry.setup import configure_telemetry
 
 _refuse = functools.partial(refuse_to_start, "fedcredit-coordinator")
@@ -31,12 +32,14 @@ def _run(argv: list[str] | None) -> int:
     args = daemon_arguments("fedcredit-coordinator", "Run the fedcredit coordinator.", argv)
     try:
         config = load_coordinator_config(args.config)
-        lock = StateLock.acquire(config.state_dir)
+        restrict_new_files()
+        lock = StateLock.acquire(private_dir(config.state_dir))
         lease = lease_for(config.state_url)
         if not lease.acquire(_stop_on_signal()):
             lock.release()
             return ExitCode.OK  # stopped while standing by
-        provider = configure_telemetry("fedcredit-coordinator", config.state_dir / "traces.jsonl")
+        traces = private_file(config.state_dir / "traces.jsonl")
+        provider = configure_telemetry("fedcredit-coordinator", traces)
         server = CoordinatorServer(config)
     except (DatabaseUnavailable, SchemaTooNew) as exc:
         return _refuse(ExitCode.STATE_UNAVAILABLE, str(exc))

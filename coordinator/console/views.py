@@ -24,7 +24,7 @@ from node.cli.results import label_holder, outcome
 from node.console.app import Ask, Page, Refused, when
 from node.console.charts import ks_chart, lift_chart, line_chart, roc_chart
 from node.jobs.exceptions import DuplicateJobId, JobSpecError
-from node.transport.roles import AUDITOR, BANK, DATA_HOLDERS, OPERATOR
+from node.pki.roles import AUDITOR, BANK, DATA_HOLDERS, OPERATOR
 
 TEMPLATES: Final = Path(__file__).parent / "templates"
 JOB_TEMPLATES: Final = Path(__file__).resolve().parents[2] / "scripts" / "jobs"

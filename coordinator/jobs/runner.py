@@ -4,7 +4,13 @@ An *attempt* is one run of a job by all its parties. Each attempt has its own ch
 (``"<job id>#<attempt>"``), so messages of an attempt cut short by a crash can never be
 confused with the next one. A coordinator restart, a party that drops out, or a party that
 fails all end the current attempt; after a restart, running jobs start a new attempt once
-their parties are back, and protocols resume from their last checkpoint.
+their parties are back, and protocols resume from their last checkpoint. A job that failed
+because a party left is resumed the same way when that party comes back within the resume
+window (``auto_resume_window_s``), or later by an operator (``fedcredit jobs resume``).
+
+The coordinator's own checkpoints are deleted when a job ends: all of them when it succeeded or
+was cancelled, its secrets (a job type's ``secret_checkpoints``) when it failed, so that no
+private key outlives its job while a resumed attempt can still pick up the rest.
 """
 
 from __future__ import annotations
@@ -18,11 +24,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from coordinator.jobs.exceptions import NotResumable, PartyRefused
 from coordinator.state import CoordinatorStore, EventRecord, JobRecord, JobState
 from node.jobs.exceptions import DuplicateJobId, JobSpecError, public_message
 from node.jobs.hooks import JobHooks
-from node.jobs.registry import job_type
 from node.jobs.spec import JobFile, parse_job_file
+from node.jobtypes.registry import job_type
+from node.state import InvalidIdentifier, check_identifier
 from node.telemetry import tracer
 from node.telemetry.jobtrace import attempt_root
 from node.transport.channel import PartyChannel
@@ -32,6 +40,9 @@ log = logging.getLogger("fedcredit.coordinator.jobs")
 
 # How long an attempt waits for all its parties to be connected before failing.
 PARTY_WAIT_S = 60.0
+# How long after a job failed for a party's departure that party's return resumes it.
+AUTO_RESUME_WINDOW_S = 600.0
+AUTO = "coordinator (automatic resume)"
 
 
 @dataclass
@@ -49,6 +60,8 @@ class _Attempt:
     tolerant: bool = False
     lost: dict[str, str] = field(default_factory=dict)
     restart: bool = False
+    # Parties that disconnected (as opposed to failing): their return can resume the job.
+    departed: set[str] = field(default_factory=set)
 
     @property
     def key(self) -> str:
@@ -106,6 +119,10 @@ class JobRunner:
         Writes a job transition (job id, event, party or submitter) to the access log.
     on_attempt_end
         Called with the attempt key and job id when an attempt ends (relay accounting).
+    party_problem
+        Why a node may not be named in a new job (unknown, quarantined), or ``None``.
+    auto_resume_window_s
+        How long a job that failed because a party left waits for it to resume by itself.
     """
 
     def __init__(
@@ -122,6 +139,8 @@ class JobRunner:
         ),
         on_job_event: Callable[[str, str, str], object] = lambda job_id, event, party: None,
         on_attempt_end: Callable[[str, str], object] = lambda job_key, job_id: None,
+        party_problem: Callable[[str], str | None] = lambda party: None,
+        auto_resume_window_s: float = AUTO_RESUME_WINDOW_S,
     ) -> None:
         self.store = store
         self._assign = assign
@@ -133,6 +152,10 @@ class JobRunner:
         self._capabilities = capabilities
         self._on_job_event = on_job_event
         self._on_attempt_end = on_attempt_end
+        self._party_problem = party_problem
+        self._auto_resume_window_s = auto_resume_window_s
+        # job id -> (monotonic deadline, parties it waits for) of jobs a return resumes
+        self._resumable: dict[str, tuple[float, frozenset[str]]] = {}
         self._attempts: dict[str, _Attempt] = {}
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
@@ -149,8 +172,19 @@ class JobRunner:
             The job file is malformed, of an unknown type, or invalid for its type.
         DuplicateJobId
             ``job_id`` is already taken.
+        PartyRefused
+            A named party is unknown to the coordinator or quarantined.
         """
         job = parse_job_file(spec_yaml)
+        try:
+            for party in job.parties:
+                check_identifier("party name", party)
+        except InvalidIdentifier as exc:
+            raise JobSpecError("job file", str(exc)) from None
+        for party in job.parties:
+            problem = self._party_problem(party)
+            if problem is not None:
+                raise PartyRefused(party, problem)
         try:
             job_type(job.job_type).validate(job)
         except JobSpecError:
@@ -214,19 +248,58 @@ class JobRunner:
                 resumed.append(record.job_id)
         return resumed
 
-    def cancel(self, job_id: str, reason: str = "cancelled by operator") -> JobRecord:
+    def cancel(self, job_id: str, by: str) -> JobRecord:
+        """Cancel a job on behalf of ``by`` (the caller's organization/node id).
+
+        A failed job can be cancelled too: that ends its wait for a resume.
+
+        Raises
+        ------
+        KeyError
+            No such job.
+        """
+        reason = f"cancelled by {by}"
         with self._lock:
             attempt = self._attempts.get(job_id)
+            self._resumable.pop(job_id, None)
         if attempt is not None:
             attempt.cancelled = True
-            self._lose(attempt, "operator", reason)
+            self._lose(attempt, by, reason)
             attempt.done.set()
         record = self.store.job(job_id)
         if record is None:
             raise KeyError(job_id)
-        if not record.state.finished:
+        if not record.state.finished or record.state is JobState.FAILED:
             record = self.store.update_job(job_id, state=JobState.CANCELLED, error=reason)
-            self.event(job_id, "cancelled", "", {"reason": reason})
+            self.event(job_id, "cancelled", by, {"reason": reason})
+            self._on_job_event(job_id, "cancelled", by)
+            self.store.delete_checkpoints(job_id)
+        return record
+
+    def resume(self, job_id: str, by: str) -> JobRecord:
+        """Start a new attempt of a failed job from the checkpoints its parties hold.
+
+        Raises
+        ------
+        KeyError
+            No such job.
+        NotResumable
+            The job did not fail (it is running, succeeded or was cancelled).
+        """
+        with self._lock:  # check and claim at once: two returns must not start two attempts
+            record = self.store.job(job_id)
+            if record is None:
+                raise KeyError(job_id)
+            current = self._attempts.get(job_id)
+            running = current is not None and not current.done.is_set()
+            if record.state is not JobState.FAILED or running:
+                raise NotResumable(job_id, record.state.value)
+            self._resumable.pop(job_id, None)
+            record = self.store.update_job(job_id, state=JobState.PENDING, error="")
+        self.event(job_id, "resumed", by, {"after_attempt": record.attempt})
+        self._on_job_event(job_id, "resumed", by)
+        log.info("job %s resumed by %s after attempt %d", job_id, by, record.attempt)
+        self._start(record, parse_job_file(record.spec_yaml))
         return record
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -281,6 +354,7 @@ class JobRunner:
             if node_id in attempt.results:
                 continue
             self.event(attempt.job_id, "party_left", node_id, {"tolerated": attempt.tolerant})
+            attempt.departed.add(node_id)
             if attempt.tolerant:
                 attempt.lost[node_id] = reason
                 self._router.party_left(attempt.key, node_id, reason)
@@ -297,6 +371,7 @@ class JobRunner:
         The new attempt resumes from the checkpoint all parties have, so the returning party
         rejoins at the next round instead of the job finishing without it.
         """
+        self._resume_waiting_for(node_id)
         with self._lock:
             attempts = [a for a in self._attempts.values() if node_id in a.lost]
         for attempt in attempts:
@@ -307,6 +382,24 @@ class JobRunner:
             for party in (*attempt.parties, "coordinator"):
                 self._router.party_left(attempt.key, party, f"{node_id} rejoined; restarting")
             attempt.done.set()
+
+    def _resume_waiting_for(self, node_id: str) -> None:
+        """Resume failed jobs that were waiting for ``node_id``, if all their parties are back."""
+        now = time.monotonic()
+        with self._lock:
+            for job_id, (deadline, _) in list(self._resumable.items()):
+                if deadline < now:
+                    del self._resumable[job_id]
+            due = [
+                job_id
+                for job_id, (_, waiting) in self._resumable.items()
+                if node_id in waiting and all(self._is_online(p) for p in waiting)
+            ]
+        for job_id in due:
+            try:
+                self.resume(job_id, AUTO)
+            except (KeyError, NotResumable):
+                continue  # an operator resumed or cancelled it meanwhile
 
     def _lose(self, attempt: _Attempt, party: str, reason: str) -> None:
         """Record that ``party`` is out of ``attempt`` and wake everyone waiting on it."""
@@ -353,10 +446,15 @@ class JobRunner:
             return
         if missing:
             self._finish(job_id, JobState.FAILED, {}, f"parties not connected: {missing}")
+            self._wait_for_return(job_id, frozenset(missing))
             return
         tolerant = job_type(job.job_type).tolerates_party_loss
         attempt = _Attempt(job_id, record.attempt + 1, job.parties, tolerant=tolerant)
         with self._lock:
+            current = self._attempts.get(job_id)
+            if current is not None and not current.done.is_set():
+                log.warning("job %s already has a live attempt; not starting another", job_id)
+                return
             self._attempts[job_id] = attempt
         self.store.update_job(job_id, state=JobState.RUNNING, attempt=attempt.attempt)
         channel = self._router.channel(attempt.key)
@@ -376,6 +474,7 @@ class JobRunner:
                 try:
                     self._assign(party, self.store.job(job_id) or record, attempt.attempt)
                 except Exception:  # went offline between the wait and the assignment
+                    attempt.departed.add(party)
                     self._lose(attempt, party, "disconnected before its task was assigned")
                     attempt.done.set()
                     break
@@ -427,11 +526,31 @@ class JobRunner:
             party, reason = next(iter(attempt.failures.items()))  # the first is the cause
             error = f"{party}: {reason}"
             self._finish(job_id, JobState.FAILED, {"failures": attempt.failures}, error)
+            if attempt.departed:
+                self._wait_for_return(job_id, frozenset(attempt.departed))
             return
         result = {"coordinator": outcome.get("result", {}), "parties": attempt.results}
         self._finish(job_id, JobState.SUCCEEDED, result, "")
 
+    def _wait_for_return(self, job_id: str, parties: frozenset[str]) -> None:
+        """Let the return of ``parties`` resume the failed job within the window."""
+        window = self._auto_resume_window_s
+        with self._lock:
+            self._resumable[job_id] = (time.monotonic() + window, parties)
+        self.event(job_id, "resumable", "", {"waits_for": sorted(parties), "window_s": window})
+        log.info(
+            "job %s resumes by itself if %s come(s) back within %.0f s",
+            job_id,
+            ", ".join(sorted(parties)),
+            window,
+        )
+        if all(self._is_online(p) for p in parties):  # came back before the job ended
+            self._resume_waiting_for(next(iter(parties)))
+
     def _finish(self, job_id: str, state: JobState, result: Mapping[str, Any], error: str) -> None:
+        record = self.store.job(job_id)
+        secrets = job_type(record.job_type).secret_checkpoints if record else frozenset()
+        self.store.delete_checkpoints(job_id, secrets if state is JobState.FAILED else None)
         self.store.update_job(job_id, state=state, result_json=json.dumps(result), error=error)
         self.event(job_id, state.value, "", {"error": error} if error else {})
         self._on_job_event(job_id, state.value, "")

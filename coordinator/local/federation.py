@@ -35,8 +35,8 @@ import yaml
 from node.cli.daemon_support import ENV_STOP_WITH
 from node.console.serve import PORT_FILE
 from node.onboarding.certificates import issue_federation_certificates
+from node.pki.roles import BANK, LOAN_OFFICER
 from node.transport.client import health_status, open_channel
-from node.transport.roles import BANK, LOAN_OFFICER
 from protos.fedcredit.v1 import coordinator_pb2, coordinator_pb2_grpc
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -64,6 +64,10 @@ class FederationError(RuntimeError):
 
 class LocalFederation:
     """A coordinator plus nodes on loopback, each a child process."""
+
+    # the modules each party runs as (``python -m MODULE --config FILE``)
+    coordinator_module = "coordinator.cli.daemon"
+    node_module = "node.cli.node_daemon"
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root).expanduser().resolve()
@@ -178,9 +182,7 @@ class LocalFederation:
             raw = yaml.safe_load(config.read_text())
             raw["listen"] = f"127.0.0.1:{self.coordinator_port}"
             config.write_text(yaml.safe_dump(raw))
-        self.coordinator_port = self._spawn(
-            "coordinator", "coordinator.cli.daemon", config, timeout
-        )
+        self.coordinator_port = self._spawn("coordinator", self.coordinator_module, config, timeout)
         return self.coordinator_port
 
     def write_node_config(self, node_id: str) -> Path:
@@ -193,7 +195,7 @@ class LocalFederation:
 
     def start_node(self, node_id: str, timeout: float = 60.0) -> int:
         config = self.write_node_config(node_id)
-        self.node_ports[node_id] = self._spawn(node_id, "node.cli.node_daemon", config, timeout)
+        self.node_ports[node_id] = self._spawn(node_id, self.node_module, config, timeout)
         return self.node_ports[node_id]
 
     def start(self, timeout: float = 90.0) -> None:

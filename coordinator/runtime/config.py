@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
+from coordinator.jobs.runner import AUTO_RESUME_WINDOW_S, PARTY_WAIT_S
+from coordinator.servicer.limits import Limits
 from node.console.config import ConsoleConfig
 from node.runtime.config import ConfigError, console_section, read_config_mapping
 
@@ -19,7 +22,11 @@ class CoordinatorConfig:
     listen: str = "127.0.0.1:50051"
     state_dir: Path = Path("var/coordinator")
     # How long a job attempt waits for all its parties to be connected before it fails.
-    party_wait_s: float = 60.0
+    party_wait_s: float = PARTY_WAIT_S
+    # How long a job that failed because a party left is resumed by that party's return.
+    auto_resume_window_s: float = AUTO_RESUME_WINDOW_S
+    # Per-caller rates, stream counts and input bounds (docs/trust-model.md, "Limits").
+    limits: Limits = field(default_factory=Limits)
     # ``state: {url: postgresql://...}``: nodes, jobs, checkpoints and the witness in that
     # database, shared by an active coordinator and its standbys. None: SQLite in state_dir.
     state_url: str | None = None
@@ -53,16 +60,42 @@ def load_coordinator_config(path: Path | str) -> CoordinatorConfig:
         p = Path(value)
         return p if p.is_absolute() else (path.parent / p).resolve()
 
-    return CoordinatorConfig(
-        cert_dir=resolve(certs["dir"]),
-        cert_name=str(certs.get("name", "coordinator")),
-        listen=str(raw.get("listen", "127.0.0.1:50051")),
-        state_dir=resolve(str(raw.get("state_dir", "var/coordinator"))),
-        party_wait_s=float(raw.get("party_wait_s", 60.0)),
-        state_url=_state_url(path, raw.get("state")),
-        server_threads=_positive_int(path, "server_threads", raw.get("server_threads", 256)),
-        console=console_section(raw.get("console"), path),
-    )
+    try:
+        return CoordinatorConfig(
+            cert_dir=resolve(certs["dir"]),
+            cert_name=str(certs.get("name", "coordinator")),
+            listen=str(raw.get("listen", "127.0.0.1:50051")),
+            state_dir=resolve(str(raw.get("state_dir", "var/coordinator"))),
+            party_wait_s=float(raw.get("party_wait_s", PARTY_WAIT_S)),
+            auto_resume_window_s=float(raw.get("auto_resume_window_s", AUTO_RESUME_WINDOW_S)),
+            limits=_limits(path, raw.get("limits") or {}),
+            state_url=_state_url(path, raw.get("state")),
+            server_threads=_positive_int(path, "server_threads", raw.get("server_threads", 256)),
+            console=console_section(raw.get("console"), path),
+        )
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(path, "(file)", str(exc)) from None
+
+
+def _limits(path: Path, raw: Any) -> Limits:
+    """The ``limits:`` mapping, each value converted to its default's type."""
+    if not isinstance(raw, dict):
+        raise ConfigError(path, "limits", "must be a mapping of limit name to value")
+    known = {f.name: f for f in fields(Limits)}
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        raise ConfigError(path, "limits", f"unknown limit(s) {unknown}; known: {sorted(known)}")
+    values: dict[str, Any] = {}
+    for name, value in raw.items():
+        kind = type(getattr(Limits(), name))
+        try:
+            values[name] = kind(value)
+        except (TypeError, ValueError):
+            raise ConfigError(path, f"limits.{name}", f"must be a {kind.__name__}") from None
+    try:
+        return Limits(**values)
+    except ValueError as exc:
+        raise ConfigError(path, "limits", str(exc)) from None
 
 
 def _state_url(path: Path, raw: object) -> str | None:

@@ -6,7 +6,9 @@ import functools
 import json
 import logging
 import threading
+from collections.abc import Mapping
 
+import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from coordinator.console.views import TEMPLATES as CONSOLE_TEMPLATES
@@ -16,25 +18,29 @@ from coordinator.runtime.config import CoordinatorConfig
 from coordinator.servicer import serde
 from coordinator.servicer.access import COORDINATOR_ACCESS
 from coordinator.servicer.coordinator_servicer import CoordinatorServicer
+from coordinator.servicer.limits import CallerLimits, LimitInterceptor, RefusalLog
 from coordinator.servicer.relay import RecipientOffline, Relay
 from coordinator.state import CoordinatorStore, JobRecord
 from coordinator.state.database import open_database
+from coordinator.state.sealing import SecretBox
 from coordinator.witness import CheckpointWitness
+from coordinator.witness.quarantine import Quarantine
 from node.audit import AccessLog, Actor
+from node.audit.sink import AuditSink
 from node.console.config import ConsoleConfig
 from node.console.serve import serve_console
 from node.console.server import ConsoleServer
 from node.crypto.envelope import ReplayGuard
 from node.crypto.replay import PersistentReplayGuard
-from node.diagnose.probe import echo_envelope
 from node.pki import PeerVerifier, load_identity_files
-from node.pki.identity import Identity
-from node.runtime.audit_sink import AuditSink
+from node.pki.identity import Identity, Principal
+from node.state import private_dir, private_file, restrict_new_files
 from node.telemetry import TracingInterceptor
 from node.telemetry.metrics import record_relay
 from node.transport.auth import PeerAuthInterceptor, peer_certificate
 from node.transport.directory import PeerDirectory
 from node.transport.grpc_options import create_server, server_credentials, set_serving
+from node.transport.probe import echo_envelope
 from node.transport.relay_channel import EnvelopeRouter, RecipientGone
 from node.transport.sealing import DirectorySealer, peek_route
 from protos.fedcredit.v1 import common_pb2, coordinator_pb2, coordinator_pb2_grpc
@@ -67,19 +73,24 @@ class CoordinatorServer:
         creds = load_identity_files(config.cert_dir, config.cert_name)
         self.identity = creds.identity
         verifier = PeerVerifier(config.cert_dir)
-        config.state_dir.mkdir(parents=True, exist_ok=True)
-        database = open_database(config.state_url, config.database)
-        self.store = CoordinatorStore(database)
+        restrict_new_files()
+        state = private_dir(config.state_dir)
+        local = None if config.state_url else private_file(config.database)
+        database = open_database(config.state_url, local or config.database)
+        self.store = CoordinatorStore(database, SecretBox.for_coordinator(creds.sign_key))
         self.relay = Relay()
         self.access_log = AccessLog.open(
-            config.state_dir / "audit", creds.sign_key, "coordinator", checkpoint_interval=30.0
+            private_dir(state / "audit"), creds.sign_key, "coordinator", checkpoint_interval=30.0
         )
         actor = Actor(creds.identity.organization, "coordinator", "coordinator")
         self.sink = AuditSink(self.access_log, actor)
         # The witness shares a configured database (a standby takes it over); the embedded
         # default keeps it in its own SQLite file, as it always was.
-        witness_db = database if config.state_url else config.state_dir / "witness.sqlite"
+        witness_db = database if config.state_url else private_file(state / "witness.sqlite")
         self.witness = WitnessEdge(CheckpointWitness(witness_db))
+        self.quarantine = Quarantine(
+            self.store, lambda op, details: self.sink.record("admin", {"operation": op, **details})
+        )
         directory = PeerDirectory(
             lambda: [(n.node_id, n.certificate_pem) for n in self.store.nodes()], verifier
         )
@@ -99,18 +110,29 @@ class CoordinatorServer:
             on_attempt_end=self._log_relayed,
             party_wait_s=config.party_wait_s,
             capabilities=self._capabilities,
+            party_problem=self._party_problem,
+            auto_resume_window_s=config.auto_resume_window_s,
         )
         self.relay.on_offline(self.runner.party_offline)
         self.relay.on_online(self.runner.party_online)
         self._verifier = verifier
+        refusals = RefusalLog(self._refusal_burst)
+
+        def identify(ctx: grpc.ServicerContext) -> Principal:
+            return verifier(peer_certificate(ctx))
+
         servicer = CoordinatorServicer(
             store=self.store,
             relay=self.relay,
             runner=self.runner,
             router=self.router,
-            identify=lambda ctx: verifier(peer_certificate(ctx)),
-            peek_route=peek_route,
+            identify=identify,
             own_certificate=creds.cert_pem,
+            limits=config.limits,
+            refusals=refusals,
+            admin_log=self._admin_log,
+            quarantine=self.quarantine,
+            on_new_certificate=lambda node_id: directory.refresh(),
             witness=self.witness,
             # diagnostic pings carry random bytes: an in-memory replay guard is enough
             echo=functools.partial(echo_envelope, creds=creds, guard=ReplayGuard()),
@@ -119,10 +141,11 @@ class CoordinatorServer:
         interceptor = PeerAuthInterceptor(
             verifier, COORDINATOR_ACCESS, self.sink.decision_recorder(log_allowed=False)
         )
+        limiter = LimitInterceptor(CallerLimits(config.limits, refusals), identify)
         self.server, self.health, self.port = create_server(
             server_credentials(creds.cert_pem, creds.key_pem, creds.ca_pem),
             config.listen,
-            [TracingInterceptor(), interceptor],
+            [TracingInterceptor(), interceptor, limiter],
             max_workers=config.server_threads,
         )
         coordinator_pb2_grpc.add_CoordinatorServicer_to_server(servicer, self.server)
@@ -139,6 +162,27 @@ class CoordinatorServer:
             d["name"]: {f["name"]: list(f["purposes"]) for f in d.get("fields", [])}
             for d in json.loads(node.datasets_json)
         }
+
+    def _party_problem(self, node_id: str) -> str | None:
+        """Why a job may not name ``node_id`` now: never registered, or quarantined."""
+        if self.store.node(node_id) is None:
+            return "no node of that id has ever registered with this coordinator"
+        reason = self.quarantine.reason(node_id)
+        if reason is not None:
+            return f"quarantined ({reason}); an operator must release it first"
+        return None
+
+    def _admin_log(self, who: Principal, operation: str, details: Mapping[str, object]) -> None:
+        """An allowed administrative call, in the access log under its caller."""
+        caller = Actor(who.organization, who.node_id, who.role)
+        self.sink.record("admin", {"operation": operation, **details}, actor=caller)
+
+    def _refusal_burst(self, caller: str, what: str, count: int) -> None:
+        """Refused calls, written once per burst (``RefusalLog``), never once per call."""
+        self.sink.record(
+            "denial",
+            {"operation": "calls_refused", "caller": caller, "reason": what, "count": count},
+        )
 
     def _log_relayed(self, job_key: str, job_id: str) -> None:
         """One access-log entry per (sender, recipient) of a finished attempt: envelopes, bytes."""

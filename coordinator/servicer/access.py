@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from node.transport.roles import AUDITOR, BANK, DATA_HOLDERS, OPERATOR
+from node.pki.roles import AUDITOR, BANK, DATA_HOLDERS, OPERATOR
 
 _SERVICE = "/fedcredit.v1.Coordinator/"
 _WATCHERS = frozenset({*DATA_HOLDERS, OPERATOR, AUDITOR})
@@ -22,6 +22,9 @@ COORDINATOR_ACCESS: Final[dict[str, frozenset[str]]] = {
     # Jobs are started by operators, or by a bank (the party that wants the model).
     _SERVICE + "SubmitJob": frozenset({OPERATOR, BANK}),
     _SERVICE + "CancelJob": frozenset({OPERATOR, BANK}),
+    # Bringing a failed job back, and letting a quarantined node work again, are operators'.
+    _SERVICE + "ResumeJob": frozenset({OPERATOR}),
+    _SERVICE + "LiftQuarantine": frozenset({OPERATOR}),
     _SERVICE + "GetJob": _WATCHERS,
     _SERVICE + "ListJobs": _WATCHERS,
     _SERVICE + "WatchJob": _WATCHERS,

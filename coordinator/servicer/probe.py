@@ -1,4 +1,4 @@
-"""Diagnostic probes waiting for their echo (``Probe``; see ``node.diagnose.probe``).
+"""Diagnostic probes waiting for their echo (``Probe``; see ``node.transport.probe``).
 
 A probe names who it waits for: only an envelope from that peer, addressed to the probing
 node under the diagnostic job, completes it. An echo that arrives after its probe gave up is

@@ -3,8 +3,10 @@
 Everything the coordinator must have back after a crash lives here: who registered (with the
 certificate they presented), every job with its attempt counter and result, the event history,
 and the checkpoints of the coordinator's own protocol roles (e.g. the key holder's Paillier key
-for a vertical job). Relay traffic is deliberately not stored: it is sealed, short-lived, and a
-resumed job restarts its round from the last checkpoint.
+for a vertical job), sealed under the at-rest key (``coordinator.state.sealing``) and deleted
+when their job ends, and the nodes an operator must look at (quarantine). Relay traffic is
+deliberately not stored: it is sealed, short-lived, and a resumed job restarts its round from
+the last checkpoint.
 
 The SQL below is written once for both engines (``coordinator.state.database``); the schema is
 built by the versioned ``MIGRATIONS`` (``coordinator.state.migrations``).
@@ -13,15 +15,20 @@ built by the versioned ``MIGRATIONS`` (``coordinator.state.migrations``).
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from coordinator.state.database import Database, SqliteDatabase, Transaction
 from coordinator.state.migrations import Migration, migrate
 from coordinator.state.records import EventRecord, JobRecord, JobState, NodeRecord
+from coordinator.state.sealing import SealedSecretError, SecretBox
+from node.state import private_file
+
+log = logging.getLogger("fedcredit.coordinator.store")
 
 # Version 1 is the schema every SQLite store had before migrations were recorded: its
 # statements keep "IF NOT EXISTS", so recording it on such a database changes nothing.
@@ -69,7 +76,18 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 )
 """
 
-MIGRATIONS = (Migration(1, "nodes, jobs, events, checkpoints", _SCHEMA_V1),)
+_SCHEMA_V2 = """
+CREATE TABLE IF NOT EXISTS quarantine (
+    node_id TEXT PRIMARY KEY,
+    reason TEXT NOT NULL,
+    since {real} NOT NULL
+)
+"""
+
+MIGRATIONS = (
+    Migration(1, "nodes, jobs, events, checkpoints", _SCHEMA_V1),
+    Migration(2, "quarantine", _SCHEMA_V2),
+)
 
 
 class CoordinatorStore:
@@ -83,13 +101,17 @@ class CoordinatorStore:
     embedded default, the path of a SQLite file.
     """
 
-    def __init__(self, database: Database | Path | str) -> None:
+    def __init__(self, database: Database | Path | str, box: SecretBox) -> None:
         if not isinstance(database, Database):
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
-            database = SqliteDatabase(database)
+            database = SqliteDatabase(private_file(Path(database)))
         self._db = database
+        self._box = box
         self._lock = threading.RLock()
         migrate(self._db, "store", MIGRATIONS)
+        # Wakes job watchers when any event is added, so they need not poll.
+        self._event_added = threading.Condition()
+        row = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()
+        self._last_event = int(row[0]) if row else 0
 
     def close(self) -> None:
         with self._lock:
@@ -213,7 +235,18 @@ class CoordinatorStore:
                 "RETURNING id",
                 (event.job_id, event.time, event.kind, event.party, json.dumps(event.detail)),
             ).fetchone()
-            return int(row[0]) if row else 0
+            row_id = int(row[0]) if row else 0
+        with self._event_added:
+            self._last_event = max(self._last_event, row_id)
+            self._event_added.notify_all()
+        return row_id
+
+    def wait_for_event(self, after_id: int, timeout: float) -> int:
+        """Block until an event newer than ``after_id`` (of any job) exists or ``timeout``
+        passes; return the newest event id seen. Watchers pass what this returned last."""
+        with self._event_added:
+            self._event_added.wait_for(lambda: self._last_event > after_id, timeout)
+            return self._last_event
 
     def events(self, job_id: str, after_id: int = 0) -> list[tuple[int, EventRecord]]:
         """Events of ``job_id`` with row id greater than ``after_id``, oldest first."""
@@ -228,19 +261,76 @@ class CoordinatorStore:
     # coordinator-role checkpoints --------------------------------------------------------
 
     def save_checkpoint(self, job_id: str, name: str, data: bytes) -> None:
+        """Store ``data`` sealed: the database never holds a checkpoint in plain text."""
+        sealed = self._box.seal(data, _row_context(job_id, name))
         with self._tx() as db:
             db.execute(
                 """INSERT INTO checkpoints VALUES (?,?,?,?) ON CONFLICT (job_id, name)
                 DO UPDATE SET data=excluded.data, saved_at=excluded.saved_at""",
-                (job_id, name, data, time.time()),
+                (job_id, name, sealed, time.time()),
             )
 
     def load_checkpoint(self, job_id: str, name: str) -> bytes | None:
+        """The checkpoint, or ``None`` if there is none or it does not open (the role then
+        starts afresh, as after a lost key file)."""
         with self._lock:
             row = self._db.execute(
                 "SELECT data FROM checkpoints WHERE job_id=? AND name=?", (job_id, name)
             ).fetchone()
-        return bytes(row[0]) if row else None
+        if row is None:
+            return None
+        try:
+            return self._box.open(bytes(row[0]), _row_context(job_id, name))
+        except SealedSecretError as exc:
+            log.warning("checkpoint %s of job %s ignored: %s", name, job_id, exc)
+            return None
+
+    def delete_checkpoints(self, job_id: str, names: Collection[str] | None = None) -> int:
+        """Delete the job's checkpoints (only ``names`` if given); return how many went."""
+        with self._tx() as db:
+            if names is None:
+                cur = db.execute("DELETE FROM checkpoints WHERE job_id=?", (job_id,))
+            else:
+                return sum(
+                    db.execute(
+                        "DELETE FROM checkpoints WHERE job_id=? AND name=?", (job_id, n)
+                    ).rowcount
+                    for n in names
+                )
+            return int(cur.rowcount)
+
+    # quarantine --------------------------------------------------------------------------
+
+    def quarantine(self, node_id: str, reason: str) -> bool:
+        """Put ``node_id`` in quarantine; return False if it already was (reason kept)."""
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO quarantine VALUES (?,?,?) ON CONFLICT (node_id) DO NOTHING",
+                (node_id, reason, time.time()),
+            )
+            return cur.rowcount > 0
+
+    def lift_quarantine(self, node_id: str) -> bool:
+        """Release ``node_id``; return False if it was not quarantined."""
+        with self._tx() as db:
+            return db.execute("DELETE FROM quarantine WHERE node_id=?", (node_id,)).rowcount > 0
+
+    def quarantine_reason(self, node_id: str) -> str | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT reason FROM quarantine WHERE node_id=?", (node_id,)
+            ).fetchone()
+        return str(row[0]) if row else None
+
+    def quarantined(self) -> dict[str, str]:
+        """Every quarantined node with its reason."""
+        with self._lock:
+            rows = self._db.execute("SELECT node_id, reason FROM quarantine").fetchall()
+        return {str(n): str(r) for n, r in rows}
+
+
+def _row_context(job_id: str, name: str) -> bytes:
+    return f"fedcredit checkpoint v1\0{job_id}\0{name}".encode()
 
 
 def _job(row: tuple[object, ...]) -> JobRecord:

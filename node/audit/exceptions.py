@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
     from node.audit.verify import Finding, VerifyReport
@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 class AuditError(Exception):
     """Base class for every access-log error."""
+
+    catalog_code: ClassVar[str] = "audit.failed"  # RPC answer: node.transport.errors
 
 
 class InvalidProof(AuditError):
@@ -130,6 +132,8 @@ class SearchIndexMismatch(AuditError):
 
 class ProofRangeError(AuditError, ValueError):
     """A proof was asked for an index or size the log does not (yet) have."""
+
+    catalog_code: ClassVar[str] = "audit.out_of_range"  # RPC answer: node.transport.errors
 
     def __init__(self, what: str, value: int, limit: int) -> None:
         super().__init__(

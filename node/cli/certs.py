@@ -37,7 +37,7 @@ from node.pki import (
 from node.pki.ca import DEFAULT_CA_DAYS, DEFAULT_CERT_DAYS
 from node.pki.files import CA_CERT
 from node.pki.request import create_request, fingerprint, sign_request
-from node.transport.roles import ALL_ROLES
+from node.pki.roles import ALL_ROLES
 
 app = typer.Typer(
     help="Create the federation CA, issue, revoke, list and check certificates.",

@@ -5,7 +5,7 @@ order: the policy, the certificate and the CA, the disk under the state folder, 
 coordinator (mTLS), round trip and clock skew against it, a round trip through the relay to
 every other registered node, the largest message that passes, and with ``--job`` whether the
 policy covers this node's part of a job file. The network checks are sealed pings outside any
-job (``node.diagnose.probe``); nothing is written to the node's state or access log, so it
+job (``node.transport.probe``); nothing is written to the node's state or access log, so it
 runs beside a running node as well as before the first start.
 
 Exit codes (node/cli/exit_codes.py): 0 all OK, 30 warnings only, 31 at least one check failed.

@@ -231,11 +231,27 @@ def cancel(
     _print_job(reply, "text")
 
 
+@jobs_app.command("resume")
+def resume(
+    job_id: str,
+    coordinator: Address = "127.0.0.1:50051",
+    certs: Certs = Path("certs"),
+    as_: As = "operator",
+) -> None:
+    """Start a new attempt of a failed job from the last checkpoint all its parties hold."""
+    stub = _stub(coordinator, certs, as_)
+    with refusals():
+        reply = stub.ResumeJob(coordinator_pb2.GetJobRequest(job_id=job_id))
+    _print_job(reply, "text")
+
+
 def nodes_table(nodes: list[coordinator_pb2.NodeStatus]) -> Table:
     table = Table("node", "organization", "role", "online", "datasets", "policy")
     for n in nodes:
         datasets = ", ".join(f"{d.name} ({d.rows} rows)" for d in n.datasets)
         online = "[green]yes[/green]" if n.online else "[red]no[/red]"
+        if n.quarantine_reason:
+            online += f" [red]quarantined: {n.quarantine_reason}[/red]"
         table.add_row(n.node_id, n.organization, n.role, online, datasets, n.policy_version[:12])
     return table
 
@@ -261,6 +277,7 @@ def list_nodes(
                         "role": n.role,
                         "online": n.online,
                         "datasets": [d.name for d in n.datasets],
+                        "quarantine_reason": n.quarantine_reason,
                     }
                     for n in nodes
                 ],
@@ -269,3 +286,18 @@ def list_nodes(
         )
         return
     Console().print(nodes_table(nodes))
+
+
+@nodes_app.command("release")
+def release_quarantine(
+    node_id: str,
+    coordinator: Address = "127.0.0.1:50051",
+    certs: Certs = Path("certs"),
+    as_: As = "operator",
+) -> None:
+    """Lift a node's quarantine (after its refused checkpoint was looked into)."""
+    stub = _stub(coordinator, certs, as_)
+    with refusals():
+        reply = stub.LiftQuarantine(coordinator_pb2.LiftQuarantineRequest(node_id=node_id))
+    word = "released from quarantine" if reply.lifted else "was not quarantined"
+    Console().print(f"node {node_id} {word}")

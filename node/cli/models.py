@@ -16,9 +16,9 @@ from rich.console import Console
 from rich.table import Table
 
 from node.cli._lending_support import fail, node_config
+from node.data.datasets import NodeDatasets
 from node.models import ModelError, ModelRegistry, part_from_job
 from node.models.part import JobContext
-from node.runtime.datasets import NodeDatasets
 
 app = typer.Typer(help="Deployed model parts at this node.", no_args_is_help=True)
 ConfigOpt = Annotated[Path, typer.Option("--config", help="The node's configuration file.")]

@@ -161,6 +161,7 @@ def table(
     at the bank the label. Add the table to the node's datasets to train on it."""
     import yaml
 
+    from node.data.datasets import NodeDatasets, UnknownDataset
     from node.data.exceptions import DatasetError
     from node.monitoring.config import parse_monitoring_config
     from node.monitoring.exceptions import MonitoringError
@@ -172,7 +173,6 @@ def table(
         signal_table,
         table_schema,
     )
-    from node.runtime.datasets import NodeDatasets, UnknownDataset
 
     cfg = node_config(config)
     try:

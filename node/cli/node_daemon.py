@@ -15,6 +15,7 @@ from node.policy import PolicyError
 from node.runtime.config import ConfigError, load_node_config
 from node.runtime.node_process import NodeProcess
 from node.runtime.state_lock import StateDirInUse
+from node.state import private_file, restrict_new_files
 from node.telemetry.setup import configure_telemetry
 
 log = logging.getLogger("fedcredit.node")
@@ -31,8 +32,9 @@ def _run(argv: list[str] | None) -> int:
     args = daemon_arguments("fedcredit-node", "Run a fedcredit node beside its data.", argv)
     try:
         config = load_node_config(args.config)
+        restrict_new_files()
         provider = configure_telemetry(
-            f"fedcredit-node/{config.node_id}", config.state_dir / "traces.jsonl"
+            f"fedcredit-node/{config.node_id}", private_file(config.state_dir / "traces.jsonl")
         )
         node = NodeProcess(config)
     except ConfigError as exc:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 
 class ConsentError(Exception):
     """Base class of authorization errors."""
+
+    catalog_code: ClassVar[str] = "lending.bad_request"  # RPC answer: node.transport.errors
 
 
 class InvalidAuthorization(ConsentError):
@@ -18,6 +22,8 @@ class InvalidAuthorization(ConsentError):
 
 class UnknownAuthorization(ConsentError):
     """No record with that id is held here."""
+
+    catalog_code: ClassVar[str] = "authorization.unknown"  # RPC answer: node.transport.errors
 
     def __init__(self, record_id: str) -> None:
         super().__init__(

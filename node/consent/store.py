@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 from node.audit.tokens import is_token
 from node.consent.exceptions import InvalidAuthorization, UnknownAuthorization
 from node.consent.record import Authorization, Evidence, needed_mask, purpose_mask
-from node.runtime.statedb import open_state_db
+from node.state.db import open_state_db
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS authorizations (

@@ -9,18 +9,18 @@ from typing import Final
 
 from cryptography import x509
 
+from node.audit.sink import AuditSink
 from node.console.app import Console, Page
 from node.console.config import ConsoleConfig
+from node.console.metrics_page import metrics_page
 from node.console.server import ConsoleServer
 from node.console.views import NodeViews
+from node.data.datasets import NodeDatasets
 from node.monitoring.service import MonitoringService
 from node.pki.files import NodeCredentials
 from node.pki.identity import Identity
 from node.policy import PolicyEngine
-from node.runtime.audit_sink import AuditSink
-from node.runtime.datasets import NodeDatasets
 from node.scoring.records import DecisionRecords
-from node.telemetry.metrics_page import metrics_page
 
 log = logging.getLogger("fedcredit.console")
 

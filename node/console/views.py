@@ -27,17 +27,17 @@ from node.audit.merkle import leaf_hash, verify_inclusion
 from node.audit.search import SearchQuery
 from node.audit.verify import verify_log
 from node.console.app import Ask, Page, Refused
+from node.data.datasets import NodeDatasets
 from node.monitoring.exceptions import MonitoringError
 from node.monitoring.policy import LEVELS
 from node.monitoring.service import MonitoringService
 from node.monitoring.workflow import ACTIONS
 from node.pki.identity import Identity
+from node.pki.roles import AUDITOR, DATA_HOLDERS, LOAN_OFFICER, OPERATOR
 from node.policy import PolicyEngine, PolicyError
 from node.policy.model import DATA_PURPOSES, Role
-from node.runtime.datasets import NodeDatasets
 from node.scoring.exceptions import ScoringError
 from node.scoring.records import DecisionRecords
-from node.transport.roles import AUDITOR, DATA_HOLDERS, LOAN_OFFICER, OPERATOR
 
 # Actions by which data leaves a node (or is used for another party), for "what left".
 LEFT: Final = (Action.READ, Action.RELEASE, Action.TRAINING_USE, Action.SCORE, Action.PSI_RUN)

@@ -411,6 +411,31 @@ def cache_full(limit: int) -> ReplayedEnvelope:
     )
 
 
+def _verify_signature(parts: _Parts, sender_sign_public: bytes) -> None:
+    try:
+        Ed25519PublicKey.from_public_bytes(sender_sign_public).verify(
+            parts.signature, _to_sign(parts.body)
+        )
+    except (InvalidSignature, ValueError):
+        raise InvalidEnvelope("envelope signature does not verify") from None
+
+
+def verify_sender(blob: bytes, sender_sign_public: bytes) -> Header:
+    """Check an envelope's signature under its sender's key without opening it; return its header.
+
+    For a relay: it cannot decrypt (and must not try), but it can refuse what its claimed
+    sender did not sign before passing it on. Freshness and replay are the recipient's checks.
+
+    Raises
+    ------
+    InvalidEnvelope
+        Malformed, unknown version, or the signature does not verify under the key.
+    """
+    parts = _split(blob)
+    _verify_signature(parts, sender_sign_public)
+    return parts.header
+
+
 def open_envelope(
     blob: bytes,
     *,
@@ -458,12 +483,7 @@ def open_envelope(
         raise InvalidEnvelope("envelope is not addressed to this party")
     if sender is not None and header.sender != sender:
         raise InvalidEnvelope("envelope is not from the expected sender")
-    try:
-        Ed25519PublicKey.from_public_bytes(sender_sign_public).verify(
-            parts.signature, _to_sign(parts.body)
-        )
-    except (InvalidSignature, ValueError):
-        raise InvalidEnvelope("envelope signature does not verify") from None
+    _verify_signature(parts, sender_sign_public)
     replay_guard.check(header, now)
     try:
         shared = seal_key.exchange(X25519PublicKey.from_public_bytes(header.ephemeral))

@@ -3,9 +3,13 @@ check failed (and neither can an attacker probing a node)."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 
 class InvalidEnvelope(Exception):
     """The envelope is malformed, of an unknown version, not for us, or fails authentication."""
+
+    catalog_code: ClassVar[str] = "envelope.refused"  # RPC answer: node.transport.errors
 
 
 class ReplayedEnvelope(InvalidEnvelope):

@@ -14,8 +14,8 @@ from cryptography import x509
 
 from node.diagnose.findings import Finding, Level
 from node.jobs.exceptions import JobSpecError
-from node.jobs.registry import job_type
 from node.jobs.spec import parse_job_file
+from node.jobtypes.registry import job_type
 from node.pki import PeerVerifier, PkiError
 from node.pki.exceptions import CertificateExpired, CertificateNotYetValid, CertificateRevoked
 from node.pki.files import NodeCredentials, load_identity_files

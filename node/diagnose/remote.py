@@ -1,6 +1,6 @@
 """What ``fedcredit diagnose`` measures over the network: the coordinator connection, clock
 skew, round trips to the coordinator and through the relay to each peer, and the largest
-message that passes. Every measurement is a sealed ping (``node.diagnose.probe``)."""
+message that passes. Every measurement is a sealed ping (``node.transport.probe``)."""
 
 from __future__ import annotations
 
@@ -14,14 +14,14 @@ import grpc
 
 from node.crypto.exceptions import InvalidEnvelope
 from node.diagnose.findings import Finding, Level
-from node.diagnose.probe import PING_TOPIC, PONG_TOPIC, PROBE_JOB
 from node.pki import PeerVerifier
 from node.pki.files import NodeCredentials
 from node.pki.identity import Principal
+from node.pki.roles import COORDINATOR
 from node.runtime.link import diagnose_handshake
 from node.transport.directory import PeerDirectory, UnknownParty
 from node.transport.grpc_options import MAX_MESSAGE_BYTES, channel_credentials, secure_channel
-from node.transport.roles import COORDINATOR
+from node.transport.probe import PING_TOPIC, PONG_TOPIC, PROBE_JOB
 from node.transport.sealing import DirectorySealer
 from protos.fedcredit.v1 import common_pb2, coordinator_pb2, coordinator_pb2_grpc
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 
 class JobError(Exception):
     """Base class for job failures a user can act on."""
@@ -9,6 +11,8 @@ class JobError(Exception):
 
 class JobSpecError(JobError):
     """A job file is malformed or names something that does not exist."""
+
+    catalog_code: ClassVar[str] = "job.invalid_spec"  # RPC answer: node.transport.errors
 
     def __init__(self, source: str, problem: str) -> None:
         super().__init__(f"{source}: {problem}")
@@ -26,6 +30,8 @@ class UnknownJobType(JobSpecError):
 
 class DuplicateJobId(JobError):
     """A job with the requested id already exists."""
+
+    catalog_code: ClassVar[str] = "job.duplicate_id"  # RPC answer: node.transport.errors
 
     def __init__(self, job_id: str) -> None:
         super().__init__(f"job id {job_id!r} already exists; choose another or leave it empty")

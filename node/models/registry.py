@@ -20,7 +20,7 @@ from typing import Final
 
 from node.models.exceptions import ModelError, ModelNotFound
 from node.models.part import ModelPart, load_part
-from node.runtime.statedb import open_state_db
+from node.state.db import open_state_db
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS deployments (

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 
 class MonitoringError(Exception):
     """Base class: a monitoring request or configuration cannot be carried out."""
+
+    catalog_code: ClassVar[str] = "monitoring.refused"  # RPC answer: node.transport.errors
 
 
 class MonitoringPolicyError(MonitoringError):
@@ -27,6 +31,8 @@ class NotConfigured(MonitoringError):
 
 class UnknownAlert(MonitoringError):
     """No alert of that id at this bank."""
+
+    catalog_code: ClassVar[str] = "monitoring.unknown_alert"  # RPC answer: node.transport.errors
 
 
 class InvalidTransition(MonitoringError):

@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from node.audit import Actor
+from node.audit.sink import AuditSink
+from node.data.datasets import NodeDatasets
 from node.monitoring import wire as mwire
 from node.monitoring.config import MonitoringConfig, parse_monitoring_config
 from node.monitoring.holder import MonitorHolder, PanelView
 from node.monitoring.service import MonitoringService, Scheduler
 from node.monitoring.store import MonitoringStore
 from node.policy import PolicyEngine
-from node.runtime.audit_sink import AuditSink
-from node.runtime.datasets import NodeDatasets
 from node.scoring.config import ScoringConfig
 from node.scoring.keys import Pseudonyms
 from node.scoring.lending import Lending

@@ -30,7 +30,7 @@ from node.pki.files import (
     write_public,
 )
 from node.pki.identity import ENVELOPE_KEYS_OID, encode_envelope_keys, peer_dns_name
-from node.transport.roles import ALL_ROLES
+from node.pki.roles import ALL_ROLES
 
 DEFAULT_CA_DAYS = 3650
 DEFAULT_CERT_DAYS = 365

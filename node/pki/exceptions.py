@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 
 class PkiError(Exception):
     """Base class for certificate and key failures."""
+
+    catalog_code: ClassVar[str] = "auth.certificate_refused"  # RPC answer: node.transport.errors
 
 
 class UnknownIssuer(PkiError):

@@ -15,7 +15,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from node.pki.exceptions import BadIdentity
-from node.transport.roles import ALL_ROLES
+from node.pki.roles import ALL_ROLES
 
 # A UUID-derived OID (ITU-T X.667, arc 2.25): globally unique without a registration.
 ENVELOPE_KEYS_OID: Final = x509.ObjectIdentifier("2.25.230205085147985196621278704386985512782")

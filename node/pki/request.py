@@ -47,7 +47,7 @@ from node.pki.ca import (
 from node.pki.exceptions import BadIdentity, CertificateExists, PkiError
 from node.pki.files import write_public
 from node.pki.identity import ENVELOPE_KEYS_OID
-from node.transport.roles import ALL_ROLES
+from node.pki.roles import ALL_ROLES
 
 # A UUID-derived OID (ITU-T X.667, arc 2.25), like ENVELOPE_KEYS_OID.
 KEY_PROOF_OID: Final = x509.ObjectIdentifier("2.25.181639282920751967084792421345939045126")

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 
 class PolicyError(Exception):
     """Base class for every error of the policy package."""
+
+    catalog_code: ClassVar[str] = "policy.reload_failed"  # RPC answer: node.transport.errors
 
 
 class PolicyFileError(PolicyError):
@@ -95,6 +98,8 @@ class PolicyDenied(PolicyError):
         The rules that would have been needed (for ``missing_rule``), else empty.
     """
 
+    catalog_code: ClassVar[str] = "policy.denied"  # RPC answer: node.transport.errors
+
     code = "denied"
 
     def __init__(self, message: str, version: str, missing: tuple[MissingRule, ...] = ()) -> None:
@@ -150,6 +155,8 @@ class TransformError(PolicyError):
         The transformation name.
     """
 
+    catalog_code: ClassVar[str] = "release.transform_failed"  # RPC answer: node.transport.errors
+
     def __init__(self, field: str, transform: str, problem: str, fix: str) -> None:
         super().__init__(f"field {field!r}, transform {transform!r}: {problem}; {fix}")
         self.field = field
@@ -166,10 +173,16 @@ class ReleaseQueryError(PolicyError):
         What is wrong (names fields and operators, never the filter's literal values).
     """
 
+    catalog_code: ClassVar[str] = "release.bad_filter"  # RPC answer: node.transport.errors
+
     def __init__(self, problem: str, fix: str) -> None:
         super().__init__(f"release filter refused: {problem}; {fix}")
         self.problem = problem
         self.fix = fix
+
+    def catalog_detail(self) -> str:
+        """What the caller sees: the problem only (the fix is the catalog entry's)."""
+        return self.problem
 
 
 class TransformSpecError(PolicyError):

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from node.psi.exceptions import PsiSpecError
+from node.transport.limits import MAX_PAYLOAD_BYTES
 
 # Every PSI message stays under this bound, so a million ids never need one huge message.
-MAX_MESSAGE_BYTES: Final = 4 * 1024 * 1024
+MAX_MESSAGE_BYTES: Final = MAX_PAYLOAD_BYTES
 POINT_BYTES: Final = 32
 # Room left in a message for its header (version, kind, batch numbers, counts).
 _HEADER_ROOM: Final = 64

@@ -11,6 +11,7 @@ import yaml
 
 from node.compute import ComputeConfig
 from node.console.config import ConsoleConfig, ConsoleConfigError, parse_console_config
+from node.data.datasets import DatasetConfig
 
 
 class ConfigError(Exception):
@@ -21,16 +22,6 @@ class ConfigError(Exception):
         self.path = path
         self.key = key
         self.problem = problem
-
-
-@dataclass(frozen=True)
-class DatasetConfig:
-    """A dataset the node serves: its file, its schema, and the id field PSI may use."""
-
-    name: str
-    path: Path
-    schema: Path
-    psi_id_field: str | None = None
 
 
 @dataclass(frozen=True)

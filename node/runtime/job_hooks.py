@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from node.jobs.hooks import JobHooks
+from node.state import confined
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
@@ -29,7 +30,7 @@ class NodeJobHooks(JobHooks):
         record: Callable[[str, Mapping[str, object]], object],
     ) -> None:
         self._job_id = job_id
-        self._dir = checkpoint_dir / _SAFE.sub("_", job_id)
+        self._dir = confined(checkpoint_dir, _SAFE.sub("_", job_id))
         self._report_progress = report_progress
         self._record = record
 
@@ -40,7 +41,7 @@ class NodeJobHooks(JobHooks):
         self._record(action, {"job_id": self._job_id, **details})
 
     def _path(self, name: str) -> Path:
-        return self._dir / _SAFE.sub("_", name)
+        return confined(self._dir, _SAFE.sub("_", name))
 
     def save_checkpoint(self, name: str, data: bytes) -> None:
         self._dir.mkdir(parents=True, exist_ok=True)

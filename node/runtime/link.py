@@ -17,9 +17,9 @@ import grpc
 
 from node.pki import PeerVerifier, PkiError
 from node.pki.files import NodeCredentials
+from node.pki.roles import COORDINATOR
 from node.transport.grpc_options import channel_credentials, secure_channel
 from node.transport.relay_channel import RecipientGone
-from node.transport.roles import COORDINATOR
 from protos.fedcredit.v1 import common_pb2, coordinator_pb2, coordinator_pb2_grpc
 
 log = logging.getLogger("fedcredit.node.link")
@@ -30,6 +30,16 @@ RPC_TIMEOUT_S = 15.0
 
 class CertificateRefused(Exception):
     """The coordinator refused this node's certificate; retrying will not help."""
+
+
+class RelayRefused(Exception):
+    """The coordinator refused an envelope this node sent; its reason is the coordinator's own
+    value-free message (a stale certificate after re-issued keys, a rate limit ...)."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(f"the coordinator refused an envelope ({code}): {reason}")
+        self.code = code
+        self.reason = reason
 
 
 def diagnose_handshake(creds: NodeCredentials) -> str | None:
@@ -127,7 +137,13 @@ class CoordinatorLink:
                 return
             except grpc.RpcError as exc:
                 code = exc.code() if hasattr(exc, "code") else None
-                if code in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED):
+                if code in (
+                    grpc.StatusCode.UNAUTHENTICATED,
+                    grpc.StatusCode.PERMISSION_DENIED,
+                    # registered to another organization, or an identifier it refuses
+                    grpc.StatusCode.ALREADY_EXISTS,
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                ):
                     self.fatal = f"coordinator refused this node: {exc.details()}"
                     log.error("%s", self.fatal)
                     return
@@ -138,7 +154,9 @@ class CoordinatorLink:
                         log.error("%s", self.fatal)
                         return
                 if not self._stop.is_set():
-                    log.info("coordinator at %s unreachable (%s); retrying", self._address, code)
+                    name = code.name if code is not None else "no status"
+                    detail = exc.details() if hasattr(exc, "details") else ""
+                    log.info("coordinator at %s: %s (%s); retrying", self._address, name, detail)
             finally:
                 if self.connected.is_set():
                     self.connected.clear()
@@ -190,7 +208,7 @@ class CoordinatorLink:
                 raise RecipientGone("recipient", exc.details() or "is offline") from None
             if code is grpc.StatusCode.UNAVAILABLE:
                 raise RecipientGone("coordinator", "is unreachable") from None
-            raise
+            raise RelayRefused(code.name, exc.details() or "no reason given") from None
 
     def directory(self) -> list[tuple[str, bytes]]:
         response = self.stub.GetDirectory(coordinator_pb2.DirectoryRequest(), timeout=RPC_TIMEOUT_S)

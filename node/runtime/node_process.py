@@ -7,20 +7,19 @@ import threading
 from importlib.metadata import version
 
 from node.audit import AccessLog, Actor
+from node.audit.sink import AuditSink
 from node.compute import compute_executor
 from node.console.config import ConsoleConfig
 from node.console.serve import node_pages, serve_console
 from node.console.server import ConsoleServer
 from node.crypto.replay import PersistentReplayGuard
-from node.diagnose.probe import EchoService
+from node.data.datasets import NodeDatasets, UnknownDataset
 from node.jobs.context import FieldGate
 from node.monitoring.exceptions import MonitoringError
 from node.monitoring.node import Monitoring
 from node.pki import PeerVerifier, PkiError, load_identity_files
 from node.policy import Decision, PolicyEngine
-from node.runtime.audit_sink import AuditSink
 from node.runtime.config import ConfigError, NodeConfig
-from node.runtime.datasets import NodeDatasets, UnknownDataset
 from node.runtime.gate import PolicyGate
 from node.runtime.link import CoordinatorLink
 from node.runtime.secrets import node_secret
@@ -31,10 +30,12 @@ from node.scoring.exceptions import ScoringError
 from node.scoring.lending import Lending
 from node.servicer.access import NODE_ACCESS
 from node.servicer.node_servicer import NodeServicer, dataset_infos
+from node.state import InvalidIdentifier, check_identifier, private_dir, restrict_new_files
 from node.telemetry import TracingInterceptor
 from node.transport.auth import PeerAuthInterceptor, peer_certificate
 from node.transport.directory import PeerDirectory
 from node.transport.grpc_options import create_server, server_credentials, set_serving
+from node.transport.probe import EchoService
 from node.transport.relay_channel import EnvelopeRouter
 from node.transport.sealing import DirectorySealer
 from protos.fedcredit.v1 import coordinator_pb2, node_pb2_grpc
@@ -67,12 +68,16 @@ class NodeProcess:
         if reason is not None:
             raise PkiError(f"this node's own certificate is unusable: {reason}")
         self.identity = creds.identity
+        restrict_new_files()
+        private_dir(config.state_dir)
         self._state_lock = StateLock.acquire(config.state_dir)
         secret = node_secret(config.state_dir)
         self.datasets = NodeDatasets(config.datasets)
         if config.policy is None:
             raise ConfigError(config.cert_dir, "policy", "a node needs a policy file (deny all)")
-        self.access_log = AccessLog.open(config.state_dir / "audit", creds.sign_key, config.node_id)
+        self.access_log = AccessLog.open(
+            private_dir(config.state_dir / "audit"), creds.sign_key, config.node_id
+        )
         actor = Actor(creds.identity.organization, creds.identity.node_id, creds.identity.role)
         self.sink = AuditSink(self.access_log, actor, lambda: self.engine.version)
         self.engine = PolicyEngine.load(config.policy, secret, on_decision=self._record_decision)
@@ -195,6 +200,13 @@ class NodeProcess:
                 self.sink.record("denial", {"operation": "envelope_refused", "reason": str(exc)})
         elif kind == "task":
             t = event.task
+            try:  # ids name files here (checkpoints, alignments, models): check them first
+                for kind_, value in (("job id", t.job_id), *(("party", p) for p in t.parties)):
+                    check_identifier(kind_, value)
+            except InvalidIdentifier as exc:
+                log.warning("refused a task assignment: %s", exc)
+                self.sink.record("denial", {"operation": "task_refused", "reason": str(exc)})
+                return
             self.directory.refresh()
             self.tasks.assign(
                 Assignment(t.job_id, t.job_type, t.spec_yaml, t.attempt, tuple(t.parties))

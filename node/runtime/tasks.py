@@ -20,8 +20,8 @@ from typing import Any
 
 from node.jobs.context import DatasetSource, FieldGate, PartyContext
 from node.jobs.exceptions import public_message
-from node.jobs.registry import job_type
 from node.jobs.spec import parse_job_file
+from node.jobtypes.registry import job_type
 from node.runtime.job_hooks import NodeJobHooks
 from node.telemetry import tracer
 from node.telemetry.jobtrace import attempt_parent

@@ -17,7 +17,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from node.runtime.statedb import open_state_db
+from node.state.db import open_state_db
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS counts (day TEXT, kind TEXT, key TEXT, n INTEGER,

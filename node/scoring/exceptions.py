@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 
 class ScoringError(Exception):
     """Base class of scoring errors."""
@@ -9,6 +11,8 @@ class ScoringError(Exception):
 
 class DecisionPolicyError(ScoringError):
     """A decision-policy file is missing, malformed or inconsistent."""
+
+    catalog_code: ClassVar[str] = "lending.not_ready"  # RPC answer: node.transport.errors
 
     def __init__(self, source: str, key: str, problem: str) -> None:
         super().__init__(f"{source}: {key}: {problem}")
@@ -20,9 +24,13 @@ class DecisionPolicyError(ScoringError):
 class BadApplication(ScoringError):
     """An application cannot be scored as given (bad code, reference or amounts)."""
 
+    catalog_code: ClassVar[str] = "lending.bad_request"  # RPC answer: node.transport.errors
+
 
 class NotReady(ScoringError):
     """This node cannot decide yet (no decision policy or no current model)."""
+
+    catalog_code: ClassVar[str] = "lending.not_ready"  # RPC answer: node.transport.errors
 
 
 class ReplayMismatch(ScoringError):

@@ -24,15 +24,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from node.audit import Action, Actor
+from node.audit.sink import AuditSink
 from node.consent.exceptions import ConsentError
 from node.consent.record import Authorization
 from node.consent.store import PENDING, ConsentStore
+from node.data.datasets import NodeDatasets
 from node.models import ModelNotFound, ModelRegistry
 from node.models.part import ModelPart
 from node.pki.identity import Identity
 from node.policy import PolicyDenied, PolicyEngine
-from node.runtime.audit_sink import AuditSink
-from node.runtime.datasets import NodeDatasets
 from node.scoring import wire
 from node.scoring.caps import DailyCaps
 from node.scoring.config import ScoringConfig, category

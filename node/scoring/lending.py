@@ -16,21 +16,21 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from node.audit import Action, Actor
+from node.audit.sink import AuditSink
 from node.audit.tokens import FirmTokenizer
-from node.consent.desk import ConsentDesk
 from node.consent.gate import ReleaseFirms, TrainingFirms
 from node.consent.store import PENDING, ConsentStore
+from node.data.datasets import NodeDatasets
 from node.models import ModelRegistry
 from node.pki.files import NodeCredentials
 from node.pki.identity import Identity
 from node.policy import PolicyEngine
 from node.policy.release import ReleaseRecord
-from node.runtime.audit_sink import AuditSink
-from node.runtime.datasets import NodeDatasets
 from node.scoring import wire
 from node.scoring.caps import DailyCaps
 from node.scoring.client import PartnerClient
 from node.scoring.config import ScoringConfig
+from node.scoring.desk import ConsentDesk
 from node.scoring.holder import HolderService
 from node.scoring.index import FirmIndex
 from node.scoring.keys import Pseudonyms, pair_key

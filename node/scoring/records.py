@@ -16,8 +16,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from node.runtime.statedb import open_state_db
 from node.scoring.exceptions import ScoringError
+from node.state.db import open_state_db
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS decisions (

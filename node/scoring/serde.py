@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from node.consent.desk import Grant
 from node.consent.record import Evidence
+from node.scoring.desk import Grant
 from node.scoring.service import Application, Decided
 from protos.fedcredit.v1 import node_pb2
 

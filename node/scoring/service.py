@@ -23,10 +23,10 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from node.audit import Action, Actor
+from node.audit.sink import AuditSink
 from node.audit.tokens import FirmTokenizer
 from node.data import uscc
 from node.models import LogisticPart, ModelNotFound, ModelRegistry
-from node.runtime.audit_sink import AuditSink
 from node.scoring import wire
 from node.scoring.client import PartnerClient, Pending
 from node.scoring.engine import HolderAnswer, HolderReplies, Outcome, decide, decide_many

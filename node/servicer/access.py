@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from node.transport.roles import ALL_ROLES, AUDITOR, DATA_HOLDERS, LOAN_OFFICER, OPERATOR
+from node.pki.roles import ALL_ROLES, AUDITOR, DATA_HOLDERS, LOAN_OFFICER, OPERATOR
 
 _SERVICE = "/fedcredit.v1.Node/"
 

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 import grpc
 
 from node.audit.export import write_export
+from node.audit.sink import AuditSink
+from node.data.datasets import NodeDatasets, UnknownDataset
 from node.pki.identity import Identity
 from node.policy import PolicyEngine
 from node.policy.exceptions import PolicyError
 from node.policy.model import DATA_PURPOSES
 from node.policy.release import FORMATS, ReleaseRecord, ReleaseRequest, build_release
-from node.runtime.audit_sink import AuditSink
-from node.runtime.datasets import NodeDatasets, UnknownDataset
 from node.transport.errors import ServiceError
 from protos.fedcredit.v1 import common_pb2, node_pb2, node_pb2_grpc
 

@@ -6,7 +6,7 @@ per-message metadata can carry a trace context there. Instead the job id *is* th
 The trace id is a hash of the job id and the coordinator's ``job.attempt`` span id a hash of
 ``"<job id>#<attempt>"``; a party opens its ``job.party`` span as a child of that span id,
 which it computes itself. The RPCs a party then makes (``Send``, ``ReportTask``) carry their
-context in gRPC metadata (``node.telemetry.propagation``), so the coordinator's server spans
+context in gRPC metadata (``node.transport.propagation``), so the coordinator's server spans
 hang under the party's span. Several attempts of one job are several root spans in one trace.
 
 Only the job id goes into the hash: job ids are chosen by operators or the coordinator and

@@ -18,8 +18,8 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from node.telemetry.metrics import record_rpc
-from node.telemetry.propagation import extract_context
 from node.transport.handlers import Behavior, WrappingInterceptor
+from node.transport.propagation import extract_context
 
 tracer = trace.get_tracer("fedcredit")
 
@@ -28,7 +28,7 @@ class TracingInterceptor(WrappingInterceptor):
     """Opens a SERVER span around every handler and records how the call ended.
 
     The span continues the caller's trace when the call carries a ``traceparent``
-    (``node.telemetry.propagation``), and each call's duration goes to the
+    (``node.transport.propagation``), and each call's duration goes to the
     ``fedcredit.rpc.server.duration`` histogram with its method and status.
 
     Install it first (outermost), so refusals by the authentication interceptor are traced too.

@@ -2,12 +2,12 @@
 
 Every failure a caller can see is a catalog entry: a stable code, the gRPC status, a message
 written by us and the fix. Handlers raise ``ServiceError(code, **params)``; known exception
-families of the project (policy refusals, certificate problems, bad job files) are mapped to
-their entry here; anything else answers ``INTERNAL`` with the ``internal`` entry. Foreign
-exception text (pandas, numpy, the standard library) can quote the value that broke it — a
-credit code in a failed conversion — so it never leaves the process: the translator logs the
-exception's type, catalog code and where it was raised, never its message, and marks the
-current span with the type and code only.
+families of the project (policy refusals, certificate problems, bad job files) name their entry
+with a ``catalog_code`` class attribute (see ``classify``); anything else answers ``INTERNAL``
+with the ``internal`` entry. Foreign exception text (pandas, numpy, the standard library) can
+quote the value that broke it — a credit code in a failed conversion — so it never leaves the
+process: the translator logs the exception's type, catalog code and where it was raised, never
+its message, and marks the current span with the type and code only.
 
 Parameters filled into a message are names (datasets, fields, roles, job ids) and counts;
 each string is checked (``safe_param``) and replaced by ``<withheld>`` when it is not a plain
@@ -20,11 +20,10 @@ The catalog is documented in ``docs/trust-model.md`` ("Error catalog").
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -297,61 +296,21 @@ class ServiceError(Exception):
         return self.entry.render(self.params)
 
 
-# Families whose message is value-free by design, mapped to their entry. Imported on first
-# use, so importing the transport does not pull in the policy engine and the job registry.
-@functools.cache
-def _families() -> list[
-    tuple[
-        type[BaseException] | tuple[type[BaseException], ...],
-        Callable[[BaseException], ServiceError],
-    ]
-]:
-    from node.audit.exceptions import AuditError, ProofRangeError
-    from node.consent.exceptions import ConsentError, UnknownAuthorization
-    from node.crypto.exceptions import InvalidEnvelope
-    from node.jobs.exceptions import DuplicateJobId, JobSpecError
-    from node.monitoring.exceptions import MonitoringError, UnknownAlert
-    from node.pki.exceptions import PkiError
-    from node.policy.exceptions import PolicyDenied, PolicyError, ReleaseQueryError, TransformError
-    from node.scoring.exceptions import BadApplication, DecisionPolicyError, NotReady
-
-    def detail(code: str) -> Callable[[BaseException], ServiceError]:
-        return lambda exc: ServiceError(code, detail=str(exc))
-
-    return [
-        (
-            ServiceError,
-            lambda exc: exc if isinstance(exc, ServiceError) else ServiceError("internal"),
-        ),
-        (PolicyDenied, detail("policy.denied")),
-        (ReleaseQueryError, lambda exc: ServiceError("release.bad_filter", detail=_problem(exc))),
-        (TransformError, detail("release.transform_failed")),
-        (PolicyError, detail("policy.reload_failed")),
-        (PkiError, detail("auth.certificate_refused")),
-        (ProofRangeError, detail("audit.out_of_range")),
-        (AuditError, detail("audit.failed")),
-        (JobSpecError, detail("job.invalid_spec")),
-        (UnknownAuthorization, lambda exc: ServiceError("authorization.unknown")),
-        (ConsentError, detail("lending.bad_request")),
-        (BadApplication, detail("lending.bad_request")),
-        ((NotReady, DecisionPolicyError), detail("lending.not_ready")),
-        (UnknownAlert, lambda exc: ServiceError("monitoring.unknown_alert")),
-        (MonitoringError, detail("monitoring.refused")),
-        (InvalidEnvelope, detail("envelope.refused")),
-        (DuplicateJobId, lambda exc: ServiceError("job.duplicate_id")),
-    ]
-
-
-def _problem(exc: BaseException) -> str:
-    return str(getattr(exc, "problem", ""))
-
-
 def classify(exc: BaseException) -> ServiceError:
-    """The catalog entry ``exc`` answers with: its family's, else ``internal``."""
-    for family, convert in _families():
-        if isinstance(exc, family):
-            return convert(exc)
-    return ServiceError("internal")
+    """The catalog entry ``exc`` answers with: its family's, else ``internal``.
+
+    A family of the project names its entry with a ``catalog_code`` class attribute (the most
+    derived class's wins) and may narrow what is passed as ``detail`` with a ``catalog_detail()``
+    method; the default is the exception's own value-free text. The transport knows no domain
+    package: each one says how its errors answer.
+    """
+    if isinstance(exc, ServiceError):
+        return exc
+    code = getattr(exc, "catalog_code", None)
+    if not isinstance(code, str) or code not in CATALOG:
+        return ServiceError("internal")
+    narrow = getattr(exc, "catalog_detail", None)
+    return ServiceError(code, detail=narrow() if callable(narrow) else str(exc))
 
 
 def _origin(exc: BaseException) -> str:

@@ -9,11 +9,8 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from node.pki.identity import peer_dns_name
-from node.telemetry.propagation import TraceContextClientInterceptor
-
-# Protocols batch their payloads to a few MiB; the cap leaves room for the envelope and refuses
-# anything larger before it is buffered (an oversized message fails with RESOURCE_EXHAUSTED).
-MAX_MESSAGE_BYTES = 32 * 1024 * 1024
+from node.transport.limits import MAX_MESSAGE_BYTES
+from node.transport.propagation import TraceContextClientInterceptor
 
 CHANNEL_OPTIONS: Sequence[tuple[str, int | str]] = (
     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -58,7 +55,7 @@ def secure_channel(address: str, credentials: grpc.ChannelCredentials, peer: str
     TLS checks the server's certificate against ``peer_dns_name(peer)`` rather than the dialled
     address: every federation certificate comes from the same CA, so without this any member
     that can intercept traffic could pose as the coordinator or another node.
-    Calls carry the caller's trace context (``node.telemetry.propagation``).
+    Calls carry the caller's trace context (``node.transport.propagation``).
     """
     options = [*CHANNEL_OPTIONS, ("grpc.ssl_target_name_override", peer_dns_name(peer))]
     channel = grpc.secure_channel(address, credentials, options=options)

@@ -152,8 +152,8 @@ def yaml_text(skeletons: tuple[str, ...]) -> st.SearchStrategy[str]:
 
 def job_yaml() -> Target:
     from node.jobs.exceptions import JobSpecError
-    from node.jobs.registry import job_type
     from node.jobs.spec import parse_job_file
+    from node.jobtypes.registry import job_type
     from node.psi.exceptions import PsiSpecError
     from node.training.horizontal.exceptions import JobSpecError as HorizontalSpecError
     from node.training.vertical.exceptions import JobSpecError as VerticalSpecError

@@ -18,7 +18,6 @@ from node.crypto.paillier.keys import (
 from node.crypto.paillier.multiexp import weighted_sum, weighted_sums
 from node.crypto.paillier.precompute import RandomnessReserve, encrypt_with
 from node.crypto.paillier.serialization import (
-    MAX_MESSAGE_BYTES,
     ciphertexts_from_bytes,
     ciphertexts_per_message,
     ciphertexts_to_bytes,
@@ -30,7 +29,6 @@ from node.crypto.paillier.serialization import (
 
 __all__ = [
     "DEFAULT_KEY_BITS",
-    "MAX_MESSAGE_BYTES",
     "EncodingOverflow",
     "InvalidCiphertext",
     "InvalidKey",

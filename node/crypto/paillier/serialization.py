@@ -28,16 +28,18 @@ from node.crypto.paillier.keys import PrivateKey, PublicKey
 VERSION = 1
 FINGERPRINT_BYTES = 8
 _CT_HEADER = struct.Struct(">B8sIH")
-MAX_MESSAGE_BYTES = 4 * 1024 * 1024
-"""The largest payload protocol code should put in one message (the relay's bound)."""
 
 
 def _width(pk: PublicKey) -> int:
     return (pk.nsquare.bit_length() + 7) // 8
 
 
-def ciphertexts_per_message(pk: PublicKey, max_bytes: int = MAX_MESSAGE_BYTES) -> int:
-    """How many ciphertexts fit one blob of at most ``max_bytes`` bytes."""
+def ciphertexts_per_message(pk: PublicKey, max_bytes: int) -> int:
+    """How many ciphertexts fit one blob of at most ``max_bytes`` bytes.
+
+    Protocols pass ``node.transport.limits.MAX_PAYLOAD_BYTES`` (the relay's bound); the crypto
+    layer sits below the transport and does not know it.
+    """
     return max(1, (max_bytes - _CT_HEADER.size) // _width(pk))
 
 

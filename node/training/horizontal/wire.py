@@ -17,9 +17,10 @@ from typing import Any, Final
 
 from node.training.horizontal.exceptions import MalformedMessage
 from node.transport.channel import PartyChannel
+from node.transport.limits import MAX_PAYLOAD_BYTES
 
 VERSION: Final = 1
-MAX_MESSAGE: Final = 4 * 1024 * 1024
+MAX_MESSAGE: Final = MAX_PAYLOAD_BYTES
 MAX_HEADER: Final = 64 * 1024
 MAX_CHUNKS: Final = 4096
 

@@ -34,6 +34,7 @@ from node.jobs.hooks import JobHooks, MemoryHooks
 from node.jobs.spec import JobFile
 from node.psi import PsiSpec, run_psi_coordinator
 from node.psi import spec_from_job as psi_spec_from_job
+from node.state import confined
 from node.training.alignment import aligned_rows
 from node.training.secureboost.guest import run_guest
 from node.training.secureboost.host import run_host
@@ -119,7 +120,7 @@ def run_secureboost_party(ctx: PartyContext) -> dict[str, Any]:
     recorded = {"training_basis": basis} if basis is not None else {}
     order = aligned_rows(ctx, frame, mine.id_column, mine.dataset, psi)
     rows = frame.iloc[order].reset_index(drop=True)
-    models = ctx.workdir / "models" / f"{ctx.job_id}.json" if ctx.workdir else None
+    models = confined(ctx.workdir, "models", f"{ctx.job_id}.json") if ctx.workdir else None
     if ctx.party == spec.label_holder.party:
         guest = run_guest(ctx.channel, ctx.hooks, spec, rows, ctx.pool)
         if models is not None:

@@ -34,6 +34,7 @@ from node.jobs.hooks import JobHooks
 from node.jobs.spec import JobFile
 from node.psi import PsiSpec, run_psi_coordinator
 from node.psi import spec_from_job as psi_spec_from_job
+from node.state import confined
 from node.training.alignment import aligned_rows
 from node.training.vertical.arbiter import run_arbiter
 from node.training.vertical.baseline import bank_only_metrics
@@ -135,7 +136,7 @@ def _keep_model(ctx: PartyContext, model: PartyModel) -> None:
     docs/protocols/vertical-lr.md) plus the job id, so this node can score alone later.
     """
     assert ctx.workdir is not None
-    path = ctx.workdir / "models" / f"{ctx.job_id}.json"
+    path = confined(ctx.workdir, "models", f"{ctx.job_id}.json")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({**model.to_dict(), "job_id": ctx.job_id}))
 

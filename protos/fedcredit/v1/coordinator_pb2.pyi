@@ -218,6 +218,8 @@ class NodeStatus(_message.Message):
     NODE_ADDRESS_FIELD_NUMBER: _builtins.int
     DATASETS_FIELD_NUMBER: _builtins.int
     POLICY_VERSION_FIELD_NUMBER: _builtins.int
+    QUARANTINE_REASON_FIELD_NUMBER: _builtins.int
+    DATASETS_OMITTED_FIELD_NUMBER: _builtins.int
     node_id: _builtins.str
     organization: _builtins.str
     role: _builtins.str
@@ -226,6 +228,10 @@ class NodeStatus(_message.Message):
     last_seen: _builtins.float
     node_address: _builtins.str
     policy_version: _builtins.str
+    quarantine_reason: _builtins.str
+    """Why the node is quarantined (no new jobs name it); empty when it is not."""
+    datasets_omitted: _builtins.bool
+    """True when its dataset details were left out to keep the response under the size limit."""
     @_builtins.property
     def datasets(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.DatasetInfo]: ...
     def __init__(
@@ -240,10 +246,12 @@ class NodeStatus(_message.Message):
         node_address: _builtins.str = ...,
         datasets: _abc.Iterable[_common_pb2.DatasetInfo] | None = ...,
         policy_version: _builtins.str = ...,
+        quarantine_reason: _builtins.str = ...,
+        datasets_omitted: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["datasets", b"datasets", "last_seen", b"last_seen", "node_address", b"node_address", "node_id", b"node_id", "online", b"online", "organization", b"organization", "policy_version", b"policy_version", "registered_at", b"registered_at", "role", b"role"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["datasets", b"datasets", "datasets_omitted", b"datasets_omitted", "last_seen", b"last_seen", "node_address", b"node_address", "node_id", b"node_id", "online", b"online", "organization", b"organization", "policy_version", b"policy_version", "quarantine_reason", b"quarantine_reason", "registered_at", b"registered_at", "role", b"role"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -701,6 +709,45 @@ class PublishCheckpointResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PublishCheckpointResponse: _TypeAlias = PublishCheckpointResponse  # noqa: Y015
+
+@_typing.final
+class LiftQuarantineRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NODE_ID_FIELD_NUMBER: _builtins.int
+    node_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        node_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["node_id", b"node_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LiftQuarantineRequest: _TypeAlias = LiftQuarantineRequest  # noqa: Y015
+
+@_typing.final
+class LiftQuarantineResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LIFTED_FIELD_NUMBER: _builtins.int
+    lifted: _builtins.bool
+    """false when the node was not quarantined"""
+    def __init__(
+        self,
+        *,
+        lifted: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["lifted", b"lifted"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LiftQuarantineResponse: _TypeAlias = LiftQuarantineResponse  # noqa: Y015
 
 @_typing.final
 class ProbeRequest(_message.Message):

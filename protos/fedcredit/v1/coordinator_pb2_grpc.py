@@ -75,6 +75,11 @@ class CoordinatorStub:
                 request_serializer=protos_dot_fedcredit_dot_v1_dot_coordinator__pb2.GetJobRequest.SerializeToString,
                 response_deserializer=protos_dot_fedcredit_dot_v1_dot_coordinator__pb2.JobStatus.FromString,
                 _registered_method=True)
+        self.ResumeJob = channel.unary_unary(
+                '/fedcredit.v1.Coordinator/ResumeJob',
+                request_serializer=protos_dot_fedcredit_dot_v1_dot_coordinator__pb2.GetJobRequest.SerializeToString,
+                response_deserializer=protos_dot_fedcredit_dot_v1_dot_coordinator__pb2.JobStatus.FromString,
+                _registered_method=True)
         self.Send = channel.unary_unary(
                 '/fedcredit.v1.Coordinator/Send',
                 request_serializer=protos_dot_fedcredit_dot_v1_dot_common__pb2.Envelope.SerializeToString,
@@ -99,6 +104,11 @@ class CoordinatorStub:
                 '/fedcredit.v1.Coordinator/PublishCheckpoint',
                 request_serializer=protos_dot_fedcredit_dot_v1_dot_coordinator__pb2.PublishCheckpointRequest.SerializeToString,
                 response_deserializer=protos_dot_fedcredit_dot_v1_dot_coordinator__pb2.PublishCheckpointResponse.FromString,
+                _registered_method=True)
+        self.LiftQuarantine = channel.unary_unary(
+                '/fedcredit.v1.Coordinator/LiftQuarantine',
+                request_serializer=protos_dot_fedcredit_dot_v1_dot_coordinator__pb2.LiftQuarantineRequest.SerializeToString,
+                response_deserializer=protos_dot_fedcredit_dot_v1_dot_coordinator__pb2.LiftQuarantineResponse.FromString,
                 _registered_method=True)
         self.Probe = channel.unary_unary(
                 '/fedcredit.v1.Coordinator/Probe',
@@ -161,6 +171,13 @@ class CoordinatorServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ResumeJob(self, request, context):
+        """Start a new attempt of a failed job from the last checkpoint all its parties hold.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Send(self, request, context):
         """Relay: route a sealed envelope to its recipient's stream without opening it.
         """
@@ -192,6 +209,14 @@ class CoordinatorServicer:
     def PublishCheckpoint(self, request, context):
         """The access-log witness: a node publishes its signed checkpoint with a consistency proof
         from the previous one; an inconsistent checkpoint (a fork) is refused.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LiftQuarantine(self, request, context):
+        """An operator lets a quarantined node (one whose checkpoint the witness refused) take
+        part in jobs again, after looking into why.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -249,6 +274,11 @@ def add_CoordinatorServicer_to_server(servicer, server):
                     request_deserializer=protos_dot_fedcredit_dot_v1_dot_coordinator__pb2.GetJobRequest.FromString,
                     response_serializer=protos_dot_fedcredit_dot_v1_dot_coordinator__pb2.JobStatus.SerializeToString,
             ),
+            'ResumeJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumeJob,
+                    request_deserializer=protos_dot_fedcredit_dot_v1_dot_coordinator__pb2.GetJobRequest.FromString,
+                    response_serializer=protos_dot_fedcredit_dot_v1_dot_coordinator__pb2.JobStatus.SerializeToString,
+            ),
             'Send': grpc.unary_unary_rpc_method_handler(
                     servicer.Send,
                     request_deserializer=protos_dot_fedcredit_dot_v1_dot_common__pb2.Envelope.FromString,
@@ -273,6 +303,11 @@ def add_CoordinatorServicer_to_server(servicer, server):
                     servicer.PublishCheckpoint,
                     request_deserializer=protos_dot_fedcredit_dot_v1_dot_coordinator__pb2.PublishCheckpointRequest.FromString,
                     response_serializer=protos_dot_fedcredit_dot_v1_dot_coordinator__pb2.PublishCheckpointResponse.SerializeToString,
+            ),
+            'LiftQuarantine': grpc.unary_unary_rpc_method_handler(
+                    servicer.LiftQuarantine,
+                    request_deserializer=protos_dot_fedcredit_dot_v1_dot_coordinator__pb2.LiftQuarantineRequest.FromString,
+                    response_serializer=protos_dot_fedcredit_dot_v1_dot_coordinator__pb2.LiftQuarantineResponse.SerializeToString,
             ),
             'Probe': grpc.unary_unary_rpc_method_handler(
                     servicer.Probe,
@@ -507,6 +542,33 @@ class Coordinator:
             _registered_method=True)
 
     @staticmethod
+    def ResumeJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fedcredit.v1.Coordinator/ResumeJob',
+            protos_dot_fedcredit_dot_v1_dot_coordinator__pb2.GetJobRequest.SerializeToString,
+            protos_dot_fedcredit_dot_v1_dot_coordinator__pb2.JobStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def Send(request,
             target,
             options=(),
@@ -631,6 +693,33 @@ class Coordinator:
             '/fedcredit.v1.Coordinator/PublishCheckpoint',
             protos_dot_fedcredit_dot_v1_dot_coordinator__pb2.PublishCheckpointRequest.SerializeToString,
             protos_dot_fedcredit_dot_v1_dot_coordinator__pb2.PublishCheckpointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LiftQuarantine(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fedcredit.v1.Coordinator/LiftQuarantine',
+            protos_dot_fedcredit_dot_v1_dot_coordinator__pb2.LiftQuarantineRequest.SerializeToString,
+            protos_dot_fedcredit_dot_v1_dot_coordinator__pb2.LiftQuarantineResponse.FromString,
             options,
             channel_credentials,
             insecure,

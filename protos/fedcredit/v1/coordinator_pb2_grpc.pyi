@@ -44,6 +44,8 @@ class CoordinatorStub:
     GetJob: _grpc.UnaryUnaryMultiCallable[_coordinator_pb2.GetJobRequest, _coordinator_pb2.JobStatus]
     ListJobs: _grpc.UnaryUnaryMultiCallable[_coordinator_pb2.ListJobsRequest, _coordinator_pb2.ListJobsResponse]
     CancelJob: _grpc.UnaryUnaryMultiCallable[_coordinator_pb2.GetJobRequest, _coordinator_pb2.JobStatus]
+    ResumeJob: _grpc.UnaryUnaryMultiCallable[_coordinator_pb2.GetJobRequest, _coordinator_pb2.JobStatus]
+    """Start a new attempt of a failed job from the last checkpoint all its parties hold."""
     Send: _grpc.UnaryUnaryMultiCallable[_common_pb2.Envelope, _coordinator_pb2.SendAck]
     """Relay: route a sealed envelope to its recipient's stream without opening it."""
     Subscribe: _grpc.UnaryStreamMultiCallable[_coordinator_pb2.SubscribeRequest, _coordinator_pb2.NodeEvent]
@@ -55,6 +57,10 @@ class CoordinatorStub:
     PublishCheckpoint: _grpc.UnaryUnaryMultiCallable[_coordinator_pb2.PublishCheckpointRequest, _coordinator_pb2.PublishCheckpointResponse]
     """The access-log witness: a node publishes its signed checkpoint with a consistency proof
     from the previous one; an inconsistent checkpoint (a fork) is refused.
+    """
+    LiftQuarantine: _grpc.UnaryUnaryMultiCallable[_coordinator_pb2.LiftQuarantineRequest, _coordinator_pb2.LiftQuarantineResponse]
+    """An operator lets a quarantined node (one whose checkpoint the witness refused) take
+    part in jobs again, after looking into why.
     """
     Probe: _grpc.UnaryUnaryMultiCallable[_coordinator_pb2.ProbeRequest, _coordinator_pb2.ProbeResponse]
     """Diagnostics (`fedcredit diagnose`, docs/operations.md): relay one sealed ping, outside any
@@ -77,6 +83,8 @@ class CoordinatorAsyncStub(CoordinatorStub):
     GetJob: _aio.UnaryUnaryMultiCallable[_coordinator_pb2.GetJobRequest, _coordinator_pb2.JobStatus]  # type: ignore[assignment]
     ListJobs: _aio.UnaryUnaryMultiCallable[_coordinator_pb2.ListJobsRequest, _coordinator_pb2.ListJobsResponse]  # type: ignore[assignment]
     CancelJob: _aio.UnaryUnaryMultiCallable[_coordinator_pb2.GetJobRequest, _coordinator_pb2.JobStatus]  # type: ignore[assignment]
+    ResumeJob: _aio.UnaryUnaryMultiCallable[_coordinator_pb2.GetJobRequest, _coordinator_pb2.JobStatus]  # type: ignore[assignment]
+    """Start a new attempt of a failed job from the last checkpoint all its parties hold."""
     Send: _aio.UnaryUnaryMultiCallable[_common_pb2.Envelope, _coordinator_pb2.SendAck]  # type: ignore[assignment]
     """Relay: route a sealed envelope to its recipient's stream without opening it."""
     Subscribe: _aio.UnaryStreamMultiCallable[_coordinator_pb2.SubscribeRequest, _coordinator_pb2.NodeEvent]  # type: ignore[assignment]
@@ -88,6 +96,10 @@ class CoordinatorAsyncStub(CoordinatorStub):
     PublishCheckpoint: _aio.UnaryUnaryMultiCallable[_coordinator_pb2.PublishCheckpointRequest, _coordinator_pb2.PublishCheckpointResponse]  # type: ignore[assignment]
     """The access-log witness: a node publishes its signed checkpoint with a consistency proof
     from the previous one; an inconsistent checkpoint (a fork) is refused.
+    """
+    LiftQuarantine: _aio.UnaryUnaryMultiCallable[_coordinator_pb2.LiftQuarantineRequest, _coordinator_pb2.LiftQuarantineResponse]  # type: ignore[assignment]
+    """An operator lets a quarantined node (one whose checkpoint the witness refused) take
+    part in jobs again, after looking into why.
     """
     Probe: _aio.UnaryUnaryMultiCallable[_coordinator_pb2.ProbeRequest, _coordinator_pb2.ProbeResponse]  # type: ignore[assignment]
     """Diagnostics (`fedcredit diagnose`, docs/operations.md): relay one sealed ping, outside any
@@ -157,6 +169,14 @@ class CoordinatorServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_coordinator_pb2.JobStatus, _abc.Awaitable[_coordinator_pb2.JobStatus]]: ...
 
     @_abc_1.abstractmethod
+    def ResumeJob(
+        self,
+        request: _coordinator_pb2.GetJobRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_coordinator_pb2.JobStatus, _abc.Awaitable[_coordinator_pb2.JobStatus]]:
+        """Start a new attempt of a failed job from the last checkpoint all its parties hold."""
+
+    @_abc_1.abstractmethod
     def Send(
         self,
         request: _common_pb2.Envelope,
@@ -196,6 +216,16 @@ class CoordinatorServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_coordinator_pb2.PublishCheckpointResponse, _abc.Awaitable[_coordinator_pb2.PublishCheckpointResponse]]:
         """The access-log witness: a node publishes its signed checkpoint with a consistency proof
         from the previous one; an inconsistent checkpoint (a fork) is refused.
+        """
+
+    @_abc_1.abstractmethod
+    def LiftQuarantine(
+        self,
+        request: _coordinator_pb2.LiftQuarantineRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_coordinator_pb2.LiftQuarantineResponse, _abc.Awaitable[_coordinator_pb2.LiftQuarantineResponse]]:
+        """An operator lets a quarantined node (one whose checkpoint the witness refused) take
+        part in jobs again, after looking into why.
         """
 
     @_abc_1.abstractmethod

@@ -5,8 +5,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from coordinator.jobs import JobRunner
+from coordinator.jobs.exceptions import PartyRefused
 from coordinator.state import CoordinatorStore, JobRecord, JobState
+from coordinator.state.sealing import SecretBox
 from node.transport.relay_channel import EnvelopeRouter, Opened
 
 JOB = b"type: check\nparties:\n  a: {}\n  b: {}\n"
@@ -25,7 +29,7 @@ class _NoSealing:
 def _runner(tmp_path: Path, online: set[str], assign) -> JobRunner:  # type: ignore[no-untyped-def]
     router = EnvelopeRouter("coordinator", _NoSealing(), lambda sealed: None, timeout=2)
     return JobRunner(
-        CoordinatorStore(tmp_path / "c.sqlite"),
+        CoordinatorStore(tmp_path / "c.sqlite", SecretBox(bytes(range(32)))),
         assign=assign,
         notify_left=lambda *args: None,
         router=router,
@@ -75,3 +79,60 @@ def test_first_failure_is_reported_as_the_cause(tmp_path: Path) -> None:
     runner.report("a", record.job_id, 1, "failed", {}, "PartyUnavailable: b left")
     finished = _wait_finished(runner, record.job_id)
     assert finished.error == "b: DataMismatch: column x missing"
+
+
+def _wait_attempt(runner: JobRunner, job_id: str, attempt: int) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        record = runner.store.job(job_id)
+        if record and record.attempt >= attempt and record.state is JobState.RUNNING:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"attempt {attempt} never started")
+
+
+def test_a_party_that_comes_back_in_time_resumes_the_failed_job(tmp_path: Path) -> None:
+    # prepare: a running attempt that loses "a" (the coordinator's role is waiting on it)
+    online = {"a", "b"}
+    runner = _runner(tmp_path, online, lambda party, job, attempt: None)
+    record = runner.submit(JOB, "ops/ops")
+    _wait_attempt(runner, record.job_id, 1)
+    online.discard("a")
+    runner.party_offline("a")
+    assert _wait_finished(runner, record.job_id).state is JobState.FAILED
+    # execute: "a" comes back
+    online.add("a")
+    runner.party_online("a")
+    # assert: a second attempt runs, started by the automatic resume
+    _wait_attempt(runner, record.job_id, 2)
+    kinds = [(e.kind, e.party) for _, e in runner.store.events(record.job_id)]
+    assert ("resumed", "coordinator (automatic resume)") in kinds
+    runner.cancel(record.job_id, "ops/ops")
+    runner.stop()
+
+
+def test_cancel_names_the_caller_and_deletes_the_checkpoints(tmp_path: Path) -> None:
+    runner = _runner(tmp_path, {"a", "b"}, lambda party, job, attempt: None)
+    record = runner.submit(JOB, "bank-a/bank")
+    _wait_attempt(runner, record.job_id, 1)
+    runner.store.save_checkpoint(record.job_id, "latest", b"1")
+    cancelled = runner.cancel(record.job_id, "bank-a/bank")
+    assert cancelled.state is JobState.CANCELLED
+    assert cancelled.error == "cancelled by bank-a/bank"
+    assert runner.store.load_checkpoint(record.job_id, "latest") is None
+    runner.stop()
+
+
+def test_unknown_or_quarantined_parties_are_refused_at_submission(tmp_path: Path) -> None:
+    router = EnvelopeRouter("coordinator", _NoSealing(), lambda sealed: None, timeout=2)
+    runner = JobRunner(
+        CoordinatorStore(tmp_path / "c.sqlite", SecretBox(bytes(range(32)))),
+        assign=lambda *args: None,
+        notify_left=lambda *args: None,
+        router=router,
+        is_online=lambda p: True,
+        party_problem=lambda p: "quarantined" if p == "b" else None,
+    )
+    with pytest.raises(PartyRefused, match="party b: quarantined"):
+        runner.submit(JOB, "ops/ops")
+    assert runner.store.jobs() == []

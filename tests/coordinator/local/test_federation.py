@@ -349,6 +349,12 @@ def test_witness_refuses_a_forked_checkpoint_from_a_node(federation: LocalFedera
         )
     assert err.value.code() is grpc.StatusCode.FAILED_PRECONDITION
     assert "checkpoint refused" in err.value.details()
+    # the bank is now quarantined (tests/security/test_coord_quarantine.py); let it work again
+    with federation.channel() as ch:
+        lifted = coordinator_pb2_grpc.CoordinatorStub(ch).LiftQuarantine(
+            coordinator_pb2.LiftQuarantineRequest(node_id="bank")
+        )
+    assert lifted.lifted
 
 
 def test_coordinator_log_records_jobs_relays_and_refused_certificates(

@@ -6,6 +6,10 @@ import pytest
 
 from coordinator.state import CoordinatorStore, EventRecord, JobRecord, JobState, NodeRecord
 from coordinator.state.database import Database, open_database
+from coordinator.state.sealing import SecretBox
+
+# The store seals checkpoints at rest; these tests use a fixed key of their own.
+BOX = SecretBox(bytes(range(32)))
 
 CERT = b"-----BEGIN CERTIFICATE-----\n\x00binary\xff\n"
 
@@ -22,7 +26,7 @@ def job(job_id: str, created: float) -> JobRecord:
 
 def test_nodes_keep_their_first_registration(database: Database) -> None:
     # prepare
-    store = CoordinatorStore(database)
+    store = CoordinatorStore(database, BOX)
     store.upsert_node(node("bank", 10.0))
     # execute
     store.upsert_node(node("bank", 20.0, org="Bank A Ltd"))
@@ -37,7 +41,7 @@ def test_nodes_keep_their_first_registration(database: Database) -> None:
 
 def test_jobs_move_through_their_states(database: Database) -> None:
     # prepare
-    store = CoordinatorStore(database)
+    store = CoordinatorStore(database, BOX)
     store.insert_job(job("j1", 1.0))
     store.insert_job(job("j2", 2.0))
     # execute
@@ -55,7 +59,7 @@ def test_jobs_move_through_their_states(database: Database) -> None:
 
 def test_events_are_numbered_in_order_and_read_after_an_id(database: Database) -> None:
     # prepare
-    store = CoordinatorStore(database)
+    store = CoordinatorStore(database, BOX)
     ids = [
         store.add_event(EventRecord("j1", float(i), "progress", "bank", {"i": i})) for i in range(3)
     ]
@@ -69,7 +73,7 @@ def test_events_are_numbered_in_order_and_read_after_an_id(database: Database) -
 
 def test_checkpoints_are_replaced_not_duplicated(database: Database) -> None:
     # prepare
-    store = CoordinatorStore(database)
+    store = CoordinatorStore(database, BOX)
     store.save_checkpoint("j1", "key", b"\x00first")
     # execute
     store.save_checkpoint("j1", "key", b"\x00second")
@@ -80,13 +84,13 @@ def test_checkpoints_are_replaced_not_duplicated(database: Database) -> None:
 
 def test_state_survives_reopening(database_url: str, tmp_path: object) -> None:
     # prepare: a store written by one coordinator process ...
-    first = CoordinatorStore(open_database(database_url, None))  # type: ignore[arg-type]
+    first = CoordinatorStore(open_database(database_url, None), BOX)  # type: ignore[arg-type]
     first.upsert_node(node("bank", 1.0))
     first.insert_job(job("j1", 1.0))
     first.save_checkpoint("j1", "round", b"3")
     first.close()
     # execute: ... is opened by the next one (a restart, or a standby taking over)
-    second = CoordinatorStore(open_database(database_url, None))  # type: ignore[arg-type]
+    second = CoordinatorStore(open_database(database_url, None), BOX)  # type: ignore[arg-type]
     # assert
     assert [n.node_id for n in second.nodes()] == ["bank"]
     assert second.job("j1") == job("j1", 1.0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from node.data.synthetic import SyntheticConfig, build_federation
-from node.data.synthetic.separability import separability
+from scripts.synthetic_auc import separability
 
 
 def test_all_holders_beat_the_bank_alone() -> None:

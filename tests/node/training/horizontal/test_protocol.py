@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -118,15 +118,21 @@ def test_bank_killed_mid_round_leaves_round_completed_with_quorum(bank_data: dic
 
 
 def test_late_bank_is_left_out_of_one_round_and_rejoins(bank_data: dict) -> None:
-    # prepare: host_1 misses round 2's deadline
+    # prepare: host_1 misses round 2's deadline: it trains round 2 only once the guest has
+    # started round 3, that is once the coordinator has closed round 2 without it
     spec = small_spec(round_timeout_s=2.0)
+    round_2_closed = threading.Event()
 
     def stall(round_number: int) -> None:
         if round_number == 2:
-            time.sleep(3.0)
+            assert round_2_closed.wait(60), "round 2 never closed without host_1"
+
+    def watch(round_number: int) -> None:
+        if round_number == 3:
+            round_2_closed.set()
 
     # execute
-    run = run_job(spec, _trainers(spec, bank_data, host_1=stall))
+    run = run_job(spec, _trainers(spec, bank_data, host_1=stall, guest=watch))
     # assert
     assert not run.errors
     banks = [h["banks"] for h in run.results["coordinator"].history]

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from node.jobs.registry import job_type
 from node.jobs.spec import parse_job_file
+from node.jobtypes.registry import job_type
 from node.training.secureboost import spec_from_job
 from node.training.secureboost.job import secureboost_field_uses, validate_secureboost_job
 from node.training.vertical.exceptions import JobRefused, JobSpecError

@@ -12,11 +12,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 
-from node.audit import AccessLog, Action, Actor, AuditRecorder
+from node.audit.entry import Action, Actor
 from node.audit.exceptions import AuditError
+from node.audit.log import AccessLog
+from node.audit.recorder import AuditRecorder
 from node.pki.exceptions import PkiError
 from node.pki.identity import Principal
-from node.transport.auth import OnDecision
+
+# The auth interceptor's decision callback (node.transport.auth.OnDecision), spelled out here
+# because the access log sits below the transport.
+DecisionRecorder = Callable[[str, Principal | None, bool, str, Exception | None], None]
 
 log = logging.getLogger("fedcredit.node.audit_sink")
 
@@ -141,7 +146,7 @@ class AuditSink:
             lambda: self._recorder.alert_action(actor, alert_id, action, state, subject),
         )
 
-    def decision_recorder(self, log_allowed: bool) -> OnDecision:
+    def decision_recorder(self, log_allowed: bool) -> DecisionRecorder:
         """An ``on_decision`` for ``PeerAuthInterceptor``: refused certificates become
         certificate events, refused calls denials, and (if ``log_allowed``) allowed calls reads.
 

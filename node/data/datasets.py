@@ -4,11 +4,22 @@ when its file changes: ``reload_if_changed``)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
 from node.data.loader import LoadedDataset, load_dataset
-from node.runtime.config import DatasetConfig
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    """A dataset the node serves: its file, its schema, and the id field PSI may use."""
+
+    name: str
+    path: Path
+    schema: Path
+    psi_id_field: str | None = None
 
 
 class UnknownDataset(KeyError):

@@ -24,6 +24,7 @@ from node.psi import (
     validate_psi_job,
     write_alignment,
 )
+from node.state import confined
 from node.training.horizontal import (
     run_horizontal_coordinator,
     run_horizontal_party,
@@ -35,6 +36,7 @@ from node.training.secureboost.job import (
     secureboost_field_uses,
     validate_secureboost_job,
 )
+from node.training.vertical.arbiter import KEY_CHECKPOINT
 from node.training.vertical.job import (
     run_vertical_coordinator,
     run_vertical_party,
@@ -63,6 +65,9 @@ class JobType:
     # The (party, dataset, fields, purpose) a job file asks each party to use, so the
     # coordinator can refuse at submission what the parties' published capabilities rule out.
     uses: FieldUses = lambda job: []
+    # Coordinator checkpoints that hold secrets (a Paillier private key): deleted as soon as
+    # the job ends, also when it failed; the others stay so a resumed attempt can use them.
+    secret_checkpoints: frozenset[str] = frozenset()
 
 
 def _no_validation(job: JobFile) -> None:
@@ -79,7 +84,7 @@ def _run_psi(ctx: PartyContext) -> Mapping[str, Any]:
     """Align, keep the local row order for later jobs, and report counts only."""
     result = run_psi_party(ctx, _psi_permits(ctx))
     if ctx.workdir is not None and result.rows is not None:
-        write_alignment(result, ctx.workdir / "alignments" / f"{ctx.job_id}.json")
+        write_alignment(result, confined(ctx.workdir, "alignments", f"{ctx.job_id}.json"))
     return result.summary()
 
 
@@ -109,6 +114,7 @@ _TYPES: dict[str, JobType] = {
         run_party=run_vertical_party,
         run_coordinator=run_vertical_coordinator,
         uses=vertical_field_uses,
+        secret_checkpoints=frozenset({KEY_CHECKPOINT}),
     ),
     "secureboost": JobType(
         name="secureboost",

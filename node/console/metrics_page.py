@@ -9,9 +9,9 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from node.console.app import Ask, Page
+from node.pki.roles import AUDITOR, OPERATOR
 from node.telemetry.prometheus import CONTENT_TYPE, render
 from node.telemetry.setup import installed
-from node.transport.roles import AUDITOR, OPERATOR
 
 
 def _scrape(ask: Ask) -> Page.Result:

@@ -12,6 +12,8 @@ import sqlite3
 from pathlib import Path
 from typing import Literal
 
+from node.state import private_file
+
 
 def open_state_db(
     path: Path, schema: str, synchronous: Literal["NORMAL", "FULL"] = "FULL"
@@ -21,7 +23,7 @@ def open_state_db(
     ``synchronous="NORMAL"`` skips the fsync of each commit (the next checkpoint syncs it):
     for stores whose last writes may be lost to a power cut, never to a process crash.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_file(path)  # 0600 in a 0700 folder; SQLite's -wal and -shm files follow its mode
     db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute(f"PRAGMA synchronous={synchronous}")
