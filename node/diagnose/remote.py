@@ -20,7 +20,8 @@ from node.pki.identity import Principal
 from node.pki.roles import COORDINATOR
 from node.runtime.link import diagnose_handshake
 from node.transport.directory import PeerDirectory, UnknownParty
-from node.transport.grpc_options import MAX_MESSAGE_BYTES, channel_credentials, secure_channel
+from node.transport.grpc_options import channel_credentials, secure_channel
+from node.transport.limits import MAX_MESSAGE_BYTES
 from node.transport.probe import PING_TOPIC, PONG_TOPIC, PROBE_JOB
 from node.transport.sealing import DirectorySealer
 from protos.fedcredit.v1 import common_pb2, coordinator_pb2, coordinator_pb2_grpc
