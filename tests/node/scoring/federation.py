@@ -56,6 +56,13 @@ def short_vertical_job(epochs: int = 2) -> str:
 
 
 JOB = short_vertical_job()
+# Six shallow trees with 1024-bit keys: the decision path, not training, is under test.
+SECUREBOOST_JOB = (
+    (Path(__file__).resolve().parents[3] / "scripts" / "jobs" / "secureboost.yaml")
+    .read_text()
+    .replace("trees: 12", "trees: 6")
+    .replace("{key_bits: 2048}", "{key_bits: 1024, allow_weak_key: true}")
+)
 
 
 class ScoringFederation(LocalFederation):
