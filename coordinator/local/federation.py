@@ -27,7 +27,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import grpc
 import yaml
@@ -56,6 +56,7 @@ class PartySpec:
     # dataset name -> (table path, schema path, PSI id field or None)
     datasets: Mapping[str, tuple[Path, Path, str | None]] = field(default_factory=dict)
     policy: Path | None = None
+    scoring: Mapping[str, Any] | None = None  # the node's ``scoring:`` section, if any
 
 
 class FederationError(RuntimeError):
@@ -64,6 +65,10 @@ class FederationError(RuntimeError):
 
 class LocalFederation:
     """A coordinator plus nodes on loopback, each a child process."""
+
+    # the modules each party runs as (``python -m MODULE --config FILE``)
+    coordinator_module = "coordinator.cli.daemon"
+    node_module = "node.cli.node_daemon"
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root).expanduser().resolve()
@@ -131,6 +136,7 @@ class LocalFederation:
                         }
                         for name, (table, schema, psi) in p.datasets.items()
                     },
+                    **({"scoring": dict(p.scoring)} if p.scoring else {}),
                 }
             )
         )
@@ -178,9 +184,7 @@ class LocalFederation:
             raw = yaml.safe_load(config.read_text())
             raw["listen"] = f"127.0.0.1:{self.coordinator_port}"
             config.write_text(yaml.safe_dump(raw))
-        self.coordinator_port = self._spawn(
-            "coordinator", "coordinator.cli.daemon", config, timeout
-        )
+        self.coordinator_port = self._spawn("coordinator", self.coordinator_module, config, timeout)
         return self.coordinator_port
 
     def write_node_config(self, node_id: str) -> Path:
@@ -193,7 +197,7 @@ class LocalFederation:
 
     def start_node(self, node_id: str, timeout: float = 60.0) -> int:
         config = self.write_node_config(node_id)
-        self.node_ports[node_id] = self._spawn(node_id, "node.cli.node_daemon", config, timeout)
+        self.node_ports[node_id] = self._spawn(node_id, self.node_module, config, timeout)
         return self.node_ports[node_id]
 
     def start(self, timeout: float = 90.0) -> None:

@@ -9,6 +9,7 @@ from typing import NoReturn, TypeVar
 import grpc
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from node.cli.exit_codes import ExitCode
 from node.runtime.config import ConfigError, NodeConfig, load_node_config
@@ -16,11 +17,11 @@ from node.transport.client import open_channel
 from protos.fedcredit.v1 import node_pb2_grpc
 
 T = TypeVar("T")
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one line per error, whatever the width
 
 
 def fail(message: str, code: ExitCode = ExitCode.USAGE) -> NoReturn:
-    err.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
     raise typer.Exit(int(code))
 
 

@@ -7,7 +7,7 @@ are ``node.monitoring.policy.LEVELS``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -66,10 +66,20 @@ def feed_alerts(refresh_id: str, as_of: str, issues: Sequence[FeedIssue]) -> lis
 
 
 def drift_alerts(
-    refresh_id: str, as_of: str, psi: dict[str, float], threshold: float
-) -> list[dict[str, Any]]:
-    """One drift alert per score or input whose PSI reached ``threshold``."""
-    return [
+    refresh_id: str,
+    as_of: str,
+    psi: Mapping[str, float],
+    threshold: float,
+    drifting: Collection[str],
+) -> tuple[list[dict[str, Any]], set[str]]:
+    """Alerts for the scores and inputs whose PSI reached ``threshold`` at this refresh and
+    were not ``drifting`` already, and the names drifting after it.
+
+    A drift is raised once, when it starts, like a level change, not again at every refresh
+    it lasts (the refresh records keep every figure); a name measured below the threshold
+    stops drifting, and one not measured this time (its holder's feed is out) keeps its state.
+    """
+    alerts = [
         {
             "alert_id": new_id("alert"),
             "refresh_id": refresh_id,
@@ -80,5 +90,7 @@ def drift_alerts(
             "psi": round(value, 4),
         }
         for name, value in sorted(psi.items())
-        if value >= threshold
+        if value >= threshold and name not in drifting
     ]
+    now = {name for name, value in psi.items() if value >= threshold}
+    return alerts, (set(drifting) - set(psi)) | now

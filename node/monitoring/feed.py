@@ -25,9 +25,11 @@ class FeedReport:
     asked: int
     matched: int
     admitted: int
-    missing_share: float  # admitted firms without a record in the refresh month
-    input_psi: Mapping[str, float] = field(default_factory=dict)  # against the first refresh
-    jump_psi: Mapping[str, float] = field(default_factory=dict)  # against the previous one
+    missing_share: float  # admitted firms without a record in the refresh month (in panel)
+    # each signal (model input) against the first refresh; empty while the feed is stale
+    input_psi: Mapping[str, float] = field(default_factory=dict)
+    # each raw figure of the month against the previous refresh; empty while stale
+    jump_psi: Mapping[str, float] = field(default_factory=dict)
     version: str = ""  # the panel's version (latest month / digest of its file's stamp)
 
     @property
@@ -112,7 +114,7 @@ def feed_issues(
             FeedIssue(
                 holder,
                 "FEED-JUMP",
-                f"{len(jumps)} input(s) jumped since the last refresh (largest PSI "
+                f"{len(jumps)} figure(s) jumped since the last refresh (largest PSI "
                 f"{value:.2f}: {name})",
             )
         )

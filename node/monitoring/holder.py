@@ -39,6 +39,7 @@ from node.models import ModelNotFound, ModelRegistry
 from node.monitoring import wire as mwire
 from node.monitoring.config import MonitoringConfig
 from node.monitoring.drift import Reference
+from node.monitoring.exceptions import MonitoringError, PanelError
 from node.monitoring.feed import FeedReport
 from node.monitoring.panel import PanelCube, month_key, month_number
 from node.monitoring.signals import compute_signals, signal_names, source_figure
@@ -55,6 +56,31 @@ PURPOSE: Final = "monitoring"
 MAX_REASONS: Final = 2
 # A refresh whose end never comes is forgotten after this long (its chunks' signals freed).
 REFRESH_TTL_S: Final = 3600.0
+_GONE: Final = (-1, -1)  # the stamp of a panel file that cannot be read
+
+
+def _request_id(payload: bytes) -> str:
+    """The id of a request, if it has one, so even a refusal reaches the waiting caller at
+    once (an answer without it would leave the bank waiting out its deadline)."""
+    try:
+        raw = json.loads(payload)
+    except (ValueError, UnicodeDecodeError):
+        return ""
+    ident = raw.get("id") if isinstance(raw, dict) else None
+    return ident if isinstance(ident, str) else ""
+
+
+def _month(value: object) -> str:
+    try:
+        return month_key(str(value))
+    except PanelError as exc:
+        raise wire.MalformedMessage(f"as_of: {exc}") from None
+
+
+def panel_version(latest_month: str, stamp: tuple[int, int]) -> str:
+    """A panel's version: its latest month and a digest of its file's (mtime, size) stamp, so
+    a corrected file of the same months is a new version too."""
+    return f"{latest_month}/{hashlib.sha256(repr(stamp).encode()).hexdigest()[:12]}"
 
 
 def reason_code(prefix: str, feature: str) -> str:
@@ -71,7 +97,8 @@ class _Refresh:
     matched: int = 0
     admitted: int = 0
     missing: int = 0
-    signals: list[pd.DataFrame] = field(default_factory=list)
+    signals: list[pd.DataFrame] = field(default_factory=list)  # model inputs, for drift
+    figures: list[pd.DataFrame] = field(default_factory=list)  # the month's raw figures
 
 
 class PanelView:
@@ -95,6 +122,7 @@ class PanelView:
         self._lock = threading.Lock()
         self._built: tuple[PanelCube, FirmIndex, dict[str, str]] | None = None
         self._stamp: tuple[int, int] = (0, 0)
+        self._failed: tuple[int, int] | None = None  # a changed file that did not load
         self.version = ""
 
     @property
@@ -103,33 +131,56 @@ class PanelView:
         return self._config.panel
 
     def get(self) -> tuple[PanelCube, FirmIndex, dict[str, str]]:
-        """(cube, index of its firms, figure -> kind), re-read if the file changed."""
+        """(cube, index of its firms, figure -> kind), re-read if the file changed.
+
+        A changed file that does not load or pivot is logged once and not tried again until
+        it changes once more; the last good panel stays in service.
+
+        Raises
+        ------
+        node.monitoring.exceptions.PanelError
+            No good panel yet (the node's first panel does not pivot).
+        """
         with self._lock:
+            unreadable: OSError | None = None
             try:
                 stamp = self._datasets.stamp(self.dataset)
-                changed = self._datasets.reload_if_changed(self.dataset, self._stamp)
-            except (DatasetError, OSError) as exc:
-                log.warning("panel %s not reloaded, serving the last good one: %s",
-                            self.dataset, exc)  # fmt: skip
-                changed, stamp = None, self._stamp
-            if self._built is None or changed is not None:
-                loaded = changed or self._datasets.get(self.dataset)
-                schema = loaded.schema
-                skip = {schema.id_column, self._config.month_column, *schema.key_columns}
-                numeric = [
-                    c
-                    for c in loaded.frame.columns
-                    if c not in skip and pd.api.types.is_numeric_dtype(loaded.frame[c])
-                ]
-                kinds = {c: self._config.figures.get(c, "amount") for c in numeric}
-                cube = PanelCube.from_frame(
-                    loaded.frame, schema.id_column, self._config.month_column, numeric
-                )
-                self._built = (cube, FirmIndex(cube.codes, self._tokenizer), kinds)
-                digest = hashlib.sha256(repr(stamp).encode()).hexdigest()[:12]
-                self.version = f"{cube.latest_month}/{digest}"
-            self._stamp = stamp
+            except OSError as exc:
+                stamp, unreadable = _GONE, exc
+            if self._built is not None and stamp in (self._stamp, self._failed):
+                return self._built
+            try:
+                if unreadable is not None:
+                    raise unreadable
+                self._built = self._build()
+                self._stamp, self._failed = stamp, None
+                self.version = panel_version(self._built[0].latest_month, stamp)
+            except (DatasetError, PanelError, OSError) as exc:
+                self._failed = stamp
+                problem = (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
+                log.warning("panel %s does not load%s: %s", self.dataset,
+                            "" if self._built is None else ", serving the last good one",
+                            problem)  # fmt: skip
+                if self._built is None:
+                    raise PanelError(f"panel {self.dataset} does not load") from None
             return self._built
+
+    def _build(self) -> tuple[PanelCube, FirmIndex, dict[str, str]]:
+        loaded = self._datasets.reload_if_changed(self.dataset, self._stamp) or (
+            self._datasets.get(self.dataset)
+        )
+        schema = loaded.schema
+        skip = {schema.id_column, self._config.month_column, *schema.key_columns}
+        numeric = [
+            c
+            for c in loaded.frame.columns
+            if c not in skip and pd.api.types.is_numeric_dtype(loaded.frame[c])
+        ]
+        kinds = {c: self._config.figures.get(c, "amount") for c in numeric}
+        cube = PanelCube.from_frame(
+            loaded.frame, schema.id_column, self._config.month_column, numeric
+        )
+        return cube, FirmIndex(cube.codes, self._tokenizer), kinds
 
 
 class MonitorHolder:
@@ -173,21 +224,24 @@ class MonitorHolder:
         self._executor.submit(self._safely, msg)
 
     def _safely(self, msg: Opened) -> None:
+        handler = {
+            mwire.MONITOR: self._chunk,
+            mwire.MONITOR_END: self._end,
+            mwire.MONITOR_STATUS: self._status,
+        }.get(msg.topic)
+        if handler is None:
+            return
         try:
-            if msg.topic == mwire.MONITOR:
-                reply = self._chunk(msg)
-            elif msg.topic == mwire.MONITOR_END:
-                reply = self._end(msg)
-            elif msg.topic == mwire.MONITOR_STATUS:
-                reply = self._status(msg)
-            else:
-                return
+            reply = handler(msg)
         except wire.MalformedMessage as exc:
             log.warning("refused a monitoring message from %s: %s", msg.sender, exc)
-            reply = {"id": "", "error": f"malformed: {exc}"}
+            reply = {"id": _request_id(msg.payload), "error": f"malformed: {exc}"}
+        except MonitoringError as exc:  # no usable panel (its problem is logged here)
+            log.warning("monitoring request from %s not answered: %s", msg.sender, exc)
+            reply = {"id": _request_id(msg.payload), "error": f"no_panel: {exc}"}
         except Exception:
             log.exception("monitoring request from %s failed", msg.sender)
-            reply = {"id": "", "error": "internal error at the holder"}
+            reply = {"id": _request_id(msg.payload), "error": "internal error at the holder"}
         try:
             self._router.send(wire.JOB_KEY, msg.sender, mwire.MONITORED, wire.encode(reply))
         except PartyUnavailable as exc:
@@ -202,7 +256,7 @@ class MonitorHolder:
             return {**base, "error": "not_monitoring: this node serves no panel for monitoring"}
         bank = self._identity_of(msg.sender)
         actor = Actor(bank.organization, bank.node_id, bank.role)
-        as_of = month_key(str(req["as_of"]))
+        as_of = _month(req["as_of"])
         try:
             deployment = self._registry.serving(str(req["model"]), str(req["job"]))
         except ModelNotFound:
@@ -310,10 +364,12 @@ class MonitorHolder:
         signals: pd.DataFrame,
     ) -> None:
         column = month_number(as_of) - cube.first_month
-        if 0 <= column < cube.n_months:
-            missing = int((~cube.present()[rows, column]).sum()) if len(rows) else 0
-        else:
-            missing = len(rows)
+        within = 0 <= column < cube.n_months  # beyond the panel: stale, not missing records
+        missing = int((~cube.present()[rows, column]).sum()) if within and len(rows) else 0
+        figures = pd.DataFrame(
+            {f: a[rows, column] if within else np.full(len(rows), np.nan)
+             for f, a in cube.values.items()}
+        )  # fmt: skip
         with self._lock:
             now = time.monotonic()
             for key in [k for k, r in self._refreshes.items() if now - r.started > REFRESH_TTL_S]:
@@ -324,6 +380,7 @@ class MonitorHolder:
             state.admitted += len(rows)
             state.missing += missing
             state.signals.append(signals)
+            state.figures.append(figures)
 
     def _log(
         self,
@@ -389,12 +446,21 @@ class MonitorHolder:
         cube, _, _ = self._panel.get()
         with self._lock:
             state = self._refreshes.pop((msg.sender, str(req["refresh"])), _Refresh())
-        as_of = month_key(str(req["as_of"]))
-        frame = pd.concat(state.signals, ignore_index=True) if state.signals else pd.DataFrame()
-        baseline, previous = self._drift_references(bank.organization, frame)
+        as_of = _month(req["as_of"])
+        behind = max(0, month_number(as_of) - month_number(cube.latest_month))
+        baseline: dict[str, float] = {}
+        previous: dict[str, float] = {}
+        if state.signals and not behind:
+            # a stale panel's signals measure the gap, not the population: no drift figures
+            # from it, and the references stay those of the last current month
+            baseline, previous = self._drift_references(
+                bank.organization,
+                pd.concat(state.signals, ignore_index=True),
+                pd.concat(state.figures, ignore_index=True),
+            )
         report = FeedReport(
             latest_month=cube.latest_month,
-            months_behind=max(0, month_number(as_of) - month_number(cube.latest_month)),
+            months_behind=behind,
             asked=state.asked,
             matched=state.matched,
             admitted=state.admitted,
@@ -421,12 +487,18 @@ class MonitorHolder:
         return {**base, "error": "", "feed": report.to_dict()}
 
     def _drift_references(
-        self, bank: str, frame: pd.DataFrame
+        self, bank: str, signals: pd.DataFrame, figures: pd.DataFrame
     ) -> tuple[dict[str, float], dict[str, float]]:
-        """PSI of every signal against the bank's first refresh and its previous one here;
-        then this refresh becomes the previous one (cut points and shares only are kept)."""
-        if frame.empty:
-            return {}, {}
+        """PSI of every signal against the bank's first refresh here (the model's inputs
+        drifting), and of every raw figure of the month against the previous refresh (the
+        feed jumping); then this refresh becomes the previous one. Cut points and shares
+        only are kept.
+
+        The jump test reads the month's figures, not the signals: change signals move with
+        the seasons for every firm at once (a 3-month change of power use swings by a PSI of
+        0.3 from one month to the next on the synthetic panels), while a healthy feed's
+        figures hold their distribution from one month to the next; a unit change, a column
+        gone to zero or a burst of holes does not."""
         with self._lock:
             try:
                 stored = json.loads(self._references.read_text())
@@ -434,19 +506,19 @@ class MonitorHolder:
                 stored = {}
             mine = stored.setdefault(bank, {"baseline": {}, "previous": {}})
             against_first: dict[str, float] = {}
-            against_last: dict[str, float] = {}
-            for name in frame.columns:
-                values = frame[name].to_numpy(dtype=np.float64)
+            for name in signals.columns:
+                values = signals[name].to_numpy(dtype=np.float64)
                 if name in mine["baseline"]:
-                    against_first[name] = round(
-                        Reference.from_dict(mine["baseline"][name]).psi(values), 4
-                    )
+                    reference = Reference.from_dict(mine["baseline"][name])
+                    against_first[name] = round(reference.psi(values), 4)
                 else:
                     mine["baseline"][name] = Reference.of(values).to_dict()
+            against_last: dict[str, float] = {}
+            for name in figures.columns:
+                values = figures[name].to_numpy(dtype=np.float64)
                 if name in mine["previous"]:
-                    against_last[name] = round(
-                        Reference.from_dict(mine["previous"][name]).psi(values), 4
-                    )
+                    reference = Reference.from_dict(mine["previous"][name])
+                    against_last[name] = round(reference.psi(values), 4)
                 mine["previous"][name] = Reference.of(values).to_dict()
             self._references.parent.mkdir(parents=True, exist_ok=True)
             tmp = self._references.with_suffix(".tmp")

@@ -42,6 +42,7 @@ from node.monitoring.drift import Reference
 from node.monitoring.exceptions import MonitoringError, NotConfigured
 from node.monitoring.feed import FeedIssue, FeedReport, feed_issues
 from node.monitoring.holder import PanelView, reason_code
+from node.monitoring.panel import month_key, month_number
 from node.monitoring.policy import LEVELS, MonitoringPolicy, load_monitoring_policy
 from node.monitoring.signals import compute_signals
 from node.monitoring.sinks import SinkFailed
@@ -58,6 +59,7 @@ log = logging.getLogger("fedcredit.monitoring")
 PURPOSE: Final = "monitoring"
 CHUNK: Final = wire.MAX_ITEMS
 LOG_CHUNK: Final = 5000
+DRIFTING: Final = "drift:alerting"  # the reference row naming the figures now past the alert
 
 
 def gap_code(holder: str) -> str:
@@ -188,7 +190,13 @@ class MonitoringService:
         version, head = self._head(policy)
         assert self._panel is not None and self._config.book is not None
         cube, panel_index, kinds = self._panel.get()
-        month = as_of or cube.latest_month
+        month = month_key(as_of) if as_of else cube.latest_month
+        if month_number(month) > month_number(cube.latest_month):
+            raise MonitoringError(
+                f"as_of {month} is after the bank's latest panel month {cube.latest_month}; "
+                "give a month the bank's panel has, or none for the latest"
+            )
+        cube.column_of(month)  # refuses a month before the panel
         book = self._index_of(self._config.book)
         codes, tokens = book.codes, book.tokens
         n = len(codes)
@@ -223,7 +231,8 @@ class MonitoringService:
         partials: dict[str, NDArray[np.float64]] = {}
         for holder, chunks in asked.items():
             score, gap, blind = self._collect(holder, chunks, deadline, n, reasons, flags)
-            partials[holder] = score
+            if not gap:  # a feed that is out says nothing about how its scores move
+                partials[holder] = score[~blind]
             logit = logit + score
             answered[holder] = gap
             for i in np.flatnonzero(blind).tolist():
@@ -238,18 +247,25 @@ class MonitoringService:
             else np.zeros(n)
         )
         assessed = rules.assess(policy, pd_now, origination, dpd, flags, reasons)
-        issues = self._issues(policy, answered, reports)
+        last = self.store.refreshes(1)
+        before: dict[str, Any] = last[0] if last else {}
+        issues = self._issues(policy, answered, reports, before.get("unmatched") or {})
+        fresh = np.array([month > seen for seen in state.as_of], np.bool_)
         stepped = watchlist.advance(
             state.level, state.below, assessed.level, assessed.hard, pd_now,
             release_after=policy.release_after, capacity=policy.capacity, hold=bool(issues),
+            fresh=fresh,
         )  # fmt: skip
         refs = [f"book-{i}" for i in range(n)]
         alerts = level_alerts(
             refresh_id, month, tokens, refs, state.level, stepped.level, assessed.reasons
         )
         alerts += feed_alerts(refresh_id, month, issues)
-        psi = self._score_drift(pd_now, partials, reports)
-        alerts += drift_alerts(refresh_id, month, psi, policy.drift_alert)
+        psi = self._score_drift(pd_now if len(partials) == len(asked) else None, partials, reports)
+        drifting = self.store.reference(DRIFTING) or {"names": []}
+        raised, still = drift_alerts(refresh_id, month, psi, policy.drift_alert, drifting["names"])
+        alerts += raised
+        self.store.set_reference(DRIFTING, {"names": sorted(still)})
         since = [
             month if changed or not s else s
             for changed, s in zip(stepped.changed.tolist(), state.since, strict=True)
@@ -382,10 +398,12 @@ class MonitoringService:
         return reports
 
     def _issues(
-        self, policy: MonitoringPolicy, answered: dict[str, str], reports: dict[str, FeedReport]
+        self,
+        policy: MonitoringPolicy,
+        answered: dict[str, str],
+        reports: dict[str, FeedReport],
+        previous: dict[str, float],
     ) -> list[FeedIssue]:
-        last = self.store.refreshes(1)
-        previous = last[0].get("unmatched", {}) if last else {}
         issues: list[FeedIssue] = []
         for holder, gap in answered.items():
             report = reports.get(holder)
@@ -403,17 +421,19 @@ class MonitoringService:
 
     def _score_drift(
         self,
-        pd_now: NDArray[np.float64],
+        pd_now: NDArray[np.float64] | None,
         partials: dict[str, NDArray[np.float64]],
         reports: dict[str, FeedReport],
     ) -> dict[str, float]:
         """PSI of the PD and each holder's partial score against the first refresh (kept as
-        cut points and shares), and the holders' own input PSI figures."""
+        cut points and shares), and the holders' own input PSI figures. A holder whose feed
+        is out has no score figure, nor has the PD then (``pd_now`` None): the outage is its
+        own alert, and a reference is never taken from a refresh that lacked a holder."""
         psi: dict[str, float] = {}
-        for name, values in (
-            ("score:pd", pd_now),
-            *((f"score:{h}", v) for h, v in partials.items()),
-        ):
+        scores = [(f"score:{h}", v) for h, v in partials.items()]
+        if pd_now is not None:
+            scores.insert(0, ("score:pd", pd_now))
+        for name, values in scores:
             stored = self.store.reference(name)
             if stored is None:
                 self.store.set_reference(name, Reference.of(values).to_dict())
@@ -474,7 +494,9 @@ class MonitoringService:
             if PartnerClient.wait(pending, deadline) or pending.answer is None:
                 continue  # offline: the next refresh reports it; nothing new to read here
             version = str(pending.answer.get("version") or "")
-            if version and version != seen.get(holder):
+            if version and holder not in seen:
+                return f"feed back from {holder}"  # it did not report at the last refresh
+            if version and version != seen[holder]:
                 return f"panel changed at {holder}"
         return ""
 
@@ -541,12 +563,16 @@ class Scheduler:
             self._thread.join(5.0)
 
     def _run(self) -> None:
+        said = ""  # the reason last logged for not refreshing: said once, not every check
         while not self._stop.wait(self._every):
             try:
                 trigger = self._service.due()
                 if trigger:
                     self._service.refresh(trigger=trigger)
+                said = ""
             except MonitoringError as exc:  # no model deployed yet, a policy being edited
-                log.warning("scheduled monitoring refresh not run: %s", exc)
+                if str(exc) != said:
+                    log.warning("scheduled monitoring refresh not run: %s", exc)
+                    said = str(exc)
             except Exception:
                 log.exception("scheduled monitoring refresh failed")

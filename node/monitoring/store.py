@@ -77,6 +77,7 @@ class WatchState:
     below: NDArray[np.int16]
     origination_pd: NDArray[np.float64]  # NaN: never seen
     since: list[str]
+    as_of: list[str]  # month of the last refresh that saw the borrower ("": never seen)
 
 
 def new_id(prefix: str) -> str:
@@ -100,7 +101,7 @@ class MonitoringStore:
         """Stored level, calm counter, origination PD and since-month of each borrower."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT firm, level, below, origination_pd, since FROM watch"
+                "SELECT firm, level, below, origination_pd, since, as_of FROM watch"
             ).fetchall()
         known = {r[0]: r for r in rows}
         n = len(firms)
@@ -108,13 +109,14 @@ class MonitoringStore:
         below = np.zeros(n, np.int16)
         origination = np.full(n, np.nan)
         since = [""] * n
+        as_of = [""] * n
         for i, firm in enumerate(firms):
             row = known.get(firm)
             if row is not None:
                 level[i], below[i] = row[1], row[2]
                 origination[i] = np.nan if row[3] is None else row[3]
-                since[i] = row[4]
-        return WatchState(level, below, origination, since)
+                since[i], as_of[i] = row[4], row[5]
+        return WatchState(level, below, origination, since, as_of)
 
     def save_watch(self, rows: Sequence[tuple[Any, ...]]) -> None:
         """Upsert (firm, ref, level, below, reasons_json, pd, origination_pd, category, since,

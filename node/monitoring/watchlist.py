@@ -1,9 +1,12 @@
 """Watch-list levels over refreshes: step up at once, step down only after a steady spell.
 
 A borrower whose assessed level rises moves up at the refresh that saw it. One whose level
-falls stays where it is until it has been assessed lower for ``release_after`` refreshes in a
-row, so a borrower does not flap on and off the list with monthly noise. While a holder's feed
-is unhealthy nobody steps down (``hold``): missing data never quietly lowers a warning.
+falls stays where it is until it has been assessed lower for ``release_after`` months in a
+row, so a borrower does not flap on and off the list with monthly noise. Months, not
+refreshes: a holder's new panel or a manual run refreshes the same month again, and three such
+refreshes in a day are not three calm months (``fresh`` marks the borrowers a refresh sees in
+a month newer than their last). While a holder's feed is unhealthy nobody steps down
+(``hold``): missing data never quietly lowers a warning.
 
 The list has a capacity (``cap``): a bank can inspect only so many borrowers a month, and a
 list that grows with every noisy month stops being read. Borrowers listed by a hard rule
@@ -34,18 +37,22 @@ def step(
     assessed: NDArray[np.int8],
     release_after: int,
     hold: NDArray[np.bool_] | bool = False,
+    fresh: NDArray[np.bool_] | bool = True,
 ) -> Step:
     """Advance every borrower by one refresh (arrays aligned with the book).
 
     ``current`` is -1 for a borrower seen for the first time (it takes the assessed level).
-    ``hold`` (per borrower or for all) freezes step-downs for this refresh.
+    ``hold`` (per borrower or for all) freezes step-downs for this refresh. ``fresh`` (per
+    borrower or for all) says the refresh is of a newer month than the borrower's last: only
+    then does a lower assessment count towards ``release_after``.
     """
     current = np.asarray(current, dtype=np.int8)
     assessed = np.asarray(assessed, dtype=np.int8)
     below = np.asarray(below, dtype=np.int16)
     held = np.broadcast_to(np.asarray(hold, dtype=np.bool_), current.shape)
+    counts = np.broadcast_to(np.asarray(fresh, dtype=np.bool_), current.shape) & ~held
     up = assessed >= current
-    calm = np.where(up, 0, np.where(held, below, below + 1)).astype(np.int16)
+    calm = np.where(up, 0, np.where(counts, below + 1, below)).astype(np.int16)
     release = ~up & ~held & (calm >= release_after)
     level = np.where(up | release, assessed, current).astype(np.int8)
     calm = np.where(release, 0, calm).astype(np.int16)
@@ -89,11 +96,12 @@ def advance(
     release_after: int,
     capacity: float,
     hold: NDArray[np.bool_] | bool = False,
+    fresh: NDArray[np.bool_] | bool = True,
     alive: NDArray[np.bool_] | None = None,
 ) -> Step:
     """One refresh of the whole list: ``step``, then ``cap`` (a dropped borrower is green)."""
     start = np.asarray(current, dtype=np.int8)
-    stepped = step(start, below, assessed, release_after, hold)
+    stepped = step(start, below, assessed, release_after, hold, fresh)
     drop = cap(stepped.level, hard, pd, capacity, alive)
     level = np.where(drop, 0, stepped.level).astype(np.int8)
     calm = np.where(drop, 0, stepped.below).astype(np.int16)

@@ -235,7 +235,6 @@ class Lending:
 
     def close(self) -> None:
         self.client.close()
-        self.decisions.close()
         self._executor.shutdown(wait=True, cancel_futures=True)
         for closable in (self.registry, self.consent, self.caps, self.records):
             closable.close()

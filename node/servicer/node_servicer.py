@@ -28,6 +28,7 @@ from protos.fedcredit.v1 import common_pb2, node_pb2, node_pb2_grpc
 if TYPE_CHECKING:
     from node.monitoring.service import MonitoringService
     from node.scoring.lending import Lending
+    from node.scoring.service import Decisions
 
 EXPORT_CHUNK_BYTES = 1 << 20
 # Applications per DecideBatch call: a chunk of a book, within the message size limit.
@@ -37,6 +38,19 @@ MAX_BATCH_APPLICATIONS = 5000
 # wrote a 280 KB access-log entry). Names longer than any column name are refused too.
 MAX_RELEASE_FIELDS = 512
 MAX_NAME_CHARS = 128
+
+
+def _batch_response(
+    decided: Decisions, columnar: bool, chunk: int = 0
+) -> node_pb2.DecideBatchResponse:
+    """A call's decisions, one message each or (``columnar``) as columns."""
+    from node.scoring.serde import decided_to_proto, decisions_to_columns
+
+    if columnar:
+        return node_pb2.DecideBatchResponse(columns=decisions_to_columns(decided), chunk=chunk)
+    return node_pb2.DecideBatchResponse(
+        decisions=[decided_to_proto(d) for d in decided], chunk=chunk
+    )
 
 
 def _bounded_names(what: str, names: list[str]) -> tuple[str, ...]:
@@ -258,25 +272,26 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
     def DecideBatch(
         self, request: node_pb2.DecideBatchRequest, context: grpc.ServicerContext
     ) -> node_pb2.DecideBatchResponse:
-        from node.scoring.serde import application_from_proto, decided_to_proto
+        from node.scoring.serde import application_from_proto, applications_from_columns
 
         lending = self._own_lending(context)
-        count = len(request.applications)
+        # refusals (BadApplication, NotReady, DecisionPolicyError) answer from the catalog
+        apps = (
+            applications_from_columns(request.columns)
+            if request.columns
+            else [application_from_proto(a) for a in request.applications]
+        )
+        count = len(apps)
         if not 1 <= count <= MAX_BATCH_APPLICATIONS:
             raise ServiceError(
                 "request.too_large", what="applications", count=count, limit=MAX_BATCH_APPLICATIONS
             )
-        # refusals (BadApplication, NotReady, DecisionPolicyError) answer from the catalog
-        decided = lending.decisions.decide_many(
-            [application_from_proto(a) for a in request.applications]
-        )
-        return node_pb2.DecideBatchResponse(decisions=[decided_to_proto(d) for d in decided])
+        decided = lending.decisions.decide_many(apps)
+        return _batch_response(decided, request.columnar_reply)
 
     def DecideBook(
         self, request: node_pb2.DecideBookRequest, context: grpc.ServicerContext
     ) -> Iterator[node_pb2.DecideBatchResponse]:
-        from node.scoring.serde import decided_to_proto
-
         lending = self._own_lending(context)
         size = request.chunk_size or MAX_BATCH_APPLICATIONS
         if not 1 <= size <= MAX_BATCH_APPLICATIONS or request.start_chunk < 0:
@@ -294,9 +309,7 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
             if k < request.start_chunk:
                 continue
             decided = service.decide_many(apps)
-            yield node_pb2.DecideBatchResponse(
-                decisions=[decided_to_proto(d) for d in decided], chunk=k
-            )
+            yield _batch_response(decided, request.columnar_reply, k)
 
     def RegisterAuthorizations(
         self, request: node_pb2.AuthorizationBatch, context: grpc.ServicerContext

@@ -31,6 +31,8 @@ KIND_VECTOR: Final = 5
 KIND_CHUNK: Final = 6
 KIND_AGGREGATE: Final = 7
 KIND_METRICS: Final = 8
+KIND_CONTROL: Final = 9
+KIND_FAILED: Final = 10
 
 _KIND_NAMES: Final = {
     KIND_KEY: "key",
@@ -41,6 +43,8 @@ _KIND_NAMES: Final = {
     KIND_CHUNK: "chunk",
     KIND_AGGREGATE: "aggregate",
     KIND_METRICS: "metrics",
+    KIND_CONTROL: "control",
+    KIND_FAILED: "failure notice",
 }
 
 
@@ -132,8 +136,11 @@ def recv_vector(
     topic: str,
     deadline: float,
     fields: Mapping[str, type | tuple[type, ...]],
+    head: bytes | None = None,
 ) -> tuple[dict[str, Any], list[bytes]]:
     """Receive what ``send_vector`` sent by ``deadline`` (``time.monotonic``); validate it.
+
+    ``head`` is the header message when the caller has already received it.
 
     Raises
     ------
@@ -142,7 +149,8 @@ def recv_vector(
     PartyUnavailable, ChannelTimeout
         From the channel; ``ChannelTimeout`` once the deadline has passed.
     """
-    head = channel.recv(sender, topic, timeout=_remaining(deadline))
+    if head is None:
+        head = channel.recv(sender, topic, timeout=_remaining(deadline))
     header = parse_header(head, KIND_VECTOR, sender, topic, {**fields, "chunks": int})
     chunks = header["chunks"]
     if not 0 <= chunks <= MAX_CHUNKS:

@@ -51,6 +51,20 @@ def test_levels_step_up_at_once_and_down_after_a_steady_spell() -> None:
     assert s.level.tolist() == [0, 1] and s.changed.tolist() == [True, True]
 
 
+def test_a_calm_spell_counts_months_not_refreshes() -> None:
+    # prepare: a red borrower assessed green at a new month, then refreshed again and again
+    # within that month (a holder's new panel, a manual run)
+    s = step(np.array([3], np.int8), np.zeros(1, np.int16), np.array([0], np.int8), 3)
+    for _ in range(4):
+        # execute
+        s = step(s.level, s.below, np.array([0], np.int8), 3, fresh=np.array([False]))
+        # assert: still one calm month, still red
+        assert s.level.tolist() == [3] and s.below.tolist() == [1]
+    for _ in range(2):
+        s = step(s.level, s.below, np.array([0], np.int8), 3, fresh=True)
+    assert s.level.tolist() == [0]  # the third calm month releases it
+
+
 def test_capacity_drops_the_lowest_model_only_entries_and_keeps_hard_ones() -> None:
     # prepare: ten live borrowers, six listed; two by a hard rule (one with the lowest PD)
     level = np.array([1, 2, 1, 3, 1, 1, 0, 0, 0, 0], np.int8)

@@ -14,7 +14,7 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
-from node.monitoring.alerts import feed_alerts, level_alerts
+from node.monitoring.alerts import drift_alerts, feed_alerts, level_alerts
 from node.monitoring.feed import FeedReport, feed_issues
 from node.monitoring.policy import FeedLimits
 from node.monitoring.sinks import FileSink, SinkFailed, WebhookSink
@@ -106,15 +106,28 @@ def _report(**changes: object) -> FeedReport:
 
 
 def test_a_stale_feed_is_a_data_quality_alert() -> None:
-    # prepare: the government's panel ends two months before the refresh month
-    report = _report(latest_month="2026-01", months_behind=2, missing_share=1.0)
+    # prepare: the government's panel ends two months before the refresh month; a holder
+    # reports neither missing records nor PSI figures for months its panel lacks
+    report = _report(latest_month="2026-01", months_behind=2)
     # execute
     issues = feed_issues("government", report, "", FeedLimits(), 0.25)
     alerts = feed_alerts("refresh-1", "2026-03", issues)
-    # assert
-    codes = [a["code"] for a in alerts]
-    assert "FEED-STALE" in codes and "FEED-MISSING" in codes
+    # assert: one problem, one alert
+    assert [a["code"] for a in alerts] == ["FEED-STALE"]
     assert all(a["kind"] == "data_quality" and a["holder"] == "government" for a in alerts)
+
+
+def test_a_drift_is_raised_when_it_starts_not_at_every_refresh() -> None:
+    # prepare: the PD drifted already; an input starts to; a holder's score is not measured
+    drifting = {"score:pd", "score:government"}
+    psi = {"score:pd": 0.31, "input:tp:invoice_total__chg3m": 0.4, "score:tp": 0.02}
+    # execute
+    alerts, still = drift_alerts("refresh-2", "2026-03", psi, 0.25, drifting)
+    # assert
+    assert [a["subject"] for a in alerts] == ["input:tp:invoice_total__chg3m"]
+    assert still == {"score:pd", "score:government", "input:tp:invoice_total__chg3m"}
+    calmer, after = drift_alerts("refresh-3", "2026-04", {"score:pd": 0.05}, 0.25, still)
+    assert calmer == [] and after == {"score:government", "input:tp:invoice_total__chg3m"}
 
 
 def test_other_feed_issues() -> None:

@@ -56,7 +56,9 @@ def test_encrypted_and_plaintext_runs_end_with_identical_models(bank_data: dict)
         np.testing.assert_array_equal(flatten(enc_run.results[bank].parameters), reference)
     history = enc_run.results["coordinator"].history
     assert [h["banks"] for h in history] == [list(BANKS)] * 3
-    assert history[-1]["test_auc"] > 0.6 and history[-1]["val_loss"] > 0
+    assert history[-1]["val_loss"] > 0
+    final = enc_run.results["coordinator"].final
+    assert final["test_auc"] > 0.6 and final == plain_run.results["coordinator"].final
     assert history == plain_run.results["coordinator"].history
 
 
@@ -90,7 +92,7 @@ def test_coordinator_traffic_and_state_hold_no_plaintext_update(
     assert all((needle in seen) == exposed for needle in packed)
     assert not any(needle in state for needle in packed)
     topics = {c.topic.split("/")[1] for c in run.hub.captured if c.recipient == "coordinator"}
-    assert topics <= {"public-key", "resume", "update", "eval", "metrics"}
+    assert topics <= {"public-key", "resume", "update", "eval", "metrics", "final"}
     kinds = {c.payload[1] for c in run.hub.captured if c.recipient == "coordinator"}
     assert 1 not in kinds  # the private-key message never goes to the coordinator
 
