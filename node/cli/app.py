@@ -10,6 +10,7 @@ from node.cli import (
     consent,
     data,
     decide,
+    diagnose,
     incident,
     init,
     models,
@@ -34,6 +35,7 @@ app.add_typer(certs.app, name="certs")
 app.command("trace")(trace.trace)
 app.add_typer(incident.app, name="incident")
 app.command("init")(init.init)
+app.command("diagnose")(diagnose.diagnose)
 app.add_typer(models.app, name="models")
 app.add_typer(decide.app, name="decide")
 app.add_typer(consent.app, name="consent")
