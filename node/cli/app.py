@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from node.cli import audit, certs, consent, data, decide, init, models, monitor, policy
+from node.cli import audit, certs, consent, data, decide, diagnose, init, models, monitor, policy
 from node.cli.guard import run_guarded
 from node.cli.jobs import jobs_app, nodes_app
 
@@ -20,6 +20,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(data.app, name="data")
 app.add_typer(certs.app, name="certs")
 app.command("init")(init.init)
+app.command("diagnose")(diagnose.diagnose)
 app.add_typer(models.app, name="models")
 app.add_typer(decide.app, name="decide")
 app.add_typer(consent.app, name="consent")

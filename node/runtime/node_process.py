@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from importlib.metadata import version
 
 from node.audit import AccessLog, Actor
 from node.audit.sink import AuditSink
@@ -34,6 +35,7 @@ from node.telemetry import TracingInterceptor
 from node.transport.auth import PeerAuthInterceptor, peer_certificate
 from node.transport.directory import PeerDirectory
 from node.transport.grpc_options import create_server, server_credentials, set_serving
+from node.transport.probe import EchoService
 from node.transport.relay_channel import EnvelopeRouter
 from node.transport.sealing import DirectorySealer
 from protos.fedcredit.v1 import coordinator_pb2, node_pb2_grpc
@@ -101,6 +103,7 @@ class NodeProcess:
             DirectorySealer(creds, self.directory, PersistentReplayGuard(config.state_dir)),
             self.link.send_sealed,
         )
+        self.echo = EchoService(self.router)  # answers `fedcredit diagnose` pings
         self.lending = Lending(
             creds=creds, config=scoring, state_dir=config.state_dir, secret=secret,
             datasets=self.datasets, engine=self.engine, sink=self.sink, router=self.router,
@@ -179,6 +182,7 @@ class NodeProcess:
             datasets=dataset_infos(self.datasets, self.engine),
             node_address=f"{host}:{self.port}",
             policy_version=self.engine.version,
+            software_version=version("fedcredit"),
         )
 
     def _on_registered(self, response: coordinator_pb2.RegisterResponse) -> None:
@@ -276,6 +280,7 @@ class NodeProcess:
         self.pool.shutdown(cancel_futures=True)
         self.monitoring.close()
         self.lending.close()
+        self.echo.close()
         self.sink.record("admin", {"operation": "node_stopped"})
         self.access_log.checkpoint()  # the whole history is signed before the process ends
         self.access_log.close()

@@ -30,7 +30,7 @@ from typing import Any, Final
 import grpc
 from opentelemetry import trace
 
-from node.audit.entry import contains_raw_identifier
+from node.data.identifiers import contains_raw_identifier
 from node.transport.handlers import Behavior
 
 log = logging.getLogger("fedcredit.transport.errors")

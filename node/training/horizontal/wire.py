@@ -3,7 +3,7 @@
 Every payload starts with ``VERSION`` and a one-byte message kind, then either a small JSON
 header (UTF-8, at most ``MAX_HEADER`` bytes) or an opaque scheme blob (serialized
 ciphertexts). Vectors of ciphertexts are sent as a header message on ``topic`` followed by
-``chunks`` messages on ``topic/0``, ``topic/1`` … so no message exceeds ``MAX_MESSAGE``.
+``chunks`` messages on ``topic/0``, ``topic/1`` … so no message exceeds ``MAX_PAYLOAD_BYTES``.
 Everything received is checked here and refused with ``MalformedMessage`` naming the sender,
 the topic and the rule broken — never the bytes.
 """
@@ -20,7 +20,6 @@ from node.transport.channel import PartyChannel
 from node.transport.limits import MAX_PAYLOAD_BYTES
 
 VERSION: Final = 1
-MAX_MESSAGE: Final = MAX_PAYLOAD_BYTES
 MAX_HEADER: Final = 64 * 1024
 MAX_CHUNKS: Final = 4096
 
@@ -52,7 +51,7 @@ _KIND_NAMES: Final = {
 def frame(kind: int, body: bytes) -> bytes:
     """Prefix ``body`` with the version and kind bytes."""
     payload = bytes((VERSION, kind)) + body
-    if len(payload) > MAX_MESSAGE:
+    if len(payload) > MAX_PAYLOAD_BYTES:
         raise ValueError(f"{_KIND_NAMES[kind]} message of {len(payload)} bytes exceeds 4 MiB")
     return payload
 
@@ -67,7 +66,7 @@ def unframe(payload: bytes, kind: int, sender: str, topic: str) -> bytes:
     """
     if len(payload) < 2:
         raise MalformedMessage(sender, topic, "shorter than the 2-byte version/kind prefix")
-    if len(payload) > MAX_MESSAGE:
+    if len(payload) > MAX_PAYLOAD_BYTES:
         raise MalformedMessage(sender, topic, "larger than the 4 MiB message limit")
     if payload[0] != VERSION:
         raise MalformedMessage(sender, topic, f"version {payload[0]}, expected {VERSION}")
