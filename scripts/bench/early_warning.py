@@ -17,21 +17,29 @@ weaker warning signals, ``panel_signal=0.5``) the script:
    month (``node.monitoring.signals``), the PD combines them, the shipped monitoring policy's
    rules and coded flags (``policies/monitoring/sme-watch.yaml``, ``node.monitoring.rules``)
    and the watch-list step (``node.monitoring.watchlist``) give each borrower's level;
-4. does the same with the bank's own signals alone, with its PD cut-offs scaled so that its
-   average watch list has the same size as the federated one (same rules otherwise).
+4. does the same with the bank's own signals alone, with its PD cut-offs scaled (bisection)
+   so that its average watch list has the same size as the federated one (same rules
+   otherwise);
+5. walks the federated model again with its PD cut-offs raised so that its list is smaller
+   (``SMALLER_LISTS``): what precision a shorter list buys, at what recall.
 
 Figures (the watch list = borrowers at yellow or above):
 
 - ``recall_3m``: share of the book's defaults that were on the watch list at a refresh at
   least 3 months before their default month (``recall_3m_bank_only``: bank signals alone);
-- ``precision``: of the borrowers put on the watch list during the walk (before any default
-  of theirs), the share that defaulted within the follow-up year;
+- ``precision``: the list's 12-month hit rate: of the borrowers on it at the refresh of the
+  observation month, the share that default within the 12 months after it (alternatives
+  beside it: ``precision_6m``, ``precision_entries_12m``, ``precision_ever``; see
+  docs/early-warning.md);
 - ``watchlist_share``: the watch list as a share of the performing book, averaged over refreshes;
 - ``median_lead_months``: default month minus the first month on the list, over the defaults
   flagged in time;
 - ``refresh_s``: one refresh of the book of a ``--refresh-firms`` federation, every party's
   work with the node's code in this one process, the relay not included
   (``early_warning_refresh.py``; ``--skip-refresh`` leaves it out).
+
+``--horizon`` sets the model's label (default within that many months, 6 unless set); the
+figures keep their definitions.
 
 Last line: JSON with those keys per setting and their medians over the default seeds.
 """
