@@ -9,18 +9,26 @@ for the other parties, then encrypt the values the moment they are known.
 Each obfuscator is handed out exactly once (``take`` removes what it returns), lives only in
 this process's memory and is drawn exactly as ``PublicKey.encrypt`` draws it, so a ciphertext
 made here is distributed exactly like one made by ``encrypt``. See ``docs/paillier.md``.
+
+The key holder can draw faster: knowing ``n = p q`` it computes the same ``h_s^a mod n^2`` from
+``h_s^a mod p^2`` and ``h_s^a mod q^2`` (Chinese remainder theorem), with fixed-base tables over
+moduli of half the size, where a multiplication costs a third. The value is identical, so
+nothing about its distribution changes; the primes stay in the key holder's worker processes,
+as they do for decryption (``bulk.py``).
 """
 
 from __future__ import annotations
 
+import secrets
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Executor, Future
 
+import gmpy2
 from gmpy2 import mpz
 
-from node.crypto.paillier.keys import PublicKey
-from node.crypto.paillier.obfuscation import obfuscator_for
+from node.crypto.paillier.keys import PrivateKey, PublicKey
+from node.crypto.paillier.obfuscation import FixedBaseTable, obfuscator_for
 
 CHUNK = 1024
 """Obfuscators per worker task: ~0.7 s of work at 2048 bits, 0.5 MiB to send back."""
@@ -29,6 +37,46 @@ CHUNK = 1024
 def draw_obfuscators(n: int, count: int) -> list[int]:
     """Return ``count`` fresh DJN obfuscators for modulus ``n`` (runs in a worker process)."""
     obfuscator = obfuscator_for(n)
+    return [int(obfuscator.draw()) for _ in range(count)]
+
+
+class CrtObfuscator:
+    """DJN obfuscators ``h_s^a mod n^2`` computed modulo ``p^2`` and ``q^2`` (key holder only).
+
+    ``h_s = (-x^2)^n mod n^2`` for a locally drawn ``x``, as in ``Obfuscator``; ``a`` is a
+    fresh ``ceil(|n|/2)``-bit exponent per draw.
+    """
+
+    def __init__(self, p: int, q: int) -> None:
+        n = mpz(p) * q
+        nsquare = n * n
+        while True:
+            x = mpz(secrets.randbelow(int(n) - 2) + 2)
+            if gmpy2.gcd(x, n) == 1:
+                break
+        base = gmpy2.powmod((-x * x) % n, n, nsquare)
+        self.exponent_bytes = (n.bit_length() // 2 + 7) // 8
+        self._psquare, self._qsquare = mpz(p) ** 2, mpz(q) ** 2
+        self._p_table = FixedBaseTable(base % self._psquare, self._psquare, self.exponent_bytes)
+        self._q_table = FixedBaseTable(base % self._qsquare, self._qsquare, self.exponent_bytes)
+        self._p_inverse = gmpy2.invert(self._psquare, self._qsquare)
+
+    def draw(self) -> mpz:
+        exponent = secrets.token_bytes(self.exponent_bytes)
+        at_p = self._p_table.power(exponent)
+        at_q = self._q_table.power(exponent)
+        return at_p + self._psquare * ((at_q - at_p) * self._p_inverse % self._qsquare)
+
+
+_crt: dict[tuple[int, int], CrtObfuscator] = {}
+
+
+def draw_obfuscators_crt(p: int, q: int, count: int) -> list[int]:
+    """``draw_obfuscators`` for the holder of the primes (runs in a worker process)."""
+    obfuscator = _crt.get((p, q))
+    if obfuscator is None:
+        _crt.clear()
+        obfuscator = _crt[(p, q)] = CrtObfuscator(p, q)
     return [int(obfuscator.draw()) for _ in range(count)]
 
 
@@ -41,11 +89,16 @@ class RandomnessReserve:
         The key the obfuscators are for.
     pool:
         Where to draw them; ``None`` draws in the calling thread when they are taken.
+    private_key:
+        Given by the key holder only: draws use the primes (same values, about twice as fast).
     """
 
-    def __init__(self, public_key: PublicKey, pool: Executor | None) -> None:
+    def __init__(
+        self, public_key: PublicKey, pool: Executor | None, private_key: PrivateKey | None = None
+    ) -> None:
         self.public_key = public_key
         self._pool = pool
+        self._primes = (private_key.p, private_key.q) if private_key is not None else None
         self._pending: deque[Future[list[int]]] = deque()
         self._ready: deque[int] = deque()
         self._queued = 0
@@ -61,7 +114,11 @@ class RandomnessReserve:
             return
         for start in range(0, count, CHUNK):
             size = min(CHUNK, count - start)
-            self._pending.append(self._pool.submit(draw_obfuscators, self.public_key.n, size))
+            if self._primes is not None:
+                future = self._pool.submit(draw_obfuscators_crt, *self._primes, size)
+            else:
+                future = self._pool.submit(draw_obfuscators, self.public_key.n, size)
+            self._pending.append(future)
             self._queued += size
 
     def take(self, count: int) -> list[int]:
@@ -71,8 +128,13 @@ class RandomnessReserve:
         out = [self._ready.popleft() for _ in range(min(count, len(self._ready)))]
         self._queued -= len(out)
         if len(out) < count:
-            out += draw_obfuscators(self.public_key.n, count - len(out))
+            out += self._draw(count - len(out))
         return out
+
+    def _draw(self, count: int) -> list[int]:
+        if self._primes is not None:
+            return draw_obfuscators_crt(*self._primes, count)
+        return draw_obfuscators(self.public_key.n, count)
 
     def close(self) -> None:
         """Drop everything not yet taken (cancelling draws that have not started)."""

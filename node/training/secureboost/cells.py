@@ -159,7 +159,7 @@ class GuestKeys:
             return
         public, self._private = generate_keypair(key_bits)
         self.arith = CellArith(public.n, encrypted=True)
-        self._reserve = RandomnessReserve(public, pool)
+        self._reserve = RandomnessReserve(public, pool, self._private)
 
     @property
     def fingerprint(self) -> str:

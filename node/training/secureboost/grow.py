@@ -55,12 +55,17 @@ class Counters:
     encrypted: int = 0
     decrypted: int = 0
     host_histograms: int = 0
+    # what a protocol without subtraction would histogram: every splittable node, every row
+    nodes_evaluated: int = 0
+    rows_evaluated: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return {
             "ciphertexts_encrypted": self.encrypted,
             "decryptions": self.decrypted,
             "host_node_histograms": self.host_histograms,
+            "host_nodes_evaluated": self.nodes_evaluated,
+            "host_rows_evaluated": self.rows_evaluated,
         }
 
 
@@ -133,6 +138,9 @@ class TreeGrower:
             compute = sorted(
                 min(pair, key=lambda n: counts[n]) for _, *pair in pairs if set(pair) & splittable
             )
+            if hosts_in:
+                self.counters.nodes_evaluated += len(splittable)
+                self.counters.rows_evaluated += int(sum(counts[n] for n in splittable))
             name = topic(f"t{tree}", f"d{depth}")
             hists = self._host_histograms(
                 name, state, frontier, compute, pairs, hosts_in, layout, (g_tot, h_tot)

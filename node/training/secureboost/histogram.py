@@ -57,8 +57,9 @@ def histograms(
     total: int,
     pool: Executor | None,
 ) -> list[int]:
-    """``accumulate`` over all rows, fanned out over ``pool`` by row ranges."""
-    if pool is None or len(cells) < MIN_PARALLEL_ROWS:
+    """``accumulate`` over all rows, fanned out over ``pool`` by row ranges (Paillier only:
+    the twin's additions cost less than shipping them to a worker)."""
+    if pool is None or not arith.encrypted or len(cells) < MIN_PARALLEL_ROWS:
         return accumulate(arith, cells, index, total)
     bounds = np.linspace(0, len(cells), PARTS + 1).astype(int)
     futures = [
@@ -110,7 +111,7 @@ def pack(
     per = layout.per_plaintext
     groups = [list(cells[i : i + per]) for i in range(0, len(cells), per)]
     offsets = {len(g): layout.packed_offset(len(g)) for g in groups}
-    if pool is None or len(groups) < 2 * PARTS:
+    if pool is None or not arith.encrypted or len(groups) < 2 * PARTS:
         return pack_groups(arith, groups, layout.slot_bits, offsets)
     step = -(-len(groups) // PARTS)
     futures = [

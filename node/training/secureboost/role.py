@@ -10,6 +10,8 @@ from node.jobs.hooks import JobHooks
 from node.training.secureboost.binning import load_columns
 from node.training.secureboost.session import Session
 from node.training.secureboost.spec import COORDINATOR, SecureBoostSpec
+from node.training.secureboost.wire import MAX_CODES
+from node.training.vertical.exceptions import DataMismatch
 from node.transport.channel import PartyChannel
 
 
@@ -33,6 +35,10 @@ class Role:
         self.rows = len(frame)
         self.session = Session(channel, (*spec.parties, COORDINATOR), spec.timeout_s)
         try:
+            if self.rows > MAX_CODES:
+                raise DataMismatch(
+                    self.me, f"{self.rows} aligned rows exceed the {MAX_CODES} one job handles"
+                )
             self.values = load_columns(self.me, frame, self.data.features)
             self.setup(frame)
         except Exception:

@@ -6,6 +6,7 @@ import pytest
 
 from node.compute import worker_pool
 from node.crypto.paillier import PublicKey, RandomnessReserve, encrypt_with, generate_keypair
+from node.crypto.paillier.precompute import CrtObfuscator
 
 
 def test_prefetched_obfuscators_encrypt_correctly_and_are_used_once() -> None:
@@ -33,3 +34,18 @@ def test_encrypt_with_refuses_mismatched_lengths_and_out_of_range_values() -> No
 
     with pytest.raises(PlaintextOutOfRange):
         encrypt_with(public, [public.n], reserve.take(1))
+
+
+def test_key_holder_draws_the_same_kind_of_obfuscator_through_the_primes() -> None:
+    # prepare
+    public, private = generate_keypair(768)
+    crt = CrtObfuscator(private.p, private.q)
+    lam = (private.p - 1) * (private.q - 1)
+    # execute
+    drawn = [int(crt.draw()) for _ in range(20)]
+    reserve = RandomnessReserve(public, None, private)
+    cells = encrypt_with(public, list(range(-10, 10)), reserve.take(20))
+    # assert: n-th residues modulo n^2 (what r^n and h_s^a are), all distinct, decrypting right
+    assert all(pow(r, lam, public.nsquare) == 1 for r in drawn)
+    assert len(set(drawn)) == 20 and all(0 < r < public.nsquare for r in drawn)
+    assert [private.decrypt_signed(c) for c in cells] == list(range(-10, 10))

@@ -64,6 +64,7 @@ def test_unpack_refuses_a_value_wider_than_its_slots() -> None:
         layout.unpack([0, 0], 2, "host", "t/hist")
 
 
+@pytest.mark.slow
 def test_histograms_fan_out_over_workers_like_in_process() -> None:
     # prepare: a real key and a real pool; rows spread over 4 nodes x 3 columns x 5 bins
     from node.compute import worker_pool

@@ -34,12 +34,18 @@ def _run(
     return run_in_memory(spec_from_job(raw, allow_all), frames, hub=hub, hooks=hooks)
 
 
-@pytest.mark.parametrize("three_party", [False, True])
+@pytest.mark.parametrize(("three_party", "bank_only_trees"), [(False, 0), (True, 1)])
 def test_federated_trees_equal_the_centralized_reference(
-    credit_frames: dict[str, pd.DataFrame], three_party: bool
+    credit_frames: dict[str, pd.DataFrame], three_party: bool, bank_only_trees: int
 ) -> None:
     # prepare: row and column subsampling on, so the per-tree choices are exercised too
-    raw = section(trees=3, three_party=three_party, early_stopping=False, colsample=0.7)
+    raw = section(
+        trees=3,
+        three_party=three_party,
+        early_stopping=False,
+        colsample=0.7,
+        bank_only_trees=bank_only_trees,
+    )
     expected_trees, expected_rules = reference_model(spec_from_job(raw, allow_all), credit_frames)
     # execute
     results, errors = _run(credit_frames, raw)
@@ -184,6 +190,7 @@ class _CrashAt(MemoryHooks):
             raise SystemExit("killed")
 
 
+@pytest.mark.slow
 def test_party_that_leaves_fails_the_attempt_and_resume_equals_an_uninterrupted_run(
     credit_frames: dict[str, pd.DataFrame],
 ) -> None:
