@@ -198,7 +198,7 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
                 "withheld": record.withheld,
             },
         )
-        if firms is not None:
+        if firms is not None and self._lending is not None:
             self._lending.log_release(who, ask.dataset, record, firms)
         return node_pb2.ReleaseResponse(
             table=release.table,
