@@ -67,7 +67,8 @@ class OptimizerState:
         """Close the epoch; the mean of the epoch means over the latter half of the epochs."""
         self.epoch_means.append(self.averaged())
         recent = self.epoch_means[len(self.epoch_means) // 2 :]
-        return np.mean(recent, axis=0)
+        mean: NDArray[np.float64] = np.mean(recent, axis=0)
+        return mean
 
     def to_dict(self) -> dict[str, Any]:
         return {
