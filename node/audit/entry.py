@@ -49,6 +49,8 @@ class Action(StrEnum):
     CERTIFICATE = "certificate"
     JOB = "job"
     RELAY = "relay"
+    ALERT = "alert"  # the access monitor flagged a principal (node.governance)
+    CONTAINMENT = "containment"  # a principal throttled, suspended or lifted
 
 
 @dataclass(frozen=True)

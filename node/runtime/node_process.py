@@ -14,6 +14,9 @@ from node.console.serve import node_pages, serve_console
 from node.console.server import ConsoleServer
 from node.crypto.replay import PersistentReplayGuard
 from node.data.datasets import NodeDatasets, UnknownDataset
+from node.governance.config import GovernanceConfigError, governance_config
+from node.governance.evidence import remember_witnessed
+from node.governance.service import NodeGovernance
 from node.jobs.context import FieldGate
 from node.monitoring.exceptions import MonitoringError
 from node.monitoring.node import Monitoring
@@ -84,6 +87,13 @@ class NodeProcess:
         self.sink.record(
             "policy_change", {"operation": "policy_loaded", "policy_version": self.engine.version}
         )
+        try:
+            governance = governance_config(config.governance)
+        except GovernanceConfigError as exc:
+            raise ConfigError(config.cert_dir, f"governance.{exc.key}", exc.problem) from None
+        self.governance = NodeGovernance(
+            governance, config.state_dir, secret, self.access_log, self.sink.record, actor.label()
+        )
         self.link = CoordinatorLink(
             config.coordinator,
             creds,
@@ -136,9 +146,13 @@ class NodeProcess:
             identify=lambda ctx: verifier(peer_certificate(ctx)),
             lending=self.lending,
             monitoring=self.monitoring.service,
+            governance=self.governance,
         )
         interceptor = PeerAuthInterceptor(
-            verifier, NODE_ACCESS, self.sink.decision_recorder(log_allowed=True)
+            verifier,
+            NODE_ACCESS,
+            self.sink.decision_recorder(log_allowed=True),
+            admit=self.governance.containment.admit,
         )
         self.server, self.health, self.port = create_server(
             server_credentials(creds.cert_pem, creds.key_pem, creds.ca_pem),
@@ -229,7 +243,7 @@ class NodeProcess:
             sink=self.sink,
             pages=node_pages(
                 creds, self.config.state_dir / "audit", self.engine, self.datasets,
-                self.lending.records, lambda: self.monitoring.service,
+                self.lending.records, lambda: self.monitoring.service, self.governance,
             ),
         )  # fmt: skip
 
@@ -238,6 +252,8 @@ class NodeProcess:
         previous = self._witnessed if self._witnessed >= 0 else None
         checkpoint, proof = self.access_log.publication(previous)
         self._witnessed = self.link.publish_checkpoint(checkpoint.to_bytes(), proof)
+        if self._witnessed == checkpoint.size:  # evidence for trace and incident reports
+            remember_witnessed(self.governance.directory, checkpoint)
         return self._witnessed
 
     def _publish_loop(self) -> None:
@@ -256,6 +272,7 @@ class NodeProcess:
         set_serving(self.health, [SERVICE_NAME], True)
         self.link.start()
         self._publisher.start()
+        self.governance.start()
         if self.config.console is not None:
             self.console = self._serve_console(self.config.console)
         self.sink.record("admin", {"operation": "node_started"})
@@ -281,6 +298,7 @@ class NodeProcess:
         self.monitoring.close()
         self.lending.close()
         self.echo.close()
+        self.governance.stop()
         self.sink.record("admin", {"operation": "node_stopped"})
         self.access_log.checkpoint()  # the whole history is signed before the process ends
         self.access_log.close()
