@@ -384,6 +384,10 @@ class ConsentStore:
         """The id of the record at index ``rec`` (from ``check_many``)."""
         return f"auth-{int(self._cols.rid[rec]):016x}"
 
+    def record_ids(self, recs: NDArray[np.int64]) -> list[str]:
+        """The distinct ids of the records at ``recs`` (from ``check_many``), sorted."""
+        return [f"auth-{r:016x}" for r in np.unique(self._cols.rid[recs]).tolist()]
+
 
 def parse_window(valid_from: float, valid_to: float) -> tuple[float, float]:
     """Check a validity window given as Unix times.

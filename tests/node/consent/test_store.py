@@ -98,6 +98,8 @@ def test_the_batch_check_agrees_with_one_check_at_a_time(store: ConsentStore) ->
         else:
             assert covering[i] == -1
     assert 0 < allowed.sum() < len(asked)
+    covered = {store.check(t, "bank-a", "scoring", NOW).record_id for t in tokens}
+    assert store.record_ids(covering[allowed]) == sorted(covered - {""})
 
 
 def test_pending_records_join_the_index_once_the_firm_is_known(tmp_path: Path) -> None:
