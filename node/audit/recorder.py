@@ -29,7 +29,9 @@ from node.audit.exceptions import InvalidEntry
 logger = logging.getLogger("fedcredit.node.audit.recorder")
 
 MONITORING: Final = "monitoring"
-_FIELD_KEYS: Final = frozenset({"dataset", "fields", "rows", "purpose", "result", "policy_version"})
+_FIELD_KEYS: Final = frozenset(
+    {"dataset", "fields", "rows", "purpose", "result", "policy_version", "subjects"}
+)
 
 
 def _detail(value: object) -> DetailValue | None:
@@ -165,8 +167,9 @@ class AuditRecorder:
 
         ``action`` is an ``Action`` value (``psi_run``, ``training_use``, ``score`` ...);
         anything else is logged as ``job`` with ``details["event"] = action``. The keys
-        ``dataset``, ``fields``, ``rows``, ``purpose``, ``result`` and ``policy_version`` fill
-        the entry's fields; other scalar details are kept (floats as text), nested ones dropped.
+        ``dataset``, ``fields``, ``rows``, ``purpose``, ``result``, ``policy_version`` and
+        ``subjects`` (firm tokens) fill the entry's fields; other scalar details are kept
+        (floats as text), nested ones dropped.
         """
         try:
             act, extra = Action(action), {}
@@ -181,6 +184,8 @@ class AuditRecorder:
                 kept[str(key)] = converted
         raw_fields = details.get("fields", ())
         fields = tuple(str(f) for f in raw_fields) if isinstance(raw_fields, list | tuple) else ()
+        raw_subjects = details.get("subjects", ())
+        subjects = tuple(raw_subjects) if isinstance(raw_subjects, list | tuple) else ()
         rows = details.get("rows")
 
         def build() -> AccessEntry:
@@ -194,6 +199,7 @@ class AuditRecorder:
                 fields=fields,
                 rows=rows if isinstance(rows, int) and not isinstance(rows, bool) else None,
                 policy_version=str(details.get("policy_version", self._version())),
+                subjects=subjects,
                 details=kept,
             )
 

@@ -70,3 +70,10 @@ class FirmTokenizer:
 def is_token(value: str) -> bool:
     """Whether ``value`` has the shape of a subject token (``ft:`` and 32 hex digits)."""
     return TOKEN_RE.match(value) is not None
+
+
+def subject_tokenizer(node_secret: bytes) -> FirmTokenizer:
+    """The node's own tokenizer: keyed by a derivation of the node secret, so every component
+    of one node (releases, scoring, the monitor) names a firm by the same token."""
+    key = hmac.digest(node_secret, b"fedcredit/firm-token-key/v1", "sha256")
+    return FirmTokenizer(key)

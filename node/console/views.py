@@ -14,6 +14,7 @@ import datetime as dt
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -48,7 +49,7 @@ class NodeViews:
     """The node's pages over its live parts."""
 
     identity: Identity
-    log_dir: os.PathLike[str] | str
+    log_dir: Path
     engine: PolicyEngine
     datasets: NodeDatasets
     records: DecisionRecords | None

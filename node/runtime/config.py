@@ -38,6 +38,9 @@ class NodeConfig:
     datasets: tuple[DatasetConfig, ...]
     # Interval between signed access-log checkpoints published to the coordinator's witness.
     checkpoint_interval_s: float = 30.0
+    # The ``governance:`` section (monitor, alerts, containment), validated by
+    # ``node.governance.config.governance_config``.
+    governance: Mapping[str, Any] = field(default_factory=dict)
     # Where bulk crypto runs: local worker processes (default) or a Ray cluster.
     compute: ComputeConfig = field(default_factory=ComputeConfig)
     # The ``scoring:`` section, validated by node.scoring.config at start-up.
@@ -151,6 +154,7 @@ def load_node_config(path: Path | str) -> NodeConfig:
         policy=resolve(policy) if policy else None,
         datasets=tuple(datasets),
         checkpoint_interval_s=float(raw.get("checkpoint_interval_s", 30.0)),
+        governance=dict(raw.get("governance") or {}),
         compute=_compute(raw.get("compute"), path),
         scoring=_scoring_section(raw.get("scoring"), resolve),
         monitoring=_monitoring_section(raw.get("monitoring"), resolve),

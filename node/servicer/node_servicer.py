@@ -14,14 +14,18 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 
+from node.audit import Actor
 from node.audit.export import write_export
 from node.audit.sink import AuditSink
 from node.data.datasets import NodeDatasets, UnknownDataset
+from node.governance.containment import Containment
+from node.governance.service import NodeGovernance
 from node.pki.identity import Identity
 from node.policy import PolicyEngine
 from node.policy.exceptions import PolicyError
 from node.policy.model import DATA_PURPOSES
 from node.policy.release import FORMATS, ReleaseRecord, ReleaseRequest, build_release
+from node.transport.auth import peer_certificate
 from node.transport.errors import ServiceError
 from protos.fedcredit.v1 import common_pb2, node_pb2, node_pb2_grpc
 
@@ -100,6 +104,18 @@ def release_request(request: node_pb2.ReleaseRequest) -> ReleaseRequest:
     )
 
 
+def containment_to_proto(held: Containment) -> node_pb2.Containment:
+    """The wire form of one containment."""
+    return node_pb2.Containment(
+        principal=held.principal,
+        level=held.level,
+        since=held.since,
+        alert_id=held.alert_id,
+        severity=held.severity,
+        reason=held.reason,
+    )
+
+
 def dataset_infos(datasets: NodeDatasets, engine: PolicyEngine) -> list[common_pb2.DatasetInfo]:
     """What the node offers: datasets, fields, their classes and the purposes rules allow."""
     infos = []
@@ -142,6 +158,7 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         identify: Callable[[grpc.ServicerContext], Any],
         lending: Lending | None = None,
         monitoring: MonitoringService | None = None,
+        governance: NodeGovernance | None = None,
     ) -> None:
         self._me = identity
         self._datasets = datasets
@@ -151,6 +168,9 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         self._identify = identify
         self._lending = lending
         self._monitoring = monitoring
+        # fingerprints and registers every release; holds the containment operators review
+        self._governance = governance
+        self._releases = governance.releases if governance is not None else None
 
     def GetCapabilities(
         self, request: node_pb2.CapabilitiesRequest, context: grpc.ServicerContext
@@ -180,24 +200,21 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         )
         # refusals (PolicyDenied, ReleaseQueryError, TransformError) answer from the catalog
         release = build_release(
-            self._engine, who, ask, frame, on_record=records.append, firms=firms
+            self._engine,
+            who,
+            ask,
+            frame,
+            on_record=records.append,
+            marker=self._releases,
+            firms=firms,
         )
         record = release.record
-        self._sink.record(
-            "release",
-            {
-                "purpose": ask.purpose,
-                "dataset": ask.dataset,
-                "fields": list(record.fields),
-                "rows": record.rows,
-                "policy_version": record.policy_version,
-                "release_id": record.release_id,
-                "sha256": record.sha256,
-                "recipient": f"{who.organization}/{who.node_id}",
-                "filter_used": bool(ask.filter),
-                "withheld": record.withheld,
-            },
-        )
+        recipient = Actor(who.organization, who.node_id, who.role)  # who received the table
+        index = self._sink.record("release", record.log_details(), actor=recipient)
+        if self._releases is not None:
+            # an untraceable table must not leave: if the registry cannot be written the call
+            # fails (catalog: internal) before the table is sent
+            self._releases.register(record, peer_certificate(context), index)
         if firms is not None:
             self._lending.log_release(who, ask.dataset, record, firms)
         return node_pb2.ReleaseResponse(
@@ -252,6 +269,25 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
             raise ServiceError("policy.reload_failed", detail=str(exc)) from None
         self._sink.policy_changed(old, new)
         return node_pb2.ReloadPolicyResponse(old_version=old, new_version=new)
+
+    def ListContainments(
+        self, request: node_pb2.ListContainmentsRequest, context: grpc.ServicerContext
+    ) -> node_pb2.ListContainmentsResponse:
+        if self._governance is None:
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, "this node runs no access monitor")
+        held = self._governance.containment.active()
+        return node_pb2.ListContainmentsResponse(containments=map(containment_to_proto, held))
+
+    def LiftContainment(
+        self, request: node_pb2.LiftContainmentRequest, context: grpc.ServicerContext
+    ) -> node_pb2.LiftContainmentResponse:
+        if self._governance is None:
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, "this node runs no access monitor")
+        who = self._identify(context)
+        operator = f"{who.organization}/{who.node_id}/{who.role}"
+        # not contained: access.not_contained from the catalog
+        lifted = self._governance.containment.lift(request.principal, operator, request.note)
+        return node_pb2.LiftContainmentResponse(lifted=containment_to_proto(lifted))
 
     # lending: the bank's own loan systems; logic lives in node.scoring -------------------
 

@@ -28,6 +28,9 @@ Verify = Callable[[bytes], Principal]
 OnDecision = Callable[[str, Principal | None, bool, str, Exception | None], Any]
 """Told of every decision; for an allowed call it may return a callable that the interceptor
 calls before the call's answer leaves (e.g. waiting for the call's access-log entry)."""
+# Last word on an authenticated, role-checked call (containment of a principal under review);
+# raises ``ServiceError`` to refuse it.
+Admit = Callable[[str, Principal], None]
 
 
 def peer_certificate(context: grpc.ServicerContext) -> bytes:
@@ -60,6 +63,9 @@ class PeerAuthInterceptor(WrappingInterceptor):
     on_decision
         Called with (method, identity or None, allowed, reason, verification error or None)
         for the access log; ``reason`` is the catalog text the caller received.
+    admit
+        Called last with (method, identity); raises ``ServiceError`` to refuse a caller that
+        is throttled or suspended pending review (``node.governance.containment``).
     """
 
     def __init__(
@@ -67,10 +73,12 @@ class PeerAuthInterceptor(WrappingInterceptor):
         verify: Verify,
         allowed_roles: Mapping[str, frozenset[str]],
         on_decision: OnDecision | None = None,
+        admit: Admit | None = None,
     ) -> None:
         self._verify = verify
         self._allowed = dict(allowed_roles)
         self._on_decision = on_decision
+        self._admit = admit
 
     def wrap(self, method: str, behavior: Behavior, streams_responses: bool) -> Behavior:
         answered = catalog_errors(method, behavior, streams_responses)
@@ -96,6 +104,8 @@ class PeerAuthInterceptor(WrappingInterceptor):
                 raise ServiceError(
                     "auth.role_denied", role=identity.role, method=method.rsplit("/", 1)[-1]
                 )
+            if self._admit is not None:
+                self._admit(method, identity)
         except Exception as exc:  # refusals, and verification failures of every kind
             error = classify(exc)
             if error.code == "internal":  # an unreadable certificate, not a server fault

@@ -120,3 +120,20 @@ class JobAborted(HorizontalError):
         )
         self.round = round_number
         self.phase = phase
+
+
+class BankFailed(HorizontalError):
+    """A bank's local trainer failed; the bank told the coordinator at once, naming why.
+
+    ``reason`` says where and what kind of error (e.g. ``fit raised ValueError``), never a
+    value: the bank's own log has the detail.
+    """
+
+    def __init__(self, bank: str, round_number: int, reason: str) -> None:
+        super().__init__(
+            f"bank {bank!r} failed in round {round_number}: {reason}; fix its client (see that "
+            "node's log) and resubmit — the job resumes from the last completed round"
+        )
+        self.bank = bank
+        self.round = round_number
+        self.reason = reason

@@ -64,15 +64,14 @@ def bank_only_metrics(spec: VerticalSpec, frame: pd.DataFrame) -> dict[str, floa
     train = np.flatnonzero(split.train)
     batch = spec.batch_rows(len(train))
     stop = StopState()
-    best_weights = previous = start
+    best_weights = start
     for e in range(1, model.epochs + 1):
         state.begin_epoch()
         for rows in epoch_batches(train, spec.seed, e, batch):
             grad = x[rows].T @ (sigmoid(x[rows] @ state.weights) - y[rows]) / len(rows)
             optimizer.step(state, grad, e)
         weights = optimizer.epoch_weights(state)
-        delta, scale = change_figures(previous, weights)
-        previous = weights
+        delta, scale = change_figures(state)
         y_valid = y[split.valid]
         auc = metrics.auc(y_valid, x[split.valid] @ weights)
         se = metrics.auc_standard_error(auc, int(y_valid.sum()), int(y_valid.size - y_valid.sum()))

@@ -289,6 +289,124 @@ class ReloadPolicyResponse(_message.Message):
 Global___ReloadPolicyResponse: _TypeAlias = ReloadPolicyResponse  # noqa: Y015
 
 @_typing.final
+class Containment(_message.Message):
+    """A principal (organization/node/role of its certificate) held back pending review."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PRINCIPAL_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
+    SINCE_FIELD_NUMBER: _builtins.int
+    ALERT_ID_FIELD_NUMBER: _builtins.int
+    SEVERITY_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    principal: _builtins.str
+    level: _builtins.str
+    """throttled or suspended"""
+    since: _builtins.float
+    """Unix seconds"""
+    alert_id: _builtins.str
+    """the alert that caused it (in the node's access log)"""
+    severity: _builtins.str
+    reason: _builtins.str
+    """the detectors' findings, no data values"""
+    def __init__(
+        self,
+        *,
+        principal: _builtins.str = ...,
+        level: _builtins.str = ...,
+        since: _builtins.float = ...,
+        alert_id: _builtins.str = ...,
+        severity: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alert_id", b"alert_id", "level", b"level", "principal", b"principal", "reason", b"reason", "severity", b"severity", "since", b"since"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Containment: _TypeAlias = Containment  # noqa: Y015
+
+@_typing.final
+class ListContainmentsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListContainmentsRequest: _TypeAlias = ListContainmentsRequest  # noqa: Y015
+
+@_typing.final
+class ListContainmentsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONTAINMENTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def containments(self) -> _containers.RepeatedCompositeFieldContainer[Global___Containment]: ...
+    def __init__(
+        self,
+        *,
+        containments: _abc.Iterable[Global___Containment] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["containments", b"containments"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListContainmentsResponse: _TypeAlias = ListContainmentsResponse  # noqa: Y015
+
+@_typing.final
+class LiftContainmentRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PRINCIPAL_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    principal: _builtins.str
+    note: _builtins.str
+    """the operator's review note, kept in the access log"""
+    def __init__(
+        self,
+        *,
+        principal: _builtins.str = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["note", b"note", "principal", b"principal"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LiftContainmentRequest: _TypeAlias = LiftContainmentRequest  # noqa: Y015
+
+@_typing.final
+class LiftContainmentResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LIFTED_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def lifted(self) -> Global___Containment: ...
+    def __init__(
+        self,
+        *,
+        lifted: Global___Containment | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["lifted", b"lifted"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["lifted", b"lifted"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LiftContainmentResponse: _TypeAlias = LiftContainmentResponse  # noqa: Y015
+
+@_typing.final
 class DecideRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

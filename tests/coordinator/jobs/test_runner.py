@@ -9,6 +9,7 @@ import pytest
 
 from coordinator.jobs import JobRunner
 from coordinator.jobs.exceptions import PartyRefused
+from coordinator.jobs.runner import _Attempt
 from coordinator.state import CoordinatorStore, JobRecord, JobState
 from coordinator.state.sealing import SecretBox
 from node.transport.relay_channel import EnvelopeRouter, Opened
@@ -109,6 +110,33 @@ def test_a_party_that_comes_back_in_time_resumes_the_failed_job(tmp_path: Path) 
     assert ("resumed", "coordinator (automatic resume)") in kinds
     runner.cancel(record.job_id, "ops/ops")
     runner.stop()
+
+
+def test_a_party_that_finished_before_disconnecting_is_not_counted_as_lost() -> None:
+    # prepare: "a" reported its result; then its stream closes
+    attempt = _Attempt("j", 1, ("a", "b"))
+    attempt.succeed("a", {"reached": ["b"]})
+    # execute
+    left = attempt.depart("a", "disconnected from the coordinator")
+    attempt.succeed("b", {"reached": ["a"]})
+    # assert: nothing was lost, the attempt is over and holds both results
+    assert left == "finished"
+    assert attempt.done.is_set()
+    ending = attempt.ending()
+    assert ending.failures == {} and ending.departed == frozenset()
+    assert ending.results == {"a": {"reached": ["b"]}, "b": {"reached": ["a"]}}
+
+
+def test_a_failed_party_ends_the_attempt_and_a_tolerant_one_waits_for_the_rest() -> None:
+    strict = _Attempt("j", 1, ("a", "b"))
+    assert strict.depart("a", "gone") == "failed"
+    assert strict.ending().failures == {"a": "gone"}
+    tolerant = _Attempt("j", 1, ("a", "b"), tolerant=True)
+    assert tolerant.depart("a", "gone") == "tolerated"
+    tolerant.settle()
+    assert not tolerant.done.is_set()
+    tolerant.succeed("b", {})
+    assert tolerant.done.is_set() and tolerant.ending().failures == {}
 
 
 def test_cancel_names_the_caller_and_deletes_the_checkpoints(tmp_path: Path) -> None:
