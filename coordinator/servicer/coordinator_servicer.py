@@ -32,7 +32,8 @@ from coordinator.servicer.relay import RecipientOffline, Relay
 from coordinator.state import CoordinatorStore, JobRecord, NodeRecord
 from coordinator.witness.exceptions import CheckpointRefused, StaleCheckpoint
 from coordinator.witness.quarantine import Quarantine
-from node.crypto.envelope import InvalidEnvelope, peek_header, verify_sender
+from node.crypto.envelope import peek_header, verify_sender
+from node.crypto.exceptions import InvalidEnvelope
 from node.jobs.exceptions import DuplicateJobId, JobSpecError
 from node.pki.identity import Identity, Principal
 from node.state import InvalidIdentifier, check_identifier

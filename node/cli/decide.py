@@ -206,11 +206,13 @@ def book(
         columnar_reply=True,
     )
     writer = _Out(out)
+
+    def book() -> None:
+        for reply in stub.DecideBook(request, timeout=3600):
+            writer.write(reply, done)
+
     try:
-        call(
-            "book",
-            lambda: [writer.write(r, done) for r in stub.DecideBook(request, timeout=3600)],
-        )
+        call("book", book)
     finally:
         writer.close()
     Console().print(f"{writer.written} decided from chunk {start}, {len(done)} already in {out}")

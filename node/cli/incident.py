@@ -139,7 +139,9 @@ def contained(
         return
     table = Table("principal", "level", "severity", "alert", "reason")
     for r in rows:
-        table.add_row(r["principal"], r["level"], r["severity"], r["alert_id"], r["reason"])
+        table.add_row(
+            *(str(r[k]) for k in ("principal", "level", "severity", "alert_id", "reason"))
+        )
     Console().print(table)
 
 

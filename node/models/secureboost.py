@@ -195,9 +195,9 @@ class TreeHead:
         gcol = np.full(self.left.shape, -1, np.int64)
         slot = np.zeros(self.left.shape, np.int64)
         for t in range(trees):
-            for m, party in enumerate(self.owner[t]):
-                if party is not None:
-                    key = (party, int(self.record[t, m]))
+            for m, owner in enumerate(self.owner[t]):
+                if owner is not None:
+                    key = (owner, int(self.record[t, m]))
                     gcol[t, m] = where.get(key, -1)
                     slot[t, m] = slots.get(key, 0)
         go_left = np.stack(columns, axis=1) if columns else np.zeros((n, 0), np.bool_)

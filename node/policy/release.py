@@ -190,7 +190,7 @@ def serialize(frame: pd.DataFrame, fmt: str) -> bytes:
         pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), sink)
         return sink.getvalue()
     if fmt == "csv":
-        return frame.to_csv(index=False).encode("utf-8")
+        return str(frame.to_csv(index=False)).encode("utf-8")
     raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
 
 

@@ -85,8 +85,9 @@ def read_config_mapping(path: Path) -> Mapping[str, Any]:
     return raw
 
 
-def _scoring_section(raw: Any, resolve: Any) -> Mapping[str, Any] | None:
-    """The ``scoring:`` mapping with its file paths resolved against the config file."""
+def _scoring_section(raw: Any, resolve: Any) -> Any:
+    """The ``scoring:`` mapping with its file paths resolved against the config file; anything
+    else is passed on as it is, for node.scoring.config to refuse."""
     if not isinstance(raw, Mapping):
         return raw  # validated (and refused with a message) by node.scoring.config
     section = dict(raw)
@@ -95,8 +96,9 @@ def _scoring_section(raw: Any, resolve: Any) -> Mapping[str, Any] | None:
     return section
 
 
-def _monitoring_section(raw: Any, resolve: Any) -> Mapping[str, Any] | None:
-    """The ``monitoring:`` mapping with its file paths resolved against the config file."""
+def _monitoring_section(raw: Any, resolve: Any) -> Any:
+    """The ``monitoring:`` mapping with its file paths resolved against the config file; anything
+    else is passed on as it is, for node.monitoring.config to refuse."""
     if not isinstance(raw, Mapping):
         return raw  # validated (and refused with a message) by node.monitoring.config
     section = dict(raw)

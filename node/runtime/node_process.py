@@ -243,7 +243,7 @@ class NodeProcess:
             sink=self.sink,
             pages=node_pages(
                 creds, self.config.state_dir / "audit", self.engine, self.datasets,
-                self.lending.records, lambda: self.monitoring.service,
+                self.lending.records, lambda: self.monitoring.service, self.governance,
             ),
         )  # fmt: skip
 

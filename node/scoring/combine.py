@@ -107,9 +107,11 @@ def _trees(
             )
             continue
         start, answer = blocks[holder]
-        categories = tuple(answer.header.get("categories", ()))
-        block = credits[:, start : start + len(categories)]
+        holder_categories = tuple(answer.header.get("categories", ()))
+        block = credits[:, start : start + len(holder_categories)]
         codes, values = top_adverse(block)
         base = answer.common(holder, block.sum(axis=1))
-        out.append(replace(base, reason_codes=codes, reason_values=values, categories=categories))
+        out.append(
+            replace(base, reason_codes=codes, reason_values=values, categories=holder_categories)
+        )
     return credits[:, : len(names)], out

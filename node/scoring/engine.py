@@ -283,7 +283,7 @@ class Outcomes:
 
     def columns(self) -> tuple[dict[str, Any], dict[str, NDArray[Any]]]:
         """(header, arrays) for a record or a columnar reply (``from_columns`` reads them)."""
-        header = {
+        header: dict[str, Any] = {
             "vocabulary": list(self.vocabulary),
             "parties": list(self.parties),
             "party_versions": list(self.party_versions),
@@ -292,7 +292,7 @@ class Outcomes:
             "knockout_rules": [list(k) for k in self.knockout_rules],
             "exposure_limit": self.exposure_limit,
         }
-        arrays = {
+        arrays: dict[str, NDArray[Any]] = {
             "decision": self.decision, "pd": self.pd, "points": self.points,
             "logit": self.logit, "limit": self.limit, "band": self.band,
             "reason_codes": self.reason_codes, "reason_values": self.reason_values,

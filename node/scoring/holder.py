@@ -222,7 +222,11 @@ class HolderService:
             "flag_codes": list(prepared.flag_codes),
             **prepared.header,
         }
-        arrays = {"status": status, "detail": detail, **prepared.take(rows, allowed)}
+        arrays: dict[str, NDArray[Any]] = {
+            "status": status,
+            "detail": detail,
+            **prepared.take(rows, allowed),
+        }
         for entry in staged:  # durable before the answer leaves
             entry.wait()
         return Answer(header, arrays)

@@ -222,7 +222,7 @@ class DecisionService:
             table = self._table(part.info.dataset, tuple(wanted))
             look = ~given & (rows >= 0)
             values[look] = table[rows[look]]
-        for i in np.flatnonzero(given):
+        for i in np.flatnonzero(given).tolist():
             values[i] = [float(apps[i].features[f]) for f in wanted]
         return values
 

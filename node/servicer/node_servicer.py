@@ -215,7 +215,7 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
             # an untraceable table must not leave: if the registry cannot be written the call
             # fails (catalog: internal) before the table is sent
             self._releases.register(record, peer_certificate(context), index)
-        if firms is not None:
+        if firms is not None and self._lending is not None:
             self._lending.log_release(who, ask.dataset, record, firms)
         return node_pb2.ReleaseResponse(
             table=release.table,

@@ -41,8 +41,8 @@ def peer_certificate(context: grpc.ServicerContext) -> bytes:
     ServiceError
         ``auth.no_certificate``: the connection has no client certificate.
     """
-    certs = context.auth_context().get("x509_pem_cert") or []
-    if not certs:
+    certs = context.auth_context().get("x509_pem_cert")
+    if not isinstance(certs, list) or not certs:
         raise ServiceError("auth.no_certificate")
     return bytes(certs[0])
 

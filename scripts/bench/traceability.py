@@ -920,6 +920,8 @@ def main() -> None:
     parser.add_argument("--no-live", action="store_true", help="skip the real-process run")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
+    if args.recipients < 4:  # collusion merges two copies of one format; formats alternate
+        parser.error("--recipients must be at least 4")
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

@@ -23,6 +23,7 @@ from coordinator.local import LocalFederation
 from coordinator.local.federation import PartySpec
 from node.audit.log import format_time
 from node.audit.reader import LogReader
+from tests.console.conftest import client
 from tests.federation_fixtures import synthetic_federation
 from tests.governance.helpers import authorize, fedcredit, node_stub, wait_witnessed
 
@@ -174,6 +175,33 @@ def test_others_are_still_served_and_only_an_operator_may_lift(
     node_stub(federation, "government", "bank-b").Release(_request(), timeout=30)
     done = _operator(federation, "lift", ATTACKER, "--as", "bank-b")
     assert done.returncode == 1 and "PERMISSION_DENIED" in done.stderr
+
+
+def test_the_console_shows_the_containment_its_alert_and_the_releases(
+    federation: LocalFederation, attack: Attack
+) -> None:
+    url = federation.console_url("government")
+    # the node's own staff and the auditor see it; another organization's staff does not
+    with client(federation, "government-staff") as http:
+        page = http.get(url + "/governance")
+        refused = http.post(url + "/governance", data={"principal": ATTACKER, "note": "x"},
+                            headers={"Origin": url})  # fmt: skip
+    assert page.status_code == 200
+    held = page.text.split('id="contained"')[1].split("</table>")[0]
+    assert ATTACKER in held and "suspended" in held and "Lift" not in held
+    alerts = page.text.split('id="alerts"')[1].split("</table>")[0]
+    assert ATTACKER in alerts and "narrow_queries" in alerts
+    assert all(rid in page.text for rid in attack.released)
+    assert refused.status_code == 403  # only an operator lifts
+    with client(federation, "bank-staff") as http:
+        assert http.get(url + "/governance").status_code == 403
+    # an operator sees the lift form; lifting someone not contained names the problem
+    with client(federation, "operator") as http:
+        assert "Lift</button>" in http.get(url + "/governance").text
+        answer = http.post(url + "/governance", data={"principal": "bank-b/bank-b/bank",
+                           "note": "x"}, headers={"Origin": url})  # fmt: skip
+    assert answer.status_code == 200 and "is not contained" in answer.text
+    assert ATTACKER in answer.text.split('id="contained"')[1].split("</table>")[0]
 
 
 def test_the_operator_lists_and_lifts_the_containment(

@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from node.jobs.hooks import JobHooks
@@ -84,7 +85,7 @@ class _Aggregator:
         self.rejected: list[dict[str, Any]] = []
         self.round = 0
 
-    def broadcast(self, make: Callable[[str], None]) -> None:
+    def broadcast(self, make: Callable[[str], object]) -> None:
         for bank in self.spec.banks:
             try:
                 make(bank)
@@ -281,7 +282,7 @@ class _Aggregator:
             stop, reason = self.decide(r, metrics, selection)
             control = control_message(stop, selection.best_epoch, reason)
             topic = f"hfl/control/{r}"
-            self.broadcast(lambda b, t=topic, m=control: self.channel.send(b, t, m))
+            self.broadcast(partial(self.channel.send, topic=topic, payload=control))
             entry = {"round": r, "banks": banks, "eval_banks": eval_banks, **metrics}
             history.append(entry)
             state = {

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 import numpy as np
@@ -288,9 +289,7 @@ class _Bank:
                 "proximal_mu": spec.mu,
             }
             params = unflatten(state.vector, shapes)
-            fit: FitResult = self._local(
-                r, "fit", lambda p=params, c=config: self.trainer.fit(p, c)
-            )
+            fit: FitResult = self._local(r, "fit", partial(self.trainer.fit, params, config))
             delta = flatten(fit.parameters) - state.vector
             if delta.size != state.vector.size:
                 raise TrainerError("fit returned parameters of another shape")
@@ -398,9 +397,7 @@ class _Bank:
         )
         params = unflatten(vector, shapes)
         counts = {
-            s: self._local(
-                r, "evaluate", lambda s=s: self.trainer.evaluate(params, s, spec.eval_bins)
-            )
+            s: self._local(r, "evaluate", partial(self.trainer.evaluate, params, s, spec.eval_bins))
             for s in SPLITS
         }
         try:

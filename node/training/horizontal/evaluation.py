@@ -29,7 +29,7 @@ LOGIT_RANGE = 12.0
 def bin_centers(bins: int) -> NDArray[np.float64]:
     """The logit at the centre of each of ``bins`` histogram bins."""
     width = 2 * LOGIT_RANGE / bins
-    return -LOGIT_RANGE + width * (np.arange(bins) + 0.5)
+    return -LOGIT_RANGE + width * (np.arange(bins, dtype=np.float64) + 0.5)
 
 
 def score_histograms(

@@ -49,6 +49,7 @@ from flwr.common import (
     ndarrays_to_parameters,
     parameters_to_ndarrays,
 )
+from flwr.common.typing import Scalar
 from numpy.typing import NDArray
 
 from node.training.horizontal.evaluation import score_histograms
@@ -185,12 +186,15 @@ class FlowerTrainer:
             ttl=3600.0,
             message_type=kind,
         )
-        reply = self.app(Message(content=content, metadata=metadata), self.context)
+        # Flower's typed overloads leave out the metadata form its run time accepts (a local
+        # call has no SuperLink to fill the metadata in)
+        message = Message(content=content, metadata=metadata)  # type: ignore[call-overload]
+        reply = self.app(message, self.context)
         if reply.has_error():
             raise TrainerError(f"the client answered {kind} with an error")
         return reply.content
 
-    def _config(self, config: Config) -> dict[str, ConfigValue]:
+    def _config(self, config: Config) -> dict[str, Scalar]:
         return {**self.context.run_config, **{k: v for k, v in config.items() if k != "bytes"}}
 
     def get_parameters(self) -> Parameters:
@@ -209,6 +213,8 @@ class FlowerTrainer:
 
     def fit(self, parameters: Parameters, config: Config) -> FitResult:
         settings = self._config(config)
+        n: object
+        metrics: dict[str, object]
         if self.legacy:
             ins = FitIns(ndarrays_to_parameters(parameters), settings)
             content = self._call(MessageType.TRAIN, legacy.fitins_to_recorddict(ins, True))
@@ -216,17 +222,19 @@ class FlowerTrainer:
             params, n, metrics = (
                 parameters_to_ndarrays(res.parameters),
                 res.num_examples,
-                res.metrics,
+                dict(res.metrics),
             )
         else:
             content = self._call(
                 MessageType.TRAIN,
-                RecordDict({"arrays": ArrayRecord(parameters), "config": ConfigRecord(settings)}),
+                RecordDict(
+                    {"arrays": ArrayRecord(parameters), "config": ConfigRecord({**settings})}
+                ),
             )
-            if "arrays" not in content or "metrics" not in content:
+            if "arrays" not in content.array_records or "metrics" not in content.metric_records:
                 raise TrainerError("the client's train reply lacks arrays or metrics")
-            params = content["arrays"].to_numpy_ndarrays()
-            metrics = dict(content["metrics"])
+            params = content.array_records["arrays"].to_numpy_ndarrays()
+            metrics = dict(content.metric_records["metrics"])
             n = metrics.pop("num-examples", 0)
         numeric = {
             k: float(v)
@@ -237,6 +245,8 @@ class FlowerTrainer:
 
     def _validation_loss(self, parameters: Parameters) -> tuple[float, int]:
         settings = self._config({})
+        n: object
+        loss: object
         if self.legacy:
             ins = EvaluateIns(ndarrays_to_parameters(parameters), settings)
             content = self._call(MessageType.EVALUATE, legacy.evaluateins_to_recorddict(ins, True))
@@ -245,12 +255,20 @@ class FlowerTrainer:
         else:
             content = self._call(
                 MessageType.EVALUATE,
-                RecordDict({"arrays": ArrayRecord(parameters), "config": ConfigRecord(settings)}),
+                RecordDict(
+                    {"arrays": ArrayRecord(parameters), "config": ConfigRecord({**settings})}
+                ),
             )
-            metrics = dict(content["metrics"]) if "metrics" in content else {}
+            records = content.metric_records
+            metrics = dict(records["metrics"]) if "metrics" in records else {}
             n = metrics.get("num-examples", -1)
             loss = metrics.get("eval_loss", metrics.get("loss", math.nan))
-        if not isinstance(n, int) or n < 0 or not math.isfinite(float(loss)):
+        if (
+            not isinstance(n, int)
+            or n < 0
+            or not isinstance(loss, int | float)
+            or not math.isfinite(float(loss))
+        ):
             raise TrainerError("evaluate must return a finite loss and num_examples >= 0")
         return float(loss), n
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from node.jobs.hooks import JobHooks, MemoryHooks
@@ -50,10 +51,12 @@ def run_in_memory(
             hub.channel(COORDINATOR), hooks.get(COORDINATOR, MemoryHooks()), spec
         )
     }
+
+    def bank_role(bank: str, trainer: LocalTrainer) -> Any:
+        return bank_runner(hub.channel(bank), hooks.get(bank, MemoryHooks()), spec, trainer)
+
     for bank, trainer in trainers.items():
-        parties[bank] = lambda b=bank, t=trainer: bank_runner(
-            hub.channel(b), hooks.get(b, MemoryHooks()), spec, t
-        )
+        parties[bank] = partial(bank_role, bank, trainer)
     threads = {
         party: threading.Thread(target=role, args=(party, fn), name=f"hfl-{party}", daemon=True)
         for party, fn in parties.items()

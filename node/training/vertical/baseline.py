@@ -81,12 +81,12 @@ def bank_only_metrics(spec: VerticalSpec, frame: pd.DataFrame) -> dict[str, floa
         if done:
             break
     z = x @ best_weights
-    rows = split.test if split.test.any() else split.valid
+    scored = split.test if split.test.any() else split.valid
     calibration = fit_platt(z[split.valid], y[split.valid])
-    auc = metrics.auc(y[rows], z[rows])
+    auc = metrics.auc(y[scored], z[scored])
     return {
         "auc": auc,
-        "ks": metrics.ks(y[rows], z[rows]),
+        "ks": metrics.ks(y[scored], z[scored]),
         "gini": 2 * auc - 1,
-        "log_loss": metrics.log_loss(y[rows], calibration.probabilities(z[rows])),
+        "log_loss": metrics.log_loss(y[scored], calibration.probabilities(z[scored])),
     }

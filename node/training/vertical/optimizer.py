@@ -67,7 +67,7 @@ class OptimizerState:
         """Close the epoch; the mean of the epoch means over the latter half of the epochs."""
         self.epoch_means.append(self.averaged())
         recent = self.epoch_means[len(self.epoch_means) // 2 :]
-        return np.mean(recent, axis=0)
+        return np.asarray(np.mean(recent, axis=0))
 
     def to_dict(self) -> dict[str, Any]:
         return {
