@@ -1,4 +1,5 @@
-"""House rules the whole tree keeps: lint and format clean, every package has an __init__."""
+"""House rules the whole tree keeps: lint and format clean, types checked, every package has an
+__init__."""
 
 from __future__ import annotations
 
@@ -29,6 +30,16 @@ def test_ruff_check_is_clean() -> None:
 def test_ruff_format_is_clean() -> None:
     result = _ruff("format", "--check", *PYTHON_PATHS)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.slow  # a minute or more from a cold cache
+@pytest.mark.timeout(1200)
+def test_mypy_strict_is_clean() -> None:
+    """``mypy --strict`` on node and coordinator (settings in pyproject.toml's [tool.mypy])."""
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy"], cwd=REPO, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
 
 def test_every_package_folder_has_an_init() -> None:

@@ -3,7 +3,8 @@
 The main job of the embedded default: generate synthetic SME data and certificates, start the
 coordinator and a government, a bank and a third-party node as separate processes on loopback
 with mutual TLS, show them registered and healthy, run the demo jobs, verify every access log
-against its signed checkpoint, print a summary and shut everything down.
+against its signed checkpoint, print a summary and shut everything down. After the vertical
+model is trained, every node deploys its part and the bank decides a few loan applications.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
+import grpc
 import typer
 import yaml
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -24,6 +26,7 @@ from rich.table import Table
 
 from coordinator.local import LocalFederation
 from coordinator.local.csv import BankFilesError, horizontal_banks
+from coordinator.local.decisions import demo_decisions
 from coordinator.local.federation import FederationError
 from coordinator.local.project import project_federation
 from coordinator.local.synthetic import synthetic_federation
@@ -35,6 +38,7 @@ from node.cli.guard import run_guarded
 from node.cli.jobs import job_dict, nodes_table, watch_job
 from node.cli.results import outcome, print_model
 from node.data import bundled
+from node.models import ModelError
 from node.onboarding.project import load_project
 from node.onboarding.writer import default_folder
 from node.pki import identity_from_certificate
@@ -246,6 +250,7 @@ def up(
             shutil.rmtree(workdir)
         fed = build(workdir, n_firms, seed, console)
     results: dict[str, dict[str, Any]] = {}
+    decisions: list[dict[str, Any]] | str = []
     failure = ""
     try:
         t0 = time.perf_counter()
@@ -254,6 +259,9 @@ def up(
         show_federation(fed, console)
         for name, path in specs.items():
             results[name] = run_job(fed, name, path.read_text(), console)
+        trained = results.get("vertical_lr", {})
+        if scenario == "synthetic" and loaded is None and trained.get("state") == "succeeded":
+            decisions = decide_examples(fed, trained["job_id"], console)
         if serve:
             wait_for_ctrl_c(fed, console)
     except FederationError as exc:
@@ -268,6 +276,7 @@ def up(
     audit = verify_logs(fed, console)
     summary = {
         "jobs": {n: {"state": r["state"], "result": r["result"]} for n, r in results.items()},
+        "decisions": decisions,
         "audit": audit,
     }
     (workdir / "summary.json").write_text(json.dumps(summary, indent=2))
@@ -277,9 +286,22 @@ def up(
     problems = [f"job {n} {r['state']}" for n, r in results.items() if r["state"] != "succeeded"]
     problems += [f"log {a['log']} does not verify" for a in audit if not a["ok"]]
     problems += [f"{name} exited {code}" for name, code in codes.items() if code]
+    problems += [f"example decisions failed: {decisions}"] if isinstance(decisions, str) else []
     if problems:
         console.print(f"[red]federation run had problems: {'; '.join(problems)}[/red]")
         raise typer.Exit(ExitCode.JOB_FAILED)
+
+
+def decide_examples(
+    fed: LocalFederation, job_id: str, console: Console
+) -> list[dict[str, Any]] | str:
+    """A few loan decisions on the trained vertical model; a failure is reported, not raised."""
+    try:
+        return demo_decisions(fed, job_id, console)
+    except (grpc.RpcError, ModelError) as exc:
+        detail = exc.details() if isinstance(exc, grpc.RpcError) else str(exc)
+        console.print(f"[red]example decisions failed: {detail}[/red]")
+        return str(detail)
 
 
 def _write_job(workdir: Path, name: str, spec: dict[str, Any]) -> Path:

@@ -21,7 +21,7 @@ from coordinator.jobs import JobRunner
 from coordinator.state import CoordinatorStore, JobRecord
 from coordinator.witness import CheckpointWitness
 from node.cli.results import label_holder, outcome
-from node.console.app import Ask, Page, Refused
+from node.console.app import Ask, Page, Refused, when
 from node.console.charts import ks_chart, lift_chart, line_chart, roc_chart
 from node.jobs.exceptions import DuplicateJobId, JobSpecError
 from node.pki.roles import AUDITOR, BANK, DATA_HOLDERS, OPERATOR
@@ -32,10 +32,6 @@ WATCHERS: Final = frozenset({*DATA_HOLDERS, OPERATOR, AUDITOR})  # as ListJobs/W
 SUBMITTERS: Final = frozenset({OPERATOR, BANK})  # as SubmitJob
 AUDIT_VIEWERS: Final = frozenset({AUDITOR, OPERATOR})
 EXPIRY_WARNING: Final = dt.timedelta(days=30)
-
-
-def _when(seconds: float) -> str:
-    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _expiry(pem: bytes) -> tuple[str, bool]:
@@ -53,6 +49,8 @@ class CoordinatorViews:
     witness: CheckpointWitness
     is_online: Callable[[str], bool]
     own_certificate: bytes
+    # the fedcredit version a node reported at its latest registration ("" if unknown)
+    software_version: Callable[[str], str] = lambda node_id: ""
 
     def pages(self) -> list[Page]:
         everyone = frozenset({*WATCHERS})
@@ -92,7 +90,8 @@ class CoordinatorViews:
                     "organization": n.organization,
                     "role": n.role,
                     "online": self.is_online(n.node_id),
-                    "last_seen": _when(n.last_seen),
+                    "version": self.software_version(n.node_id) or "-",
+                    "last_seen": when(n.last_seen),
                     "policy": n.policy_version[:16] or "-",
                     "cert_ends": ends,
                     "cert_soon": soon,
@@ -141,7 +140,7 @@ class CoordinatorViews:
             "progress": list(progress.values()),
             "events": [
                 {
-                    "time": _when(e.time),
+                    "time": when(e.time),
                     "kind": e.kind,
                     "party": e.party,
                     "detail": e.detail.get("error") or e.detail.get("stage") or "",
@@ -194,7 +193,7 @@ class CoordinatorViews:
                 "kind": e.kind,
                 "held": e.held.size,
                 "offered": e.offered.size,
-                "at": _when(e.detected_at),
+                "at": when(e.detected_at),
             }
             for e in self.witness.evidence()
         ]
@@ -221,7 +220,7 @@ def _job_row(j: JobRecord) -> dict[str, Any]:
         "attempt": j.attempt,
         "parties": ", ".join(j.parties),
         "submitted_by": j.submitted_by,
-        "created": _when(j.created_at),
+        "created": when(j.created_at),
         "outcome": outcome(j.job_type, j.state.value, result, j.error),
     }
 

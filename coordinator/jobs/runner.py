@@ -45,32 +45,114 @@ AUTO_RESUME_WINDOW_S = 600.0
 AUTO = "coordinator (automatic resume)"
 
 
+@dataclass(frozen=True)
+class _Ending:
+    """What an attempt came to, copied out of it once it is over."""
+
+    cancelled: bool
+    restart: bool
+    results: dict[str, Mapping[str, Any]]
+    failures: dict[str, str]
+    departed: frozenset[str]
+
+
 @dataclass
 class _Attempt:
+    """One run of a job by all its parties.
+
+    Each party's report stream, the coordinator role's thread, stream closures and operator
+    calls change an attempt at the same time, so its state is private and every change goes
+    through a method holding the attempt's own lock: a party that reported success is never
+    also counted as lost, and the driving thread reads one consistent ``ending()``.
+    """
+
     job_id: str
     attempt: int
     parties: tuple[str, ...]
-    results: dict[str, Mapping[str, Any]] = field(default_factory=dict)
-    failures: dict[str, str] = field(default_factory=dict)
-    done: threading.Event = field(default_factory=threading.Event)
-    cancelled: bool = False
     # Job types that tolerate a party's loss (horizontal training: the round completes with
     # quorum) keep going without it; when it comes back, the attempt restarts so that it
     # rejoins from the last checkpoint.
     tolerant: bool = False
-    lost: dict[str, str] = field(default_factory=dict)
-    restart: bool = False
+    done: threading.Event = field(default_factory=threading.Event)
+    _results: dict[str, Mapping[str, Any]] = field(default_factory=dict, init=False)
+    _failures: dict[str, str] = field(default_factory=dict, init=False)
+    _lost: dict[str, str] = field(default_factory=dict, init=False)
     # Parties that disconnected (as opposed to failing): their return can resume the job.
-    departed: set[str] = field(default_factory=set)
+    _departed: set[str] = field(default_factory=set, init=False)
+    _cancelled: bool = field(default=False, init=False)
+    _restart: bool = field(default=False, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
     def key(self) -> str:
         return f"{self.job_id}#{self.attempt}"
 
-    def settled(self) -> bool:
-        if self.failures:
+    def succeed(self, party: str, payload: Mapping[str, Any]) -> None:
+        with self._lock:
+            self._results[party] = payload
+            self._settle()
+
+    def fail(self, party: str, reason: str) -> None:
+        """Record ``party``'s failure; the first reason a party gives is kept."""
+        with self._lock:
+            self._failures.setdefault(party, reason)
+
+    def depart(self, party: str, reason: str, *, before_assignment: bool = False) -> str:
+        """``party``'s stream closed: ``"finished"`` (it had reported success, nothing is
+        lost), ``"tolerated"`` (the attempt goes on without it) or ``"failed"``."""
+        with self._lock:
+            if party in self._results:
+                return "finished"
+            self._departed.add(party)
+            if self.tolerant and not before_assignment:
+                self._lost[party] = reason
+                return "tolerated"
+            self._failures.setdefault(party, reason)
+            return "failed"
+
+    def lost(self, party: str) -> bool:
+        with self._lock:
+            return party in self._lost
+
+    def unfinished(self) -> list[str]:
+        """Parties that have not reported success (the ones still to tell about a loss)."""
+        with self._lock:
+            return [p for p in self.parties if p not in self._results]
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancelled = True
+
+    def ask_restart(self) -> bool:
+        """Mark a live attempt for a restart; False if it is already over."""
+        with self._lock:
+            if self.done.is_set():
+                return False
+            self._restart = True
             return True
-        return all(p in self.results or p in self.lost for p in self.parties)
+
+    def restarting(self) -> bool:
+        with self._lock:
+            return self._restart
+
+    def settle(self) -> None:
+        """End the attempt if every party has reported, been lost, or one has failed."""
+        with self._lock:
+            self._settle()
+
+    def _settle(self) -> None:
+        if self._failures or all(p in self._results or p in self._lost for p in self.parties):
+            self.done.set()
+
+    def ending(self) -> _Ending:
+        with self._lock:
+            return _Ending(
+                cancelled=self._cancelled,
+                restart=self._restart,
+                results=dict(self._results),
+                failures=dict(self._failures),
+                departed=frozenset(self._departed),
+            )
 
 
 class AttemptHooks(JobHooks):
@@ -185,12 +267,7 @@ class JobRunner:
             problem = self._party_problem(party)
             if problem is not None:
                 raise PartyRefused(party, problem)
-        try:
-            job_type(job.job_type).validate(job)
-        except JobSpecError:
-            raise
-        except Exception as exc:  # each job type has its own spec errors; one kind leaves here
-            raise JobSpecError(f"{job.job_type} job file", str(exc)) from exc
+        job_type(job.job_type).validate(job)  # each job type's spec error is a JobSpecError
         self._check_capabilities(job)
         job_id = job_id or f"{job.job_type}-{uuid.uuid4().hex[:10]}"
         if self.store.job(job_id) is not None:
@@ -263,7 +340,7 @@ class JobRunner:
             attempt = self._attempts.get(job_id)
             self._resumable.pop(job_id, None)
         if attempt is not None:
-            attempt.cancelled = True
+            attempt.cancel()
             self._lose(attempt, by, reason)
             attempt.done.set()
         record = self.store.job(job_id)
@@ -332,13 +409,12 @@ class JobRunner:
         if kind == "progress":
             self.event(job_id, "progress", party, dict(payload))
         elif kind == "succeeded":
-            attempt.results[party] = payload
+            attempt.succeed(party, payload)
             self.event(job_id, "party_done", party, {})
         elif kind == "failed":
             self._lose(attempt, party, error or "failed without a reason")
             self.event(job_id, "party_failed", party, {"error": error})
-        if attempt.settled():
-            attempt.done.set()
+        attempt.settle()
         return not attempt.done.is_set() or kind != "progress"
 
     def party_offline(self, node_id: str) -> None:
@@ -351,18 +427,14 @@ class JobRunner:
         with self._lock:
             attempts = [a for a in self._attempts.values() if node_id in a.parties]
         for attempt in attempts:
-            if node_id in attempt.results:
+            outcome = attempt.depart(node_id, reason)
+            if outcome == "finished":
                 continue
             self.event(attempt.job_id, "party_left", node_id, {"tolerated": attempt.tolerant})
-            attempt.departed.add(node_id)
-            if attempt.tolerant:
-                attempt.lost[node_id] = reason
-                self._router.party_left(attempt.key, node_id, reason)
-                self._tell_others(attempt, node_id, reason)
-                if attempt.settled():
-                    attempt.done.set()
+            self._left(attempt, node_id, reason)
+            if outcome == "tolerated":
+                attempt.settle()
             else:
-                self._lose(attempt, node_id, reason)
                 attempt.done.set()
 
     def party_online(self, node_id: str) -> None:
@@ -373,11 +445,10 @@ class JobRunner:
         """
         self._resume_waiting_for(node_id)
         with self._lock:
-            attempts = [a for a in self._attempts.values() if node_id in a.lost]
+            attempts = [a for a in self._attempts.values() if a.lost(node_id)]
         for attempt in attempts:
-            if attempt.done.is_set():
+            if not attempt.ask_restart():
                 continue
-            attempt.restart = True
             self.event(attempt.job_id, "party_rejoined", node_id, {"attempt": attempt.attempt})
             for party in (*attempt.parties, "coordinator"):
                 self._router.party_left(attempt.key, party, f"{node_id} rejoined; restarting")
@@ -402,14 +473,15 @@ class JobRunner:
                 continue  # an operator resumed or cancelled it meanwhile
 
     def _lose(self, attempt: _Attempt, party: str, reason: str) -> None:
-        """Record that ``party`` is out of ``attempt`` and wake everyone waiting on it."""
-        attempt.failures.setdefault(party, reason)
-        self._router.party_left(attempt.key, party, reason)
-        self._tell_others(attempt, party, reason)
+        """Record that ``party`` failed ``attempt`` and wake everyone waiting on it."""
+        attempt.fail(party, reason)
+        self._left(attempt, party, reason)
 
-    def _tell_others(self, attempt: _Attempt, party: str, reason: str) -> None:
-        for other in attempt.parties:
-            if other != party and other not in attempt.results:
+    def _left(self, attempt: _Attempt, party: str, reason: str) -> None:
+        """Wake the relay's waits on ``party`` and tell the other unfinished parties."""
+        self._router.party_left(attempt.key, party, reason)
+        for other in attempt.unfinished():
+            if other != party:
                 try:
                     self._notify_left(other, attempt.job_id, attempt.attempt, party, reason)
                 except Exception:  # the other party may be offline too
@@ -474,8 +546,9 @@ class JobRunner:
                 try:
                     self._assign(party, self.store.job(job_id) or record, attempt.attempt)
                 except Exception:  # went offline between the wait and the assignment
-                    attempt.departed.add(party)
-                    self._lose(attempt, party, "disconnected before its task was assigned")
+                    reason = "disconnected before its task was assigned"
+                    attempt.depart(party, reason, before_assignment=True)
+                    self._left(attempt, party, reason)
                     attempt.done.set()
                     break
                 self.event(job_id, "assigned", party, {"attempt": attempt.attempt})
@@ -483,14 +556,15 @@ class JobRunner:
                 {} if attempt.done.is_set() else self._run_coordinator_role(attempt, channel, job)
             )
             attempt.done.wait()
-            if self._stopping.is_set() and not attempt.cancelled:
+            ending = attempt.ending()
+            if self._stopping.is_set() and not ending.cancelled:
                 return  # shutdown: the job stays running and is resumed at the next start
-            if attempt.restart:
+            if ending.restart:
                 self.event(job_id, "restarting", "", {"after_attempt": attempt.attempt})
                 self._start(self.store.job(job_id) or record, job)
                 return
-            self._conclude(attempt, outcome)
-            span.set_attribute("fedcredit.job.failed_parties", sorted(attempt.failures))
+            self._conclude(job_id, ending, outcome)
+            span.set_attribute("fedcredit.job.failed_parties", sorted(ending.failures))
         finally:
             span.end()
             with self._lock:
@@ -513,23 +587,22 @@ class JobRunner:
         except Exception as exc:
             message = public_message(exc)
             log.warning("coordinator role of %s failed: %s", attempt.key, message)
-            if not attempt.done.is_set() and not attempt.restart:
+            if not attempt.done.is_set() and not attempt.restarting():
                 self._lose(attempt, "coordinator", message)
                 attempt.done.set()
         return outcome
 
-    def _conclude(self, attempt: _Attempt, outcome: Mapping[str, Any]) -> None:
-        job_id = attempt.job_id
-        if attempt.cancelled:
+    def _conclude(self, job_id: str, ending: _Ending, outcome: Mapping[str, Any]) -> None:
+        if ending.cancelled:
             return
-        if attempt.failures:
-            party, reason = next(iter(attempt.failures.items()))  # the first is the cause
+        if ending.failures:
+            party, reason = next(iter(ending.failures.items()))  # the first is the cause
             error = f"{party}: {reason}"
-            self._finish(job_id, JobState.FAILED, {"failures": attempt.failures}, error)
-            if attempt.departed:
-                self._wait_for_return(job_id, frozenset(attempt.departed))
+            self._finish(job_id, JobState.FAILED, {"failures": ending.failures}, error)
+            if ending.departed:
+                self._wait_for_return(job_id, ending.departed)
             return
-        result = {"coordinator": outcome.get("result", {}), "parties": attempt.results}
+        result = {"coordinator": outcome.get("result", {}), "parties": ending.results}
         self._finish(job_id, JobState.SUCCEEDED, result, "")
 
     def _wait_for_return(self, job_id: str, parties: frozenset[str]) -> None:

@@ -27,7 +27,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import grpc
 import yaml
@@ -56,6 +56,7 @@ class PartySpec:
     # dataset name -> (table path, schema path, PSI id field or None)
     datasets: Mapping[str, tuple[Path, Path, str | None]] = field(default_factory=dict)
     policy: Path | None = None
+    scoring: Mapping[str, Any] | None = None  # the node's ``scoring:`` section, if any
 
 
 class FederationError(RuntimeError):
@@ -135,6 +136,7 @@ class LocalFederation:
                         }
                         for name, (table, schema, psi) in p.datasets.items()
                     },
+                    **({"scoring": dict(p.scoring)} if p.scoring else {}),
                 }
             )
         )

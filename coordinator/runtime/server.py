@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -29,6 +30,7 @@ from node.audit.sink import AuditSink
 from node.console.config import ConsoleConfig
 from node.console.serve import serve_console
 from node.console.server import ConsoleServer
+from node.crypto.envelope import ReplayGuard
 from node.crypto.replay import PersistentReplayGuard
 from node.pki import PeerVerifier, load_identity_files
 from node.pki.identity import Identity, Principal
@@ -38,6 +40,7 @@ from node.telemetry.metrics import record_relay
 from node.transport.auth import PeerAuthInterceptor, peer_certificate
 from node.transport.directory import PeerDirectory
 from node.transport.grpc_options import create_server, server_credentials, set_serving
+from node.transport.probe import echo_envelope
 from node.transport.relay_channel import EnvelopeRouter, RecipientGone
 from node.transport.sealing import DirectorySealer, peek_route
 from protos.fedcredit.v1 import common_pb2, coordinator_pb2, coordinator_pb2_grpc
@@ -131,7 +134,10 @@ class CoordinatorServer:
             quarantine=self.quarantine,
             on_new_certificate=lambda node_id: directory.refresh(),
             witness=self.witness,
+            # diagnostic pings carry random bytes: an in-memory replay guard is enough
+            echo=functools.partial(echo_envelope, creds=creds, guard=ReplayGuard()),
         )
+        self.servicer = servicer
         interceptor = PeerAuthInterceptor(
             verifier, COORDINATOR_ACCESS, self.sink.decision_recorder(log_allowed=False)
         )
@@ -206,6 +212,7 @@ class CoordinatorServer:
         views = CoordinatorViews(
             self.store, self.runner, self.witness.witness, self.relay.online,
             self._own_certificate,
+            lambda node_id: self.servicer.software_versions.get(node_id, ""),
         )  # fmt: skip
         return serve_console(
             config, title="coordinator", organization=self.identity.organization,

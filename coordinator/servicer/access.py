@@ -17,6 +17,8 @@ COORDINATOR_ACCESS: Final[dict[str, frozenset[str]]] = {
     _SERVICE + "Send": DATA_HOLDERS,
     _SERVICE + "ReportTask": DATA_HOLDERS,
     _SERVICE + "PublishCheckpoint": DATA_HOLDERS,
+    # `fedcredit diagnose`: a node's sealed ping to a peer or to the coordinator, no job
+    _SERVICE + "Probe": DATA_HOLDERS,
     # Jobs are started by operators, or by a bank (the party that wants the model).
     _SERVICE + "SubmitJob": frozenset({OPERATOR, BANK}),
     _SERVICE + "CancelJob": frozenset({OPERATOR, BANK}),

@@ -27,17 +27,20 @@ from coordinator.servicer.bounds import (
 )
 from coordinator.servicer.job_access import caller_name, may_cancel, may_see
 from coordinator.servicer.limits import Limits, RefusalLog
+from coordinator.servicer.probe import ProbeBoard
 from coordinator.servicer.relay import RecipientOffline, Relay
 from coordinator.state import CoordinatorStore, JobRecord, NodeRecord
 from coordinator.witness.exceptions import CheckpointRefused, StaleCheckpoint
 from coordinator.witness.quarantine import Quarantine
-from node.crypto.envelope import InvalidEnvelope, peek_header, verify_sender
+from node.crypto.envelope import peek_header, verify_sender
+from node.crypto.exceptions import InvalidEnvelope
 from node.jobs.exceptions import DuplicateJobId, JobSpecError
 from node.pki.identity import Identity, Principal
 from node.state import InvalidIdentifier, check_identifier
 from node.transport.auth import peer_certificate
 from node.transport.errors import ServiceError, classify
-from node.transport.grpc_options import MAX_MESSAGE_BYTES
+from node.transport.limits import MAX_GRPC_MESSAGE_BYTES
+from node.transport.probe import PROBE_JOB
 from node.transport.relay_channel import EnvelopeRouter
 from protos.fedcredit.v1 import common_pb2, coordinator_pb2, coordinator_pb2_grpc
 
@@ -48,8 +51,10 @@ HEARTBEAT_INTERVAL_S = 5.0
 STREAM_POLL_S = 0.5
 # How often an open stream re-checks its peer's certificate (revocation while connected).
 RECHECK_S = 2.0
+# The longest a diagnostic probe waits for a peer's echo (a 32 MiB ping on a slow link).
+PROBE_WAIT_MAX_S = 60.0
 # ListNodes leaves dataset details out past this size, so it answers whatever nodes registered.
-LIST_NODES_BUDGET = MAX_MESSAGE_BYTES // 2
+LIST_NODES_BUDGET = MAX_GRPC_MESSAGE_BYTES // 2
 MAX_ERROR_CHARS = 1024
 
 # (caller, operation, details) -> access-log entry
@@ -86,6 +91,7 @@ class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
         quarantine: Quarantine,
         on_new_certificate: Callable[[str], None] = lambda node_id: None,
         witness: Any = None,
+        echo: Callable[[bytes, Identity], bytes] | None = None,
     ) -> None:
         self._store = store
         self._relay = relay
@@ -99,6 +105,11 @@ class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
         self._quarantine = quarantine
         self._on_new_certificate = on_new_certificate
         self._witness = witness
+        self._echo = echo  # answers diagnostic pings addressed to the coordinator
+        self._probes = ProbeBoard()
+        # node id -> the fedcredit version it reported when it last registered (kept in
+        # memory: every node registers again whenever it reconnects)
+        self.software_versions: dict[str, str] = {}
 
     # registry --------------------------------------------------------------------------
 
@@ -135,6 +146,7 @@ class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
                 policy_version=request.policy_version[:128],
             )
         )
+        self.software_versions[who.node_id] = request.software_version[:64]
         if previous is not None and previous.certificate_pem != certificate:
             # Re-issued keys (same CA, same identity): seal to and verify the new ones now.
             self._on_new_certificate(who.node_id)
@@ -370,6 +382,10 @@ class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
                 grpc.StatusCode.INVALID_ARGUMENT,
                 "envelope refused: its signature does not verify under this certificate's key",
             )
+        if job_key == PROBE_JOB:
+            # a diagnostic echo goes to the probe waiting for it, never down a stream
+            self._probes.offer(sender, recipient, request.sealed)
+            return coordinator_pb2.SendAck()
         if recipient == COORDINATOR:
             self._router.deliver(request.sealed)  # refusals answered from the error catalog
         else:
@@ -399,6 +415,56 @@ class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
                     self._identify(context)  # a refusal is answered from the error catalog
         finally:
             self._relay.unsubscribe(sub)
+
+    def Probe(
+        self, request: coordinator_pb2.ProbeRequest, context: grpc.ServicerContext
+    ) -> coordinator_pb2.ProbeResponse:
+        who = self._identify(context)
+        assert isinstance(who, Identity)
+        sealed = request.ping.sealed
+        try:
+            # Like any relayed envelope: signed by the key in the caller's own certificate.
+            header = verify_sender(sealed, who.sign_public)
+        except InvalidEnvelope:
+            self._refusals.refused(caller_name(who), "probes that are not signed pings")
+            _abort(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "ping refused: not an envelope signed under this certificate's key",
+            )
+        recipient = header.recipient
+        if header.sender != who.node_id or header.job != PROBE_JOB:
+            _abort(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"a probe must be a diagnostic ping sealed by {who.node_id!r} (job {PROBE_JOB!r})",
+            )
+        timeout = min(request.timeout_s or 10.0, PROBE_WAIT_MAX_S)
+        pong: bytes | None = None
+        echo = self._echo
+        if recipient != COORDINATOR:
+            with self._probes.expect(who.node_id, recipient) as wait:
+                try:
+                    self._relay.push(recipient, coordinator_pb2.NodeEvent(envelope=request.ping))
+                except RecipientOffline as exc:
+                    _abort(
+                        context, grpc.StatusCode.FAILED_PRECONDITION, f"recipient offline: {exc}"
+                    )
+                pong = wait(timeout)
+        elif echo is not None:
+            try:
+                pong = echo(sealed, who)
+            except InvalidEnvelope as exc:
+                _abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"ping refused: {exc}")
+        if pong is None:
+            _abort(
+                context,
+                grpc.StatusCode.DEADLINE_EXCEEDED,
+                f"no echo from {recipient!r} within {timeout:g} s",
+            )
+        return coordinator_pb2.ProbeResponse(
+            pong=common_pb2.Envelope(sealed=pong), server_time=time.time()
+        )
 
     # audit witness and quarantine ------------------------------------------------------
 

@@ -338,7 +338,7 @@ def _job(row: tuple[object, ...]) -> JobRecord:
     return JobRecord(
         job_id=str(job_id),
         job_type=str(job_type),
-        spec_yaml=bytes(spec),  # type: ignore[arg-type]
+        spec_yaml=bytes(spec),  # type: ignore[call-overload]
         parties=tuple(json.loads(str(parties))),
         state=JobState(str(state)),
         attempt=int(attempt),  # type: ignore[call-overload]

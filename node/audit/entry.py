@@ -24,13 +24,10 @@ from typing import Any, Final
 
 from node.audit.exceptions import InvalidEntry, RawIdentifierError
 from node.audit.tokens import is_token
-from node.data import uscc
+from node.data.identifiers import contains_raw_identifier
 
 ENTRY_VERSION: Final = 1
 TIME_RE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
-_ID_LIKE: Final = re.compile(r"(?<![0-9A-Za-z])[0-9A-Za-z]{18}(?![0-9A-Za-z])")
-_ID_CARD_WEIGHTS: Final = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CARD_CHECK: Final = "10X98765432"
 _KEYS: Final = frozenset(
     {"v", "seq", "time", "actor", "action", "purpose", "result", "job", "dataset", "fields"}
     | {"rows", "policy", "subjects", "details"}
@@ -52,6 +49,8 @@ class Action(StrEnum):
     CERTIFICATE = "certificate"
     JOB = "job"
     RELAY = "relay"
+    ALERT = "alert"  # the access monitor flagged a principal (node.governance)
+    CONTAINMENT = "containment"  # a principal throttled, suspended or lifted
 
 
 @dataclass(frozen=True)
@@ -65,23 +64,6 @@ class Actor:
     def label(self) -> str:
         """Return ``organization/node/role``, the form ``search`` matches on."""
         return f"{self.organization}/{self.node}/{self.role}"
-
-
-def _is_resident_id(value: str) -> bool:
-    body, check = value[:17], value[17].upper()
-    if not body.isdigit():
-        return False
-    total = sum(int(c) * w for c, w in zip(body, _ID_CARD_WEIGHTS, strict=True))
-    return _ID_CARD_CHECK[total % 11] == check
-
-
-def contains_raw_identifier(value: str) -> bool:
-    """Whether ``value`` holds a unified social credit code or a resident ID number."""
-    for match in _ID_LIKE.finditer(value):
-        word = match.group(0)
-        if uscc.is_valid(uscc.normalize(word)) or _is_resident_id(word):
-            return True
-    return False
 
 
 def _refuse_raw_ids(name: str, value: str) -> None:

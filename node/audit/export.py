@@ -18,6 +18,7 @@ it proves each entry is in the signed log, but not that no other entry matched.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -88,6 +89,7 @@ def write_export(
     if reader.origin and cp.origin != reader.origin:
         raise InvalidCheckpoint("the checkpoint belongs to another log")
     reader.root_at(cp.size)  # raises ProofRangeError when the log is shorter
+    rows: Iterator[tuple[int, bytes, list[bytes]]]
     if query is None:
         rows = ((i, d, []) for i, d, _ in reader.store.iter_entries(0, cp.size))
         count = cp.size

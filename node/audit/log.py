@@ -5,7 +5,9 @@ which assigns each its position and updates the in-memory right edge of the Merk
 single committer thread writes everything staged so far in one SQLite transaction and fsyncs
 once; every caller whose entries were in that transaction is then released. So ``append``
 returns only once its entry is on disk, yet a busy node pays one fsync per batch, not per
-entry. ``append_many`` stages a whole list and waits once (what batch jobs should use).
+entry. ``append_many`` stages a whole list and waits once (what batch jobs should use);
+``append_deferred`` stages and returns at once, for callers that do their work while the
+entry is committed and wait for it before their result leaves (docs/audit-log.md).
 
 A failed write stops the log (every later append raises ``LogClosedError``): an access that
 cannot be recorded must not be allowed to look recorded. The caller decides whether to deny
@@ -65,6 +67,24 @@ class _Frontier:
 
     def root(self) -> bytes:
         return fold_right([h for _, h in self.parts])
+
+
+class Durable:
+    """Entries staged by ``AccessLog.append_deferred``; ``wait`` until they are on disk."""
+
+    def __init__(self, log: AccessLog, first: int, end: int, ops: int) -> None:
+        self._log, self._first, self._end, self._ops = log, first, end, ops
+
+    def wait(self) -> list[int]:
+        """Return the entries' indexes once durable.
+
+        Raises
+        ------
+        LogClosedError
+            A write failed before they were committed; they cannot be relied on.
+        """
+        self._log._wait_staged(self._ops)
+        return list(range(self._first, self._end))
 
 
 class AccessLog(LogReader):
@@ -286,6 +306,30 @@ class AccessLog(LogReader):
             first, end, ops = self._stage(entries)
             self._wait_durable(ops)
         return list(range(first, end))
+
+    def append_deferred(self, entries: Sequence[AccessEntry]) -> Durable:
+        """Stage entries now (their order and indexes are fixed) and return at once; the
+        returned handle's ``wait`` returns their indexes once they are durable.
+
+        For work that may proceed while its entry is committed, but whose result must not
+        leave before it is: stage, do the work, ``wait``, then answer. Entries are committed
+        in staging order, so waiting for a later entry also covers every earlier one.
+
+        Raises
+        ------
+        LogClosedError
+            The log is closed or a write failed; nothing was staged.
+        TypeError
+            An item is not an ``AccessEntry`` (then nothing is staged).
+        """
+        with self._cond:
+            self._check_open()
+            first, end, ops = self._stage(entries) if entries else (0, 0, self._staged_ops)
+        return Durable(self, first, end, ops)
+
+    def _wait_staged(self, ops: int) -> None:
+        with self._cond:
+            self._wait_durable(ops)
 
     def _commit_loop(self) -> None:
         while True:

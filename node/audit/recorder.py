@@ -29,7 +29,9 @@ from node.audit.exceptions import InvalidEntry
 logger = logging.getLogger("fedcredit.node.audit.recorder")
 
 MONITORING: Final = "monitoring"
-_FIELD_KEYS: Final = frozenset({"dataset", "fields", "rows", "purpose", "result", "policy_version"})
+_FIELD_KEYS: Final = frozenset(
+    {"dataset", "fields", "rows", "purpose", "result", "policy_version", "subjects"}
+)
 
 
 def _detail(value: object) -> DetailValue | None:
@@ -68,15 +70,20 @@ class AuditRecorder:
         """Append a ready entry; return its index."""
         return self._append(entry)
 
+    @staticmethod
+    def _entry(
+        build: Callable[[], AccessEntry], fallback: Callable[[str], AccessEntry]
+    ) -> AccessEntry:
+        try:
+            return build()
+        except InvalidEntry as exc:
+            logger.warning("access-log entry refused (%s); writing a redacted entry", exc.field)
+            return fallback(f"record redacted: {exc.field} was not loggable")
+
     def _safe(
         self, build: Callable[[], AccessEntry], fallback: Callable[[str], AccessEntry]
     ) -> int:
-        try:
-            entry = build()
-        except InvalidEntry as exc:
-            logger.warning("access-log entry refused (%s); writing a redacted entry", exc.field)
-            entry = fallback(f"record redacted: {exc.field} was not loggable")
-        return self._append(entry)
+        return self._append(self._entry(build, fallback))
 
     def rpc(
         self,
@@ -97,6 +104,29 @@ class AuditRecorder:
 
         ``reason`` says why it was denied (a policy rule, never a data value).
         """
+        return self._append(
+            self.rpc_entry(
+                caller, method, action, allowed=allowed, purpose=purpose, reason=reason,
+                job_id=job_id, dataset=dataset, fields=fields, rows=rows, subjects=subjects,
+            )
+        )  # fmt: skip
+
+    def rpc_entry(
+        self,
+        caller: Actor,
+        method: str,
+        action: Action,
+        *,
+        allowed: bool,
+        purpose: str = "",
+        reason: str = "",
+        job_id: str = "",
+        dataset: str = "",
+        fields: Iterable[str] = (),
+        rows: int | None = None,
+        subjects: Iterable[str] = (),
+    ) -> AccessEntry:
+        """The entry ``rpc`` appends (for callers that stage it, ``append_deferred``)."""
         fields_t, subjects_t = tuple(fields), tuple(subjects)
         result = "allowed" if allowed else f"denied: {reason}" if reason else "denied"
         details: dict[str, DetailValue] = {"rpc": method}
@@ -128,7 +158,7 @@ class AuditRecorder:
                 details={"rpc": method},
             )
 
-        return self._safe(build, fallback)
+        return self._entry(build, fallback)
 
     def from_record(
         self, actor: Actor, job_id: str, action: str, details: Mapping[str, object]
@@ -137,8 +167,9 @@ class AuditRecorder:
 
         ``action`` is an ``Action`` value (``psi_run``, ``training_use``, ``score`` ...);
         anything else is logged as ``job`` with ``details["event"] = action``. The keys
-        ``dataset``, ``fields``, ``rows``, ``purpose``, ``result`` and ``policy_version`` fill
-        the entry's fields; other scalar details are kept (floats as text), nested ones dropped.
+        ``dataset``, ``fields``, ``rows``, ``purpose``, ``result``, ``policy_version`` and
+        ``subjects`` (firm tokens) fill the entry's fields; other scalar details are kept
+        (floats as text), nested ones dropped.
         """
         try:
             act, extra = Action(action), {}
@@ -153,6 +184,8 @@ class AuditRecorder:
                 kept[str(key)] = converted
         raw_fields = details.get("fields", ())
         fields = tuple(str(f) for f in raw_fields) if isinstance(raw_fields, list | tuple) else ()
+        raw_subjects = details.get("subjects", ())
+        subjects = tuple(raw_subjects) if isinstance(raw_subjects, list | tuple) else ()
         rows = details.get("rows")
 
         def build() -> AccessEntry:
@@ -166,6 +199,7 @@ class AuditRecorder:
                 fields=fields,
                 rows=rows if isinstance(rows, int) and not isinstance(rows, bool) else None,
                 policy_version=str(details.get("policy_version", self._version())),
+                subjects=subjects,
                 details=kept,
             )
 
@@ -189,6 +223,26 @@ class AuditRecorder:
         """Record a use of named firms' data (a score, a refusal, an authorization received):
         ``subjects`` are the firms' tokens, so ``search --subject`` finds every use of a firm.
         ``rows`` is the number of subjects; scalar ``details`` are kept (floats as text)."""
+        return self._append(
+            self.subject_use_entry(
+                actor, action, purpose, result, dataset=dataset, fields=fields,
+                subjects=subjects, details=details,
+            )
+        )  # fmt: skip
+
+    def subject_use_entry(
+        self,
+        actor: Actor,
+        action: Action,
+        purpose: str,
+        result: str,
+        *,
+        dataset: str = "",
+        fields: Iterable[str] = (),
+        subjects: Iterable[str] = (),
+        details: Mapping[str, object] | None = None,
+    ) -> AccessEntry:
+        """The entry ``subject_use`` appends (for callers that stage it)."""
         subjects_t, fields_t = tuple(subjects), tuple(fields)
         kept = {str(k): d for k, v in (details or {}).items() if (d := _detail(v)) is not None}
 
@@ -209,7 +263,7 @@ class AuditRecorder:
         def fallback(note: str) -> AccessEntry:
             return AccessEntry(actor, action, purpose, note, policy_version=self._version())
 
-        return self._safe(build, fallback)
+        return self._entry(build, fallback)
 
     def policy_loaded(self, actor: Actor, old_version: str, new_version: str) -> int:
         """Record that the node's policy changed from ``old_version`` to ``new_version``."""

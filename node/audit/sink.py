@@ -12,18 +12,34 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 
-from node.audit.entry import Action, Actor
+from node.audit.entry import AccessEntry, Action, Actor
 from node.audit.exceptions import AuditError
-from node.audit.log import AccessLog
+from node.audit.log import AccessLog, Durable
 from node.audit.recorder import AuditRecorder
 from node.pki.exceptions import PkiError
 from node.pki.identity import Principal
 
 # The auth interceptor's decision callback (node.transport.auth.OnDecision), spelled out here
 # because the access log sits below the transport.
-DecisionRecorder = Callable[[str, Principal | None, bool, str, Exception | None], None]
+DecisionRecorder = Callable[[str, Principal | None, bool, str, Exception | None], object]
 
 log = logging.getLogger("fedcredit.node.audit_sink")
+
+
+class Staged:
+    """An entry staged in the access log; ``wait`` returns once it is durable (or the log
+    failed, which is logged as for any entry the log could not take)."""
+
+    def __init__(self, what: str, durable: Durable | None) -> None:
+        self._what, self._durable = what, durable
+
+    def wait(self) -> None:
+        if self._durable is None:
+            return
+        try:
+            self._durable.wait()
+        except AuditError as exc:
+            log.error("access-log entry for %s not written: %s", self._what, exc)
 
 
 class AuditSink:
@@ -76,6 +92,35 @@ class AuditSink:
                 subjects=subjects, details=details,
             ),
         )  # fmt: skip
+
+    def subject_use_staged(
+        self,
+        actor: Actor,
+        action: Action,
+        purpose: str,
+        result: str,
+        *,
+        dataset: str = "",
+        fields: tuple[str, ...] = (),
+        subjects: tuple[str, ...] = (),
+        details: Mapping[str, object] | None = None,
+    ) -> Staged:
+        """``subject_use`` staged now and committed in the background: call ``wait()`` on
+        the result before the use's outcome leaves (``AccessLog.append_deferred``)."""
+        return self._staged(
+            action.value,
+            lambda: self._recorder.subject_use_entry(
+                actor, action, purpose, result, dataset=dataset, fields=fields,
+                subjects=subjects, details=details,
+            ),
+        )  # fmt: skip
+
+    def _staged(self, what: str, build: Callable[[], AccessEntry]) -> Staged:
+        try:
+            return Staged(what, self.log.append_deferred([build()]))
+        except AuditError as exc:
+            log.error("access-log entry for %s not written: %s", what, exc)
+            return Staged(what, None)
 
     def rpc(self, method: str, caller: Actor | None, allowed: bool, reason: str) -> int | None:
         """An RPC this process served (``read``) or refused (``denial``, with the reason)."""
@@ -150,6 +195,10 @@ class AuditSink:
         """An ``on_decision`` for ``PeerAuthInterceptor``: refused certificates become
         certificate events, refused calls denials, and (if ``log_allowed``) allowed calls reads.
 
+        A refusal is durable before the caller is answered. An allowed call's entry is staged
+        and the returned ``wait`` is called by the interceptor before the call's answer leaves,
+        so the handler runs while it is committed.
+
         The coordinator passes ``log_allowed=False``: its allowed calls (heartbeats, relays)
         are logged by what they do, and a durable entry per relayed envelope would put an
         fsync on the relay's hot path.
@@ -157,15 +206,26 @@ class AuditSink:
 
         def on_decision(
             method: str, who: Principal | None, allowed: bool, reason: str, error: Exception | None
-        ) -> None:
+        ) -> Callable[[], object] | None:
             if method.startswith("/grpc.health") or (allowed and not log_allowed):
-                return
+                return None
             if isinstance(error, PkiError):
                 serial = getattr(error, "serial", None)
                 subject = str(getattr(error, "subject", ""))
                 self.certificate(type(error).__name__, subject, f"{serial:x}" if serial else "")
-                return
+                return None
             caller = Actor(who.organization, who.node_id, who.role) if who else None
-            self.rpc(method, caller, allowed, reason)
+            if not allowed:
+                self.rpc(method, caller, allowed, reason)
+                return None
+            # an allowed call's entry is committed while the handler works; the interceptor
+            # waits for it before the answer leaves (one disk wait shared with the handler's)
+            name = method.rsplit("/", 1)[-1]
+            return self._staged(
+                name,
+                lambda: self._recorder.rpc_entry(
+                    caller or self.actor, name, Action.READ, allowed=True, reason=reason
+                ),
+            ).wait
 
         return on_decision

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import typer
 
-from node.cli import audit, certs, consent, data, decide, init, models, monitor, policy
+from node.cli import (
+    audit,
+    certs,
+    consent,
+    data,
+    decide,
+    diagnose,
+    incident,
+    init,
+    models,
+    monitor,
+    policy,
+    trace,
+)
 from node.cli.guard import run_guarded
 from node.cli.jobs import jobs_app, nodes_app
 
@@ -19,7 +32,10 @@ app.add_typer(policy.app, name="policy")
 app.add_typer(audit.app, name="audit")
 app.add_typer(data.app, name="data")
 app.add_typer(certs.app, name="certs")
+app.command("trace")(trace.trace)
+app.add_typer(incident.app, name="incident")
 app.command("init")(init.init)
+app.command("diagnose")(diagnose.diagnose)
 app.add_typer(models.app, name="models")
 app.add_typer(decide.app, name="decide")
 app.add_typer(consent.app, name="consent")

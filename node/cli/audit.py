@@ -167,7 +167,7 @@ def verify(
             report = verify_log(reader, keys, anchor)
         except TamperDetected as exc:
             if output == "json":
-                obj = exc.report.to_json_obj() if exc.report else {"ok": False}
+                obj: dict[str, object] = exc.report.to_json_obj() if exc.report else {"ok": False}
                 obj["findings"] = [f.to_json_obj() for f in exc.findings]
                 _emit_json(obj)
             else:

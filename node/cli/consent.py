@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -124,8 +125,8 @@ def import_(
         )
         ack = call(
             f"import of lines {start + 2}-",
-            lambda b=batch: stub.RegisterAuthorizations(b, timeout=120),
-        )  # type: ignore[misc]
+            partial(stub.RegisterAuthorizations, batch, timeout=120),
+        )
         total += len(ack.record_ids)
     Console().print(f"{total} authorizations registered")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -22,8 +22,10 @@ from rich.console import Console
 
 from node.cli._lending_support import call, fail, node_config, node_stub
 from node.models import ModelError, ModelRegistry
+from node.scoring.columns import MalformedColumns
 from node.scoring.exceptions import ScoringError
 from node.scoring.records import DecisionRecords
+from node.scoring.serde import applications_to_columns, decisions_from_columns
 from node.scoring.service import replay_record
 from protos.fedcredit.v1 import node_pb2
 
@@ -73,7 +75,7 @@ def _done_refs(out: Path) -> set[str]:
         return {row["application_ref"] for row in csv.DictReader(f) if row.get("record_id")}
 
 
-def _applications(source: Path, done: set[str]) -> Iterator[node_pb2.DecideRequest]:
+def _applications(source: Path, done: set[str]) -> Iterator[tuple[str, str, float, int]]:
     """The applicants of ``source`` not yet in the output, read row by row (no whole file)."""
     try:
         f = source.open(newline="")
@@ -91,17 +93,12 @@ def _applications(source: Path, done: set[str]) -> Iterator[node_pb2.DecideReque
                 term = int(row.get("term_months") or 0)
             except ValueError:
                 fail(f"{source}:{line}: amount and term_months must be numbers")
-            yield node_pb2.DecideRequest(
-                uscc=row["uscc"],
-                application_ref=row["application_ref"],
-                amount=amount,
-                term_months=term,
-            )
+            yield row["uscc"], row["application_ref"], amount, term
 
 
 def _chunks(
-    items: Iterator[node_pb2.DecideRequest], size: int
-) -> Iterator[list[node_pb2.DecideRequest]]:
+    items: Iterator[tuple[str, str, float, int]], size: int
+) -> Iterator[list[tuple[str, str, float, int]]]:
     while chunk := list(itertools.islice(items, size)):
         yield chunk
 
@@ -120,20 +117,26 @@ class _Out:
             self._writer.writerow(COLUMNS)
         self.written = 0
 
-    def write(self, decisions: Iterable[node_pb2.DecideResponse], skip: set[str]) -> None:
-        for d in decisions:
-            if d.application_ref in skip:
+    def write(self, response: node_pb2.DecideBatchResponse, skip: set[str]) -> None:
+        """Append a columnar reply's decisions (those not in ``skip``) and flush."""
+        try:
+            decided = decisions_from_columns(response.columns)
+        except MalformedColumns as exc:
+            fail(f"the node's reply is not readable ({exc}); upgrade this tool or the node")
+        for d in decided:
+            if d.ref in skip:
                 continue
+            o = d.outcome
             self._writer.writerow(
                 [
-                    d.application_ref,
-                    d.decision,
-                    f"{d.pd:.6f}",
-                    f"{d.points:.1f}",
-                    d.price_band,
-                    f"{d.suggested_limit:.0f}",
-                    ";".join(r.code for r in d.reasons),
-                    ";".join(f"{g.party}:{g.reason}" for g in d.gaps),
+                    d.ref,
+                    o.decision,
+                    f"{o.pd:.6f}",
+                    f"{o.points:.1f}",
+                    o.price_band,
+                    f"{o.suggested_limit:.0f}",
+                    ";".join(code for code, _ in o.reasons),
+                    ";".join(f"{party}:{reason}" for party, reason, _ in o.gaps),
                     d.record_id,
                 ]
             )
@@ -163,10 +166,13 @@ def batch(
     done = _done_refs(out)
     writer = _Out(out)
     try:
-        for requests in _chunks(_applications(source, done), chunk):
-            request = node_pb2.DecideBatchRequest(applications=requests)
+        for rows in _chunks(_applications(source, done), chunk):
+            codes, refs, amounts, terms = zip(*rows, strict=True)
+            request = node_pb2.DecideBatchRequest(
+                columns=applications_to_columns(codes, refs, amounts, terms), columnar_reply=True
+            )
             response = call("batch", lambda r=request: stub.DecideBatch(r, timeout=300))  # type: ignore[misc]
-            writer.write(response.decisions, set())
+            writer.write(response, set())
     finally:
         writer.close()
     Console().print(f"{writer.written} decided, {len(done)} already in {out}")
@@ -192,16 +198,21 @@ def book(
     rows = [int(r.rsplit("-", 1)[1]) for r in done if r.startswith(f"{prefix}-")]
     start = (max(rows) + 1) // chunk if rows else 0  # a partly written chunk is redone
     request = node_pb2.DecideBookRequest(
-        ref_prefix=prefix, amount=amount, term_months=term, start_chunk=start, chunk_size=chunk
+        ref_prefix=prefix,
+        amount=amount,
+        term_months=term,
+        start_chunk=start,
+        chunk_size=chunk,
+        columnar_reply=True,
     )
     writer = _Out(out)
+
+    def book() -> None:
+        for reply in stub.DecideBook(request, timeout=3600):
+            writer.write(reply, done)
+
     try:
-        call(
-            "book",
-            lambda: [
-                writer.write(r.decisions, done) for r in stub.DecideBook(request, timeout=3600)
-            ],
-        )
+        call("book", book)
     finally:
         writer.close()
     Console().print(f"{writer.written} decided from chunk {start}, {len(done)} already in {out}")

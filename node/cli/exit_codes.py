@@ -9,7 +9,8 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
-    """0 success; 1-9 refusals, input and configuration; 10-19 trust; 20-29 runtime."""
+    """0 success; 1-9 refusals, input and configuration; 10-19 trust; 20-29 runtime;
+    30-39 diagnostics."""
 
     OK = 0
     # A check failed or a request was refused (invalid policy, log that does not verify, a
@@ -39,3 +40,7 @@ class ExitCode(IntEnum):
     INTERRUPTED = 21
     # The active coordinator lost its lease on the shared database; a standby takes over.
     LEASE_LOST = 22
+    # ``fedcredit diagnose`` found warnings, and nothing worse.
+    DIAGNOSE_WARNINGS = 30
+    # ``fedcredit diagnose``: at least one check failed.
+    DIAGNOSE_FAILED = 31

@@ -17,8 +17,8 @@ from rich.table import Table
 
 from node.cli._lending_support import fail, node_config
 from node.data.datasets import NodeDatasets
-from node.models import ModelError, ModelRegistry, part_from_job
-from node.models.part import JobContext
+from node.models import ModelError, ModelRegistry
+from node.models.deploy import deploy_job
 
 app = typer.Typer(help="Deployed model parts at this node.", no_args_is_help=True)
 ConfigOpt = Annotated[Path, typer.Option("--config", help="The node's configuration file.")]
@@ -41,23 +41,10 @@ def deploy(
 ) -> None:
     """Deploy this node's part of training job JOB as the next version of NAME."""
     cfg = node_config(config)
-    output = cfg.state_dir / "jobs" / "models" / f"{job}.json"
-    if not output.exists():
-        fail(
-            f"no model part of job {job!r} at this node ({output} is missing); "
-            "deploy on a node that took part in the job, after it succeeded"
-        )
     try:
-        datasets = NodeDatasets(cfg.datasets)
-        name_ds = dataset or (datasets.names()[0] if len(datasets.names()) == 1 else "")
-        if not name_ds:
-            fail(f"this node serves {datasets.names()}; name one with --dataset")
-        loaded = datasets.get(name_ds)
-        part = part_from_job(
-            output, loaded.frame, JobContext(name_ds, loaded.schema.id_column, preprocess)
+        deployed = deploy_job(
+            cfg.state_dir, NodeDatasets(cfg.datasets), job, name, dataset, preprocess, promote
         )
-        registry = ModelRegistry(cfg.state_dir)
-        deployed = registry.deploy(name, part, promote=promote)
     except (ModelError, ValueError) as exc:
         fail(str(exc))
     Console().print(

@@ -15,6 +15,7 @@ post a form here with the viewer's authority. The ``Origin`` header must name th
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,11 @@ from node.transport.auth import OnDecision
 
 STATIC: Final = Path(__file__).parent / "static"
 TEMPLATES: Final = Path(__file__).parent / "templates"
+
+
+def when(seconds: float) -> str:
+    """A UNIX time as the consoles show it (UTC, to the second); the ``when`` filter."""
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 class Refused(Exception):
@@ -123,6 +129,7 @@ class Console:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        self.env.filters["when"] = when
 
     def allowed(self, page: Page, who: Identity) -> bool:
         return who.role in page.roles and (

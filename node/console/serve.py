@@ -16,6 +16,7 @@ from node.console.metrics_page import metrics_page
 from node.console.server import ConsoleServer
 from node.console.views import NodeViews
 from node.data.datasets import NodeDatasets
+from node.governance.service import NodeGovernance
 from node.monitoring.service import MonitoringService
 from node.pki.files import NodeCredentials
 from node.pki.identity import Identity
@@ -67,7 +68,10 @@ def node_pages(
     datasets: NodeDatasets,
     records: DecisionRecords | None,
     monitoring: Callable[[], MonitoringService | None],
+    governance: NodeGovernance | None = None,
 ) -> list[Page]:
     """The node's own pages (see ``node.console.views``)."""
     ends = x509.load_pem_x509_certificate(creds.cert_pem).not_valid_after_utc
-    return NodeViews(creds.identity, log_dir, engine, datasets, records, monitoring, ends).pages()
+    return NodeViews(
+        creds.identity, log_dir, engine, datasets, records, monitoring, ends, governance
+    ).pages()

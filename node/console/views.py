@@ -14,6 +14,7 @@ import datetime as dt
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -22,11 +23,13 @@ from node.audit import Actor, LogReader
 from node.audit.checkpoint import SignedCheckpoint
 from node.audit.entry import Action
 from node.audit.exceptions import AuditError, TamperDetected
+from node.audit.log import format_time
 from node.audit.merkle import leaf_hash, verify_inclusion
 from node.audit.search import SearchQuery
 from node.audit.verify import verify_log
 from node.console.app import Ask, Page, Refused
 from node.data.datasets import NodeDatasets
+from node.governance.service import NodeGovernance
 from node.monitoring.exceptions import MonitoringError
 from node.monitoring.policy import LEVELS
 from node.monitoring.service import MonitoringService
@@ -37,6 +40,7 @@ from node.policy import PolicyEngine, PolicyError
 from node.policy.model import DATA_PURPOSES, Role
 from node.scoring.exceptions import ScoringError
 from node.scoring.records import DecisionRecords
+from node.transport.errors import ServiceError
 
 # Actions by which data leaves a node (or is used for another party), for "what left".
 LEFT: Final = (Action.READ, Action.RELEASE, Action.TRAINING_USE, Action.SCORE, Action.PSI_RUN)
@@ -48,12 +52,13 @@ class NodeViews:
     """The node's pages over its live parts."""
 
     identity: Identity
-    log_dir: os.PathLike[str] | str
+    log_dir: Path
     engine: PolicyEngine
     datasets: NodeDatasets
     records: DecisionRecords | None
     monitoring: Callable[[], MonitoringService | None]
     certificate_ends: dt.datetime
+    node_governance: NodeGovernance | None = None
 
     def pages(self) -> list[Page]:
         staff = frozenset({*DATA_HOLDERS, OPERATOR})
@@ -75,7 +80,8 @@ class NodeViews:
             Page("/watchlist", "watchlist", "Watch list", lending, self.watchlist,
                  own_organization=True, methods=("GET", "POST")),
             Page("/governance", "governance", "Incidents and leaks",
-                 frozenset({AUDITOR, OPERATOR, *DATA_HOLDERS}), self.governance),
+                 frozenset({AUDITOR, OPERATOR, *DATA_HOLDERS}), self.governance,
+                 methods=("GET", "POST")),
         ]  # fmt: skip
 
     def _reader(self) -> LogReader:
@@ -252,7 +258,37 @@ class NodeViews:
     # traceability (node.governance, when present) --------------------------------------
 
     def governance(self, ask: Ask) -> Page.Result:
-        return "node/governance.html", {}
+        """Containments in force (an operator lifts them here), alerts, recent releases."""
+        who = ask.viewer.identity
+        if who.role not in (AUDITOR, OPERATOR) and who.organization != self.identity.organization:
+            raise Refused(403, "only this node's own staff, its operators and auditors see this")
+        governance = self.node_governance
+        context: dict[str, Any] = {"enabled": governance is not None}
+        if governance is None:
+            return "node/governance.html", context
+        if ask.form is not None:
+            if who.role != OPERATOR:
+                raise Refused(403, "only an operator lifts a containment")
+            principal = ask.field("principal")
+            try:
+                operator = f"{who.organization}/{who.node_id}/{who.role}"
+                governance.containment.lift(principal, operator, ask.field("note"))
+                context["done"] = f"containment of {principal} lifted"
+            except ServiceError as exc:
+                context["problem"] = exc.public_text
+        with self._reader() as reader:
+            alerts = reader.search(SearchQuery(action=Action.ALERT, limit=100_000))
+        releases = governance.releases.registry.releases()
+        context.update(
+            can_lift=who.role == OPERATOR,
+            contained=[
+                {**c.to_dict(), "since": format_time(c.since)}
+                for c in governance.containment.active()
+            ],
+            alerts=[{"index": i, "time": e.time, **e.details} for i, e in reversed(alerts)][:200],
+            releases=[r.to_dict() for r in reversed(releases)][:200],
+        )  # fmt: skip
+        return "node/governance.html", context
 
 
 def _entry_row(index: int, e: Any) -> dict[str, Any]:

@@ -161,7 +161,7 @@ def _encode_header(h: Header) -> bytes:
 
 def _decode_header(raw: bytes) -> Header:
     pos = 0
-    fields = []
+    fields: list[str] = []
     for _ in range(4):
         (n,) = struct.unpack_from(">H", raw, pos)
         pos += 2
@@ -174,7 +174,8 @@ def _decode_header(raw: bytes) -> Header:
     eph = raw[pos : pos + 32]
     if len(nonce) != NONCE_BYTES or len(eph) != 32 or pos + 32 != len(raw):
         raise ValueError("truncated header")
-    return Header(*fields, nonce=nonce, timestamp_ms=ts, ephemeral=eph)
+    sender, recipient, job, topic = fields
+    return Header(sender, recipient, job, topic, nonce=nonce, timestamp_ms=ts, ephemeral=eph)
 
 
 @dataclass(frozen=True)

@@ -190,7 +190,7 @@ def _is_identifier(series: pd.Series, dtype: FieldType) -> bool:
         return False
     distinct = text.nunique() / len(text)
     if dtype is FieldType.STR:
-        return distinct >= DISTINCT_SHARE
+        return bool(distinct >= DISTINCT_SHARE)
     if dtype is FieldType.INT:
         digits = text.str.lstrip("+-").str.len()
         return distinct == 1.0 and bool((digits >= IDENTIFIER_DIGITS).all())

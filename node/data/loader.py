@@ -58,7 +58,7 @@ class LoadedDataset:
     @property
     def ids(self) -> list[str]:
         """The normalised ids in row order (input to private entity alignment)."""
-        return self.frame[self.schema.id_column].tolist()
+        return list(self.frame[self.schema.id_column].tolist())
 
     def __len__(self) -> int:
         return len(self.frame)

@@ -182,7 +182,7 @@ def _enum(where: Path, kind: type[StrEnum], raw: object, what: str) -> Any:
     try:
         return kind(str(raw))
     except ValueError:
-        allowed = ", ".join(m.value for m in kind)  # type: ignore[attr-defined]
+        allowed = ", ".join(m.value for m in kind)
         raise SchemaError(where, f"{what} is {raw!r}", f"use one of: {allowed}") from None
 
 

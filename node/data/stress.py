@@ -50,7 +50,7 @@ def keep_positive_rate(y: NDArray[np.integer], rate: float, seed: int) -> NDArra
     keep = y == 0
     chosen = np.random.default_rng([seed, 1]).choice(positives, wanted, replace=False)
     keep[chosen] = True
-    return keep
+    return np.asarray(keep, dtype=bool)
 
 
 def heavy_tails(

@@ -8,6 +8,7 @@ from node.models.exceptions import ModelError, ModelNotFound, PartFormatError
 from node.models.logistic import LogisticPart
 from node.models.part import ModelPart, PartInfo, load_part, part_from_job
 from node.models.registry import Deployment, ModelRegistry
+from node.models.secureboost import TreePart
 
 __all__ = [
     "Deployment",
@@ -18,6 +19,7 @@ __all__ = [
     "ModelRegistry",
     "PartFormatError",
     "PartInfo",
+    "TreePart",
     "load_part",
     "part_from_job",
 ]

@@ -46,6 +46,11 @@ class LogisticPart:
         result: NDArray[np.float64] = self.transform.apply(frame) * np.asarray(self.weights)
         return result
 
+    def contributions_of(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
+        """``contributions`` of raw values in feature order (rows x features)."""
+        result: NDArray[np.float64] = self.transform.apply_values(values) * np.asarray(self.weights)
+        return result
+
     def partial_scores(self, frame: pd.DataFrame) -> NDArray[np.float64]:
         result: NDArray[np.float64] = self.contributions(frame).sum(axis=1) + self.intercept
         return result

@@ -3,9 +3,9 @@
 A vertical model is split across parties: each holder keeps the transform and weights of its
 own columns, the label holder (the bank) also keeps the intercept and the calibration. A part
 is self-contained: it scores rows of its own dataset without the training run, so a holder can
-answer a scoring request alone. One implementation per model kind (``logistic`` now; the
-SecureBoost kind plugs into ``PART_KINDS`` when its job type lands: its holders answer with
-split directions, not a partial logit, and its head combines them).
+answer a scoring request alone. One implementation per model kind, registered in
+``PART_KINDS`` (``logistic``; ``secureboost``, whose holders answer with split directions, not
+a partial logit, and whose head at the bank walks the trees).
 """
 
 from __future__ import annotations
@@ -16,9 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Protocol
 
-import numpy as np
 import pandas as pd
-from numpy.typing import NDArray
 
 from node.models.exceptions import PartFormatError
 
@@ -63,18 +61,16 @@ class ModelPart(Protocol):
 
     Constraints every implementation keeps:
 
-    - ``partial_scores`` MUST depend only on the part and the rows given (no training data),
-      and MUST return one finite value per row (missing values are handled by the part).
-    - ``contributions`` MUST sum, per row, to ``partial_scores`` minus the part's constant.
+    - Scoring with it MUST depend only on the part and the rows given (no training data).
     - ``to_dict`` MUST round-trip through the kind's loader to a part scoring identically.
+
+    What a part computes is its kind's: a logistic part gives partial log-odds and their
+    per-feature contributions (``LogisticPart``), a SecureBoost part the directions of rows
+    at its own splits and, at the bank, walks the trees (``node.models.secureboost``).
     """
 
     @property
     def info(self) -> PartInfo: ...
-
-    def partial_scores(self, frame: pd.DataFrame) -> NDArray[np.float64]: ...
-
-    def contributions(self, frame: pd.DataFrame) -> NDArray[np.float64]: ...
 
     def to_dict(self) -> dict[str, Any]: ...
 
@@ -143,5 +139,5 @@ def part_from_job(path: Path, frame: pd.DataFrame, context: JobContext) -> Model
         )
     try:
         return builder(raw, frame, context)
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:
         raise PartFormatError(str(path), f"malformed job output ({exc})") from None

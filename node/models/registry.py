@@ -65,6 +65,11 @@ class ModelRegistry:
         self._db = open_state_db(state_dir / "models" / "registry.sqlite", _SCHEMA)
         self._lock = threading.Lock()
         self._parts: dict[tuple[str, int], ModelPart] = {}
+        # answers of ``current``/``serving``, valid while nobody wrote the file: SQLite's
+        # ``data_version`` changes when another connection (the CLI) commits, and this
+        # connection's own writes clear it, so each request costs one pragma, not a query
+        self._answers: dict[tuple[str, ...], Deployment] = {}
+        self._seen_version = -1
 
     def close(self) -> None:
         with self._lock:
@@ -99,6 +104,7 @@ class ModelRegistry:
                 if promote:
                     self._set_current(name, version)
                 self._db.execute("COMMIT")
+                self._answers.clear()
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
@@ -123,6 +129,7 @@ class ModelRegistry:
             raise ModelError(f"{found.label()} was retired by a rollback; deploy it again")
         with self._lock:
             self._set_current(name, version)
+            self._answers.clear()
         return self.deployment(name, version)
 
     def rollback(self, name: str) -> Deployment:
@@ -153,9 +160,23 @@ class ModelRegistry:
             )
             self._set_current(name, int(row[0]))
             self._db.execute("COMMIT")
+            self._answers.clear()
         return self.deployment(name, int(row[0]))
 
     # reading ---------------------------------------------------------------------------
+
+    def _cached(self, key: tuple[str, ...]) -> Deployment | None:
+        with self._lock:
+            (version,) = self._db.execute("PRAGMA data_version").fetchone()
+            if version != self._seen_version:
+                self._answers.clear()
+                self._seen_version = version
+            return self._answers.get(key)
+
+    def _remember(self, key: tuple[str, ...], found: Deployment) -> Deployment:
+        with self._lock:
+            self._answers[key] = found
+        return found
 
     def _rows(self, where: str, params: tuple[object, ...]) -> list[Deployment]:
         with self._lock:
@@ -189,10 +210,13 @@ class ModelRegistry:
         ModelNotFound
             Nothing of that name is current.
         """
+        cached = self._cached(("current", name))
+        if cached is not None:
+            return cached
         rows = self._rows("d.name = ? AND c.version IS NOT NULL", (name,))
         if not rows:
             raise ModelNotFound(name)
-        return rows[0]
+        return self._remember(("current", name), rows[0])
 
     def serving(self, name: str, job_id: str) -> Deployment:
         """The newest non-retired version of ``name`` built from training job ``job_id``.
@@ -202,10 +226,13 @@ class ModelRegistry:
         ModelNotFound
             This node has no such part (never deployed, or every one retired).
         """
+        cached = self._cached(("serving", name, job_id))
+        if cached is not None:
+            return cached
         rows = self._rows("d.name = ? AND d.job_id = ? AND d.status = 'deployed'", (name, job_id))
         if not rows:
             raise ModelNotFound(name)
-        return rows[-1]
+        return self._remember(("serving", name, job_id), rows[-1])
 
     def part(self, deployment: Deployment) -> ModelPart:
         """The part of a deployment, parsed once and cached."""

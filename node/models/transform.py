@@ -50,6 +50,15 @@ class FrozenTransform:
         """The prepared matrix (rows x columns) of ``frame``."""
         return self.prepared.apply(frame)
 
+    def apply_values(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
+        """``apply`` on raw values already in column order (rows x columns), no frame: the
+        decision path's form (one applicant is one row, and a frame costs more than the math).
+        """
+        out = np.empty(values.shape, dtype=np.float64)
+        for j, column in enumerate(self.prepared.columns):
+            out[:, j] = column.apply(values[:, j])
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         return {"columns": list(self.columns), "steps": self.prepared.to_dict()}
 

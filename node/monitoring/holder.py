@@ -36,6 +36,7 @@ from node.consent.store import ConsentStore
 from node.data.datasets import NodeDatasets
 from node.data.exceptions import DatasetError
 from node.models import ModelNotFound, ModelRegistry
+from node.models.logistic import LogisticPart
 from node.monitoring import wire as mwire
 from node.monitoring.config import MonitoringConfig
 from node.monitoring.drift import Reference
@@ -262,6 +263,11 @@ class MonitorHolder:
         except ModelNotFound:
             return {**base, "error": "no_model: no deployed part of that model and job here"}
         part = self._registry.part(deployment)
+        if not isinstance(part, LogisticPart):  # reasons need per-feature contributions
+            return {
+                **base,
+                "error": f"no_model: monitoring explains logistic parts, not {part.info.kind}",
+            }
         cube, index, kinds = self._panel.get()
         unknown = sorted(set(part.info.features) - set(signal_names(kinds)))
         if unknown:

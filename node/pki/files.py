@@ -12,6 +12,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from node.pki.exceptions import PkiError
@@ -47,8 +48,8 @@ def write_public(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def private_pem(key: object) -> bytes:
-    return key.private_bytes(  # type: ignore[attr-defined]
+def private_pem(key: PrivateKeyTypes) -> bytes:
+    return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),

@@ -25,12 +25,14 @@ def utc_now() -> str:
 
 @dataclass(frozen=True)
 class FieldDecision:
-    """How one field leaves: the transformation and the rule (``file:line``) that chose it."""
+    """How one field leaves: the transformation and the rule (``file:line``) that chose it,
+    and the error the rule allows in the released value (``None``: exact)."""
 
     field: str
     field_class: str
     transform: str
     rule: str
+    tolerance: float | None = None
 
     def to_dict(self) -> dict[str, str]:
         """Plain form for the access log."""

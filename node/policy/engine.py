@@ -324,7 +324,11 @@ class PolicyEngine:
                     MissingRule(dataset, name, fclass, role.value, identity.organization, purpose)
                 )
             else:
-                out.append(FieldDecision(name, fclass, rule.transform.describe(), rule.source))
+                out.append(
+                    FieldDecision(
+                        name, fclass, rule.transform.describe(), rule.source, rule.tolerance
+                    )
+                )
         if missing:
             text = "; ".join(m.describe() for m in missing[:5])
             more = f" (and {len(missing) - 5} more)" if len(missing) > 5 else ""

@@ -44,6 +44,8 @@ _NEEDS_KIND: Final = {
     "date_shift": ("date",),
     "region_prefix": ("string", "numeric"),
 }
+# Transformations whose output is a number (bucket unless output: label).
+_NUMERIC_OUTPUT: Final = ("keep", "clip", "noise", "bucket")
 
 
 class _File:
@@ -168,7 +170,9 @@ def _check_rule_fits(f: _File, rule: Rule, ds: DatasetPolicy, line: int, key: st
 
 
 def _parse_rule(f: _File, raw: Any, line: int, key: str, ds: DatasetPolicy) -> Rule:
-    r = f.mapping(raw, line, key, ("fields", "classes", "to", "purposes", "transform", "note"))
+    r = f.mapping(
+        raw, line, key, ("fields", "classes", "to", "purposes", "transform", "tolerance", "note")
+    )
     if ("fields" in r) == ("classes" in r):
         raise f.error(
             r.line, key, "a rule needs exactly one of fields or classes", "split it in two"
@@ -224,9 +228,31 @@ def _parse_rule(f: _File, raw: Any, line: int, key: str, ds: DatasetPolicy) -> R
         purposes=tuple(purposes),
         transform=transform,
         source=f"{f.path.name}:{r.line}",
+        tolerance=_parse_tolerance(f, r, key, transform, [ds.fields[n] for n in fields]),
     )
     _check_rule_fits(f, rule, ds, r.line, key)
     return rule
+
+
+def _parse_tolerance(
+    f: _File, r: LMap, key: str, transform: Transform, targets: list[FieldDef]
+) -> float | None:
+    """The rule's ``tolerance``: how far a released number may differ from the transform's
+    output (release fingerprints use it). Only rules whose output is a number may have one."""
+    if "tolerance" not in r:
+        return None
+    value, line, here = r["tolerance"], r.lines["tolerance"], f"{key}.tolerance"
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1e12:
+        raise f.error(line, here, "must be a positive number", "write tolerance: 0.001")
+    numeric = transform.name in _NUMERIC_OUTPUT and transform.params().get("output") != "label"
+    if not numeric or any(t.kind not in (None, "numeric") for t in targets):
+        raise f.error(
+            line,
+            here,
+            f"{transform.name!r} does not release numbers, so it cannot carry a tolerance",
+            f"give tolerance only to rules with {', '.join(_NUMERIC_OUTPUT)} on numeric fields",
+        )
+    return float(value)
 
 
 class _Merged:

@@ -88,6 +88,8 @@ class Rule:
     purposes, under this transformation.
 
     ``source`` is ``file:line`` of the rule, so a decision can say which rule applied.
+    ``tolerance`` is the error the rule allows in a numeric output (``None``: none); release
+    fingerprints (``node.governance.fingerprint``) stay within it.
     """
 
     dataset: str
@@ -98,6 +100,7 @@ class Rule:
     purposes: tuple[Purpose, ...]
     transform: Transform
     source: str
+    tolerance: float | None = None
 
 
 @dataclass(frozen=True)

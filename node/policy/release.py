@@ -6,15 +6,20 @@ as they are, and applies each field's transformation; the masked table is serial
 the SHA-256 of exactly those bytes goes into the ``ReleaseRecord`` together with who, when,
 what query, which policy version and how many rows. The record is what the access log and
 leak tracing build on; it holds no data value.
+
+With a ``ReleaseMarker`` (``node.governance``), the masked table is fingerprinted for its
+recipient before it is serialized (within each field's policy tolerance), and the released
+rows are named in the record by their firm tokens, so the hash covers the marked bytes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import json
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
@@ -92,6 +97,35 @@ class ReleaseRecord:
     sha256: str
     format: str
     transforms: dict[str, str] = field(default_factory=dict)
+    fingerprint: dict[str, Any] = field(default_factory=dict)
+    subjects: tuple[str, ...] = ()
+
+    def query_digest(self) -> str:
+        """A short hash of the query: equal queries share it (the access monitor counts
+        distinct queries without reading them)."""
+        text = json.dumps(self.query, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+    def log_details(self) -> dict[str, object]:
+        """What the access log's ``release`` entry holds: names, counts, hashes and the firm
+        tokens of the released rows; never a value (the filter only names keep-fields)."""
+        return {
+            "purpose": str(self.query.get("purpose", "release")),
+            "dataset": str(self.query.get("dataset", "")),
+            "fields": list(self.fields),
+            "rows": self.rows,
+            "policy_version": self.policy_version,
+            "release_id": self.release_id,
+            "sha256": self.sha256,
+            "recipient": f"{self.organization}/{self.node_id}",
+            "filter_used": bool(self.query.get("filter")),
+            "withheld": self.withheld,
+            "query_digest": self.query_digest(),
+            "fingerprint": str(self.fingerprint.get("scheme", "none")),
+            "fingerprint_cells": int(self.fingerprint.get("cells", 0)),
+            "subjects": list(self.subjects),
+        }
+
     # Rows left out because their firm's authorization did not cover this recipient and
     # purpose, and the authorization records that covered the rows released.
     withheld: int = 0
@@ -113,9 +147,25 @@ class ReleaseRecord:
             "sha256": self.sha256,
             "format": self.format,
             "transforms": dict(self.transforms),
+            "fingerprint": dict(self.fingerprint),
+            "subjects": len(self.subjects),
             "withheld": self.withheld,
             "authorizations": list(self.authorizations),
         }
+
+
+class ReleaseMarker(Protocol):
+    """Fingerprints an extract for its recipient and names its rows (``node.governance``)."""
+
+    def mark(
+        self, release_id: str, frame: pd.DataFrame, tolerances: Mapping[str, float]
+    ) -> tuple[pd.DataFrame, dict[str, Any]]:
+        """The frame with the release's fingerprint, and how it was marked (plain form)."""
+        ...
+
+    def subjects(self, ids: pd.Series) -> tuple[str, ...]:
+        """The firm tokens of the released rows' ids (never the ids themselves)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -140,7 +190,7 @@ def serialize(frame: pd.DataFrame, fmt: str) -> bytes:
         pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), sink)
         return sink.getvalue()
     if fmt == "csv":
-        return frame.to_csv(index=False).encode("utf-8")
+        return str(frame.to_csv(index=False)).encode("utf-8")
     raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
 
 
@@ -150,6 +200,7 @@ def build_release(
     request: ReleaseRequest,
     frame: pd.DataFrame,
     on_record: Callable[[ReleaseRecord], None] | None = None,
+    marker: ReleaseMarker | None = None,
     firms: FirmFilter | None = None,
 ) -> Release:
     """Build the masked extract ``request`` asks for from ``frame`` and record the release.
@@ -160,6 +211,9 @@ def build_release(
         The dataset as the node holds it (raw); only the policy's output leaves this function.
     on_record
         Receives the record (the access log's writer); it is also logged without values.
+    marker
+        Fingerprints the masked table within each field's tolerance and tokenizes the
+        released rows' ids; without one the table leaves unmarked.
     firms
         The per-firm authorization check (``node.consent``): rows of firms it does not cover
         are withheld before anything else is computed, and counted in the record. A node
@@ -188,9 +242,18 @@ def build_release(
         row_filter=request.filter,
     )
     out = masked.frame.reset_index(drop=True)
+    release_id = uuid.uuid4().hex
+    fingerprint: dict[str, Any] = {}
+    subjects: tuple[str, ...] = ()
+    if marker is not None:
+        tolerances = {d.field: d.tolerance for d in masked.decisions if d.tolerance is not None}
+        out, fingerprint = marker.mark(release_id, out, tolerances)
+        id_field = engine.policy.datasets[request.dataset].id_field
+        if id_field is not None and id_field in frame.columns:
+            subjects = marker.subjects(frame.loc[masked.frame.index, id_field])
     table = serialize(out, request.format)
     record = ReleaseRecord(
-        release_id=uuid.uuid4().hex,
+        release_id=release_id,
         at=utc_now(),
         organization=identity.organization,
         node_id=identity.node_id,
@@ -203,6 +266,8 @@ def build_release(
         sha256=hashlib.sha256(table).hexdigest(),
         format=request.format,
         transforms={d.field: d.transform for d in masked.decisions},
+        fingerprint=fingerprint,
+        subjects=subjects,
         withheld=admitted.withheld if admitted is not None else 0,
         authorizations=admitted.records if admitted is not None else (),
     )

@@ -82,7 +82,7 @@ def _build(node: yaml.Node, path: Path, key: str, ctor: yaml.constructor.SafeCon
 class _NoAliasComposer(yaml.SafeLoader):
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
+            event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in the stubs
             raise PolicyFileError(
                 Path(self.name),
                 event.start_mark.line + 1,

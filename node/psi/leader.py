@@ -153,9 +153,9 @@ class _LeaderRun:
         if not len(prepared.codes):
             raise EmptySetError(channel.party)
         n_lead = len(prepared.codes)
-        # Fresh per job, memory only; ``undo`` removes alpha again (see node.psi.scalars).
+        # Fresh per job, memory only; the two inverses remove alpha again (see node.psi.scalars).
         salt = os.urandom(SALT_BYTES)
-        alpha, *undo = invertible_scalar()
+        alpha, curve_inverse, twist_inverse = invertible_scalar()
         self.hooks.progress("psi/prepare", 1, 4, {"ids": float(prepared.total)})
 
         # Blind our set while the followers prepare; send nothing before all said hello.
@@ -205,7 +205,9 @@ class _LeaderRun:
             for i, count in enumerate(batch_sizes(n_lead, spec.batch_size)):
                 body = self._recv_points(follower, TOPIC_AB, i, n_lead, count)
                 if strip[follower]:
-                    future = self.executor.submit(unblind_points, *undo, body)
+                    future = self.executor.submit(
+                        unblind_points, curve_inverse, twist_inverse, body
+                    )
                     self.pending.track(future)
                 else:
                     future = _done(body)

@@ -9,12 +9,11 @@ from typing import Any, Final
 from node.psi.exceptions import PsiSpecError
 from node.transport.limits import MAX_PAYLOAD_BYTES
 
-# Every PSI message stays under this bound, so a million ids never need one huge message.
-MAX_MESSAGE_BYTES: Final = MAX_PAYLOAD_BYTES
 POINT_BYTES: Final = 32
 # Room left in a message for its header (version, kind, batch numbers, counts).
 _HEADER_ROOM: Final = 64
-MAX_BATCH: Final = (MAX_MESSAGE_BYTES - _HEADER_ROOM) // POINT_BYTES
+# Every PSI message stays under the payload bound, so a million ids never need one huge message.
+MAX_BATCH: Final = (MAX_PAYLOAD_BYTES - _HEADER_ROOM) // POINT_BYTES
 # 32,768 points are 1 MiB: small enough to stream, large enough that a worker task (one
 # batch) costs about a second of X25519 and the pickling overhead stays negligible.
 DEFAULT_BATCH: Final = 32_768

@@ -38,6 +38,9 @@ class NodeConfig:
     datasets: tuple[DatasetConfig, ...]
     # Interval between signed access-log checkpoints published to the coordinator's witness.
     checkpoint_interval_s: float = 30.0
+    # The ``governance:`` section (monitor, alerts, containment), validated by
+    # ``node.governance.config.governance_config``.
+    governance: Mapping[str, Any] = field(default_factory=dict)
     # Where bulk crypto runs: local worker processes (default) or a Ray cluster.
     compute: ComputeConfig = field(default_factory=ComputeConfig)
     # The ``scoring:`` section, validated by node.scoring.config at start-up.
@@ -82,8 +85,9 @@ def read_config_mapping(path: Path) -> Mapping[str, Any]:
     return raw
 
 
-def _scoring_section(raw: Any, resolve: Any) -> Mapping[str, Any] | None:
-    """The ``scoring:`` mapping with its file paths resolved against the config file."""
+def _scoring_section(raw: Any, resolve: Any) -> Any:
+    """The ``scoring:`` mapping with its file paths resolved against the config file; anything
+    else is passed on as it is, for node.scoring.config to refuse."""
     if not isinstance(raw, Mapping):
         return raw  # validated (and refused with a message) by node.scoring.config
     section = dict(raw)
@@ -92,8 +96,9 @@ def _scoring_section(raw: Any, resolve: Any) -> Mapping[str, Any] | None:
     return section
 
 
-def _monitoring_section(raw: Any, resolve: Any) -> Mapping[str, Any] | None:
-    """The ``monitoring:`` mapping with its file paths resolved against the config file."""
+def _monitoring_section(raw: Any, resolve: Any) -> Any:
+    """The ``monitoring:`` mapping with its file paths resolved against the config file; anything
+    else is passed on as it is, for node.monitoring.config to refuse."""
     if not isinstance(raw, Mapping):
         return raw  # validated (and refused with a message) by node.monitoring.config
     section = dict(raw)
@@ -151,6 +156,7 @@ def load_node_config(path: Path | str) -> NodeConfig:
         policy=resolve(policy) if policy else None,
         datasets=tuple(datasets),
         checkpoint_interval_s=float(raw.get("checkpoint_interval_s", 30.0)),
+        governance=dict(raw.get("governance") or {}),
         compute=_compute(raw.get("compute"), path),
         scoring=_scoring_section(raw.get("scoring"), resolve),
         monitoring=_monitoring_section(raw.get("monitoring"), resolve),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from importlib.metadata import version
 
 from node.audit import AccessLog, Actor
 from node.audit.sink import AuditSink
@@ -13,6 +14,9 @@ from node.console.serve import node_pages, serve_console
 from node.console.server import ConsoleServer
 from node.crypto.replay import PersistentReplayGuard
 from node.data.datasets import NodeDatasets, UnknownDataset
+from node.governance.config import GovernanceConfigError, governance_config
+from node.governance.evidence import remember_witnessed
+from node.governance.service import NodeGovernance
 from node.jobs.context import FieldGate
 from node.monitoring.exceptions import MonitoringError
 from node.monitoring.node import Monitoring
@@ -34,6 +38,7 @@ from node.telemetry import TracingInterceptor
 from node.transport.auth import PeerAuthInterceptor, peer_certificate
 from node.transport.directory import PeerDirectory
 from node.transport.grpc_options import create_server, server_credentials, set_serving
+from node.transport.probe import EchoService
 from node.transport.relay_channel import EnvelopeRouter
 from node.transport.sealing import DirectorySealer
 from protos.fedcredit.v1 import coordinator_pb2, node_pb2_grpc
@@ -82,6 +87,13 @@ class NodeProcess:
         self.sink.record(
             "policy_change", {"operation": "policy_loaded", "policy_version": self.engine.version}
         )
+        try:
+            governance = governance_config(config.governance)
+        except GovernanceConfigError as exc:
+            raise ConfigError(config.cert_dir, f"governance.{exc.key}", exc.problem) from None
+        self.governance = NodeGovernance(
+            governance, config.state_dir, secret, self.access_log, self.sink.record, actor.label()
+        )
         self.link = CoordinatorLink(
             config.coordinator,
             creds,
@@ -101,6 +113,7 @@ class NodeProcess:
             DirectorySealer(creds, self.directory, PersistentReplayGuard(config.state_dir)),
             self.link.send_sealed,
         )
+        self.echo = EchoService(self.router)  # answers `fedcredit diagnose` pings
         self.lending = Lending(
             creds=creds, config=scoring, state_dir=config.state_dir, secret=secret,
             datasets=self.datasets, engine=self.engine, sink=self.sink, router=self.router,
@@ -133,9 +146,13 @@ class NodeProcess:
             identify=lambda ctx: verifier(peer_certificate(ctx)),
             lending=self.lending,
             monitoring=self.monitoring.service,
+            governance=self.governance,
         )
         interceptor = PeerAuthInterceptor(
-            verifier, NODE_ACCESS, self.sink.decision_recorder(log_allowed=True)
+            verifier,
+            NODE_ACCESS,
+            self.sink.decision_recorder(log_allowed=True),
+            admit=self.governance.containment.admit,
         )
         self.server, self.health, self.port = create_server(
             server_credentials(creds.cert_pem, creds.key_pem, creds.ca_pem),
@@ -179,6 +196,7 @@ class NodeProcess:
             datasets=dataset_infos(self.datasets, self.engine),
             node_address=f"{host}:{self.port}",
             policy_version=self.engine.version,
+            software_version=version("fedcredit"),
         )
 
     def _on_registered(self, response: coordinator_pb2.RegisterResponse) -> None:
@@ -225,7 +243,7 @@ class NodeProcess:
             sink=self.sink,
             pages=node_pages(
                 creds, self.config.state_dir / "audit", self.engine, self.datasets,
-                self.lending.records, lambda: self.monitoring.service,
+                self.lending.records, lambda: self.monitoring.service, self.governance,
             ),
         )  # fmt: skip
 
@@ -234,6 +252,8 @@ class NodeProcess:
         previous = self._witnessed if self._witnessed >= 0 else None
         checkpoint, proof = self.access_log.publication(previous)
         self._witnessed = self.link.publish_checkpoint(checkpoint.to_bytes(), proof)
+        if self._witnessed == checkpoint.size:  # evidence for trace and incident reports
+            remember_witnessed(self.governance.directory, checkpoint)
         return self._witnessed
 
     def _publish_loop(self) -> None:
@@ -252,6 +272,7 @@ class NodeProcess:
         set_serving(self.health, [SERVICE_NAME], True)
         self.link.start()
         self._publisher.start()
+        self.governance.start()
         if self.config.console is not None:
             self.console = self._serve_console(self.config.console)
         self.sink.record("admin", {"operation": "node_started"})
@@ -276,6 +297,8 @@ class NodeProcess:
         self.pool.shutdown(cancel_futures=True)
         self.monitoring.close()
         self.lending.close()
+        self.echo.close()
+        self.governance.stop()
         self.sink.record("admin", {"operation": "node_stopped"})
         self.access_log.checkpoint()  # the whole history is signed before the process ends
         self.access_log.close()

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from node.scoring import wire
+from node.scoring.answers import Answer, MalformedAnswer
 from node.transport.channel import PartyUnavailable
 from node.transport.relay_channel import EnvelopeRouter, Opened
 
@@ -44,7 +45,7 @@ class Pending:
     body: dict[str, Any]
     size: int
     done: threading.Event = field(default_factory=threading.Event)
-    answer: dict[str, Any] | None = None
+    answer: Any = None  # an ``Answer`` for score requests, the JSON answer otherwise
     failure: str = ""  # "offline" when the envelope could not be delivered
 
 
@@ -187,27 +188,32 @@ class PartnerClient:
             return len(self._waiting)
 
     def handle(self, msg: Opened) -> None:
-        """The router's handler for answers (on the stream thread: cheap work only)."""
+        """The router's handler for answers (on the stream thread: cheap work only).
+
+        A score answer (columns, ``node.scoring.answers``) is split back by rows to the
+        callers whose requests shared its envelope; other answers (JSON) go whole to theirs.
+        """
+        answer: Answer | dict[str, Any]
         try:
-            answer = wire.decode(msg.payload, ("id",))
-        except wire.MalformedMessage as exc:
+            if msg.topic == wire.SCORED:
+                answer = Answer.from_bytes(msg.payload)
+                answer_id = str(answer.header.get("id", ""))
+            else:
+                answer = wire.decode(msg.payload, ("id",))
+                answer_id = str(answer["id"])
+        except (wire.MalformedMessage, MalformedAnswer) as exc:
             log.warning("malformed answer from %s: %s", msg.sender, exc)
             return
         with self._lock:
-            waiting = self._waiting.pop(str(answer["id"]), None)
+            waiting = self._waiting.pop(answer_id, None)
         if waiting is None:
             return  # late (the caller gave up) or unknown
         items, offsets, _ = waiting
+        if isinstance(answer, Answer) and not answer.error and len(answer) != offsets[-1]:
+            log.warning("answer from %s does not fit its request; dropped", msg.sender)
+            answer = Answer.failed(answer_id, "malformed: answer does not fit its request")
         for p, start, end in zip(items, offsets, offsets[1:], strict=False):
-            if answer.get("error") or msg.topic != wire.SCORED:
-                p.answer = answer
-            else:
-                p.answer = {
-                    key: answer[key][start:end]
-                    if isinstance(answer.get(key), list)
-                    else answer.get(key)
-                    for key in ("status", "score", "reasons", "flags", "detail", "version", "error")
-                }
+            p.answer = answer.rows(start, end) if isinstance(answer, Answer) else answer
             p.done.set()
 
     @staticmethod

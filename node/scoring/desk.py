@@ -100,7 +100,7 @@ class ConsentDesk:
         revocation = "rev-" + uuid.uuid4().hex[:16]
         at = time.time()
         self._store.revoke(record_id, revocation, at)
-        body = {
+        body: dict[str, object] = {
             "grants": [],
             "revocations": [{"record_id": record_id, "revocation_id": revocation, "at": at}],
         }

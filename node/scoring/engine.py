@@ -15,7 +15,7 @@ from typing import Any, Final, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from node.scoring.policy import DecisionPolicy
+from node.scoring.policy import Band, DecisionPolicy
 
 MAX_REASONS: Final = 4
 _SEVERITY: Final = {"approve": 0, "refer": 1, "decline": 2}
@@ -101,47 +101,216 @@ class Calibrated(Protocol):
     def probability(self, logit: NDArray[np.float64]) -> NDArray[np.float64]: ...
 
 
+STATUSES: Final = ("ok", "no_record", "unauthorized", "refused", "offline", "deadline")
+"""What a holder said about a firm, or why it said nothing (the code is the index)."""
+OK: Final = 0
+_NO_REASON: Final = -1
+
+
 @dataclass(frozen=True)
 class HolderReplies:
-    """One holder's answers for a batch of firms, column by column (row i is firm i)."""
+    """One holder's answers for n firms, column by column (row i is firm i).
+
+    ``reason_codes`` (n x k) index ``categories`` (-1: none); only adverse contributions are
+    named. ``flags`` (n x len(flag_codes)) are the coded flags raised. ``detail`` indexes
+    ``details`` (-1: none): why a firm was refused, never a value.
+    """
 
     party: str
     version: str
-    status: Sequence[str]
+    status: NDArray[np.uint8]
     score: NDArray[np.float64]
-    reasons: Sequence[Sequence[tuple[str, float]]]
-    flags: Sequence[Sequence[str]]
-    detail: Sequence[str]
+    reason_codes: NDArray[np.int16]
+    reason_values: NDArray[np.float64]
+    categories: tuple[str, ...]
+    flags: NDArray[np.bool_]
+    flag_codes: tuple[str, ...]
+    detail: NDArray[np.int16]
+    details: tuple[str, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.status)
+
+    @property
+    def ok(self) -> NDArray[np.bool_]:
+        result: NDArray[np.bool_] = self.status == OK
+        return result
 
     @classmethod
     def gap(cls, party: str, status: str, n: int, detail: str = "") -> HolderReplies:
         """The same gap (``offline``, ``deadline``, ``refused``...) for all ``n`` firms."""
-        return cls(party, "", [status] * n, np.zeros(n), [()] * n, [()] * n, [detail] * n)
+        return cls(
+            party,
+            "",
+            np.full(n, STATUSES.index(status), np.uint8),
+            np.zeros(n),
+            np.full((n, 0), _NO_REASON, np.int16),
+            np.zeros((n, 0)),
+            (),
+            np.zeros((n, 0), np.bool_),
+            (),
+            np.full(n, 0 if detail else -1, np.int16),
+            (detail,) if detail else (),
+        )
 
     @classmethod
     def of(cls, answers: Sequence[HolderAnswer]) -> HolderReplies:
-        """Columns of per-firm answers of one holder (as decision records keep them)."""
+        """Columns of per-firm answers of one holder (the one-row path and tests)."""
+        n = len(answers)
+        categories = tuple(sorted({c for a in answers for c, _ in a.reasons}))
+        flag_codes = tuple(sorted({f for a in answers for f in a.flags}))
+        details = tuple(sorted({a.detail for a in answers if a.detail}))
+        width = max((len(a.reasons) for a in answers), default=0)
+        codes = np.full((n, width), _NO_REASON, np.int16)
+        values = np.zeros((n, width))
+        flags = np.zeros((n, len(flag_codes)), np.bool_)
+        for i, a in enumerate(answers):
+            for j, (code, value) in enumerate(a.reasons):
+                codes[i, j], values[i, j] = categories.index(code), value
+            for f in a.flags:
+                flags[i, flag_codes.index(f)] = True
         return cls(
-            answers[0].party,
+            answers[0].party if answers else "",
             next((a.version for a in answers if a.version), ""),
-            [a.status for a in answers],
+            np.array([STATUSES.index(a.status) for a in answers], np.uint8),
             np.array([a.score if a.status == "ok" else 0.0 for a in answers]),
-            [a.reasons for a in answers],
-            [a.flags for a in answers],
-            [a.detail for a in answers],
+            codes,
+            values,
+            categories,
+            flags,
+            flag_codes,
+            np.array([details.index(a.detail) if a.detail else -1 for a in answers], np.int16),
+            details,
         )
 
     def row(self, i: int) -> HolderAnswer:
-        if self.status[i] != "ok":
-            return HolderAnswer(self.party, self.status[i], self.version, detail=self.detail[i])
+        status = STATUSES[int(self.status[i])]
+        if status != "ok":
+            k = int(self.detail[i])
+            return HolderAnswer(
+                self.party, status, self.version, detail=self.details[k] if k >= 0 else ""
+            )
         return HolderAnswer(
             self.party,
             "ok",
             self.version,
             float(self.score[i]),
-            tuple(self.reasons[i]),
-            tuple(self.flags[i]),
+            tuple(
+                (self.categories[c], float(v))
+                for c, v in zip(
+                    self.reason_codes[i].tolist(), self.reason_values[i].tolist(), strict=True
+                )
+                if c >= 0
+            ),
+            tuple(f for f, on in zip(self.flag_codes, self.flags[i].tolist(), strict=True) if on),
         )
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """The outcomes of n decisions as columns; ``outcomes[i]`` is firm i's ``Outcome``.
+
+    ``reason_codes`` index ``vocabulary`` (-1: none); ``knockouts`` (n x rules) says which of
+    the policy's knock-out rules fired; ``statuses`` and ``gap_actions`` (n x holders) are
+    each holder's status code and, for a gap, the action code the policy took (-1: none).
+    """
+
+    decision: NDArray[np.int8]
+    pd: NDArray[np.float64]
+    points: NDArray[np.float64]
+    logit: NDArray[np.float64]
+    limit: NDArray[np.float64]
+    band: NDArray[np.int64]
+    reason_codes: NDArray[np.int16]
+    reason_values: NDArray[np.float64]
+    vocabulary: tuple[str, ...]
+    knockouts: NDArray[np.bool_]
+    statuses: NDArray[np.uint8]
+    gap_actions: NDArray[np.int8]
+    parties: tuple[str, ...]
+    party_versions: tuple[str, ...]
+    bank_version: str
+    bands: tuple[Band, ...]  # the policy's, which ``band`` indexes
+    knockout_rules: tuple[tuple[str, str], ...]  # the policy's (flag, action), in order
+    exposure_limit: float
+
+    def __len__(self) -> int:
+        return len(self.decision)
+
+    def __getitem__(self, i: int) -> Outcome:
+        versions = {"bank": self.bank_version}
+        gaps = []
+        for h, party in enumerate(self.parties):
+            status = int(self.statuses[i, h])
+            if status == OK:
+                versions[party] = self.party_versions[h]
+            else:
+                gaps.append((party, STATUSES[status], GAP_ACTIONS[int(self.gap_actions[i, h])]))
+        band = self.bands[int(self.band[i])]
+        reasons = tuple(
+            (self.vocabulary[c], v)
+            for c, v in zip(
+                self.reason_codes[i].tolist(), self.reason_values[i].tolist(), strict=True
+            )
+            if c >= 0
+        )
+        fired = np.flatnonzero(self.knockouts[i]).tolist() if self.knockouts.size else []
+        return Outcome(
+            decision=_LABELS[int(self.decision[i])],
+            pd=float(self.pd[i]),
+            points=float(self.points[i]),
+            logit=float(self.logit[i]),
+            reasons=reasons,
+            gaps=tuple(gaps),
+            knockouts=tuple(self.knockout_rules[k] for k in fired),
+            price_band=band.price_band,
+            rate_bp=band.rate_bp,
+            suggested_limit=float(self.limit[i]),
+            exposure_limit=self.exposure_limit,
+            versions=versions,
+        )
+
+    def columns(self) -> tuple[dict[str, Any], dict[str, NDArray[Any]]]:
+        """(header, arrays) for a record or a columnar reply (``from_columns`` reads them)."""
+        header: dict[str, Any] = {
+            "vocabulary": list(self.vocabulary),
+            "parties": list(self.parties),
+            "party_versions": list(self.party_versions),
+            "bank_version": self.bank_version,
+            "bands": [[b.pd_below, b.limit, b.price_band, b.rate_bp] for b in self.bands],
+            "knockout_rules": [list(k) for k in self.knockout_rules],
+            "exposure_limit": self.exposure_limit,
+        }
+        arrays: dict[str, NDArray[Any]] = {
+            "decision": self.decision, "pd": self.pd, "points": self.points,
+            "logit": self.logit, "limit": self.limit, "band": self.band,
+            "reason_codes": self.reason_codes, "reason_values": self.reason_values,
+            "knockouts": self.knockouts, "statuses": self.statuses,
+            "gap_actions": self.gap_actions,
+        }  # fmt: skip
+        return header, arrays
+
+    @classmethod
+    def from_columns(
+        cls, header: Mapping[str, Any], arrays: Mapping[str, NDArray[Any]]
+    ) -> Outcomes:
+        """Read what ``columns`` wrote (raises ``KeyError``/``TypeError``/``ValueError``)."""
+        bands = tuple(
+            Band(float(p), float(lim), str(b), int(r)) for p, lim, b, r in header["bands"]
+        )
+        return cls(
+            arrays["decision"], arrays["pd"], arrays["points"], arrays["logit"],
+            arrays["limit"], arrays["band"], arrays["reason_codes"], arrays["reason_values"],
+            tuple(header["vocabulary"]), arrays["knockouts"], arrays["statuses"],
+            arrays["gap_actions"], tuple(header["parties"]), tuple(header["party_versions"]),
+            str(header["bank_version"]), bands,
+            tuple((str(f), str(a)) for f, a in header["knockout_rules"]),
+            float(header["exposure_limit"]),
+        )  # fmt: skip
+
+
+_LABELS: Final = ("approve", "refer", "decline")
+GAP_ACTIONS: Final = ("neutral", "refer", "decline")
 
 
 def decide_many(
@@ -153,7 +322,7 @@ def decide_many(
     replies: Sequence[HolderReplies],
     amounts: NDArray[np.float64],
     bank_version: str,
-) -> list[Outcome]:
+) -> Outcomes:
     """Combine the bank's part and the holders' replies under ``policy``, for n firms.
 
     ``contributions`` is n x len(names), the bank's per-feature log-odds; ``head`` maps the
@@ -161,114 +330,94 @@ def decide_many(
     nothing to that firm's log-odds (``neutral``: the firm is scored at that holder's
     average, 0 for standardised columns) and pushes its decision to at least what
     ``policy.missing`` says for that kind of gap. The decision is the most severe of the
-    PD cut-off, each gap's action and each knock-out.
+    PD cut-off, each gap's action and each knock-out. Every step is a column operation.
     """
     n = len(amounts)
     logit = head.intercept + contributions.sum(axis=1)
     floor = np.zeros(n, np.int8)
-    for reply in replies:
-        ok = np.asarray(reply.status, dtype=object) == "ok"
+    statuses = np.zeros((n, len(replies)), np.uint8)
+    gap_actions = np.full((n, len(replies)), -1, np.int8)
+    # action code per status code: -1 for ok, else the policy's action for that gap kind
+    action_of = np.array(
+        [-1] + [GAP_ACTIONS.index(policy.missing.get(s, "refer")) for s in STATUSES[1:]], np.int8
+    )
+    severity_of = np.array(
+        [0] + [_SEVERITY.get(policy.missing.get(s, "refer"), 0) for s in STATUSES[1:]], np.int8
+    )
+    for h, reply in enumerate(replies):
+        ok = reply.ok
         logit = logit + np.where(ok, reply.score, 0.0)
-        for i in np.flatnonzero(~ok):
-            action = policy.missing.get(reply.status[i], "refer")
-            if action != NEUTRAL:
-                floor[i] = max(floor[i], _SEVERITY[action])
-    knockouts: list[tuple[tuple[str, str], ...]] = [()] * n
-    if policy.knockouts:
-        for i in range(n):
-            raised = {f for r in replies if r.status[i] == "ok" for f in r.flags[i]}
-            if raised:
-                hit = tuple((f, a) for f, a in policy.knockouts if f in raised)
-                knockouts[i] = hit
-                for _, action in hit:
-                    floor[i] = max(floor[i], _SEVERITY[action])
+        statuses[:, h] = reply.status
+        gap_actions[:, h] = action_of[reply.status]
+        floor = np.maximum(floor, severity_of[reply.status])
+    knockouts = np.zeros((n, len(policy.knockouts)), np.bool_)
+    for k, (flag, action) in enumerate(policy.knockouts):
+        for reply in replies:
+            if flag in reply.flag_codes:
+                knockouts[:, k] |= reply.ok & reply.flags[:, reply.flag_codes.index(flag)]
+        floor = np.where(knockouts[:, k], np.maximum(floor, _SEVERITY[action]), floor)
     pd_values = np.asarray(head.probability(logit), dtype=np.float64)
     by_score = np.where(
         pd_values < policy.approve_below, 0, np.where(pd_values >= policy.decline_from, 2, 1)
     )
-    decision = np.maximum(by_score, floor)
+    decision = np.maximum(by_score, floor).astype(np.int8)
     bounds = np.array([b.pd_below for b in policy.bands])
     band_of = np.minimum(np.searchsorted(bounds, pd_values, side="right"), len(bounds) - 1)
     band_limit = np.array([b.limit for b in policy.bands])[band_of]
     limit = np.where(
         decision == 2, 0.0, np.minimum(np.minimum(band_limit, policy.exposure_limit), amounts)
     )
-    points = policy.scorecard.points(logit)
-    reasons = _top_reasons(names, contributions, replies)
-    labels = ("approve", "refer", "decline")
-    # per-row Python from here on: plain lists, each lookup done once per holder and status
-    statuses = [list(r.status) for r in replies]
-    actions = [{st: policy.missing.get(st, "refer") for st in set(col)} for col in statuses]
-    bands = [policy.bands[k] for k in band_of.tolist()]
-    rows = zip(
-        decision.tolist(), pd_values.tolist(), points.tolist(), logit.tolist(), limit.tolist(),
-        bands, reasons, knockouts, strict=True,
+    codes, values, vocabulary = _top_reasons(names, contributions, replies)
+    return Outcomes(
+        decision, pd_values, np.asarray(policy.scorecard.points(logit), dtype=np.float64),
+        logit, limit, band_of.astype(np.int64), codes, values, vocabulary, knockouts,
+        statuses, gap_actions, tuple(r.party for r in replies),
+        tuple(r.version for r in replies), bank_version, policy.bands, policy.knockouts,
+        policy.exposure_limit,
     )  # fmt: skip
-    out = []
-    for i, (dec, pd_i, points_i, logit_i, limit_i, band, why, kos) in enumerate(rows):
-        versions = {"bank": bank_version}
-        gaps = []
-        for r, col, act in zip(replies, statuses, actions, strict=True):
-            st = col[i]
-            if st == "ok":
-                versions[r.party] = r.version
-            else:
-                gaps.append((r.party, st, act[st]))
-        out.append(
-            Outcome(
-                decision=labels[dec],
-                pd=pd_i,
-                points=points_i,
-                logit=logit_i,
-                reasons=why,
-                gaps=tuple(gaps),
-                knockouts=kos,
-                price_band=band.price_band,
-                rate_bp=band.rate_bp,
-                suggested_limit=limit_i,
-                exposure_limit=policy.exposure_limit,
-                versions=versions,
-            )
-        )
-    return out
 
 
 def _top_reasons(
     names: Sequence[str],
     contributions: NDArray[np.float64],
     replies: Sequence[HolderReplies],
-) -> list[tuple[tuple[str, float], ...]]:
+) -> tuple[NDArray[np.int16], NDArray[np.float64], tuple[str, ...]]:
     """Per firm, at most ``MAX_REASONS`` adverse contributions, largest first (ties by code).
 
     Candidates are the bank's features by name and each answering holder's coded categories;
-    ranking is one ``lexsort`` over an n x candidates matrix.
+    ranking is one ``lexsort`` over an n x candidates matrix of values and code ranks.
+    Returns (codes into the vocabulary, -1 for none; values; the sorted vocabulary).
     """
     n = contributions.shape[0]
-    codes: list[list[str]] = [list(names)] * n
-    values = contributions
-    for reply in replies:
-        width = max((len(r) for r in reply.reasons), default=0)
-        if not width:
-            continue
-        block = np.full((n, width), -np.inf)
-        block_codes = [[""] * width for _ in range(n)]
-        for i, given in enumerate(reply.reasons):
-            if reply.status[i] != "ok":
-                continue
-            for j, (code, value) in enumerate(given):
-                block[i, j] = value
-                block_codes[i][j] = code
-        values = np.hstack([values, block])
-        codes = [a + b for a, b in zip(codes, block_codes, strict=True)]
-    vocabulary = sorted({c for row in codes for c in row})
+    vocabulary = tuple(sorted({*names, *(c for r in replies for c in r.categories)}))
     rank = {c: k for k, c in enumerate(vocabulary)}
-    code_rank = np.array([[rank[c] for c in row] for row in codes], np.int64).reshape(values.shape)
+    blocks = [contributions]
+    ranks = [np.broadcast_to(np.array([rank[c] for c in names], np.int64), contributions.shape)]
+    for reply in replies:
+        if not reply.reason_codes.shape[1]:
+            continue
+        usable = reply.ok[:, None] & (reply.reason_codes >= 0)
+        blocks.append(np.where(usable, reply.reason_values, -np.inf))
+        mapping = np.array([rank[c] for c in reply.categories] + [0], np.int64)
+        ranks.append(mapping[reply.reason_codes])  # -1 indexes the trailing 0 (unused)
+    values = np.hstack(blocks) if len(blocks) > 1 else contributions
+    code_rank = np.hstack(ranks) if len(ranks) > 1 else ranks[0]
     order = np.lexsort((code_rank, -values), axis=-1)[:, :MAX_REASONS]
     top = np.take_along_axis(values, order, axis=1)
-    return [
-        tuple([(row_codes[j], v) for j, v in zip(js, vs, strict=True) if v > 0])
-        for row_codes, js, vs in zip(codes, order.tolist(), top.tolist(), strict=True)
-    ]
+    top_codes = np.take_along_axis(code_rank, order, axis=1)
+    adverse = top > 0
+    codes = np.where(adverse, top_codes, -1).astype(np.int16)
+    return codes.reshape(n, -1), np.where(adverse, top, 0.0), vocabulary
+
+
+def top_adverse(
+    by_category: NDArray[np.float64], k: int = MAX_REASONS
+) -> tuple[NDArray[np.int16], NDArray[np.float64]]:
+    """Per row, the ``k`` largest positive entries: (column indexes, -1 for none; values)."""
+    top = np.argsort(-by_category, axis=1, kind="stable")[:, :k]
+    values = np.take_along_axis(by_category, top, axis=1)
+    adverse = values > 0
+    return np.where(adverse, top, -1).astype(np.int16), np.where(adverse, values, 0.0)
 
 
 def decide(
@@ -280,7 +429,7 @@ def decide(
     amount: float,
     bank_version: str,
 ) -> Outcome:
-    """``decide_many`` for one firm (replay and tests): the same code, one row."""
+    """``decide_many`` for one firm (tests): the same code, one row."""
     names = list(bank_contributions)
     return decide_many(
         policy,

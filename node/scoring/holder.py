@@ -17,14 +17,13 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
 
 from node.audit import Action, Actor
-from node.audit.sink import AuditSink
+from node.audit.sink import AuditSink, Staged
 from node.consent.exceptions import ConsentError
 from node.consent.record import Authorization
 from node.consent.store import PENDING, ConsentStore
@@ -34,28 +33,29 @@ from node.models.part import ModelPart
 from node.pki.identity import Identity
 from node.policy import PolicyDenied, PolicyEngine
 from node.scoring import wire
+from node.scoring.answers import Answer
 from node.scoring.caps import DailyCaps
 from node.scoring.config import ScoringConfig, category
+from node.scoring.engine import STATUSES
 from node.scoring.index import FirmIndex
+from node.scoring.prepared import Prepared, prepare
 from node.transport.channel import PartyUnavailable
 from node.transport.relay_channel import EnvelopeRouter, Opened
 
 log = logging.getLogger("fedcredit.scoring.holder")
 
 POLICY_DECISION_TTL_S = 60.0
-MAX_REASONS = 4
+_OK, _NO_RECORD, _UNAUTHORIZED, _REFUSED = (
+    STATUSES.index(s) for s in ("ok", "no_record", "unauthorized", "refused")
+)
+_ANSWER_TOPIC: Final = {wire.SCORE: wire.SCORED, wire.RECORDS: wire.RECORDED}
 
 
-@dataclass
-class _Prepared:
-    """A deployed part applied to the whole dataset once: contributions, categories, flags."""
-
-    contributions: NDArray[np.float64]  # rows x features
-    constant: float
-    categories: list[str]
-    grouping: NDArray[np.float64]  # features x categories
-    flags: NDArray[np.bool_]  # rows x flag rules
-    flag_codes: list[str]
+def _failure(topic: str, error: str) -> bytes:
+    """What a holder sends when it cannot answer at all (the bank's caller sees a gap)."""
+    if topic == wire.SCORED:
+        return Answer.failed("", error).to_bytes()
+    return wire.encode({"id": "", "error": error})
 
 
 class HolderService:
@@ -93,7 +93,7 @@ class HolderService:
         self._router = router
         self._executor = executor
         self._on_refusal = on_refusal
-        self._prepared: dict[tuple[str, int], _Prepared] = {}
+        self._prepared: dict[tuple[str, int], Prepared] = {}
         self._decisions: dict[tuple[str, str, str, str, tuple[str, ...]], tuple[float, str]] = {}
         self._lock = threading.Lock()
 
@@ -104,21 +104,22 @@ class HolderService:
         self._executor.submit(self._safely, msg)
 
     def _safely(self, msg: Opened) -> None:
+        topic = _ANSWER_TOPIC.get(msg.topic)
+        if topic is None:
+            return
         try:
             if msg.topic == wire.SCORE:
-                reply, topic = self._score(msg), wire.SCORED
-            elif msg.topic == wire.RECORDS:
-                reply, topic = self._records(msg), wire.RECORDED
+                payload = self._score(msg).to_bytes()
             else:
-                return
+                payload = wire.encode(self._records(msg))
         except wire.MalformedMessage as exc:
             log.warning("refused a scoring message from %s: %s", msg.sender, exc)
-            reply, topic = {"id": "", "error": f"malformed: {exc}"}, wire.SCORED
+            payload = _failure(topic, f"malformed: {exc}")
         except Exception:
             log.exception("scoring request from %s failed", msg.sender)
-            reply, topic = {"id": "", "error": "internal error at the holder"}, wire.SCORED
+            payload = _failure(topic, "internal error at the holder")
         try:
-            self._router.send(wire.JOB_KEY, msg.sender, topic, wire.encode(reply))
+            self._router.send(wire.JOB_KEY, msg.sender, topic, payload)
         except PartyUnavailable as exc:
             log.info("answer to %s not delivered: %s", msg.sender, exc)
 
@@ -147,60 +148,52 @@ class HolderService:
                 if part.info.dataset in self._datasets.names():
                     self._prepare(deployment.name, deployment.version, part)
 
-    def _prepare(self, name: str, version: int, part: ModelPart) -> _Prepared:
+    def _prepare(self, name: str, version: int, part: ModelPart) -> Prepared:
         key = (name, version)
         prepared = self._prepared.get(key)
         if prepared is not None:
             return prepared
         frame = self._datasets.frame(part.info.dataset)
-        contributions = part.contributions(frame)
-        constant = float(part.partial_scores(frame.iloc[:1])[0] - contributions[:1].sum())
-        cats = [category(self._config, f) for f in part.info.features]
-        names = sorted(set(cats))
-        grouping = np.zeros((len(cats), len(names)))
-        for j, c in enumerate(cats):
-            grouping[j, names.index(c)] = 1.0
-        rules = [r for r in self._config.flags if r.column in frame.columns]
-        flags = np.zeros((len(frame), len(rules)), np.bool_)
-        for j, rule in enumerate(rules):
-            flags[:, j] = rule.holds(frame[rule.column].to_numpy(dtype=np.float64))
-        prepared = _Prepared(
-            contributions, constant, names, grouping, flags, [r.code for r in rules]
-        )
+        categories = [category(self._config, f) for f in part.info.features]
+        prepared = prepare(part, frame, categories, self._config.flags)
         with self._lock:
             self._prepared[key] = prepared
         return prepared
 
-    def _score(self, msg: Opened) -> dict[str, Any]:
+    def _score(self, msg: Opened) -> Answer:
         req = wire.decode(msg.payload, ("id", "model", "job", "refs", "firms"))
         bank = self._identity_of(msg.sender)
         firms = [str(f) for f in req["firms"]]
         refs = [str(r) for r in req["refs"]]
         n = len(firms)
-        base = {"id": req["id"]}
+        request_id = str(req["id"])
         try:
             deployment = self._registry.serving(str(req["model"]), str(req["job"]))
         except ModelNotFound:
-            return {**base, "error": "no_model: no deployed part of that model and job here"}
+            return Answer.failed(
+                request_id, "no_model: no deployed part of that model and job here"
+            )
         part = self._registry.part(deployment)
         dataset = part.info.dataset
         actor = Actor(bank.organization, bank.node_id, bank.role)
         try:
             decision_id = self._policy_decision(bank, dataset, part)
         except PolicyDenied as exc:
-            self._refused(actor, dataset, (), "policy", {"refs": len(refs)})
-            return {**base, "error": f"policy: {exc}"}
+            self._refused(actor, dataset, (), "policy", {"refs": len(refs)}).wait()
+            return Answer.failed(request_id, f"policy: {exc}")
         index = self._index_of(dataset)
         rows = index.rows(self._pair_key(msg.sender), firms)
         known = rows >= 0
-        status = np.where(known, "ok", "no_record").astype(object)
-        detail = [""] * n
+        status = np.where(known, _OK, _NO_RECORD).astype(np.uint8)
+        detail = np.full(n, -1, np.int16)
+        details: list[str] = []
         tokens = [index.tokens[r] for r in rows[known]]
         admitted = np.zeros(n, np.bool_)
         admitted[known] = self._caps.admit(f"{bank.organization}/{bank.node_id}", tokens)
-        status[known & ~admitted] = "refused"
-        for i in np.flatnonzero(known & ~admitted):
-            detail[i] = "daily cap"
+        capped = known & ~admitted
+        if capped.any():
+            status[capped], detail[capped] = _REFUSED, len(details)
+            details.append("daily cap")
         allowed = np.zeros(n, np.bool_)
         covering = np.full(n, -1, np.int64)
         if admitted.any():
@@ -209,53 +202,34 @@ class HolderService:
             )
             allowed[admitted] = ok
             covering[admitted] = rec
-        for i in np.flatnonzero(admitted & ~allowed):
+        for i in np.flatnonzero(admitted & ~allowed).tolist():
             verdict = self._consent.check(index.tokens[rows[i]], bank.organization, "scoring")
-            status[i] = "unauthorized"
-            detail[i] = f"loan_approval authorization for {bank.organization}: {verdict.reason}"
+            why = f"loan_approval authorization for {bank.organization}: {verdict.reason}"
+            if why not in details:
+                details.append(why)
+            status[i], detail[i] = _UNAUTHORIZED, details.index(why)
         prepared = self._prepare(deployment.name, deployment.version, part)
-        take = rows[allowed]
-        contrib = prepared.contributions[take]
-        scores = np.zeros(n)
-        scores[allowed] = contrib.sum(axis=1) + prepared.constant
-        by_category = contrib @ prepared.grouping
-        top = np.argsort(-by_category, axis=1, kind="stable")[:, :MAX_REASONS]
-        top_values = np.take_along_axis(by_category, top, axis=1)
-        names = prepared.categories
-        reasons: list[list[list[Any]]] = [[] for _ in range(n)]
-        flags: list[list[str]] = [[] for _ in range(n)]
-        raised = prepared.flags[take]
-        flagged = set(np.flatnonzero(raised.any(axis=1)).tolist()) if raised.size else set()
-        for out_i, i in enumerate(np.flatnonzero(allowed).tolist()):
-            reasons[i] = [
-                [names[j], v]
-                for j, v in zip(top[out_i].tolist(), top_values[out_i].tolist(), strict=True)
-                if v > 0
-            ]
-            if out_i in flagged:
-                flags[i] = [prepared.flag_codes[j] for j in np.flatnonzero(raised[out_i])]
-        self._log_uses(
-            actor,
-            dataset,
-            part,
-            decision_id,
-            deployment.label(),
-            refs,
-            index,
-            rows,
-            status,
+        staged = self._log_uses(
+            actor, dataset, part, decision_id, deployment.label(), refs, index, rows, status,
             covering,
-        )
-        return {
-            **base,
+        )  # fmt: skip
+        header = {
+            "id": request_id,
             "error": "",
             "version": deployment.label(),
-            "status": status.tolist(),
-            "score": scores.tolist(),
-            "reasons": reasons,
-            "flags": flags,
-            "detail": detail,
+            "kind": prepared.kind,
+            "details": details,
+            "flag_codes": list(prepared.flag_codes),
+            **prepared.header,
         }
+        arrays: dict[str, NDArray[Any]] = {
+            "status": status,
+            "detail": detail,
+            **prepared.take(rows, allowed),
+        }
+        for entry in staged:  # durable before the answer leaves
+            entry.wait()
+        return Answer(header, arrays)
 
     def _log_uses(
         self,
@@ -269,49 +243,59 @@ class HolderService:
         rows: NDArray[np.int64],
         status: NDArray[Any],
         covering: NDArray[np.int64],
-    ) -> None:
+    ) -> list[Staged]:
+        """Stage the call's entries (uses, refusals, firms not held); the caller waits for
+        them before its answer leaves, and computes the answer meanwhile."""
+        staged: list[Staged] = []
         refs_text = ",".join(refs) if len(refs) <= 50 else f"{len(refs)} refs"
         refs_digest = hashlib.sha256("\n".join(refs).encode()).hexdigest()[:32]
-        used = status == "ok"
+        used = status == _OK
         if used.any():
             ids = sorted({self._consent.record_id(int(k)) for k in covering[used]})
-            self._sink.subject_use(
-                actor,
-                Action.SCORE,
-                "scoring",
-                "allowed",
-                dataset=dataset,
-                fields=part.info.features,
-                subjects=tuple(index.tokens[r] for r in rows[used]),
-                details={
-                    "application_refs": refs_text,
-                    "refs_sha256": refs_digest,
-                    "authorizations": ",".join(ids),
-                    "model": version,
-                    "decision_id": decision_id,
-                },
+            staged.append(
+                self._sink.subject_use_staged(
+                    actor,
+                    Action.SCORE,
+                    "scoring",
+                    "allowed",
+                    dataset=dataset,
+                    fields=part.info.features,
+                    subjects=tuple(index.tokens[r] for r in rows[used]),
+                    details={
+                        "application_refs": refs_text,
+                        "refs_sha256": refs_digest,
+                        "authorizations": ",".join(ids),
+                        "model": version,
+                        "decision_id": decision_id,
+                    },
+                )
             )
-        for kind in ("unauthorized", "refused"):
-            hit = status == kind
+        for kind, code in (("unauthorized", _UNAUTHORIZED), ("refused", _REFUSED)):
+            hit = status == code
             if hit.any():
                 subjects = tuple(index.tokens[r] for r in rows[hit])
-                self._refused(
-                    actor,
-                    dataset,
-                    subjects,
-                    kind,
-                    {"application_refs": refs_text, "refs_sha256": refs_digest},
+                staged.append(
+                    self._refused(
+                        actor,
+                        dataset,
+                        subjects,
+                        kind,
+                        {"application_refs": refs_text, "refs_sha256": refs_digest},
+                    )
                 )
-        unknown = int((status == "no_record").sum())
+        unknown = int((status == _NO_RECORD).sum())
         if unknown:
-            self._sink.subject_use(
-                actor,
-                Action.SCORE,
-                "scoring",
-                "no_record",
-                dataset=dataset,
-                details={"firms_not_held": unknown, "refs_sha256": refs_digest},
+            staged.append(
+                self._sink.subject_use_staged(
+                    actor,
+                    Action.SCORE,
+                    "scoring",
+                    "no_record",
+                    dataset=dataset,
+                    details={"firms_not_held": unknown, "refs_sha256": refs_digest},
+                )
             )
+        return staged
 
     def _refused(
         self,
@@ -320,13 +304,14 @@ class HolderService:
         subjects: tuple[str, ...],
         why: str,
         details: Mapping[str, object],
-    ) -> None:
+    ) -> Staged:
+        """Stage a refusal's entry (wait on it before answering) and tell the monitor."""
         reason = {
             "unauthorized": "denied: no valid authorization",
             "refused": "denied: daily cap",
             "policy": "denied: policy",
         }[why]
-        self._sink.subject_use(
+        staged = self._sink.subject_use_staged(
             actor,
             Action.DENIAL,
             "scoring",
@@ -339,6 +324,7 @@ class HolderService:
             self._on_refusal(
                 {"kind": f"scoring_{why}", "actor": actor.label(), "firms": len(subjects)}
             )
+        return staged
 
     # authorization records -------------------------------------------------------------
 

@@ -7,8 +7,6 @@ node's relay router (job key ``svc/scoring``), policy engine and access log.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -17,7 +15,7 @@ from pathlib import Path
 
 from node.audit import Action, Actor
 from node.audit.sink import AuditSink
-from node.audit.tokens import FirmTokenizer
+from node.audit.tokens import subject_tokenizer
 from node.consent.gate import ReleaseFirms, TrainingFirms
 from node.consent.store import PENDING, ConsentStore
 from node.data.datasets import NodeDatasets
@@ -40,11 +38,6 @@ from node.transport.directory import PeerDirectory
 from node.transport.relay_channel import EnvelopeRouter, Opened
 
 log = logging.getLogger("fedcredit.scoring.lending")
-
-
-def subject_tokenizer(secret: bytes) -> FirmTokenizer:
-    """The node's firm tokenizer: keyed by a derivation of its secret, one per node."""
-    return FirmTokenizer(hmac.new(secret, b"fedcredit/firm-token-key/v1", hashlib.sha256).digest())
 
 
 class Lending:
@@ -235,7 +228,6 @@ class Lending:
 
     def close(self) -> None:
         self.client.close()
-        self.decisions.close()
         self._executor.shutdown(wait=True, cancel_futures=True)
         for closable in (self.registry, self.consent, self.caps, self.records):
             closable.close()

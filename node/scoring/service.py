@@ -2,9 +2,10 @@
 
 ``decide_many`` is the one path for a single ``Decide``, a file of applicants and the whole
 book: it names each firm to each holder by pair pseudonym, asks all holders in parallel
-(``PartnerClient``), scores the bank's own part locally, combines under the current decision
-policy (``engine.decide``), stores one decision record per application and writes one
-access-log entry per call naming the firms by the bank's token.
+(``PartnerClient``), reads the bank's own features, combines its part with the answers by the
+model's kind (``combine``) and decides under the current decision policy (``engine``), all as
+column operations; it stores one record per call (every firm's inputs and outcome, as
+columns) and writes one access-log entry per call naming the firms by the bank's token.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -26,15 +26,17 @@ from node.audit import Action, Actor
 from node.audit.sink import AuditSink
 from node.audit.tokens import FirmTokenizer
 from node.data import uscc
-from node.models import LogisticPart, ModelNotFound, ModelRegistry
+from node.models import LogisticPart, ModelNotFound, ModelRegistry, TreePart
 from node.scoring import wire
+from node.scoring.answers import Answer, MalformedAnswer
 from node.scoring.client import PartnerClient, Pending
-from node.scoring.engine import HolderAnswer, HolderReplies, Outcome, decide, decide_many
+from node.scoring.combine import BankPart, Gap, Reply, combine, head_of
+from node.scoring.engine import HolderAnswer, Outcome, Outcomes, decide, decide_many
 from node.scoring.exceptions import BadApplication, DecisionPolicyError, NotReady
 from node.scoring.index import FirmIndex
 from node.scoring.keys import Pseudonyms
 from node.scoring.policy import DecisionPolicy, load_decision_policy
-from node.scoring.records import DecisionRecords, new_record_id
+from node.scoring.records import CallRecord, DecisionRecords, new_call_id
 from node.telemetry.metrics import record_scoring
 
 _REF: Final = re.compile(r"^[A-Za-z0-9._:/-]{1,64}$")
@@ -61,6 +63,28 @@ class Decided:
     outcome: Outcome
     policy_version: str
     error: str = ""
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """A call's decisions as columns; iterating gives each ``Decided`` in application order."""
+
+    refs: Sequence[str]
+    call: str
+    outcomes: Outcomes
+    policy_version: str
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+    def record_id(self, i: int) -> str:
+        return f"dec-{self.call}-{i}"
+
+    def __getitem__(self, i: int) -> Decided:
+        return Decided(self.refs[i], self.record_id(i), self.outcomes[i], self.policy_version)
+
+    def __iter__(self) -> Iterator[Decided]:
+        return (self[i] for i in range(len(self)))
 
 
 def check_application(app: Application) -> str:
@@ -115,11 +139,7 @@ class DecisionService:
         self._policy: DecisionPolicy | None = None
         self._policy_stamp = 0.0
         self._lock = threading.Lock()
-        self._log_writer = ThreadPoolExecutor(4, thread_name_prefix="decision-log")
         self._tables: dict[tuple[str, tuple[str, ...]], NDArray[np.float64]] = {}
-
-    def close(self) -> None:
-        self._log_writer.shutdown(wait=True)
 
     # configuration ---------------------------------------------------------------------
 
@@ -148,16 +168,18 @@ class DecisionService:
                 self._policy, self._policy_stamp = policy, stamp
             return self._policy
 
-    def _bank_part(self, policy: DecisionPolicy) -> tuple[str, LogisticPart]:
+    def _bank_part(self, policy: DecisionPolicy) -> tuple[str, BankPart]:
         try:
             deployment = self._registry.current(policy.model)
         except ModelNotFound as exc:
             raise NotReady(str(exc)) from None
         part = self._registry.part(deployment)
-        if not isinstance(part, LogisticPart):
+        if not isinstance(part, LogisticPart | TreePart) or (
+            isinstance(part, TreePart) and part.ensemble is None
+        ):
             raise NotReady(
-                f"{deployment.label()} is a {part.info.kind} part; decisions need "
-                "the logistic head for now"
+                f"{deployment.label()} is a {part.info.kind} part without the model's head; "
+                "decide at the node that trained the model's labels"
             )
         return deployment.label(), part
 
@@ -174,11 +196,11 @@ class DecisionService:
     # deciding --------------------------------------------------------------------------
 
     def _features(
-        self, part: LogisticPart, apps: Sequence[Application], codes: Sequence[str]
-    ) -> pd.DataFrame:
-        """The bank's feature values per application: as given, else from the bank's table
-        (a firm the bank does not hold and that came without features is all missing, which
-        the part's transform fills with its medians)."""
+        self, part: BankPart, apps: Sequence[Application], codes: Sequence[str]
+    ) -> NDArray[np.float64]:
+        """The bank's feature values per application (n x the part's features): as given,
+        else from the bank's table (a firm the bank does not hold and that came without
+        features is all missing, which the part handles as it was trained to)."""
         wanted = list(part.info.features)
         values = np.full((len(apps), len(wanted)), np.nan)
         given = np.array([all(f in a.features for f in wanted) for a in apps], np.bool_)
@@ -187,9 +209,9 @@ class DecisionService:
             table = self._table(part.info.dataset, tuple(wanted))
             look = ~given & (rows >= 0)
             values[look] = table[rows[look]]
-        for i in np.flatnonzero(given):
+        for i in np.flatnonzero(given).tolist():
             values[i] = [float(apps[i].features[f]) for f in wanted]
-        return pd.DataFrame(values, columns=wanted)
+        return values
 
     def _table(self, dataset: str, columns: tuple[str, ...]) -> NDArray[np.float64]:
         """The bank's own columns as one float matrix, built once per dataset and columns."""
@@ -200,7 +222,7 @@ class DecisionService:
             table = self._tables[key] = frame[list(columns)].to_numpy(dtype=np.float64)
         return table
 
-    def decide_many(self, apps: Sequence[Application]) -> list[Decided]:
+    def decide_many(self, apps: Sequence[Application]) -> Decisions:
         """Decide ``apps`` (one call may be one application or a chunk of a book).
 
         Timed into the ``fedcredit.scoring.duration`` metric (by outcome, never by firm).
@@ -221,7 +243,7 @@ class DecisionService:
             kind = "single" if len(apps) == 1 else "batch"
             record_scoring(kind, outcome, time.perf_counter() - began)
 
-    def _decide_many(self, apps: Sequence[Application]) -> list[Decided]:
+    def _decide_many(self, apps: Sequence[Application]) -> Decisions:
         policy = self.policy()
         bank_version, part = self._bank_part(policy)
         codes = [check_application(a) for a in apps]
@@ -243,11 +265,10 @@ class DecisionService:
             for holder in policy.holders
         }
         tokens = [self._tokenizer.token(c) for c in codes]
-        record_ids = [new_record_id() for _ in apps]
-        # the access-log entry is durable before the answer leaves; write it while the
-        # holders work rather than after them (one disk wait fewer on the decision's path)
-        logged = self._log_writer.submit(
-            self._sink.subject_use,
+        call = new_call_id()
+        # the access-log entry is durable before the answer leaves; it is staged now and
+        # committed while the holders work (one disk wait shared with them, not after them)
+        logged = self._sink.subject_use_staged(
             self._me,
             Action.SCORE,
             "scoring",
@@ -257,52 +278,23 @@ class DecisionService:
                 "decisions": len(apps),
                 "policy": policy.version[:16],
                 "model": bank_version,
-                "records": ",".join(record_ids[:50]),
+                "records": f"dec-{call}-0..{len(apps) - 1}",
             },
         )
-        features = self._features(part, apps, codes)
-        contributions = part.contributions(features)
-        replies = [
-            replies_of(holder, pending, PartnerClient.wait(pending, deadline), len(apps))
+        values = self._features(part, apps, codes)
+        replies: dict[str, Reply] = {
+            holder: reply_of(pending, PartnerClient.wait(pending, deadline))
             for holder, pending in asked.items()
-        ]
-        names = part.info.features
-        outcomes = decide_many(
-            policy,
-            head=part,
-            names=names,
-            contributions=contributions,
-            replies=replies,
-            amounts=np.array([a.amount for a in apps], dtype=np.float64),
-            bank_version=bank_version,
-        )
-        now = time.time()
-        values = features.to_numpy(dtype=np.float64)
-        results: list[Decided] = []
-        records: list[dict[str, Any]] = []
-        for i, (app, outcome, record_id) in enumerate(zip(apps, outcomes, record_ids, strict=True)):
-            records.append(
-                {
-                    "record_id": record_id,
-                    "time": now,
-                    "application_ref": app.ref,
-                    "firm": tokens[i],
-                    "amount": app.amount,
-                    "term_months": app.term_months,
-                    "policy_version": policy.version,
-                    "bank_version": bank_version,
-                    "bank_features": {
-                        n: (None if v != v else float(v))
-                        for n, v in zip(names, values[i], strict=True)
-                    },
-                    "holders": [r.row(i).to_dict() for r in replies],
-                    "outcome": outcome.to_dict(),
-                }
-            )
-            results.append(Decided(app.ref, record_id, outcome, policy.version))
-        self._records.add_many(records)
-        logged.result()
-        return results
+        }
+        amounts = np.array([a.amount for a in apps], dtype=np.float64)
+        outcomes = decide_with(policy, part, bank_version, values, replies, amounts)
+        record = call_record(
+            call, policy.version, bank_version, part, refs, tokens, amounts,
+            np.array([a.term_months for a in apps], np.int32), values, replies, outcomes,
+        )  # fmt: skip
+        self._records.add(record, time.time())
+        logged.wait()
+        return Decisions(refs, call, outcomes, policy.version)
 
     def book(
         self, ref_prefix: str, amount: float, term_months: int, chunk: int
@@ -340,11 +332,85 @@ class DecisionService:
         return replay_record(self._records, self._registry, record_id)
 
 
+def decide_with(
+    policy: DecisionPolicy,
+    part: BankPart,
+    bank_version: str,
+    values: NDArray[np.float64],
+    replies: Mapping[str, Reply],
+    amounts: NDArray[np.float64],
+) -> Outcomes:
+    """The outcomes of n firms from the bank's feature values and the holders' replies."""
+    contributions, holder_replies = combine(part, values, replies)
+    return decide_many(
+        policy,
+        head=head_of(part),
+        names=part.info.features,
+        contributions=contributions,
+        replies=holder_replies,
+        amounts=amounts,
+        bank_version=bank_version,
+    )
+
+
+def reply_of(pending: Pending, gap: str) -> Reply:
+    """A holder's answer to a call, or its gap (``offline``, ``deadline``, or ``refused``
+    when the answer does not fit the request: nothing of it is used)."""
+    answer = pending.answer
+    if gap or answer is None:
+        return Gap(gap or "deadline")
+    if not isinstance(answer, Answer):
+        return Gap("refused", "malformed answer")
+    if not answer.error:
+        try:
+            answer.check(pending.size)
+        except MalformedAnswer:
+            return Gap("refused", "malformed answer")
+    return answer
+
+
+def call_record(
+    call: str,
+    policy_version: str,
+    bank_version: str,
+    part: BankPart,
+    refs: Sequence[str],
+    tokens: Sequence[str],
+    amounts: NDArray[np.float64],
+    terms: NDArray[np.int32],
+    values: NDArray[np.float64],
+    replies: Mapping[str, Reply],
+    outcomes: Outcomes,
+) -> CallRecord:
+    """Everything a call's decisions used, as one record of columns (``replay_record``)."""
+    holders: list[dict[str, Any]] = []
+    arrays: dict[str, NDArray[Any]] = {"amounts": amounts, "terms": terms, "values": values}
+    for k, (holder, reply) in enumerate(replies.items()):
+        if isinstance(reply, Gap):
+            holders.append({"party": holder, "gap": reply.status, "detail": reply.detail})
+        else:
+            holders.append({"party": holder, "answer": dict(reply.header)})
+            arrays.update({f"h{k}.{name}": a for name, a in reply.arrays.items()})
+    outcome_header, outcome_arrays = outcomes.columns()
+    arrays.update({f"o.{name}": a for name, a in outcome_arrays.items()})
+    header = {
+        "policy_version": policy_version,
+        "bank_version": bank_version,
+        "features": list(part.info.features),
+        "refs": list(refs),
+        "firms": list(tokens),
+        "holders": holders,
+        "outcome": outcome_header,
+    }
+    return CallRecord(call, header, arrays)
+
+
 def replay_record(
     records: DecisionRecords, registry: ModelRegistry, record_id: str
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Recompute a decision from its record, the policy text kept for its version and the
-    bank part of its recorded version.
+    """(recorded outcome, recomputed outcome) of a decision, from its record alone: the
+    policy text kept for its version, the bank part of its recorded version, the bank's
+    feature values and each holder's answer as it came.
 
     Raises
     ------
@@ -355,7 +421,36 @@ def replay_record(
     """
     from node.scoring.policy import parse_decision_policy
 
-    record = records.get(record_id)
+    record = records.find(record_id)
+    if not isinstance(record, CallRecord):
+        return _replay_legacy(records, registry, record)
+    head = record.header
+    policy = parse_decision_policy(records.policy_text(head["policy_version"]))
+    name, _, version = str(head["bank_version"]).rpartition("@")
+    part = registry.part(registry.deployment(name, int(version)))
+    assert isinstance(part, LogisticPart | TreePart)
+    replies: dict[str, Reply] = {
+        party: Gap(answer, _gap_detail(head, party)) if isinstance(answer, str) else answer
+        for party, answer in record.answers().items()
+    }
+    recorded = record.outcomes()[0]
+    again = decide_with(
+        policy, part, str(head["bank_version"]), np.asarray(record.arrays["values"], np.float64),
+        replies, np.asarray(record.arrays["amounts"], np.float64),
+    )[0]  # fmt: skip
+    return recorded.to_dict(), again.to_dict()
+
+
+def _gap_detail(header: Mapping[str, Any], party: str) -> str:
+    return next((str(h.get("detail", "")) for h in header["holders"] if h["party"] == party), "")
+
+
+def _replay_legacy(
+    records: DecisionRecords, registry: ModelRegistry, record: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Replay a record of the first format (one JSON document per decision)."""
+    from node.scoring.policy import parse_decision_policy
+
     policy = parse_decision_policy(records.policy_text(record["policy_version"]))
     name, _, version = str(record["bank_version"]).rpartition("@")
     part = registry.part(registry.deployment(name, int(version)))
@@ -372,30 +467,4 @@ def replay_record(
         amount=float(record["amount"]),
         bank_version=str(record["bank_version"]),
     )
-    return record["outcome"], outcome.to_dict()
-
-
-def replies_of(holder: str, pending: Pending, gap: str, n: int) -> HolderReplies:
-    """What ``holder`` said about each of the ``n`` firms asked, or the gap for all of them.
-
-    An answer that does not fit the request (wrong lengths, a non-finite score) is treated
-    as a refusal of the whole request: nothing of it is used.
-    """
-    answer = pending.answer
-    if gap or answer is None:
-        return HolderReplies.gap(holder, gap or "deadline", n)
-    if answer.get("error"):
-        return HolderReplies.gap(holder, "refused", n, str(answer["error"]).split(":", 1)[0])
-    try:
-        status = [str(s) for s in answer["status"]]
-        score = np.asarray(answer["score"], dtype=np.float64)
-        reasons = [tuple((str(c), float(v)) for c, v in r) for r in answer["reasons"]]
-        flags = [tuple(str(f) for f in fl) for fl in answer["flags"]]
-        detail = [str(d) for d in answer["detail"]]
-    except (KeyError, TypeError, ValueError):
-        return HolderReplies.gap(holder, "refused", n, "malformed answer")
-    sizes = {len(status), len(score), len(reasons), len(flags), len(detail)}
-    if sizes != {n} or not np.all(np.isfinite(score)):
-        return HolderReplies.gap(holder, "refused", n, "malformed answer")
-    version = str(answer.get("version", ""))
-    return HolderReplies(holder, version, status, score, reasons, flags, detail)
+    return dict(record["outcome"]), outcome.to_dict()

@@ -16,6 +16,8 @@ NODE_ACCESS: Final[dict[str, frozenset[str]]] = {
     _SERVICE + "AuditProve": frozenset({AUDITOR}),
     _SERVICE + "AuditExport": frozenset({AUDITOR}),
     _SERVICE + "ReloadPolicy": frozenset({OPERATOR}),
+    _SERVICE + "ListContainments": frozenset({OPERATOR}),
+    _SERVICE + "LiftContainment": frozenset({OPERATOR}),
     # The bank's own loan systems; the servicer also requires the node's own organization.
     _SERVICE + "Decide": frozenset({LOAN_OFFICER}),
     _SERVICE + "DecideBatch": frozenset({LOAN_OFFICER}),

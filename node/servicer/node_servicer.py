@@ -14,20 +14,25 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 
+from node.audit import Actor
 from node.audit.export import write_export
 from node.audit.sink import AuditSink
 from node.data.datasets import NodeDatasets, UnknownDataset
+from node.governance.containment import Containment
+from node.governance.service import NodeGovernance
 from node.pki.identity import Identity
 from node.policy import PolicyEngine
 from node.policy.exceptions import PolicyError
 from node.policy.model import DATA_PURPOSES
 from node.policy.release import FORMATS, ReleaseRecord, ReleaseRequest, build_release
+from node.transport.auth import peer_certificate
 from node.transport.errors import ServiceError
 from protos.fedcredit.v1 import common_pb2, node_pb2, node_pb2_grpc
 
 if TYPE_CHECKING:
     from node.monitoring.service import MonitoringService
     from node.scoring.lending import Lending
+    from node.scoring.service import Decisions
 
 EXPORT_CHUNK_BYTES = 1 << 20
 # Applications per DecideBatch call: a chunk of a book, within the message size limit.
@@ -37,6 +42,19 @@ MAX_BATCH_APPLICATIONS = 5000
 # wrote a 280 KB access-log entry). Names longer than any column name are refused too.
 MAX_RELEASE_FIELDS = 512
 MAX_NAME_CHARS = 128
+
+
+def _batch_response(
+    decided: Decisions, columnar: bool, chunk: int = 0
+) -> node_pb2.DecideBatchResponse:
+    """A call's decisions, one message each or (``columnar``) as columns."""
+    from node.scoring.serde import decided_to_proto, decisions_to_columns
+
+    if columnar:
+        return node_pb2.DecideBatchResponse(columns=decisions_to_columns(decided), chunk=chunk)
+    return node_pb2.DecideBatchResponse(
+        decisions=[decided_to_proto(d) for d in decided], chunk=chunk
+    )
 
 
 def _bounded_names(what: str, names: list[str]) -> tuple[str, ...]:
@@ -86,6 +104,18 @@ def release_request(request: node_pb2.ReleaseRequest) -> ReleaseRequest:
     )
 
 
+def containment_to_proto(held: Containment) -> node_pb2.Containment:
+    """The wire form of one containment."""
+    return node_pb2.Containment(
+        principal=held.principal,
+        level=held.level,
+        since=held.since,
+        alert_id=held.alert_id,
+        severity=held.severity,
+        reason=held.reason,
+    )
+
+
 def dataset_infos(datasets: NodeDatasets, engine: PolicyEngine) -> list[common_pb2.DatasetInfo]:
     """What the node offers: datasets, fields, their classes and the purposes rules allow."""
     infos = []
@@ -128,6 +158,7 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         identify: Callable[[grpc.ServicerContext], Any],
         lending: Lending | None = None,
         monitoring: MonitoringService | None = None,
+        governance: NodeGovernance | None = None,
     ) -> None:
         self._me = identity
         self._datasets = datasets
@@ -137,6 +168,9 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         self._identify = identify
         self._lending = lending
         self._monitoring = monitoring
+        # fingerprints and registers every release; holds the containment operators review
+        self._governance = governance
+        self._releases = governance.releases if governance is not None else None
 
     def GetCapabilities(
         self, request: node_pb2.CapabilitiesRequest, context: grpc.ServicerContext
@@ -166,25 +200,22 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         )
         # refusals (PolicyDenied, ReleaseQueryError, TransformError) answer from the catalog
         release = build_release(
-            self._engine, who, ask, frame, on_record=records.append, firms=firms
+            self._engine,
+            who,
+            ask,
+            frame,
+            on_record=records.append,
+            marker=self._releases,
+            firms=firms,
         )
         record = release.record
-        self._sink.record(
-            "release",
-            {
-                "purpose": ask.purpose,
-                "dataset": ask.dataset,
-                "fields": list(record.fields),
-                "rows": record.rows,
-                "policy_version": record.policy_version,
-                "release_id": record.release_id,
-                "sha256": record.sha256,
-                "recipient": f"{who.organization}/{who.node_id}",
-                "filter_used": bool(ask.filter),
-                "withheld": record.withheld,
-            },
-        )
-        if firms is not None:
+        recipient = Actor(who.organization, who.node_id, who.role)  # who received the table
+        index = self._sink.record("release", record.log_details(), actor=recipient)
+        if self._releases is not None:
+            # an untraceable table must not leave: if the registry cannot be written the call
+            # fails (catalog: internal) before the table is sent
+            self._releases.register(record, peer_certificate(context), index)
+        if firms is not None and self._lending is not None:
             self._lending.log_release(who, ask.dataset, record, firms)
         return node_pb2.ReleaseResponse(
             table=release.table,
@@ -239,6 +270,25 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         self._sink.policy_changed(old, new)
         return node_pb2.ReloadPolicyResponse(old_version=old, new_version=new)
 
+    def ListContainments(
+        self, request: node_pb2.ListContainmentsRequest, context: grpc.ServicerContext
+    ) -> node_pb2.ListContainmentsResponse:
+        if self._governance is None:
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, "this node runs no access monitor")
+        held = self._governance.containment.active()
+        return node_pb2.ListContainmentsResponse(containments=map(containment_to_proto, held))
+
+    def LiftContainment(
+        self, request: node_pb2.LiftContainmentRequest, context: grpc.ServicerContext
+    ) -> node_pb2.LiftContainmentResponse:
+        if self._governance is None:
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, "this node runs no access monitor")
+        who = self._identify(context)
+        operator = f"{who.organization}/{who.node_id}/{who.role}"
+        # not contained: access.not_contained from the catalog
+        lifted = self._governance.containment.lift(request.principal, operator, request.note)
+        return node_pb2.LiftContainmentResponse(lifted=containment_to_proto(lifted))
+
     # lending: the bank's own loan systems; logic lives in node.scoring -------------------
 
     def _own_lending(self, context: grpc.ServicerContext) -> Lending:
@@ -258,25 +308,26 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
     def DecideBatch(
         self, request: node_pb2.DecideBatchRequest, context: grpc.ServicerContext
     ) -> node_pb2.DecideBatchResponse:
-        from node.scoring.serde import application_from_proto, decided_to_proto
+        from node.scoring.serde import application_from_proto, applications_from_columns
 
         lending = self._own_lending(context)
-        count = len(request.applications)
+        # refusals (BadApplication, NotReady, DecisionPolicyError) answer from the catalog
+        apps = (
+            applications_from_columns(request.columns)
+            if request.columns
+            else [application_from_proto(a) for a in request.applications]
+        )
+        count = len(apps)
         if not 1 <= count <= MAX_BATCH_APPLICATIONS:
             raise ServiceError(
                 "request.too_large", what="applications", count=count, limit=MAX_BATCH_APPLICATIONS
             )
-        # refusals (BadApplication, NotReady, DecisionPolicyError) answer from the catalog
-        decided = lending.decisions.decide_many(
-            [application_from_proto(a) for a in request.applications]
-        )
-        return node_pb2.DecideBatchResponse(decisions=[decided_to_proto(d) for d in decided])
+        decided = lending.decisions.decide_many(apps)
+        return _batch_response(decided, request.columnar_reply)
 
     def DecideBook(
         self, request: node_pb2.DecideBookRequest, context: grpc.ServicerContext
     ) -> Iterator[node_pb2.DecideBatchResponse]:
-        from node.scoring.serde import decided_to_proto
-
         lending = self._own_lending(context)
         size = request.chunk_size or MAX_BATCH_APPLICATIONS
         if not 1 <= size <= MAX_BATCH_APPLICATIONS or request.start_chunk < 0:
@@ -294,9 +345,7 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
             if k < request.start_chunk:
                 continue
             decided = service.decide_many(apps)
-            yield node_pb2.DecideBatchResponse(
-                decisions=[decided_to_proto(d) for d in decided], chunk=k
-            )
+            yield _batch_response(decided, request.columnar_reply, k)
 
     def RegisterAuthorizations(
         self, request: node_pb2.AuthorizationBatch, context: grpc.ServicerContext

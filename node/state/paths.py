@@ -6,6 +6,8 @@ import re
 from pathlib import Path
 from typing import Final
 
+from node.data.identifiers import contains_raw_identifier
+
 # Letters, digits, dot, underscore and dash; no separators, no control characters, no spaces.
 # 128 characters leave room for the suffixes we add ("#<attempt>", ".json", temporary-file
 # prefixes) under the 255-byte name limit of common file systems.
@@ -21,6 +23,22 @@ class InvalidIdentifier(ValueError):
             f"{kind} must be 1-{MAX_IDENTIFIER_CHARS} characters of letters, digits, '.', '_' "
             "or '-' "
             f"(and not '.' or '..'); got {length} character(s) that are not"
+        )
+        self.kind = kind
+
+
+class IdentifierLooksLikeFirm(InvalidIdentifier):
+    """An identifier has the shape of a firm's credit code or a person's ID number.
+
+    Identifiers are written to access logs, file names and traces, where raw codes must never
+    appear; a name that merely looks like one would make its own log entries unwritable.
+    """
+
+    def __init__(self, kind: str) -> None:
+        ValueError.__init__(
+            self,
+            f"{kind} must not look like a unified social credit code or an ID number "
+            "(18 characters with a valid check character); choose a descriptive name",
         )
         self.kind = kind
 
@@ -42,10 +60,13 @@ def check_identifier(kind: str, value: str) -> str:
     Raises
     ------
     InvalidIdentifier
-        ``value`` is empty, too long, ``.``/``..``, or holds a character outside the set.
+        ``value`` is empty, too long, ``.``/``..``, holds a character outside the set, or
+        looks like a raw firm or personal identifier (``IdentifierLooksLikeFirm``).
     """
     if value in (".", "..") or IDENTIFIER.fullmatch(value) is None:
         raise InvalidIdentifier(kind, len(value))
+    if contains_raw_identifier(value):
+        raise IdentifierLooksLikeFirm(kind)
     return value
 
 

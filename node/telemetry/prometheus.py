@@ -46,28 +46,30 @@ def _labels(attributes: Mapping[str, object] | None) -> dict[str, str]:
 
 def _family(metric: Metric) -> PromMetric | None:
     name, doc, data = _name(metric), metric.description or metric.name, metric.data
-    points = list(data.data_points)
-    keys = sorted({k for p in points for k in _labels(p.attributes)})
     if isinstance(data, Histogram):
+        bars = list(data.data_points)
+        keys = sorted({k for p in bars for k in _labels(p.attributes)})
         hist = HistogramMetricFamily(name, doc, labels=keys)
-        for p in points:
-            labels = _labels(p.attributes)
+        for bar in bars:
+            labels = _labels(bar.attributes)
             cumulative, buckets = 0, []
-            for bound, count in zip(p.explicit_bounds, p.bucket_counts, strict=False):
+            for bound, count in zip(bar.explicit_bounds, bar.bucket_counts, strict=False):
                 cumulative += count
                 buckets.append((repr(float(bound)), cumulative))
-            buckets.append(("+Inf", sum(p.bucket_counts)))
-            hist.add_metric([labels.get(k, "") for k in keys], buckets, p.sum)
+            buckets.append(("+Inf", sum(bar.bucket_counts)))
+            hist.add_metric([labels.get(k, "") for k in keys], buckets, bar.sum)
         return hist
     if isinstance(data, Sum):
-        family: PromMetric = (
+        points = list(data.data_points)
+        keys = sorted({k for p in points for k in _labels(p.attributes)})
+        family: CounterMetricFamily | GaugeMetricFamily = (
             CounterMetricFamily(name.removesuffix("_total"), doc, labels=keys)
             if data.is_monotonic
             else GaugeMetricFamily(name, doc, labels=keys)
         )
-        for p in points:
-            labels = _labels(p.attributes)
-            family.add_metric([labels.get(k, "") for k in keys], p.value)  # type: ignore[attr-defined]
+        for point in points:
+            labels = _labels(point.attributes)
+            family.add_metric([labels.get(k, "") for k in keys], point.value)
         return family
     return None  # gauges of our own: none yet
 
@@ -95,5 +97,5 @@ def _families(metrics: Iterable[Metric]) -> Iterator[PromMetric]:
 def render(reader: InMemoryMetricReader) -> bytes:
     """The current value of every metric, in the Prometheus text exposition format."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Collector(reader))  # type: ignore[arg-type]
+    registry.register(_Collector(reader))
     return generate_latest(registry)

@@ -62,8 +62,10 @@ class PlattScaling:
         return cls(float(raw["slope"]), float(raw["shift"]))
 
 
-def fit_platt(z: ArrayLike, y: ArrayLike) -> PlattScaling:
+def fit_platt(z: ArrayLike, y: ArrayLike, weights: ArrayLike | None = None) -> PlattScaling:
     """Fit Platt scaling to logits ``z`` and 0/1 labels ``y`` by Newton's method.
+
+    ``weights`` counts each row that many times (summed histograms: one row per bin and class).
 
     Raises
     ------
@@ -72,22 +74,25 @@ def fit_platt(z: ArrayLike, y: ArrayLike) -> PlattScaling:
     """
     labels = np.asarray(y).astype(np.int8).ravel()
     scores = np.asarray(z, dtype=np.float64).ravel()
-    metrics.auc(labels, scores)  # validates lengths, labels, finiteness and both classes
-    n_pos = int(labels.sum())
-    n_neg = labels.size - n_pos
+    w = np.ones(labels.size) if weights is None else np.asarray(weights, dtype=np.float64)
+    metrics.validated(labels, scores)  # lengths, labels, finiteness
+    n_pos = float(w[labels == 1].sum())
+    n_neg = float(w[labels == 0].sum())
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError("Platt scaling needs both classes present")
     target = np.where(labels == 1, (n_pos + 1.0) / (n_pos + 2.0), 1.0 / (n_neg + 2.0))
     design = np.column_stack([scores, np.ones_like(scores)])
 
     def loss(params: NDArray[np.float64]) -> float:
         z = design @ params  # -log-likelihood, written stably: log(1 + e^z) - t z
-        return float(np.sum(np.logaddexp(0.0, z) - target * z))
+        return float(np.sum(w * (np.logaddexp(0.0, z) - target * z)))
 
     params = np.array([1.0, 0.0])
     current = loss(params)
     for _ in range(NEWTON_STEPS):
         p = sigmoid(design @ params)
-        grad = design.T @ (p - target)
-        hess = (design * (p * (1 - p))[:, None]).T @ design + 1e-9 * np.eye(2)
+        grad = design.T @ (w * (p - target))
+        hess = (design * (w * p * (1 - p))[:, None]).T @ design + 1e-9 * np.eye(2)
         step = np.linalg.solve(hess, grad)
         scale = 1.0
         while loss(params - scale * step) > current and scale > 1e-6:
@@ -126,12 +131,14 @@ def calibration_table(y: ArrayLike, p: ArrayLike, bands: int = 10) -> list[dict[
     return rows
 
 
-def probability_report(y: ArrayLike, p: ArrayLike, base_rate: float) -> dict[str, Any]:
+def probability_report(y: ArrayLike, p: ArrayLike) -> dict[str, Any]:
     """Log-loss, Brier score and calibration table of PDs ``p``, beside the base rate's.
 
-    ``base_rate`` is the training default rate: the PD a model with no information would give.
+    The base rate is these firms' own default rate: the best any constant PD could do for
+    them, so a model that beats it adds information (a stricter bar than the training rate).
     """
     labels = np.asarray(y).astype(np.int8).ravel()
+    base_rate = float(labels.mean())
     return {
         "log_loss": metrics.log_loss(labels, p),
         "log_loss_base_rate": metrics.base_rate_log_loss(labels, base_rate),

@@ -12,7 +12,14 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 
-def _validated(y: ArrayLike, score: ArrayLike) -> tuple[NDArray[np.int8], NDArray[np.float64]]:
+def validated(y: ArrayLike, score: ArrayLike) -> tuple[NDArray[np.int8], NDArray[np.float64]]:
+    """Labels and scores as arrays, refusing unequal lengths, non-0/1 labels or non-finite scores.
+
+    Raises
+    ------
+    ValueError
+        As above.
+    """
     labels = np.asarray(y).astype(np.int8).ravel()
     scores = np.asarray(score, dtype=np.float64).ravel()
     if labels.shape != scores.shape:
@@ -32,7 +39,7 @@ def auc(y: ArrayLike, score: ArrayLike) -> float:
     ValueError
         Lengths differ, a label is not 0/1, a score is not finite, or one class is absent.
     """
-    labels, scores = _validated(y, score)
+    labels, scores = validated(y, score)
     n_pos = int(labels.sum())
     n_neg = labels.size - n_pos
     if n_pos == 0 or n_neg == 0:
@@ -49,7 +56,7 @@ def auc(y: ArrayLike, score: ArrayLike) -> float:
 
 def ks(y: ArrayLike, score: ArrayLike) -> float:
     """Kolmogorov–Smirnov statistic: the largest gap between the classes' score CDFs."""
-    labels, scores = _validated(y, score)
+    labels, scores = validated(y, score)
     n_pos = int(labels.sum())
     n_neg = labels.size - n_pos
     if n_pos == 0 or n_neg == 0:
@@ -116,7 +123,7 @@ otherwise make the log-loss infinite."""
 
 
 def _probabilities(y: ArrayLike, p: ArrayLike) -> tuple[NDArray[np.int8], NDArray[np.float64]]:
-    labels, probs = _validated(y, p)
+    labels, probs = validated(y, p)
     if ((probs < 0) | (probs > 1)).any():
         raise ValueError("probabilities must lie in [0, 1]")
     return labels, np.clip(probs, PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR)

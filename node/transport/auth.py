@@ -25,7 +25,12 @@ log = logging.getLogger("fedcredit.transport.auth")
 
 
 Verify = Callable[[bytes], Principal]
-OnDecision = Callable[[str, Principal | None, bool, str, Exception | None], None]
+OnDecision = Callable[[str, Principal | None, bool, str, Exception | None], Any]
+"""Told of every decision; for an allowed call it may return a callable that the interceptor
+calls before the call's answer leaves (e.g. waiting for the call's access-log entry)."""
+# Last word on an authenticated, role-checked call (containment of a principal under review);
+# raises ``ServiceError`` to refuse it.
+Admit = Callable[[str, Principal], None]
 
 
 def peer_certificate(context: grpc.ServicerContext) -> bytes:
@@ -36,8 +41,8 @@ def peer_certificate(context: grpc.ServicerContext) -> bytes:
     ServiceError
         ``auth.no_certificate``: the connection has no client certificate.
     """
-    certs = context.auth_context().get("x509_pem_cert") or []
-    if not certs:
+    certs = context.auth_context().get("x509_pem_cert")
+    if not isinstance(certs, list) or not certs:
         raise ServiceError("auth.no_certificate")
     return bytes(certs[0])
 
@@ -58,6 +63,9 @@ class PeerAuthInterceptor(WrappingInterceptor):
     on_decision
         Called with (method, identity or None, allowed, reason, verification error or None)
         for the access log; ``reason`` is the catalog text the caller received.
+    admit
+        Called last with (method, identity); raises ``ServiceError`` to refuse a caller that
+        is throttled or suspended pending review (``node.governance.containment``).
     """
 
     def __init__(
@@ -65,31 +73,39 @@ class PeerAuthInterceptor(WrappingInterceptor):
         verify: Verify,
         allowed_roles: Mapping[str, frozenset[str]],
         on_decision: OnDecision | None = None,
+        admit: Admit | None = None,
     ) -> None:
         self._verify = verify
         self._allowed = dict(allowed_roles)
         self._on_decision = on_decision
+        self._admit = admit
 
     def wrap(self, method: str, behavior: Behavior, streams_responses: bool) -> Behavior:
         answered = catalog_errors(method, behavior, streams_responses)
 
         def guarded(request_or_iterator: Any, context: grpc.ServicerContext) -> Any:
-            self._check(method, context)
-            return answered(request_or_iterator, context)
+            settle = self._check(method, context)
+            try:
+                return answered(request_or_iterator, context)
+            finally:
+                if settle is not None:
+                    settle()
 
         return guarded
 
-    def _check(self, method: str, context: grpc.ServicerContext) -> None:
+    def _check(self, method: str, context: grpc.ServicerContext) -> Callable[[], object] | None:
         identity: Principal | None = None
         try:
             identity = self._verify(peer_certificate(context))
             if method.startswith("/grpc.health.v1.Health/"):
-                return
+                return None
             roles = self._allowed.get(method)
             if roles is None or identity.role not in roles:
                 raise ServiceError(
                     "auth.role_denied", role=identity.role, method=method.rsplit("/", 1)[-1]
                 )
+            if self._admit is not None:
+                self._admit(method, identity)
         except Exception as exc:  # refusals, and verification failures of every kind
             error = classify(exc)
             if error.code == "internal":  # an unreadable certificate, not a server fault
@@ -97,7 +113,7 @@ class PeerAuthInterceptor(WrappingInterceptor):
             verification = None if isinstance(exc, ServiceError) else exc
             self._decide(method, identity, False, error.public_text, verification)
             context.abort(error.status, error.public_text)
-        self._decide(method, identity, True, "")
+        return self._decide(method, identity, True, "")
 
     def _decide(
         self,
@@ -106,8 +122,10 @@ class PeerAuthInterceptor(WrappingInterceptor):
         allowed: bool,
         reason: str,
         error: Exception | None = None,
-    ) -> None:
+    ) -> Callable[[], object] | None:
         if not allowed:
             log.info("refused %s: %s", method, reason)
-        if self._on_decision is not None:
-            self._on_decision(method, identity, allowed, reason, error)
+        if self._on_decision is None:
+            return None
+        settle = self._on_decision(method, identity, allowed, reason, error)
+        return settle if callable(settle) else None

@@ -28,4 +28,4 @@ def health_status(channel: grpc.Channel, service: str = "", timeout: float = 5.0
     """The standard gRPC health status of ``service`` (``""``: the whole server)."""
     stub = health_pb2_grpc.HealthStub(channel)
     response = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=timeout)
-    return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
+    return str(health_pb2.HealthCheckResponse.ServingStatus.Name(response.status))

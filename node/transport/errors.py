@@ -30,7 +30,7 @@ from typing import Any, Final
 import grpc
 from opentelemetry import trace
 
-from node.audit.entry import contains_raw_identifier
+from node.data.identifiers import contains_raw_identifier
 from node.transport.handlers import Behavior
 
 log = logging.getLogger("fedcredit.transport.errors")
@@ -192,6 +192,26 @@ CATALOG: Final[dict[str, CatalogEntry]] = {
             _S.FAILED_PRECONDITION,
             "this node monitors no book",
             "the bank's operator sets monitoring.policy and monitoring.book in the node config",
+        ),
+        CatalogEntry(
+            "access.suspended",
+            _S.PERMISSION_DENIED,
+            "contained: access of {principal} is suspended at this node pending review "
+            "(alert {alert})",
+            "the node's operator reviews the alert and lifts it (fedcredit incident lift)",
+        ),
+        CatalogEntry(
+            "access.throttled",
+            _S.RESOURCE_EXHAUSTED,
+            "contained: access of {principal} is throttled to {limit} calls a minute pending "
+            "review (alert {alert})",
+            "retry after a minute; the node's operator reviews the alert",
+        ),
+        CatalogEntry(
+            "access.not_contained",
+            _S.NOT_FOUND,
+            "{principal} is not contained at this node",
+            "list the containments (fedcredit incident contained) and name one of them",
         ),
         CatalogEntry(
             "monitoring.unknown_alert",

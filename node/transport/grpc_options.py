@@ -9,12 +9,12 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from node.pki.identity import peer_dns_name
-from node.transport.limits import MAX_MESSAGE_BYTES
+from node.transport.limits import MAX_GRPC_MESSAGE_BYTES
 from node.transport.propagation import TraceContextClientInterceptor
 
 CHANNEL_OPTIONS: Sequence[tuple[str, int | str]] = (
-    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", MAX_GRPC_MESSAGE_BYTES),
+    ("grpc.max_receive_message_length", MAX_GRPC_MESSAGE_BYTES),
     # Keepalive pings let both ends notice a dead peer on an idle stream within ~30 s instead
     # of the OS TCP timeout (hours); the server below permits pings this frequent.
     ("grpc.keepalive_time_ms", 20_000),
@@ -24,8 +24,8 @@ CHANNEL_OPTIONS: Sequence[tuple[str, int | str]] = (
 )
 
 SERVER_OPTIONS: Sequence[tuple[str, int]] = (
-    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", MAX_GRPC_MESSAGE_BYTES),
+    ("grpc.max_receive_message_length", MAX_GRPC_MESSAGE_BYTES),
     ("grpc.keepalive_permit_without_calls", 1),
     ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
     ("grpc.http2.max_ping_strikes", 0),

@@ -7,16 +7,18 @@ replacing the handler; this is the one place that knows the four handler kinds.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeAlias
 
 import grpc
 
 Behavior = Callable[[Any, grpc.ServicerContext], Any]
 
 
-def rewrap(
-    handler: grpc.RpcMethodHandler, wrap: Callable[[Behavior, bool], Behavior]
-) -> grpc.RpcMethodHandler:
+# generic only in the type stubs, not at run time
+Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
+
+
+def rewrap(handler: Handler, wrap: Callable[[Behavior, bool], Behavior]) -> Handler:
     """The same handler with its behaviour replaced by ``wrap(behavior, streams_responses)``.
 
     ``streams_responses`` tells the wrapper that the behaviour returns an iterator of responses
@@ -33,7 +35,9 @@ def rewrap(
         return grpc.unary_stream_rpc_method_handler(wrap(handler.unary_stream, True), **kwargs)
     if handler.stream_unary:
         return grpc.stream_unary_rpc_method_handler(wrap(handler.stream_unary, False), **kwargs)
-    return grpc.stream_stream_rpc_method_handler(wrap(handler.stream_stream, True), **kwargs)
+    if handler.stream_stream:
+        return grpc.stream_stream_rpc_method_handler(wrap(handler.stream_stream, True), **kwargs)
+    raise ValueError("a gRPC method handler without a behaviour")
 
 
 class WrappingInterceptor(grpc.ServerInterceptor):
@@ -45,9 +49,9 @@ class WrappingInterceptor(grpc.ServerInterceptor):
 
     def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        continuation: Callable[[grpc.HandlerCallDetails], Handler | None],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
+    ) -> Handler | None:
         handler = continuation(handler_call_details)
         if handler is None:
             return None

@@ -11,4 +11,4 @@ MAX_PAYLOAD_BYTES: Final = 4 * 1024 * 1024
 # One gRPC message. Above the payload limit to leave room for the envelope and framing, and for
 # the few replies that are not protocol payloads (a released table); larger messages are refused
 # with RESOURCE_EXHAUSTED before they are buffered.
-MAX_MESSAGE_BYTES: Final = 32 * 1024 * 1024
+MAX_GRPC_MESSAGE_BYTES: Final = 32 * 1024 * 1024

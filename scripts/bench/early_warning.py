@@ -17,21 +17,29 @@ weaker warning signals, ``panel_signal=0.5``) the script:
    month (``node.monitoring.signals``), the PD combines them, the shipped monitoring policy's
    rules and coded flags (``policies/monitoring/sme-watch.yaml``, ``node.monitoring.rules``)
    and the watch-list step (``node.monitoring.watchlist``) give each borrower's level;
-4. does the same with the bank's own signals alone, with its PD cut-offs scaled so that its
-   average watch list has the same size as the federated one (same rules otherwise).
+4. does the same with the bank's own signals alone, with its PD cut-offs scaled (bisection)
+   so that its average watch list has the same size as the federated one (same rules
+   otherwise);
+5. walks the federated model again with its PD cut-offs raised so that its list is smaller
+   (``SMALLER_LISTS``): what precision a shorter list buys, at what recall.
 
 Figures (the watch list = borrowers at yellow or above):
 
 - ``recall_3m``: share of the book's defaults that were on the watch list at a refresh at
   least 3 months before their default month (``recall_3m_bank_only``: bank signals alone);
-- ``precision``: of the borrowers put on the watch list during the walk (before any default
-  of theirs), the share that defaulted within the follow-up year;
+- ``precision``: the list's 12-month hit rate: of the borrowers on it at the refresh of the
+  observation month, the share that default within the 12 months after it (alternatives
+  beside it: ``precision_6m``, ``precision_entries_12m``, ``precision_ever``; see
+  docs/early-warning.md);
 - ``watchlist_share``: the watch list as a share of the performing book, averaged over refreshes;
 - ``median_lead_months``: default month minus the first month on the list, over the defaults
   flagged in time;
 - ``refresh_s``: one refresh of the book of a ``--refresh-firms`` federation, every party's
   work with the node's code in this one process, the relay not included
   (``early_warning_refresh.py``; ``--skip-refresh`` leaves it out).
+
+``--horizon`` sets the model's label (default within that many months, 6 unless set); the
+figures keep their definitions.
 
 Last line: JSON with those keys per setting and their medians over the default seeds.
 """
@@ -43,7 +51,7 @@ import json
 import statistics
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +72,7 @@ from node.scoring.config import parse_flag_rules
 
 REPO = Path(__file__).resolve().parents[2]
 POLICY = REPO / "policies" / "monitoring" / "sme-watch.yaml"
-HORIZON = 6
+HORIZON = 6  # the model's label: default within this many months (--horizon)
 # Figures per holder and their kinds; flags as the holders of the local federation publish them.
 HOLDERS: dict[str, tuple[str, dict[str, str]]] = {
     "government": (
@@ -85,6 +93,11 @@ FLAGS = {
 }  # fmt: skip
 OBS = HISTORY_MONTHS - 1
 WALK = list(range(OBS - 2, OBS + 12))
+# How close the bank-only list's average share must come to the federated one's.
+SHARE_TOLERANCE = 0.001
+# Smaller federated lists, for the trade-off of precision against recall (the rules that do
+# not read the PD keep about 5 % of the book listed, so the list cannot get much smaller).
+SMALLER_LISTS = (0.06, 0.07, 0.08)
 
 
 @dataclass
@@ -132,7 +145,9 @@ def signals_at(
     return pd.concat(frames, axis=1), flags
 
 
-def fit(book: Book, holders: tuple[str, ...]) -> tuple[FrozenTransform, Any]:
+def fit(
+    book: Book, holders: tuple[str, ...], horizon: int = HORIZON
+) -> tuple[FrozenTransform, Any]:
     """The early-warning model on the training cohort's borrower-months of the walk."""
     from sklearn.linear_model import LogisticRegression
 
@@ -140,7 +155,7 @@ def fit(book: Book, holders: tuple[str, ...]) -> tuple[FrozenTransform, Any]:
     for t in WALK:
         x, _ = signals_at(book, t, holders)
         alive = (book.default_col < 0) | (book.default_col > t)
-        y = (book.default_col > t) & (book.default_col <= t + HORIZON)
+        y = (book.default_col > t) & (book.default_col <= t + horizon)
         xs.append(x[alive])
         ys.append(y[alive])
     x = pd.concat(xs, ignore_index=True)
@@ -150,13 +165,27 @@ def fit(book: Book, holders: tuple[str, ...]) -> tuple[FrozenTransform, Any]:
     return transform, model
 
 
-def walk(
-    book: Book,
-    holders: tuple[str, ...],
-    transform: FrozenTransform,
-    model: Any,
-    policy: MonitoringPolicy,
-) -> np.ndarray:
+@dataclass
+class Scored:
+    """One model's view of the book at each refresh of the walk: the PD, the bank's days past
+    due and the holders' raised flags (computed once, walked under any policy)."""
+
+    pd: list[np.ndarray]
+    dpd: list[np.ndarray]
+    flags: list[list[list[str]]]
+
+
+def score(book: Book, holders: tuple[str, ...], transform: FrozenTransform, model: Any) -> Scored:
+    scored = Scored([], [], [])
+    for t in WALK:
+        x, flags = signals_at(book, t, holders)
+        scored.pd.append(model.predict_proba(np.clip(transform.apply(x), -8, 8))[:, 1])
+        scored.dpd.append(x["bank.overdue_days__now"].to_numpy(dtype=np.float64))
+        scored.flags.append(flags)
+    return scored
+
+
+def walk(book: Book, scored: Scored, policy: MonitoringPolicy) -> np.ndarray:
     """Levels (refreshes x borrowers) over the walk; -1 once a borrower has defaulted.
 
     Each refresh runs the service's own steps: ``rules.assess``, then ``watchlist.advance``
@@ -165,14 +194,13 @@ def walk(
     n = len(book.codes)
     level = np.full(n, -1, np.int8)
     below = np.zeros(n, np.int16)
-    origination = np.full(n, np.nan)
+    origination = scored.pd[0]
+    no_reasons: list[list[str]] = [[] for _ in range(n)]
     out = []
-    for t in WALK:
-        x, flags = signals_at(book, t, holders)
-        pd_now = model.predict_proba(np.clip(transform.apply(x), -8, 8))[:, 1]
-        origination = np.where(np.isnan(origination), pd_now, origination)
-        dpd = x["bank.overdue_days__now"].to_numpy(dtype=np.float64)
-        assessed = rules.assess(policy, pd_now, origination, dpd, flags, [[] for _ in range(n)])
+    for k, t in enumerate(WALK):
+        pd_now = scored.pd[k]
+        assessed = rules.assess(policy, pd_now, origination, scored.dpd[k], scored.flags[k],
+                                no_reasons)  # fmt: skip
         alive = (book.default_col < 0) | (book.default_col > t)
         stepped = watchlist.advance(
             level, below, assessed.level, assessed.hard, pd_now,
@@ -181,6 +209,42 @@ def walk(
         level, below = stepped.level, stepped.below
         out.append(np.where(alive, level, -1))
     return np.array(out)
+
+
+def list_share(levels: np.ndarray) -> float:
+    """The watch list (yellow or above) as a share of the performing book, over refreshes."""
+    return float(np.mean((levels >= 1).sum(1) / np.maximum((levels >= 0).sum(1), 1)))
+
+
+def scaled(policy: MonitoringPolicy, factor: float) -> MonitoringPolicy:
+    """The policy with its PD cut-offs (the levels' and the SICR floor) times ``factor``."""
+    return replace(
+        policy,
+        pd_levels=tuple(min(p * factor, 1.0) for p in policy.pd_levels),  # type: ignore[arg-type]
+        sicr_min_pd=min(policy.sicr_min_pd * factor, 1.0),
+    )
+
+
+def at_share(
+    book: Book, scored: Scored, policy: MonitoringPolicy, share: float
+) -> tuple[np.ndarray, float]:
+    """The walk with the PD cut-offs scaled so the list's average share is ``share`` (within
+    SHARE_TOLERANCE, or as close as 16 halvings get), and the factor used. The rules that do
+    not read the PD (backstop, classification, flags) stay as they are; so does the capacity.
+    """
+    lo, hi = -5.0, 5.0  # log2 of the factor: the list shrinks as the cut-offs rise
+    best: tuple[float, np.ndarray, float] | None = None
+    for _ in range(16):
+        mid = (lo + hi) / 2
+        levels = walk(book, scored, scaled(policy, 2.0**mid))
+        got = list_share(levels)
+        if best is None or abs(got - share) < best[0]:
+            best = (abs(got - share), levels, 2.0**mid)
+        if abs(got - share) <= SHARE_TOLERANCE:
+            break
+        lo, hi = (mid, hi) if got > share else (lo, mid)
+    assert best is not None
+    return best[1], best[2]
 
 
 def _hit_rate(book: Book, listed: np.ndarray, t: int, horizon: int) -> float:
@@ -192,8 +256,7 @@ def _hit_rate(book: Book, listed: np.ndarray, t: int, horizon: int) -> float:
 def metrics(book: Book, levels: np.ndarray) -> dict[str, float]:
     """The figures of one walk (see the module docstring for each definition)."""
     watched = levels >= 1
-    alive = levels >= 0
-    share = float(np.mean(watched.sum(1) / np.maximum(alive.sum(1), 1)))
+    share = list_share(levels)
     follow = book.default_col >= OBS + 1
     hits, leads = [], []
     for i in np.flatnonzero(follow).tolist():
@@ -227,23 +290,35 @@ def metrics(book: Book, levels: np.ndarray) -> dict[str, float]:
     }
 
 
-def setting(seed: int, n_firms: int, signal: float, policy: MonitoringPolicy) -> dict[str, Any]:
+def setting(
+    seed: int, n_firms: int, signal: float, policy: MonitoringPolicy, horizon: int = HORIZON
+) -> dict[str, Any]:
     t0 = time.perf_counter()
     config = SyntheticConfig(n_firms=n_firms, seed=seed, panel_signal=signal)
     book = book_of(build_federation(config))
     cohort = book_of(build_federation(SyntheticConfig(n_firms=n_firms, seed=seed + 1000,
                                                       panel_signal=signal)))  # fmt: skip
-    everyone = ("bank", "government", "third_party")
-    transform, model = fit(cohort, everyone)
-    fed = metrics(book, walk(book, everyone, transform, model, policy))
-    transform, model = fit(cohort, ("bank",))
-    bank = metrics(book, walk(book, ("bank",), transform, model, policy))
+    everyone = score(book, ("bank", "government", "third_party"),
+                     *fit(cohort, ("bank", "government", "third_party"), horizon))  # fmt: skip
+    fed = metrics(book, walk(book, everyone, policy))
+    # The bank alone at the same watch-list size: its PD cut-offs scaled until its list is,
+    # on average, as large as the federated one (its model's PDs sit on another scale).
+    bank_alone = score(book, ("bank",), *fit(cohort, ("bank",), horizon))
+    levels, factor = at_share(book, bank_alone, policy, fed["watchlist_share"])
+    bank = metrics(book, levels)
+    tradeoff = []
+    for share in SMALLER_LISTS:
+        smaller = metrics(book, at_share(book, everyone, policy, share)[0])
+        tradeoff.append({k: round(smaller[k], 4)
+                         for k in ("watchlist_share", "recall_3m", "precision")})  # fmt: skip
     return {
         "seed": seed,
         "panel_signal": signal,
         **{k: round(v, 4) if isinstance(v, float) else v for k, v in fed.items()},
         **{f"{k}_bank_only": round(bank[k], 4)
            for k in ("recall_3m", "precision", "precision_6m", "watchlist_share")},
+        "bank_only_pd_scale": round(factor, 3),
+        "smaller_lists": tradeoff,
         "seconds": round(time.perf_counter() - t0, 1),
     }  # fmt: skip
 
@@ -254,34 +329,40 @@ def main() -> None:
     parser.add_argument("--n-firms", type=int, default=20_000)
     parser.add_argument("--refresh-firms", type=int, default=100_000)
     parser.add_argument("--skip-refresh", action="store_true", help="quality figures only")
+    parser.add_argument("--horizon", type=int, default=HORIZON, help="label horizon, months")
     args = parser.parse_args()
     policy = load_monitoring_policy(POLICY)
     rows = []
     settings = [(int(s), 1.0) for s in args.seeds.split(",")] + [(1, HARDER_PANEL_SIGNAL)]
     head = (f"{'seed':>4} {'signal':>6} {'recall_3m':>9} {'bank_only':>9} {'precision':>9} "
             f"{'bank_only':>9} {'prec_6m':>7} {'entries':>7} {'ever':>6} {'share':>6} "
-            f"{'lead':>5} {'defaults':>8}")  # fmt: skip
+            f"{'bank_sh':>7} {'lead':>5} {'defaults':>8}")  # fmt: skip
     print(head, flush=True)
     for seed, signal in settings:
-        r = setting(seed, args.n_firms, signal, policy)
+        r = setting(seed, args.n_firms, signal, policy, args.horizon)
         rows.append(r)
         print(
             f"{seed:>4} {signal:>6} {r['recall_3m']:>9.3f} {r['recall_3m_bank_only']:>9.3f} "
             f"{r['precision']:>9.3f} {r['precision_bank_only']:>9.3f} {r['precision_6m']:>7.3f} "
             f"{r['precision_entries_12m']:>7.3f} {r['precision_ever']:>6.3f} "
-            f"{r['watchlist_share']:>6.3f} {r['median_lead_months']:>5.1f} {r['defaults']:>8}",
+            f"{r['watchlist_share']:>6.3f} {r['watchlist_share_bank_only']:>7.3f} "
+            f"{r['median_lead_months']:>5.1f} {r['defaults']:>8}",
             flush=True,
         )
+        print("      smaller federated lists (share: recall_3m / precision): " + ", ".join(
+            f"{x['watchlist_share']:.3f}: {x['recall_3m']:.3f} / {x['precision']:.3f}"
+            for x in r["smaller_lists"]), flush=True)  # fmt: skip
     default = [r for r in rows if r["panel_signal"] == 1.0]
     summary: dict[str, Any] = {
         key: round(statistics.median(r[key] for r in default), 4)
         for key in ("recall_3m", "recall_3m_bank_only", "precision", "precision_bank_only",
                     "precision_6m", "precision_entries_12m", "precision_ever",
-                    "watchlist_share", "median_lead_months")
+                    "watchlist_share", "watchlist_share_bank_only", "median_lead_months")
     }  # fmt: skip
     summary["harder"] = {k: v for k, v in rows[-1].items() if k not in ("seconds",)}
     summary["settings"] = rows
     summary["n_firms"] = args.n_firms
+    summary["horizon"] = args.horizon
     if not args.skip_refresh:
         from scripts.bench.early_warning_refresh import measure_refresh
 

@@ -1,23 +1,30 @@
 """Each role's main path in Debian's Chromium, with the role's client certificate.
 
 Playwright drives the system browser (``/usr/bin/chromium``, installed by
-``scripts/services/chromium.sh``); no browser is downloaded. Screenshots are kept in
-``$FEDCREDIT_SCREENSHOTS`` (default: the test's temporary folder); the README's come from a run
-with ``FEDCREDIT_SCREENSHOTS=docs/console``. Each page also passes basic accessibility checks:
-every form control has a label, the main links and buttons are reachable with the keyboard,
-and text contrast is at least 4.5:1.
+``scripts/services/chromium.sh``); no browser is downloaded. Playwright presents a client
+certificate by making the TLS connection itself, in its driver (a Node.js process), so that
+is where the federation CA is trusted (``NODE_EXTRA_CA_CERTS``): every console's server
+certificate is verified against it, and a server from another CA is refused.
+Screenshots are kept in ``$FEDCREDIT_SCREENSHOTS`` (default: the test's temporary
+folder); the README's come from a run with ``FEDCREDIT_SCREENSHOTS=docs/console``. Each
+page also passes basic accessibility checks: every form control has a label, the main links
+and buttons are reachable with the keyboard, and text contrast is at least 4.5:1.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import ssl
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from coordinator.local import LocalFederation
+from node.pki import create_ca, issue_certificate
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -38,21 +45,24 @@ def _screens() -> Path | None:
 
 
 @pytest.fixture(scope="module")
-def playwright() -> Iterator[object]:
+def playwright(federation: LocalFederation) -> Iterator[object]:
+    """Playwright whose driver trusts the federation CA, and only it besides the system's."""
     if not CHROMIUM.exists():
         pytest.fail("Chromium is missing: run scripts/services/chromium.sh install")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as p:
-        yield p
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("NODE_EXTRA_CA_CERTS", str(federation.certs / "ca.crt"))
+        with sync_playwright() as p:
+            yield p
 
 
-def _context(playwright: object, fed: LocalFederation, who: str, tmp: Path, parties: list[str]):
+def _context(playwright: object, fed: LocalFederation, who: str, tmp: Path, origins: list[str]):
     """A fresh browser profile presenting ``who``'s certificate to the given consoles."""
     certificates = [
-        {"origin": fed.console_url(p), "certPath": str(fed.certs / f"{who}.crt"),
-         "keyPath": str(fed.certs / f"{who}.key")}
-        for p in parties
+        {"origin": fed.console_url(o) if "://" not in o else o,
+         "certPath": str(fed.certs / f"{who}.crt"), "keyPath": str(fed.certs / f"{who}.key")}
+        for o in origins
     ]  # fmt: skip
     profile = tmp / f"profile-{who}"
     shutil.rmtree(profile, ignore_errors=True)
@@ -62,8 +72,7 @@ def _context(playwright: object, fed: LocalFederation, who: str, tmp: Path, part
         args=ARGS,
         headless=True,
         client_certificates=certificates,
-        # the console's certificate is from the federation CA, which this profile does not know
-        ignore_https_errors=True,
+        ignore_https_errors=False,  # each console's certificate must chain to the federation CA
         accept_downloads=True,
         viewport={"width": 1280, "height": 900},
     )
@@ -164,18 +173,69 @@ def test_data_holder_staff_see_what_left_and_preview_the_policy(
         _accessible(page)
 
 
-def test_loan_officer_opens_decisions_and_the_watch_list(
+class _Hello(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"a console of another federation")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_server_from_another_ca_is_refused(
+    federation: LocalFederation, playwright: object, tmp_path: Path
+) -> None:
+    # prepare: an HTTPS server whose certificate another CA issued, with the same names
+    create_ca(tmp_path / "other")
+    issue_certificate(tmp_path / "other", "impostor", role="operator", organization="other")
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(tmp_path / "other" / "impostor.crt", tmp_path / "other" / "impostor.key")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
+    server.socket = tls.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    origin = f"https://127.0.0.1:{server.server_address[1]}"
+    try:
+        with _context(playwright, federation, "operator", tmp_path, [origin]) as ctx:
+            page = ctx.new_page()
+            # execute
+            page.goto(origin + "/")
+            # assert: the connection was refused before any page of it was shown
+            assert "another federation" not in page.content()
+            assert "certificate" in page.content()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_loan_officer_reads_a_decision_with_its_reasons(
     federation: LocalFederation, playwright: object, tmp_path: Path
 ) -> None:
     url = federation.console_url("bank")
     with _context(playwright, federation, "bank-officer", tmp_path, ["bank"]) as ctx:
         page = ctx.new_page()
         page.goto(url + "/")
-        page.get_by_role("link", name="Decisions").click()
-        assert page.locator("h1").inner_text() == "Decisions"
+        _reach_by_keyboard(page, "Decisions")
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/decisions")
+        rows = page.locator("#decisions tbody tr")
+        assert rows.count() == 3
+        # an authorized firm: every holder answered, and the reasons are listed
+        rows.filter(has_text="APP-0").get_by_role("link").click()
+        assert page.locator("#outcome").inner_text() in ("approve", "refer", "decline")
+        assert page.locator("#reasons tbody tr").count() >= 1
+        assert page.locator("#reasons tbody tr").first.inner_text() != "none"
+        statuses = page.locator("#holders tbody tr td:nth-child(2)").all_inner_texts()
+        assert statuses == ["ok", "ok"]
+        _accessible(page)
+        _shot(page, tmp_path, "loan-officer")
+        # a firm that gave no authorization: the holders' refusals are the decision's gaps
+        page.get_by_role("link", name="All decisions").click()
+        rows.filter(has_text="APP-2").get_by_role("link").click()
+        assert "unauthorized" in page.locator("#gaps").inner_text()
+        # the watch list says this node monitors no book (no monitoring section here)
         page.get_by_role("link", name="Watch list").click()
         assert page.locator("h1").inner_text() == "Watch list"
         _accessible(page)
-        _shot(page, tmp_path, "loan-officer")
         # a loan officer has no auditor pages
         assert page.get_by_role("link", name="Audit").count() == 0

@@ -21,6 +21,7 @@ DEFAULT_EXAMPLES = 120
 RPC_EXAMPLES = 40
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(PARSERS))
 def test_parser_survives_fuzzing(name: str) -> None:
     stats = run(PARSERS[name](), PARSER_EXAMPLES.get(name, DEFAULT_EXAMPLES))
@@ -34,6 +35,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessFeder
         yield fed
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [f"rpc.{s}.{m}" for s, m, *_ in METHODS])
 def test_rpc_survives_fuzzing(servers: InProcessFederation, name: str) -> None:
     stats = run(rpc_targets(servers)[name](), RPC_EXAMPLES)

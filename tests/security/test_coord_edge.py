@@ -8,6 +8,7 @@ finding it covers is named in its docstring.
 
 from __future__ import annotations
 
+import random
 import stat
 import subprocess
 import time
@@ -21,6 +22,7 @@ from coordinator.local import LocalFederation
 from node.audit import LogReader
 from node.audit.checkpoint import Checkpoint, sign_checkpoint
 from node.crypto.envelope import seal
+from node.data import uscc
 from node.pki import identity_from_certificate, issue_certificate, load_identity_files
 from node.runtime.job_hooks import NodeJobHooks
 from node.state import PathEscape, confined
@@ -113,6 +115,22 @@ def test_job_id_with_control_characters_cannot_split_a_log_line(fed: LocalFedera
     assert marker not in err.details()  # the refusal does not echo the value either
     time.sleep(1)
     assert marker not in coordinator_log(fed)
+
+
+def test_a_job_id_shaped_like_a_credit_code_is_refused_without_echoing_it(
+    fed: LocalFederation,
+) -> None:
+    """Found by fuzzing: a job id with the shape of a firm's credit code (or an ID number) was
+    accepted, and then every access-log entry naming the job was refused as holding a raw
+    identifier, so the node's accesses for that job went unlogged."""
+    code = uscc.generate(random.Random(7))
+    request = coordinator_pb2.SubmitJobRequest(spec_yaml=CHECK_JOB.encode(), job_id=code)
+    err = _refusal(_stub(fed, "operator").SubmitJob, request, timeout=15)
+    assert err.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert "must not look like a unified social credit code" in err.details()
+    assert code not in err.details()
+    jobs = _stub(fed, "operator").ListJobs(coordinator_pb2.ListJobsRequest(), timeout=10).jobs
+    assert code not in [j.job_id for j in jobs]
 
 
 def test_identifiers_in_lookups_are_checked_too(fed: LocalFederation) -> None:

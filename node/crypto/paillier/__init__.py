@@ -5,7 +5,6 @@ from node.crypto.paillier.encoding import EncodingOverflow, decode, encode
 from node.crypto.paillier.exceptions import (
     InvalidCiphertext,
     InvalidKey,
-    KeyTooShort,
     PaillierError,
     PlaintextOutOfRange,
 )
@@ -32,7 +31,6 @@ __all__ = [
     "EncodingOverflow",
     "InvalidCiphertext",
     "InvalidKey",
-    "KeyTooShort",
     "PaillierError",
     "PlaintextOutOfRange",
     "PrivateKey",

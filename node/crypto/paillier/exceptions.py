@@ -49,15 +49,3 @@ class PlaintextOutOfRange(PaillierError, ValueError):
         )
         self.n_bits = n_bits
         self.position = position
-
-
-class KeyTooShort(PaillierError, ValueError):
-    """A key length below the project minimum was asked for without the explicit override."""
-
-    def __init__(self, n_bits: int, minimum: int) -> None:
-        super().__init__(
-            f"a {n_bits}-bit Paillier key is below the minimum of {minimum} bits; use at least "
-            f"{minimum} bits, or pass allow_weak=True for tests and demos only"
-        )
-        self.n_bits = n_bits
-        self.minimum = minimum

@@ -75,7 +75,7 @@ def month_starts(observation_month: date) -> list[date]:
 
 
 def _growth(cur: np.ndarray, prev: np.ndarray) -> np.ndarray:
-    return np.round((cur - prev) / np.maximum(prev, 1.0), 4)
+    return np.asarray(np.round((cur - prev) / np.maximum(prev, 1.0), 4))
 
 
 def _iso(days: np.ndarray, anchor: date) -> np.ndarray:

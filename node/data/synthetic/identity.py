@@ -60,7 +60,7 @@ def person_names(rng: np.random.Generator, n: int) -> np.ndarray:
     g1 = np.array(_GIVEN, dtype=object)[rng.integers(0, len(_GIVEN), n)]
     g2 = np.array(_GIVEN, dtype=object)[rng.integers(0, len(_GIVEN), n)]
     two = rng.random(n) < 0.6
-    return sur + g1 + np.where(two, g2, "")
+    return np.asarray(sur + g1 + np.where(two, g2, ""))
 
 
 def firm_names(rng: np.random.Generator, city: np.ndarray, trade: np.ndarray) -> np.ndarray:
@@ -68,7 +68,7 @@ def firm_names(rng: np.random.Generator, city: np.ndarray, trade: np.ndarray) ->
     n = len(city)
     brand = np.array(_BRAND, dtype=object)
     b = brand[rng.integers(0, len(brand), n)] + brand[rng.integers(0, len(brand), n)]
-    return city + b + trade + "有限公司"
+    return np.asarray(city + b + trade + "有限公司")
 
 
 def _digits(rng: np.random.Generator, n: int, width: int) -> np.ndarray:
@@ -89,7 +89,7 @@ def resident_ids(rng: np.random.Generator, division: np.ndarray, birth: list[dat
     body[:, 6:14] = np.array([[int(c) for c in b.strftime("%Y%m%d")] for b in birth])
     body[:, 14:] = _digits(rng, n, 3)
     check = _ID_CHECK[(body @ _ID_WEIGHTS) % 11]
-    return _join(body) + check.astype(object)
+    return np.asarray(_join(body) + check.astype(object))
 
 
 def id_check_character(first17: str) -> str:
@@ -101,7 +101,7 @@ def id_check_character(first17: str) -> str:
 def mobile_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
     """11-digit mainland mobile numbers."""
     prefix = _MOBILE_PREFIXES[rng.integers(0, len(_MOBILE_PREFIXES), n)].astype(object)
-    return prefix + _join(_digits(rng, n, 8))
+    return np.asarray(prefix + _join(_digits(rng, n, 8)))
 
 
 def luhn_check_digit(payload: np.ndarray) -> np.ndarray:
@@ -109,7 +109,7 @@ def luhn_check_digit(payload: np.ndarray) -> np.ndarray:
     rev = payload[:, ::-1].copy()
     doubled = rev[:, 0::2] * 2
     rev[:, 0::2] = np.where(doubled > 9, doubled - 9, doubled)
-    return (10 - rev.sum(axis=1) % 10) % 10
+    return np.asarray((10 - rev.sum(axis=1) % 10) % 10)
 
 
 def account_numbers(rng: np.random.Generator, n: int) -> np.ndarray:

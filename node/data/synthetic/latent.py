@@ -61,7 +61,7 @@ class LatentFirms:
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+    return np.asarray(1.0 / (1.0 + np.exp(-x)))
 
 
 def simulate_firms(rng: np.random.Generator, config: SyntheticConfig) -> LatentFirms:

@@ -64,7 +64,7 @@ def observe(rng: np.random.Generator, firms: LatentFirms, seen: np.ndarray | Non
     """
     true_h = firms.health
     h = true_h if seen is None else seen
-    n, months = h.shape
+    n, months = int(h.shape[0]), int(h.shape[1])
     ind = firms.industry
     rev_per_emp = np.array([row[3] for row in INDUSTRIES])[ind]
     kwh_per_emp = np.array([row[4] for row in INDUSTRIES])[ind]

@@ -200,7 +200,7 @@ def to_float(column: pd.Series, ctx: TransformContext, transform: str) -> np.nda
         The column holds non-numeric values (the message names the column, not the values).
     """
     if pd.api.types.is_bool_dtype(column.dtype) or pd.api.types.is_numeric_dtype(column.dtype):
-        return column.to_numpy(dtype="float64", na_value=np.nan)
+        return np.asarray(column.to_numpy(dtype="float64", na_value=np.nan))
     converted = pd.to_numeric(column, errors="coerce")
     bad = converted.isna() & column.notna()
     if bool(bad.any()):
@@ -210,7 +210,7 @@ def to_float(column: pd.Series, ctx: TransformContext, transform: str) -> np.nda
             f"{int(bad.sum())} values are not numbers",
             "use a string transformation (mask, hash, token) for this field or fix the data",
         )
-    return converted.to_numpy(dtype="float64", na_value=np.nan)
+    return np.asarray(converted.to_numpy(dtype="float64", na_value=np.nan))
 
 
 def like_numeric(values: np.ndarray, column: pd.Series) -> pd.Series:

@@ -45,7 +45,7 @@ def hmac_sha256_many(key: bytes, messages: list[bytes]) -> np.ndarray:
     block = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")
     inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
     outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
-    out = []
+    out: list[bytes] = []
     append = out.append
     for message in messages:
         i = inner.copy()

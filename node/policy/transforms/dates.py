@@ -33,7 +33,7 @@ def to_days(column: pd.Series) -> np.ndarray:
         if bool(retry.any()):
             parsed[retry] = pd.to_datetime(text[retry], errors="coerce", format="ISO8601")
     days = parsed.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
-    return days
+    return np.asarray(days)
 
 
 def from_days(days: np.ndarray, column: pd.Series) -> pd.Series:

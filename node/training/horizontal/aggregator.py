@@ -4,9 +4,12 @@ Per round and phase (``update``, then ``eval``) it waits until the round deadlin
 bank's contribution, checks it (format, key fingerprint, ciphertext count and range), adds
 the accepted ones, and returns the sum — with the list of banks it covers — to every bank.
 A bank that is gone, late or sends something malformed is left out of that round only. If
-fewer than ``quorum`` banks were accepted the round, and the job, fail with ``QuorumNotMet``.
-The coordinator's checkpoints hold round numbers, bank names and aggregate metrics — never a
-bank's update, in any form.
+fewer than ``quorum`` banks were accepted the round, and the job, fail with ``QuorumNotMet``;
+a bank whose local trainer failed says so at once and the job fails with ``BankFailed``.
+After each round it decides, from the federated validation metrics alone, which round's model
+the banks keep and whether training goes on (``node.training.selection``). The coordinator's
+checkpoints hold round numbers, bank names and aggregate metrics — never a bank's update, in
+any form.
 """
 
 from __future__ import annotations
@@ -16,11 +19,14 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from node.jobs.hooks import JobHooks
 from node.training.horizontal.encoding import EvalCodec, UpdateCodec
+from node.training.horizontal.evaluation import SPLITS
 from node.training.horizontal.exceptions import (
+    BankFailed,
     InvalidContribution,
     MalformedMessage,
     QuorumNotMet,
@@ -28,6 +34,8 @@ from node.training.horizontal.exceptions import (
 )
 from node.training.horizontal.keys import scheme_for_aggregator
 from node.training.horizontal.messages import (
+    control_message,
+    parse_failed,
     parse_metrics,
     parse_public_key_message,
     parse_resume,
@@ -36,7 +44,10 @@ from node.training.horizontal.messages import (
 from node.training.horizontal.scheme import SumScheme
 from node.training.horizontal.spec import HorizontalSpec
 from node.training.horizontal.wire import KIND_VECTOR, header_bytes, recv_vector, send_vector
+from node.training.selection import Selection
 from node.transport.channel import ChannelError, ChannelTimeout, PartyChannel, PartyUnavailable
+
+_SLICE_S = 0.25
 
 log = logging.getLogger("fedcredit.training.horizontal.aggregator")
 
@@ -49,15 +60,21 @@ class AggregatorResult:
 
     start_round: int
     rounds_completed: int
+    kept_round: int
+    stopped: str
     history: list[dict[str, Any]]
     rejected: list[dict[str, Any]]
+    final: dict[str, float]
 
     def summary(self) -> dict[str, Any]:
         return {
             "start_round": self.start_round,
             "rounds_completed": self.rounds_completed,
+            "kept_round": self.kept_round,
+            "stopped": self.stopped,
             "history": self.history,
             "rejected": self.rejected,
+            "final": self.final,
         }
 
 
@@ -68,14 +85,40 @@ class _Aggregator:
         self.rejected: list[dict[str, Any]] = []
         self.round = 0
 
-    def broadcast(self, make: Callable[[str], None]) -> None:
+    def broadcast(self, make: Callable[[str], object]) -> None:
         for bank in self.spec.banks:
             try:
                 make(bank)
             except ChannelError as exc:
                 log.warning("could not reach %s: %s", bank, exc)
 
-    def resume(self) -> tuple[int, list[dict[str, Any]]]:
+    def _await(self, bank: str, topic: str, r: int, deadline: float) -> bytes:
+        """Wait for ``topic`` from ``bank`` until ``deadline``; a failure notice ends it early.
+
+        Raises
+        ------
+        BankFailed
+            The bank reported that its local trainer failed this round.
+        ChannelTimeout, PartyUnavailable
+            The deadline passed, or the bank is gone.
+        """
+        while True:
+            # at least one short look even past the deadline: a contribution that arrived in
+            # time is taken whatever order the banks are read in
+            remaining = max(0.001, deadline - time.monotonic())
+            try:
+                return self.channel.recv(bank, topic, timeout=min(_SLICE_S, remaining))
+            except ChannelTimeout:
+                if time.monotonic() >= deadline:
+                    raise
+            try:
+                notice = self.channel.recv(bank, "hfl/failed", timeout=0)
+            except ChannelTimeout:
+                continue
+            failed_round, reason = parse_failed(notice, bank, "hfl/failed")
+            raise BankFailed(bank, failed_round, reason)
+
+    def resume(self) -> tuple[int, list[dict[str, Any]], Selection]:
         own = int(self.hooks.load_checkpoint("latest") or b"0")
         deadline = time.monotonic() + self.spec.round_timeout_s
         reported: list[int] = []
@@ -93,11 +136,40 @@ class _Aggregator:
         start = min([own, *reported])
         self.broadcast(lambda b: self.channel.send(b, "hfl/start", start_message(start)))
         history: list[dict[str, Any]] = []
+        selection = Selection()
         if start > 0:
-            blob = self.hooks.load_checkpoint(f"round-{start}")
-            history = list(json.loads(blob or b"{}").get("history", []))
+            saved = json.loads(self.hooks.load_checkpoint(f"round-{start}") or b"{}")
+            history = list(saved.get("history", []))
+            selection = Selection(**saved.get("selection", {}))
         self.hooks.record("horizontal_resume", {"start_round": start, "banks": len(reported)})
-        return start, history
+        return start, history, selection
+
+    def decide(self, r: int, metrics: dict[str, float], selection: Selection) -> tuple[bool, str]:
+        """Keep this round's model or not, and stop or not (``node.training.selection``).
+
+        The score is the federated validation AUC with its standard error; a trainer that
+        cannot score (a Flower client without a scorer) is judged on validation loss alone.
+        """
+        if "val_auc" in metrics:
+            selection.observe(r, metrics["val_auc"], metrics.get("val_auc_se", 0.0))
+        else:
+            selection.observe(r, -metrics.get("val_loss", 0.0), 0.0)
+        if self.spec.patience and selection.wait >= self.spec.patience:
+            return True, "early_stopping"
+        return r == self.spec.rounds, "max_rounds"
+
+    def final(self, banks: list[str]) -> dict[str, float]:
+        """The kept round's test figures, as every bank computed them from the same sums."""
+        deadline = time.monotonic() + self.spec.round_timeout_s
+        for bank in banks:
+            try:
+                payload = self.channel.recv(
+                    bank, "hfl/final", timeout=max(0.001, deadline - time.monotonic())
+                )
+                return parse_metrics(payload, bank, "hfl/final")
+            except (PartyUnavailable, ChannelTimeout, MalformedMessage) as exc:
+                log.warning("no final figures from %s (%s)", bank, type(exc).__name__)
+        return {}
 
     def phase(self, scheme: SumScheme, name: str, r: int, count: int) -> list[str]:
         deadline = time.monotonic() + self.spec.round_timeout_s
@@ -106,8 +178,9 @@ class _Aggregator:
         topic = f"hfl/{name}/{r}"
         for bank in self.spec.banks:
             try:
+                head = self._await(bank, topic, r, deadline)  # or the bank's failure notice
                 header, blobs = recv_vector(
-                    self.channel, bank, topic, deadline, CONTRIBUTION_FIELDS
+                    self.channel, bank, topic, deadline, CONTRIBUTION_FIELDS, head
                 )
                 if header["round"] != r:
                     raise InvalidContribution("contribution is for another round")
@@ -179,15 +252,17 @@ class _Aggregator:
 
     def run(self) -> AggregatorResult:
         spec = self.spec
-        payload = self.channel.recv(spec.key_holder, "hfl/public-key", timeout=self.wait)
+        # the key holder's trainer gives the initial model: a failure there is reported too
+        payload = self._await(spec.key_holder, "hfl/public-key", 0, time.monotonic() + self.wait)
         name, fingerprint, public, n_params = parse_public_key_message(
             payload, spec.key_holder, "hfl/public-key"
         )
         scheme = scheme_for_aggregator(spec, name, public)
         if scheme.fingerprint != fingerprint:
             raise MalformedMessage(spec.key_holder, "hfl/public-key", "fingerprint mismatch")
-        start, history = self.resume()
+        start, history, selection = self.resume()
         parties = len(spec.banks)
+        stopped, last, eval_banks = "max_rounds", start, list(spec.banks)
         for r in range(start + 1, spec.rounds + 1):
             update = UpdateCodec(
                 n_params,
@@ -199,22 +274,42 @@ class _Aggregator:
             )
             self.round = r
             banks = self.phase(scheme, "update", r, update.plaintexts)
-            splits = ("val", "test") if r == spec.rounds else ("val",)
             evaluation = EvalCodec(
-                spec.eval_bins, spec.max_samples_per_bank, parties, spec.key_bits, splits
+                spec.eval_bins, spec.max_samples_per_bank, parties, spec.key_bits, SPLITS
             )
             eval_banks = self.phase(scheme, "eval", r, evaluation.plaintexts)
             metrics = self.metrics(r, eval_banks)
+            stop, reason = self.decide(r, metrics, selection)
+            control = control_message(stop, selection.best_epoch, reason)
+            topic = f"hfl/control/{r}"
+            self.broadcast(partial(self.channel.send, topic=topic, payload=control))
             entry = {"round": r, "banks": banks, "eval_banks": eval_banks, **metrics}
             history.append(entry)
-            state = {"round": r, "history": history, "fingerprint": scheme.fingerprint}
+            state = {
+                "round": r,
+                "history": history,
+                "fingerprint": scheme.fingerprint,
+                "selection": vars(selection),
+            }
             self.hooks.save_checkpoint(f"round-{r}", json.dumps(state).encode())
             self.hooks.save_checkpoint("latest", str(r).encode())
             self.hooks.record(
                 "horizontal_round", {"round": r, "banks": len(banks), "eval_banks": len(eval_banks)}
             )
             self.hooks.progress("round", r, spec.rounds, metrics)
-        return AggregatorResult(start, spec.rounds - start, history, self.rejected)
+            last = r
+            if stop:
+                stopped = reason
+                break
+        return AggregatorResult(
+            start_round=start,
+            rounds_completed=last - start,
+            kept_round=selection.best_epoch,
+            stopped=stopped,
+            history=history,
+            rejected=self.rejected,
+            final=self.final(eval_banks),
+        )
 
 
 def run_aggregator(

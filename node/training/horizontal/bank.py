@@ -1,8 +1,9 @@
 """The bank role: train locally, send an encrypted update, apply the decrypted federated sum.
 
 See ``docs/protocols/horizontal.md`` for the message flow. A bank never sends anything to the
-coordinator in the clear but its latest checkpoint number and the federation's aggregate
-metrics (identical at every bank, computed from sums).
+coordinator in the clear but its latest checkpoint number, the federation's aggregate metrics
+(identical at every bank, computed from sums) and, if its local trainer fails, a value-free
+notice of where and what kind of error, so the job stops at once instead of at a deadline.
 """
 
 from __future__ import annotations
@@ -10,17 +11,25 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from node.crypto.paillier.packing import PackingError
 from node.jobs.hooks import JobHooks
+from node.training.calibration import PlattScaling
 from node.training.horizontal.encoding import DecodeError, EvalCodec, UpdateCodec
-from node.training.horizontal.evaluation import federated_metrics
+from node.training.horizontal.evaluation import (
+    SPLITS,
+    federated_metrics,
+    histogram_calibration,
+    histogram_report,
+)
 from node.training.horizontal.exceptions import (
     AggregateCorrupted,
     InvalidContribution,
@@ -31,8 +40,10 @@ from node.training.horizontal.exceptions import (
 )
 from node.training.horizontal.keys import new_scheme, scheme_for_bank
 from node.training.horizontal.messages import (
+    failed_message,
     key_message,
     metrics_message,
+    parse_control,
     parse_key_message,
     parse_start,
     public_key_message,
@@ -40,8 +51,9 @@ from node.training.horizontal.messages import (
 )
 from node.training.horizontal.params import Parameters, flatten, shapes_of, unflatten
 from node.training.horizontal.scheme import SumScheme
+from node.training.horizontal.server import ServerOptimizer, ServerState
 from node.training.horizontal.spec import HorizontalSpec
-from node.training.horizontal.trainer import LocalTrainer
+from node.training.horizontal.trainer import Config, EvalCounts, FitResult, LocalTrainer
 from node.training.horizontal.wire import recv_vector, send_vector
 from node.transport.channel import ChannelError, PartyChannel
 
@@ -49,16 +61,26 @@ log = logging.getLogger("fedcredit.training.horizontal.bank")
 
 COORDINATOR = "coordinator"
 AGGREGATE_FIELDS = {"round": int, "status": str, "banks": list, "count": int, "reported": int}
+T = TypeVar("T")
 
 
 @dataclass
 class BankResult:
-    """What one bank ends with. ``summary()`` is the JSON-able part for the coordinator."""
+    """What one bank ends with. ``summary()`` is the JSON-able part for the coordinator.
+
+    ``parameters`` are the kept round's (the latest within one standard error of the best
+    federated validation AUC); ``final_metrics`` that round's test figures (validation's when no
+    bank holds a test set), with the calibrated PDs' log-loss and Brier score.
+    """
 
     start_round: int
     rounds_completed: int
+    kept_round: int
+    stopped: str
     history: list[dict[str, Any]]
     final_metrics: dict[str, float]
+    probabilities: dict[str, Any]
+    calibration: PlattScaling
     bytes_sent_per_round: list[int]
     update_bytes_per_round: list[int]
     parameters: Parameters = field(repr=False)
@@ -67,27 +89,84 @@ class BankResult:
         return {
             "start_round": self.start_round,
             "rounds_completed": self.rounds_completed,
+            "kept_round": self.kept_round,
+            "stopped": self.stopped,
             "history": self.history,
             "final_metrics": self.final_metrics,
+            "probabilities": self.probabilities,
             "bytes_sent_per_round": self.bytes_sent_per_round,
             "update_bytes_per_round": self.update_bytes_per_round,
         }
 
 
-def _checkpoint(
-    round_number: int, vector: NDArray[np.float64], history: list[dict[str, Any]]
-) -> bytes:
-    head = json.dumps({"round": round_number, "history": history}).encode()
-    return len(head).to_bytes(4, "big") + head + vector.astype("<f8").tobytes()
+def _counts_to_json(counts: EvalCounts | None) -> dict[str, Any] | None:
+    if counts is None:
+        return None
+    return {
+        "pos": counts.pos.tolist(),
+        "neg": counts.neg.tolist(),
+        "loss_sum": counts.loss_sum,
+        "n": counts.n,
+    }
 
 
-def _restore(blob: bytes, size: int) -> tuple[NDArray[np.float64], list[dict[str, Any]]]:
-    n = int.from_bytes(blob[:4], "big")
-    head = json.loads(blob[4 : 4 + n])
-    vector = np.frombuffer(blob[4 + n :], dtype="<f8").astype(np.float64)
-    if vector.size != size:
-        raise TrainerError("checkpointed model has another size than the job's model")
-    return vector, list(head["history"])
+def _counts_from_json(raw: dict[str, Any] | None) -> EvalCounts | None:
+    if raw is None:
+        return None
+    return EvalCounts(
+        np.array(raw["pos"], dtype=np.int64),
+        np.array(raw["neg"], dtype=np.int64),
+        float(raw["loss_sum"]),
+        int(raw["n"]),
+    )
+
+
+@dataclass
+class BankState:
+    """A bank's resumable state: the global model, the server step's state and the kept round.
+
+    The kept round's summed validation and test counts (aggregates every bank holds) travel
+    with it, since the final calibration and report come from them.
+    """
+
+    round: int
+    vector: NDArray[np.float64]
+    server: ServerState
+    history: list[dict[str, Any]] = field(default_factory=list)
+    kept_round: int = 0
+    kept_vector: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    kept_counts: dict[str, EvalCounts | None] = field(default_factory=dict)
+
+    def to_bytes(self) -> bytes:
+        head = json.dumps(
+            {
+                "round": self.round,
+                "history": self.history,
+                "server": self.server.to_dict(),
+                "kept_round": self.kept_round,
+                "kept_counts": {k: _counts_to_json(v) for k, v in self.kept_counts.items()},
+            }
+        ).encode()
+        vectors = np.concatenate([self.vector, self.kept_vector]).astype("<f8").tobytes()
+        return len(head).to_bytes(4, "big") + head + vectors
+
+    @classmethod
+    def from_bytes(cls, blob: bytes, size: int) -> BankState:
+        """Raises ``TrainerError`` when the checkpoint holds a model of another size."""
+        n = int.from_bytes(blob[:4], "big")
+        head = json.loads(blob[4 : 4 + n])
+        vectors = np.frombuffer(blob[4 + n :], dtype="<f8").astype(np.float64)
+        if vectors.size != 2 * size:
+            raise TrainerError("checkpointed model has another size than the job's model")
+        return cls(
+            round=int(head["round"]),
+            vector=vectors[:size].copy(),
+            server=ServerState.from_dict(head["server"]),
+            history=list(head["history"]),
+            kept_round=int(head["kept_round"]),
+            kept_vector=vectors[size:].copy(),
+            kept_counts={k: _counts_from_json(v) for k, v in head["kept_counts"].items()},
+        )
 
 
 class _Bank:
@@ -108,12 +187,27 @@ class _Bank:
         )
         self.name = channel.party
         self.wait = 2 * spec.round_timeout_s + 30.0
+        self.server = ServerOptimizer(
+            spec.server_optimizer, spec.server_learning_rate, spec.server_tau
+        )
+
+    def _local(self, r: int, stage: str, call: Callable[[], T]) -> T:
+        """Run the local trainer; on failure tell the coordinator at once, without values."""
+        try:
+            return call()
+        except Exception as exc:
+            reason = f"{stage} raised {type(exc).__name__}"
+            log.warning("round %d: the local trainer failed (%s)", r, reason)
+            report_failure(self.channel, r, reason)
+            if isinstance(exc, TrainerError):
+                raise
+            raise TrainerError(reason) from exc
 
     def setup_keys(self) -> tuple[SumScheme, tuple[tuple[int, ...], ...], NDArray[np.float64]]:
         spec = self.spec
         if self.name == spec.key_holder:
             scheme, secret, public = new_scheme(spec, self.pool)
-            initial = self.trainer.get_parameters()
+            initial = self._local(0, "get_parameters", self.trainer.get_parameters)
             shapes, vector = shapes_of(initial), flatten(initial)
             message = key_message(spec.encryption, secret, shapes, vector)
             for other in spec.banks:
@@ -154,9 +248,7 @@ class _Bank:
             raise MalformedMessage(COORDINATOR, topic, exc.reason) from None
         return scheme.open(items), banks
 
-    def run(self) -> BankResult:
-        spec = self.spec
-        scheme, shapes, vector = self.setup_keys()
+    def _resume(self, vector: NDArray[np.float64]) -> tuple[int, BankState]:
         latest = int(self.hooks.load_checkpoint("latest") or b"0")
         self.channel.send(COORDINATOR, "hfl/resume", resume_message(latest))
         start = parse_start(
@@ -165,40 +257,41 @@ class _Bank:
             "hfl/start",
             latest,
         )
-        history: list[dict[str, Any]] = []
-        if start > 0:
-            blob = self.hooks.load_checkpoint(f"round-{start}")
-            if blob is None:
-                raise MalformedMessage(
-                    COORDINATOR, "hfl/start", "asks for a round never saved here"
-                )
-            vector, history = _restore(blob, vector.size)
-        parties = len(spec.banks)
+        if start == 0:
+            state = BankState(0, vector, ServerState.start(vector.size, self.spec.server_tau))
+            return 0, state
+        blob = self.hooks.load_checkpoint(f"round-{start}")
+        if blob is None:
+            raise MalformedMessage(COORDINATOR, "hfl/start", "asks for a round never saved here")
+        return start, BankState.from_bytes(blob, vector.size)
+
+    def run(self) -> BankResult:
+        spec = self.spec
+        scheme, shapes, vector = self.setup_keys()
+        start, state = self._resume(vector)
         codec = UpdateCodec(
             vector.size,
             spec.clip,
             spec.frac_bits,
             spec.max_samples_per_bank,
-            parties,
+            len(spec.banks),
             spec.key_bits,
         )
-        final: dict[str, float] = {}
         sent: list[int] = []
         update_sent: list[int] = []
+        stopped = "max_rounds"
         for r in range(start + 1, spec.rounds + 1):
-            bytes_sent = 0
-            fit = self.trainer.fit(
-                unflatten(vector, shapes),
-                {
-                    "server_round": r,
-                    "local_epochs": spec.local_epochs,
-                    "batch_size": spec.batch_size,
-                    "learning_rate": spec.learning_rate,
-                    "proximal_mu": spec.mu,
-                },
-            )
-            delta = flatten(fit.parameters) - vector
-            if delta.size != vector.size:
+            config: Config = {
+                "server_round": r,
+                "local_epochs": spec.local_epochs,
+                "batch_size": spec.batch_size,
+                "learning_rate": spec.learning_rate,
+                "proximal_mu": spec.mu,
+            }
+            params = unflatten(state.vector, shapes)
+            fit: FitResult = self._local(r, "fit", partial(self.trainer.fit, params, config))
+            delta = flatten(fit.parameters) - state.vector
+            if delta.size != state.vector.size:
                 raise TrainerError("fit returned parameters of another shape")
             try:
                 plaintexts = codec.encode(delta, fit.num_examples)
@@ -208,51 +301,105 @@ class _Bank:
             update_bytes = send_vector(
                 self.channel, COORDINATOR, f"hfl/update/{r}", header, scheme.seal(plaintexts)
             )
-            bytes_sent += update_bytes
             summed, banks = self.recv_sum(scheme, "update", r, codec.plaintexts)
             try:
                 mean, _ = codec.decode(summed)
             except DecodeError:
                 raise AggregateCorrupted(r, "update") from None
-            vector = vector + mean
-            metrics, used = self.evaluate(scheme, r, vector, shapes)
-            bytes_sent += used
+            state.vector = self.server.apply(state.vector, mean, state.server)
+            counts, used = self.evaluate(scheme, r, state.vector, shapes)
+            metrics: dict[str, float] = {}
+            val = counts.get("val")
+            if val is not None:
+                metrics = federated_metrics(val.pos, val.neg, val.loss_sum, val.n, "val")
+                metrics["val_pos"] = float(val.pos.sum())
             metrics["banks_reporting"] = float(len(banks))
             payload = metrics_message(metrics)
             self.channel.send(COORDINATOR, f"hfl/metrics/{r}", payload)
-            bytes_sent += len(payload)
-            history.append({"round": r, "banks": banks, **metrics})
-            self.hooks.save_checkpoint(f"round-{r}", _checkpoint(r, vector, history))
+            name = f"hfl/control/{r}"
+            stop, kept, reason = parse_control(
+                self.channel.recv(COORDINATOR, name, timeout=self.wait), COORDINATOR, name, r
+            )
+            if kept == r:
+                state.kept_round, state.kept_vector = r, state.vector.copy()
+                state.kept_counts = dict(counts)
+            state.round = r
+            state.history.append({"round": r, "banks": banks, **metrics})
+            self.hooks.save_checkpoint(f"round-{r}", state.to_bytes())
             self.hooks.save_checkpoint("latest", str(r).encode())
             self.hooks.progress("round", r, spec.rounds, metrics)
             self.hooks.record(
                 "training_use",
                 {"job_type": "horizontal", "round": r, "examples": fit.num_examples},
             )
-            sent.append(bytes_sent)
+            sent.append(update_bytes + used + len(payload))
             update_sent.append(update_bytes)
-            final = {k: v for k, v in metrics.items() if k.startswith("test_")}
             log.info("round %d done with %d banks", r, len(banks))
+            if stop:
+                stopped = reason
+                break
+        return self._final(start, state, shapes, stopped, sent, update_sent)
+
+    def _final(
+        self,
+        start: int,
+        state: BankState,
+        shapes: tuple[tuple[int, ...], ...],
+        stopped: str,
+        sent: list[int],
+        update_sent: list[int],
+    ) -> BankResult:
+        """Calibrate on the kept round's validation sums; report on its test sums."""
+        val = state.kept_counts.get("val")
+        test = state.kept_counts.get("test")
+        reported = test if test is not None and test.n > 0 else val
+        split = "test" if reported is test else "val"
+        final: dict[str, float] = {}
+        probabilities: dict[str, Any] = {}
+        calibration = PlattScaling()
+        if reported is not None:
+            final = federated_metrics(
+                reported.pos, reported.neg, reported.loss_sum, reported.n, split
+            )
+            has_hist = val is not None and val.pos.size and reported.pos.size
+            if has_hist and val is not None:
+                if self.spec.calibration == "platt":
+                    calibration = histogram_calibration(val.pos, val.neg)
+                probabilities = histogram_report(reported.pos, reported.neg, calibration)
+                final[f"{split}_log_loss"] = probabilities["log_loss"]
+                final[f"{split}_brier"] = probabilities["brier"]
+        self.channel.send(COORDINATOR, "hfl/final", metrics_message(final))
         return BankResult(
             start_round=start,
-            rounds_completed=spec.rounds - start,
-            history=history,
+            rounds_completed=state.round - start,
+            kept_round=state.kept_round,
+            stopped=stopped,
+            history=state.history,
             final_metrics=final,
+            probabilities=probabilities,
+            calibration=calibration,
             bytes_sent_per_round=sent,
             update_bytes_per_round=update_sent,
-            parameters=unflatten(vector, shapes),
+            parameters=unflatten(state.kept_vector, shapes),
         )
 
     def evaluate(
-        self, scheme: SumScheme, r: int, vector: NDArray[np.float64], shapes: Any
-    ) -> tuple[dict[str, float], int]:
+        self,
+        scheme: SumScheme,
+        r: int,
+        vector: NDArray[np.float64],
+        shapes: tuple[tuple[int, ...], ...],
+    ) -> tuple[dict[str, EvalCounts | None], int]:
+        """Sum every bank's validation and test counts for the round's model."""
         spec = self.spec
-        splits = ("val", "test") if r == spec.rounds else ("val",)
         codec = EvalCodec(
-            spec.eval_bins, spec.max_samples_per_bank, len(spec.banks), spec.key_bits, splits
+            spec.eval_bins, spec.max_samples_per_bank, len(spec.banks), spec.key_bits, SPLITS
         )
         params = unflatten(vector, shapes)
-        counts = {s: self.trainer.evaluate(params, s, spec.eval_bins) for s in splits}
+        counts = {
+            s: self._local(r, "evaluate", partial(self.trainer.evaluate, params, s, spec.eval_bins))
+            for s in SPLITS
+        }
         try:
             plaintexts = codec.encode(counts)
         except PackingError as exc:
@@ -266,10 +413,18 @@ class _Bank:
             decoded = codec.decode(summed)
         except DecodeError:
             raise AggregateCorrupted(r, "eval") from None
-        metrics: dict[str, float] = {}
-        for split, (total, _contributors, _with_hist) in decoded.items():
-            metrics.update(federated_metrics(total.pos, total.neg, total.loss_sum, total.n, split))
-        return metrics, used
+        return {
+            split: (total if contributors else None)
+            for split, (total, contributors, _) in decoded.items()
+        }, used
+
+
+def report_failure(channel: PartyChannel, round_number: int, reason: str) -> None:
+    """Tell the coordinator at once that this bank cannot go on, and why (no values)."""
+    try:
+        channel.send(COORDINATOR, "hfl/failed", failed_message(round_number, reason))
+    except ChannelError:
+        log.warning("could not tell the coordinator that the local trainer failed")
 
 
 def run_bank(
@@ -294,6 +449,8 @@ def run_bank(
     ------
     QuorumNotMet
         The coordinator reported that a round did not reach quorum.
+    TrainerError
+        The local trainer failed; the coordinator was told at once (a value-free reason).
     JobAborted
         The coordinator stopped the job on an error of its own.
     AggregateCorrupted

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from node.jobs import exceptions as jobs
+
 
 class HorizontalError(Exception):
     """Base class for horizontal-training failures a user or operator can act on."""
 
 
-class JobSpecError(HorizontalError):
+class JobSpecError(HorizontalError, jobs.JobSpecError):
     """The ``horizontal`` section of a job file is missing, malformed or inconsistent.
 
     Attributes
@@ -19,9 +21,8 @@ class JobSpecError(HorizontalError):
     """
 
     def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"job file horizontal.{field}: {problem}")
+        jobs.JobSpecError.__init__(self, "job file", problem, path=f"horizontal.{field}")
         self.field = field
-        self.problem = problem
 
 
 class MalformedMessage(HorizontalError):
@@ -120,3 +121,20 @@ class JobAborted(HorizontalError):
         )
         self.round = round_number
         self.phase = phase
+
+
+class BankFailed(HorizontalError):
+    """A bank's local trainer failed; the bank told the coordinator at once, naming why.
+
+    ``reason`` says where and what kind of error (e.g. ``fit raised ValueError``), never a
+    value: the bank's own log has the detail.
+    """
+
+    def __init__(self, bank: str, round_number: int, reason: str) -> None:
+        super().__init__(
+            f"bank {bank!r} failed in round {round_number}: {reason}; fix its client (see that "
+            "node's log) and resubmit — the job resumes from the last completed round"
+        )
+        self.bank = bank
+        self.round = round_number
+        self.reason = reason

@@ -10,25 +10,37 @@ must end with the same columns)::
       bank_b: {dataset: loans_2024, label: default_12m, test_dataset: loans_2025q1}
     horizontal: {model: {kind: lr}, rounds: 10, quorum: 2}
 
+A bank may train its own Flower client instead of the built-in model::
+
+    horizontal:
+      flower: {client: "my_bank.client_app:app", run_config: {lr: 0.01}}
+
 The fields a bank uses pass its policy engine for the purpose ``"training"`` first.
 """
 
 from __future__ import annotations
 
+import json
+import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from node.jobs.context import PartyContext
 from node.jobs.hooks import JobHooks
 from node.jobs.spec import JobFile
 from node.training.horizontal.aggregator import run_aggregator
-from node.training.horizontal.bank import run_bank
-from node.training.horizontal.data import split_bank_data
+from node.training.horizontal.bank import BankResult, report_failure, run_bank
+from node.training.horizontal.data import prepare_bank_data
 from node.training.horizontal.exceptions import JobSpecError
+from node.training.horizontal.flower_adapter import FlowerTrainer, client_context, load_reference
 from node.training.horizontal.local import TorchTrainer
-from node.training.horizontal.spec import parse_horizontal_spec
+from node.training.horizontal.spec import FlowerSpec, HorizontalSpec, parse_horizontal_spec
+from node.training.horizontal.trainer import LocalTrainer
+from node.training.preprocess import Transform
 from node.transport.channel import PartyChannel
 
 PURPOSE = "training"
@@ -56,6 +68,8 @@ def run_horizontal_party(ctx: PartyContext) -> dict[str, Any]:
         The job file is malformed or names a column the dataset lacks.
     KeyError
         The dataset is unknown to this node.
+    TrainerError
+        The job names a Flower client this node does not allow, or it fails.
     Exception
         Whatever the node's policy engine raises when the fields may not be used.
     """
@@ -69,19 +83,100 @@ def run_horizontal_party(ctx: PartyContext) -> dict[str, Any]:
     if missing:
         raise JobSpecError(f"parties.{ctx.party}", f"dataset lacks columns {missing}")
     ctx.gate.check(settings["dataset"], [label, *features], PURPOSE)
-    x = frame[features].to_numpy(dtype=np.float32)
-    y = frame[label].to_numpy().astype(np.float32)
-    test = None
+    test_frame = None
     if settings.get("test_dataset"):
         test_frame = ctx.datasets.frame(settings["test_dataset"])
         ctx.gate.check(settings["test_dataset"], [label, *features], PURPOSE)
-        test = (
-            test_frame[features].to_numpy(dtype=np.float32),
-            test_frame[label].to_numpy().astype(np.float32),
-        )
-    data = split_bank_data(x, y, float(settings.get("validation_fraction", 0.2)), spec.seed, test)
-    trainer = TorchTrainer(spec, data, seed=spec.seed + spec.banks.index(ctx.party))
-    return run_bank(ctx.channel, ctx.hooks, spec, trainer, ctx.pool).summary()
+    fraction = float(settings.get("validation_fraction", 0.2))
+    index = spec.banks.index(ctx.party)
+    trainer: LocalTrainer
+    transform = None
+    try:
+        if spec.flower is not None:
+            trainer = _flower_trainer(
+                ctx, spec.flower, frame, test_frame, features, label, fraction
+            )
+        else:
+            data, transform = prepare_bank_data(
+                frame, list(features), label, fraction, spec.seed, spec.preprocess, test_frame
+            )
+            trainer = TorchTrainer(spec, data, seed=spec.seed + index)
+    except Exception as exc:
+        # the others would otherwise wait for this bank until the round deadline
+        report_failure(ctx.channel, 0, f"setup raised {type(exc).__name__}")
+        raise
+    result = run_bank(ctx.channel, ctx.hooks, spec, trainer, ctx.pool)
+    if ctx.workdir is not None and transform is not None:
+        _keep_model(ctx, spec, result, transform)
+    return result.summary()
+
+
+def _flower_trainer(
+    ctx: PartyContext,
+    flower: FlowerSpec,
+    frame: pd.DataFrame,
+    test_frame: pd.DataFrame | None,
+    features: list[str],
+    label: str,
+    fraction: float,
+) -> FlowerTrainer:
+    """The job's Flower client, given this bank's policy-checked columns as CSV files.
+
+    Flower clients load their own data; the node hands them only the columns its policy
+    allowed for training (written 0600 under the node's job folder), through the context's
+    ``node_config``: ``data-path``, ``test-path`` (empty without a test set), ``label``,
+    ``features`` (comma-separated) and ``validation-fraction``.
+    """
+    folder = (ctx.workdir or Path(tempfile.mkdtemp(prefix="fedcredit-flower-"))) / "flower"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, table in (("data", frame), ("test", test_frame)):
+        if table is None:
+            paths[name] = ""
+            continue
+        path = folder / f"{ctx.job_id}-{ctx.party}-{name}.csv"
+        path.touch(mode=0o600)
+        table[[*features, label]].to_csv(path, index=False)
+        paths[name] = str(path)
+    context = client_context(
+        ctx.parties.index(ctx.party),
+        len(ctx.parties),
+        {
+            "data-path": paths["data"],
+            "test-path": paths["test"],
+            "label": label,
+            "features": ",".join(features),
+            "validation-fraction": fraction,
+        },
+        flower.run_config,
+    )
+    client = load_reference(flower.client)
+    initial = load_reference(flower.initial)() if flower.initial else None
+    scorer = None
+    if flower.scorer:
+        score = load_reference(flower.scorer)
+        scorer = lambda params, split: score(params, split, context)  # noqa: E731
+    return FlowerTrainer(client, initial, scorer, context)
+
+
+def _keep_model(
+    ctx: PartyContext, spec: HorizontalSpec, result: BankResult, transform: Transform
+) -> None:
+    """The bank's copy of the kept global model with its own preparation and the calibration."""
+    assert ctx.workdir is not None
+    path = ctx.workdir / "models" / f"{ctx.job_id}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = {
+        "format": "fedcredit.horizontal.model/1",
+        "job_id": ctx.job_id,
+        "party": ctx.party,
+        "model": {"kind": spec.model.kind, "hidden": list(spec.model.hidden)},
+        "kept_round": result.kept_round,
+        "parameters": [np.asarray(p).tolist() for p in result.parameters],
+        "transform": transform.to_dict(),
+        "calibration": result.calibration.to_dict(),
+    }
+    path.write_text(json.dumps(part))
 
 
 def run_horizontal_coordinator(

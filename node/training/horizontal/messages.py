@@ -12,6 +12,8 @@ from numpy.typing import NDArray
 
 from node.training.horizontal.exceptions import MalformedMessage
 from node.training.horizontal.wire import (
+    KIND_CONTROL,
+    KIND_FAILED,
     KIND_KEY,
     KIND_METRICS,
     KIND_PUBLIC_KEY,
@@ -141,3 +143,29 @@ def parse_metrics(payload: bytes, sender: str, topic: str) -> dict[str, float]:
     ):
         raise MalformedMessage(sender, topic, "metrics must be at most 64 name: number pairs")
     return {k: float(v) for k, v in raw.items()}
+
+
+def control_message(stop: bool, kept_round: int, reason: str) -> bytes:
+    """Coordinator -> banks after a round: stop or go on, and the round whose model is kept."""
+    return header_bytes(KIND_CONTROL, {"stop": stop, "kept_round": kept_round, "reason": reason})
+
+
+def parse_control(
+    payload: bytes, sender: str, topic: str, round_number: int
+) -> tuple[bool, int, str]:
+    header = parse_header(
+        payload, KIND_CONTROL, sender, topic, {"stop": bool, "kept_round": int, "reason": str}
+    )
+    if not 1 <= header["kept_round"] <= round_number:
+        raise MalformedMessage(sender, topic, f"kept round must be within 1..{round_number}")
+    return bool(header["stop"]), int(header["kept_round"]), str(header["reason"])
+
+
+def failed_message(round_number: int, reason: str) -> bytes:
+    """Bank -> coordinator: its local trainer failed (a value-free reason: where, what kind)."""
+    return header_bytes(KIND_FAILED, {"round": round_number, "reason": reason})
+
+
+def parse_failed(payload: bytes, sender: str, topic: str) -> tuple[int, str]:
+    header = parse_header(payload, KIND_FAILED, sender, topic, {"round": int, "reason": str})
+    return int(header["round"]), header["reason"][:200]

@@ -16,7 +16,8 @@ class LogisticRegression(nn.Module):
         self.linear = nn.Linear(n_features, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.linear(x).squeeze(-1)
+        out: torch.Tensor = self.linear(x)
+        return out.squeeze(-1)
 
 
 class MLP(nn.Module):
@@ -33,7 +34,8 @@ class MLP(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).squeeze(-1)
+        out: torch.Tensor = self.net(x)
+        return out.squeeze(-1)
 
 
 def build_model(spec: ModelSpec, n_features: int, seed: int = 0) -> nn.Module:

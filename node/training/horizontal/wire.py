@@ -3,7 +3,7 @@
 Every payload starts with ``VERSION`` and a one-byte message kind, then either a small JSON
 header (UTF-8, at most ``MAX_HEADER`` bytes) or an opaque scheme blob (serialized
 ciphertexts). Vectors of ciphertexts are sent as a header message on ``topic`` followed by
-``chunks`` messages on ``topic/0``, ``topic/1`` … so no message exceeds ``MAX_MESSAGE``.
+``chunks`` messages on ``topic/0``, ``topic/1`` … so no message exceeds ``MAX_PAYLOAD_BYTES``.
 Everything received is checked here and refused with ``MalformedMessage`` naming the sender,
 the topic and the rule broken — never the bytes.
 """
@@ -20,7 +20,6 @@ from node.transport.channel import PartyChannel
 from node.transport.limits import MAX_PAYLOAD_BYTES
 
 VERSION: Final = 1
-MAX_MESSAGE: Final = MAX_PAYLOAD_BYTES
 MAX_HEADER: Final = 64 * 1024
 MAX_CHUNKS: Final = 4096
 
@@ -32,6 +31,8 @@ KIND_VECTOR: Final = 5
 KIND_CHUNK: Final = 6
 KIND_AGGREGATE: Final = 7
 KIND_METRICS: Final = 8
+KIND_CONTROL: Final = 9
+KIND_FAILED: Final = 10
 
 _KIND_NAMES: Final = {
     KIND_KEY: "key",
@@ -42,13 +43,15 @@ _KIND_NAMES: Final = {
     KIND_CHUNK: "chunk",
     KIND_AGGREGATE: "aggregate",
     KIND_METRICS: "metrics",
+    KIND_CONTROL: "control",
+    KIND_FAILED: "failure notice",
 }
 
 
 def frame(kind: int, body: bytes) -> bytes:
     """Prefix ``body`` with the version and kind bytes."""
     payload = bytes((VERSION, kind)) + body
-    if len(payload) > MAX_MESSAGE:
+    if len(payload) > MAX_PAYLOAD_BYTES:
         raise ValueError(f"{_KIND_NAMES[kind]} message of {len(payload)} bytes exceeds 4 MiB")
     return payload
 
@@ -63,7 +66,7 @@ def unframe(payload: bytes, kind: int, sender: str, topic: str) -> bytes:
     """
     if len(payload) < 2:
         raise MalformedMessage(sender, topic, "shorter than the 2-byte version/kind prefix")
-    if len(payload) > MAX_MESSAGE:
+    if len(payload) > MAX_PAYLOAD_BYTES:
         raise MalformedMessage(sender, topic, "larger than the 4 MiB message limit")
     if payload[0] != VERSION:
         raise MalformedMessage(sender, topic, f"version {payload[0]}, expected {VERSION}")
@@ -133,8 +136,11 @@ def recv_vector(
     topic: str,
     deadline: float,
     fields: Mapping[str, type | tuple[type, ...]],
+    head: bytes | None = None,
 ) -> tuple[dict[str, Any], list[bytes]]:
     """Receive what ``send_vector`` sent by ``deadline`` (``time.monotonic``); validate it.
+
+    ``head`` is the header message when the caller has already received it.
 
     Raises
     ------
@@ -143,7 +149,8 @@ def recv_vector(
     PartyUnavailable, ChannelTimeout
         From the channel; ``ChannelTimeout`` once the deadline has passed.
     """
-    head = channel.recv(sender, topic, timeout=_remaining(deadline))
+    if head is None:
+        head = channel.recv(sender, topic, timeout=_remaining(deadline))
     header = parse_header(head, KIND_VECTOR, sender, topic, {**fields, "chunks": int})
     chunks = header["chunks"]
     if not 0 <= chunks <= MAX_CHUNKS:

@@ -18,10 +18,11 @@ from numpy.typing import NDArray
 from node.training.secureboost.cells import CellArith
 from node.training.secureboost.session import Session
 from node.training.vertical.exceptions import MalformedMessage
-from node.training.vertical.wire import MAX_MESSAGE_BYTES, VERSION
+from node.training.vertical.wire import VERSION
+from node.transport.limits import MAX_PAYLOAD_BYTES
 
 _HEAD: Final = struct.Struct(">BcI")
-MAX_CODES: Final = (MAX_MESSAGE_BYTES - _HEAD.size) // 2
+MAX_CODES: Final = (MAX_PAYLOAD_BYTES - _HEAD.size) // 2
 
 
 def encode_codes(values: NDArray[np.int16]) -> bytes:
@@ -45,7 +46,7 @@ def decode_codes(blob: bytes, sender: str, topic: str, expected: int) -> NDArray
 
 def cells_per_message(key_bits: int) -> int:
     """Cells per chunk for a key of ``key_bits``: a ciphertext takes ``key_bits / 4`` bytes."""
-    return max(1, (MAX_MESSAGE_BYTES - 1024) // (key_bits // 4 + 1))
+    return max(1, (MAX_PAYLOAD_BYTES - 1024) // (key_bits // 4 + 1))
 
 
 def send_cells(

@@ -64,15 +64,14 @@ def bank_only_metrics(spec: VerticalSpec, frame: pd.DataFrame) -> dict[str, floa
     train = np.flatnonzero(split.train)
     batch = spec.batch_rows(len(train))
     stop = StopState()
-    best_weights = previous = start
+    best_weights = start
     for e in range(1, model.epochs + 1):
         state.begin_epoch()
         for rows in epoch_batches(train, spec.seed, e, batch):
             grad = x[rows].T @ (sigmoid(x[rows] @ state.weights) - y[rows]) / len(rows)
             optimizer.step(state, grad, e)
         weights = optimizer.epoch_weights(state)
-        delta, scale = change_figures(previous, weights)
-        previous = weights
+        delta, scale = change_figures(state)
         y_valid = y[split.valid]
         auc = metrics.auc(y_valid, x[split.valid] @ weights)
         se = metrics.auc_standard_error(auc, int(y_valid.sum()), int(y_valid.size - y_valid.sum()))
@@ -82,12 +81,12 @@ def bank_only_metrics(spec: VerticalSpec, frame: pd.DataFrame) -> dict[str, floa
         if done:
             break
     z = x @ best_weights
-    rows = split.test if split.test.any() else split.valid
+    scored = split.test if split.test.any() else split.valid
     calibration = fit_platt(z[split.valid], y[split.valid])
-    auc = metrics.auc(y[rows], z[rows])
+    auc = metrics.auc(y[scored], z[scored])
     return {
         "auc": auc,
-        "ks": metrics.ks(y[rows], z[rows]),
+        "ks": metrics.ks(y[scored], z[scored]),
         "gini": 2 * auc - 1,
-        "log_loss": metrics.log_loss(y[rows], calibration.probabilities(z[rows])),
+        "log_loss": metrics.log_loss(y[scored], calibration.probabilities(z[scored])),
     }

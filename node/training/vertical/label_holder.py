@@ -202,10 +202,7 @@ class LabelHolder(DataParty[LabelHolderResult]):
             else PlattScaling()
         )
         rows = parts[reported]
-        base_rate = float(self.y[split.train].mean())
-        probabilities = probability_report(
-            self.y[rows], calibration.probabilities(z[rows]), base_rate
-        )
+        probabilities = probability_report(self.y[rows], calibration.probabilities(z[rows]))
         metrics = {k: splits[reported][k] for k in ("auc", "ks", "gini")} | {
             "log_loss": probabilities["log_loss"],
             "brier": probabilities["brier"],

@@ -97,7 +97,7 @@ def load_labels(party: str, frame: pd.DataFrame, label: str) -> NDArray[np.int8]
     """
     if label not in frame.columns:
         raise DataMismatch(party, f"label column {label!r} is not in the dataset")
-    values = frame[label].to_numpy()
+    values = np.asarray(frame[label].to_numpy())
     if not np.isin(values, (0, 1)).all():
         raise DataMismatch(party, f"label column {label!r} must hold only 0 and 1")
     y = values.astype(np.int8)

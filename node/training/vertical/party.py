@@ -300,7 +300,7 @@ class DataParty(ABC, Generic[ResultT]):
                 grad = self._gradient(ops, e, b, residual, rows)
                 self.optimizer.step(state.optimizer, grad, e)
             weights = self.optimizer.epoch_weights(state.optimizer)
-            self._report_change(e, state.epoch_weights, weights)
+            self._report_change(e, state)
             found = self._validate(e, split, weights, state)
             control = self._control(e)
             if control.best_epoch == e:
@@ -314,11 +314,9 @@ class DataParty(ABC, Generic[ResultT]):
                 break
         return self._final(ops, split, state, reason)
 
-    def _report_change(
-        self, e: int, previous: NDArray[np.float64], current: NDArray[np.float64]
-    ) -> None:
+    def _report_change(self, e: int, state: PartyState) -> None:
         """Send the arbiter the two numbers its convergence test needs."""
-        delta, scale = change_figures(previous, current)
+        delta, scale = change_figures(state.optimizer)
         self.session.send(
             ARBITER,
             topic(f"e{e}", "change"),

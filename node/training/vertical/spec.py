@@ -9,7 +9,7 @@ Example (every key but the parties' has a default; ``scorecard`` has none on pur
       validation: {fraction: 0.2, test_fraction: 0.2, seed: 7}
       preprocess: robust
       model: {epochs: 50, batch_size: auto, optimizer: adam, learning_rate: 0.05, l2: 0.0,
-              tolerance: 0.005, linearization: moment_matched,
+              tolerance: 0.01, linearization: moment_matched,
               early_stopping: {patience: 5, min_delta: 0.0}}
       calibration: platt
       encryption: {key_bits: 2048, allow_weak_key: false}
@@ -96,7 +96,7 @@ class ModelSpec:
     optimizer: str = "adam"
     learning_rate: float = 0.05
     l2: float = 0.0
-    tolerance: float = 0.005
+    tolerance: float = 0.01
     linearization: str = "moment_matched"
     early_stopping: EarlyStopping | None = EarlyStopping()
 

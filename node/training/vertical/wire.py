@@ -18,10 +18,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from node.training.vertical.exceptions import MalformedMessage
-from node.transport.limits import MAX_PAYLOAD_BYTES
 
 VERSION = 1
-MAX_MESSAGE_BYTES = MAX_PAYLOAD_BYTES
 MAX_JSON_BYTES = 64 * 1024
 _HEAD = struct.Struct(">BcI")  # version, kind, count
 

@@ -27,9 +27,12 @@ class RegisterRequest(_message.Message):
     DATASETS_FIELD_NUMBER: _builtins.int
     NODE_ADDRESS_FIELD_NUMBER: _builtins.int
     POLICY_VERSION_FIELD_NUMBER: _builtins.int
+    SOFTWARE_VERSION_FIELD_NUMBER: _builtins.int
     node_address: _builtins.str
     """host:port of the node's own service, for operators and auditors"""
     policy_version: _builtins.str
+    software_version: _builtins.str
+    """the node's fedcredit version, shown to operators"""
     @_builtins.property
     def datasets(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.DatasetInfo]: ...
     def __init__(
@@ -38,10 +41,11 @@ class RegisterRequest(_message.Message):
         datasets: _abc.Iterable[_common_pb2.DatasetInfo] | None = ...,
         node_address: _builtins.str = ...,
         policy_version: _builtins.str = ...,
+        software_version: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["datasets", b"datasets", "node_address", b"node_address", "policy_version", b"policy_version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["datasets", b"datasets", "node_address", b"node_address", "policy_version", b"policy_version", "software_version", b"software_version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -744,3 +748,55 @@ class LiftQuarantineResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___LiftQuarantineResponse: _TypeAlias = LiftQuarantineResponse  # noqa: Y015
+
+@_typing.final
+class ProbeRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PING_FIELD_NUMBER: _builtins.int
+    TIMEOUT_S_FIELD_NUMBER: _builtins.int
+    timeout_s: _builtins.float
+    """how long to wait for the echo (capped by the coordinator)"""
+    @_builtins.property
+    def ping(self) -> _common_pb2.Envelope:
+        """sealed by the caller; job "diagnose", topic "diagnose/ping" """
+
+    def __init__(
+        self,
+        *,
+        ping: _common_pb2.Envelope | None = ...,
+        timeout_s: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["ping", b"ping"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ping", b"ping", "timeout_s", b"timeout_s"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProbeRequest: _TypeAlias = ProbeRequest  # noqa: Y015
+
+@_typing.final
+class ProbeResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PONG_FIELD_NUMBER: _builtins.int
+    SERVER_TIME_FIELD_NUMBER: _builtins.int
+    server_time: _builtins.float
+    """the coordinator's clock when the echo arrived (clock skew)"""
+    @_builtins.property
+    def pong(self) -> _common_pb2.Envelope:
+        """the recipient's sealed echo of the ping's payload"""
+
+    def __init__(
+        self,
+        *,
+        pong: _common_pb2.Envelope | None = ...,
+        server_time: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["pong", b"pong"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["pong", b"pong", "server_time", b"server_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProbeResponse: _TypeAlias = ProbeResponse  # noqa: Y015

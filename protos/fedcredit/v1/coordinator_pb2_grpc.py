@@ -110,6 +110,11 @@ class CoordinatorStub:
                 request_serializer=protos_dot_fedcredit_dot_v1_dot_coordinator__pb2.LiftQuarantineRequest.SerializeToString,
                 response_deserializer=protos_dot_fedcredit_dot_v1_dot_coordinator__pb2.LiftQuarantineResponse.FromString,
                 _registered_method=True)
+        self.Probe = channel.unary_unary(
+                '/fedcredit.v1.Coordinator/Probe',
+                request_serializer=protos_dot_fedcredit_dot_v1_dot_coordinator__pb2.ProbeRequest.SerializeToString,
+                response_deserializer=protos_dot_fedcredit_dot_v1_dot_coordinator__pb2.ProbeResponse.FromString,
+                _registered_method=True)
 
 
 class CoordinatorServicer:
@@ -217,6 +222,15 @@ class CoordinatorServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Probe(self, request, context):
+        """Diagnostics (`fedcredit diagnose`, docs/operations.md): relay one sealed ping, outside any
+        job, to a node or to the coordinator itself, and answer with the sealed echo. The caller
+        needs no open stream, so a node's diagnostics run beside it or before it starts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CoordinatorServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -294,6 +308,11 @@ def add_CoordinatorServicer_to_server(servicer, server):
                     servicer.LiftQuarantine,
                     request_deserializer=protos_dot_fedcredit_dot_v1_dot_coordinator__pb2.LiftQuarantineRequest.FromString,
                     response_serializer=protos_dot_fedcredit_dot_v1_dot_coordinator__pb2.LiftQuarantineResponse.SerializeToString,
+            ),
+            'Probe': grpc.unary_unary_rpc_method_handler(
+                    servicer.Probe,
+                    request_deserializer=protos_dot_fedcredit_dot_v1_dot_coordinator__pb2.ProbeRequest.FromString,
+                    response_serializer=protos_dot_fedcredit_dot_v1_dot_coordinator__pb2.ProbeResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -701,6 +720,33 @@ class Coordinator:
             '/fedcredit.v1.Coordinator/LiftQuarantine',
             protos_dot_fedcredit_dot_v1_dot_coordinator__pb2.LiftQuarantineRequest.SerializeToString,
             protos_dot_fedcredit_dot_v1_dot_coordinator__pb2.LiftQuarantineResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Probe(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fedcredit.v1.Coordinator/Probe',
+            protos_dot_fedcredit_dot_v1_dot_coordinator__pb2.ProbeRequest.SerializeToString,
+            protos_dot_fedcredit_dot_v1_dot_coordinator__pb2.ProbeResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -62,6 +62,11 @@ class CoordinatorStub:
     """An operator lets a quarantined node (one whose checkpoint the witness refused) take
     part in jobs again, after looking into why.
     """
+    Probe: _grpc.UnaryUnaryMultiCallable[_coordinator_pb2.ProbeRequest, _coordinator_pb2.ProbeResponse]
+    """Diagnostics (`fedcredit diagnose`, docs/operations.md): relay one sealed ping, outside any
+    job, to a node or to the coordinator itself, and answer with the sealed echo. The caller
+    needs no open stream, so a node's diagnostics run beside it or before it starts.
+    """
 
 @_typing.type_check_only
 class CoordinatorAsyncStub(CoordinatorStub):
@@ -95,6 +100,11 @@ class CoordinatorAsyncStub(CoordinatorStub):
     LiftQuarantine: _aio.UnaryUnaryMultiCallable[_coordinator_pb2.LiftQuarantineRequest, _coordinator_pb2.LiftQuarantineResponse]  # type: ignore[assignment]
     """An operator lets a quarantined node (one whose checkpoint the witness refused) take
     part in jobs again, after looking into why.
+    """
+    Probe: _aio.UnaryUnaryMultiCallable[_coordinator_pb2.ProbeRequest, _coordinator_pb2.ProbeResponse]  # type: ignore[assignment]
+    """Diagnostics (`fedcredit diagnose`, docs/operations.md): relay one sealed ping, outside any
+    job, to a node or to the coordinator itself, and answer with the sealed echo. The caller
+    needs no open stream, so a node's diagnostics run beside it or before it starts.
     """
 
 class CoordinatorServicer(metaclass=_abc_1.ABCMeta):
@@ -216,6 +226,17 @@ class CoordinatorServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_coordinator_pb2.LiftQuarantineResponse, _abc.Awaitable[_coordinator_pb2.LiftQuarantineResponse]]:
         """An operator lets a quarantined node (one whose checkpoint the witness refused) take
         part in jobs again, after looking into why.
+        """
+
+    @_abc_1.abstractmethod
+    def Probe(
+        self,
+        request: _coordinator_pb2.ProbeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_coordinator_pb2.ProbeResponse, _abc.Awaitable[_coordinator_pb2.ProbeResponse]]:
+        """Diagnostics (`fedcredit diagnose`, docs/operations.md): relay one sealed ping, outside any
+        job, to a node or to the coordinator itself, and answer with the sealed echo. The caller
+        needs no open stream, so a node's diagnostics run beside it or before it starts.
         """
 
 def add_CoordinatorServicer_to_server(servicer: CoordinatorServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

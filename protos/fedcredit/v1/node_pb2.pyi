@@ -289,6 +289,124 @@ class ReloadPolicyResponse(_message.Message):
 Global___ReloadPolicyResponse: _TypeAlias = ReloadPolicyResponse  # noqa: Y015
 
 @_typing.final
+class Containment(_message.Message):
+    """A principal (organization/node/role of its certificate) held back pending review."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PRINCIPAL_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
+    SINCE_FIELD_NUMBER: _builtins.int
+    ALERT_ID_FIELD_NUMBER: _builtins.int
+    SEVERITY_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    principal: _builtins.str
+    level: _builtins.str
+    """throttled or suspended"""
+    since: _builtins.float
+    """Unix seconds"""
+    alert_id: _builtins.str
+    """the alert that caused it (in the node's access log)"""
+    severity: _builtins.str
+    reason: _builtins.str
+    """the detectors' findings, no data values"""
+    def __init__(
+        self,
+        *,
+        principal: _builtins.str = ...,
+        level: _builtins.str = ...,
+        since: _builtins.float = ...,
+        alert_id: _builtins.str = ...,
+        severity: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alert_id", b"alert_id", "level", b"level", "principal", b"principal", "reason", b"reason", "severity", b"severity", "since", b"since"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Containment: _TypeAlias = Containment  # noqa: Y015
+
+@_typing.final
+class ListContainmentsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListContainmentsRequest: _TypeAlias = ListContainmentsRequest  # noqa: Y015
+
+@_typing.final
+class ListContainmentsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONTAINMENTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def containments(self) -> _containers.RepeatedCompositeFieldContainer[Global___Containment]: ...
+    def __init__(
+        self,
+        *,
+        containments: _abc.Iterable[Global___Containment] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["containments", b"containments"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListContainmentsResponse: _TypeAlias = ListContainmentsResponse  # noqa: Y015
+
+@_typing.final
+class LiftContainmentRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PRINCIPAL_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    principal: _builtins.str
+    note: _builtins.str
+    """the operator's review note, kept in the access log"""
+    def __init__(
+        self,
+        *,
+        principal: _builtins.str = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["note", b"note", "principal", b"principal"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LiftContainmentRequest: _TypeAlias = LiftContainmentRequest  # noqa: Y015
+
+@_typing.final
+class LiftContainmentResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LIFTED_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def lifted(self) -> Global___Containment: ...
+    def __init__(
+        self,
+        *,
+        lifted: Global___Containment | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["lifted", b"lifted"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["lifted", b"lifted"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LiftContainmentResponse: _TypeAlias = LiftContainmentResponse  # noqa: Y015
+
+@_typing.final
 class DecideRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -485,16 +603,26 @@ class DecideBatchRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     APPLICATIONS_FIELD_NUMBER: _builtins.int
+    COLUMNS_FIELD_NUMBER: _builtins.int
+    COLUMNAR_REPLY_FIELD_NUMBER: _builtins.int
+    columns: _builtins.bytes
+    """The applications as columns instead (docs/scoring.md "Batch as columns"): a column
+    container of uscc and application_ref lists with amount and term_months arrays.
+    """
+    columnar_reply: _builtins.bool
+    """answer with DecideBatchResponse.columns, not decisions"""
     @_builtins.property
     def applications(self) -> _containers.RepeatedCompositeFieldContainer[Global___DecideRequest]: ...
     def __init__(
         self,
         *,
         applications: _abc.Iterable[Global___DecideRequest] | None = ...,
+        columns: _builtins.bytes = ...,
+        columnar_reply: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["applications", b"applications"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applications", b"applications", "columnar_reply", b"columnar_reply", "columns", b"columns"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -506,8 +634,11 @@ class DecideBatchResponse(_message.Message):
 
     DECISIONS_FIELD_NUMBER: _builtins.int
     CHUNK_FIELD_NUMBER: _builtins.int
+    COLUMNS_FIELD_NUMBER: _builtins.int
     chunk: _builtins.int
     """DecideBook: the chunk these decisions are (resume after it)"""
+    columns: _builtins.bytes
+    """the decisions as columns, when asked for (docs/scoring.md)"""
     @_builtins.property
     def decisions(self) -> _containers.RepeatedCompositeFieldContainer[Global___DecideResponse]: ...
     def __init__(
@@ -515,10 +646,11 @@ class DecideBatchResponse(_message.Message):
         *,
         decisions: _abc.Iterable[Global___DecideResponse] | None = ...,
         chunk: _builtins.int = ...,
+        columns: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk", b"chunk", "decisions", b"decisions"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk", b"chunk", "columns", b"columns", "decisions", b"decisions"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -533,6 +665,7 @@ class DecideBookRequest(_message.Message):
     TERM_MONTHS_FIELD_NUMBER: _builtins.int
     START_CHUNK_FIELD_NUMBER: _builtins.int
     CHUNK_SIZE_FIELD_NUMBER: _builtins.int
+    COLUMNAR_REPLY_FIELD_NUMBER: _builtins.int
     ref_prefix: _builtins.str
     """references are <ref_prefix>-<row>; never the firm's code"""
     amount: _builtins.float
@@ -542,6 +675,8 @@ class DecideBookRequest(_message.Message):
     """resume: the first chunk to decide (chunks of chunk_size rows)"""
     chunk_size: _builtins.int
     """default 5000"""
+    columnar_reply: _builtins.bool
+    """answer each chunk with DecideBatchResponse.columns"""
     def __init__(
         self,
         *,
@@ -550,10 +685,11 @@ class DecideBookRequest(_message.Message):
         term_months: _builtins.int = ...,
         start_chunk: _builtins.int = ...,
         chunk_size: _builtins.int = ...,
+        columnar_reply: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "chunk_size", b"chunk_size", "ref_prefix", b"ref_prefix", "start_chunk", b"start_chunk", "term_months", b"term_months"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "chunk_size", b"chunk_size", "columnar_reply", b"columnar_reply", "ref_prefix", b"ref_prefix", "start_chunk", b"start_chunk", "term_months", b"term_months"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -64,6 +64,16 @@ class NodeStub:
                 request_serializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.ReloadPolicyRequest.SerializeToString,
                 response_deserializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.ReloadPolicyResponse.FromString,
                 _registered_method=True)
+        self.ListContainments = channel.unary_unary(
+                '/fedcredit.v1.Node/ListContainments',
+                request_serializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.ListContainmentsRequest.SerializeToString,
+                response_deserializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.ListContainmentsResponse.FromString,
+                _registered_method=True)
+        self.LiftContainment = channel.unary_unary(
+                '/fedcredit.v1.Node/LiftContainment',
+                request_serializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.LiftContainmentRequest.SerializeToString,
+                response_deserializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.LiftContainmentResponse.FromString,
+                _registered_method=True)
         self.Decide = channel.unary_unary(
                 '/fedcredit.v1.Node/Decide',
                 request_serializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.DecideRequest.SerializeToString,
@@ -151,6 +161,19 @@ class NodeServicer:
     def ReloadPolicy(self, request, context):
         """Operator-role administration.
         """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListContainments(self, request, context):
+        """Operator-role review of principals the access monitor throttled or suspended at this node.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LiftContainment(self, request, context):
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -248,6 +271,16 @@ def add_NodeServicer_to_server(servicer, server):
                     servicer.ReloadPolicy,
                     request_deserializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.ReloadPolicyRequest.FromString,
                     response_serializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.ReloadPolicyResponse.SerializeToString,
+            ),
+            'ListContainments': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListContainments,
+                    request_deserializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.ListContainmentsRequest.FromString,
+                    response_serializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.ListContainmentsResponse.SerializeToString,
+            ),
+            'LiftContainment': grpc.unary_unary_rpc_method_handler(
+                    servicer.LiftContainment,
+                    request_deserializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.LiftContainmentRequest.FromString,
+                    response_serializer=protos_dot_fedcredit_dot_v1_dot_node__pb2.LiftContainmentResponse.SerializeToString,
             ),
             'Decide': grpc.unary_unary_rpc_method_handler(
                     servicer.Decide,
@@ -457,6 +490,60 @@ class Node:
             '/fedcredit.v1.Node/ReloadPolicy',
             protos_dot_fedcredit_dot_v1_dot_node__pb2.ReloadPolicyRequest.SerializeToString,
             protos_dot_fedcredit_dot_v1_dot_node__pb2.ReloadPolicyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListContainments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fedcredit.v1.Node/ListContainments',
+            protos_dot_fedcredit_dot_v1_dot_node__pb2.ListContainmentsRequest.SerializeToString,
+            protos_dot_fedcredit_dot_v1_dot_node__pb2.ListContainmentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LiftContainment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fedcredit.v1.Node/LiftContainment',
+            protos_dot_fedcredit_dot_v1_dot_node__pb2.LiftContainmentRequest.SerializeToString,
+            protos_dot_fedcredit_dot_v1_dot_node__pb2.LiftContainmentResponse.FromString,
             options,
             channel_credentials,
             insecure,

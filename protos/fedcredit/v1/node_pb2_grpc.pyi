@@ -43,6 +43,9 @@ class NodeStub:
     AuditExport: _grpc.UnaryStreamMultiCallable[_node_pb2.AuditExportRequest, _node_pb2.AuditExportChunk]
     ReloadPolicy: _grpc.UnaryUnaryMultiCallable[_node_pb2.ReloadPolicyRequest, _node_pb2.ReloadPolicyResponse]
     """Operator-role administration."""
+    ListContainments: _grpc.UnaryUnaryMultiCallable[_node_pb2.ListContainmentsRequest, _node_pb2.ListContainmentsResponse]
+    """Operator-role review of principals the access monitor throttled or suspended at this node."""
+    LiftContainment: _grpc.UnaryUnaryMultiCallable[_node_pb2.LiftContainmentRequest, _node_pb2.LiftContainmentResponse]
     Decide: _grpc.UnaryUnaryMultiCallable[_node_pb2.DecideRequest, _node_pb2.DecideResponse]
     """The bank's own loan systems (role loan_officer, the bank's own organization): decide on
     applications; the node asks the other holders for partial scores (docs/scoring.md).
@@ -78,6 +81,9 @@ class NodeAsyncStub(NodeStub):
     AuditExport: _aio.UnaryStreamMultiCallable[_node_pb2.AuditExportRequest, _node_pb2.AuditExportChunk]  # type: ignore[assignment]
     ReloadPolicy: _aio.UnaryUnaryMultiCallable[_node_pb2.ReloadPolicyRequest, _node_pb2.ReloadPolicyResponse]  # type: ignore[assignment]
     """Operator-role administration."""
+    ListContainments: _aio.UnaryUnaryMultiCallable[_node_pb2.ListContainmentsRequest, _node_pb2.ListContainmentsResponse]  # type: ignore[assignment]
+    """Operator-role review of principals the access monitor throttled or suspended at this node."""
+    LiftContainment: _aio.UnaryUnaryMultiCallable[_node_pb2.LiftContainmentRequest, _node_pb2.LiftContainmentResponse]  # type: ignore[assignment]
     Decide: _aio.UnaryUnaryMultiCallable[_node_pb2.DecideRequest, _node_pb2.DecideResponse]  # type: ignore[assignment]
     """The bank's own loan systems (role loan_officer, the bank's own organization): decide on
     applications; the node asks the other holders for partial scores (docs/scoring.md).
@@ -146,6 +152,21 @@ class NodeServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_node_pb2.ReloadPolicyResponse, _abc.Awaitable[_node_pb2.ReloadPolicyResponse]]:
         """Operator-role administration."""
+
+    @_abc_1.abstractmethod
+    def ListContainments(
+        self,
+        request: _node_pb2.ListContainmentsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_node_pb2.ListContainmentsResponse, _abc.Awaitable[_node_pb2.ListContainmentsResponse]]:
+        """Operator-role review of principals the access monitor throttled or suspended at this node."""
+
+    @_abc_1.abstractmethod
+    def LiftContainment(
+        self,
+        request: _node_pb2.LiftContainmentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_node_pb2.LiftContainmentResponse, _abc.Awaitable[_node_pb2.LiftContainmentResponse]]: ...
 
     @_abc_1.abstractmethod
     def Decide(

@@ -13,7 +13,7 @@ from tests.postgres_fixtures import fresh_database, postgres_server
 __all__ = ["postgres_server"]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A URL naming an empty database of either engine."""
     if request.param == "sqlite":

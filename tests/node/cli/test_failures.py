@@ -27,12 +27,14 @@ def _run(program: str, *args: str, cwd: Path) -> tuple[int, list[str]]:
     return done.returncode, [line for line in done.stderr.splitlines() if line.strip()]
 
 
+@pytest.mark.slow
 def test_jobs_list_with_the_default_certificate_absent(tmp_path: Path) -> None:
     code, lines = _run("fedcredit", "jobs", "list", cwd=tmp_path)
     assert code == ExitCode.CERTIFICATE
     assert len(lines) == 1 and "no usable certificate 'operator' in certs/" in lines[0]
 
 
+@pytest.mark.slow
 def test_jobs_submit_with_a_missing_job_file(tmp_path: Path) -> None:
     code, lines = _run("fedcredit", "jobs", "submit", "partys.yaml", cwd=tmp_path)
     assert code == ExitCode.USAGE
@@ -41,6 +43,7 @@ def test_jobs_submit_with_a_missing_job_file(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_jobs_list_with_no_coordinator_running(tmp_path: Path) -> None:
     create_ca(tmp_path / "certs")
     issue_certificate(tmp_path / "certs", "operator", role="operator", organization="ops")
@@ -50,6 +53,7 @@ def test_jobs_list_with_no_coordinator_running(tmp_path: Path) -> None:
     assert "is the server running at the --coordinator address?" in lines[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("program", ["fedcredit-node", "fedcredit-coordinator"])
 def test_daemon_with_a_missing_config(program: str, tmp_path: Path) -> None:
     code, lines = _run(program, "--config", "nope.yaml", cwd=tmp_path)

@@ -99,6 +99,7 @@ def _random_policy(rng: random.Random) -> tuple[str, dict[str, str]]:
     return "\n".join(lines) + "\n", classes
 
 
+@pytest.mark.slow
 def test_no_c3_value_leaves_unmasked_under_any_valid_policy(tmp_path: Path, gov_frame) -> None:
     # prepare
     rng = random.Random(20240607)

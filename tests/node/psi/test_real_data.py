@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pytest
+
 from node.psi import PsiResult
 
 from .harness import run_job
@@ -18,6 +20,7 @@ def ids_of(path: Path, start: int, n: int) -> list[str]:
         return [row["id"] for row in csv.DictReader(handle)][start : start + n]
 
 
+@pytest.mark.slow
 def test_bank_and_host_align_on_the_real_split(default_credit_dir: Path) -> None:
     # prepare: the bank (label holder) and the host hold different rows of the same clients
     bank = ids_of(default_credit_dir / "default_credit_hetero_guest.csv", 0, ROWS)

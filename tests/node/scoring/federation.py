@@ -35,11 +35,33 @@ DECISION_POLICY = (
     .read_text()
     .replace("deadline_ms: 300 ", "deadline_ms: 5000")
 )
-JOB = (Path(__file__).resolve().parents[3] / "scripts" / "jobs" / "vertical_lr.yaml").read_text()
-# 1024-bit keys and two epochs keep training under a minute on two cores: scoring, not
-# training, is under test here.
-JOB = JOB.replace("key_bits: 2048}", "key_bits: 1024, allow_weak_key: true}").replace(
-    "epochs: 5", "epochs: 2"
+
+
+def short_vertical_job(epochs: int = 2) -> str:
+    """The demo's vertical_lr job with 1024-bit keys and two epochs: training in about a minute
+    on two cores, for tests of what comes after it (scoring, the console), not of training.
+
+    Each replacement must match, so a change to the demo file cannot silently undo it.
+    """
+    job = (
+        Path(__file__).resolve().parents[3] / "scripts" / "jobs" / "vertical_lr.yaml"
+    ).read_text()
+    for old, new in (
+        ("encryption: {key_bits: 2048}", "encryption: {key_bits: 1024, allow_weak_key: true}"),
+        ("model: {epochs: 8}", f"model: {{epochs: {epochs}}}"),
+    ):
+        assert old in job, f"scripts/jobs/vertical_lr.yaml no longer says {old!r}"
+        job = job.replace(old, new)
+    return job
+
+
+JOB = short_vertical_job()
+# Six shallow trees with 1024-bit keys: the decision path, not training, is under test.
+SECUREBOOST_JOB = (
+    (Path(__file__).resolve().parents[3] / "scripts" / "jobs" / "secureboost.yaml")
+    .read_text()
+    .replace("trees: 12", "trees: 6")
+    .replace("{key_bits: 2048}", "{key_bits: 1024, allow_weak_key: true}")
 )
 
 
@@ -87,8 +109,10 @@ def scoring_federation(root: Path, n_firms: int = 600) -> tuple[ScoringFederatio
     return fed, codes
 
 
-def train_and_deploy(fed: ScoringFederation, job_id: str = "vlr") -> dict[str, object]:
-    status = fed.wait_job(fed.submit(JOB, job_id=job_id), timeout=600)
+def train_and_deploy(
+    fed: ScoringFederation, job_id: str = "vlr", job: str = JOB
+) -> dict[str, object]:
+    status = fed.wait_job(fed.submit(job, job_id=job_id), timeout=900)
     assert status.state == "succeeded", status.error
     for node in ("bank", "government", "third_party"):
         fed.cli("models", "deploy", "--config", str(fed.config(node)), "--job", job_id)

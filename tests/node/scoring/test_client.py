@@ -5,7 +5,10 @@ from __future__ import annotations
 import threading
 import time
 
+import numpy as np
+
 from node.scoring import wire
+from node.scoring.answers import Answer
 from node.scoring.client import PartnerClient
 from node.transport.channel import PartyUnavailable
 from node.transport.relay_channel import Opened
@@ -50,16 +53,20 @@ def test_an_answer_is_split_back_to_each_caller_in_its_envelope() -> None:
     for _, _, message in list(router.sent):
         firms = message["firms"]
         assert isinstance(firms, list)
-        answer = {"id": message["id"], "error": "", "version": "m@1",
-                  "status": ["ok"] * len(firms), "score": [float(ord(f)) for f in firms],
-                  "reasons": [[]] * len(firms), "flags": [[]] * len(firms),
-                  "detail": [""] * len(firms)}  # fmt: skip
-        client.handle(Opened("gov", wire.JOB_KEY, wire.SCORED, wire.encode(answer)))
+        n = len(firms)
+        answer = Answer(
+            {"id": message["id"], "error": "", "version": "m@1", "kind": "logistic",
+             "details": [], "flag_codes": [], "categories": []},
+            {"status": np.zeros(n, np.uint8), "detail": np.full(n, -1, np.int16),
+             "flags": np.zeros((n, 0), np.bool_), "score": np.array([float(ord(f)) for f in firms]),
+             "reason_codes": np.zeros((n, 0), np.int16), "reason_values": np.zeros((n, 0))},
+        )  # fmt: skip
+        client.handle(Opened("gov", wire.JOB_KEY, wire.SCORED, answer.to_bytes()))
     # assert
     assert PartnerClient.wait(first, time.monotonic() + 5) == ""
     assert PartnerClient.wait(second, time.monotonic() + 5) == ""
-    assert first.answer and first.answer["score"] == [97.0, 98.0]
-    assert second.answer and second.answer["score"] == [99.0]
+    assert first.answer.arrays["score"].tolist() == [97.0, 98.0]
+    assert second.answer.arrays["score"].tolist() == [99.0]
     assert client.waiting() == 0
     client.close()
 
@@ -76,17 +83,15 @@ def test_entries_of_answers_that_never_come_are_dropped_by_age_and_by_count() ->
     now[0] += 31.0
     assert client.waiting() == 0
     assert stale.done.is_set() and stale.failure == "deadline"
-    for i in range(200):
-        _score(client, "gov", [f"x{i}"])
-    _wait_sent(router, 2)
-    deadline = time.monotonic() + 10
-    while len(router.sent) < 201 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    for i in range(200):  # one job each: requests for different jobs never share a message
+        body = {"model": "m", "job": f"j{i}", "refs": [f"r{i}"], "firms": [f"x{i}"]}
+        client.submit("gov", wire.SCORE, body, 1)
+    _wait_sent(router, 201)
     # assert: never more than the bound, however many were sent
     assert client.waiting() <= 50
     # a late answer to a dropped entry is ignored
-    late = {"id": router.sent[0][2]["id"], "error": ""}
-    client.handle(Opened("gov", wire.JOB_KEY, wire.SCORED, wire.encode(late)))
+    late = Answer.failed(str(router.sent[0][2]["id"]), "too late")
+    client.handle(Opened("gov", wire.JOB_KEY, wire.SCORED, late.to_bytes()))
     client.close()
 
 

@@ -150,9 +150,10 @@ def test_a_batch_decides_each_row_as_the_single_path_does() -> None:
         for s in statuses
     ]  # fmt: skip
     amounts = rng.uniform(0, 6_000_000, n)
+    rules = policy()  # parsed once: the comparison below is the costly part
     # execute
     batch = decide_many(
-        policy(),
+        rules,
         head=part,
         names=("a", "b", "c"),
         contributions=contributions,
@@ -163,7 +164,7 @@ def test_a_batch_decides_each_row_as_the_single_path_does() -> None:
     # assert: the reference is the one-row path, firm by firm
     for i in range(n):
         single = decide(
-            policy(),
+            rules,
             head=part,
             bank_contributions=dict(zip("abc", contributions[i], strict=True)),
             answers=[gov[i], HolderAnswer("third_party", "offline")],

@@ -20,7 +20,12 @@ from node.consent.store import ConsentStore
 from node.runtime.secrets import node_secret
 from node.scoring.lending import subject_tokenizer
 from protos.fedcredit.v1 import node_pb2
-from tests.node.scoring.federation import ScoringFederation, scoring_federation, train_and_deploy
+from tests.node.scoring.federation import (
+    SECUREBOOST_JOB,
+    ScoringFederation,
+    scoring_federation,
+    train_and_deploy,
+)
 
 pytestmark = pytest.mark.slow
 DAY = 86_400.0
@@ -264,3 +269,57 @@ def test_the_whole_book_is_decided_at_the_node_and_resumes_by_chunk(
     refs = [r["application_ref"] for r in final]
     assert len(refs) == len(set(refs)) == len(codes)
     assert "from chunk" in resumed and not any(c in "".join(refs) for c in codes[:50])
+
+
+def test_a_secureboost_model_decides_from_holders_split_bits_and_replays(
+    fed: tuple[ScoringFederation, list[str]],
+) -> None:
+    # prepare: a SecureBoost job on the same nodes, each part deployed as "sme-trees", and
+    # the bank's decision policy pointed at it
+    federation, codes = fed
+    status = federation.wait_job(federation.submit(SECUREBOOST_JOB, job_id="sb"), timeout=900)
+    assert status.state == "succeeded", status.error
+    for node in ("bank", "government", "third_party"):
+        out = federation.cli(
+            "models", "deploy", "--config", str(federation.config(node)), "--job", "sb",
+            "--name", "sme-trees",
+        )  # fmt: skip
+        assert "(job sb, secureboost)" in out
+    policy = federation.config("bank").parent / "decision.yaml"
+    original = policy.read_text()
+    policy.write_text(original.replace("model: sme-pd", "model: sme-trees"))
+    code = codes[50]
+    now = time.time()
+    federation.node("bank").RegisterAuthorizations(
+        node_pb2.AuthorizationBatch(grants=[_grant(code, start=now - DAY, end=now + DAY)]),
+        timeout=30,
+    )
+    try:
+        # execute
+        decided = _decide(federation, code, "SB-1")
+        batch = federation.node("bank").DecideBatch(
+            node_pb2.DecideBatchRequest(
+                applications=[
+                    node_pb2.DecideRequest(uscc=c, application_ref=f"SB-B{i}", amount=1e5)
+                    for i, c in enumerate(codes[60:70])
+                ]
+            ),
+            timeout=60,
+        )
+    finally:
+        policy.write_text(original)
+    # assert: every party answered with its tree part; a partner's reasons are categories
+    assert decided.versions == {
+        "bank": "sme-trees@1", "government": "sme-trees@1", "third_party": "sme-trees@1"
+    }  # fmt: skip
+    assert not decided.gaps and 0.0 < decided.pd < 1.0
+    assert all(r.code.startswith(("GOV-", "TP-")) or r.code.islower() for r in decided.reasons)
+    # unauthorized firms of the batch are stated gaps (or not held), decided on the rest
+    assert len(batch.decisions) == 10
+    reasons = [{g.reason for g in d.gaps} for d in batch.decisions]
+    assert all(r and r <= {"unauthorized", "no_record"} for r in reasons)
+    assert sum("unauthorized" in r for r in reasons) >= 5
+    # both replay from their records
+    for record in (decided.record_id, batch.decisions[3].record_id):
+        out = federation.cli("decide", "replay", record, "--config", str(federation.config("bank")))
+        assert "reproduced" in out

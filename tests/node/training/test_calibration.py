@@ -41,7 +41,7 @@ def test_calibration_table_and_report() -> None:
     y = (rng.random(p.size) < p).astype(np.int8)
     # execute
     table = calibration_table(y, p)
-    report = probability_report(y, p, float(y.mean()))
+    report = probability_report(y, p)
     # assert
     assert len(table) == 10 and sum(r["firms"] for r in table) == 5000
     for row in table:

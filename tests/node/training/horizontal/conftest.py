@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,17 +10,17 @@ from typing import Any
 import numpy as np
 import pytest
 
-from node.jobs.hooks import JobHooks, MemoryHooks
+from node.jobs.hooks import JobHooks
 from node.training.horizontal import (
     BankData,
     HorizontalSpec,
     LocalTrainer,
     parse_horizontal_spec,
     read_labelled_csv,
-    run_aggregator,
     run_bank,
     split_bank_data,
 )
+from node.training.horizontal.simulate import run_in_memory
 from node.transport.memory import MemoryHub
 
 BANKS = ("guest", "host_1", "host_2")
@@ -67,31 +66,9 @@ def run_job(
 ) -> JobRun:
     """Run the aggregator and every bank in its own thread over one ``MemoryHub``."""
     hub = hub or MemoryHub(timeout=30.0)
-    hooks = hooks or {}
-    run = JobRun(hub)
-
-    def go(name: str, fn: Callable[[], Any]) -> None:
-        try:
-            run.results[name] = fn()
-        except BaseException as exc:  # collected and asserted on by the test
-            run.errors[name] = exc
-
-    parties = {
-        "coordinator": lambda: run_aggregator(
-            hub.channel("coordinator"), hooks.get("coordinator", MemoryHooks()), spec
-        )
-    }
-    for bank, trainer in trainers.items():
-        parties[bank] = lambda b=bank, t=trainer: bank_runner(
-            hub.channel(b), hooks.get(b, MemoryHooks()), spec, t
-        )
-    threads = [threading.Thread(target=go, args=item, daemon=True) for item in parties.items()]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a party hung"
-    return run
+    results, errors = run_in_memory(spec, trainers, hub, hooks, bank_runner, join_timeout_s=120)
+    assert not any(isinstance(e, TimeoutError) for e in errors.values()), "a party hung"
+    return JobRun(hub, results, errors)
 
 
 def param_bytes(params: list[np.ndarray]) -> list[bytes]:

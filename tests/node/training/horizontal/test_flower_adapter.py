@@ -99,6 +99,10 @@ class FlowerClient(NumPyClient):
 
 # ---- the tests -------------------------------------------------------------------------------
 
+# No deadline is under test here: torch rounds of three banks in threads can take 20 s on a
+# loaded 2-core machine, which must not fail the round.
+LOADED_MACHINE_S = 300.0
+
 
 def _client(data: BankData) -> FlowerClient:
     torch.manual_seed(0)
@@ -121,9 +125,10 @@ def _scorer(data: BankData, net: Net):  # type: ignore[no-untyped-def]
     return score
 
 
+@pytest.mark.slow
 def test_quickstart_client_trains_as_a_bank_under_paillier(bank_data: dict) -> None:
     # prepare: the quickstart passes initial weights to the strategy; we pass them the same way
-    spec = small_spec()
+    spec = small_spec(round_timeout_s=LOADED_MACHINE_S)
     torch.manual_seed(0)
     initial = get_weights(Net())
     trainers = {
@@ -137,7 +142,7 @@ def test_quickstart_client_trains_as_a_bank_under_paillier(bank_data: dict) -> N
     history = run.results["coordinator"].history
     assert [h["banks"] for h in history] == [list(BANKS)] * 3
     assert history[-1]["val_loss"] < history[0]["val_loss"] * 1.05
-    assert history[-1]["test_auc"] > 0.6
+    assert run.results["coordinator"].final["test_auc"] > 0.6  # for the kept round
     final = [flatten(run.results[b].parameters) for b in BANKS]
     np.testing.assert_array_equal(final[0], final[1])
     assert not np.allclose(final[0], flatten(initial))
@@ -145,7 +150,7 @@ def test_quickstart_client_trains_as_a_bank_under_paillier(bank_data: dict) -> N
 
 def test_without_a_scorer_rounds_report_the_loss_only(bank_data: dict) -> None:
     # prepare
-    spec = small_spec(rounds=1)
+    spec = small_spec(rounds=1, round_timeout_s=LOADED_MACHINE_S)
     torch.manual_seed(0)
     initial = get_weights(Net())
     trainers = {b: FlowerTrainer(_client(bank_data[b]), initial) for b in BANKS}
@@ -154,7 +159,8 @@ def test_without_a_scorer_rounds_report_the_loss_only(bank_data: dict) -> None:
     # assert
     assert not run.errors
     last = run.results["coordinator"].history[-1]
-    assert "val_loss" in last and "val_auc" not in last and "test_auc" not in last
+    assert "val_loss" in last and "val_auc" not in last
+    assert "test_auc" not in run.results["coordinator"].final
 
 
 class _NoParameters(NumPyClient):

@@ -58,6 +58,7 @@ class Gate:
         return "v1"
 
 
+@pytest.mark.slow
 def test_job_runs_from_the_job_file_and_returns_json_summaries(
     default_credit_dir: Path,
 ) -> None:

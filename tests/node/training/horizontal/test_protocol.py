@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -56,7 +57,9 @@ def test_encrypted_and_plaintext_runs_end_with_identical_models(bank_data: dict)
         np.testing.assert_array_equal(flatten(enc_run.results[bank].parameters), reference)
     history = enc_run.results["coordinator"].history
     assert [h["banks"] for h in history] == [list(BANKS)] * 3
-    assert history[-1]["test_auc"] > 0.6 and history[-1]["val_loss"] > 0
+    assert history[-1]["val_loss"] > 0
+    final = enc_run.results["coordinator"].final
+    assert final["test_auc"] > 0.6 and final == plain_run.results["coordinator"].final
     assert history == plain_run.results["coordinator"].history
 
 
@@ -90,7 +93,7 @@ def test_coordinator_traffic_and_state_hold_no_plaintext_update(
     assert all((needle in seen) == exposed for needle in packed)
     assert not any(needle in state for needle in packed)
     topics = {c.topic.split("/")[1] for c in run.hub.captured if c.recipient == "coordinator"}
-    assert topics <= {"public-key", "resume", "update", "eval", "metrics"}
+    assert topics <= {"public-key", "resume", "update", "eval", "metrics", "final"}
     kinds = {c.payload[1] for c in run.hub.captured if c.recipient == "coordinator"}
     assert 1 not in kinds  # the private-key message never goes to the coordinator
 
@@ -301,3 +304,19 @@ def test_well_formed_ciphertext_of_another_key_is_caught_by_the_banks(bank_data:
         assert isinstance(run.errors[bank], AggregateCorrupted)
         assert run.errors[bank].round == 2
     assert isinstance(run.errors["coordinator"], QuorumNotMet)
+
+
+def test_the_test_split_chooses_nothing(bank_data: dict) -> None:
+    # prepare: the same job twice, the second with the guest's test labels reversed
+    spec = small_spec(encryption="none", rounds=4, patience=1, round_timeout_s=120.0)
+    guest = bank_data["guest"]
+    assert guest.y_test is not None
+    flipped = {**bank_data, "guest": replace(guest, y_test=1 - guest.y_test)}
+    # execute
+    runs = [run_job(spec, _trainers(spec, data)) for data in (bank_data, flipped)]
+    # assert: rounds, kept round and every validation figure are the same; only test moved
+    assert not runs[0].errors and not runs[1].errors
+    first, second = (r.results["coordinator"] for r in runs)
+    assert first.history == second.history and first.kept_round == second.kept_round
+    assert not any(k.startswith("test_") for h in first.history for k in h)
+    assert abs(first.final["test_auc"] + second.final["test_auc"] - 1.0) < 0.02

@@ -29,13 +29,13 @@ from node.training.horizontal.scheme import PlainScheme
 from node.training.horizontal.wire import (
     KIND_METRICS,
     KIND_RESUME,
-    MAX_MESSAGE,
     frame,
     parse_header,
     recv_vector,
     send_vector,
     unframe,
 )
+from node.transport.limits import MAX_PAYLOAD_BYTES
 from node.transport.memory import MemoryHub
 
 from .conftest import small_spec
@@ -69,7 +69,7 @@ def test_control_messages_round_trip() -> None:
         (b"\x01", "shorter"),
         (b"\x02\x03{}", "version 2"),
         (b"\x01\x04{}", "kind 4"),
-        (b"\x01\x03" + b"x" * MAX_MESSAGE, "4 MiB"),
+        (b"\x01\x03" + b"x" * MAX_PAYLOAD_BYTES, "4 MiB"),
     ],
 )
 def test_unframe_refuses_bad_prefix_and_size(payload: bytes, problem: str) -> None:

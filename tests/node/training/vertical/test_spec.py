@@ -29,7 +29,7 @@ def test_parses_section_with_defaults() -> None:
     assert spec.scorecard is None and spec.woe_bins is None
     assert spec.preprocess == "robust" and spec.calibration == "platt"
     assert spec.test_fraction == 0.2 and spec.model.optimizer == "adam"
-    assert spec.model.linearization == "moment_matched" and spec.model.tolerance == 0.005
+    assert spec.model.linearization == "moment_matched" and spec.model.tolerance == 0.01
 
 
 def test_column_without_training_rule_refuses_the_job() -> None:

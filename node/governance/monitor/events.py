@@ -1,0 +1,104 @@
+"""What the access monitor watches: one event per principal action, read from the access log.
+
+The node's access log already records every call (the authentication layer's entry), every
+refusal, every release and every score with who, what, how many rows and which firm tokens.
+The monitor reads those entries (``event_from_entry``) instead of being called from each RPC,
+so anything that writes the log (a scoring service, a future RPC) feeds it without changes.
+Other components may also call ``AccessMonitor.observe`` with an ``AccessEvent`` directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Final
+
+from node.audit.entry import AccessEntry, Action
+
+# Refusals that containment itself caused (their catalog codes); they are not probing.
+CONTAINED_CODES: Final = ("access.suspended", "access.throttled")
+
+
+class EventKind(StrEnum):
+    """The kinds of principal actions the detectors count."""
+
+    CALL = "call"  # an RPC the node accepted at the door
+    DENIAL = "denial"  # a call or a data request refused
+    RELEASE = "release"  # a table left the node
+    SCORE = "score"  # a firm was scored for the principal
+
+
+@dataclass(frozen=True)
+class AccessEvent:
+    """One action of one principal (``organization/node/role`` of its certificate).
+
+    ``subjects`` are firm tokens (never ids); ``query`` a digest of a release query;
+    ``application`` whether a score answered a loan application on file (scores without one
+    are how enumeration looks); ``contained`` marks refusals containment caused.
+    """
+
+    time: float
+    principal: str
+    kind: EventKind
+    rows: int = 0
+    fields: tuple[str, ...] = ()
+    subjects: tuple[str, ...] = ()
+    query: str = ""
+    application: bool = False
+    contained: bool = False
+    log_index: int | None = None
+
+
+def entry_time(entry: AccessEntry) -> float:
+    """The entry's UTC time as Unix seconds."""
+    stamp = (entry.time or "").replace("Z", "+00:00")
+    return datetime.fromisoformat(stamp).timestamp()
+
+
+def event_from_entry(index: int, entry: AccessEntry, own: str) -> AccessEvent | None:
+    """The monitor's view of log entry ``index``; ``None`` for what it does not count.
+
+    ``own`` is this node's actor label: the node's own entries (jobs, alerts, containment,
+    administration) are not a principal's actions. Policy decisions that accompany an
+    accepted call are not counted again (the call's own entry is), nor are the per-firm
+    notes the consent layer adds to a release. A score names its application when the
+    scoring service logged one (``application`` or ``application_refs``); a holder cannot
+    check that an application exists, so the baseline's firms-per-hour covers a scorer asking
+    for far more firms than it usually does, application or not.
+    """
+    principal = entry.actor.label()
+    if principal == own:
+        return None
+    at, details = entry_time(entry), entry.details
+    if entry.action is Action.DENIAL and "release_id" in details:
+        return None  # firms withheld from a release that went out: not a refused request
+    if entry.action is Action.DENIAL:
+        contained = any(f"(error {code})" in entry.result for code in CONTAINED_CODES)
+        return AccessEvent(
+            at, principal, EventKind.DENIAL, fields=entry.fields, contained=contained,
+            log_index=index,
+        )  # fmt: skip
+    if entry.action is Action.READ:
+        return (
+            AccessEvent(at, principal, EventKind.CALL, log_index=index)
+            if "rpc" in details
+            else None
+        )
+    if entry.action is Action.RELEASE and "sha256" not in details:
+        return None  # a note naming the firms of a release already counted by its own entry
+    if entry.action in (Action.RELEASE, Action.SCORE):
+        score = entry.action is Action.SCORE
+        return AccessEvent(
+            at,
+            principal,
+            EventKind.SCORE if score else EventKind.RELEASE,
+            rows=entry.rows if entry.rows is not None else len(entry.subjects),
+            fields=entry.fields,
+            subjects=entry.subjects,
+            query=str(details.get("query_digest", "")),
+            application=score
+            and bool(details.get("application") or details.get("application_refs")),
+            log_index=index,
+        )
+    return None

@@ -1,0 +1,132 @@
+"""Governed releases on a node: fingerprint every outgoing table and keep its record.
+
+``GovernedReleases`` is the ``ReleaseMarker`` the ``Release`` RPC passes to ``build_release``
+and the registry writer the servicer calls once the release is in the access log. ``issue``
+does all of it in one call for any other table a node sends to a recipient (a batch-scoring
+answer file, for instance), so every file that leaves is traceable the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from node.audit import Actor
+from node.audit.tokens import subject_tokenizer
+from node.governance.fingerprint import embed_frame, release_key, root_key
+from node.governance.recording import Record
+from node.governance.registry import RegisteredRelease, ReleaseRegistry, certificate_facts
+from node.pki.identity import Principal
+from node.policy.decision import utc_now
+from node.policy.release import Release, ReleaseRecord, serialize
+
+
+class GovernedReleases:
+    """Marks, names and registers the tables a node releases.
+
+    Parameters
+    ----------
+    node_secret
+        The node's 32-byte secret; fingerprint keys and firm tokens derive from it.
+    registry
+        Where release records are kept for ``trace`` and incident reports.
+    record
+        Writes an access-log entry (``AuditSink.record``) and returns its index.
+    """
+
+    def __init__(self, node_secret: bytes, registry: ReleaseRegistry, record: Record) -> None:
+        self._root = root_key(node_secret)
+        self._tokens = subject_tokenizer(node_secret)
+        self.registry = registry
+        self._record = record
+
+    def key(self, release_id: str) -> bytes:
+        """The fingerprint key of ``release_id`` (re-derived, never stored)."""
+        return release_key(self._root, release_id)
+
+    # -- ReleaseMarker --------------------------------------------------------------------
+
+    def mark(
+        self, release_id: str, frame: pd.DataFrame, tolerances: Mapping[str, float]
+    ) -> tuple[pd.DataFrame, dict[str, Any]]:
+        """Fingerprint ``frame`` for ``release_id`` within each field's tolerance."""
+        marked, spec = embed_frame(frame, tolerances, self.key(release_id))
+        return marked, spec.to_dict()
+
+    def subjects(self, ids: pd.Series) -> tuple[str, ...]:
+        """Firm tokens of the released rows (distinct, sorted)."""
+        distinct = {str(v) for v in ids.dropna().unique() if str(v).strip()}
+        return tuple(sorted({self._tokens.token(v) for v in distinct}))
+
+    # -- after the release is logged ------------------------------------------------------
+
+    def register(
+        self, record: ReleaseRecord, cert_pem: bytes, log_index: int | None
+    ) -> RegisteredRelease:
+        """Keep the record of a logged release; the table must not leave if this raises.
+
+        Raises
+        ------
+        ValueError
+            ``cert_pem`` is not a certificate.
+        sqlite3.Error
+            The registry could not be written.
+        """
+        return self.registry.add(record, cert_pem, log_index)
+
+    def issue(
+        self,
+        frame: pd.DataFrame,
+        recipient: Principal,
+        cert_pem: bytes,
+        *,
+        purpose: str,
+        dataset: str,
+        query: Mapping[str, Any],
+        policy_version: str,
+        tolerances: Mapping[str, float],
+        ids: pd.Series | None = None,
+        fmt: str = "csv",
+    ) -> Release:
+        """Fingerprint, log and register a table for ``recipient`` in one call.
+
+        For outputs other than the ``Release`` RPC (a batch-scoring answer file): ``frame`` is
+        already what the policy lets the recipient see; ``tolerances`` names the numeric
+        columns that may carry the mark and how far each may move (e.g. ``{"probability":
+        1e-4}``); ``ids`` are the rows' firm ids, logged only as tokens.
+
+        Raises
+        ------
+        ValueError
+            ``fmt`` is not ``parquet`` or ``csv``, or ``cert_pem`` is not a certificate.
+        sqlite3.Error
+            The registry could not be written (nothing should be sent).
+        """
+        certificate_facts(cert_pem)  # a malformed certificate is refused before anything is logged
+        release_id = uuid.uuid4().hex
+        out, fingerprint = self.mark(release_id, frame.reset_index(drop=True), tolerances)
+        table = serialize(out, fmt)
+        record = ReleaseRecord(
+            release_id=release_id,
+            at=utc_now(),
+            organization=recipient.organization,
+            node_id=recipient.node_id,
+            role=recipient.role,
+            query={"dataset": dataset, "purpose": purpose, **dict(query)},
+            policy_version=policy_version,
+            decision_id="",
+            fields=tuple(str(c) for c in out.columns),
+            rows=len(out),
+            sha256=hashlib.sha256(table).hexdigest(),
+            format=fmt,
+            fingerprint=fingerprint,
+            subjects=self.subjects(ids) if ids is not None else (),
+        )
+        recipient_actor = Actor(recipient.organization, recipient.node_id, recipient.role)
+        index = self._record("release", record.log_details(), actor=recipient_actor)
+        self.register(record, cert_pem, index)
+        return Release(table, out, record)

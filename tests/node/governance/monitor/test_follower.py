@@ -1,0 +1,101 @@
+"""The monitor reads the real access log: each entry kind maps to the right event, the node's
+own entries are skipped, and start-up replays the baseline window without alerting."""
+
+from __future__ import annotations
+
+from node.audit import AccessLog, Actor
+from node.audit.entry import Action
+from node.audit.sink import AuditSink
+from node.governance.config import MonitorSettings
+from node.governance.monitor import AccessMonitor, Alert, EventKind, event_from_entry
+from node.governance.monitor.follower import LogFollower, first_index_since
+
+from ..conftest import GOVERNMENT
+
+BANK = Actor("bank-a", "bank", "bank")
+OWN = GOVERNMENT.label()
+
+
+def _traffic(sink: AuditSink) -> None:
+    """What one allowed release, one refused call and one score leave in the log."""
+    sink.rpc("/fedcredit.v1.Node/Release", BANK, True, "")
+    sink.record("read", {"purpose": "release", "decision_id": "d1"}, actor=BANK)
+    sink.record(
+        "release",
+        {
+            "rows": 3,
+            "fields": ["a"],
+            "query_digest": "abc",
+            "sha256": "0" * 64,
+            "subjects": ["ft:" + "1" * 32],
+        },
+        actor=BANK,
+    )
+    # the consent layer's notes on the same release's firms: not a second release, and the
+    # firms it withheld are not a refused request
+    sink.record("release", {"release_id": "r1", "subjects": ["ft:" + "1" * 32]}, actor=BANK)
+    sink.record("denial", {"release_id": "r1", "subjects": ["ft:" + "3" * 32]}, actor=BANK)
+    refusal = "contained: ... suspended pending review (error access.suspended). Fix: ..."
+    sink.rpc("/fedcredit.v1.Node/Release", BANK, False, refusal)
+    sink.record(
+        "score", {"rows": 1, "subjects": ["ft:" + "2" * 32], "application": True}, actor=BANK
+    )
+    sink.record("admin", {"operation": "node_started"})
+
+
+def test_entries_map_to_events(access_log: AccessLog, sink: AuditSink) -> None:
+    _traffic(sink)
+    events = [event_from_entry(i, access_log.entry(i), OWN) for i in range(access_log.size())]
+    kinds = [None if e is None else e.kind for e in events]
+    assert kinds == [
+        EventKind.CALL,
+        None,  # the policy decision repeats the call
+        EventKind.RELEASE,
+        None,  # the consent notes
+        None,
+        EventKind.DENIAL,
+        EventKind.SCORE,
+        None,  # the node's own entry
+    ]
+    release, denial, score = events[2], events[5], events[6]
+    assert release is not None and release.query == "abc" and release.rows == 3
+    assert release.subjects == ("ft:" + "1" * 32,) and release.log_index == 2
+    assert denial is not None and denial.contained
+    assert score is not None and score.application
+
+
+def test_the_follower_feeds_new_entries_once(access_log: AccessLog, sink: AuditSink) -> None:
+    monitor = AccessMonitor(MonitorSettings())
+    follower = LogFollower(access_log, monitor, OWN)
+    _traffic(sink)
+    assert follower.poll() == 8
+    assert follower.poll() == 0
+    profile = monitor.profile(BANK.label())
+    assert profile is not None and profile.hour is not None
+    assert (profile.hour.calls, profile.hour.rows, profile.hour.denials) == (1, 4, 0)
+
+
+def test_replay_starts_at_the_window_and_alerts_nothing(
+    access_log: AccessLog, sink: AuditSink
+) -> None:
+    # prepare: a burst that would alert if it were live
+    for _ in range(70):
+        sink.rpc("/fedcredit.v1.Node/GetCapabilities", BANK, True, "")
+    alerts: list[Alert] = []
+    monitor = AccessMonitor(MonitorSettings(), on_alert=alerts.append)
+    follower = LogFollower(access_log, monitor, OWN)
+    # execute
+    replayed = follower.replay(0.0)
+    # assert
+    assert replayed == 70 and alerts == []
+    assert first_index_since(access_log, "2100-01-01") == access_log.size()
+    assert first_index_since(access_log, "1970-01-01") == 0
+
+
+def test_alert_and_containment_entries_are_the_nodes_own(
+    access_log: AccessLog, sink: AuditSink
+) -> None:
+    sink.record("alert", {"principal": BANK.label(), "severity": "high", "result": "raised"})
+    sink.record("containment", {"principal": BANK.label(), "operation": "suspended"})
+    assert [access_log.entry(i).action for i in range(2)] == [Action.ALERT, Action.CONTAINMENT]
+    assert all(event_from_entry(i, access_log.entry(i), OWN) is None for i in range(2))
