@@ -360,11 +360,11 @@ class ConsentStore:
         covering = np.full(len(hi), -1, np.int64)
         live = np.ones(len(hi), np.bool_)
         while size:  # one pass per record of the same firm (usually one or two)
-            at = np.minimum(pos, size - 1)
-            live &= (pos < size) & (sorted_hi[at] == keys)
+            probe = np.minimum(pos, size - 1)
+            live &= (pos < size) & (sorted_hi[probe] == keys)
             if not live.any():
                 break
-            k = order[at]
+            k = order[probe]
             ok = (
                 live
                 & (cols.lo[k] == lows)
