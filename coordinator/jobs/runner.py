@@ -267,12 +267,7 @@ class JobRunner:
             problem = self._party_problem(party)
             if problem is not None:
                 raise PartyRefused(party, problem)
-        try:
-            job_type(job.job_type).validate(job)
-        except JobSpecError:
-            raise
-        except Exception as exc:  # each job type has its own spec errors; one kind leaves here
-            raise JobSpecError(f"{job.job_type} job file", str(exc)) from exc
+        job_type(job.job_type).validate(job)  # each job type's spec error is a JobSpecError
         self._check_capabilities(job)
         job_id = job_id or f"{job.job_type}-{uuid.uuid4().hex[:10]}"
         if self.store.job(job_id) is not None:

@@ -58,7 +58,7 @@ def admission(
         ``use`` has no authorization purpose (not scoring, monitoring, release or training).
     """
     allowed, covering = store.check_many(hi, lo, recipient, use, at)
-    records = tuple(sorted({store.record_id(int(k)) for k in np.unique(covering[allowed])}))
+    records = tuple(store.record_ids(covering[allowed]))
     return Admission(allowed, records, int((~allowed).sum()))
 
 

@@ -105,8 +105,12 @@ class ConsentStore:
         self._cols = _Columns()
         self._rec_of: dict[str, int] = {}
         self._recipients: dict[str, int] = {}
-        self._order = np.zeros(0, np.int64)
-        self._sorted_hi = np.zeros(0, _U64)
+        # (first token halves in ascending order, each one's row): replaced as one value, so
+        # a check running beside an ``add`` sees either index whole, never a mix
+        self._index: tuple[NDArray[np.uint64], NDArray[np.int64]] = (
+            np.zeros(0, _U64),
+            np.zeros(0, np.int64),
+        )
         self._load()
 
     def close(self) -> None:
@@ -144,8 +148,8 @@ class ConsentStore:
     def _reindex(self) -> None:
         n = self._cols.n
         hi = self._cols.hi[:n]
-        self._order = np.argsort(hi, kind="stable")
-        self._sorted_hi = hi[self._order]
+        order = np.argsort(hi, kind="stable")
+        self._index = (hi[order], order)
 
     def _load(self) -> None:
         rows = self._db.execute(
@@ -313,7 +317,7 @@ class ConsentStore:
         cols = self._cols
         rid = self._recipients.get(recipient, -1)
         reason = "no_authorization"
-        sorted_hi, order = self._sorted_hi, self._order
+        sorted_hi, order = self._index
         j = int(np.searchsorted(sorted_hi, _U64(hi)))
         while j < len(sorted_hi) and int(sorted_hi[j]) == hi:
             k = int(order[j])
@@ -344,34 +348,45 @@ class ConsentStore:
         need = needed_mask(use)
         rid = self._recipients.get(recipient, -1)
         cols = self._cols
-        sorted_hi, order = self._sorted_hi, self._order
-        left = np.searchsorted(sorted_hi, hi, side="left")
-        right = np.searchsorted(sorted_hi, hi, side="right")
+        sorted_hi, order = self._index
+        size = len(sorted_hi)
+        # the firms are looked up in key order: numpy's binary search then starts each search
+        # where the previous one ended, and the rows it touches are near each other (in the
+        # caller's order a batch pays a cache miss per probe, about 30 times slower)
+        asked = np.argsort(hi, kind="stable")
+        keys, lows = hi[asked], lo[asked]
+        pos = np.searchsorted(sorted_hi, keys)
         allowed = np.zeros(len(hi), np.bool_)
         covering = np.full(len(hi), -1, np.int64)
-        width = int((right - left).max()) if len(hi) else 0
-        for step in range(width):
-            pos = left + step
-            live = (pos < right) & ~allowed
+        live = np.ones(len(hi), np.bool_)
+        while size:  # one pass per record of the same firm (usually one or two)
+            probe = np.minimum(pos, size - 1)
+            live &= (pos < size) & (sorted_hi[probe] == keys)
             if not live.any():
                 break
-            k = order[np.minimum(pos, len(order) - 1)]
+            k = order[probe]
             ok = (
                 live
-                & (cols.lo[k] == lo)
+                & (cols.lo[k] == lows)
                 & (cols.recipient[k] == rid)
                 & ((cols.mask[k] & need) != 0)
                 & (cols.start[k] <= when)
                 & (when < cols.end[k])
                 & (when < cols.revoked[k])
             )
-            allowed |= ok
-            covering[ok] = k[ok]
+            allowed[asked[ok]] = True
+            covering[asked[ok]] = k[ok]
+            live &= ~ok
+            pos += 1
         return allowed, covering
 
     def record_id(self, rec: int) -> str:
         """The id of the record at index ``rec`` (from ``check_many``)."""
         return f"auth-{int(self._cols.rid[rec]):016x}"
+
+    def record_ids(self, recs: NDArray[np.int64]) -> list[str]:
+        """The distinct ids of the records at ``recs`` (from ``check_many``), sorted."""
+        return [f"auth-{r:016x}" for r in np.unique(self._cols.rid[recs]).tolist()]
 
 
 def parse_window(valid_from: float, valid_to: float) -> tuple[float, float]:

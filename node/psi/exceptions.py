@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from node.jobs.exceptions import JobSpecError
+
 # How many row positions an error message lists before it says "and N more".
 _SHOWN = 10
 
@@ -23,12 +25,11 @@ class PsiError(Exception):
     """Base class for every PSI failure a caller can act on."""
 
 
-class PsiSpecError(PsiError):
+class PsiSpecError(PsiError, JobSpecError):
     """The PSI section of a job file is malformed or inconsistent with the job's parties."""
 
     def __init__(self, problem: str) -> None:
-        super().__init__(f"psi job settings: {problem}")
-        self.problem = problem
+        JobSpecError.__init__(self, "psi job settings", problem)
 
 
 class PsiPolicyError(PsiError):

@@ -9,7 +9,7 @@ Python loop per firm); ``decide`` is the same computation for one firm, used by 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final, Protocol
 
 import numpy as np
@@ -236,6 +236,17 @@ class Outcomes:
 
     def __len__(self) -> int:
         return len(self.decision)
+
+    def rows(self, start: int, end: int) -> Outcomes:
+        """The outcomes of firms ``start`` to ``end`` (views, not copies)."""
+        cut = slice(start, end)
+        return replace(
+            self, decision=self.decision[cut], pd=self.pd[cut], points=self.points[cut],
+            logit=self.logit[cut], limit=self.limit[cut], band=self.band[cut],
+            reason_codes=self.reason_codes[cut], reason_values=self.reason_values[cut],
+            knockouts=self.knockouts[cut], statuses=self.statuses[cut],
+            gap_actions=self.gap_actions[cut],
+        )  # fmt: skip
 
     def __getitem__(self, i: int) -> Outcome:
         versions = {"bank": self.bank_version}

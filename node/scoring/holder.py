@@ -251,7 +251,7 @@ class HolderService:
         refs_digest = hashlib.sha256("\n".join(refs).encode()).hexdigest()[:32]
         used = status == _OK
         if used.any():
-            ids = sorted({self._consent.record_id(int(k)) for k in covering[used]})
+            ids = self._consent.record_ids(covering[used])
             staged.append(
                 self._sink.subject_use_staged(
                     actor,

@@ -109,7 +109,7 @@ def applications_from_columns(data: bytes) -> list[Application]:
 def decisions_to_columns(decisions: Decisions) -> bytes:
     header, arrays = decisions.outcomes.columns()
     header.update(
-        {"refs": list(decisions.refs), "call": decisions.call,
+        {"refs": list(decisions.refs), "call": decisions.call, "first": decisions.first,
          "policy_version": decisions.policy_version}
     )  # fmt: skip
     return columns.pack(header, arrays)
@@ -127,7 +127,10 @@ def decisions_from_columns(data: bytes) -> Decisions:
     try:
         outcomes = Outcomes.from_columns(header, arrays)
         refs = [str(r) for r in header["refs"]]
-        decided = Decisions(refs, str(header["call"]), outcomes, str(header["policy_version"]))
+        decided = Decisions(
+            refs, str(header["call"]), outcomes, str(header["policy_version"]),
+            int(header.get("first", 0)),
+        )  # fmt: skip
     except (KeyError, TypeError, ValueError):
         raise columns.MalformedColumns("not the columns of a decision batch") from None
     if len(outcomes) != len(refs):

@@ -33,6 +33,7 @@ from node.scoring.client import PartnerClient, Pending
 from node.scoring.combine import BankPart, Gap, Reply, combine, head_of
 from node.scoring.engine import HolderAnswer, Outcome, Outcomes, decide, decide_many
 from node.scoring.exceptions import BadApplication, DecisionPolicyError, NotReady
+from node.scoring.gather import Gathering
 from node.scoring.index import FirmIndex
 from node.scoring.keys import Pseudonyms
 from node.scoring.policy import DecisionPolicy, load_decision_policy
@@ -73,12 +74,21 @@ class Decisions:
     call: str
     outcomes: Outcomes
     policy_version: str
+    first: int = 0  # the row of the call's record these decisions start at
 
     def __len__(self) -> int:
         return len(self.refs)
 
     def record_id(self, i: int) -> str:
-        return f"dec-{self.call}-{i}"
+        return f"dec-{self.call}-{self.first + i}"
+
+    def split(self) -> list[Decisions]:
+        """One ``Decisions`` per application (each caller of a gathered group gets its own)."""
+        return [
+            Decisions([ref], self.call, self.outcomes.rows(i, i + 1), self.policy_version,
+                      self.first + i)
+            for i, ref in enumerate(self.refs)
+        ]  # fmt: skip
 
     def __getitem__(self, i: int) -> Decided:
         return Decided(self.refs[i], self.record_id(i), self.outcomes[i], self.policy_version)
@@ -140,6 +150,9 @@ class DecisionService:
         self._policy_stamp = 0.0
         self._lock = threading.Lock()
         self._tables: dict[tuple[str, tuple[str, ...]], NDArray[np.float64]] = {}
+        self._online: Gathering[Application, Decisions] = Gathering(
+            lambda apps: self._decide_many(apps, online=True).split()
+        )
 
     # configuration ---------------------------------------------------------------------
 
@@ -236,18 +249,23 @@ class DecisionService:
         """
         began, outcome = time.perf_counter(), "refused"
         try:
-            decided = self._decide_many(apps)
+            if len(apps) == 1:  # an online decision: decided with those arriving beside it
+                check_application(apps[0])  # a malformed one fails alone, not its group
+                decided = self._online.submit(apps[0])
+            else:
+                decided = self._decide_many(apps, online=False)
             outcome = "decided"
             return decided
         finally:
             kind = "single" if len(apps) == 1 else "batch"
             record_scoring(kind, outcome, time.perf_counter() - began)
 
-    def _decide_many(self, apps: Sequence[Application]) -> Decisions:
+    def _decide_many(self, apps: Sequence[Application], *, online: bool) -> Decisions:
+        """Decide ``apps`` as one call (a group of online decisions, or a batch)."""
         policy = self.policy()
         bank_version, part = self._bank_part(policy)
         codes = [check_application(a) for a in apps]
-        wait_ms = policy.deadline_ms if len(apps) == 1 else policy.batch_deadline_ms
+        wait_ms = policy.deadline_ms if online else policy.batch_deadline_ms
         deadline = time.monotonic() + wait_ms / 1000.0
         refs = [a.ref for a in apps]
         asked: dict[str, Pending] = {

@@ -65,15 +65,36 @@ HOLDERS = ("government", "third_party")
 TRAIN_FIRMS = 3000
 CHUNK = 5000
 POLICY = POLICY_DIR / "decision" / "sme-standard.yaml"
-JOB = (Path(__file__).resolve().parents[1] / "jobs" / "vertical_lr.yaml").read_text()
-JOB = JOB.replace("key_bits: 2048}", "key_bits: 1024, allow_weak_key: true}").replace(
-    "epochs: 5", "epochs: 2"
-)
+
+
+def short_job() -> str:
+    """The demo's vertical LR job with 1024-bit keys and two epochs (training is not what is
+    measured); each replacement must match, so a change to the demo file cannot undo it."""
+    job = (Path(__file__).resolve().parents[1] / "jobs" / "vertical_lr.yaml").read_text()
+    for old, new in (
+        ("encryption: {key_bits: 2048}", "encryption: {key_bits: 1024, allow_weak_key: true}"),
+        ("model: {epochs: 8}", "model: {epochs: 2}"),
+    ):
+        if old not in job:
+            raise SystemExit(f"scripts/jobs/vertical_lr.yaml no longer says {old!r}")
+        job = job.replace(old, new)
+    return job
+
+
+JOB = short_job()
+# The bank's loan system is a machine client: thousands of decisions a minute and the whole
+# book in an hour are its ordinary use, not scraping, so the bank's access monitor is told so
+# (left at the defaults, its burst rule suspends the loan desk within the first minute).
+LOAN_SYSTEM_MONITOR = {
+    "burst_calls_per_minute": 1_000_000,
+    "enumeration_firms_per_hour": 10_000_000,
+}
 DOC = hashlib.sha256(b"bench authorization form").hexdigest()
 
 
 class BenchFederation(LocalFederation):
-    """The local federation with the bank's decision policy and generous daily caps."""
+    """The local federation with the bank's decision policy, generous daily caps, and the
+    bank's access monitor set for a loan system (``LOAN_SYSTEM_MONITOR``)."""
 
     def _write_node_config(self, p: PartySpec) -> Path:
         path = super()._write_node_config(p)
@@ -81,6 +102,7 @@ class BenchFederation(LocalFederation):
         scoring: dict[str, object] = {"caps": {"per_firm_per_day": 50}}
         if p.role == "bank":
             scoring["decision_policy"] = str(POLICY)
+            raw["governance"] = {"monitor": LOAN_SYSTEM_MONITOR}
         raw["scoring"] = scoring
         path.write_text(yaml.safe_dump(raw))
         return path

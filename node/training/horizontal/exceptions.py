@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from node.jobs import exceptions as jobs
+
 
 class HorizontalError(Exception):
     """Base class for horizontal-training failures a user or operator can act on."""
 
 
-class JobSpecError(HorizontalError):
+class JobSpecError(HorizontalError, jobs.JobSpecError):
     """The ``horizontal`` section of a job file is missing, malformed or inconsistent.
 
     Attributes
@@ -19,9 +21,8 @@ class JobSpecError(HorizontalError):
     """
 
     def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"job file horizontal.{field}: {problem}")
+        jobs.JobSpecError.__init__(self, "job file", problem, path=f"horizontal.{field}")
         self.field = field
-        self.problem = problem
 
 
 class MalformedMessage(HorizontalError):

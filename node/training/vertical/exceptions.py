@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+from node.jobs import exceptions as jobs
+
 
 class VerticalError(Exception):
     """Base class for every error raised by ``node.training.vertical``."""
 
 
-class JobSpecError(VerticalError, ValueError):
+class JobSpecError(VerticalError, jobs.JobSpecError, ValueError):
     """The job file's ``vertical`` section is malformed; ``key`` names the offending entry."""
 
     def __init__(self, key: str, problem: str, fix: str) -> None:
-        super().__init__(f"job file {key}: {problem}; {fix}")
+        jobs.JobSpecError.__init__(self, "job file", problem, path=key, fix=fix)
         self.key = key
-        self.problem = problem
-        self.fix = fix
 
 
 class JobRefused(VerticalError):

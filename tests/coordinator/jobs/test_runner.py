@@ -12,6 +12,10 @@ from coordinator.jobs.exceptions import PartyRefused
 from coordinator.jobs.runner import _Attempt
 from coordinator.state import CoordinatorStore, JobRecord, JobState
 from coordinator.state.sealing import SecretBox
+from node.jobs.exceptions import JobSpecError
+from node.psi.exceptions import PsiSpecError
+from node.training.horizontal.exceptions import JobSpecError as HorizontalSpecError
+from node.training.vertical.exceptions import JobSpecError as VerticalSpecError
 from node.transport.relay_channel import EnvelopeRouter, Opened
 
 JOB = b"type: check\nparties:\n  a: {}\n  b: {}\n"
@@ -149,6 +153,38 @@ def test_cancel_names_the_caller_and_deletes_the_checkpoints(tmp_path: Path) -> 
     assert cancelled.error == "cancelled by bank-a/bank"
     assert runner.store.load_checkpoint(record.job_id, "latest") is None
     runner.stop()
+
+
+@pytest.mark.parametrize(
+    ("job", "family", "message"),
+    [
+        (
+            b"type: psi\nparties:\n  a: {dataset: d}\n  b: {dataset: d}\npsi: {batch_size: -1}\n",
+            PsiSpecError,
+            "psi job settings: batch_size must be between 1 and",
+        ),
+        (
+            b"type: horizontal\nparties:\n  a: {}\n  b: {}\nhorizontal: {rounds: zero}\n",
+            HorizontalSpecError,
+            "job file horizontal.rounds: must be a int, got str",
+        ),
+        (
+            b"type: vertical_lr\nparties:\n  a: {}\n  b: {}\nvertical: {epochs: 3}\n",
+            VerticalSpecError,
+            "job file vertical: unknown keys epochs; allowed: ",
+        ),
+    ],
+)
+def test_a_job_types_spec_error_is_the_one_job_spec_error(
+    tmp_path: Path, job: bytes, family: type[Exception], message: str
+) -> None:
+    runner = _runner(tmp_path, set(), lambda party, job, attempt: None)
+    with pytest.raises(JobSpecError) as err:
+        runner.submit(job, "ops/ops")
+    # the job type's own error leaves as it is: no second prefix, its key path kept
+    assert isinstance(err.value, family)
+    assert str(err.value).startswith(message)
+    assert runner.store.jobs() == []
 
 
 def test_unknown_or_quarantined_parties_are_refused_at_submission(tmp_path: Path) -> None:

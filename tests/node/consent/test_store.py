@@ -84,16 +84,22 @@ def test_the_batch_check_agrees_with_one_check_at_a_time(store: ConsentStore) ->
     store.add(grants)
     for n in rng.choice(5000, 500, replace=False):
         store.revoke(f"auth-{int(n):016x}", "rev", NOW - float(rng.uniform(0, 2)) * DAY)
-    # execute
-    hi, lo = token_keys(tokens)
+    # execute: every firm in a shuffled batch, a third of them asked twice
+    asked = [tokens[int(i)] for i in rng.permutation([*range(2000), *range(0, 2000, 3)])]
+    hi, lo = token_keys(asked)
     allowed, covering = store.check_many(hi, lo, "bank-a", "scoring", NOW)
-    # assert
-    for i, token in enumerate(tokens):
+    # assert: the same verdict and the same covering record as one check at a time
+    for i, token in enumerate(asked):
         one = store.check(token, "bank-a", "scoring", NOW)
         assert one.allowed == bool(allowed[i]), i
         if one.allowed:
-            assert store.get(store.record_id(int(covering[i]))).covers("bank-a", "scoring", NOW)
-    assert 0 < allowed.sum() < len(tokens)
+            assert store.record_id(int(covering[i])) == one.record_id
+            assert store.get(one.record_id).covers("bank-a", "scoring", NOW)
+        else:
+            assert covering[i] == -1
+    assert 0 < allowed.sum() < len(asked)
+    covered = {store.check(t, "bank-a", "scoring", NOW).record_id for t in tokens}
+    assert store.record_ids(covering[allowed]) == sorted(covered - {""})
 
 
 def test_pending_records_join_the_index_once_the_firm_is_known(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from node.consent.audit import uses_of
 from node.consent.store import ConsentStore
 from node.runtime.secrets import node_secret
 from node.scoring.lending import subject_tokenizer
+from node.scoring.records import DecisionRecords
 from protos.fedcredit.v1 import node_pb2
 from tests.node.scoring.federation import (
     SECUREBOOST_JOB,
@@ -142,6 +144,46 @@ def test_decision_is_replayed_from_its_record_and_holds_no_partner_value(
                 "-wal"
             ):
                 assert code.encode() not in path.read_bytes(), path
+
+
+def test_concurrent_decisions_each_get_their_own_record(
+    fed: tuple[ScoringFederation, list[str]],
+) -> None:
+    # prepare: 12 authorized firms, decided by 12 callers at once (gathered into groups)
+    federation, codes = fed
+    firms = codes[40:52]
+    now = time.time()
+    federation.node("bank").RegisterAuthorizations(
+        node_pb2.AuthorizationBatch(
+            grants=[_grant(c, start=now - DAY, end=now + DAY) for c in firms]
+        ),
+        timeout=30,
+    )
+    answers: dict[str, node_pb2.DecideResponse] = {}
+
+    def call(i: int) -> None:
+        answers[f"APP-C{i}"] = _decide(federation, firms[i], f"APP-C{i}")
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(firms))]
+    # execute
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    # assert: every caller got the decision of its own application, recorded under its id
+    assert len(answers) == len(firms)
+    assert len({a.record_id for a in answers.values()}) == len(firms)
+    records = DecisionRecords(federation.root / "state" / "bank" / "scoring" / "decisions.sqlite")
+    try:
+        for ref, answer in answers.items():
+            assert answer.application_ref == ref
+            kept = records.get(answer.record_id)
+            assert kept["application_ref"] == ref
+            assert kept["outcome"]["decision"] == answer.decision
+            assert kept["outcome"]["pd"] == pytest.approx(answer.pd)
+            assert not any(g.reason != "no_record" for g in answer.gaps)
+    finally:
+        records.close()
 
 
 def test_one_holder_offline_is_a_stated_gap_within_the_deadline(
