@@ -15,6 +15,7 @@ declared size must match the bytes exactly: ``unpack`` raises ``MalformedColumns
 from __future__ import annotations
 
 import json
+import math
 import struct
 from collections.abc import Mapping
 from typing import Any, Final
@@ -81,7 +82,7 @@ def unpack(data: bytes) -> tuple[dict[str, Any], dict[str, NDArray[Any]]]:
             raise MalformedColumns("an array is described wrongly") from None
         if dtype.kind not in _KINDS or dtype.hasobject or any(d < 0 for d in shape):
             raise MalformedColumns(f"column {name!r}: dtype or shape not allowed")
-        count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+        count = math.prod(shape)
         nbytes = count * dtype.itemsize
         if at + nbytes > len(data):
             raise MalformedColumns(f"column {name!r} runs past the end")

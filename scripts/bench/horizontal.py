@@ -223,6 +223,19 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _wait_for_port(port: int, timeout: float) -> None:
+    """Block until something accepts connections on loopback ``port``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1.0):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"nothing listens on port {port} ({timeout:.0f} s)") from None
+            time.sleep(0.5)
+
+
 def files_json(files: Files) -> str:
     return json.dumps(
         {
@@ -501,23 +514,28 @@ def run_flower_deployment(
                     stderr=subprocess.STDOUT,
                 )
             )
+        stamps: list[float] = []
+        failed = ""
         try:
-            time.sleep(5)
+            _wait_for_port(link, timeout=180.0)  # a loaded machine starts the SuperLink slowly
+            time.sleep(5)  # the SuperNodes retry their connection every few seconds
             launched = time.time()
-            subprocess.run(
+            done = subprocess.run(
                 [str(bindir / "flwr"), "run", str(app), "bench", "--stream"],
                 env=env,
                 cwd=app,
                 stdout=logs,
                 stderr=subprocess.STDOUT,
                 timeout=60 + 120 * spec.rounds,
-                check=True,
             )
-            stamps = [json.loads(line)["t"] for line in timing.read_text().splitlines()]
-            params = [
-                np.asarray(a, dtype=np.float32)
-                for a in json.loads(Path(str(timing) + ".params").read_text())
-            ]
+            if done.returncode != 0:
+                failed = f"flwr run exited with {done.returncode}"
+            else:
+                stamps = [json.loads(line)["t"] for line in timing.read_text().splitlines()]
+                params = [
+                    np.asarray(a, dtype=np.float32)
+                    for a in json.loads(Path(str(timing) + ".params").read_text())
+                ]
         finally:
             for p in procs:
                 p.terminate()
@@ -528,8 +546,10 @@ def run_flower_deployment(
                     p.kill()
             logs.close()
             log_text = (root / "flower.log").read_text()[-3000:]
-            if os.environ.get("FCBENCH_FLOWER_LOG"):
+            if os.environ.get("FCBENCH_FLOWER_LOG") or failed:
                 print(log_text)
+            if failed:
+                raise RuntimeError(f"Flower deployment run failed: {failed} (its log above)")
         if len(stamps) < 2:
             raise RuntimeError(f"Flower deployment run recorded too few rounds:\n{log_text}")
         rounds = [b - a for a, b in itertools.pairwise(stamps)]

@@ -318,6 +318,8 @@ def main() -> None:
         )
     )
     if not args.no_synthetic:
+        label = BANK.label_column
+        assert label is not None, "the synthetic bank table has a label"
         for firms in (20_000, 60_000):
             for seed in (1, 2, 3):
                 frames, features = synthetic_vertical(seed, firms)
@@ -327,7 +329,7 @@ def main() -> None:
                         frames,
                         features,
                         "bank",
-                        BANK.label_column,
+                        label,
                         vertical_overrides,
                     )
                 )

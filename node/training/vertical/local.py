@@ -100,7 +100,7 @@ def load_labels(party: str, frame: pd.DataFrame, label: str) -> NDArray[np.int8]
     values = np.asarray(frame[label].to_numpy())
     if not np.isin(values, (0, 1)).all():
         raise DataMismatch(party, f"label column {label!r} must hold only 0 and 1")
-    y = values.astype(np.int8)
+    y: NDArray[np.int8] = values.astype(np.int8)
     if y.min() == y.max():
         raise DataMismatch(party, f"label column {label!r} holds a single class")
     return y

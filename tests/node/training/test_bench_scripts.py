@@ -16,7 +16,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[3]
 
 
-@pytest.mark.parametrize("script", ["model_quality.py", "vertical_lr.py", "horizontal.py"])
+@pytest.mark.parametrize(
+    "script", ["model_quality.py", "vertical_lr.py", "horizontal.py", "secureboost.py"]
+)
 def test_bench_script_starts(script: str) -> None:
     done = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "bench" / script), "--help"],
