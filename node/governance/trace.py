@@ -131,7 +131,9 @@ def trace_table(
         ``max_false_accusation`` is not in (0, 1).
     """
     by_id = {r.record.release_id: r for r in releases}
-    verdict = judge(SuspectTable(table), _candidates(by_id.values(), key_of), max_false_accusation)
+    candidates = _candidates(by_id.values(), key_of)
+    carriers = {name for c in candidates for name in c.spec.steps}
+    verdict = judge(SuspectTable(table, carriers), candidates, max_false_accusation)
     matches: list[Match] = []
     seen: set[str] = set()
 

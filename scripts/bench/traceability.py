@@ -932,10 +932,11 @@ def main() -> None:
             f"{len(RELEASE_FIELDS)} fields (carriers: {', '.join(world.tolerances)}); "
             f"set-up {time.perf_counter() - start:.1f} s"
         )
-        results = [
-            run_attack(name, attack, world, args.trials, args.seed + i)
-            for i, (name, attack) in enumerate(attacks(folder).items())
-        ]
+        results = []
+        for i, (name, attack) in enumerate(attacks(folder).items()):
+            results.append(run_attack(name, attack, world, args.trials, args.seed + i))
+            done = results[-1]
+            print(f"  {name}: {done.correct}/{done.trials} traced", file=sys.stderr, flush=True)
         accusations, best_innocent = innocent_leaks(world, args.innocent, args.seed)
         loop_rows_per_s = python_loop_embed(world, 2_000)
         usefulness = utility(world)

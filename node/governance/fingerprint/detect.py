@@ -14,7 +14,7 @@ that product is at most ``max_false_accusation`` (default 1e-9).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -86,11 +86,17 @@ def log10_chernoff_tail(n: int, agree: int) -> float:
 
 
 class SuspectTable:
-    """A leaked table prepared for reading: numeric columns, with reads cached per step."""
+    """A leaked table prepared for reading: numeric columns, with reads cached per step.
 
-    def __init__(self, frame: pd.DataFrame) -> None:
+    ``only`` limits the columns converted to those some candidate release carries its mark in
+    (converting a text column of a large table costs more than scoring every release).
+    """
+
+    def __init__(self, frame: pd.DataFrame, only: Collection[str] | None = None) -> None:
         self._columns: dict[str, np.ndarray] = {}
         for name in frame.columns:
+            if only is not None and str(name) not in only:
+                continue
             values = pd.to_numeric(frame[name], errors="coerce")
             array = values.to_numpy(dtype="float64", na_value=np.nan)
             if np.isfinite(array).any():

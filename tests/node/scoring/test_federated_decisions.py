@@ -365,3 +365,15 @@ def test_a_secureboost_model_decides_from_holders_split_bits_and_replays(
     for record in (decided.record_id, batch.decisions[3].record_id):
         out = federation.cli("decide", "replay", record, "--config", str(federation.config("bank")))
         assert "reproduced" in out
+    # the readable record (console, `decide list`) shows each holder's trees answer
+    records = DecisionRecords(federation.root / "state" / "bank" / "scoring" / "decisions.sqlite")
+    try:
+        kept = records.get(decided.record_id)
+    finally:
+        records.close()
+    assert kept["application_ref"] == "SB-1" and kept["bank_version"] == "sme-trees@1"
+    assert {h["party"]: h["status"] for h in kept["holders"]} == {
+        "government": "ok", "third_party": "ok"
+    }  # fmt: skip
+    listed = federation.cli("decide", "list", "--config", str(federation.config("bank")))
+    assert f"{batch.decisions[9].record_id}  SB-B9" in listed
