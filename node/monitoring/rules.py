@@ -85,7 +85,11 @@ def assess(
     for i in np.flatnonzero(by_pd > 0).tolist():
         reasons[i] = [PD_REASON, *model_reasons[i]]
     for i in np.flatnonzero(sicr).tolist():
-        reasons[i].append(SICR_REASON)
+        if by_pd[i] > 0:
+            reasons[i].append(SICR_REASON)
+        else:
+            # listed for the rise of its PD alone: the model's reasons say what raised it
+            reasons[i] = [SICR_REASON, *model_reasons[i]]
     for i in np.flatnonzero(backstop).tolist():
         reasons[i].append(f"BANK-DPD{policy.backstop_dpd}")
     for i in np.flatnonzero(category > 0).tolist():

@@ -33,6 +33,17 @@ def test_each_rule_sets_its_level_and_coded_reason() -> None:
     assert got.reasons[5] == []
 
 
+def test_a_borrower_listed_for_its_pd_rise_alone_carries_the_model_reasons() -> None:
+    # prepare: PD below every cut-off (yellow from 0.06) but far above its origination PD
+    p = policy()
+    model_reasons = [["GOV-TAX-PAID", "TP-INVOICE-TOTAL"]]
+    # execute
+    got = assess(p, np.array([0.055]), np.array([0.001]), np.zeros(1), [[]], model_reasons)
+    # assert: the officer reads why the PD rose, not only that it did
+    assert got.level.tolist() == [p.sicr_level]
+    assert got.reasons[0] == ["IFRS9-SICR", "GOV-TAX-PAID", "TP-INVOICE-TOTAL"]
+
+
 def test_five_category_classification_from_days_past_due() -> None:
     got = classify(policy(), np.array([0, 1, 90, 91, 180, 181, 360, 361, np.nan]))
     assert got.tolist() == [0, 1, 1, 2, 2, 3, 3, 4, 0]
