@@ -59,6 +59,12 @@ class MonitorSettings:
     z_medium, z_high
         Robust z-score (median/MAD of the principal's own active hours, log scale) of the
         current hour's calls, rows, denials, firms or queries that raises medium / high.
+    machine_clients
+        Certificate names (the node part of ``organization/node/role``) of machine clients,
+        such as the bank's loan system, whose ordinary use is thousands of calls a minute:
+        the ``burst`` and ``enumeration`` volume rules do not apply to them; every other
+        detector does, the statistical one against their own history. A person's
+        certificate never belongs here.
     """
 
     burst_calls_per_minute: int = 60
@@ -73,6 +79,7 @@ class MonitorSettings:
     min_history_days: int = 3
     z_medium: float = 5.0
     z_high: float = 10.0
+    machine_clients: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -116,6 +123,10 @@ def _convert(key: str, value: Any, default: Any) -> Any:
         return float(value)
     if isinstance(default, str) and isinstance(value, str):
         return value
+    if isinstance(default, tuple) and key.endswith("machine_clients"):
+        if isinstance(value, list) and all(isinstance(v, str) and v for v in value):
+            return tuple(value)
+        raise GovernanceConfigError(key, "must be a list of certificate names, e.g. [loan-desk]")
     if isinstance(default, tuple):
         if (
             isinstance(value, list)

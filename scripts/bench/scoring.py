@@ -83,12 +83,9 @@ def short_job() -> str:
 
 JOB = short_job()
 # The bank's loan system is a machine client: thousands of decisions a minute and the whole
-# book in an hour are its ordinary use, not scraping, so the bank's access monitor is told so
-# (left at the defaults, its burst rule suspends the loan desk within the first minute).
-LOAN_SYSTEM_MONITOR = {
-    "burst_calls_per_minute": 1_000_000,
-    "enumeration_firms_per_hour": 10_000_000,
-}
+# book in an hour are its ordinary use, not scraping, so the bank's access monitor names it
+# (left unnamed, the burst rule suspends the loan desk within the first minute).
+LOAN_SYSTEM_MONITOR = {"machine_clients": ["loan-desk"]}
 DOC = hashlib.sha256(b"bench authorization form").hexdigest()
 
 

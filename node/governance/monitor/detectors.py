@@ -67,14 +67,17 @@ def rules(
 ) -> list[Finding]:
     """The absolute rules, evaluated after ``event`` was counted."""
     out: list[Finding] = []
+    # a machine client's volume is its job; its other habits are still watched
+    parts = event.principal.split("/")  # organization/node/role
+    machine = len(parts) == 3 and parts[1] in s.machine_clients
     calls = len(profile.calls)
-    if event.kind is EventKind.CALL and calls >= s.burst_calls_per_minute:
+    if event.kind is EventKind.CALL and not machine and calls >= s.burst_calls_per_minute:
         out.append(
             Finding("burst", Severity.HIGH, calls, s.burst_calls_per_minute,
                     f"{calls} calls within 60 s")
         )  # fmt: skip
     firms = len(profile.small_firms)
-    if event.subjects and firms >= s.enumeration_firms_per_hour:
+    if event.subjects and not machine and firms >= s.enumeration_firms_per_hour:
         out.append(
             Finding("enumeration", Severity.HIGH, firms, s.enumeration_firms_per_hour,
                     f"{firms} distinct firms scored within an hour without an application")

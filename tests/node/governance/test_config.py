@@ -19,12 +19,13 @@ def test_nothing_configured_gives_the_documented_defaults() -> None:
 def test_values_are_overridden_and_converted() -> None:
     config = governance_config(
         {
-            "monitor": {"business_hours": [8, 18], "z_medium": 4},
+            "monitor": {"business_hours": [8, 18], "z_medium": 4, "machine_clients": ["desk"]},
             "alerts": {"webhook": "https://ops.example/hook", "deliver_at": "high"},
             "containment": {"throttle_at": "low", "suspend_at": "medium"},
         }
     )
     assert config.monitor.business_hours == (8, 18) and config.monitor.z_medium == 4.0
+    assert config.monitor.machine_clients == ("desk",)
     assert config.alerts.deliver_at is Severity.HIGH
     assert config.containment.throttle_at is Severity.LOW
 
@@ -41,6 +42,7 @@ def test_values_are_overridden_and_converted() -> None:
         ({"containment": {"throttle_at": "high", "suspend_at": "low"}}, "containment.suspend_at"),
         ({"monitor": {"z_medium": 8, "z_high": 6}}, "monitor.z_high"),
         ({"alerts": "webhook"}, "alerts"),
+        ({"monitor": {"machine_clients": "loan-desk"}}, "monitor.machine_clients"),
     ],
 )
 def test_a_bad_key_is_named(raw: dict[str, object], key: str) -> None:

@@ -63,6 +63,27 @@ def test_a_burst_of_calls_is_high() -> None:
     assert alert.severity is Severity.HIGH and alert.findings[0].detector == "burst"
 
 
+def test_a_named_machine_client_may_call_and_score_in_volume_but_is_still_watched() -> None:
+    # prepare: the bank's loan system, named as a machine client
+    desk = "bank-a/loan-desk/loan_officer"
+    alerts: list[Alert] = []
+    settings = MonitorSettings(machine_clients=("loan-desk",))
+    monitor = AccessMonitor(settings, on_alert=alerts.append, tz=UTC)
+    t = START + 10 * HOUR
+    volume = [AccessEvent(t + i * 0.01, desk, EventKind.CALL) for i in range(500)]
+    volume += [
+        AccessEvent(t + 5 + i * 0.01, desk, EventKind.SCORE, rows=1, subjects=(f"ft:{i:032x}",))
+        for i in range(500)
+    ]
+    # execute
+    _feed(monitor, volume)
+    quiet = list(alerts)
+    _feed(monitor, [AccessEvent(t + 20 + i, desk, EventKind.DENIAL) for i in range(12)])
+    # assert: volume is its job; a streak of refusals is not
+    assert quiet == []
+    assert [a.findings[0].detector for a in alerts] == ["denial_streak", "denial_streak"]
+
+
 def test_walking_a_filter_through_its_values_is_high() -> None:
     monitor, alerts = _monitor()
     t = START + 10 * HOUR
