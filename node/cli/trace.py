@@ -22,7 +22,7 @@ from rich.table import Table
 from node.governance.fingerprint import DEFAULT_MAX_FALSE_ACCUSATION
 from node.governance.offline import NodeFiles, NodeFilesError
 from node.governance.tabular import UnreadableTable
-from node.governance.trace import Match, TraceReport, trace_file
+from node.governance.trace import Match, TraceReport, bound_text, trace_file
 from node.runtime.config import load_node_config
 
 EXIT_NOT_FOUND: Final = 1
@@ -62,11 +62,6 @@ def fail(message: str) -> typer.Exit:
     """Print ``message`` as an error and return the exit to raise (bad input)."""
     Console(stderr=True).print(f"[red]error[/red] {message}", markup=True, highlight=False)
     return typer.Exit(EXIT_BAD_INPUT)
-
-
-def bound_text(log10_bound: float) -> str:
-    """A probability given as its base-10 logarithm, readable at any size."""
-    return f"{10**log10_bound:.1e}" if log10_bound > -300 else f"1e{log10_bound:.0f}"
 
 
 def _print_match(console: Console, m: Match) -> None:

@@ -97,6 +97,8 @@ class Page:
 
     ``handler`` returns ``(template, context)`` for an HTML page or a ``Response``.
     ``in_nav`` puts it in the navigation (with ``title``) for viewers allowed to open it.
+    ``max_body`` bounds a ``POST`` (an upload) in bytes; a larger request is refused before
+    it is read.
     """
 
     path: str
@@ -107,6 +109,7 @@ class Page:
     own_organization: bool = False
     methods: tuple[str, ...] = ("GET",)
     in_nav: bool = True
+    max_body: int | None = None
 
     Result = tuple[str, Mapping[str, Any]] | Response
 
@@ -162,6 +165,7 @@ class Console:
                     raise Refused(403, f"role {who.role} may not open {page.title}")
                 if request.method == "POST":
                     _same_origin(request)
+                    _within(request, page.max_body)
             except Refused as exc:
                 self.on_decision(method, who, False, exc.reason, exc.error)
                 record_console(page.name, "denied")
@@ -197,6 +201,19 @@ class Console:
                 "your certificate was refused (revoked, expired or unknown)",
                 exc if isinstance(exc, PkiError) else None,
             ) from None
+
+
+def _within(request: Request, limit: int | None) -> None:
+    if limit is None:
+        return
+    try:
+        size = int(request.headers.get("content-length", ""))
+    except ValueError:
+        raise Refused(411, "send the upload with its length (Content-Length)") from None
+    if size > limit:
+        raise Refused(
+            413, f"the upload is larger than {limit // 2**20} MiB; send a sample of the file"
+        )
 
 
 def _same_origin(request: Request) -> None:

@@ -16,6 +16,7 @@ from node.console.metrics_page import metrics_page
 from node.console.server import ConsoleServer
 from node.console.views import NodeViews
 from node.data.datasets import NodeDatasets
+from node.governance.offline import NodeFiles
 from node.governance.service import NodeGovernance
 from node.monitoring.service import MonitoringService
 from node.pki.files import NodeCredentials
@@ -69,9 +70,12 @@ def node_pages(
     records: DecisionRecords | None,
     monitoring: Callable[[], MonitoringService | None],
     governance: NodeGovernance | None = None,
+    node_files: Callable[[], NodeFiles] | None = None,
 ) -> list[Page]:
-    """The node's own pages (see ``node.console.views``)."""
+    """The node's own pages (see ``node.console.views``); ``node_files`` opens the node's
+    governance files read-only for tracing a leaked file."""
     ends = x509.load_pem_x509_certificate(creds.cert_pem).not_valid_after_utc
     return NodeViews(
-        creds.identity, log_dir, engine, datasets, records, monitoring, ends, governance
-    ).pages()
+        creds.identity, log_dir, engine, datasets, records, monitoring, ends, governance,
+        node_files,
+    ).pages()  # fmt: skip

@@ -28,7 +28,9 @@ from node.audit.merkle import leaf_hash, verify_inclusion
 from node.audit.search import SearchQuery
 from node.audit.verify import verify_log
 from node.console.app import Ask, Page, Refused
+from node.console.leak_trace import MAX_UPLOAD, trace_upload
 from node.data.datasets import NodeDatasets
+from node.governance.offline import NodeFiles
 from node.governance.service import NodeGovernance
 from node.monitoring.exceptions import MonitoringError
 from node.monitoring.policy import LEVELS
@@ -59,10 +61,12 @@ class NodeViews:
     monitoring: Callable[[], MonitoringService | None]
     certificate_ends: dt.datetime
     node_governance: NodeGovernance | None = None
+    node_files: Callable[[], NodeFiles] | None = None  # read-only, as `fedcredit trace` opens
 
     def pages(self) -> list[Page]:
         staff = frozenset({*DATA_HOLDERS, OPERATOR})
         everyone = frozenset({*staff, AUDITOR, LOAN_OFFICER})
+        incidents = frozenset({AUDITOR, OPERATOR, *DATA_HOLDERS})
         lending = frozenset({LOAN_OFFICER})
         return [
             Page("/", "home", "Node", everyone, self.home),
@@ -79,9 +83,10 @@ class NodeViews:
                  own_organization=True, in_nav=False),
             Page("/watchlist", "watchlist", "Watch list", lending, self.watchlist,
                  own_organization=True, methods=("GET", "POST")),
-            Page("/governance", "governance", "Incidents and leaks",
-                 frozenset({AUDITOR, OPERATOR, *DATA_HOLDERS}), self.governance,
+            Page("/governance", "governance", "Incidents and leaks", incidents, self.governance,
                  methods=("GET", "POST")),
+            Page("/governance/trace", "trace", "Trace a leaked file", incidents, self.trace,
+                 methods=("GET", "POST"), in_nav=False, max_body=MAX_UPLOAD + 2**16),
         ]  # fmt: skip
 
     def _reader(self) -> LogReader:
@@ -259,9 +264,7 @@ class NodeViews:
 
     def governance(self, ask: Ask) -> Page.Result:
         """Containments in force (an operator lifts them here), alerts, recent releases."""
-        who = ask.viewer.identity
-        if who.role not in (AUDITOR, OPERATOR) and who.organization != self.identity.organization:
-            raise Refused(403, "only this node's own staff, its operators and auditors see this")
+        who = self._incident_viewer(ask)
         governance = self.node_governance
         context: dict[str, Any] = {"enabled": governance is not None}
         if governance is None:
@@ -289,6 +292,24 @@ class NodeViews:
             releases=[r.to_dict() for r in reversed(releases)][:200],
         )  # fmt: skip
         return "node/governance.html", context
+
+    def trace(self, ask: Ask) -> Page.Result:
+        """Name the release an uploaded leaked file came from, as ``fedcredit trace`` does."""
+        self._incident_viewer(ask)
+        context: dict[str, Any] = {
+            "enabled": self.node_governance is not None and self.node_files is not None,
+            "limit_mib": MAX_UPLOAD // 2**20,
+            "can_prove": ask.viewer.identity.role == AUDITOR,
+        }
+        if ask.form is not None and self.node_files is not None and context["enabled"]:
+            context.update(trace_upload(ask.form.get("leaked"), self.node_files))
+        return "node/trace.html", context
+
+    def _incident_viewer(self, ask: Ask) -> Identity:
+        who = ask.viewer.identity
+        if who.role not in (AUDITOR, OPERATOR) and who.organization != self.identity.organization:
+            raise Refused(403, "only this node's own staff, its operators and auditors see this")
+        return who
 
 
 def _entry_row(index: int, e: Any) -> dict[str, Any]:

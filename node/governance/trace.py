@@ -100,6 +100,11 @@ class TraceReport:
         }
 
 
+def bound_text(log10_bound: float) -> str:
+    """A probability given as its base-10 logarithm, readable at any size."""
+    return f"{10**log10_bound:.1e}" if log10_bound > -300 else f"1e{log10_bound:.0f}"
+
+
 def _candidates(releases: Iterable[RegisteredRelease], key_of: KeyOf) -> list[Candidate]:
     out = []
     for r in releases:

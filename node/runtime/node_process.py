@@ -16,6 +16,7 @@ from node.crypto.replay import PersistentReplayGuard
 from node.data.datasets import NodeDatasets, UnknownDataset
 from node.governance.config import GovernanceConfigError, governance_config
 from node.governance.evidence import remember_witnessed
+from node.governance.offline import NodeFiles
 from node.governance.service import NodeGovernance
 from node.jobs.context import FieldGate
 from node.monitoring.exceptions import MonitoringError
@@ -244,8 +245,14 @@ class NodeProcess:
             pages=node_pages(
                 creds, self.config.state_dir / "audit", self.engine, self.datasets,
                 self.lending.records, lambda: self.monitoring.service, self.governance,
+                self._node_files,
             ),
         )  # fmt: skip
+
+    def _node_files(self) -> NodeFiles:
+        """The node's governance files, read-only, as ``fedcredit trace`` opens them."""
+        c = self.config
+        return NodeFiles.open(c.node_id, c.state_dir, c.cert_dir / f"{c.cert_name}.crt")
 
     def publish_checkpoint(self) -> int:
         """Sign a checkpoint and have the coordinator's witness accept it; return its size."""

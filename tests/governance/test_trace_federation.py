@@ -2,17 +2,20 @@
 verifies against the coordinator's witness; a file the node never released accuses no one.
 
 Real processes: coordinator and nodes from ``LocalFederation``, releases over mutual TLS, and
-``fedcredit trace`` run as the operator runs it, in its own process.
+``fedcredit trace`` run as the operator runs it, in its own process; then the same tracing by
+upload on the node's console, over HTTPS with client certificates.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pandas as pd
 import pytest
@@ -20,10 +23,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from coordinator.local import LocalFederation
 from node.audit.checkpoint import SignedCheckpoint
+from node.audit.entry import Action
 from node.audit.merkle import leaf_hash, verify_consistency, verify_inclusion
 from node.audit.reader import LogReader
+from node.audit.search import SearchQuery
+from node.console.leak_trace import MAX_UPLOAD
 from node.governance.tabular import write_table
 from node.pki import identity_from_certificate
+from tests.console.conftest import client
 from tests.governance.helpers import decode, fedcredit, release, wait_witnessed, witness_checkpoint
 
 pytestmark = pytest.mark.slow
@@ -198,3 +205,83 @@ def test_bad_input_is_one_line_naming_the_problem(
     assert "neither Parquet" in done.stderr
     done = fedcredit("trace", str(garbage), "--config", str(tmp_path / "none.yaml"))
     assert done.returncode == 2 and "Traceback" not in done.stderr
+
+
+# The console's trace page: the same tracing, by upload, over HTTPS with client certificates.
+
+
+def _upload(fed: LocalFederation, who: str, name: str, data: bytes) -> httpx.Response:
+    url = fed.console_url("government")
+    with client(fed, who) as http:
+        return http.post(url + "/governance/trace", files={"leaked": (name, data)},
+                         headers={"Origin": url})  # fmt: skip
+
+
+def _leftover_uploads() -> set[Path]:
+    return set(Path(tempfile.gettempdir()).glob("leak-*"))
+
+
+def test_an_auditor_traces_a_mangled_leak_on_the_console(
+    federation: LocalFederation, released: Released, tmp_path: Path
+) -> None:
+    # prepare: bank-a's copy, a noisy 30% sample, as a workbook
+    path = tmp_path / "found.xlsx"
+    write_table(_perturb(released.bank_a.sample(frac=0.3, random_state=2), 0.3, 4), path, "xlsx")
+    before = _leftover_uploads()
+    # execute
+    answer = _upload(federation, "auditor", "found.xlsx", path.read_bytes())
+    # assert: bank-a's release, its certificate, bound and witnessed evidence; nothing kept
+    assert answer.status_code == 200
+    verdict = answer.text.split('id="verdict"')[1].split("</section>")[0]
+    assert released.bank_a_id in verdict and "bank-a/bank/bank" in verdict
+    assert released.bank_2_id not in verdict and "No release matches" not in verdict
+    assert "false-accusation bound" in verdict and "the witness accepted" in verdict
+    assert 'href="/audit/entry/' in verdict
+    assert _leftover_uploads() <= before
+    # and the upload is in the access log as the auditor's use of the trace page
+    with LogReader.open(federation.root / "state" / "government" / "audit") as log:
+        reads = log.search(SearchQuery(actor="audit-office", action=Action.READ))
+    assert any(e.details.get("rpc") == "trace" for _, e in reads)
+
+
+def test_the_console_says_when_no_release_matches_and_escapes_the_file(
+    federation: LocalFederation, released: Released, tmp_path: Path
+) -> None:
+    # prepare: the node's own raw numbers, one column named like markup
+    raw = pd.read_csv(federation.root / "data" / "government.csv")
+    table = raw[["industry_code", *CARRIERS]].rename(columns={"industry_code": "<b>x</b>"})
+    path = tmp_path / "innocent.csv"
+    write_table(table, path, "csv")
+    # execute: the node's own staff traces it
+    answer = _upload(federation, "government-staff", "innocent.csv", path.read_bytes())
+    # assert
+    assert answer.status_code == 200
+    assert "No release matches" in answer.text and "closest" in answer.text
+    assert "&lt;b&gt;x&lt;/b&gt;" in answer.text and "<b>x</b>" not in answer.text
+
+
+def test_a_garbage_upload_is_one_line_on_the_page(federation: LocalFederation) -> None:
+    answer = _upload(federation, "operator", "leak.csv", b"\x00\xff\x81 not a table")
+    assert answer.status_code == 200
+    problem = answer.text.split('id="trace-problem"')[1].split("</p>")[0]
+    assert "leak.csv" in problem and "neither Parquet" in problem
+    assert "Traceback" not in answer.text and tempfile.gettempdir() not in answer.text
+
+
+def test_only_the_incident_roles_of_this_node_may_trace(federation: LocalFederation) -> None:
+    url = federation.console_url("government")
+    for who in ("bank-staff", "bank-officer"):  # another organization's staff; a loan officer
+        assert _upload(federation, who, "leak.csv", b"a,b\n1,2\n").status_code == 403
+    with client(federation, "auditor") as http:  # a change from another site is refused
+        foreign = http.post(url + "/governance/trace", files={"leaked": ("x.csv", b"a\n1\n")},
+                            headers={"Origin": "https://elsewhere.example"})  # fmt: skip
+        page = http.get(url + "/governance")
+    assert foreign.status_code == 403
+    assert 'href="/governance/trace"' in page.text
+
+
+def test_an_upload_over_the_limit_is_refused_before_it_is_read(
+    federation: LocalFederation,
+) -> None:
+    answer = _upload(federation, "auditor", "big.csv", b"a\n" * (MAX_UPLOAD // 2 + 2**16))
+    assert answer.status_code == 413 and "larger than 64 MiB" in answer.text
