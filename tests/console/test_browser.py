@@ -153,6 +153,15 @@ def test_auditor_verifies_a_node_log_against_the_witness(
         _shot(page, tmp_path, "auditor")
         page.locator("#hits tbody tr a").first.click()
         assert page.locator("#proof-ok").is_visible()
+        # and traces a file by upload from the incidents page (the bank released nothing)
+        leaked = tmp_path / "found.csv"
+        leaked.write_text("industry_code,tax_growth_12m\nC13,0.12\nF51,-0.03\n")
+        page.goto(federation.console_url("bank") + "/governance")
+        page.get_by_role("link", name="Trace a leaked file").click()
+        page.get_by_label("Leaked file").set_input_files(str(leaked))
+        page.get_by_role("button", name="Trace").click()
+        assert "No release matches" in page.locator("#no-match").inner_text()
+        _accessible(page)
 
 
 def test_data_holder_staff_see_what_left_and_preview_the_policy(
