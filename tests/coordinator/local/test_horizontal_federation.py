@@ -90,7 +90,9 @@ def test_bank_killed_mid_job_is_left_out_then_rejoins_after_restart(
     assert status.attempt >= 2
     result = json.loads(status.result_json)
     rejoined = result["parties"]["bank_c"]
-    assert rejoined["start_round"] >= 2  # resumed from a checkpoint, not from scratch
+    # resumed from a checkpoint, not from scratch: bank_c was killed once the coordinator had
+    # summed round 2, which may be before bank_c saved that round (then it resumes at round 1)
+    assert rejoined["start_round"] >= 1
     assert rejoined["start_round"] + rejoined["rounds_completed"] == 25
     assert result["coordinator"]["history"][-1]["banks"] == ["bank_a", "bank_b", "bank_c"]
 
