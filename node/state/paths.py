@@ -16,30 +16,13 @@ IDENTIFIER: Final = re.compile(rf"[A-Za-z0-9._-]{{1,{MAX_IDENTIFIER_CHARS}}}")
 
 
 class InvalidIdentifier(ValueError):
-    """An identifier from outside (job id, node id, dataset name) is not a safe file name."""
+    """An identifier from outside (job id, node id, dataset name) is not a safe name.
 
-    def __init__(self, kind: str, length: int) -> None:
-        super().__init__(
-            f"{kind} must be 1-{MAX_IDENTIFIER_CHARS} characters of letters, digits, '.', '_' "
-            "or '-' "
-            f"(and not '.' or '..'); got {length} character(s) that are not"
-        )
-        self.kind = kind
-
-
-class IdentifierLooksLikeFirm(InvalidIdentifier):
-    """An identifier has the shape of a firm's credit code or a person's ID number.
-
-    Identifiers are written to access logs, file names and traces, where raw codes must never
-    appear; a name that merely looks like one would make its own log entries unwritable.
+    The message names the kind and the rule broken, never the value.
     """
 
-    def __init__(self, kind: str) -> None:
-        ValueError.__init__(
-            self,
-            f"{kind} must not look like a unified social credit code or an ID number "
-            "(18 characters with a valid check character); choose a descriptive name",
-        )
+    def __init__(self, kind: str, rule: str) -> None:
+        super().__init__(f"{kind} {rule}")
         self.kind = kind
 
 
@@ -61,12 +44,22 @@ def check_identifier(kind: str, value: str) -> str:
     ------
     InvalidIdentifier
         ``value`` is empty, too long, ``.``/``..``, holds a character outside the set, or
-        looks like a raw firm or personal identifier (``IdentifierLooksLikeFirm``).
+        looks like a raw firm or personal identifier.
     """
     if value in (".", "..") or IDENTIFIER.fullmatch(value) is None:
-        raise InvalidIdentifier(kind, len(value))
+        raise InvalidIdentifier(
+            kind,
+            f"must be 1-{MAX_IDENTIFIER_CHARS} characters of letters, digits, '.', '_' or '-' "
+            f"(and not '.' or '..'); got {len(value)} character(s) that are not",
+        )
     if contains_raw_identifier(value):
-        raise IdentifierLooksLikeFirm(kind)
+        # Identifiers go into access logs, file names and traces, where raw codes must never
+        # appear; a name that merely looks like one would make its own log entries unwritable.
+        raise InvalidIdentifier(
+            kind,
+            "must not look like a unified social credit code or an ID number (18 characters "
+            "with a valid check character); choose a descriptive name",
+        )
     return value
 
 
