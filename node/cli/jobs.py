@@ -8,6 +8,7 @@ what the caller may do.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -160,6 +161,24 @@ def _print_job(status: coordinator_pb2.JobStatus, output: str) -> None:
     )
 
 
+JobCall = Callable[[coordinator_pb2.GetJobRequest], coordinator_pb2.JobStatus]
+
+
+def _on_job(
+    method: Callable[[coordinator_pb2_grpc.CoordinatorStub], JobCall],
+    job_id: str,
+    coordinator: str,
+    certs: Path,
+    as_: str,
+    output: str = "text",
+) -> None:
+    """Call one of the coordinator's per-job RPCs and print the job it answers with."""
+    stub = _stub(coordinator, certs, as_)
+    with refusals():
+        reply = method(stub)(coordinator_pb2.GetJobRequest(job_id=job_id))
+    _print_job(reply, output)
+
+
 @jobs_app.command("status")
 def status(
     job_id: str,
@@ -169,10 +188,7 @@ def status(
     output: Fmt = "text",
 ) -> None:
     """Show one job's state and result."""
-    stub = _stub(coordinator, certs, as_)
-    with refusals():
-        reply = stub.GetJob(coordinator_pb2.GetJobRequest(job_id=job_id))
-    _print_job(reply, output)
+    _on_job(lambda stub: stub.GetJob, job_id, coordinator, certs, as_, output)
 
 
 @jobs_app.command("list")
@@ -225,10 +241,7 @@ def cancel(
     as_: As = "operator",
 ) -> None:
     """Cancel a job; its parties stop at their next message."""
-    stub = _stub(coordinator, certs, as_)
-    with refusals():
-        reply = stub.CancelJob(coordinator_pb2.GetJobRequest(job_id=job_id))
-    _print_job(reply, "text")
+    _on_job(lambda stub: stub.CancelJob, job_id, coordinator, certs, as_)
 
 
 @jobs_app.command("resume")
@@ -239,10 +252,7 @@ def resume(
     as_: As = "operator",
 ) -> None:
     """Start a new attempt of a failed job from the last checkpoint all its parties hold."""
-    stub = _stub(coordinator, certs, as_)
-    with refusals():
-        reply = stub.ResumeJob(coordinator_pb2.GetJobRequest(job_id=job_id))
-    _print_job(reply, "text")
+    _on_job(lambda stub: stub.ResumeJob, job_id, coordinator, certs, as_)
 
 
 def nodes_table(nodes: list[coordinator_pb2.NodeStatus]) -> Table:
