@@ -29,7 +29,9 @@ def outcome(job_type: str, state: str, result: Mapping[str, Any], error: str) ->
     if job_type == "secureboost":
         holder = label_holder(result)
         if holder:
-            return f"{holder['aligned_rows']} aligned firms, {holder['trees']} trees kept"
+            trees = holder["trees"]
+            kept = f"{trees} tree{'' if trees == 1 else 's'} kept"
+            return f"{holder['aligned_rows']} aligned firms, {kept}"
     if job_type == "horizontal" and coordinator.get("history"):
         last = coordinator["history"][-1]
         return (
