@@ -14,9 +14,10 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from types import MappingProxyType
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -42,16 +43,21 @@ from node.telemetry.metrics import record_scoring
 _REF: Final = re.compile(r"^[A-Za-z0-9._:/-]{1,64}$")
 
 
-@dataclass(frozen=True)
-class Application:
+_NO_FEATURES: Final[Mapping[str, float]] = MappingProxyType({})
+
+
+class Application(NamedTuple):
     """One loan application: the firm's code, the bank's reference, amount, term, and the
-    bank's own feature values (looked up in the bank's dataset when not given)."""
+    bank's own feature values (looked up in the bank's dataset when not given).
+
+    A named tuple: a chunk of a book makes 5,000 of them per call, and a frozen dataclass
+    cost three times as much to build."""
 
     code: str
     ref: str
     amount: float = 0.0
     term_months: int = 0
-    features: Mapping[str, float] = field(default_factory=dict)
+    features: Mapping[str, float] = _NO_FEATURES
 
 
 @dataclass(frozen=True)
