@@ -146,8 +146,8 @@ def test_the_attack_is_contained_at_the_door(attack: Attack) -> None:
     assert attack.refused, "the node never refused the attacker"
     assert all(r.startswith("PERMISSION_DENIED: contained:") for r in attack.refused)
     assert all("(error access.suspended)" in r for r in attack.refused)
-    # 30 distinct small queries raise the alert; the follower acts within a few calls
-    assert 30 <= attack.served_before_refusal <= 45
+    # the 30th distinct small query raises the alert; the door has read it before the 31st
+    assert attack.served_before_refusal == 30
 
 
 def test_the_alert_reaches_the_webhook_the_file_and_the_log(
