@@ -24,6 +24,7 @@ _ID_LIKE: Final = re.compile(r"(?<![0-9A-Za-z])[0-9A-Za-z]{18}(?![0-9A-Za-z])")
 _ID_CARD_WEIGHTS: Final = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CARD_CHECK: Final = "10X98765432"
 _CODE_LENGTH: Final = 18
+_FEW: Final = 4
 # byte -> value in the credit-code alphabet, -1 for a byte outside it
 _CODE_VALUE: Final = np.full(256, -1, np.int64)
 _CODE_VALUE[np.frombuffer(uscc.ALPHABET.encode("ascii"), np.uint8)] = np.arange(len(uscc.ALPHABET))
@@ -34,6 +35,8 @@ def valid_credit_codes(codes: Sequence[str]) -> NDArray[np.bool_]:
     """For each (already normalised) code, ``uscc.is_valid``: 18 characters of the code
     alphabet whose last is the check character of the first 17."""
     n = len(codes)
+    if n <= _FEW:  # one by one is cheaper than arrays for a lone decision
+        return np.fromiter(map(uscc.is_valid, codes), np.bool_, n)
     lengths = np.fromiter(map(len, codes), np.int64, n)
     ok = np.zeros(n, np.bool_)
     right = np.flatnonzero(lengths == _CODE_LENGTH)
@@ -62,5 +65,4 @@ def contains_raw_identifier(value: str) -> bool:
     if not words:
         return False
     codes = [uscc.normalize(w) for w in words]
-    valid = valid_credit_codes(codes).any() if len(words) > 4 else any(map(uscc.is_valid, codes))
-    return valid or any(_is_resident_id(w) for w in words)
+    return bool(valid_credit_codes(codes).any()) or any(_is_resident_id(w) for w in words)

@@ -80,6 +80,7 @@ class Decisions:
     outcomes: Outcomes
     policy_version: str
     first: int = 0  # the row of the call's record these decisions start at
+    tokens: Sequence[str] = ()  # the firms' tokens (this node's), for logging what leaves
 
     def __len__(self) -> int:
         return len(self.refs)
@@ -91,7 +92,7 @@ class Decisions:
         """One ``Decisions`` per application (each caller of a gathered group gets its own)."""
         return [
             Decisions([ref], self.call, self.outcomes.rows(i, i + 1), self.policy_version,
-                      self.first + i)
+                      self.first + i, self.tokens[i : i + 1])
             for i, ref in enumerate(self.refs)
         ]  # fmt: skip
 
@@ -321,7 +322,7 @@ class DecisionService:
         )  # fmt: skip
         self._records.add(record, time.time())
         logged.wait()
-        return Decisions(refs, call, outcomes, policy.version)
+        return Decisions(refs, call, outcomes, policy.version, tokens=tokens)
 
     def book(
         self, ref_prefix: str, amount: float, term_months: int, chunk: int

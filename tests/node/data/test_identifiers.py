@@ -31,6 +31,8 @@ def test_many_codes_are_checked_as_one_code_at_a_time_would_be() -> None:
     assert checked.tolist() == [uscc.is_valid(c) for c in codes]
     assert checked[:300].all() and not checked[-len(odd) :].any()
     assert valid_credit_codes([]).tolist() == []
+    few = [valid[0], changed[0], odd[1]]  # a lone decision's few codes, one by one
+    assert valid_credit_codes(few).tolist() == [uscc.is_valid(c) for c in few]
 
 
 def test_a_code_among_many_words_is_found() -> None:
