@@ -197,7 +197,9 @@ def _model_kind(value: object) -> object:
 class ModelFile(FileModel):
     """Which torch model every bank trains: logistic regression or a small MLP."""
 
-    kind: Annotated[str, OneOf(MODEL_KINDS)] = Field(ModelSpec.kind)
+    kind: Annotated[str, OneOf(MODEL_KINDS)] = Field(
+        ModelSpec.kind, description="Logistic regression or a multilayer perceptron."
+    )
     hidden: list[Annotated[int, Field(gt=0)]] = Field(
         default_factory=lambda: list(ModelSpec.hidden),
         min_length=1,
@@ -218,7 +220,9 @@ class HorizontalFile(FileModel):
         HorizontalSpec.optimizer, description="The banks' local steps."
     )
     learning_rate: float = Field(HorizontalSpec.learning_rate, gt=0, description="Local rate.")
-    algorithm: Annotated[str, OneOf(ALGORITHMS)] = Field(HorizontalSpec.algorithm)
+    algorithm: Annotated[str, OneOf(ALGORITHMS)] = Field(
+        HorizontalSpec.algorithm, description="FedProx adds a proximal term to local steps."
+    )
     mu: float | None = Field(
         None, ge=0, description="FedProx proximal weight; default 0.01 with fedprox (else 0)."
     )
@@ -234,9 +238,11 @@ class HorizontalFile(FileModel):
     patience: int = Field(
         HorizontalSpec.patience, ge=0, description="Early stopping; 0 disables it."
     )
-    local_epochs: int = Field(HorizontalSpec.local_epochs, ge=1)
-    batch_size: int = Field(HorizontalSpec.batch_size, ge=1)
-    calibration: Annotated[str, OneOf(CALIBRATIONS)] = Field(HorizontalSpec.calibration)
+    local_epochs: int = Field(HorizontalSpec.local_epochs, ge=1, description="Per round.")
+    batch_size: int = Field(HorizontalSpec.batch_size, ge=1, description="Local rows a step.")
+    calibration: Annotated[str, OneOf(CALIBRATIONS)] = Field(
+        HorizontalSpec.calibration, description="Platt scaling on the summed validation scores."
+    )
     flower: FlowerFile | None = Field(None, description="A bank's own Flower client.")
     quorum: int | None = Field(
         None,
@@ -253,10 +259,16 @@ class HorizontalFile(FileModel):
         HorizontalSpec.encryption, description="`none` is for benchmarks only."
     )
     clip: float = Field(HorizontalSpec.clip, gt=0, description="Update values clipped to ±clip.")
-    frac_bits: int = Field(HorizontalSpec.frac_bits, ge=0, le=40)
-    max_samples_per_bank: int = Field(HorizontalSpec.max_samples_per_bank, ge=1)
-    eval_bins: int = Field(HorizontalSpec.eval_bins, ge=1)
-    seed: int = Field(HorizontalSpec.seed)
+    frac_bits: int = Field(
+        HorizontalSpec.frac_bits, ge=0, le=40, description="Fixed-point bits of an update value."
+    )
+    max_samples_per_bank: int = Field(
+        HorizontalSpec.max_samples_per_bank, ge=1, description="Cap on a bank's sample weight."
+    )
+    eval_bins: int = Field(
+        HorizontalSpec.eval_bins, ge=1, description="Score histogram bins of federated AUC."
+    )
+    seed: int = Field(HorizontalSpec.seed, description="Seed of the job's random draws.")
 
     @model_validator(mode="after")
     def _fits_the_banks(self, info: ValidationInfo) -> HorizontalFile:
