@@ -34,9 +34,9 @@ from node.jobs.exceptions import JobSpecError
 from node.training.vertical.spec import (
     HolderFile,
     LabelHolderFile,
+    PaillierKeyFile,
     PartyData,
     authorize_columns,
-    check_key_bits,
     early_stopping_switch,
 )
 from node.validation import FileModel, Invalid, OneOf, validate
@@ -209,32 +209,15 @@ class BoostingFile(FileModel):
         )
 
 
-class EncryptionFile(FileModel):
+class EncryptionFile(PaillierKeyFile):
     """Paillier settings; `plaintext` runs the insecure twin (benchmarks and tests only)."""
 
-    key_bits: int = Field(
-        EncryptionSpec.key_bits,
-        description=f"Paillier modulus bits: {DEFAULT_KEY_BITS} or more, even.",
-    )
-    allow_weak_key: bool = Field(
-        EncryptionSpec.allow_weak_key,
-        description=f"Accept keys below {DEFAULT_KEY_BITS} bits (tests and demos only).",
-    )
-    plaintext: bool = Field(
-        EncryptionSpec.plaintext,
-        description="Gradients and histograms in the clear (benchmarks and tests only).",
-    )
     gh_frac_bits: int = Field(
         EncryptionSpec.gh_frac_bits,
         ge=8,
         le=30,
         description="Fixed-point bits of gradients and hessians.",
     )
-
-    @model_validator(mode="after")
-    def _key_is_strong(self) -> EncryptionFile:
-        check_key_bits(self.key_bits, self.allow_weak_key)
-        return self
 
 
 class SecureBoostFile(FileModel):
@@ -293,15 +276,6 @@ def spec_from_job(section: Mapping[str, Any], authorize: Authorize) -> SecureBoo
         raw.timeout_s,
         raw.rejoin_wait_s,
     )
-    if spec.encryption.key_bits < DEFAULT_KEY_BITS:
-        log.warning(
-            "secureboost job uses a %d-bit Paillier key: not for real data",
-            spec.encryption.key_bits,
-        )
-    if spec.encryption.plaintext:
-        log.warning(
-            "secureboost job runs the plaintext twin: gradients and histograms travel in the "
-            "clear; use it for benchmarks and tests only"
-        )
+    raw.encryption.warn_if_weak(log, "secureboost", "gradients and histograms")
     authorize_columns((spec.label_holder, *spec.feature_holders), authorize)
     return spec

@@ -278,29 +278,47 @@ class ModelFile(FileModel):
         )
 
 
-class EncryptionFile(FileModel):
-    """Paillier settings; `plaintext` runs the insecure twin (benchmarks and tests only)."""
+class PaillierKeyFile(FileModel):
+    """The Paillier key settings every vertical model type shares."""
 
     key_bits: int = Field(
-        EncryptionSpec.key_bits,
-        description=f"Paillier modulus bits: {DEFAULT_KEY_BITS} or more, even.",
+        DEFAULT_KEY_BITS, description=f"Paillier modulus bits: {DEFAULT_KEY_BITS} or more, even."
     )
     allow_weak_key: bool = Field(
-        EncryptionSpec.allow_weak_key,
-        description=f"Accept keys below {DEFAULT_KEY_BITS} bits (tests and demos only).",
+        False, description=f"Accept keys below {DEFAULT_KEY_BITS} bits (tests and demos only)."
     )
     plaintext: bool = Field(
-        EncryptionSpec.plaintext,
-        description="Residuals and gradients in the clear (benchmarks and tests only).",
+        False, description="Run the insecure twin, in the clear (benchmarks and tests only)."
     )
+
+    @model_validator(mode="after")
+    def _key_is_strong(self) -> PaillierKeyFile:
+        check_key_bits(self.key_bits, self.allow_weak_key)
+        return self
+
+    def warn_if_weak(self, logger: logging.Logger, job: str, exposed: str) -> None:
+        """Log what a weak key or the plaintext twin gives away: allowed, never silent."""
+        if self.key_bits < DEFAULT_KEY_BITS:
+            logger.warning(
+                "%s job uses a %d-bit Paillier key (allow_weak_key): not for real data",
+                job,
+                self.key_bits,
+            )
+        if self.plaintext:
+            logger.warning(
+                "%s job runs the plaintext twin: %s travel in the clear; use it for "
+                "benchmarks and tests only",
+                job,
+                exposed,
+            )
+
+
+class EncryptionFile(PaillierKeyFile):
+    """Paillier settings; `plaintext` runs the insecure twin (benchmarks and tests only)."""
+
     residual_frac_bits: int = Field(EncryptionSpec.residual_frac_bits, ge=8, le=40)
     feature_frac_bits: int = Field(EncryptionSpec.feature_frac_bits, ge=0, le=16)
     slope_frac_bits: int = Field(EncryptionSpec.slope_frac_bits, ge=4, le=16)
-
-    @model_validator(mode="after")
-    def _key_is_strong(self) -> EncryptionFile:
-        check_key_bits(self.key_bits, self.allow_weak_key)
-        return self
 
     def to_spec(self) -> EncryptionSpec:
         return EncryptionSpec(**self.model_dump())
@@ -436,16 +454,7 @@ def spec_from_job(section: Mapping[str, Any], authorize: Authorize) -> VerticalS
             key="vertical.model.batch_size",
             fix=f"use at least {spec.min_batch}, or auto",
         )
-    if spec.encryption.key_bits < DEFAULT_KEY_BITS:
-        log.warning(
-            "vertical job uses a %d-bit Paillier key (allow_weak_key): not for real data",
-            spec.encryption.key_bits,
-        )
-    if spec.encryption.plaintext:
-        log.warning(
-            "vertical job runs the plaintext twin: residuals and gradients travel in "
-            "the clear; use it for benchmarks and tests only"
-        )
+    raw.encryption.warn_if_weak(log, "vertical", "residuals and gradients")
     authorize_columns((spec.label_holder, *spec.feature_holders), authorize)
     return spec
 
