@@ -130,10 +130,12 @@ def _explain(model: type[FileModel], exc: ValidationError, root: str) -> tuple[s
         typo = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6)
         fix = f"did you mean {typo[0]!r}?" if typo else "remove it"
         return _join(root, loc), "unknown key", f"{fix} (allowed: {', '.join(allowed)})"
-    problem, fix = _PROBLEMS.get(kind, (None, None))
-    if problem is None:
-        problem = _constraint_problem(kind, error.get("ctx") or {}) or error["msg"].lower()
-    if fix is None:
+    known = _PROBLEMS.get(kind)
+    problem = (known[0] if known else _constraint_problem(kind, error.get("ctx") or {})) or error[
+        "msg"
+    ].lower()
+    fix = known[1] if known and known[1] else ""
+    if not fix:
         fix = f"e.g. {example}" if example else "see the format's page in docs/reference"
     return _join(root, loc), problem, fix
 
