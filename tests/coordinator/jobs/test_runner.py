@@ -93,6 +93,7 @@ def _wait_attempt(runner: JobRunner, job_id: str, attempt: int) -> None:
     raise AssertionError(f"attempt {attempt} never started")
 
 
+@pytest.mark.slow  # two attempts, each ended by the relay's 2 s receive deadline: ~5 s
 def test_a_party_that_comes_back_in_time_resumes_the_failed_job(tmp_path: Path) -> None:
     # prepare: a running attempt that loses "a" (the coordinator's role is waiting on it)
     online = {"a", "b"}
