@@ -16,7 +16,9 @@ and ``node/audit/sink.py`` were), or to move the piece that assembles others one
 from __future__ import annotations
 
 import ast
+import functools
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,8 +74,12 @@ def _imported(node: ast.AST, package: list[str]) -> list[str]:
     return [module, *(f"{module}.{alias.name}" for alias in node.names)]
 
 
-def import_edges() -> list[Edge]:
-    """Every import statement in ``node`` and ``coordinator`` that crosses subpackages."""
+@functools.cache
+def import_edges() -> tuple[Edge, ...]:
+    """Every import statement in ``node`` and ``coordinator`` that crosses subpackages.
+
+    Read once per run (parsing every module takes a second or two), shared by the tests.
+    """
     edges: list[Edge] = []
     for top in TOPS:
         for path in sorted((REPO / top).rglob("*.py")):
@@ -88,10 +94,10 @@ def import_edges() -> list[Edge]:
                     if target is not None and target != source and target not in TOPS:
                         where = f"{path.relative_to(REPO)}:{getattr(node, 'lineno', 0)}"
                         edges.append(Edge(source, target, where))
-    return edges
+    return tuple(edges)
 
 
-def cycles(edges: list[Edge]) -> list[list[str]]:
+def cycles(edges: Sequence[Edge]) -> list[list[str]]:
     """The strongly connected components of more than one subpackage (Tarjan's algorithm)."""
     graph: dict[str, set[str]] = defaultdict(set)
     for edge in edges:

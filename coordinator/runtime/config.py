@@ -1,16 +1,23 @@
-"""Coordinator configuration: one YAML file, resolved and validated once at start-up."""
+"""Coordinator configuration: one YAML file, resolved and validated once at start-up.
+
+The file's format is the model ``CoordinatorConfigFile`` (docs/reference/coordinator-config.md
+is generated from it).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, Field
 
 from coordinator.jobs.runner import AUTO_RESUME_WINDOW_S, PARTY_WAIT_S
 from coordinator.servicer.limits import Limits
 from node.console.config import ConsoleConfig
-from node.runtime.config import ConfigError, console_section, read_config_mapping
+from node.runtime.config import console_section, read_config
+from node.validation import FileModel, Invalid
 
 
 @dataclass(frozen=True)
@@ -42,83 +49,110 @@ class CoordinatorConfig:
         return self.state_dir / "coordinator.sqlite"
 
 
+Text = Annotated[str, Field(min_length=1)]
+
+
+class CertsFile(FileModel):
+    """Where the coordinator's certificate, key and the federation CA are."""
+
+    dir: Text = Field(
+        description="Folder with ca.crt and the coordinator's certificate and key.",
+        examples=["certs"],
+    )
+    name: Text = Field("coordinator", description="The certificate's file name.")
+
+
+def _state_url(url: str) -> str:
+    if url.split(":", 1)[0] not in ("postgresql", "postgres", "sqlite"):
+        raise Invalid(
+            "must be a PostgreSQL or SQLite URL",
+            "write postgresql://USER@HOST:PORT/DATABASE or sqlite:///PATH",
+        )
+    if urlsplit(url).password:
+        raise Invalid("holds a password", "put it in ~/.pgpass (or PGPASSFILE) instead")
+    return url
+
+
+class StateFile(FileModel):
+    """Shared state of an active coordinator and its standbys."""
+
+    url: Annotated[str, AfterValidator(_state_url)] | None = Field(
+        None,
+        description="postgresql://USER@HOST:PORT/DATABASE (no password) or sqlite:///PATH; "
+        "none: SQLite in state_dir.",
+    )
+
+
+class LimitsFile(FileModel):
+    """Per-caller rates, stream counts and input bounds, per certificate (docs/trust-model.md)."""
+
+    requests_per_s: float = Field(Limits.requests_per_s, gt=0, description="Unary calls.")
+    request_burst: int = Field(Limits.request_burst, gt=0)
+    envelopes_per_s: float = Field(Limits.envelopes_per_s, gt=0, description="Relayed envelopes.")
+    envelope_burst: int = Field(Limits.envelope_burst, gt=0)
+    watch_streams_per_caller: int = Field(Limits.watch_streams_per_caller, gt=0)
+    watch_streams_total: int = Field(
+        Limits.watch_streams_total, gt=0, description="Keep well below server_threads."
+    )
+    max_registration_bytes: int = Field(Limits.max_registration_bytes, gt=0)
+    max_datasets: int = Field(Limits.max_datasets, gt=0)
+    max_fields_per_dataset: int = Field(Limits.max_fields_per_dataset, gt=0)
+    max_purposes_per_field: int = Field(Limits.max_purposes_per_field, gt=0)
+    max_job_file_bytes: int = Field(Limits.max_job_file_bytes, gt=0)
+    max_report_bytes: int = Field(Limits.max_report_bytes, gt=0)
+    max_nesting: int = Field(Limits.max_nesting, gt=0, description="Of any YAML or JSON sent.")
+
+
+class CoordinatorConfigFile(FileModel):
+    """The coordinator's configuration file (`fedcredit-coordinator --config FILE`)."""
+
+    certs: CertsFile
+    listen: Text = Field(CoordinatorConfig.listen, description="Where the gRPC server listens.")
+    state_dir: Text = Field("var/coordinator", description="SQLite state, sealed secrets.")
+    party_wait_s: float = Field(
+        PARTY_WAIT_S, gt=0, description="How long a job waits for all its parties to connect."
+    )
+    auto_resume_window_s: float = Field(
+        AUTO_RESUME_WINDOW_S,
+        ge=0,
+        description="How long a job failed by a party leaving is resumed by its return.",
+    )
+    limits: LimitsFile | None = Field(None, description="Resource limits; defaults below.")
+    state: StateFile | None = Field(None, description="Shared state for standbys.")
+    server_threads: int = Field(
+        CoordinatorConfig.server_threads,
+        ge=1,
+        description="gRPC server threads; every connected node holds one.",
+    )
+    console: Any = Field(
+        None, description="`{listen: HOST:PORT}`: the web console (docs/console.md)."
+    )
+
+
 def load_coordinator_config(path: Path | str) -> CoordinatorConfig:
     """Read and validate a coordinator configuration file.
 
     Raises
     ------
-    ConfigError
-        The file is unreadable, not a YAML mapping, or lacks ``certs.dir``.
+    node.runtime.config.ConfigError
+        The file is unreadable, not a YAML mapping, or breaks ``CoordinatorConfigFile``.
     """
     path = Path(path)
-    raw = read_config_mapping(path)
-    certs = raw.get("certs")
-    if not isinstance(certs, dict) or "dir" not in certs:
-        raise ConfigError(path, "certs.dir", "is required (the folder with ca.crt and our cert)")
+    raw = read_config(CoordinatorConfigFile, path)
 
     def resolve(value: str) -> Path:
         p = Path(value)
         return p if p.is_absolute() else (path.parent / p).resolve()
 
-    try:
-        return CoordinatorConfig(
-            cert_dir=resolve(certs["dir"]),
-            cert_name=str(certs.get("name", "coordinator")),
-            listen=str(raw.get("listen", "127.0.0.1:50051")),
-            state_dir=resolve(str(raw.get("state_dir", "var/coordinator"))),
-            party_wait_s=float(raw.get("party_wait_s", PARTY_WAIT_S)),
-            auto_resume_window_s=float(raw.get("auto_resume_window_s", AUTO_RESUME_WINDOW_S)),
-            limits=_limits(path, raw.get("limits") or {}),
-            state_url=_state_url(path, raw.get("state")),
-            server_threads=_positive_int(path, "server_threads", raw.get("server_threads", 256)),
-            console=console_section(raw.get("console"), path),
-        )
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(path, "(file)", str(exc)) from None
-
-
-def _limits(path: Path, raw: Any) -> Limits:
-    """The ``limits:`` mapping, each value converted to its default's type."""
-    if not isinstance(raw, dict):
-        raise ConfigError(path, "limits", "must be a mapping of limit name to value")
-    known = {f.name: f for f in fields(Limits)}
-    unknown = sorted(set(raw) - set(known))
-    if unknown:
-        raise ConfigError(path, "limits", f"unknown limit(s) {unknown}; known: {sorted(known)}")
-    values: dict[str, Any] = {}
-    for name, value in raw.items():
-        kind = type(getattr(Limits(), name))
-        try:
-            values[name] = kind(value)
-        except (TypeError, ValueError):
-            raise ConfigError(path, f"limits.{name}", f"must be a {kind.__name__}") from None
-    try:
-        return Limits(**values)
-    except ValueError as exc:
-        raise ConfigError(path, "limits", str(exc)) from None
-
-
-def _state_url(path: Path, raw: object) -> str | None:
-    """``state: {url: ...}``: a ``postgresql://`` or ``sqlite:///`` URL, or nothing."""
-    if raw is None:
-        return None
-    if not isinstance(raw, dict) or set(raw) - {"url"}:
-        raise ConfigError(path, "state", "must be a mapping with one key, url")
-    url = raw.get("url")
-    if url is None:
-        return None
-    if not isinstance(url, str) or url.split(":", 1)[0] not in ("postgresql", "postgres", "sqlite"):
-        raise ConfigError(
-            path, "state.url", "must be postgresql://USER@HOST:PORT/DATABASE or sqlite:///PATH"
-        )
-    if urlsplit(url).password:
-        raise ConfigError(
-            path, "state.url", "holds a password; put it in ~/.pgpass (or PGPASSFILE) instead"
-        )
-    return url
-
-
-def _positive_int(path: Path, key: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(path, key, "must be a positive integer")
-    return value
+    return CoordinatorConfig(
+        cert_dir=resolve(raw.certs.dir),
+        cert_name=raw.certs.name,
+        listen=raw.listen,
+        state_dir=resolve(raw.state_dir),
+        party_wait_s=raw.party_wait_s,
+        auto_resume_window_s=raw.auto_resume_window_s,
+        limits=Limits(**raw.limits.model_dump()) if raw.limits is not None else Limits(),
+        state_url=raw.state.url if raw.state is not None else None,
+        server_threads=raw.server_threads,
+        console=console_section(raw.console, path),
+    )

@@ -118,7 +118,7 @@ class CoordinatorServer:
         self._verifier = verifier
         refusals = RefusalLog(self._refusal_burst)
 
-        def identify(ctx: grpc.ServicerContext) -> Principal:
+        def identify(ctx: grpc.ServicerContext) -> Identity:
             return verifier(peer_certificate(ctx))
 
         servicer = CoordinatorServicer(

@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, NoReturn
+from typing import NoReturn, Protocol
 
 import grpc
 
@@ -73,6 +73,26 @@ def _identifier(context: grpc.ServicerContext, kind: str, value: str) -> str:
         _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc))
 
 
+class LogWitness(Protocol):
+    """The access-log witness as the servicer uses it (``coordinator.runtime.server.WitnessEdge``).
+
+    A coordinator without a witness passes ``None``; ``PublishCheckpoint`` then answers
+    ``UNIMPLEMENTED`` and registrations report no witnessed size.
+    """
+
+    def accept(self, who: Identity, checkpoint: bytes, proof: list[bytes]) -> int:
+        """Check ``who``'s signed checkpoint against the one held; return the size now held.
+
+        Raises ``coordinator.witness.exceptions.CheckpointRefused`` (``StaleCheckpoint`` for
+        an older checkpoint, which is not evidence of a fork).
+        """
+        ...
+
+    def held_size(self, node_id: str) -> int:
+        """The log size last accepted from ``node_id``; ``-1`` when none was."""
+        ...
+
+
 class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
     """Thin edge over the coordinator's domain objects."""
 
@@ -83,14 +103,14 @@ class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
         relay: Relay,
         runner: JobRunner,
         router: EnvelopeRouter,
-        identify: Callable[[grpc.ServicerContext], Principal],
+        identify: Callable[[grpc.ServicerContext], Identity],
         own_certificate: bytes,
         limits: Limits,
         refusals: RefusalLog,
         admin_log: AdminLog,
         quarantine: Quarantine,
         on_new_certificate: Callable[[str], None] = lambda node_id: None,
-        witness: Any = None,
+        witness: LogWitness | None = None,
         echo: Callable[[bytes, Identity], bytes] | None = None,
     ) -> None:
         self._store = store

@@ -2,8 +2,9 @@
 
 ``NodeGovernance`` owns the governance database and wires: fingerprinted, registered
 releases (``releases``), the access monitor fed from the log, alert delivery (access log,
-file, webhook) and containment (``containment.admit`` goes to the authentication
-interceptor). The node process builds it after its access log and policy engine.
+file, webhook) and containment (``admit`` goes to the authentication interceptor: it
+brings the monitor up to date with the log, then asks the containment registry). The node
+process builds it after its access log and policy engine.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from node.governance.recording import Record
 from node.governance.registry import ReleaseRegistry
 from node.governance.releases import GovernedReleases
 from node.governance.store import GovernanceDB
+from node.pki.identity import Principal
 
 log = logging.getLogger("fedcredit.governance")
 
@@ -67,6 +69,23 @@ class NodeGovernance:
             self._sinks.append(WebhookSink(config.alerts.webhook))
         self.monitor = AccessMonitor(config.monitor, on_alert=self.handle)
         self.follower = LogFollower(reader, self.monitor, own)
+
+    def admit(self, method: str, who: Principal) -> None:
+        """Refuse the call if ``who`` is contained, judged on every entry the log holds now.
+
+        Catching up first makes containment independent of the follower thread's timing:
+        the call after the one that raised a suspending alert is refused.
+
+        Raises
+        ------
+        ServiceError
+            ``access.suspended`` or ``access.throttled`` (``ContainmentRegistry.admit``).
+        """
+        try:
+            self.follower.catch_up()
+        except Exception as exc:  # the monitor failing must not stop the node serving
+            log.error("access monitor catch-up failed: %s", exc)
+        self.containment.admit(method, who)
 
     def handle(self, alert: Alert) -> None:
         """Contain as configured, record the alert, deliver it to the operators' sinks."""

@@ -4,40 +4,24 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from node.validation.errors import SpecError
+
 
 class JobError(Exception):
     """Base class for job failures a user can act on."""
 
 
-class JobSpecError(JobError):
+class JobSpecError(JobError, SpecError):
     """A job file is malformed or names something that does not exist.
 
-    The one error of job-file validation: each job type's spec error (PSI, vertical,
-    horizontal, SecureBoost) is a subclass, so the coordinator refuses every malformed file
-    the same way and answers it with the same catalog entry. The message reads
-    ``"<source> <path>: <problem>; <fix>"``.
-
-    Attributes
-    ----------
-    source:
-        What was read (``"job file"``).
-    path:
-        The offending key inside it (``"vertical.epochs"``), or ``""`` for the file as a whole.
-    problem:
-        What is wrong; never a data value.
-    fix:
-        What to do about it, or ``""`` when the problem already says.
+    The one error of job-file validation (the job file's ``SpecError``): every job type's
+    section is read by ``node.validation.validate`` into it, so the coordinator refuses every
+    malformed file the same way and answers it with the same catalog entry. The message reads
+    ``"<source> <key>: <problem>; <fix>"``; ``source``, ``key``, ``problem`` and ``fix`` are
+    attributes (see ``SpecError``).
     """
 
     catalog_code: ClassVar[str] = "job.invalid_spec"  # RPC answer: node.transport.errors
-
-    def __init__(self, source: str, problem: str, *, path: str = "", fix: str = "") -> None:
-        where = f"{source} {path}" if path else source
-        super().__init__(f"{where}: {problem}" + (f"; {fix}" if fix else ""))
-        self.source = source
-        self.path = path
-        self.problem = problem
-        self.fix = fix
 
 
 class UnknownJobType(JobSpecError):

@@ -83,7 +83,7 @@ def load_project(path: Path | str) -> Project:
     try:
         raw = read_config_mapping(path)
     except ConfigError as exc:
-        raise ProjectError(path, exc.key, exc.problem) from None
+        raise ProjectError(path, exc.key, exc.problem, exc.fix) from None
     _known(raw, _TOP_KEYS, path, "")
     version = raw.get("fedcredit_project", PROJECT_VERSION)
     if version != PROJECT_VERSION:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from node.validation.errors import SpecError
+
 
 class PolicyError(Exception):
     """Base class for every error of the policy package."""
@@ -20,8 +22,11 @@ class PolicyError(Exception):
     catalog_code: ClassVar[str] = "policy.reload_failed"  # RPC answer: node.transport.errors
 
 
-class PolicyFileError(PolicyError):
+class PolicyFileError(PolicyError, SpecError):
     """A policy file is not valid: unreadable, malformed YAML, or a key that breaks the schema.
+
+    The policy files' ``SpecError``: the message reads ``"<file>:<line> <key>: <problem>;
+    <fix>"``.
 
     Attributes
     ----------
@@ -40,13 +45,8 @@ class PolicyFileError(PolicyError):
     def __init__(
         self, path: Path | str, line: int | None, key: str, problem: str, fix: str
     ) -> None:
+        SpecError.__init__(self, str(path), problem, key=key, fix=fix, line=line)
         self.path = Path(path)
-        self.line = line
-        self.key = key
-        self.problem = problem
-        self.fix = fix
-        where = f"{self.path}:{line}" if line is not None else f"{self.path}"
-        super().__init__(f"{where}: {key or '<file>'}: {problem}; {fix}")
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
+from pydantic import Field, ValidationInfo, field_validator
+
+from node.jobs.exceptions import JobSpecError
 from node.psi.exceptions import PsiSpecError
 from node.transport.limits import MAX_PAYLOAD_BYTES
+from node.validation import FileModel, Invalid, OneOf, validate
 
 POINT_BYTES: Final = 32
 # Room left in a message for its header (version, kind, batch numbers, counts).
@@ -23,18 +27,6 @@ DEFAULT_TIMEOUT_S: Final = 120.0
 # The coordinator waits for the parties' summaries over the whole run, not one message.
 DEFAULT_RUN_TIMEOUT_S: Final = 3600.0
 
-_KEYS: Final = frozenset(
-    {
-        "leader",
-        "require",
-        "subsets",
-        "cardinality_only",
-        "strict",
-        "batch_size",
-        "timeout_s",
-        "id_format",
-    }
-)
 # "uscc": ids are unified social credit codes, checked and upper-cased. "text": any non-empty
 # string, stripped only (datasets keyed otherwise, such as the FATE sample ids).
 ID_FORMATS: Final = ("uscc", "text")
@@ -101,12 +93,6 @@ class PsiSpec:
             if not members:
                 raise PsiSpecError(f"subset {name!r} names no follower")
             _check_members(f"subsets.{name}", members, self.followers)
-        if not 1 <= self.batch_size <= MAX_BATCH:
-            raise PsiSpecError(f"batch_size must be between 1 and {MAX_BATCH}")
-        if self.id_format not in ID_FORMATS:
-            raise PsiSpecError(f"id_format must be one of {', '.join(ID_FORMATS)}")
-        if self.timeout_s <= 0 or self.run_timeout_s <= 0:
-            raise PsiSpecError("timeouts must be positive numbers of seconds")
 
     @property
     def set_names(self) -> tuple[str, ...]:
@@ -133,6 +119,52 @@ def _check_members(what: str, members: Sequence[str], followers: Sequence[str]) 
         raise PsiSpecError(f"{what} lists a party more than once")
 
 
+# --- the section as written in the job file (docs/reference/psi.md is generated from this
+# model); ``spec_from_job`` turns it into ``PsiSpec`` -------------------------------------
+
+PartyName = Annotated[str, Field(min_length=1)]
+
+
+class PsiFile(FileModel):
+    """The `psi` section of a job file (of a `psi` job, or the alignment before training)."""
+
+    leader: PartyName | None = Field(
+        None, description="The label holder; default the first party of the job."
+    )
+    require: list[PartyName] = Field(
+        default_factory=list,
+        description="Followers a firm must be present at to be in the main result; default all.",
+        examples=[["gov"]],
+    )
+    subsets: dict[str, list[PartyName]] = Field(
+        default_factory=dict,
+        description="Extra intersections by name: the leader plus the followers listed.",
+        examples=["{with_tax: [gov]}"],
+    )
+    cardinality_only: bool = Field(False, description="Reveal only the sizes.")
+    strict: bool = Field(False, description="Refuse any invalid id instead of leaving its row out.")
+    batch_size: int = Field(
+        DEFAULT_BATCH,
+        ge=1,
+        le=MAX_BATCH,
+        description="Points per message; every message stays under 4 MiB.",
+    )
+    timeout_s: float = Field(
+        DEFAULT_TIMEOUT_S, gt=0, description="Seconds to wait for any single message."
+    )
+    id_format: Annotated[str, OneOf(ID_FORMATS)] = Field(
+        "uscc", description="`uscc`: unified social credit codes, checked; `text`: any text."
+    )
+
+    @field_validator("leader")
+    @classmethod
+    def _leader_is_a_party(cls, leader: str | None, info: ValidationInfo) -> str | None:
+        parties = info.context["parties"] if info.context else ()
+        if leader is not None and leader not in parties:
+            raise Invalid(f"{leader!r} is not one of the job's parties", "name one of them")
+        return leader
+
+
 def spec_from_job(parties: Sequence[str], section: Mapping[str, Any] | None) -> PsiSpec:
     """Build the spec from the job's parties and its ``psi`` section.
 
@@ -140,53 +172,30 @@ def spec_from_job(parties: Sequence[str], section: Mapping[str, Any] | None) -> 
 
     Raises
     ------
+    JobSpecError
+        An unknown key, a wrong type or a value out of range.
     PsiSpecError
-        An unknown key, a wrong type, or a party name that is not in the job.
+        A party name that is not in the job, or a job of fewer than two parties.
     """
-    section = dict(section or {})
-    unknown = sorted(set(section) - _KEYS)
-    if unknown:
-        raise PsiSpecError(f"unknown keys {unknown}; known: {sorted(_KEYS)}")
     if not parties:
         raise PsiSpecError("the job has no parties")
-    leader = section.get("leader", parties[0])
-    if not isinstance(leader, str) or leader not in parties:
-        raise PsiSpecError(f"leader {leader!r} is not one of the job's parties")
-    followers = tuple(p for p in parties if p != leader)
-    required = _names(section.get("require", ()), "require")
-    raw_subsets = section.get("subsets", {}) or {}
-    if not isinstance(raw_subsets, Mapping):
-        raise PsiSpecError("subsets must map a name to a list of followers")
-    subsets = {str(k): _names(v, f"subsets.{k}") for k, v in raw_subsets.items()}
-    flags = {k: section.get(k, False) for k in ("cardinality_only", "strict")}
-    for key, value in flags.items():
-        if not isinstance(value, bool):
-            raise PsiSpecError(f"{key} must be true or false")
-    batch_size = section.get("batch_size", DEFAULT_BATCH)
-    timeout_s = section.get("timeout_s", DEFAULT_TIMEOUT_S)
-    id_format = section.get("id_format", "uscc")
-    if not isinstance(id_format, str):
-        raise PsiSpecError(f"id_format must be one of {', '.join(ID_FORMATS)}")
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool):
-        raise PsiSpecError("batch_size must be an integer")
-    if not isinstance(timeout_s, int | float) or isinstance(timeout_s, bool):
-        raise PsiSpecError("timeout_s must be a number of seconds")
+    raw = validate(
+        PsiFile,
+        section,
+        source="job file",
+        key="psi",
+        context={"parties": tuple(parties)},
+        error=JobSpecError,
+    )
+    leader = raw.leader or parties[0]
     return PsiSpec(
         leader=leader,
-        followers=followers,
-        required=required,
-        subsets=subsets,
-        cardinality_only=flags["cardinality_only"],
-        strict=flags["strict"],
-        batch_size=batch_size,
-        timeout_s=float(timeout_s),
-        id_format=id_format,
+        followers=tuple(p for p in parties if p != leader),
+        required=tuple(raw.require),
+        subsets={name: tuple(members) for name, members in raw.subsets.items()},
+        cardinality_only=raw.cardinality_only,
+        strict=raw.strict,
+        batch_size=raw.batch_size,
+        timeout_s=raw.timeout_s,
+        id_format=raw.id_format,
     )
-
-
-def _names(value: object, what: str) -> tuple[str, ...]:
-    if isinstance(value, str) or not isinstance(value, Sequence):
-        raise PsiSpecError(f"{what} must be a list of party names")
-    if not all(isinstance(v, str) for v in value):
-        raise PsiSpecError(f"{what} must contain party names only")
-    return tuple(value)

@@ -1,27 +1,49 @@
-"""Node configuration: one YAML file, resolved and validated once at start-up."""
+"""Node configuration: one YAML file, resolved and validated once at start-up.
+
+The file's format is the model ``NodeConfigFile`` (docs/reference/node-config.md is generated
+from it); ``load_node_config`` reads it, resolves relative paths against the file and checks
+that the files it names exist.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
 import yaml
+from pydantic import BeforeValidator, Field
 
 from node.compute import ComputeConfig
+from node.compute.engine import ENGINES
 from node.console.config import ConsoleConfig, ConsoleConfigError, parse_console_config
 from node.data.datasets import DatasetConfig
+from node.validation import FileModel, Invalid, OneOf, SpecError, validate
+
+M = TypeVar("M", bound=FileModel)
 
 
-class ConfigError(Exception):
-    """The node configuration is missing, malformed or names something that does not exist."""
+class ConfigError(SpecError):
+    """A node or coordinator configuration is missing, malformed or names nothing that exists.
 
-    def __init__(self, path: Path, key: str, problem: str) -> None:
-        super().__init__(f"{path}: {key}: {problem}")
-        self.path = path
-        self.key = key
-        self.problem = problem
+    The configuration files' ``SpecError``: the message reads ``"<file> <key>: <problem>;
+    <fix>"``. ``key`` is the dotted key (``"datasets.loans.schema"``), ``""`` for the file;
+    ``path`` the file.
+    """
+
+    def __init__(self, path: Path | str, key: str, problem: str, fix: str = "") -> None:
+        super().__init__(str(path), problem, key=key, fix=fix)
+        self.path = Path(path)
+
+
+class _Error(ConfigError):
+    """``ConfigError`` with ``SpecError``'s signature, for ``validate``."""
+
+    def __init__(
+        self, source: str, problem: str, *, key: str = "", fix: str = "", line: int | None = None
+    ) -> None:
+        super().__init__(source, key, problem, fix)
 
 
 @dataclass(frozen=True)
@@ -57,13 +79,85 @@ class NodeConfig:
         raise KeyError(name)
 
 
-def _require(raw: Mapping[str, Any], key: str, path: Path, kind: type = str) -> Any:
-    if key not in raw:
-        raise ConfigError(path, key, "is required")
-    value = raw[key]
-    if not isinstance(value, kind):
-        raise ConfigError(path, key, f"must be a {kind.__name__}, got {type(value).__name__}")
-    return value
+Text = Annotated[str, Field(min_length=1)]
+
+
+class CertsFile(FileModel):
+    """Where the node's certificate, key and the federation CA are."""
+
+    dir: Text = Field(
+        description="Folder with ca.crt and the node's certificate and key.", examples=["certs"]
+    )
+    name: Text | None = Field(None, description="The certificate's file name; default node_id.")
+
+
+class DatasetFile(FileModel):
+    """One dataset the node serves."""
+
+    path: Text = Field(
+        description="The table (.csv, .csv.gz or .parquet).", examples=["data/loans.csv"]
+    )
+    schema_: Text = Field(
+        alias="schema",
+        description="Its schema file (docs/datasets.md).",
+        examples=["schemas/loans.yaml"],
+    )
+    psi_id_field: Text | None = Field(
+        None, description="The id column PSI may use on this dataset; none: no PSI."
+    )
+
+
+class ComputeFile(FileModel):
+    """Where bulk crypto runs: local worker processes (the default) or a Ray cluster."""
+
+    engine: Annotated[str, OneOf(ENGINES)] = Field(ComputeConfig.engine)
+    address: Text | None = Field(
+        None, description="Ray only: the cluster, e.g. ray://HOST:10001; none starts one."
+    )
+    workers: int | None = Field(
+        None,
+        ge=1,
+        description="Worker processes (or local Ray CPUs); none: one per core.",
+        examples=[2],
+    )
+
+
+def _addresses(value: object) -> object:
+    """``coordinator`` as a list (active first, then standbys) is kept comma-separated."""
+    if not isinstance(value, list):
+        return value
+    if not value or not all(isinstance(v, str) and v for v in value):
+        raise Invalid("must be HOST:PORT or a list of HOST:PORT", "e.g. [10.0.0.5:50051]")
+    return ",".join(value)
+
+
+class NodeConfigFile(FileModel):
+    """A node's configuration file (`fedcredit-node --config FILE`)."""
+
+    node_id: Text = Field(description="This node's id, as in its certificate.", examples=["bank"])
+    certs: CertsFile
+    coordinator: Annotated[Text, BeforeValidator(_addresses)] = Field(
+        description="HOST:PORT of the coordinator, or a list: the active one, then standbys.",
+        examples=["127.0.0.1:50051"],
+    )
+    listen: Text = Field("127.0.0.1:0", description="Where the node's own gRPC server listens.")
+    state_dir: Text | None = Field(None, description="The node's state; default var/NODE_ID.")
+    policy: Text | None = Field(None, description="The masking policy file (docs/policies.md).")
+    datasets: dict[str, DatasetFile] | None = Field(None, description="Datasets by name.")
+    checkpoint_interval_s: float = Field(
+        NodeConfig.checkpoint_interval_s,
+        gt=0,
+        description="Seconds between signed access-log checkpoints sent to the witness.",
+    )
+    compute: ComputeFile | None = Field(None, description="Default: local worker processes.")
+    governance: dict[str, Any] | None = Field(
+        None, description="Monitor, alerts, containment (docs/governance.md)."
+    )
+    scoring: Any = Field(None, description="The bank's scoring service (docs/scoring.md).")
+    monitoring: Any = Field(None, description="Early warning on borrowers (docs/early-warning.md).")
+    console: Any = Field(
+        None, description="`{listen: HOST:PORT}`: the web console (docs/console.md)."
+    )
 
 
 def read_config_mapping(path: Path) -> Mapping[str, Any]:
@@ -77,12 +171,25 @@ def read_config_mapping(path: Path) -> Mapping[str, Any]:
     try:
         raw = yaml.safe_load(path.read_text())
     except OSError as exc:
-        raise ConfigError(path, "(file)", f"cannot be read: {exc.strerror}") from None
-    except yaml.YAMLError:
-        raise ConfigError(path, "(file)", "is not valid YAML") from None
+        raise ConfigError(path, "", f"cannot be read: {exc.strerror}", "check the path") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(path, "", f"is not valid YAML{where}", "fix the syntax") from None
     if not isinstance(raw, Mapping):
-        raise ConfigError(path, "(file)", "must be a YAML mapping")
+        raise ConfigError(path, "", "must be a YAML mapping", "write key: value pairs")
     return raw
+
+
+def read_config(model: type[M], path: Path) -> M:
+    """The configuration file at ``path`` read into ``model``.
+
+    Raises
+    ------
+    ConfigError
+        The file is unreadable, not YAML, or breaks the model.
+    """
+    return validate(model, read_config_mapping(path), source=str(path), error=_Error)
 
 
 def _scoring_section(raw: Any, resolve: Any) -> Any:
@@ -123,47 +230,46 @@ def load_node_config(path: Path | str) -> NodeConfig:
         The file is unreadable, not YAML, or a key is missing, mistyped or points nowhere.
     """
     path = Path(path)
-    raw = read_config_mapping(path)
+    raw = read_config(NodeConfigFile, path)
     base = path.parent
 
     def resolve(value: str) -> Path:
         p = Path(value)
         return p if p.is_absolute() else (base / p).resolve()
 
-    certs = _require(raw, "certs", path, dict)
     datasets = []
-    for name, ds in (raw.get("datasets") or {}).items():
-        if not isinstance(ds, Mapping):
-            raise ConfigError(path, f"datasets.{name}", "must be a mapping with path and schema")
+    for name, ds in (raw.datasets or {}).items():
         entry = DatasetConfig(
             name=str(name),
-            path=resolve(_require(ds, "path", path)),
-            schema=resolve(_require(ds, "schema", path)),
-            psi_id_field=ds.get("psi_id_field"),
+            path=resolve(ds.path),
+            schema=resolve(ds.schema_),
+            psi_id_field=ds.psi_id_field,
         )
         for key, file in (("path", entry.path), ("schema", entry.schema)):
             if not file.exists():
-                raise ConfigError(path, f"datasets.{name}.{key}", f"{file} does not exist")
+                raise ConfigError(
+                    path, f"datasets.{name}.{key}", f"{file} does not exist", "fix the path"
+                )
         datasets.append(entry)
-    policy = raw.get("policy")
+    compute = raw.compute or ComputeFile()
     config = NodeConfig(
-        node_id=_require(raw, "node_id", path),
-        cert_dir=resolve(_require(certs, "dir", path)),
-        cert_name=str(certs.get("name") or raw["node_id"]),
-        coordinator=_coordinator_addresses(raw, path),
-        listen=str(raw.get("listen", "127.0.0.1:0")),
-        state_dir=resolve(str(raw.get("state_dir", f"var/{raw['node_id']}"))),
-        policy=resolve(policy) if policy else None,
+        node_id=raw.node_id,
+        cert_dir=resolve(raw.certs.dir),
+        cert_name=raw.certs.name or raw.node_id,
+        coordinator=raw.coordinator,
+        listen=raw.listen,
+        state_dir=resolve(raw.state_dir or f"var/{raw.node_id}"),
+        policy=resolve(raw.policy) if raw.policy else None,
         datasets=tuple(datasets),
-        checkpoint_interval_s=float(raw.get("checkpoint_interval_s", 30.0)),
-        governance=dict(raw.get("governance") or {}),
-        compute=_compute(raw.get("compute"), path),
-        scoring=_scoring_section(raw.get("scoring"), resolve),
-        monitoring=_monitoring_section(raw.get("monitoring"), resolve),
-        console=console_section(raw.get("console"), path),
+        checkpoint_interval_s=raw.checkpoint_interval_s,
+        governance=dict(raw.governance or {}),
+        compute=_compute(compute, path),
+        scoring=_scoring_section(raw.scoring, resolve),
+        monitoring=_monitoring_section(raw.monitoring, resolve),
+        console=console_section(raw.console, path),
     )
     if config.policy is not None and not config.policy.exists():
-        raise ConfigError(path, "policy", f"{config.policy} does not exist")
+        raise ConfigError(path, "policy", f"{config.policy} does not exist", "fix the path")
     return config
 
 
@@ -181,35 +287,15 @@ def console_section(raw: object, path: Path) -> ConsoleConfig | None:
         raise ConfigError(path, exc.key, exc.problem) from None
 
 
-def _compute(raw: object, path: Path) -> ComputeConfig:
-    """The ``compute`` section: ``engine`` (local or ray), ``address`` (ray), ``workers``."""
-    if raw is None:
-        return ComputeConfig()
-    if not isinstance(raw, Mapping):
-        raise ConfigError(path, "compute", "must be a mapping with engine (local or ray)")
-    unknown = sorted(set(raw) - {"engine", "address", "workers"})
-    if unknown:
-        raise ConfigError(
-            path, f"compute.{unknown[0]}", "unknown key; use engine, address, workers"
-        )
-    workers = raw.get("workers")
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)):
-        raise ConfigError(path, "compute.workers", "must be a positive integer")
-    address = raw.get("address")
-    if address is not None and not isinstance(address, str):
-        raise ConfigError(path, "compute.address", "must be a Ray address such as ray://HOST:10001")
+def _compute(raw: ComputeFile, path: Path) -> ComputeConfig:
+    """The ``compute`` section as the engine's configuration.
+
+    Raises
+    ------
+    ConfigError
+        A Ray address without ``engine: ray``.
+    """
     try:
-        return ComputeConfig(str(raw.get("engine", "local")), address, workers)
+        return ComputeConfig(raw.engine, raw.address, raw.workers)
     except ValueError as exc:
-        raise ConfigError(path, "compute", str(exc)) from None
-
-
-def _coordinator_addresses(raw: Mapping[str, Any], path: Path) -> str:
-    """``coordinator``: one ``HOST:PORT``, or a list of them (an active coordinator and its
-    standbys); kept comma-separated, in the order the node tries them."""
-    value = raw.get("coordinator")
-    if isinstance(value, list):
-        if not value or not all(isinstance(v, str) and v for v in value):
-            raise ConfigError(path, "coordinator", "must be HOST:PORT or a list of HOST:PORT")
-        return ",".join(value)
-    return str(_require(raw, "coordinator", path))
+        raise ConfigError(path, "compute", str(exc), "see docs/reference/node-config.md") from None

@@ -153,7 +153,7 @@ class NodeProcess:
             verifier,
             NODE_ACCESS,
             self.sink.decision_recorder(log_allowed=True),
-            admit=self.governance.containment.admit,
+            admit=self.governance.admit,
         )
         self.server, self.health, self.port = create_server(
             server_credentials(creds.cert_pem, creds.key_pem, creds.ca_pem),

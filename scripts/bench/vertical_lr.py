@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import secrets
 import statistics
 import sys
@@ -60,21 +61,49 @@ GUEST = "default_credit_hetero_guest.csv"
 HOST = "default_credit_hetero_host.csv"
 
 
+def tree_cpu_seconds() -> float:
+    """CPU seconds (user + system) used so far by this process and all its descendants alive
+    now (the worker pool and its forkserver), read from ``/proc``; 0 where there is none."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # the process ended while we looked
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        used[pid] = (int(fields[11]) + int(fields[12])) / tick
+    mine, total = os.getpid(), 0.0
+    for pid, seconds in used.items():
+        ancestor = pid
+        while ancestor not in (mine, 0, 1) and ancestor in parents:
+            ancestor = parents[ancestor]
+        if ancestor == mine:
+            total += seconds
+    return total
+
+
 class TimedHooks(MemoryHooks):
-    """Memory hooks that also note when each epoch ended."""
+    """Memory hooks that also note when each epoch ended, in wall-clock and CPU seconds."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.started = time.perf_counter()
-        self.epoch_ends: list[float] = []
+        self.started = (time.perf_counter(), tree_cpu_seconds())
+        self.epoch_ends: list[tuple[float, float]] = []
 
     def progress(self, stage: str, step: int, total: int, found: Mapping[str, float]) -> None:
         super().progress(stage, step, total, found)
-        self.epoch_ends.append(time.perf_counter())
+        self.epoch_ends.append((time.perf_counter(), tree_cpu_seconds()))
 
     def epoch_seconds(self) -> list[float]:
         marks = [self.started, *self.epoch_ends]
-        return [b - a for a, b in itertools.pairwise(marks)]
+        return [b[0] - a[0] for a, b in itertools.pairwise(marks)]
+
+    def epoch_cpu_seconds(self) -> list[float]:
+        marks = [self.started, *self.epoch_ends]
+        return [b[1] - a[1] for a, b in itertools.pairwise(marks)]
 
 
 def load(args: argparse.Namespace) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
@@ -156,6 +185,7 @@ def run_job(
         "bank": results["bank"],
         "arbiter": results["coordinator"],
         "epoch_s": timed.epoch_seconds(),
+        "epoch_cpu_s": timed.epoch_cpu_seconds(),
         "ciphertexts_per_epoch": ciphertexts,
         "bytes_per_epoch": sum(len(m.payload) for m in epoch1),
     }
@@ -187,11 +217,11 @@ def central(
 # ---- the naive baseline: phe, one value per ciphertext, integers --------------------------
 
 
-def _naive_rows(n: int, xg: np.ndarray, xh: np.ndarray) -> float:
-    """Per-row work of one batch slice, in one worker process; returns its seconds."""
+def _naive_rows(n: int, xg: np.ndarray, xh: np.ndarray) -> tuple[float, float]:
+    """Per-row work of one batch slice, in one worker process; returns its wall and CPU s."""
     pk = phe.PaillierPublicKey(n)
     rng = np.random.default_rng(0)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     hostpart = rng.integers(-(2**30), 2**30, len(xh))
     enc_u = [pk.encrypt(int(v)) for v in hostpart]  # host: E(H), fresh
     slopes = rng.integers(1, 256, len(xh))
@@ -206,7 +236,7 @@ def _naive_rows(n: int, xg: np.ndarray, xh: np.ndarray) -> float:
             acc = enc_d[0] * int(x[0, j])
             for i in range(1, len(enc_d)):
                 acc = acc + enc_d[i] * int(x[i, j])
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def naive_epoch(
@@ -216,8 +246,8 @@ def naive_epoch(
     train_rows: int,
     args: argparse.Namespace,
     pool: Executor,
-) -> tuple[float, float]:
-    """Extrapolated naive epoch seconds on ``args.workers`` processes and on one process."""
+) -> tuple[float, float, float]:
+    """Extrapolated naive epoch: seconds on ``args.workers`` processes, on one, CPU seconds."""
     pk, sk = phe.generate_paillier_keypair(n_length=args.key_bits)
     sample = args.naive_sample
     xg = np.rint(guest[features[0]].to_numpy()[:sample] * 256).astype(np.int64)
@@ -227,19 +257,22 @@ def naive_epoch(
     futures = [pool.submit(_naive_rows, pk.n, xg[h], xh[h]) for h in halves]
     worker_s = [f.result() for f in futures]
     per_row_parallel = (time.perf_counter() - t0) / sample
-    per_row_single = sum(worker_s) / sample
+    per_row_single = sum(w for w, _ in worker_s) / sample
+    per_row_cpu = sum(c for _, c in worker_s) / sample
     # per batch: mask, re-randomise and decrypt one ciphertext per weight (unpacked)
     width = len(features[0]) + 1 + len(features[1])
-    t1 = time.perf_counter()
+    t1, cpu1 = time.perf_counter(), time.process_time()
     for _ in range(width):
         masked = pk.encrypt(secrets.randbelow(2**100))
         masked.obfuscate()
         sk.decrypt(masked)
     per_batch = time.perf_counter() - t1
+    per_batch_cpu = time.process_time() - cpu1
     batches = -(-train_rows // 1024)
     return (
         per_row_parallel * train_rows + per_batch * batches,
         per_row_single * train_rows + per_batch * batches,
+        per_row_cpu * train_rows + per_batch_cpu * batches,
     )
 
 
@@ -279,14 +312,18 @@ def main() -> None:
             plaintext=False,
         )
 
+    loads = [os.getloadavg()[0]]  # 1-minute load average before and after each timed part
     with worker_pool(args.workers) as pool:
         encrypted = run_job(two, raw_two, pool)
+        loads.append(os.getloadavg()[0])
         encrypted_many = run_job(many, raw_many, pool)
+        loads.append(os.getloadavg()[0])
         spec = encrypted["spec"]
         train_rows = int(encrypted["bank"].splits["train"]["rows"])
-        naive, naive_single = naive_epoch(
+        naive, naive_single, naive_cpu = naive_epoch(
             guest, hosts[0], (guest_features, host_features[0]), train_rows, args, pool
         )
+        loads.append(os.getloadavg()[0])
     plain = run_job(two, section(guest_features, [("host1", host_features[0])], args, True), None)
     auc_central, ks_central, auc_bank = central(
         guest, hosts, guest_features, host_features, args, spec
@@ -294,6 +331,7 @@ def main() -> None:
 
     bank, bank_many = encrypted["bank"], encrypted_many["bank"]
     enc_s = statistics.median(encrypted["epoch_s"])
+    enc_cpu = statistics.median(encrypted["epoch_cpu_s"])
     many_s = statistics.median(encrypted_many["epoch_s"])
     plain_s = statistics.median(plain["epoch_s"])
     parties_many = len(raw_many["feature_holders"]) + 1
@@ -352,6 +390,13 @@ def main() -> None:
     )
     print(f"contribution (share of score spread): {bank.contribution}")
     print(
+        f"CPU seconds per epoch (all processes, 2 parties): ours {enc_cpu:.1f}, naive "
+        f"{naive_cpu:.1f} (ratio {naive_cpu / enc_cpu:.1f}); on {args.workers} idle cores an "
+        f"epoch would take at least {enc_cpu / args.workers:.1f} s. 1-minute load average "
+        f"before / after 2-party / after {parties_many}-party / after naive: "
+        + " / ".join(f"{v:.1f}" for v in loads)
+    )
+    print(
         f"naive epoch: {args.naive_sample} rows timed through every per-row step on "
         f"{args.workers} processes (and summed for 1), per-batch steps timed once, "
         "extrapolated to the epoch; ours: the roles as threads of one process sharing "
@@ -374,6 +419,10 @@ def main() -> None:
         "epoch_s_naive_extrapolated": True,
         "speedup_vs_naive": round(naive / enc_s, 1),
         "speedup_vs_naive_1process": round(naive_single / enc_s, 1),
+        "epoch_cpu_s_encrypted": round(enc_cpu, 2),
+        "epoch_cpu_s_naive": round(naive_cpu, 1),
+        "speedup_vs_naive_cpu": round(naive_cpu / enc_cpu, 1),
+        "load_avg_1min": [round(v, 1) for v in loads],
         "slowdown_vs_plaintext": round(enc_s / plain_s, 1),
         "decryptions_per_epoch": encrypted["arbiter"].decryptions_per_epoch,
         "ciphertexts_per_epoch": encrypted["ciphertexts_per_epoch"],

@@ -4,11 +4,14 @@ A gradient component is ``E(sum_i d_i x_i) = prod_i E(d_i)^(x_i)``. Raising each
 to its own scalar costs ``|x_i|`` squarings per row; with fixed-point features of a few bits
 (or WOE bins, which take a handful of values) most rows share a scalar value. We multiply the
 ciphertexts of rows with the same value into one bucket ``B_v`` (one multiplication per row)
-and combine ``prod_v B_v^v`` with the running-product trick used in Pippenger-style
-multi-exponentiation: walking the distinct values from the largest down, ``S`` accumulates the
-buckets and ``T`` multiplies in ``S`` once per unit step of value, so the combination costs
-about two multiplications per distinct value plus a small power for each gap. Negative scalars
-go to a second set of buckets whose product is inverted once at the end.
+and combine ``prod_v B_v^v`` with the running-product trick of Pippenger-style
+multi-exponentiation: walking the ``m`` distinct values ``v_1 > ... > v_m`` downwards, the
+running product ``R_k = B_v1 ... B_vk`` enters the result with exponent ``v_k - v_(k+1)``
+(``v_(m+1) = 0``). Those exponents are the gaps between neighbouring values, small and few
+distinct, so ``prod_k R_k^gap_k`` is again a bucket product and is combined the same way,
+recursively, until one bucket is left (the largest gap shrinks at every level). The cost is
+about one multiplication per row plus two per distinct value, with no exponentiation by the
+gaps. Negative scalars go to a second set of buckets whose product is inverted once at the end.
 """
 
 from __future__ import annotations
@@ -26,17 +29,21 @@ _ONE = mpz(1)
 
 
 def _combine(buckets: dict[int, mpz], nsquare: mpz) -> mpz:
+    """``prod_v buckets[v]^v`` for positive ``v`` (see the module docstring)."""
+    while len(buckets) > 1:
+        values = sorted(buckets, reverse=True)
+        gaps: dict[int, mpz] = {}
+        running = _ONE
+        for i, value in enumerate(values):
+            running = running * buckets[value] % nsquare
+            gap = value - (values[i + 1] if i + 1 < len(values) else 0)
+            found = gaps.get(gap)
+            gaps[gap] = running if found is None else found * running % nsquare
+        buckets = gaps
     if not buckets:
         return _ONE
-    values = sorted(buckets, reverse=True)
-    running = _ONE
-    total = _ONE
-    for i, value in enumerate(values):
-        running = running * buckets[value] % nsquare
-        gap = value - (values[i + 1] if i + 1 < len(values) else 0)
-        step = running if gap == 1 else gmpy2.powmod(running, gap, nsquare)
-        total = total * step % nsquare
-    return total
+    ((value, bucket),) = buckets.items()
+    return bucket if value == 1 else gmpy2.powmod(bucket, value, nsquare)
 
 
 def _weighted_sum_mpz(cs: Sequence[mpz], ks: Sequence[int], nsquare: mpz) -> mpz:

@@ -28,15 +28,22 @@ import gmpy2
 from gmpy2 import mpz
 
 from node.crypto.paillier.keys import PrivateKey, PublicKey
-from node.crypto.paillier.obfuscation import FixedBaseTable, obfuscator_for
+from node.crypto.paillier.obfuscation import (
+    BULK_WINDOW_BITS,
+    FixedBaseTable,
+    djn_base,
+    exponent_bits,
+    obfuscator_for,
+)
 
-CHUNK = 1024
-"""Obfuscators per worker task: ~0.7 s of work at 2048 bits, 0.5 MiB to send back."""
+CHUNK = 256
+"""Obfuscators per worker task: ~0.1 s of work at 2048 bits, 128 KiB to send back; small
+enough that a party's latency-bound work queued behind a prefetch waits little."""
 
 
 def draw_obfuscators(n: int, count: int) -> list[int]:
     """Return ``count`` fresh DJN obfuscators for modulus ``n`` (runs in a worker process)."""
-    obfuscator = obfuscator_for(n)
+    obfuscator = obfuscator_for(n, BULK_WINDOW_BITS)
     return [int(obfuscator.draw()) for _ in range(count)]
 
 
@@ -49,20 +56,19 @@ class CrtObfuscator:
 
     def __init__(self, p: int, q: int) -> None:
         n = mpz(p) * q
-        nsquare = n * n
-        while True:
-            x = mpz(secrets.randbelow(int(n) - 2) + 2)
-            if gmpy2.gcd(x, n) == 1:
-                break
-        base = gmpy2.powmod((-x * x) % n, n, nsquare)
-        self.exponent_bytes = (n.bit_length() // 2 + 7) // 8
+        base = djn_base(n)
+        self.exponent_bits = exponent_bits(n)
         self._psquare, self._qsquare = mpz(p) ** 2, mpz(q) ** 2
-        self._p_table = FixedBaseTable(base % self._psquare, self._psquare, self.exponent_bytes)
-        self._q_table = FixedBaseTable(base % self._qsquare, self._qsquare, self.exponent_bytes)
+        self._p_table = FixedBaseTable(
+            base % self._psquare, self._psquare, self.exponent_bits, BULK_WINDOW_BITS
+        )
+        self._q_table = FixedBaseTable(
+            base % self._qsquare, self._qsquare, self.exponent_bits, BULK_WINDOW_BITS
+        )
         self._p_inverse = gmpy2.invert(self._psquare, self._qsquare)
 
     def draw(self) -> mpz:
-        exponent = secrets.token_bytes(self.exponent_bytes)
+        exponent = secrets.randbits(self.exponent_bits)
         at_p = self._p_table.power(exponent)
         at_q = self._q_table.power(exponent)
         return at_p + self._psquare * ((at_q - at_p) * self._p_inverse % self._qsquare)
@@ -132,6 +138,9 @@ class RandomnessReserve:
         return out
 
     def _draw(self, count: int) -> list[int]:
+        if self._pool is not None:  # a shortfall: not worth a bulk table in this process
+            obfuscator = obfuscator_for(self.public_key.n)
+            return [int(obfuscator.draw()) for _ in range(count)]
         if self._primes is not None:
             return draw_obfuscators_crt(*self._primes, count)
         return draw_obfuscators(self.public_key.n, count)

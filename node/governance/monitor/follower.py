@@ -4,7 +4,13 @@ A background thread reads entries after the last one it saw (every ``POLL_S``), 
 into events and hands them to ``AccessMonitor.observe``. At start it first replays the
 entries of the baseline window (found by binary search on entry times) without alerting, so
 a restarted node keeps every principal's baseline. Reading the log, rather than being called
-from each RPC, keeps the monitor off the request path: a slow detector never slows a call.
+from each RPC, means the monitor sees exactly what the log holds, whichever code path wrote it.
+
+The door does not wait for the thread: before admitting a call, ``catch_up`` reads whatever
+the log already holds (usually the caller's previous call, already durable because a result
+leaves only after its entry is committed). Containment therefore acts on the very next call
+after the one that raised an alert, however busy the machine; the thread only keeps the
+baselines current while no call arrives.
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ class LogFollower:
         self._monitor = monitor
         self._own = own
         self._next = 0
+        self._polling = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._run, name="fedcredit-access-monitor", daemon=True
@@ -67,19 +74,29 @@ class LogFollower:
         return self.poll(replay=True)
 
     def poll(self, replay: bool = False) -> int:
-        """Feed every entry not yet seen; return how many were read."""
-        size = self._reader.size()
-        read = 0
-        for index, data, _ in self._reader.store.iter_entries(self._next, size):
-            try:
-                event = event_from_entry(index, decode(data), self._own)
-            except InvalidEntry:
-                event = None  # verify reports it; the monitor skips what it cannot read
-            if event is not None:
-                self._monitor.observe(event, replay=replay)
-            read += 1
-        self._next = max(self._next, size)
-        return read
+        """Feed every entry not yet seen; return how many were read.
+
+        Safe from any thread: one poll at a time, so no entry is observed twice.
+        """
+        with self._polling:
+            size = self._reader.size()
+            if size <= self._next:
+                return 0
+            read = 0
+            for index, data, _ in self._reader.store.iter_entries(self._next, size):
+                try:
+                    event = event_from_entry(index, decode(data), self._own)
+                except InvalidEntry:
+                    event = None  # verify reports it; the monitor skips what it cannot read
+                if event is not None:
+                    self._monitor.observe(event, replay=replay)
+                read += 1
+            self._next = size
+            return read
+
+    def catch_up(self) -> None:
+        """Observe every entry the log holds now (called at the door, before admitting)."""
+        self.poll()
 
     def start(self) -> None:
         """Follow the log until ``stop``."""

@@ -21,7 +21,7 @@ class JobSpecError(HorizontalError, jobs.JobSpecError):
     """
 
     def __init__(self, field: str, problem: str) -> None:
-        jobs.JobSpecError.__init__(self, "job file", problem, path=f"horizontal.{field}")
+        jobs.JobSpecError.__init__(self, "job file", problem, key=f"horizontal.{field}")
         self.field = field
 
 

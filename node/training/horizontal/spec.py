@@ -24,13 +24,15 @@ Every field has a default that is safe and works; see ``docs/protocols/horizonta
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
-from node.training.horizontal.exceptions import JobSpecError
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, model_validator
+
+from node.jobs.exceptions import JobSpecError
 from node.training.preprocess import DEFAULT_MODE, MODES
+from node.validation import FileModel, Invalid, OneOf, validate
 
 MODEL_KINDS: Final = ("lr", "mlp")
 ALGORITHMS: Final = ("fedavg", "fedprox")
@@ -144,77 +146,152 @@ class HorizontalSpec:
         return self.encryption == "paillier"
 
 
-def _get(section: Mapping[str, Any], key: str, kind: type, default: Any) -> Any:
-    value = section.get(key, default)
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if not isinstance(value, kind) or isinstance(value, bool) != (kind is bool):
-        raise JobSpecError(key, f"must be a {kind.__name__}, got {type(value).__name__}")
+# --- the section as written in the job file (docs/reference/horizontal.md is generated
+# from these models); ``parse_horizontal_spec`` turns it into the dataclasses above ---------
+
+
+def _reference(value: str) -> str:
+    if value.count(":") != 1 or not all(value.split(":")):
+        raise Invalid("must name module:attribute", "e.g. my_bank.client:app")
     return value
 
 
-def _reference(raw: Mapping[str, Any], key: str) -> str | None:
-    value = raw.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str) or value.count(":") != 1 or not all(value.split(":")):
-        raise JobSpecError(f"flower.{key}", "must name module:attribute, e.g. my_bank.client:app")
-    return value
+Reference = Annotated[str, AfterValidator(_reference)]
+"""``module:attribute`` of a bank's own code."""
 
 
-def _flower(section: Mapping[str, Any]) -> FlowerSpec | None:
-    raw = section.get("flower")
-    if raw is None:
-        return None
-    if not isinstance(raw, Mapping):
-        raise JobSpecError("flower", "must be a mapping like {client: my_bank.client:app}")
-    unknown = set(raw) - {"client", "initial", "scorer", "run_config"}
-    if unknown:
-        raise JobSpecError(f"flower.{sorted(unknown)[0]}", "is not a known setting")
-    client = _reference(raw, "client")
-    if client is None:
-        raise JobSpecError("flower.client", "is required: name the ClientApp or client_fn")
-    run_config = raw.get("run_config", {})
-    if not isinstance(run_config, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, bool | float | int | str)
-        for k, v in run_config.items()
-    ):
-        raise JobSpecError("flower.run_config", "must map names to numbers, strings or booleans")
-    return FlowerSpec(
-        client, _reference(raw, "initial"), _reference(raw, "scorer"), dict(run_config)
+class FlowerFile(FileModel):
+    """A bank's own Flower client instead of the built-in model (see `flower_adapter.py`)."""
+
+    client: Reference = Field(
+        description="The ClientApp, client_fn or NumPyClient.", examples=["my_bank.client:app"]
+    )
+    initial: Reference | None = Field(None, description="A function returning start weights.")
+    scorer: Reference | None = Field(
+        None, description="`(parameters, split, context) -> (probabilities, labels) | None`."
+    )
+    run_config: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Names to numbers, strings or booleans; the client's `context.run_config`.",
+    )
+
+    @model_validator(mode="after")
+    def _scalar_run_config(self) -> FlowerFile:
+        if not all(isinstance(v, bool | float | int | str) for v in self.run_config.values()):
+            raise Invalid(
+                "must map names to numbers, strings or booleans",
+                "e.g. {epochs: 2}",
+                key="run_config",
+            )
+        return self
+
+    def to_spec(self) -> FlowerSpec:
+        return FlowerSpec(self.client, self.initial, self.scorer, dict(self.run_config))
+
+
+def _model_kind(value: object) -> object:
+    """``model: mlp`` is short for ``model: {kind: mlp}``."""
+    return {"kind": value} if isinstance(value, str) else value
+
+
+class ModelFile(FileModel):
+    """Which torch model every bank trains: logistic regression or a small MLP."""
+
+    kind: Annotated[str, OneOf(MODEL_KINDS)] = Field(
+        ModelSpec.kind, description="Logistic regression or a multilayer perceptron."
+    )
+    hidden: list[Annotated[int, Field(gt=0)]] = Field(
+        default_factory=lambda: list(ModelSpec.hidden),
+        min_length=1,
+        description="Layer widths of the MLP.",
     )
 
 
-def _choice(section: Mapping[str, Any], key: str, default: str, allowed: Sequence[str]) -> str:
-    value = _get(section, key, str, default)
-    if value not in allowed:
-        raise JobSpecError(key, f"must be one of {', '.join(allowed)}")
-    return str(value)
+class HorizontalFile(FileModel):
+    """The `horizontal` section of a `horizontal` job file; every bank of `parties` trains."""
 
+    model: Annotated[ModelFile, BeforeValidator(_model_kind)] = Field(
+        default_factory=ModelFile, description="`{kind: lr}`, `{kind: mlp, hidden: [..]}`, or `lr`."
+    )
+    preprocess: Annotated[str, OneOf(MODES)] = Field(
+        HorizontalSpec.preprocess, description="Each bank's own column preparation."
+    )
+    optimizer: Annotated[str, OneOf(LOCAL_OPTIMIZERS)] = Field(
+        HorizontalSpec.optimizer, description="The banks' local steps."
+    )
+    learning_rate: float = Field(HorizontalSpec.learning_rate, gt=0, description="Local rate.")
+    algorithm: Annotated[str, OneOf(ALGORITHMS)] = Field(
+        HorizontalSpec.algorithm, description="FedProx adds a proximal term to local steps."
+    )
+    mu: float | None = Field(
+        None, ge=0, description="FedProx proximal weight; default 0.01 with fedprox (else 0)."
+    )
+    server_optimizer: Annotated[str, OneOf(SERVER_OPTIMIZERS)] = Field(
+        HorizontalSpec.server_optimizer,
+        description="How the banks apply the mean update (Reddi et al., ICLR 2021).",
+    )
+    server_learning_rate: float | None = Field(
+        None, gt=0, description=f"Default 1.0 with fedavg, {ADAPTIVE_SERVER_RATE} otherwise."
+    )
+    server_tau: float = Field(HorizontalSpec.server_tau, gt=0, description="Adaptivity floor.")
+    rounds: int = Field(HorizontalSpec.rounds, ge=1, description="Upper bound on the rounds.")
+    patience: int = Field(
+        HorizontalSpec.patience, ge=0, description="Early stopping; 0 disables it."
+    )
+    local_epochs: int = Field(HorizontalSpec.local_epochs, ge=1, description="Per round.")
+    batch_size: int = Field(HorizontalSpec.batch_size, ge=1, description="Local rows a step.")
+    calibration: Annotated[str, OneOf(CALIBRATIONS)] = Field(
+        HorizontalSpec.calibration, description="Platt scaling on the summed validation scores."
+    )
+    flower: FlowerFile | None = Field(None, description="A bank's own Flower client.")
+    quorum: int | None = Field(
+        None,
+        description="Banks whose update a round needs: 2 to all; default a majority (at least 2).",
+    )
+    round_timeout_s: float = Field(
+        HorizontalSpec.round_timeout_s, gt=0, description="Per-phase deadline of a round."
+    )
+    key_holder: str | None = Field(
+        None, description="The bank that makes the shared key; default the first bank."
+    )
+    key_bits: int = Field(HorizontalSpec.key_bits, description=f"At least {MIN_KEY_BITS}.")
+    encryption: Annotated[str, OneOf(ENCRYPTIONS)] = Field(
+        HorizontalSpec.encryption, description="`none` is for benchmarks only."
+    )
+    clip: float = Field(HorizontalSpec.clip, gt=0, description="Update values clipped to ±clip.")
+    frac_bits: int = Field(
+        HorizontalSpec.frac_bits, ge=0, le=40, description="Fixed-point bits of an update value."
+    )
+    max_samples_per_bank: int = Field(
+        HorizontalSpec.max_samples_per_bank, ge=1, description="Cap on a bank's sample weight."
+    )
+    eval_bins: int = Field(
+        HorizontalSpec.eval_bins, ge=1, description="Score histogram bins of federated AUC."
+    )
+    seed: int = Field(HorizontalSpec.seed, description="Seed of the job's random draws.")
 
-def _positive(key: str, value: float) -> None:
-    if not (value > 0 and math.isfinite(value)):
-        raise JobSpecError(key, "must be a positive finite number")
-
-
-def _model(section: Mapping[str, Any]) -> ModelSpec:
-    raw = section.get("model", {"kind": "lr"})
-    if isinstance(raw, str):
-        raw = {"kind": raw}
-    if not isinstance(raw, Mapping):
-        raise JobSpecError("model", "must be a mapping like {kind: lr} or {kind: mlp}")
-    kind = raw.get("kind", "lr")
-    if kind not in MODEL_KINDS:
-        raise JobSpecError("model.kind", f"must be one of {', '.join(MODEL_KINDS)}")
-    hidden = raw.get("hidden", [32, 16])
-    if (
-        not isinstance(hidden, Sequence)
-        or isinstance(hidden, str)
-        or not hidden
-        or not all(isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in hidden)
-    ):
-        raise JobSpecError("model.hidden", "must be a non-empty list of positive layer widths")
-    return ModelSpec(kind=kind, hidden=tuple(hidden))
+    @model_validator(mode="after")
+    def _fits_the_banks(self, info: ValidationInfo) -> HorizontalFile:
+        banks: tuple[str, ...] = info.context["banks"] if info.context else ()
+        if self.algorithm == "fedavg" and self.mu not in (None, 0):
+            raise Invalid(
+                "only applies to fedprox", "remove it or set algorithm: fedprox", key="mu"
+            )
+        if self.quorum is not None and not 2 <= self.quorum <= len(banks):
+            raise Invalid(
+                f"must be between 2 and the number of banks ({len(banks)}); a sum of one bank "
+                "would reveal its update",
+                "e.g. a majority of the banks",
+                key="quorum",
+            )
+        if self.key_holder is not None and self.key_holder not in banks:
+            raise Invalid("must be one of the job's parties", "name a bank", key="key_holder")
+        small_ok = bool(info.context and info.context.get("allow_small_key"))
+        if self.key_bits < MIN_KEY_BITS and not small_ok:
+            raise Invalid(
+                f"must be at least {MIN_KEY_BITS} (112-bit security)", "use 2048", key="key_bits"
+            )
+        return self
 
 
 def parse_horizontal_spec(
@@ -237,94 +314,32 @@ def parse_horizontal_spec(
         A field has the wrong type or range, a name is not a party, or the quorum cannot be
         met by the parties listed.
     """
-    section = {} if section is None else section
-    if not isinstance(section, Mapping):
-        raise JobSpecError("", "the 'horizontal' section must be a mapping")
-    unknown = set(section) - {f for f in HorizontalSpec.__dataclass_fields__ if f != "banks"}
-    if unknown:
-        raise JobSpecError(sorted(unknown)[0], "is not a known setting; check the spelling")
     names = tuple(str(b) for b in banks)
     if len(names) < 2 or len(set(names)) != len(names):
-        raise JobSpecError("parties", "a horizontal job needs at least two distinct banks")
-    defaults = HorizontalSpec(banks=names)
-    algorithm = _choice(section, "algorithm", defaults.algorithm, ALGORITHMS)
-    optimizer = _choice(section, "optimizer", defaults.optimizer, LOCAL_OPTIMIZERS)
-    server = _choice(section, "server_optimizer", defaults.server_optimizer, SERVER_OPTIMIZERS)
-    preprocess = _choice(section, "preprocess", defaults.preprocess, MODES)
-    calibration = _choice(section, "calibration", defaults.calibration, CALIBRATIONS)
-    server_rate = _get(
-        section,
-        "server_learning_rate",
-        float,
-        defaults.server_learning_rate if server == "fedavg" else ADAPTIVE_SERVER_RATE,
-    )
-    _positive("server_learning_rate", server_rate)
-    tau = _get(section, "server_tau", float, defaults.server_tau)
-    _positive("server_tau", tau)
-    mu = _get(section, "mu", float, 0.01 if algorithm == "fedprox" else 0.0)
-    if mu < 0 or not math.isfinite(mu):
-        raise JobSpecError("mu", "must be a finite number >= 0")
-    if algorithm == "fedavg" and mu != 0:
-        raise JobSpecError("mu", "only applies to fedprox; remove it or set algorithm: fedprox")
-    ints = {
-        k: _get(section, k, int, getattr(defaults, k))
-        for k in (
-            "rounds",
-            "patience",
-            "local_epochs",
-            "batch_size",
-            "key_bits",
-            "frac_bits",
-            "max_samples_per_bank",
-            "eval_bins",
-            "seed",
-        )
-    }
-    for key in ("rounds", "local_epochs", "batch_size", "max_samples_per_bank", "eval_bins"):
-        if ints[key] < 1:
-            raise JobSpecError(key, "must be a positive integer")
-    if ints["patience"] < 0:
-        raise JobSpecError("patience", "must be 0 (no early stopping) or more")
-    if not 0 <= ints["frac_bits"] <= 40:
-        raise JobSpecError("frac_bits", "must be between 0 and 40")
-    if ints["key_bits"] < MIN_KEY_BITS and not allow_small_key:
-        raise JobSpecError("key_bits", f"must be at least {MIN_KEY_BITS} (112-bit security)")
-    learning_rate = _get(section, "learning_rate", float, defaults.learning_rate)
-    _positive("learning_rate", learning_rate)
-    clip = _get(section, "clip", float, defaults.clip)
-    _positive("clip", clip)
-    timeout = _get(section, "round_timeout_s", float, defaults.round_timeout_s)
-    _positive("round_timeout_s", timeout)
-    quorum = _get(section, "quorum", int, max(2, len(names) // 2 + 1))
-    if not 2 <= quorum <= len(names):
         raise JobSpecError(
-            "quorum",
-            f"must be between 2 and the number of banks ({len(names)}); a sum of one "
-            "bank would reveal its update",
+            "job file",
+            "a horizontal job needs at least two distinct banks",
+            key="parties",
+            fix="list every bank once",
         )
-    key_holder = _get(section, "key_holder", str, names[0])
-    if key_holder not in names:
-        raise JobSpecError("key_holder", "must be one of the job's parties")
-    encryption = _get(section, "encryption", str, defaults.encryption)
-    if encryption not in ENCRYPTIONS:
-        raise JobSpecError("encryption", f"must be one of {', '.join(ENCRYPTIONS)}")
-    return HorizontalSpec(
-        banks=names,
-        model=_model(section),
-        preprocess=preprocess,
-        optimizer=optimizer,
-        algorithm=algorithm,
-        mu=mu,
-        server_optimizer=server,
-        server_learning_rate=server_rate,
-        server_tau=tau,
-        calibration=calibration,
-        flower=_flower(section),
-        learning_rate=learning_rate,
-        quorum=quorum,
-        round_timeout_s=timeout,
-        key_holder=key_holder,
-        encryption=encryption,
-        clip=clip,
-        **ints,
+    raw = validate(
+        HorizontalFile,
+        section,
+        source="job file",
+        key="horizontal",
+        context={"banks": names, "allow_small_key": allow_small_key},
+        error=JobSpecError,
     )
+    adaptive = raw.server_optimizer != "fedavg"
+    values = raw.model_dump(exclude={"model", "flower"})
+    values.update(
+        banks=names,
+        model=ModelSpec(raw.model.kind, tuple(raw.model.hidden)),
+        flower=raw.flower.to_spec() if raw.flower is not None else None,
+        mu=raw.mu if raw.mu is not None else (0.01 if raw.algorithm == "fedprox" else 0.0),
+        server_learning_rate=raw.server_learning_rate
+        or (ADAPTIVE_SERVER_RATE if adaptive else HorizontalSpec.server_learning_rate),
+        quorum=raw.quorum if raw.quorum is not None else max(2, len(names) // 2 + 1),
+        key_holder=raw.key_holder or names[0],
+    )
+    return HorizontalSpec(**values)

@@ -23,20 +23,23 @@ exists. See docs/protocols/secureboost.md for what each setting does.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, TypeVar
+from typing import Annotated, Any, Final
+
+from pydantic import BeforeValidator, Field, model_validator
 
 from node.crypto.paillier import DEFAULT_KEY_BITS
-from node.training.vertical.exceptions import JobRefused, JobSpecError
+from node.jobs.exceptions import JobSpecError
 from node.training.vertical.spec import (
-    MIN_WEAK_KEY_BITS,
+    HolderFile,
+    LabelHolderFile,
+    PaillierKeyFile,
     PartyData,
-    holder_from_section,
-    refuse_unknown,
-    section_mapping,
-    setting,
+    authorize_columns,
+    early_stopping_switch,
 )
+from node.validation import FileModel, Invalid, OneOf, validate
 
 log = logging.getLogger("fedcredit.training.secureboost")
 
@@ -48,8 +51,6 @@ MAX_DEPTH: Final = 10
 """Node ids travel as ``int16`` (at most ``2**(MAX_DEPTH + 1) - 1`` nodes per tree)."""
 MAX_BINS: Final = 255
 """Bin indices are ``uint8`` with one value kept for missing."""
-
-_T = TypeVar("_T", int, float, bool)
 
 
 @dataclass(frozen=True)
@@ -140,92 +141,110 @@ class SecureBoostSpec:
         raise KeyError(party)
 
 
-def _value(section: Mapping[str, Any], name: str, default: _T, key: str) -> _T:
-    """``section[name]`` (or ``default``) checked to be of the default's type."""
-    value: _T = setting(section, name, key, default, type(default))
-    return value
+# --- the section as written in the job file (docs/reference/secureboost.md is generated
+# from these models); ``spec_from_job`` turns it into the dataclasses above -----------------
 
 
-def _within(value: float, low: float, high: float, key: str, hint: str) -> None:
-    if not low <= value <= high:
-        raise JobSpecError(key, f"must be in {low:g}..{high:g}", hint)
+class SplitFile(FileModel):
+    """The reported test split and the early-stopping validation split (fractions of all rows)."""
+
+    test_fraction: float = Field(SplitSpec.test_fraction, ge=0.05, le=0.5)
+    validation_fraction: float = Field(SplitSpec.validation_fraction, ge=0.05, le=0.5)
+    seed: int = Field(SplitSpec.seed, description="Seed of the stratified split.")
+
+    @model_validator(mode="after")
+    def _training_keeps_rows(self) -> SplitFile:
+        if self.test_fraction + self.validation_fraction > 0.6:
+            raise Invalid("test and validation take more than 60% of the rows", "e.g. 0.2 and 0.15")
+        return self
 
 
-def _split(raw: object) -> SplitSpec:
-    section = section_mapping(raw, "split")
-    default = SplitSpec()
-    refuse_unknown(section, {"test_fraction", "validation_fraction", "seed"}, "split")
-    test = _value(section, "test_fraction", default.test_fraction, "split")
-    valid = _value(section, "validation_fraction", default.validation_fraction, "split")
-    _within(test, 0.05, 0.5, "split.test_fraction", "e.g. 0.2")
-    _within(valid, 0.05, 0.5, "split.validation_fraction", "e.g. 0.15")
-    if test + valid > 0.6:
-        raise JobSpecError("split", "test and validation take more than 60% of the rows", "")
-    return SplitSpec(test, valid, _value(section, "seed", default.seed, "split"))
+class EarlyStoppingFile(FileModel):
+    """Stop when validation AUC has not improved by `min_delta` for `patience` trees."""
+
+    patience: int = Field(EarlyStopping.patience, ge=1, description="Trees without gain.")
+    min_delta: float = Field(EarlyStopping.min_delta, ge=0, description="Smallest gain.")
 
 
-def _stopping(raw: object) -> EarlyStopping | None:
-    if raw is False:
-        return None
-    default = EarlyStopping()
-    section = section_mapping(None if raw is True else raw, "model.early_stopping")
-    refuse_unknown(section, {"patience", "min_delta"}, "model.early_stopping")
-    patience = _value(section, "patience", default.patience, "model.early_stopping")
-    min_delta = _value(section, "min_delta", default.min_delta, "model.early_stopping")
-    if patience < 1 or min_delta < 0:
-        raise JobSpecError("model.early_stopping", "needs patience >= 1, min_delta >= 0", "fix")
-    return EarlyStopping(patience, min_delta)
+class BoostingFile(FileModel):
+    """Gradient-boosted trees for binary classification (logistic loss)."""
 
-
-def _model(raw: object) -> BoostingSpec:
-    section = section_mapping(raw, "model")
-    d = BoostingSpec()
-    names = [n for n in d.__dataclass_fields__ if n != "early_stopping"]
-    refuse_unknown(section, {*names, "early_stopping", "type"}, "model")
-    if section.get("type", "gradient_boosted_trees") != "gradient_boosted_trees":
-        raise JobSpecError("model.type", "unsupported", "use gradient_boosted_trees")
-    values = {name: _value(section, name, getattr(d, name), "model") for name in names}
-    spec = BoostingSpec(**values, early_stopping=_stopping(section.get("early_stopping", {})))
-    _within(spec.trees, 1, 10_000, "model.trees", "e.g. 100")
-    _within(spec.max_depth, 1, MAX_DEPTH, "model.max_depth", "e.g. 5")
-    _within(spec.learning_rate, 1e-4, 1.0, "model.learning_rate", "e.g. 0.1")
-    _within(spec.l2, 0.0, 1e6, "model.l2", "e.g. 1.0")
-    _within(spec.min_child_weight, 0.0, 1e6, "model.min_child_weight", "e.g. 1.0")
-    _within(spec.min_gain, 0.0, 1e6, "model.min_gain", "e.g. 0.0")
-    _within(spec.subsample, 0.05, 1.0, "model.subsample", "e.g. 0.8")
-    _within(spec.colsample, 0.05, 1.0, "model.colsample", "e.g. 0.8")
-    _within(spec.bins, 2, MAX_BINS, "model.bins", "e.g. 32")
-    _within(spec.bank_only_trees, 0, spec.trees - 1, "model.bank_only_trees", "e.g. 0 or 1")
-    return spec
-
-
-def _encryption(raw: object) -> EncryptionSpec:
-    section = section_mapping(raw, "encryption")
-    d = EncryptionSpec()
-    names = list(d.__dataclass_fields__)
-    refuse_unknown(section, set(names), "encryption")
-    spec = EncryptionSpec(
-        **{name: _value(section, name, getattr(d, name), "encryption") for name in names}
+    type: Annotated[str, OneOf(("gradient_boosted_trees",))] = Field(
+        "gradient_boosted_trees", description="The model; the only one of this job type."
     )
-    if spec.key_bits < DEFAULT_KEY_BITS and not spec.allow_weak_key:
-        raise JobSpecError(
-            "encryption.key_bits",
-            f"{spec.key_bits} is below {DEFAULT_KEY_BITS}",
-            "use 2048 or more, or set allow_weak_key: true (tests and demos only)",
+    trees: int = Field(BoostingSpec.trees, ge=1, le=10_000, description="At most this many.")
+    max_depth: int = Field(BoostingSpec.max_depth, ge=1, le=MAX_DEPTH)
+    learning_rate: float = Field(BoostingSpec.learning_rate, ge=1e-4, le=1.0)
+    l2: float = Field(BoostingSpec.l2, ge=0.0, le=1e6, description="L2 on leaf weights.")
+    min_child_weight: float = Field(
+        BoostingSpec.min_child_weight, ge=0.0, le=1e6, description="Least hessian in a child."
+    )
+    min_gain: float = Field(BoostingSpec.min_gain, ge=0.0, le=1e6)
+    subsample: float = Field(BoostingSpec.subsample, ge=0.05, le=1.0, description="Rows a tree.")
+    colsample: float = Field(BoostingSpec.colsample, ge=0.05, le=1.0, description="Columns a tree.")
+    bins: int = Field(BoostingSpec.bins, ge=2, le=MAX_BINS, description="Quantile bins.")
+    bank_only_trees: int = Field(
+        BoostingSpec.bank_only_trees,
+        ge=0,
+        description="First trees grown on the label holder's features alone; fewer than `trees`.",
+    )
+    early_stopping: Annotated[EarlyStoppingFile | None, BeforeValidator(early_stopping_switch)] = (
+        Field(EarlyStoppingFile(), description="`{patience, min_delta}`; `false` disables it.")
+    )
+
+    @model_validator(mode="after")
+    def _some_trees_are_joint(self) -> BoostingFile:
+        if self.bank_only_trees >= self.trees:
+            raise Invalid(
+                f"must be below trees ({self.trees})", "e.g. 0 or 1", key="bank_only_trees"
+            )
+        return self
+
+    def to_spec(self) -> BoostingSpec:
+        stop = self.early_stopping
+        values = self.model_dump(exclude={"type", "early_stopping"})
+        return BoostingSpec(
+            **values,
+            early_stopping=EarlyStopping(stop.patience, stop.min_delta) if stop else None,
         )
-    if spec.key_bits < MIN_WEAK_KEY_BITS or spec.key_bits % 2:
-        raise JobSpecError(
-            "encryption.key_bits", f"must be even and >= {MIN_WEAK_KEY_BITS}", "use 2048"
-        )
-    _within(spec.gh_frac_bits, 8, 30, "encryption.gh_frac_bits", "keep the default 20")
-    if spec.key_bits < DEFAULT_KEY_BITS:
-        log.warning("secureboost job uses a %d-bit Paillier key: not for real data", spec.key_bits)
-    if spec.plaintext:
-        log.warning(
-            "secureboost job runs the plaintext twin: gradients and histograms travel in the "
-            "clear; use it for benchmarks and tests only"
-        )
-    return spec
+
+
+class EncryptionFile(PaillierKeyFile):
+    """Paillier settings; `plaintext` runs the insecure twin (benchmarks and tests only)."""
+
+    gh_frac_bits: int = Field(
+        EncryptionSpec.gh_frac_bits,
+        ge=8,
+        le=30,
+        description="Fixed-point bits of gradients and hessians.",
+    )
+
+
+class SecureBoostFile(FileModel):
+    """The `secureboost` section of a `secureboost` job file."""
+
+    label_holder: LabelHolderFile
+    feature_holders: list[HolderFile] = Field(
+        min_length=1, description="The parties that bring features only, at least one."
+    )
+    split: SplitFile = SplitFile()
+    model: BoostingFile = BoostingFile()
+    encryption: EncryptionFile = EncryptionFile()
+    timeout_s: float = Field(300.0, gt=0, description="Seconds to wait for any one message.")
+    rejoin_wait_s: float = Field(
+        600.0, ge=0, description="Seconds to wait for a feature holder that left to rejoin."
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SecureBoostFile:
+        names = [self.label_holder.party, *(h.party for h in self.feature_holders)]
+        if len(set(names)) != len(names):
+            raise Invalid("a party is listed twice", "list each once", key="feature_holders")
+        if self.model.bank_only_trees and not self.label_holder.features:
+            raise Invalid(
+                "the label holder has no features", "set it to 0", key="model.bank_only_trees"
+            )
+        return self
 
 
 def spec_from_job(section: Mapping[str, Any], authorize: Authorize) -> SecureBoostSpec:
@@ -245,54 +264,18 @@ def spec_from_job(section: Mapping[str, Any], authorize: Authorize) -> SecureBoo
     JobRefused
         A party's policy refused its columns for training.
     """
-    section = section_mapping(section, "secureboost")
-    refuse_unknown(
-        section,
-        {
-            "label_holder",
-            "feature_holders",
-            "split",
-            "model",
-            "encryption",
-            "timeout_s",
-            "rejoin_wait_s",
-        },
-        "secureboost",
+    raw = validate(
+        SecureBoostFile, section, source="job file", key="secureboost", error=JobSpecError
     )
-    label_holder = holder_from_section(section.get("label_holder"), "label_holder", True)
-    raw_hosts = section.get("feature_holders")
-    if isinstance(raw_hosts, str) or not isinstance(raw_hosts, Sequence) or not raw_hosts:
-        raise JobSpecError("feature_holders", "must list at least one party", "add one")
-    hosts = tuple(
-        holder_from_section(h, f"feature_holders[{i}]", False) for i, h in enumerate(raw_hosts)
-    )
-    names = [label_holder.party, *(h.party for h in hosts)]
-    if len(set(names)) != len(names):
-        raise JobSpecError("feature_holders", "a party is listed twice", "list each once")
-    for i, host in enumerate(hosts):
-        if not host.features:
-            raise JobSpecError(f"feature_holders[{i}].features", "is empty", "list columns")
-    timeout = _value(section, "timeout_s", 300.0, "secureboost")
-    rejoin = _value(section, "rejoin_wait_s", 600.0, "secureboost")
-    if not timeout > 0 or rejoin < 0:
-        raise JobSpecError("secureboost", "timeout_s must be > 0, rejoin_wait_s >= 0", "fix")
     spec = SecureBoostSpec(
-        label_holder,
-        hosts,
-        _split(section.get("split")),
-        _model(section.get("model")),
-        _encryption(section.get("encryption")),
-        timeout,
-        rejoin,
+        raw.label_holder.to_party(),
+        tuple(h.to_party() for h in raw.feature_holders),
+        SplitSpec(**raw.split.model_dump()),
+        raw.model.to_spec(),
+        EncryptionSpec(**raw.encryption.model_dump()),
+        raw.timeout_s,
+        raw.rejoin_wait_s,
     )
-    if spec.model.bank_only_trees and not label_holder.features:
-        raise JobSpecError(
-            "model.bank_only_trees", "the label holder has no features", "set it to 0"
-        )
-    for data in (label_holder, *hosts):
-        columns = [*data.features, *([data.label] if data.label else [])]
-        try:
-            authorize(data.party, data.dataset, columns, purpose="training")
-        except Exception as exc:  # the policy engine's own error types; all mean "refused"
-            raise JobRefused(data.party, data.dataset, str(exc)) from exc
+    raw.encryption.warn_if_weak(log, "secureboost", "gradients and histograms")
+    authorize_columns((spec.label_holder, *spec.feature_holders), authorize)
     return spec

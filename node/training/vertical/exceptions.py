@@ -13,8 +13,7 @@ class JobSpecError(VerticalError, jobs.JobSpecError, ValueError):
     """The job file's ``vertical`` section is malformed; ``key`` names the offending entry."""
 
     def __init__(self, key: str, problem: str, fix: str) -> None:
-        jobs.JobSpecError.__init__(self, "job file", problem, path=key, fix=fix)
-        self.key = key
+        jobs.JobSpecError.__init__(self, "job file", problem, key=key, fix=fix)
 
 
 class JobRefused(VerticalError):

@@ -115,6 +115,9 @@ class FeatureHolder(DataParty[FeatureHolderResult]):
                 raise MalformedMessage(ARBITER, name, "a bin count is out of range")
         return positives
 
+    def _fresh_rows(self) -> bool:
+        return True  # it encrypts its partial logits
+
     def _residual(
         self, ops: CellOps, e: int, b: int, rows: NDArray[np.int64], state: PartyState
     ) -> list[int]:

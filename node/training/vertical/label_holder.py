@@ -112,6 +112,9 @@ class LabelHolder(DataParty[LabelHolderResult]):
         ]
 
     # -- one mini-batch ----------------------------------------------------------------------
+    def _fresh_rows(self) -> bool:
+        return len(self.hosts) == 1  # it re-randomises the residuals (see ``_residual``)
+
     def _residual(
         self, ops: CellOps, e: int, b: int, rows: NDArray[np.int64], state: PartyState
     ) -> list[int]:
@@ -132,14 +135,15 @@ class LabelHolder(DataParty[LabelHolderResult]):
         prob, slope, center = state.linearization.coefficients(a)
         slopes = np.maximum(1, np.rint(slope * 2.0**self.slope_bits)).astype(np.int64)
         own = prob - self.y[rows] - slopes / 2.0**self.slope_bits * center
-        residual = ops.add_plain(
-            ops.scale(total, slopes.tolist(), self.pool),
+        # with a single feature holder the residuals are re-randomised: it knows its own
+        # ciphertexts and could otherwise divide them out (trying the few possible slopes)
+        residual = ops.affine(
+            total,
+            slopes.tolist(),
             encode(own, self.frac + self.slope_bits).tolist(),
+            len(self.hosts) == 1,
+            self.pool,
         )
-        if len(self.hosts) == 1:
-            # the only feature holder knows its own ciphertexts; without fresh randomness it
-            # could divide them out (trying the few possible slopes) and read the residual
-            residual = ops.rerandomize(residual, self.pool)
         payload = ops.dump(residual)
         for host in self.hosts:
             self.session.send(host, name_d, payload, "training")

@@ -21,10 +21,12 @@ from numpy.typing import NDArray
 from node.crypto.paillier import (
     PrivateKey,
     PublicKey,
+    RandomnessReserve,
     ciphertexts_from_bytes,
     ciphertexts_to_bytes,
     decrypt_many,
     encrypt_many,
+    encrypt_with,
     weighted_sums,
 )
 from node.crypto.paillier.exceptions import InvalidCiphertext
@@ -46,9 +48,19 @@ def _weighted_sums_task(n: int, cs: list[int], scalars: NDArray[np.int64]) -> li
     return weighted_sums(PublicKey(n), cs, scalars)
 
 
-def _scale_task(n: int, cs: list[int], scalars: list[int]) -> list[int]:
+def _affine_task(
+    n: int, cs: list[int], scalars: list[int], values: list[int], fresh: list[int] | None
+) -> list[int]:
+    """``E(k_i m_i + v_i)`` per cell: ``c^k (1 + v n)``, times a fresh obfuscator if given."""
     pk = PublicKey(n)
-    return [pk.mul_scalar(c, k) for c, k in zip(cs, scalars, strict=True)]
+    nsquare = gmpy2.mpz(pk.nsquare)
+    out = [
+        gmpy2.powmod(c, k, nsquare) * pk.raw_plain(v) % nsquare
+        for c, k, v in zip(cs, scalars, values, strict=True)
+    ]
+    if fresh is None:
+        return [int(c) for c in out]
+    return [int(c * r % nsquare) for c, r in zip(out, fresh, strict=True)]
 
 
 def _rerandomize_task(n: int, cs: list[int]) -> list[int]:
@@ -87,16 +99,32 @@ class CellOps(ABC):
         """Column-wise sums ``sum_i scalars[i, j] * cells[i]``."""
 
     @abstractmethod
-    def scale(self, cells: list[int], scalars: list[int], pool: Executor | None) -> list[int]:
-        """Multiply each cell by its own small non-negative integer."""
+    def affine(
+        self,
+        cells: list[int],
+        scalars: list[int],
+        values: list[int],
+        fresh: bool,
+        pool: Executor | None,
+    ) -> list[int]:
+        """Cells of ``scalars[i] * m_i + values[i]`` (``scalars`` small and non-negative);
+        with ``fresh``, every result is re-randomised."""
 
     @abstractmethod
     def shift(self, cell: int, bits: int) -> int:
         """Multiply one cell by ``2**bits``."""
 
     @abstractmethod
-    def rerandomize(self, cells: list[int], pool: Executor | None) -> list[int]:
-        """Fresh randomness for every cell (same plaintexts)."""
+    def prefetch(self, count: int, pool: Executor | None) -> None:
+        """Start drawing randomness for ``count`` fresh cells on ``pool`` (no-op for the twin).
+
+        A party calls this as soon as it knows what it will encrypt next, so the draws run
+        while it waits for its peers; ``encrypt``, ``affine`` and ``mask`` then use them.
+        """
+
+    @abstractmethod
+    def close(self) -> None:
+        """Drop randomness drawn ahead and not used (the run ended)."""
 
     @abstractmethod
     def mask(self, cells: list[int], masks: list[int]) -> list[int]:
@@ -149,8 +177,29 @@ class PaillierOps(CellOps):
     def __init__(self, public_key: PublicKey) -> None:
         self.pk = public_key
         self.modulus = public_key.n
+        self._reserve: RandomnessReserve | None = None
+
+    def prefetch(self, count: int, pool: Executor | None) -> None:
+        if pool is None or count <= 0:
+            return
+        if self._reserve is None:
+            self._reserve = RandomnessReserve(self.pk, pool)
+        self._reserve.prefetch(count)
+
+    def close(self) -> None:
+        if self._reserve is not None:
+            self._reserve.close()
+
+    def _fresh(self, count: int) -> list[int] | None:
+        """``count`` obfuscators drawn ahead, or ``None`` when fewer are queued."""
+        if self._reserve is None or self._reserve.queued < count:
+            return None
+        return self._reserve.take(count)
 
     def encrypt(self, values: list[int], pool: Executor | None) -> list[int]:
+        fresh = self._fresh(len(values))
+        if fresh is not None:
+            return encrypt_with(self.pk, values, fresh)
         return encrypt_many(self.pk, values, pool=pool, chunk=max(128, len(values) // 4 + 1))
 
     def add_plain(self, cells: list[int], values: list[int]) -> list[int]:
@@ -173,17 +222,40 @@ class PaillierOps(CellOps):
         ]
         return [c for future in futures for c in future.result()]
 
-    def scale(self, cells: list[int], scalars: list[int], pool: Executor | None) -> list[int]:
+    def affine(
+        self,
+        cells: list[int],
+        scalars: list[int],
+        values: list[int],
+        fresh: bool,
+        pool: Executor | None,
+    ) -> list[int]:
+        residues = [self.pk.to_residue(v, i) for i, v in enumerate(values)]
+        drawn = self._fresh(len(cells)) if fresh else None
         parts = _chunks(len(cells), pool)
         if pool is None or len(parts) == 1:
-            return _scale_task(self.pk.n, cells, scalars)
-        futures = [pool.submit(_scale_task, self.pk.n, cells[p], scalars[p]) for p in parts]
-        return [c for future in futures for c in future.result()]
+            out = _affine_task(self.pk.n, cells, scalars, residues, drawn)
+        else:
+            futures = [
+                pool.submit(
+                    _affine_task,
+                    self.pk.n,
+                    cells[p],
+                    scalars[p],
+                    residues[p],
+                    None if drawn is None else drawn[p],
+                )
+                for p in parts
+            ]
+            out = [c for future in futures for c in future.result()]
+        if fresh and drawn is None:
+            return self._rerandomize(out, pool)
+        return out
 
     def shift(self, cell: int, bits: int) -> int:
         return self.pk.mul_scalar(cell, 1 << bits)
 
-    def rerandomize(self, cells: list[int], pool: Executor | None) -> list[int]:
+    def _rerandomize(self, cells: list[int], pool: Executor | None) -> list[int]:
         parts = _chunks(len(cells), pool)
         if pool is None or len(parts) == 1:
             return _rerandomize_task(self.pk.n, cells)
@@ -191,9 +263,12 @@ class PaillierOps(CellOps):
         return [c for future in futures for c in future.result()]
 
     def mask(self, cells: list[int], masks: list[int]) -> list[int]:
-        return [
-            self.pk.rerandomize(self.pk.add_plain(c, m)) for c, m in zip(cells, masks, strict=True)
-        ]
+        masked = [self.pk.add_plain(c, m) for c, m in zip(cells, masks, strict=True)]
+        drawn = self._fresh(len(masked))
+        if drawn is None:
+            return [self.pk.rerandomize(c) for c in masked]
+        nsquare = self.pk.nsquare
+        return [c * r % nsquare for c, r in zip(masked, drawn, strict=True)]
 
     def dump(self, cells: list[int]) -> bytes:
         return wire.encode_cipher(ciphertexts_to_bytes(self.pk, cells), len(cells))
@@ -217,6 +292,12 @@ class PlainOps(CellOps):
     def __init__(self, key_bits: int) -> None:
         self.modulus = plain_modulus(key_bits)
 
+    def prefetch(self, count: int, pool: Executor | None) -> None:
+        return None  # no randomness
+
+    def close(self) -> None:
+        return None
+
     def encrypt(self, values: list[int], pool: Executor | None) -> list[int]:
         return [v % self.modulus for v in values]
 
@@ -236,14 +317,18 @@ class PlainOps(CellOps):
             for j in range(scalars.shape[1])
         ]
 
-    def scale(self, cells: list[int], scalars: list[int], pool: Executor | None) -> list[int]:
-        return [c * k % self.modulus for c, k in zip(cells, scalars, strict=True)]
+    def affine(
+        self,
+        cells: list[int],
+        scalars: list[int],
+        values: list[int],
+        fresh: bool,
+        pool: Executor | None,
+    ) -> list[int]:
+        return [(c * k + v) % self.modulus for c, k, v in zip(cells, scalars, values, strict=True)]
 
     def shift(self, cell: int, bits: int) -> int:
         return (cell << bits) % self.modulus
-
-    def rerandomize(self, cells: list[int], pool: Executor | None) -> list[int]:
-        return list(cells)
 
     def mask(self, cells: list[int], masks: list[int]) -> list[int]:
         return self.add_plain(cells, masks)

@@ -25,7 +25,7 @@ from node.jobs.hooks import JobHooks
 from node.training.preprocess import Transform, fit_transform
 from node.training.vertical import wire
 from node.training.vertical.exceptions import DataMismatch, MalformedMessage, PartyFailed
-from node.training.vertical.gradients import SLOT_BITS, slots_per_cipher, unpack
+from node.training.vertical.gradients import SLOT_BITS, cipher_count, slots_per_cipher, unpack
 from node.training.vertical.local import Features, Split, check_columns, epoch_batches, quantize
 from node.training.vertical.ops import CellOps, PaillierOps, PlainOps
 from node.training.vertical.optimizer import Optimizer, change_figures
@@ -132,6 +132,16 @@ class DataParty(ABC, Generic[ResultT]):
         self, ops: CellOps, layout: list[BinLayout], split: Split
     ) -> list[NDArray[np.int64]]:
         """Default counts per WOE bin of each column (the label holder counts its own)."""
+
+    @abstractmethod
+    def _fresh_rows(self) -> bool:
+        """Whether this party needs fresh randomness for every batch row (it encrypts or
+        re-randomises them)."""
+
+    def _fresh_cells(self, rows: int) -> int:
+        """Fresh obfuscators this party uses in a batch of ``rows`` rows (its masks included)."""
+        masks = cipher_count(self.features.width, self.spec.encryption.key_bits)
+        return masks + (rows if self._fresh_rows() else 0)
 
     @abstractmethod
     def _residual(
@@ -288,14 +298,28 @@ class DataParty(ABC, Generic[ResultT]):
         self._pair()
         self._prepare(ops, split)
         state = self._state(start, split)
+        last = state.epoch if stopped else self.spec.model.epochs
+        try:
+            return self._epochs(ops, split, state, last, stopped or "max_epochs")
+        finally:
+            ops.close()  # randomness drawn ahead for a batch that will not come
+
+    def _epochs(
+        self, ops: CellOps, split: Split, state: PartyState, last: int, reason: str
+    ) -> ResultT:
         model = self.spec.model
-        last = state.epoch if stopped else model.epochs
         train = np.flatnonzero(split.train)
         batch = self.spec.batch_rows(len(train))
-        reason = stopped or "max_epochs"
+        full = min(batch, len(train))
+        if last > state.epoch:
+            ops.prefetch(self._fresh_cells(full), self.pool)
         for e in range(state.epoch + 1, last + 1):
             state.optimizer.begin_epoch()
-            for b, rows in enumerate(epoch_batches(train, self.spec.seed, e, batch)):
+            batches = epoch_batches(train, self.spec.seed, e, batch)
+            for b, rows in enumerate(batches):
+                # randomness for the next batch is drawn while this one waits for its peers
+                following = len(batches[b + 1]) if b + 1 < len(batches) else full
+                ops.prefetch(self._fresh_cells(following), self.pool)
                 residual = self._residual(ops, e, b, rows, state)
                 grad = self._gradient(ops, e, b, residual, rows)
                 self.optimizer.step(state.optimizer, grad, e)

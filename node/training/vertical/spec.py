@@ -23,16 +23,20 @@ Every party's columns pass that node's policy for purpose ``training`` through t
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from node.crypto.paillier import DEFAULT_KEY_BITS
+from node.jobs.exceptions import JobSpecError
 from node.training.preprocess import DEFAULT_MODE, MODES
-from node.training.vertical.exceptions import JobRefused, JobSpecError
+from node.training.vertical.exceptions import JobRefused
 from node.training.vertical.linearization import LINEARIZATIONS
 from node.training.vertical.optimizer import OPTIMIZERS
 from node.training.vertical.scorecard import ScorecardScaling
+from node.validation import FileModel, Invalid, OneOf, validate
 
 log = logging.getLogger("fedcredit.training.vertical")
 
@@ -158,199 +162,255 @@ class VerticalSpec:
         raise KeyError(party)
 
 
-def _mapping(value: object, key: str) -> Mapping[str, Any]:
-    if value is None:
+# --- the section as written in the job file (docs/reference/vertical_lr.md is generated
+# from these models); ``spec_from_job`` turns it into the dataclasses above -----------------
+
+Name = Annotated[str, Field(min_length=1)]
+"""A party, dataset or column name: non-empty text."""
+
+
+def _distinct(features: list[str]) -> list[str]:
+    if len(set(features)) != len(features):
+        raise Invalid("has a repeated name", "list each once")
+    return features
+
+
+class HolderFile(FileModel):
+    """One party's data: the dataset, its id column and the feature columns it contributes."""
+
+    party: Name = Field(
+        description="The node that holds the data (its id in `parties`).", examples=["gov"]
+    )
+    dataset: Name = Field(
+        description="The dataset's name in that node's configuration.", examples=["tax"]
+    )
+    id_column: Name = Field(description="The column PSI aligned the rows on.", examples=["id"])
+    features: list[Name] = Field(
+        min_length=1, description="Feature columns, each once.", examples=[["x0", "x1"]]
+    )
+
+    @field_validator("party")
+    @classmethod
+    def _not_the_coordinator(cls, party: str) -> str:
+        if party == ARBITER:
+            raise Invalid("the coordinator holds no data", "name a node")
+        return party
+
+    @field_validator("features")
+    @classmethod
+    def _distinct_features(cls, features: list[str]) -> list[str]:
+        return _distinct(features)
+
+    def to_party(self) -> PartyData:
+        return PartyData(self.party, self.dataset, self.id_column, tuple(self.features))
+
+
+class LabelHolderFile(HolderFile):
+    """The party with the 0/1 default label (usually the bank); it may bring no features."""
+
+    features: list[Name] = Field(
+        default_factory=list, description="Feature columns, each once (may be empty)."
+    )
+    label: Name = Field(description="The 0/1 default column.", examples=["y"])
+
+    @model_validator(mode="after")
+    def _label_is_no_feature(self) -> LabelHolderFile:
+        if self.label in self.features:
+            raise Invalid("is also listed as a feature", "remove it there", key="label")
+        return self
+
+    def to_party(self) -> PartyData:
+        return PartyData(self.party, self.dataset, self.id_column, tuple(self.features), self.label)
+
+
+class EarlyStoppingFile(FileModel):
+    """Stop when validation AUC has not improved by `min_delta` for `patience` epochs."""
+
+    patience: int = Field(EarlyStopping.patience, ge=1, description="Epochs without gain.")
+    min_delta: float = Field(EarlyStopping.min_delta, ge=0, description="Smallest gain.")
+
+
+def early_stopping_switch(value: object) -> object:
+    """``true`` (or an empty key) is the default early stopping, ``false`` none."""
+    if value is True or value is None:
         return {}
-    if not isinstance(value, Mapping):
-        raise JobSpecError(key, "must be a mapping", "write it as key: value pairs")
-    return value
+    return None if value is False else value
 
 
-def _unknown(section: Mapping[str, Any], allowed: set[str], key: str) -> None:
-    extra = sorted(set(section) - allowed)
-    if extra:
-        raise JobSpecError(
-            key, f"unknown keys {', '.join(extra)}", f"allowed: {', '.join(sorted(allowed))}"
+class ModelFile(FileModel):
+    """Mini-batch training of the linearised logistic loss (see docs/protocols/vertical-lr.md)."""
+
+    type: Annotated[str, OneOf(("logistic_regression",))] = Field(
+        "logistic_regression", description="The model; the only one of this job type."
+    )
+    epochs: int = Field(ModelSpec.epochs, ge=1, description="Upper bound on the epochs.")
+    batch_size: Annotated[int, Field(ge=1, le=MAX_BATCH)] | Literal["auto"] = Field(
+        "auto",
+        description="Rows per batch, or `auto` (about 16 steps an epoch); never below "
+        "max(64, 4 x the widest party's columns).",
+    )
+    optimizer: Annotated[str, OneOf(OPTIMIZERS)] = Field(ModelSpec.optimizer)
+    learning_rate: float = Field(ModelSpec.learning_rate, gt=0)
+    l2: float = Field(ModelSpec.l2, ge=0, description="L2 penalty on the weights.")
+    tolerance: float = Field(
+        ModelSpec.tolerance,
+        ge=0,
+        lt=1,
+        description="Converged when the largest change of an epoch's averaged weights is "
+        "below this share of the largest weight; 0 disables.",
+    )
+    linearization: Annotated[str, OneOf(LINEARIZATIONS)] = Field(ModelSpec.linearization)
+    early_stopping: Annotated[EarlyStoppingFile | None, BeforeValidator(early_stopping_switch)] = (
+        Field(EarlyStoppingFile(), description="`{patience, min_delta}`; `false` disables it.")
+    )
+
+    def to_spec(self) -> ModelSpec:
+        stop = self.early_stopping
+        return ModelSpec(
+            epochs=self.epochs,
+            batch_size=self.batch_size if isinstance(self.batch_size, int) else None,
+            optimizer=self.optimizer,
+            learning_rate=self.learning_rate,
+            l2=self.l2,
+            tolerance=self.tolerance,
+            linearization=self.linearization,
+            early_stopping=EarlyStopping(stop.patience, stop.min_delta) if stop else None,
         )
 
 
-def _number(section: Mapping[str, Any], name: str, key: str, default: Any, kind: type) -> Any:
-    value = section.get(name, default)
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise JobSpecError(f"{key}.{name}", f"must be a {kind.__name__}", "fix its value")
-    return value
+class PaillierKeyFile(FileModel):
+    """The Paillier key settings every vertical model type shares."""
 
-
-def _choice(
-    section: Mapping[str, Any], name: str, key: str, default: str, allowed: Sequence[str]
-) -> str:
-    value = section.get(name, default)
-    if value not in allowed:
-        raise JobSpecError(f"{key}.{name}", f"must be one of {', '.join(allowed)}", "fix it")
-    return str(value)
-
-
-def _party(raw: object, key: str, with_label: bool) -> PartyData:
-    section = _mapping(raw, key)
-    allowed = {"party", "dataset", "id_column", "features"} | ({"label"} if with_label else set())
-    _unknown(section, allowed, key)
-    for name in ("party", "dataset", "id_column"):
-        if not isinstance(section.get(name), str) or not section[name]:
-            raise JobSpecError(f"{key}.{name}", "is missing or not a string", "name it")
-    features = section.get("features", [])
-    if isinstance(features, str) or not isinstance(features, Sequence):
-        raise JobSpecError(f"{key}.features", "must be a list of column names", "list them")
-    if not all(isinstance(f, str) and f for f in features) or len(set(features)) != len(features):
-        raise JobSpecError(f"{key}.features", "has an empty or repeated name", "list each once")
-    label = section.get("label")
-    if with_label and (not isinstance(label, str) or not label):
-        raise JobSpecError(f"{key}.label", "is missing", "name the 0/1 default column")
-    if with_label and label in features:
-        raise JobSpecError(f"{key}.label", "is also listed as a feature", "remove it there")
-    if section["party"] == ARBITER:
-        raise JobSpecError(f"{key}.party", "the coordinator holds no data", "name a node")
-    return PartyData(
-        section["party"],
-        section["dataset"],
-        section["id_column"],
-        tuple(features),
-        label if with_label else None,
+    key_bits: int = Field(
+        DEFAULT_KEY_BITS, description=f"Paillier modulus bits: {DEFAULT_KEY_BITS} or more, even."
+    )
+    allow_weak_key: bool = Field(
+        False, description=f"Accept keys below {DEFAULT_KEY_BITS} bits (tests and demos only)."
+    )
+    plaintext: bool = Field(
+        False, description="Run the insecure twin, in the clear (benchmarks and tests only)."
     )
 
+    @model_validator(mode="after")
+    def _key_is_strong(self) -> PaillierKeyFile:
+        check_key_bits(self.key_bits, self.allow_weak_key)
+        return self
 
-def _model(raw: object) -> ModelSpec:
-    section = _mapping(raw, "model")
-    _unknown(
-        section,
-        {
-            "type",
-            "epochs",
-            "batch_size",
-            "optimizer",
-            "learning_rate",
-            "l2",
-            "tolerance",
-            "linearization",
-            "early_stopping",
-        },
-        "model",
-    )
-    if section.get("type", "logistic_regression") != "logistic_regression":
-        raise JobSpecError("model.type", "unsupported", "use logistic_regression")
-    default = ModelSpec()
-    epochs = _number(section, "epochs", "model", default.epochs, int)
-    raw_batch = section.get("batch_size", "auto")
-    batch = None if raw_batch == "auto" else _number(section, "batch_size", "model", None, int)
-    optimizer = _choice(section, "optimizer", "model", default.optimizer, OPTIMIZERS)
-    lr = _number(section, "learning_rate", "model", default.learning_rate, float)
-    l2 = _number(section, "l2", "model", default.l2, float)
-    tolerance = _number(section, "tolerance", "model", default.tolerance, float)
-    linearization = _choice(
-        section, "linearization", "model", default.linearization, LINEARIZATIONS
-    )
-    if epochs < 1:
-        raise JobSpecError("model.epochs", "must be at least 1", "e.g. 50")
-    if batch is not None and not 1 <= batch <= MAX_BATCH:
-        raise JobSpecError("model.batch_size", f"must be auto or 1..{MAX_BATCH}", "e.g. auto")
-    if not lr > 0 or l2 < 0:
-        raise JobSpecError("model", "learning_rate must be > 0 and l2 >= 0", "fix them")
-    if not 0 <= tolerance < 1:
-        raise JobSpecError("model.tolerance", "must be in [0, 1)", "e.g. 0.001; 0 disables it")
-    stopping: EarlyStopping | None = default.early_stopping
-    raw_stop = section.get("early_stopping", {})
-    if raw_stop is False:
-        stopping = None
-    elif raw_stop is not True:
-        stop = _mapping(raw_stop, "model.early_stopping")
-        _unknown(stop, {"patience", "min_delta"}, "model.early_stopping")
-        fallback = EarlyStopping()
-        patience = _number(stop, "patience", "model.early_stopping", fallback.patience, int)
-        min_delta = _number(stop, "min_delta", "model.early_stopping", fallback.min_delta, float)
-        if patience < 1 or min_delta < 0:
-            raise JobSpecError("model.early_stopping", "patience >= 1, min_delta >= 0", "fix")
-        stopping = EarlyStopping(patience, min_delta)
-    return ModelSpec(
-        epochs=epochs,
-        batch_size=batch,
-        optimizer=optimizer,
-        learning_rate=lr,
-        l2=l2,
-        tolerance=tolerance,
-        linearization=linearization,
-        early_stopping=stopping,
-    )
+    def warn_if_weak(self, logger: logging.Logger, job: str, exposed: str) -> None:
+        """Log what a weak key or the plaintext twin gives away: allowed, never silent."""
+        if self.key_bits < DEFAULT_KEY_BITS:
+            logger.warning(
+                "%s job uses a %d-bit Paillier key (allow_weak_key): not for real data",
+                job,
+                self.key_bits,
+            )
+        if self.plaintext:
+            logger.warning(
+                "%s job runs the plaintext twin: %s travel in the clear; use it for "
+                "benchmarks and tests only",
+                job,
+                exposed,
+            )
 
 
-def _encryption(raw: object) -> EncryptionSpec:
-    section = _mapping(raw, "encryption")
-    _unknown(
-        section,
-        {
-            "key_bits",
-            "allow_weak_key",
-            "plaintext",
-            "residual_frac_bits",
-            "feature_frac_bits",
-            "slope_frac_bits",
-        },
-        "encryption",
-    )
-    d = EncryptionSpec()
-    bits = _number(section, "key_bits", "encryption", d.key_bits, int)
-    weak = _number(section, "allow_weak_key", "encryption", d.allow_weak_key, bool)
-    plain = _number(section, "plaintext", "encryption", d.plaintext, bool)
-    rbits = _number(section, "residual_frac_bits", "encryption", d.residual_frac_bits, int)
-    fbits = _number(section, "feature_frac_bits", "encryption", d.feature_frac_bits, int)
-    sbits = _number(section, "slope_frac_bits", "encryption", d.slope_frac_bits, int)
-    if bits < DEFAULT_KEY_BITS and not weak:
-        raise JobSpecError(
-            "encryption.key_bits",
+class EncryptionFile(PaillierKeyFile):
+    """Paillier settings; `plaintext` runs the insecure twin (benchmarks and tests only)."""
+
+    residual_frac_bits: int = Field(EncryptionSpec.residual_frac_bits, ge=8, le=40)
+    feature_frac_bits: int = Field(EncryptionSpec.feature_frac_bits, ge=0, le=16)
+    slope_frac_bits: int = Field(EncryptionSpec.slope_frac_bits, ge=4, le=16)
+
+    def to_spec(self) -> EncryptionSpec:
+        return EncryptionSpec(**self.model_dump())
+
+
+def check_key_bits(bits: int, allow_weak: bool) -> None:
+    """Refuse a Paillier key below the floor (unless explicitly allowed) or of odd size."""
+    if bits < DEFAULT_KEY_BITS and not allow_weak:
+        raise Invalid(
             f"{bits} is below {DEFAULT_KEY_BITS}",
             "use 2048 or more, or set allow_weak_key: true (tests and demos only)",
+            key="key_bits",
         )
     if bits < MIN_WEAK_KEY_BITS or bits % 2:
-        raise JobSpecError(
-            "encryption.key_bits", f"must be even and >= {MIN_WEAK_KEY_BITS}", "use 2048"
-        )
-    if bits < DEFAULT_KEY_BITS:
-        log.warning(
-            "vertical job uses a %d-bit Paillier key (allow_weak_key): not for real data", bits
-        )
-    if plain:
-        log.warning(
-            "vertical job runs the plaintext twin: residuals and gradients travel in "
-            "the clear; use it for benchmarks and tests only"
-        )
-    if not 8 <= rbits <= 40 or not 0 <= fbits <= 16 or not 4 <= sbits <= 16:
-        raise JobSpecError(
-            "encryption",
-            "residual_frac_bits 8..40, feature_frac_bits 0..16, slope_frac_bits 4..16",
-            "keep the defaults (24, 8 and 10)",
-        )
-    return EncryptionSpec(bits, weak, plain, rbits, fbits, sbits)
+        raise Invalid(f"must be even and >= {MIN_WEAK_KEY_BITS}", "use 2048", key="key_bits")
 
 
-def _scorecard(raw: object) -> ScorecardScaling | None:
-    if raw is None:
-        return None
-    section = _mapping(raw, "scorecard")
-    keys = {"base_points", "base_odds", "points_to_double_odds", "odds"}
-    _unknown(section, keys, "scorecard")
-    missing = sorted(keys - set(section))
-    if missing:
-        raise JobSpecError(
-            "scorecard",
-            f"missing {', '.join(missing)}",
-            "a scorecard has no hidden defaults: state all four",
-        )
-    return ScorecardScaling(
-        float(_number(section, "base_points", "scorecard", None, float)),
-        float(_number(section, "base_odds", "scorecard", None, float)),
-        float(_number(section, "points_to_double_odds", "scorecard", None, float)),
-        section["odds"],
+class ValidationFile(FileModel):
+    """The label holder's stratified validation (early stopping, calibration) and test split."""
+
+    fraction: float = Field(0.2, ge=0.05, le=0.5, description="Share of rows for validation.")
+    test_fraction: float = Field(
+        0.2,
+        ge=0,
+        le=0.5,
+        description="Share of rows for the reported test; 0 only when the operator holds a "
+        "test set elsewhere.",
     )
+    seed: int = Field(0, description="Seed of the split.")
+
+    @model_validator(mode="after")
+    def _training_keeps_rows(self) -> ValidationFile:
+        if self.fraction + self.test_fraction > 0.6:
+            raise Invalid(
+                "must leave at least 40 % of the rows for training",
+                "e.g. 0.2; 0 only when the operator holds a test set elsewhere",
+                key="test_fraction",
+            )
+        return self
+
+
+class WoeFile(FileModel):
+    """Weight-of-evidence binning of each party's features (docs/protocols/vertical-lr.md)."""
+
+    bins: int = Field(10, ge=2, le=50, description="Bins per feature.")
+
+
+class ScorecardFile(FileModel):
+    """Points scaling of the scorecard; no hidden defaults: state all four."""
+
+    base_points: float = Field(description="Points at `base_odds`.", examples=[600])
+    base_odds: float = Field(gt=0, description="Odds at `base_points`.", examples=[50])
+    points_to_double_odds: float = Field(gt=0, description="Points per doubling.", examples=[20])
+    odds: Annotated[str, OneOf(("good_to_bad", "bad_to_good"))] = Field(
+        description="Which odds the points grow with.", examples=["good_to_bad"]
+    )
+
+    def to_scaling(self) -> ScorecardScaling:
+        return ScorecardScaling(
+            self.base_points,
+            self.base_odds,
+            self.points_to_double_odds,
+            "good_to_bad" if self.odds == "good_to_bad" else "bad_to_good",
+        )
+
+
+class VerticalFile(FileModel):
+    """The `vertical` section of a `vertical_lr` job file."""
+
+    label_holder: LabelHolderFile
+    feature_holders: list[HolderFile] = Field(
+        min_length=1, description="The parties that bring features only, at least one."
+    )
+    validation: ValidationFile = ValidationFile()
+    preprocess: Annotated[str, OneOf(MODES)] = Field(
+        DEFAULT_MODE, description="Each party's column preparation (node.training.preprocess)."
+    )
+    model: ModelFile = ModelFile()
+    calibration: Annotated[str, OneOf(CALIBRATIONS)] = Field(
+        "platt", description="PD calibration on the validation rows."
+    )
+    encryption: EncryptionFile = EncryptionFile()
+    woe: WoeFile | None = Field(None, description="Weight-of-evidence binning; off if absent.")
+    scorecard: ScorecardFile | None = Field(None, description="Points scaling; none if absent.")
+    timeout_s: float = Field(300.0, gt=0, description="Seconds to wait for any one message.")
+
+    @model_validator(mode="after")
+    def _each_party_once(self) -> VerticalFile:
+        names = [self.label_holder.party, *(h.party for h in self.feature_holders)]
+        if len(set(names)) != len(names):
+            raise Invalid("a party is listed twice", "list each once", key="feature_holders")
+        return self
 
 
 def spec_from_job(section: Mapping[str, Any], authorize: Authorize) -> VerticalSpec:
@@ -371,93 +431,46 @@ def spec_from_job(section: Mapping[str, Any], authorize: Authorize) -> VerticalS
     JobRefused
         A party's policy refused its columns for training.
     """
-    section = _mapping(section, "vertical")
-    _unknown(
-        section,
-        {
-            "label_holder",
-            "feature_holders",
-            "validation",
-            "preprocess",
-            "model",
-            "calibration",
-            "encryption",
-            "woe",
-            "scorecard",
-            "timeout_s",
-        },
-        "vertical",
-    )
-    label_holder = _party(section.get("label_holder"), "label_holder", with_label=True)
-    raw_hosts = section.get("feature_holders")
-    if isinstance(raw_hosts, str) or not isinstance(raw_hosts, Sequence) or not raw_hosts:
-        raise JobSpecError("feature_holders", "must list at least one party", "add one")
-    hosts = tuple(_party(h, f"feature_holders[{i}]", False) for i, h in enumerate(raw_hosts))
-    names = [label_holder.party, *(h.party for h in hosts)]
-    if len(set(names)) != len(names):
-        raise JobSpecError("feature_holders", "a party is listed twice", "list each once")
-    for i, host in enumerate(hosts):
-        if not host.features:
-            raise JobSpecError(f"feature_holders[{i}].features", "is empty", "list columns")
-    validation = _mapping(section.get("validation"), "validation")
-    _unknown(validation, {"fraction", "test_fraction", "seed"}, "validation")
-    fraction = _number(validation, "fraction", "validation", 0.2, float)
-    test_fraction = _number(validation, "test_fraction", "validation", 0.2, float)
-    seed = _number(validation, "seed", "validation", 0, int)
-    if not 0.05 <= fraction <= 0.5:
-        raise JobSpecError("validation.fraction", "must be in 0.05..0.5", "e.g. 0.2")
-    if not 0 <= test_fraction <= 0.5 or fraction + test_fraction > 0.6:
-        raise JobSpecError(
-            "validation.test_fraction",
-            "must be in 0..0.5 and leave at least 40 % of the rows for training",
-            "e.g. 0.2; 0 only when the operator holds a test set elsewhere",
-        )
-    preprocess = _choice(section, "preprocess", "vertical", DEFAULT_MODE, MODES)
-    calibration = _choice(section, "calibration", "vertical", "platt", CALIBRATIONS)
-    woe = _mapping(section.get("woe"), "woe") if section.get("woe") is not None else None
-    woe_bins: int | None = None
-    if woe is not None:
-        _unknown(woe, {"bins"}, "woe")
-        woe_bins = _number(woe, "bins", "woe", 10, int)
-        if not 2 <= woe_bins <= 50:
-            raise JobSpecError("woe.bins", "must be 2..50", "e.g. 10")
-    timeout = float(_number(section, "timeout_s", "vertical", 300.0, float))
-    if not timeout > 0:
-        raise JobSpecError("vertical.timeout_s", "must be positive", "e.g. 300")
+    raw = validate(VerticalFile, section, source="job file", key="vertical", error=JobSpecError)
     spec = VerticalSpec(
-        label_holder=label_holder,
-        feature_holders=hosts,
-        validation_fraction=fraction,
-        test_fraction=test_fraction,
-        seed=seed,
-        preprocess=preprocess,
-        model=_model(section.get("model")),
-        encryption=_encryption(section.get("encryption")),
-        calibration=calibration,
-        woe_bins=woe_bins,
-        scorecard=_scorecard(section.get("scorecard")),
-        timeout_s=timeout,
+        label_holder=raw.label_holder.to_party(),
+        feature_holders=tuple(h.to_party() for h in raw.feature_holders),
+        validation_fraction=raw.validation.fraction,
+        test_fraction=raw.validation.test_fraction,
+        seed=raw.validation.seed,
+        preprocess=raw.preprocess,
+        model=raw.model.to_spec(),
+        encryption=raw.encryption.to_spec(),
+        calibration=raw.calibration,
+        woe_bins=raw.woe.bins if raw.woe is not None else None,
+        scorecard=raw.scorecard.to_scaling() if raw.scorecard is not None else None,
+        timeout_s=raw.timeout_s,
     )
     if spec.model.batch_size is not None and spec.model.batch_size < spec.min_batch:
         raise JobSpecError(
-            "model.batch_size",
+            "job file",
             f"{spec.model.batch_size} rows is too few for the job's widest party "
             "(a party could solve its gradient equations for the residuals, hence the labels)",
-            f"use at least {spec.min_batch}, or auto",
+            key="vertical.model.batch_size",
+            fix=f"use at least {spec.min_batch}, or auto",
         )
-    for data in (label_holder, *hosts):
+    raw.encryption.warn_if_weak(log, "vertical", "residuals and gradients")
+    authorize_columns((spec.label_holder, *spec.feature_holders), authorize)
+    return spec
+
+
+def authorize_columns(holders: tuple[PartyData, ...], authorize: Authorize) -> None:
+    """Ask each party's policy for its columns (label included) for purpose ``training``.
+
+    Raises
+    ------
+    JobRefused
+        A policy refused; only a missing rule is told to add one.
+    """
+    for data in holders:
         columns = [*data.features, *([data.label] if data.label else [])]
         try:
             authorize(data.party, data.dataset, columns, purpose="training")
         except Exception as exc:  # the policy engine's own error types; all mean "refused"
             missing = getattr(exc, "code", "missing_rule") == "missing_rule"
             raise JobRefused(data.party, data.dataset, str(exc), missing) from exc
-    return spec
-
-
-# The parsing of party sections and settings, shared with the other vertical model types
-# (node.training.secureboost), so a party section means the same thing in every such job.
-section_mapping = _mapping
-refuse_unknown = _unknown
-setting = _number
-holder_from_section = _party

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
-from coordinator.runtime.config import load_coordinator_config
+from coordinator.runtime.config import LimitsFile, load_coordinator_config
 from coordinator.servicer.limits import Limits
 from node.runtime.config import ConfigError
 
@@ -30,9 +31,9 @@ def test_limits_default_and_override(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        ("limits: {no_such_limit: 1}\n", "unknown limit"),
-        ("limits: {max_nesting: deep}\n", "limits.max_nesting: must be a int"),
-        ("limits: {watch_streams_total: 0}\n", "must be positive"),
+        ("limits: {no_such_limit: 1}\n", "limits.no_such_limit: unknown key; remove it"),
+        ("limits: {max_nesting: deep}\n", "limits.max_nesting: must be an integer; e.g. 32"),
+        ("limits: {watch_streams_total: 0}\n", "limits.watch_streams_total: must be > 0"),
         ("limits: [1, 2]\n", "must be a mapping"),
     ],
 )
@@ -41,3 +42,8 @@ def test_bad_limits_are_refused_naming_the_setting(
 ) -> None:
     with pytest.raises(ConfigError, match=message):
         load_coordinator_config(_write(tmp_path, extra))
+
+
+def test_the_limits_section_offers_every_limit() -> None:
+    # the file's model and the servicer's dataclass name the same limits with the same defaults
+    assert LimitsFile().model_dump() == dataclasses.asdict(Limits())

@@ -38,7 +38,7 @@ def test_a_postgresql_url_is_kept(tmp_path: Path) -> None:
     [
         ("state: {url: 'mysql://db/fed'}", "state.url"),
         ("state: {url: 'postgresql://fed:secret@db/fed'}", "state.url"),
-        ("state: {path: x}", "state"),
+        ("state: {path: x}", "state.path"),
         ("server_threads: 0", "server_threads"),
     ],
 )

@@ -59,8 +59,8 @@ def test_daemon_with_a_missing_config(program: str, tmp_path: Path) -> None:
     code, lines = _run(program, "--config", "nope.yaml", cwd=tmp_path)
     assert code == ExitCode.CONFIG
     assert lines == [
-        f"{program}: configuration error: nope.yaml: (file): cannot be read: "
-        "No such file or directory"
+        f"{program}: configuration error: nope.yaml: cannot be read: "
+        "No such file or directory; check the path"
     ]
 
 
@@ -103,7 +103,7 @@ def test_known_errors_keep_their_message_and_code() -> None:
     from node.runtime.config import ConfigError
 
     code, line = explain(ConfigError(Path("node.yaml"), "node_id", "is required"))
-    assert code == ExitCode.CONFIG and line == "node.yaml: node_id: is required"
+    assert code == ExitCode.CONFIG and line == "node.yaml node_id: is required"
 
 
 def test_every_exit_code_is_documented_once() -> None:

@@ -44,9 +44,10 @@ def test_ray_section_is_read(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("section", "key"),
     [
-        ("compute: {engine: spark}", "compute"),
+        ("compute: {engine: spark}", "compute.engine"),
         ("compute: {engine: ray, nodes: 3}", "compute.nodes"),
-        ("compute: {workers: 0}", "compute"),
+        ("compute: {workers: 0}", "compute.workers"),
+        ("compute: {workers: true}", "compute.workers"),
         ("compute: {workers: two}", "compute.workers"),
         ("compute: {address: 'ray://head:10001'}", "compute"),
         ("compute: ray", "compute"),

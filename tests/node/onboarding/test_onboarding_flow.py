@@ -80,5 +80,5 @@ def test_project_file_typo_is_one_line_naming_the_key(tmp_path: Path) -> None:
     done = run_command(tmp_path, "node.cli.app", "init", "project.yaml")
     assert done.returncode == 3
     assert done.stderr.strip().splitlines() == [
-        f"fedcredit: {tmp_path / 'project.yaml'}: partys: unknown key; did you mean 'parties'?"
+        f"fedcredit: {tmp_path / 'project.yaml'} partys: unknown key; did you mean 'parties'?"
     ]

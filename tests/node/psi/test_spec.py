@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from node.jobs.exceptions import JobSpecError
 from node.psi import PsiSpec, PsiSpecError, spec_from_job
 from node.psi.spec import MAX_BATCH
 
@@ -52,9 +53,18 @@ def test_subsets_are_delivered_to_their_members_only() -> None:
     ],
 )
 def test_malformed_sections_are_refused(section: dict[str, Any]) -> None:
-    # execute / assert
-    with pytest.raises(PsiSpecError):
+    # execute / assert: the job file's one error; the key (or the party rule) is named
+    with pytest.raises(JobSpecError, match=r"psi|require|subset"):
         spec_from_job(PARTIES, section)
+
+
+def test_a_setting_of_the_wrong_kind_names_its_path_and_fix() -> None:
+    with pytest.raises(JobSpecError) as err:
+        spec_from_job(PARTIES, {"strict": "yes"})
+    assert (
+        str(err.value)
+        == "job file psi.strict: must be true or false; write true or false (unquoted)"
+    )
 
 
 def test_a_job_needs_two_parties() -> None:

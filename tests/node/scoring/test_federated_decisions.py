@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from node.audit.entry import Action
 from node.audit.reader import LogReader
 from node.audit.search import SearchQuery
 from node.cli.app import app
@@ -22,6 +25,7 @@ from node.runtime.secrets import node_secret
 from node.scoring.lending import subject_tokenizer
 from node.scoring.records import DecisionRecords
 from protos.fedcredit.v1 import node_pb2
+from tests.governance.helpers import wait_witnessed
 from tests.node.scoring.federation import (
     SECUREBOOST_JOB,
     ScoringFederation,
@@ -311,6 +315,59 @@ def test_the_whole_book_is_decided_at_the_node_and_resumes_by_chunk(
     refs = [r["application_ref"] for r in final]
     assert len(refs) == len(set(refs)) == len(codes)
     assert "from chunk" in resumed and not any(c in "".join(refs) for c in codes[:50])
+
+
+def test_a_leaked_answer_file_is_traced_to_the_loan_desk_and_records_stay_exact(
+    fed: tuple[ScoringFederation, list[str]], tmp_path: Path
+) -> None:
+    # prepare: the loan desk decides a batch; its answer file leaks as a reordered third of
+    # the rows with most columns dropped
+    federation, codes = fed
+    applicants = tmp_path / "applicants.csv"
+    applicants.write_text(
+        "uscc,application_ref,amount,term_months\n"
+        + "".join(f"{c},LEAK-{i},300000,12\n" for i, c in enumerate(codes[:300]))
+    )
+    out = tmp_path / "answers.csv"
+    args = ["decide", "batch", *_desk_args(federation), "--as", "loan-desk"]
+    federation.cli(*args, "--in", str(applicants), "--out", str(out), "--chunk", "300")
+    answers = pd.read_csv(out)
+    leaked = answers.sample(frac=0.3, random_state=5)[["pd", "points", "application_ref"]]
+    path = tmp_path / "leak.csv"
+    leaked.to_csv(path, index=False)
+    with LogReader.open(federation.root / "state" / "bank" / "audit") as log:
+        wait_witnessed(federation, "bank", log.size())
+    # execute: the bank's operator traces the leak
+    config = str(federation.config("bank"))
+    result = CliRunner().invoke(app, ["trace", str(path), "--config", config, "--format", "json"])
+    # assert: one release accused, to the loan desk, with a bound and its proven log entry
+    assert result.exit_code == 0, result.output
+    (match,) = json.loads(result.output)["matches"]
+    release = match["release"]
+    assert release["principal"] == "bank-a/loan-desk/loan_officer"
+    assert release["rows"] == len(answers) == 300 and release["query"]["dataset"] == "decisions"
+    assert match["log10_false_accusation_bound"] <= -6
+    evidence = match["evidence"]
+    assert evidence["anchor"] == "witness" and evidence["verified"]
+    assert evidence["entry"]["details"]["release_id"] == release["release_id"]
+    # the file carries marked values; the records keep what the policy compared, and replay
+    records = DecisionRecords(federation.root / "state" / "bank" / "scoring" / "decisions.sqlite")
+    moved = [
+        abs(float(records.get(str(r.record_id))["outcome"]["pd"]) - float(r.pd))
+        for r in answers.head(100).itertuples()
+    ]
+    assert max(moved) <= 1e-4 + 1e-6 and sum(m > 1e-6 for m in moved) >= 20
+    replayed = federation.cli("decide", "replay", str(answers.record_id[0]), "--config", config)
+    assert "reproduced" in replayed
+    # a single Decide answers one application, not a file: no release is registered for it
+    before = _registered_releases(federation)
+    _decide(federation, codes[310], "SINGLE-1")
+    assert _registered_releases(federation) == before
+
+
+def _registered_releases(federation: ScoringFederation) -> int:
+    with LogReader.open(federation.root / "state" / "bank" / "audit") as log:
+        return len(log.search(SearchQuery(action=Action.RELEASE)))
 
 
 def test_a_secureboost_model_decides_from_holders_split_bits_and_replays(

@@ -15,6 +15,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[3]
 
+# Each start is a fresh interpreter importing torch, Flower, LightGBM and scikit-learn: 4-10 s
+# of CPU apiece, a fifth of the whole fast loop; CI runs them.
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize(
     "script", ["model_quality.py", "vertical_lr.py", "horizontal.py", "secureboost.py"]

@@ -34,6 +34,30 @@ def test_matches_reference_and_plaintext(small_keypair: tuple[PublicKey, Private
     assert sk.decrypt(weighted_sum(pk, cs, [1] * 60)) == sum(ms) % pk.n
 
 
+@pytest.mark.parametrize(
+    "scalars",
+    [
+        [7] * 30,  # one bucket: a single power
+        [-3] * 30,  # negative only
+        [1, 1000, 1001, 5000, -5000, 0, 2, 4095, -4096, 3] * 3,  # large gaps between values
+        list(range(-15, 15)),  # dense: every gap is 1
+        [0] * 30,  # the empty sum
+    ],
+)
+def test_combination_is_exact_for_every_value_pattern(
+    small_keypair: tuple[PublicKey, PrivateKey], scalars: list[int]
+) -> None:
+    # prepare
+    pk, sk = small_keypair
+    ms = np.random.default_rng(5).integers(-(10**6), 10**6, size=30).tolist()
+    cs = [pk.encrypt(m) for m in ms]
+    # execute
+    total = weighted_sum(pk, cs, scalars)
+    # assert
+    assert sk.decrypt_signed(total) == sum(m * k for m, k in zip(ms, scalars, strict=True))
+    assert total == _reference(pk, cs, scalars)  # the same ciphertext, not just plaintext
+
+
 def test_shape_mismatch_is_refused(small_keypair: tuple[PublicKey, PrivateKey]) -> None:
     # prepare
     pk, _ = small_keypair

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import secrets
+
+import gmpy2
 import pytest
+from gmpy2 import mpz
 
 from node.compute import worker_pool
 from node.crypto.paillier import PublicKey, RandomnessReserve, encrypt_with, generate_keypair
+from node.crypto.paillier.obfuscation import FixedBaseTable
 from node.crypto.paillier.precompute import CrtObfuscator
 
 
@@ -49,3 +54,15 @@ def test_key_holder_draws_the_same_kind_of_obfuscator_through_the_primes() -> No
     assert all(pow(r, lam, public.nsquare) == 1 for r in drawn)
     assert len(set(drawn)) == 20 and all(0 < r < public.nsquare for r in drawn)
     assert [private.decrypt_signed(c) for c in cells] == list(range(-10, 10))
+
+
+@pytest.mark.parametrize("window", [1, 5, 8, 12])
+def test_fixed_base_table_powers_match_modular_exponentiation(window: int) -> None:
+    # prepare: 100-bit exponents, so most windows leave a partial last digit
+    modulus = mpz(generate_keypair(512)[0].nsquare)
+    base = mpz(secrets.randbelow(int(modulus)))
+    table = FixedBaseTable(base, modulus, 100, window)
+    exponents = [0, 1, (1 << 100) - 1, *(secrets.randbits(100) for _ in range(20))]
+    # execute / assert
+    for e in exponents:
+        assert table.power(e) == gmpy2.powmod(base, e, modulus)

@@ -120,6 +120,7 @@ def test_bank_killed_mid_round_leaves_round_completed_with_quorum(bank_data: dic
     )
 
 
+@pytest.mark.slow  # three rounds, one of them closed by its real 2 s deadline: ~4.5 s
 def test_late_bank_is_left_out_of_one_round_and_rejoins(bank_data: dict) -> None:
     # prepare: host_1 misses round 2's deadline: it trains round 2 only once the guest has
     # started round 3, that is once the coordinator has closed round 2 without it

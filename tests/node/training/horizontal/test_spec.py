@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from node.training.horizontal.exceptions import JobSpecError
+from node.jobs.exceptions import JobSpecError
 from node.training.horizontal.spec import parse_horizontal_spec
 
 BANKS = ("a", "b", "c")
@@ -71,12 +71,17 @@ def test_fedprox_gets_a_default_mu() -> None:
         ({"model": 3}, "model"),
         ({"frac_bits": 50}, "frac_bits"),
         ({"clip": -1}, "clip"),
+        ({"clip": float("nan")}, "clip"),
+        ({"model": {"kind": "mlp", "hidden": [8, True]}}, "model.hidden[1]"),
+        ({"flower": {"client": "no_colon"}}, "flower.client"),
+        ({"flower": {"client": "a:b", "run_config": {"k": [1]}}}, "flower.run_config"),
     ],
 )
 def test_bad_settings_are_refused_with_the_field_named(section: dict, field: str) -> None:
     with pytest.raises(JobSpecError) as info:
         parse_horizontal_spec(section, BANKS)
-    assert info.value.field == field
+    assert info.value.key == f"horizontal.{field}"
+    assert str(info.value).startswith(f"job file horizontal.{field}: ") and info.value.fix
 
 
 def test_needs_two_distinct_banks() -> None:
@@ -92,3 +97,15 @@ def test_section_must_be_a_mapping() -> None:
 def test_small_key_only_when_allowed() -> None:
     spec = parse_horizontal_spec({"key_bits": 1024}, BANKS, allow_small_key=True)
     assert spec.key_bits == 1024
+
+
+def test_booleans_are_strict_as_in_every_other_job_type() -> None:
+    # a YAML `yes`/`true` is not a number and a 1 is not a boolean, whatever the section
+    with pytest.raises(JobSpecError, match="must be a number"):
+        parse_horizontal_spec({"learning_rate": True}, BANKS)
+    with pytest.raises(JobSpecError, match="must be text"):
+        parse_horizontal_spec({"key_holder": True}, BANKS)
+
+
+def test_a_model_name_alone_is_short_for_its_mapping() -> None:
+    assert parse_horizontal_spec({"model": "mlp"}, BANKS).model.kind == "mlp"

@@ -6,11 +6,12 @@ from typing import Any
 
 import pytest
 
+from node.jobs.exceptions import JobSpecError
 from node.jobs.spec import parse_job_file
 from node.jobtypes.registry import job_type
 from node.training.secureboost import spec_from_job
 from node.training.secureboost.job import secureboost_field_uses, validate_secureboost_job
-from node.training.vertical.exceptions import JobRefused, JobSpecError
+from node.training.vertical.exceptions import JobRefused
 
 from .conftest import allow_all, section
 
@@ -36,15 +37,16 @@ def test_defaults_are_those_documented() -> None:
 @pytest.mark.parametrize(
     ("change", "key"),
     [
-        ({"model": {"max_depth": 11}}, "model.max_depth"),
-        ({"model": {"trees": 3, "bank_only_trees": 3}}, "model.bank_only_trees"),
-        ({"model": {"subsample": 0}}, "model.subsample"),
-        ({"model": {"depth": 3}}, "model"),
-        ({"model": {"trees": "ten"}}, "model.trees"),
-        ({"encryption": {"key_bits": 1024}}, "encryption.key_bits"),
-        ({"split": {"test_fraction": 0.4, "validation_fraction": 0.3}}, "split"),
-        ({"timeout_s": 0}, "secureboost"),
-        ({"feature_holders": []}, "feature_holders"),
+        ({"model": {"max_depth": 11}}, "secureboost.model.max_depth"),
+        ({"model": {"trees": 3, "bank_only_trees": 3}}, "secureboost.model.bank_only_trees"),
+        ({"model": {"subsample": 0}}, "secureboost.model.subsample"),
+        ({"model": {"depth": 3}}, "secureboost.model.depth"),
+        ({"model": {"trees": "ten"}}, "secureboost.model.trees"),
+        ({"encryption": {"key_bits": 1024}}, "secureboost.encryption.key_bits"),
+        ({"split": {"test_fraction": 0.4, "validation_fraction": 0.3}}, "secureboost.split"),
+        ({"timeout_s": 0}, "secureboost.timeout_s"),
+        ({"encryption": {"plaintext": "yes"}}, "secureboost.encryption.plaintext"),
+        ({"feature_holders": []}, "secureboost.feature_holders"),
     ],
 )
 def test_bad_settings_are_refused_naming_the_key(change: dict[str, Any], key: str) -> None:
@@ -52,6 +54,7 @@ def test_bad_settings_are_refused_naming_the_key(change: dict[str, Any], key: st
     with pytest.raises(JobSpecError) as err:
         spec_from_job(raw, allow_all)
     assert err.value.key == key
+    assert str(err.value).startswith(f"job file {key}: ")
 
 
 def test_a_party_listed_twice_or_the_coordinator_as_holder_is_refused() -> None:

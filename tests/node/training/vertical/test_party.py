@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from node.compute import worker_pool
 from node.crypto.paillier import ciphertexts_from_bytes, private_key_from_bytes
 from node.jobs.hooks import MemoryHooks
 from node.training.preprocess import fit_transform
@@ -159,6 +160,40 @@ def test_encrypted_run_equals_plaintext_twin_bit_for_bit(
         assert plain[party].model.weights == cipher[party].model.weights
     assert plain["bank"].model.intercept == cipher["bank"].model.intercept
     assert plain["bank"].splits == cipher["bank"].splits
+
+
+def test_single_host_run_on_workers_equals_twin_and_its_residuals_cannot_be_stripped(
+    credit_frames: dict[str, pd.DataFrame],
+) -> None:
+    """Randomness drawn ahead on worker processes: same bits, and every residual the host
+    receives carries randomness it did not make (else dividing out its own E(H)^S for each
+    possible slope S would expose a trivially readable g^own — the residual, i.e. labels)."""
+    # prepare
+    hub = MemoryHub("vertical-one-host")
+    hooks = {"coordinator": MemoryHooks()}
+    # execute
+    plain, e1 = _run(credit_frames, section(plaintext=True))
+    with worker_pool(2) as pool:
+        cipher, e2 = _run(credit_frames, section(plaintext=False), pool=pool, hub=hub, hooks=hooks)
+    # assert
+    assert e1 == {} and e2 == {}
+    for party in ("bank", "gov"):
+        assert plain[party].model.weights == cipher[party].model.weights
+    assert plain["bank"].splits == cipher["bank"].splits
+    pk = private_key_from_bytes(hooks["coordinator"].checkpoints[KEY_CHECKPOINT]).public_key
+    sent = {
+        m.topic: ciphertexts_from_bytes(pk, m.payload[CT_HEADER:])
+        for m in hub.captured
+        if m.payload[1:2] == b"C"
+    }
+    everything = [c for cells in sent.values() for c in cells]
+    assert len(set(everything)) == len(everything)  # no ciphertext sent twice
+    nsquare = pk.nsquare
+    for u, d in zip(sent["vlr/e1/b0/u"][:20], sent["vlr/e1/b0/d"][:20], strict=True):
+        inverse, stripped = pow(u, -1, nsquare), d
+        for _slope in range(1, 1 << 10):
+            stripped = stripped * inverse % nsquare  # d / u^slope
+            assert stripped % pk.n != 1
 
 
 def test_traffic_holds_no_plaintext_and_arbiter_sees_only_masked_gradients(

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from node.jobs.exceptions import JobSpecError
 from node.policy.exceptions import UnknownOrganization
-from node.training.vertical import JobRefused, JobSpecError, spec_from_job
+from node.training.vertical import JobRefused, spec_from_job
 
 from .conftest import allow_all, section
 
@@ -83,33 +84,43 @@ def _broken(path: list[str], value: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("path", "value", "key"),
     [
-        (["label_holder", "label"], KeyError, "label_holder.label"),
-        (["label_holder", "features"], ["x0", "x0"], "label_holder.features"),
-        (["label_holder", "features"], ["y"], "label_holder.label"),
-        (["feature_holders"], [], "feature_holders"),
-        (["model", "batch_size"], 100_000, "model.batch_size"),
-        (["model", "batch_size"], 40, "model.batch_size"),
-        (["model", "epochs"], 0, "model.epochs"),
-        (["model", "learning_rate"], "fast", "model.learning_rate"),
-        (["encryption", "allow_weak_key"], False, "encryption.key_bits"),
-        (["encryption", "key_bits"], 256, "encryption.key_bits"),
-        (["validation", "fraction"], 0.9, "validation.fraction"),
-        (["validation", "test_fraction"], 0.45, "validation.test_fraction"),
-        (["model", "optimizer"], "lbfgs", "model.optimizer"),
-        (["model", "linearization"], "taylor", "model.linearization"),
-        (["model", "tolerance"], 1.5, "model.tolerance"),
+        (["label_holder", "label"], KeyError, "vertical.label_holder.label"),
+        (["label_holder", "features"], ["x0", "x0"], "vertical.label_holder.features"),
+        (["label_holder", "features"], ["y"], "vertical.label_holder.label"),
+        (["feature_holders"], [], "vertical.feature_holders"),
+        (["model", "batch_size"], 100_000, "vertical.model.batch_size"),
+        (["model", "batch_size"], 40, "vertical.model.batch_size"),
+        (["model", "epochs"], 0, "vertical.model.epochs"),
+        (["model", "learning_rate"], "fast", "vertical.model.learning_rate"),
+        (["encryption", "allow_weak_key"], False, "vertical.encryption.key_bits"),
+        (["encryption", "key_bits"], 256, "vertical.encryption.key_bits"),
+        (["validation", "fraction"], 0.9, "vertical.validation.fraction"),
+        (["validation", "test_fraction"], 0.45, "vertical.validation.test_fraction"),
+        (["model", "optimizer"], "lbfgs", "vertical.model.optimizer"),
+        (["model", "linearization"], "taylor", "vertical.model.linearization"),
+        (["model", "tolerance"], 1.5, "vertical.model.tolerance"),
         (["preprocess"], "zscore", "vertical.preprocess"),
         (["calibration"], "isotonic", "vertical.calibration"),
-        (["surprise"], 1, "vertical"),
-        (["scorecard"], {"base_points": 600, "base_odds": 50, "odds": "good_to_bad"}, "scorecard"),
+        (["surprise"], 1, "vertical.surprise"),
+        (
+            ["scorecard"],
+            {"base_points": 600, "base_odds": 50, "odds": "good_to_bad"},
+            "vertical.scorecard.points_to_double_odds",
+        ),
+        (["encryption", "plaintext"], 1, "vertical.encryption.plaintext"),
+        (["model", "early_stopping"], {"patience": 0}, "vertical.model.early_stopping.patience"),
+        (["model", "batch_size"], "auto-ish", "vertical.model.batch_size"),
+        (["label_holder", "party"], "coordinator", "vertical.label_holder.party"),
+        (["timeout_s"], float("nan"), "vertical.timeout_s"),
     ],
 )
 def test_malformed_sections_are_refused(path: list[str], value: Any, key: str) -> None:
     # execute
     with pytest.raises(JobSpecError) as info:
         spec_from_job(_broken(path, value), allow_all)
-    # assert
+    # assert: the message names the key's full path in the file, and a fix
     assert info.value.key == key
+    assert str(info.value).startswith(f"job file {key}: ") and info.value.fix
 
 
 def test_weak_key_with_flag_warns(caplog: pytest.LogCaptureFixture) -> None:
@@ -134,3 +145,28 @@ def test_scorecard_needs_every_scaling_key_and_parses() -> None:
     spec = spec_from_job(raw, allow_all)
     # assert
     assert spec.scorecard is not None and spec.scorecard.base_points == 600
+
+
+def test_a_mistyped_key_is_named_with_the_one_it_resembles() -> None:
+    # prepare
+    raw = section()
+    raw["model"]["early_stopping"] = {"patiense": 3}
+    # execute
+    with pytest.raises(JobSpecError) as info:
+        spec_from_job(raw, allow_all)
+    # assert
+    assert str(info.value) == (
+        "job file vertical.model.early_stopping.patiense: unknown key; did you mean "
+        "'patience'? (allowed: min_delta, patience)"
+    )
+
+
+def test_early_stopping_can_be_switched_off_or_left_at_its_defaults() -> None:
+    # prepare
+    off, on = section(), section()
+    off["model"]["early_stopping"] = False
+    on["model"]["early_stopping"] = True
+    # execute / assert
+    assert spec_from_job(off, allow_all).model.early_stopping is None
+    stopping = spec_from_job(on, allow_all).model.early_stopping
+    assert stopping is not None and stopping.patience == 5
