@@ -59,7 +59,7 @@ import json
 import statistics
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -498,7 +498,10 @@ def main() -> None:
     run = partial(setting, n_firms=args.n_firms, policy=policy, horizon=args.horizon,
                   family=args.model, threads=max(1, 2 // args.workers))  # fmt: skip
     with ProcessPoolExecutor(args.workers) as pool:
-        rows = list(pool.map(run, *zip(*settings, strict=True)))
+        futures = [pool.submit(run, seed, signal) for seed, signal in settings]
+        for done in as_completed(futures):  # each as it comes: a long run shows progress
+            print("setting: " + json.dumps(done.result(), sort_keys=True), flush=True)
+        rows = [f.result() for f in futures]
     for r in rows:
         print(
             f"{r['seed']:>4} {r['panel_signal']:>6} {r['recall_3m']:>9.3f} "
