@@ -23,7 +23,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from node.audit.exceptions import InvalidEntry, RawIdentifierError
-from node.audit.tokens import is_token
+from node.audit.tokens import all_tokens
 from node.data.identifiers import contains_raw_identifier
 
 ENTRY_VERSION: Final = 1
@@ -123,13 +123,12 @@ class AccessEntry:
             _check_text(name, getattr(self, name))
         fields = tuple(sorted(_check_text("fields", f) for f in self.fields))
         object.__setattr__(self, "fields", fields)
-        for s in self.subjects:
-            if not isinstance(s, str) or not is_token(s):
-                raise InvalidEntry(
-                    "subjects",
-                    "must hold tokens from FirmTokenizer.token ('ft:' and 32 hex digits), "
-                    "never raw identifiers",
-                )
+        if not all_tokens(self.subjects):
+            raise InvalidEntry(
+                "subjects",
+                "must hold tokens from FirmTokenizer.token ('ft:' and 32 hex digits), "
+                "never raw identifiers",
+            )
         subjects = tuple(sorted(set(self.subjects)))
         object.__setattr__(self, "subjects", subjects)
         if self.rows is not None and (

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import hmac
 import re
+from collections.abc import Sequence
 from typing import Final
 
 from node.data.uscc import normalize
 
 TOKEN_PREFIX: Final = "ft:"
 TOKEN_RE: Final = re.compile(r"^ft:[0-9a-f]{32}$")
+_TOKEN_LINES: Final = re.compile(r"(?:ft:[0-9a-f]{32}\n)*")
+_TOKEN_LINE_CHARS: Final = 36  # "ft:", 32 hex digits, a line break
 # Domain separation: the same node key may serve other HMAC uses; these tokens never collide
 # with them.
 _DOMAIN: Final = b"fedcredit/audit/subject-token/v1\x00"
@@ -70,6 +73,19 @@ class FirmTokenizer:
 def is_token(value: str) -> bool:
     """Whether ``value`` has the shape of a subject token (``ft:`` and 32 hex digits)."""
     return TOKEN_RE.match(value) is not None
+
+
+def all_tokens(values: Sequence[object]) -> bool:
+    """Whether every one of ``values`` is a subject token: one pattern match over them all
+    (an access-log entry of a 5,000-firm scoring call names 5,000 subjects). Tokens have a
+    fixed length, so the total length also rules out a value holding two of them."""
+    if not values:
+        return True
+    try:
+        joined = "\n".join(values) + "\n"  # type: ignore[arg-type]  # non-str: TypeError
+    except TypeError:
+        return False
+    return len(joined) == _TOKEN_LINE_CHARS * len(values) and bool(_TOKEN_LINES.fullmatch(joined))
 
 
 def subject_tokenizer(node_secret: bytes) -> FirmTokenizer:

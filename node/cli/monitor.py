@@ -163,9 +163,8 @@ def table(
 
     from node.data.datasets import NodeDatasets, UnknownDataset
     from node.data.exceptions import DatasetError
-    from node.monitoring.config import parse_monitoring_config
+    from node.monitoring.config import monitored_panel, parse_monitoring_config
     from node.monitoring.exceptions import MonitoringError
-    from node.monitoring.panel import PanelCube
     from node.monitoring.tables import (
         add_labels,
         label_column,
@@ -183,11 +182,7 @@ def table(
         loaded = datasets.get(monitoring.panel)
         schema = loaded.schema
         skip = {schema.id_column, monitoring.month_column, *schema.key_columns}
-        figures = [c for c in loaded.frame.columns if c not in skip]
-        kinds = {c: monitoring.figures.get(c, "amount") for c in figures}
-        cube = PanelCube.from_frame(
-            loaded.frame, schema.id_column, monitoring.month_column, figures
-        )
+        cube, kinds = monitored_panel(loaded.frame, schema.id_column, skip, monitoring)
         codes = list(cube.codes)
         if monitoring.book:
             book = datasets.get(monitoring.book)

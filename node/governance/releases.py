@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -62,6 +62,11 @@ class GovernedReleases:
         distinct = {str(v) for v in ids.dropna().unique() if str(v).strip()}
         return tuple(sorted({self._tokens.token(v) for v in distinct}))
 
+    def _subjects(self, ids: pd.Series | None, tokens: Sequence[str] | None) -> tuple[str, ...]:
+        if tokens is not None:
+            return tuple(sorted(set(tokens)))
+        return self.subjects(ids) if ids is not None else ()
+
     # -- after the release is logged ------------------------------------------------------
 
     def register(
@@ -91,13 +96,15 @@ class GovernedReleases:
         tolerances: Mapping[str, float],
         ids: pd.Series | None = None,
         fmt: str = "csv",
+        subjects: Sequence[str] | None = None,
     ) -> Release:
         """Fingerprint, log and register a table for ``recipient`` in one call.
 
         For outputs other than the ``Release`` RPC (a batch-scoring answer file): ``frame`` is
         already what the policy lets the recipient see; ``tolerances`` names the numeric
         columns that may carry the mark and how far each may move (e.g. ``{"probability":
-        1e-4}``); ``ids`` are the rows' firm ids, logged only as tokens.
+        1e-4}``); ``ids`` are the rows' firm ids, logged only as tokens, or ``subjects``
+        those tokens when the caller has them already.
 
         Raises
         ------
@@ -124,7 +131,7 @@ class GovernedReleases:
             sha256=hashlib.sha256(table).hexdigest(),
             format=fmt,
             fingerprint=fingerprint,
-            subjects=self.subjects(ids) if ids is not None else (),
+            subjects=self._subjects(ids, subjects),
         )
         recipient_actor = Actor(recipient.organization, recipient.node_id, recipient.role)
         index = self._record("release", record.log_details(), actor=recipient_actor)

@@ -37,13 +37,16 @@ from node.data.datasets import NodeDatasets
 from node.data.exceptions import DatasetError
 from node.models import ModelNotFound, ModelRegistry
 from node.models.logistic import LogisticPart
+from node.models.secureboost import TreePart
 from node.monitoring import wire as mwire
-from node.monitoring.config import MonitoringConfig
+from node.monitoring.config import MonitoringConfig, monitored_panel
 from node.monitoring.drift import Reference
 from node.monitoring.exceptions import MonitoringError, PanelError
 from node.monitoring.feed import FeedReport
 from node.monitoring.panel import PanelCube, month_key, month_number
-from node.monitoring.signals import compute_signals, signal_names, source_figure
+from node.monitoring.reasons import MAX_REASONS, by_code, top_reasons
+from node.monitoring.signals import compute_signals, panel_figures, signal_names
+from node.monitoring.trees import holder_answer
 from node.pki.identity import Identity
 from node.policy import PolicyDenied, PolicyEngine
 from node.scoring import wire
@@ -54,7 +57,6 @@ from node.transport.relay_channel import EnvelopeRouter, Opened
 log = logging.getLogger("fedcredit.monitoring.holder")
 
 PURPOSE: Final = "monitoring"
-MAX_REASONS: Final = 2
 # A refresh whose end never comes is forgotten after this long (its chunks' signals freed).
 REFRESH_TTL_S: Final = 3600.0
 _GONE: Final = (-1, -1)  # the stamp of a panel file that cannot be read
@@ -82,11 +84,6 @@ def panel_version(latest_month: str, stamp: tuple[int, int]) -> str:
     """A panel's version: its latest month and a digest of its file's (mtime, size) stamp, so
     a corrected file of the same months is a new version too."""
     return f"{latest_month}/{hashlib.sha256(repr(stamp).encode()).hexdigest()[:12]}"
-
-
-def reason_code(prefix: str, feature: str) -> str:
-    """The coded reason of a signal: the holder's prefix and the figure (``GOV-TAX-PAID``)."""
-    return f"{prefix}-{source_figure(feature).upper().replace('_', '-')}"
 
 
 @dataclass
@@ -172,15 +169,7 @@ class PanelView:
         )
         schema = loaded.schema
         skip = {schema.id_column, self._config.month_column, *schema.key_columns}
-        numeric = [
-            c
-            for c in loaded.frame.columns
-            if c not in skip and pd.api.types.is_numeric_dtype(loaded.frame[c])
-        ]
-        kinds = {c: self._config.figures.get(c, "amount") for c in numeric}
-        cube = PanelCube.from_frame(
-            loaded.frame, schema.id_column, self._config.month_column, numeric
-        )
+        cube, kinds = monitored_panel(loaded.frame, schema.id_column, skip, self._config)
         return cube, FirmIndex(cube.codes, self._tokenizer), kinds
 
 
@@ -263,10 +252,11 @@ class MonitorHolder:
         except ModelNotFound:
             return {**base, "error": "no_model: no deployed part of that model and job here"}
         part = self._registry.part(deployment)
-        if not isinstance(part, LogisticPart):  # reasons need per-feature contributions
+        if not isinstance(part, LogisticPart | TreePart):
             return {
                 **base,
-                "error": f"no_model: monitoring explains logistic parts, not {part.info.kind}",
+                "error": "no_model: monitoring serves logistic and secureboost parts, "
+                f"not {part.info.kind}",
             }
         cube, index, kinds = self._panel.get()
         unknown = sorted(set(part.info.features) - set(signal_names(kinds)))
@@ -275,7 +265,13 @@ class MonitorHolder:
                 **base,
                 "error": f"no_model: the part reads signals this panel lacks ({unknown[0]})",
             }
-        figures = sorted({source_figure(f) for f in (*part.info.features, *self._flag_columns())})
+        figures = sorted(
+            {
+                figure
+                for signal in (*part.info.features, *self._flag_columns())
+                for figure in panel_figures(signal, self._config.ratios)
+            }
+        )
         try:
             decision = self._engine.authorize(bank, PURPOSE, self._panel.dataset, figures)
         except PolicyDenied as exc:
@@ -290,17 +286,18 @@ class MonitorHolder:
         status = np.full(len(firms), "no_record", dtype=object)
         status[known] = "unauthorized"
         status[allowed] = "ok"
-        signals = compute_signals(cube, rows[allowed], as_of, kinds)
-        scores = np.zeros(len(firms))
-        reasons: list[list[str]] = [[] for _ in firms]
         flags: list[list[str]] = [[] for _ in firms]
+        if isinstance(part, TreePart):
+            # trees also route the firms it does not hold, down each split's side for a
+            # missing value, as in training; it has nothing of them to send but that side
+            routed = np.union1d(allowed, np.flatnonzero(rows < 0))
+            every = compute_signals(cube, rows[routed], as_of, kinds)
+            signals = every[np.isin(routed, allowed)].reset_index(drop=True)
+            answer = holder_answer(part, every, routed, len(firms), self._prefix)
+        else:
+            signals = compute_signals(cube, rows[allowed], as_of, kinds)
+            answer = self._partial_scores(part, signals, allowed, len(firms))
         if len(allowed):
-            contributions = part.contributions(signals)
-            scores[allowed] = part.partial_scores(signals)
-            for i, codes in zip(
-                allowed.tolist(), self._reasons(part.info.features, contributions), strict=True
-            ):
-                reasons[i] = codes
             for rule in self._config.flags:
                 if rule.column in signals.columns:
                     hit = rule.holds(signals[rule.column].to_numpy(dtype=np.float64))
@@ -333,30 +330,28 @@ class MonitorHolder:
             "error": "",
             "version": deployment.label(),
             "status": status.tolist(),
-            "score": scores.tolist(),
-            "reasons": reasons,
+            **answer,
             "flags": flags,
         }
 
+    def _partial_scores(
+        self, part: LogisticPart, signals: pd.DataFrame, allowed: NDArray[np.int64], n: int
+    ) -> dict[str, Any]:
+        """A logistic part's answer: partial log-odds and up to two coded figures pushing
+        each borrower's risk up (0 and none for the rows not ``allowed``)."""
+        scores = np.zeros(n)
+        reasons: list[list[str]] = [[] for _ in range(n)]
+        if len(allowed):
+            scores[allowed] = part.partial_scores(signals)
+            names, credits = by_code(self._prefix, part.info.features, part.contributions(signals))
+            for i, codes in zip(
+                allowed.tolist(), top_reasons(names, credits, MAX_REASONS), strict=True
+            ):
+                reasons[i] = codes
+        return {"score": scores.tolist(), "reasons": reasons}
+
     def _flag_columns(self) -> list[str]:
         return [r.column for r in self._config.flags]
-
-    def _reasons(
-        self, features: Sequence[str], contributions: NDArray[np.float64]
-    ) -> list[list[str]]:
-        """Up to two coded figures pushing each firm's risk up the most."""
-        codes = [reason_code(self._prefix, f) for f in features]
-        names = sorted(set(codes))
-        grouping = np.zeros((len(codes), len(names)))
-        for j, code in enumerate(codes):
-            grouping[j, names.index(code)] = 1.0
-        by_code = contributions @ grouping
-        top = np.argsort(-by_code, axis=1, kind="stable")[:, :MAX_REASONS]
-        values = np.take_along_axis(by_code, top, axis=1)
-        return [
-            [names[j] for j, v in zip(t.tolist(), vals.tolist(), strict=True) if v > 0]
-            for t, vals in zip(top, values, strict=True)
-        ]
 
     def _collect(
         self,

@@ -3,11 +3,14 @@
 A refresh (monthly, when a holder's panel changed, or on demand) runs in one pass:
 
 1. the book (the firms of the bank's ``book`` dataset) is named to each holder by pair
-   pseudonym and sent in chunks (``monitor``); holders answer partial log-odds, coded reasons
-   and flags for the firms they hold and may monitor for this bank;
+   pseudonym and sent in chunks (``monitor``); holders answer partial log-odds and coded
+   reasons (a logistic model) or split directions (a SecureBoost model,
+   ``node.monitoring.trees``), and coded flags, for the firms they hold and may monitor for
+   this bank;
 2. meanwhile the bank computes its own signals from its own panel and its part's log-odds;
 3. each holder is asked for its feed report (``monitor_end``);
-4. the early-warning model's PD (the parts summed, then the bank's calibration), the rules
+4. the early-warning model's PD (the parts summed, or the trees walked; then the bank's
+   calibration), the rules
    (``rules.assess``) and the watch-list step (``watchlist.step``, held while any feed is
    unhealthy) give each borrower's level and reasons;
 5. level changes, feed issues and drift become alerts: stored, written to the access log,
@@ -29,11 +32,12 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 
 from node.audit import Action, Actor
 from node.audit.sink import AuditSink
-from node.models import LogisticPart, ModelNotFound, ModelRegistry
+from node.models import LogisticPart, ModelNotFound, ModelRegistry, TreePart
 from node.monitoring import rules, watchlist
 from node.monitoring import wire as mwire
 from node.monitoring.alerts import drift_alerts, feed_alerts, level_alerts
@@ -41,12 +45,15 @@ from node.monitoring.config import MonitoringConfig
 from node.monitoring.drift import Reference
 from node.monitoring.exceptions import MonitoringError, NotConfigured
 from node.monitoring.feed import FeedIssue, FeedReport, feed_issues
-from node.monitoring.holder import PanelView, reason_code
+from node.monitoring.holder import PanelView
 from node.monitoring.panel import month_key, month_number
 from node.monitoring.policy import LEVELS, MonitoringPolicy, load_monitoring_policy
+from node.monitoring.reasons import by_code, top_reasons
 from node.monitoring.signals import compute_signals
 from node.monitoring.sinks import SinkFailed
 from node.monitoring.store import MonitoringStore, new_id
+from node.monitoring.trees import KIND as SECUREBOOST
+from node.monitoring.trees import HolderSplits, walk
 from node.monitoring.workflow import next_state
 from node.scoring import wire
 from node.scoring.client import PartnerClient, Pending
@@ -93,6 +100,16 @@ class RefreshResult:
             "delivered": self.delivered,
             "gaps": self.gaps,
         }
+
+
+@dataclass
+class Collected:
+    """One holder's answers over the book (``_collect``)."""
+
+    score: NDArray[np.float64]  # partial log-odds of a logistic part, 0 where none
+    gap: str  # why the feed as a whole had a gap ("" none)
+    blind: NDArray[np.bool_]  # borrowers it holds but gave no answer for
+    splits: HolderSplits  # a SecureBoost part's directions
 
 
 class MonitoringService:
@@ -153,14 +170,18 @@ class MonitoringService:
             self.store.keep_policy(self._policy.version, self._policy.text)
         return self._policy
 
-    def _head(self, policy: MonitoringPolicy) -> tuple[str, LogisticPart]:
+    def _head(self, policy: MonitoringPolicy) -> tuple[str, LogisticPart | TreePart]:
         try:
             deployment = self._registry.current(policy.model)
         except ModelNotFound as exc:
             raise NotConfigured(f"{exc}; deploy the early-warning model first") from None
         part = self._registry.part(deployment)
-        if not isinstance(part, LogisticPart):
-            raise NotConfigured(f"{deployment.label()} is not a logistic part")
+        if not isinstance(part, LogisticPart | TreePart) or (
+            isinstance(part, TreePart) and part.ensemble is None
+        ):
+            raise NotConfigured(
+                f"{deployment.label()} is neither a logistic part nor a SecureBoost ensemble"
+            )
         return deployment.label(), part
 
     def _book_names(self, holder: str, codes: Sequence[str]) -> list[str]:
@@ -223,22 +244,36 @@ class MonitoringService:
         # the bank's own part while the holders work
         rows = panel_index.rows_of_codes(codes)
         own = compute_signals(cube, rows, month, kinds)
-        logit = head.partial_scores(own)
-        reasons = self._own_reasons(head, own)
+        if isinstance(head, LogisticPart):
+            logit, reasons = head.partial_scores(own), self._own_reasons(head, own)
+        else:  # trees: the bank's splits are walked with the holders' below
+            logit, reasons = np.zeros(n), [[] for _ in range(n)]
         flags: list[list[str]] = [[] for _ in range(n)]
         missing: list[list[str]] = [[] for _ in range(n)]
         answered: dict[str, str] = {}
-        partials: dict[str, NDArray[np.float64]] = {}
+        scores: dict[str, NDArray[np.float64]] = {}
+        blinds: dict[str, NDArray[np.bool_]] = {}
+        splits: dict[str, HolderSplits] = {}
         for holder, chunks in asked.items():
-            score, gap, blind = self._collect(holder, chunks, deadline, n, reasons, flags)
-            if not gap:  # a feed that is out says nothing about how its scores move
-                partials[holder] = score[~blind]
-            logit = logit + score
-            answered[holder] = gap
-            for i in np.flatnonzero(blind).tolist():
+            got = self._collect(holder, chunks, deadline, n, reasons, flags)
+            scores[holder], answered[holder], blinds[holder] = got.score, got.gap, got.blind
+            if got.splits.started:
+                splits[holder] = got.splits
+            for i in np.flatnonzero(got.blind).tolist():
                 missing[i].append(gap_code(holder))
+        if isinstance(head, TreePart):
+            walked = walk(head, own, splits, self._prefix)
+            logit, scores = walked.margin, {h: walked.partials.get(h, np.zeros(n)) for h in asked}
+            for i, own_reasons in enumerate(walked.own_reasons):
+                reasons[i] = [*own_reasons, *(r for h in walked.reasons
+                                              for r in walked.reasons[h][i])]  # fmt: skip
+        else:
+            for score in scores.values():
+                logit = logit + score
+        # a feed that is out says nothing about how its scores move
+        partials = {h: scores[h][~blinds[h]] for h in asked if not answered[h]}
         reports = self._feed_reports(refresh_id, month, answered, deadline)
-        pd_now = head.probability(logit)
+        pd_now = (head.head if isinstance(head, TreePart) else head).probability(logit)
         state = self.store.state(tokens)
         origination = np.where(np.isnan(state.origination_pd), pd_now, state.origination_pd)
         dpd = (
@@ -309,19 +344,9 @@ class MonitoringService:
         )  # fmt: skip
         return result
 
-    def _own_reasons(self, head: LogisticPart, own: Any) -> list[list[str]]:
-        contributions = head.contributions(own)
-        codes = [reason_code(self._prefix, f) for f in head.info.features]
-        names = sorted(set(codes))
-        grouping = np.zeros((len(codes), len(names)))
-        for j, code in enumerate(codes):
-            grouping[j, names.index(code)] = 1.0
-        by_code = contributions @ grouping
-        best = np.argmax(by_code, axis=1)
-        value = by_code[np.arange(len(best)), best]
-        return [
-            [names[b]] if v > 0 else [] for b, v in zip(best.tolist(), value.tolist(), strict=True)
-        ]
+    def _own_reasons(self, head: LogisticPart, own: pd.DataFrame) -> list[list[str]]:
+        names, credits = by_code(self._prefix, head.info.features, head.contributions(own))
+        return top_reasons(names, credits, 1)
 
     def _collect(
         self,
@@ -331,48 +356,50 @@ class MonitoringService:
         n: int,
         reasons: list[list[str]],
         flags: list[list[str]],
-    ) -> tuple[NDArray[np.float64], str, NDArray[np.bool_]]:
-        """One holder's answers for the book: partial log-odds (0 where none), the gap of the
-        whole feed, and the borrowers it holds but gave no answer for (offline, late, refused,
-        not authorized): they are assessed at the holder's average, and say so."""
-        score = np.zeros(n)
-        blind = np.zeros(n, np.bool_)
-        gap = ""
+    ) -> Collected:
+        """One holder's answers for the book: partial log-odds (0 where none) or split
+        directions, the gap of the whole feed, and the borrowers it holds but gave no answer
+        for (offline, late, refused, not authorized): they are assessed at the holder's
+        average, and say so."""
+        got = Collected(np.zeros(n), "", np.zeros(n, np.bool_), HolderSplits.empty(n))
         offset = 0
         for pending in chunks:
             failure = PartnerClient.wait(pending, deadline)
             answer = pending.answer
             size = pending.size
             if failure or answer is None:
-                gap = gap or failure or "deadline"
-                blind[offset : offset + size] = True
+                got.gap = got.gap or failure or "deadline"
+                got.blind[offset : offset + size] = True
             elif answer.get("error"):
-                gap = gap or str(answer["error"]).split(":", 1)[0]
-                blind[offset : offset + size] = True
+                got.gap = got.gap or str(answer["error"]).split(":", 1)[0]
+                got.blind[offset : offset + size] = True
             else:
                 try:
                     status = [str(s) for s in answer["status"]]
-                    values = np.asarray(answer["score"], dtype=np.float64)
-                    if (
-                        len(status) != size
-                        or values.shape != (size,)
-                        or not np.isfinite(values).all()
-                    ):
+                    if len(status) != size:
                         raise ValueError("answer does not fit the chunk")
-                    ok = np.array([s == "ok" for s in status])
-                    score[offset : offset + size] = np.where(ok, values, 0.0)
-                    blind[offset : offset + size] = [s == "unauthorized" for s in status]
+                    ok = np.array([s == "ok" for s in status], np.bool_)
+                    if answer.get("kind") == SECUREBOOST:  # a firm not held has its sides too
+                        routed = ok | np.array([s == "no_record" for s in status], np.bool_)
+                        got.splits.add(answer, offset, routed)
+                    else:
+                        values = np.asarray(answer["score"], dtype=np.float64)
+                        if values.shape != (size,) or not np.isfinite(values).all():
+                            raise ValueError("answer does not fit the chunk")
+                        got.score[offset : offset + size] = np.where(ok, values, 0.0)
+                        for j in np.flatnonzero(ok).tolist():
+                            reasons[offset + j] = [
+                                *reasons[offset + j],
+                                *map(str, answer["reasons"][j]),
+                            ]
+                    got.blind[offset : offset + size] = [s == "unauthorized" for s in status]
                     for j in np.flatnonzero(ok).tolist():
-                        reasons[offset + j] = [
-                            *reasons[offset + j],
-                            *map(str, answer["reasons"][j]),
-                        ]
                         flags[offset + j] = [*flags[offset + j], *map(str, answer["flags"][j])]
                 except (KeyError, TypeError, ValueError, IndexError):
-                    gap = gap or "malformed"
-                    blind[offset : offset + size] = True
+                    got.gap = got.gap or "malformed"
+                    got.blind[offset : offset + size] = True
             offset += size
-        return score, gap, blind
+        return got
 
     def _feed_reports(
         self, refresh_id: str, month: str, answered: dict[str, str], deadline: float

@@ -187,7 +187,7 @@ class HolderService:
         status = np.where(known, _OK, _NO_RECORD).astype(np.uint8)
         detail = np.full(n, -1, np.int16)
         details: list[str] = []
-        tokens = [index.tokens[r] for r in rows[known]]
+        tokens = [index.tokens[r] for r in rows[known].tolist()]
         admitted = np.zeros(n, np.bool_)
         admitted[known] = self._caps.admit(f"{bank.organization}/{bank.node_id}", tokens)
         capped = known & ~admitted
@@ -260,7 +260,7 @@ class HolderService:
                     "allowed",
                     dataset=dataset,
                     fields=part.info.features,
-                    subjects=tuple(index.tokens[r] for r in rows[used]),
+                    subjects=tuple(index.tokens[r] for r in rows[used].tolist()),
                     details={
                         "application_refs": refs_text,
                         "refs_sha256": refs_digest,
@@ -273,7 +273,7 @@ class HolderService:
         for kind, code in (("unauthorized", _UNAUTHORIZED), ("refused", _REFUSED)):
             hit = status == code
             if hit.any():
-                subjects = tuple(index.tokens[r] for r in rows[hit])
+                subjects = tuple(index.tokens[r] for r in rows[hit].tolist())
                 staged.append(
                     self._refused(
                         actor,

@@ -23,10 +23,12 @@ class FirmIndex:
 
     def __init__(self, codes: Sequence[str], tokenizer: FirmTokenizer) -> None:
         self._codes = [normalize(str(c)) for c in codes]
+        self._tokenizer = tokenizer
         self.tokens = [tokenizer.token(c) for c in self._codes]
         self.hi, self.lo = token_keys(self.tokens) if self.tokens else (np.zeros(0, np.uint64),) * 2
         self._by_code = {c: i for i, c in enumerate(self._codes)}
-        self._by_pseudonym: dict[bytes, dict[str, int]] = {}
+        # per pair key: the firms' pseudonyms in row order, and the row of each pseudonym
+        self._by_pseudonym: dict[bytes, tuple[list[str], dict[str, int]]] = {}
         self._lock = threading.Lock()
 
     @property
@@ -45,15 +47,33 @@ class FirmIndex:
         get = self._by_code.get
         return np.fromiter((get(normalize(c), -1) for c in codes), np.int64, len(codes))
 
-    def _table(self, key: bytes) -> dict[str, int]:
-        table = self._by_pseudonym.get(key)
-        if table is None:
+    def _names(self, key: bytes) -> tuple[list[str], dict[str, int]]:
+        held = self._by_pseudonym.get(key)
+        if held is None:
             with self._lock:
-                table = self._by_pseudonym.get(key)
-                if table is None:
+                held = self._by_pseudonym.get(key)
+                if held is None:
                     names = Pseudonyms(key).many(self._codes)
-                    table = self._by_pseudonym[key] = {p: i for i, p in enumerate(names)}
-        return table
+                    held = (names, {p: i for i, p in enumerate(names)})
+                    self._by_pseudonym[key] = held
+        return held
+
+    def _table(self, key: bytes) -> dict[str, int]:
+        return self._names(key)[1]
+
+    def tokens_at(self, rows: NDArray[np.int64], codes: Sequence[str]) -> list[str]:
+        """Tokens of firms at ``rows`` (this node's own lookups), computed from the code for
+        a firm not in the table (row -1)."""
+        tokens, token = self.tokens, self._tokenizer.token
+        return [
+            tokens[r] if r >= 0 else token(c) for r, c in zip(rows.tolist(), codes, strict=True)
+        ]
+
+    def pseudonyms_at(self, key: bytes, rows: NDArray[np.int64], codes: Sequence[str]) -> list[str]:
+        """Pseudonyms under pair ``key`` of firms at ``rows`` (a bank naming its applicants to a
+        holder), computed from the code for a firm not in the table (row -1)."""
+        names, of = self._names(key)[0], Pseudonyms(key).of
+        return [names[r] if r >= 0 else of(c) for r, c in zip(rows.tolist(), codes, strict=True)]
 
     def rows(self, key: bytes, pseudonyms: Sequence[str]) -> NDArray[np.int64]:
         """Rows of the firms a bank named under its pair ``key`` (-1: not held here)."""

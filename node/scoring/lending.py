@@ -98,7 +98,6 @@ class Lending:
             records=self.records,
             client=self.client,
             pair_key=self.pair_key,
-            tokenizer=self.tokenizer,
             frame=datasets.frame,
             index_of=self.index_of,
             sink=sink,
@@ -125,8 +124,7 @@ class Lending:
                 self.index_of(name)
             self.holder.warm()
             if self.decisions.has_policy():
-                for holder in self.decisions.policy().holders:
-                    self.decisions.names(holder)
+                self.decisions.warm()
         except Exception:  # a peer not yet in the directory, a policy being edited
             log.debug("scoring warm-up stopped early", exc_info=True)
 
@@ -165,11 +163,7 @@ class Lending:
         index = self.index_of(dataset)
 
         def tokens_of(codes: Sequence[str]) -> list[str]:
-            rows = index.rows_of_codes(codes)
-            return [
-                index.tokens[r] if r >= 0 else self.tokenizer.token(c)
-                for r, c in zip(rows, codes, strict=True)
-            ]
+            return index.tokens_at(index.rows_of_codes(codes), codes)
 
         id_column = self._datasets.get(dataset).schema.id_column
         return ReleaseFirms(self.consent, tokens_of, id_column, recipient, purpose)

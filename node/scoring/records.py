@@ -13,8 +13,8 @@ record holds a unified social credit code or a partner's feature value.
 from __future__ import annotations
 
 import json
+import secrets
 import threading
-import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +44,7 @@ _LEGACY: Final = "decisions"
 
 
 def new_call_id() -> str:
-    return uuid.uuid4().hex[:16]
+    return secrets.token_hex(8)
 
 
 @dataclass(frozen=True)

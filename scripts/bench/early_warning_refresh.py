@@ -2,13 +2,20 @@
 
 What is timed is the refresh's own work, with the node's code: at the bank, the book's pair
 pseudonyms for each holder (``Pseudonyms.many``); at each holder, the pseudonym lookup
-(``FirmIndex.rows``), its signals as of the month (``compute_signals``), its deployed part's
-partial log-odds and contributions (``LogisticPart``) and its coded flags; at the bank, its
-own signals and part, the PD, the rules (``rules.assess``), the watch list's step and cap
+(``FirmIndex.rows``), its signals as of the month (``compute_signals``, ratios included), its
+deployed part's answer and its coded flags; at the bank, its own signals and part, the PD, the
+rules (``rules.assess``), the watch list's step and cap
 (``watchlist.advance``), the level-change alerts and the store's upsert of the whole book
 (``MonitoringStore.save_watch``). The panels are pivoted once beforehand, as a node does when
 it loads them. Not timed: the relay (sealed envelopes through the coordinator) and the
 holders working in parallel, so the figure is the sum of every party's work on one core.
+
+The model is the one the quality benchmark evaluates (``--model``): SecureBoost parts (each
+holder's split directions, packed as on the wire, ``trees.holder_answer``; the bank's walk of
+the trees with everyone's directions and the reasons from its credits, ``trees.walk``) or
+logistic parts (partial log-odds and their contributions, ``LogisticPart``). It is fitted on
+a 20,000-firm training cohort (seed 1001): what the refresh costs depends on the model's
+shape (trees, depth, columns), not on the cohort it was fitted on.
 """
 
 from __future__ import annotations
@@ -24,9 +31,9 @@ import pandas as pd
 
 from node.audit.tokens import FirmTokenizer
 from node.data.synthetic import SyntheticConfig, build_federation
-from node.models import LogisticPart, PartInfo
+from node.models import LogisticPart, PartInfo, TreePart
 from node.models.transform import FrozenTransform
-from node.monitoring import rules, watchlist
+from node.monitoring import rules, trees, watchlist
 from node.monitoring.alerts import level_alerts
 from node.monitoring.panel import PanelCube, month_key
 from node.monitoring.policy import MonitoringPolicy
@@ -34,15 +41,28 @@ from node.monitoring.signals import compute_signals
 from node.monitoring.store import MonitoringStore
 from node.scoring.index import FirmIndex
 from node.scoring.keys import Pseudonyms
-from scripts.bench.early_warning import FLAGS, HOLDERS, OBS, WALK, book_of, fit, signals_at
+from scripts.bench.early_warning import (
+    FLAGS,
+    HOLDERS,
+    OBS,
+    PREFIX,
+    WALK,
+    Boosted,
+    Linear,
+    book_of,
+    fit,
+    kinds_of,
+    signals_at,
+)
 
 
-def _parts(book: Any, transform: FrozenTransform, model: Any) -> dict[str, LogisticPart]:
-    """The fitted model split into each party's part, as ``models deploy`` would hold them."""
+def _logistic_parts(book: Any, model: Linear) -> dict[str, LogisticPart]:
+    """The fitted logistic model split into each party's part, as ``models deploy`` holds
+    them."""
     parts = {}
-    weights = dict(zip(transform.columns, model.coef_[0], strict=True))
+    weights = dict(zip(model.transform.columns, model.model.coef_[0], strict=True))
     for holder in HOLDERS:
-        names = tuple(c for c in transform.columns if c.startswith(f"{holder}."))
+        names = tuple(c for c in model.transform.columns if c.startswith(f"{holder}."))
         sub = FrozenTransform.fit(
             signals_at(book, OBS, (holder,))[0], list(names), "log_standardize"
         )
@@ -50,12 +70,12 @@ def _parts(book: Any, transform: FrozenTransform, model: Any) -> dict[str, Logis
         head = holder == "bank"
         parts[holder] = LogisticPart(
             info, sub, tuple(float(weights[n]) for n in names),
-            float(model.intercept_[0]) if head else 0.0,
+            float(model.model.intercept_[0]) if head else 0.0,
         )  # fmt: skip
     return parts
 
 
-def _one_refresh(book: Any, parts: dict[str, LogisticPart], policy: MonitoringPolicy,
+def _one_refresh(book: Any, parts: dict[str, Any], policy: MonitoringPolicy,
                  store: MonitoringStore, t: int) -> float:  # fmt: skip
     month = book.months[t]
     codes = book.codes
@@ -63,8 +83,9 @@ def _one_refresh(book: Any, parts: dict[str, LogisticPart], policy: MonitoringPo
     started = time.perf_counter()
     logit = np.zeros(n)
     flags: list[list[str]] = [[] for _ in range(n)]
+    splits: dict[str, trees.HolderSplits] = {}
     own = pd.DataFrame()
-    for holder, (_, kinds) in HOLDERS.items():
+    for holder in HOLDERS:
         cube: PanelCube = book.cubes[holder]
         if holder == "bank":
             rows = book.index[holder].rows_of_codes(codes)
@@ -72,18 +93,29 @@ def _one_refresh(book: Any, parts: dict[str, LogisticPart], policy: MonitoringPo
             key = holder.encode() * 4
             names = Pseudonyms(key).many(codes)  # the bank names its book to the holder
             rows = book.index[holder].rows(key, names)  # the holder finds its firms
-        frame = compute_signals(cube, rows, month, kinds)
+        frame = compute_signals(cube, rows, month, kinds_of(holder))
         frame.columns = [f"{holder}.{c}" for c in frame.columns]
         part = parts[holder]
-        part.contributions(frame)  # the holder's coded reasons come from these
-        logit += part.partial_scores(frame)
+        if holder == "bank":
+            own = frame
+        elif isinstance(part, TreePart):  # directions, packed for the wire and unpacked
+            answer = trees.holder_answer(part, frame, np.arange(n), n, PREFIX[holder])
+            splits[holder] = trees.HolderSplits.empty(n)
+            splits[holder].add(answer, 0, np.ones(n, np.bool_))
+        else:
+            part.contributions(frame)  # the holder's coded reasons come from these
+            logit += part.partial_scores(frame)
         for rule in FLAGS[holder]:
             hit = rule.holds(frame[f"{holder}.{rule.column}"].to_numpy(dtype=np.float64))
             for i in np.flatnonzero(hit).tolist():
                 flags[i].append(rule.code)
-        if holder == "bank":
-            own = frame
-    pd_now = parts["bank"].probability(logit)
+    bank = parts["bank"]
+    if isinstance(bank, TreePart):
+        logit = trees.walk(bank, own, splits, PREFIX["bank"]).margin
+        pd_now = bank.head.probability(logit)
+    else:
+        bank.contributions(own)
+        pd_now = bank.probability(logit + bank.partial_scores(own))
     state = store.state(book.tokens)
     origination = np.where(np.isnan(state.origination_pd), pd_now, state.origination_pd)
     dpd = own["bank.overdue_days__now"].to_numpy(dtype=np.float64)
@@ -102,14 +134,18 @@ def _one_refresh(book: Any, parts: dict[str, LogisticPart], policy: MonitoringPo
     return time.perf_counter() - started
 
 
-def measure_refresh(n_firms: int, policy: MonitoringPolicy, repeats: int = 3) -> dict[str, Any]:
+def measure_refresh(
+    n_firms: int, policy: MonitoringPolicy, family: str = "secureboost", repeats: int = 3
+) -> dict[str, Any]:
     """Median seconds of ``repeats`` refreshes (consecutive months) of an ``n_firms`` book."""
+    cohort = book_of(build_federation(SyntheticConfig(n_firms=20_000, seed=1001)))
+    model = fit(cohort, tuple(HOLDERS), family=family)
     book = book_of(build_federation(SyntheticConfig(n_firms=n_firms, seed=1)))
     tokenizer = FirmTokenizer(b"k" * 32)
     book.index = {h: FirmIndex(book.cubes[h].codes, tokenizer) for h in HOLDERS}  # type: ignore[attr-defined]
     book.tokens = [tokenizer.token(c) for c in book.codes]  # type: ignore[attr-defined]
-    transform, model = fit(book, tuple(HOLDERS))
-    parts = _parts(book, transform, model)
+    parts = model.parts if isinstance(model, Boosted) else _logistic_parts(book, model)  # type: ignore[arg-type]
+    cpu0 = time.process_time()
     with tempfile.TemporaryDirectory() as tmp:
         store = MonitoringStore(Path(tmp) / "watch.sqlite")
         try:
@@ -117,5 +153,7 @@ def measure_refresh(n_firms: int, policy: MonitoringPolicy, repeats: int = 3) ->
         finally:
             store.close()
     return {"refresh_s": round(statistics.median(times), 2), "book": len(book.codes),
-            "firms": n_firms, "months": [month_key(book.months[t]) for t in WALK[:repeats]],
-            "runs_s": [round(x, 2) for x in times]}  # fmt: skip
+            "firms": n_firms, "model": family,
+            "months": [month_key(book.months[t]) for t in WALK[:repeats]],
+            "runs_s": [round(x, 2) for x in times],
+            "cpu_s_per_refresh": round((time.process_time() - cpu0) / repeats, 2)}  # fmt: skip

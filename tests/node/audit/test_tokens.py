@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from node.audit.tokens import FirmTokenizer, is_token
+from node.audit.tokens import FirmTokenizer, all_tokens, is_token
 from node.data import uscc
 
 
@@ -34,3 +34,17 @@ def test_short_key_is_refused() -> None:
 def test_empty_identifier_is_refused() -> None:
     with pytest.raises(ValueError):
         FirmTokenizer(b"k" * 32).token("   ")
+
+
+def test_many_subjects_are_checked_in_one_pass() -> None:
+    # prepare
+    tokenizer = FirmTokenizer(b"k" * 32)
+    tokens = [tokenizer.token(uscc.generate(random.Random(k))) for k in range(50)]
+
+    # assert: every one a token, and nothing else passes
+    assert all_tokens(tokens) and all_tokens(())
+    assert not all_tokens([*tokens, "ft:" + "0" * 31])
+    assert not all_tokens([*tokens, tokens[0].upper()])
+    assert not all_tokens([f"{tokens[0]}\n{tokens[1]}"])  # two tokens in one subject
+    assert not all_tokens([tokens[0] + "\n"])
+    assert not all_tokens([*tokens, 7])  # type: ignore[list-item]

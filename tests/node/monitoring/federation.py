@@ -20,11 +20,14 @@ PANELS = {"government": "government_monthly", "bank": "bank_monthly",
 MONITORING = {
     "government": {
         "figures": {"new_court_cases": "count"},
+        "ratios": ["tax_paid/ss_headcount", "electricity_kwh/ss_headcount",
+                   "tax_paid/electricity_kwh"],
         "flags": {"GOV-TAX-ARREARS": "tax_paid__zero3m >= 2",
                   "GOV-COURT-ENFORCEMENT": "new_court_cases__sum3m >= 2"},
     },
-    "third_party": {"flags": {"TP-SALES-COLLAPSE": "invoice_total__chg3m <= -0.7"}},
-    "bank": {"figures": {"overdue_days": "days"}, "book": "bank"},
+    "third_party": {"ratios": ["ecommerce_sales/invoice_total"],
+                    "flags": {"TP-SALES-COLLAPSE": "invoice_total__chg3m <= -0.7"}},
+    "bank": {"figures": {"overdue_days": "days"}, "ratios": ["outflow/inflow"], "book": "bank"},
 }  # fmt: skip
 # The shipped monitoring policy with a deadline loose enough for a loaded test machine.
 MONITOR_POLICY = (

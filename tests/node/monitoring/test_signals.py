@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from node.monitoring.exceptions import PanelError
+from node.monitoring.config import parse_monitoring_config
+from node.monitoring.exceptions import NotConfigured, PanelError
 from node.monitoring.panel import PanelCube
-from node.monitoring.signals import compute_signals, signal_names
+from node.monitoring.signals import compute_signals, panel_figures, signal_names, with_ratios
 
 CODE_A = "91110000MA0000000A"
 CODE_B = "91110000MA0000000B"
@@ -77,3 +80,55 @@ def test_bad_panels_are_refused_with_the_reason() -> None:
         compute_signals(ok, [0], "2025-01", {"x": "amount"})
     with pytest.raises(PanelError, match="kind must be"):
         compute_signals(ok, [0], "2026-01", {"x": "weird"})
+
+
+def test_trend_peak_and_year_signals_of_a_steady_decline() -> None:
+    # prepare: A falls by 10 % a month for the last 12 months; B is flat
+    falling = [100.0] * 6 + [100.0 * 0.9**k for k in range(1, 13)]
+    cube = _panel(falling, [50.0] * 18)
+    # execute
+    got = compute_signals(cube, [0, 1], "2026-06", {"tax": "amount"})
+    # assert: the trend per month of log1p(tax), the way below the best quarter, no zeros
+    logs = np.log1p(np.array(falling[-12:]))
+    assert got.loc[0, "tax__slope12m"] == pytest.approx(np.polyfit(np.arange(12), logs, 1)[0])
+    assert got.loc[0, "tax__slope6m"] < -0.09 and got.loc[1, "tax__slope6m"] == pytest.approx(0.0)
+    assert got.loc[0, "tax__dd12m"] == pytest.approx(logs[-3:].mean() - logs[:3].mean())
+    assert got.loc[1, "tax__dd12m"] == pytest.approx(0.0)
+    assert got.loc[0, "tax__mean12m"] == pytest.approx(logs.mean())
+    assert got.loc[0, "tax__zero12m"] == 0.0
+
+
+def test_ratio_signals_are_free_of_size_and_missing_where_the_ratio_is_undefined() -> None:
+    # prepare: A and B pay the same tax per employee; B is ten times A's size; C has no staff
+    months = [f"2025-{m:02d}-01" for m in range(1, 13)]
+    rows = [
+        {"uscc": code, "month": m, "tax": tax, "staff": staff}
+        for code, tax, staff in ((CODE_A, 1000.0, 10.0), (CODE_B, 10000.0, 100.0),
+                                 ("91110000MA0000000C", 500.0, 0.0))
+        for m in months
+    ]  # fmt: skip
+    cube = PanelCube.from_frame(pd.DataFrame(rows), "uscc", "month", ["tax", "staff"])
+    kinds = {"tax": "amount", "tax_per_staff": "ratio"}
+    # execute
+    got = compute_signals(with_ratios(cube, {"tax_per_staff": ("tax", "staff")}), [0, 1, 2],
+                          "2025-12", kinds)  # fmt: skip
+    # assert
+    assert list(got.columns) == signal_names(kinds)
+    assert got.loc[0, "tax_per_staff__lvl"] == pytest.approx(np.log(100.0))
+    assert got.loc[1, "tax_per_staff__lvl"] == pytest.approx(got.loc[0, "tax_per_staff__lvl"])
+    assert got.loc[0, "tax__lvl"] != pytest.approx(got.loc[1, "tax__lvl"])
+    assert np.isnan(got.loc[2, "tax_per_staff__mean12m"])
+    assert panel_figures("tax_per_staff__lvl", {"tax_per_staff": ("tax", "staff")}) == (
+        "tax",
+        "staff",
+    )
+    with pytest.raises(PanelError, match="no figure 'power'"):
+        with_ratios(cube, {"x": ("tax", "power")})
+
+
+def test_ratios_in_the_config_and_their_mistakes() -> None:
+    config = parse_monitoring_config({"panel": "p", "ratios": ["tax_paid/ss_headcount"]}, Path("."))
+    assert config.ratios == {"tax_paid_per_ss_headcount": ("tax_paid", "ss_headcount")}
+    for bad in (["tax_paid"], ["a/a"], "tax_paid/ss_headcount"):
+        with pytest.raises(NotConfigured, match=r"monitoring\.ratios"):
+            parse_monitoring_config({"panel": "p", "ratios": bad}, Path("."))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 from node.scoring.caps import DailyCaps
@@ -36,3 +37,44 @@ def test_counts_survive_a_restart(tmp_path: Path) -> None:
     caps.close()
     reopened = DailyCaps(tmp_path / "caps.sqlite", per_bank=10, per_firm=2)
     assert reopened.admit("bank-a/n1", ["f"], at=DAY1).tolist() == [False]
+
+
+def _one_at_a_time(
+    per_bank: int, per_firm: int, requests: list[tuple[str, list[str]]]
+) -> list[list[bool]]:
+    """The caps' rule applied firm by firm, in order (what the column form must equal)."""
+    banks: dict[str, int] = {}
+    firms: dict[str, int] = {}
+    out = []
+    for bank, asked in requests:
+        row = []
+        for firm in asked:
+            banks[bank] = banks.get(bank, 0) + 1
+            ok = banks[bank] <= per_bank and firms.get(firm, 0) < per_firm
+            if ok:
+                firms[firm] = firms.get(firm, 0) + 1
+            row.append(ok)
+        out.append(row)
+    return out
+
+
+def test_requests_counted_as_columns_match_the_rule_firm_by_firm(tmp_path: Path) -> None:
+    # prepare: requests with repeated firms, two banks, budgets that run out part way
+    rng = random.Random(11)
+    requests = [
+        (
+            rng.choice(["bank-a/n1", "bank-b/n1"]),
+            [f"f{rng.randrange(40)}" for _ in range(rng.randrange(1, 30))],
+        )
+        for _ in range(60)
+    ]
+    caps = DailyCaps(tmp_path / "caps.sqlite", per_bank=500, per_firm=3)
+
+    # execute: half before a restart, half after
+    got = [caps.admit(bank, firms, at=DAY1).tolist() for bank, firms in requests[:30]]
+    caps.close()
+    caps = DailyCaps(tmp_path / "caps.sqlite", per_bank=500, per_firm=3)
+    got += [caps.admit(bank, firms, at=DAY1).tolist() for bank, firms in requests[30:]]
+
+    # assert
+    assert got == _one_at_a_time(500, 3, requests)

@@ -350,6 +350,10 @@ def test_a_leaked_answer_file_is_traced_to_the_loan_desk_and_records_stay_exact(
     evidence = match["evidence"]
     assert evidence["anchor"] == "witness" and evidence["verified"]
     assert evidence["entry"]["details"]["release_id"] == release["release_id"]
+    # the release names the file's firms by the bank's own tokens (the decisions' tokens)
+    assert set(evidence["entry"]["subjects"]) == {
+        _token(federation, "bank", c) for c in codes[:300]
+    }
     # the file carries marked values; the records keep what the policy compared, and replay
     records = DecisionRecords(federation.root / "state" / "bank" / "scoring" / "decisions.sqlite")
     moved = [
