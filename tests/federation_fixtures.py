@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import grpc
 
 from coordinator.local import LocalFederation
 from coordinator.local.csv import csv_federation, default_credit_banks
@@ -15,6 +18,7 @@ __all__ = [
     "CHECK_JOB",
     "default_credit_banks",
     "default_credit_vertical",
+    "offer_forked_checkpoint",
     "run_command",
     "synthetic_federation",
     "wait_for_progress",
@@ -64,3 +68,44 @@ def run_command(cwd: Path, module: str, *args: str) -> subprocess.CompletedProce
         timeout=900,
         env={**os.environ, "COLUMNS": "200"},
     )
+
+
+def offer_forked_checkpoint(fed: LocalFederation, node_id: str) -> grpc.RpcError:
+    """Publish, as ``node_id``, a checkpoint of the size the witness holds for it with another
+    root, properly signed with the node's key; return the witness's refusal.
+
+    The node publishes every few seconds, so the size read may be overtaken before the fork
+    arrives; that fork is refused as stale (which quarantines nothing) and is offered again.
+    """
+    from coordinator.witness import CheckpointWitness
+    from node.audit.checkpoint import Checkpoint, sign_checkpoint
+    from node.pki import load_identity_files
+    from node.transport.client import open_channel
+    from protos.fedcredit.v1 import coordinator_pb2, coordinator_pb2_grpc
+
+    keys = load_identity_files(fed.certs, node_id)
+    store = fed.root / "state" / "coordinator" / "witness.sqlite"
+    refusal: grpc.RpcError | None = None
+    for _ in range(5):
+        held = None
+        deadline = time.monotonic() + 30
+        while held is None and time.monotonic() < deadline:
+            witness = CheckpointWitness(store)
+            try:
+                held = witness.latest(node_id)
+            finally:
+                witness.close()
+            time.sleep(0.5)
+        assert held is not None, f"the witness holds no checkpoint of {node_id}"
+        fork = sign_checkpoint(
+            Checkpoint(node_id, held.size, bytes(32), held.checkpoint.time), keys.sign_key
+        )
+        request = coordinator_pb2.PublishCheckpointRequest(checkpoint=fork.to_bytes())
+        with open_channel(fed.address, fed.certs, node_id) as ch:
+            try:
+                coordinator_pb2_grpc.CoordinatorStub(ch).PublishCheckpoint(request, timeout=10)
+            except grpc.RpcError as exc:
+                refusal = exc
+        if refusal is not None and "is older than the accepted size" not in refusal.details():
+            return refusal
+    raise AssertionError(f"no fork of {node_id}'s checkpoint reached the witness: {refusal}")

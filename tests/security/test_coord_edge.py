@@ -20,7 +20,6 @@ import pytest
 
 from coordinator.local import LocalFederation
 from node.audit import LogReader
-from node.audit.checkpoint import Checkpoint, sign_checkpoint
 from node.crypto.envelope import seal
 from node.data import uscc
 from node.pki import identity_from_certificate, issue_certificate, load_identity_files
@@ -28,7 +27,7 @@ from node.runtime.job_hooks import NodeJobHooks
 from node.state import PathEscape, confined
 from node.transport.client import health_status, open_channel
 from protos.fedcredit.v1 import common_pb2, coordinator_pb2, coordinator_pb2_grpc
-from tests.federation_fixtures import CHECK_JOB
+from tests.federation_fixtures import CHECK_JOB, offer_forked_checkpoint
 from tests.security.coord_federation import (
     GHOST_JOB,
     cli_args,
@@ -366,28 +365,7 @@ def test_a_node_whose_checkpoint_is_refused_is_quarantined_until_an_operator_lif
 ) -> None:
     """Finding 10: a node whose checkpoint the witness refused kept receiving jobs."""
     # prepare: a forked checkpoint of the government node, signed with its real key
-    held = None
-    deadline = time.monotonic() + 30
-    while held is None and time.monotonic() < deadline:
-        from coordinator.witness import CheckpointWitness
-
-        witness = CheckpointWitness(fed.root / "state" / "coordinator" / "witness.sqlite")
-        try:
-            held = witness.latest("government")
-        finally:
-            witness.close()
-        time.sleep(0.5)
-    assert held is not None
-    keys = load_identity_files(fed.certs, "government")
-    fork = sign_checkpoint(
-        Checkpoint("government", held.size, bytes(32), held.checkpoint.time), keys.sign_key
-    )
-    with open_channel(fed.address, fed.certs, "government") as ch:
-        err = _refusal(
-            coordinator_pb2_grpc.CoordinatorStub(ch).PublishCheckpoint,
-            coordinator_pb2.PublishCheckpointRequest(checkpoint=fork.to_bytes()),
-            timeout=10,
-        )
+    err = offer_forked_checkpoint(fed, "government")
     assert err.code() is grpc.StatusCode.FAILED_PRECONDITION
     # assert: no new job names it; operators see why (ListNodes, log line, access log)
     refused = _refusal(fed.submit, CHECK_JOB)

@@ -17,9 +17,7 @@ import pandas as pd
 import pytest
 
 from coordinator.local import LocalFederation
-from coordinator.witness import CheckpointWitness
 from node.audit import Action, LogReader
-from node.audit.checkpoint import Checkpoint, sign_checkpoint
 from node.crypto.envelope import seal
 from node.pki import (
     create_ca,
@@ -30,7 +28,7 @@ from node.pki import (
 )
 from node.transport.client import health_status, open_channel
 from protos.fedcredit.v1 import common_pb2, coordinator_pb2, coordinator_pb2_grpc
-from tests.federation_fixtures import CHECK_JOB, synthetic_federation
+from tests.federation_fixtures import CHECK_JOB, offer_forked_checkpoint, synthetic_federation
 
 pytestmark = pytest.mark.slow
 
@@ -323,40 +321,8 @@ def test_malformed_envelope_is_refused_with_a_clear_message(federation: LocalFed
 
 
 def test_witness_refuses_a_forked_checkpoint_from_a_node(federation: LocalFederation) -> None:
-    bank = load_identity_files(federation.certs, "bank")
-    store = federation.root / "state" / "coordinator" / "witness.sqlite"
-
-    def fork_of_latest() -> grpc.RpcError:
-        """Offer a checkpoint of the size the witness holds with another root, properly
-        signed with the bank's key; return the refusal."""
-        deadline = time.monotonic() + 30
-        held = None
-        while held is None and time.monotonic() < deadline:
-            witness = CheckpointWitness(store)
-            try:
-                held = witness.latest("bank")
-            finally:
-                witness.close()
-            time.sleep(0.5)
-        assert held is not None
-        fork = sign_checkpoint(
-            Checkpoint("bank", held.size, bytes(32), held.checkpoint.time), bank.sign_key
-        )
-        with (
-            open_channel(federation.address, federation.certs, "bank") as ch,
-            pytest.raises(grpc.RpcError) as err,
-        ):
-            coordinator_pb2_grpc.CoordinatorStub(ch).PublishCheckpoint(
-                coordinator_pb2.PublishCheckpointRequest(checkpoint=fork.to_bytes())
-            )
-        return err.value
-
-    # execute: the bank publishes every few seconds, so the size read may be overtaken before
-    # the fork arrives (then it is refused as stale, which quarantines nothing): offer again
-    for _ in range(5):
-        refused = fork_of_latest()
-        if "is older than the accepted size" not in refused.details():
-            break
+    # execute: a checkpoint of the size the witness holds with another root, signed by the bank
+    refused = offer_forked_checkpoint(federation, "bank")
     # assert
     assert refused.code() is grpc.StatusCode.FAILED_PRECONDITION
     assert "checkpoint refused" in refused.details() and "log was forked" in refused.details()

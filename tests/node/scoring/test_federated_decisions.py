@@ -261,16 +261,22 @@ def _desk_args(federation: ScoringFederation) -> list[str]:
     return ["--node", address, "--node-id", "bank", "--certs", str(federation.certs)]
 
 
+def _applicants(folder: Path, codes: list[str], prefix: str, amount: int) -> Path:
+    """An applicants file as a loan system exports it: one 12-month application per firm."""
+    path = folder / "applicants.csv"
+    path.write_text(
+        "uscc,application_ref,amount,term_months\n"
+        + "".join(f"{c},{prefix}-{i},{amount},12\n" for i, c in enumerate(codes))
+    )
+    return path
+
+
 def test_batch_file_streams_and_resumes_after_an_interruption(
     fed: tuple[ScoringFederation, list[str]], tmp_path: Path
 ) -> None:
     # prepare: 30 applicants, of which the first 10 were decided before an interruption
     federation, codes = fed
-    applicants = tmp_path / "applicants.csv"
-    applicants.write_text(
-        "uscc,application_ref,amount,term_months\n"
-        + "".join(f"{c},BATCH-{i},250000,12\n" for i, c in enumerate(codes[100:130]))
-    )
+    applicants = _applicants(tmp_path, codes[100:130], "BATCH", 250_000)
     out = tmp_path / "decisions.csv"
     first = tmp_path / "first.csv"
     first.write_text("".join(applicants.read_text().splitlines(keepends=True)[:11]))
@@ -323,11 +329,7 @@ def test_a_leaked_answer_file_is_traced_to_the_loan_desk_and_records_stay_exact(
     # prepare: the loan desk decides a batch; its answer file leaks as a reordered third of
     # the rows with most columns dropped
     federation, codes = fed
-    applicants = tmp_path / "applicants.csv"
-    applicants.write_text(
-        "uscc,application_ref,amount,term_months\n"
-        + "".join(f"{c},LEAK-{i},300000,12\n" for i, c in enumerate(codes[:300]))
-    )
+    applicants = _applicants(tmp_path, codes[:300], "LEAK", 300_000)
     out = tmp_path / "answers.csv"
     args = ["decide", "batch", *_desk_args(federation), "--as", "loan-desk"]
     federation.cli(*args, "--in", str(applicants), "--out", str(out), "--chunk", "300")
