@@ -84,7 +84,8 @@ def print_boosted_trees(result: Mapping[str, Any], console: Console) -> None:
     importance = holder.get("importance", {})
     total = sum(p["gain"] for p in importance.values()) or 1.0
     shares = ", ".join(
-        f"{party} {p['gain'] / total:.0%} ({p['splits']} splits)" for party, p in importance.items()
+        f"{party} {p['gain'] / total:.0%} ({p['splits']} split{'' if p['splits'] == 1 else 's'})"
+        for party, p in importance.items()
     )
     if shares:
         console.print(f"split gain by party: {shares}")
