@@ -77,7 +77,6 @@ class HolderService:
         sink: AuditSink,
         router: EnvelopeRouter,
         executor: Executor,
-        on_refusal: Callable[[Mapping[str, object]], None] | None = None,
     ) -> None:
         self._me = me
         self._pair_key = pair_key
@@ -92,7 +91,6 @@ class HolderService:
         self._sink = sink
         self._router = router
         self._executor = executor
-        self._on_refusal = on_refusal
         self._prepared: dict[tuple[str, int], Prepared] = {}
         self._decisions: dict[tuple[str, str, str, str, tuple[str, ...]], tuple[float, str]] = {}
         self._lock = threading.Lock()
@@ -320,10 +318,6 @@ class HolderService:
             subjects=subjects,
             details={"requested": "score", **details},
         )
-        if self._on_refusal is not None:
-            self._on_refusal(
-                {"kind": f"scoring_{why}", "actor": actor.label(), "firms": len(subjects)}
-            )
         return staged
 
     # authorization records -------------------------------------------------------------
