@@ -82,6 +82,7 @@ from node.monitoring.policy import MonitoringPolicy, load_monitoring_policy
 from node.monitoring.signals import compute_signals, with_ratios
 from node.scoring.config import parse_flag_rules
 from node.training.secureboost.model import Ensemble, PartyPart, SplitRule, TreeNode, record_id
+from scripts.bench.early_warning_bound import default_probabilities, hidden_state
 
 REPO = Path(__file__).resolve().parents[2]
 POLICY = REPO / "policies" / "monitoring" / "sme-watch.yaml"
@@ -435,6 +436,47 @@ def metrics(book: Book, levels: np.ndarray) -> dict[str, float]:
     }
 
 
+def _top_share(book: Book, score: list[np.ndarray], share: float) -> np.ndarray:
+    """Levels of a plain list: at each refresh the ``share`` of the performing book with the
+    highest ``score`` is listed (1), the rest not (0); -1 once defaulted."""
+    out = []
+    for k, t in enumerate(WALK):
+        alive = (book.default_col < 0) | (book.default_col > t)
+        listed = np.zeros(len(alive), np.bool_)
+        order = np.flatnonzero(alive)[np.argsort(-score[k][alive], kind="stable")]
+        listed[order[: int(round(share * alive.sum()))]] = True
+        out.append(np.where(alive, listed.astype(np.int8), -1))
+    return np.array(out)
+
+
+def bayes_bound(
+    book: Book, scored: Scored, policy: MonitoringPolicy, share: float, paths: int = 1000
+) -> dict[str, Any]:
+    """The oracle lists of ``early_warning_bound``: ranked by the probability of default
+    given the generator's full hidden state at each refresh, at the federated list's size.
+
+    Variants: the plain top of the book by P(default within 12 months) (the precision's
+    horizon), within 6 (the label's) and within months 3-12 (the defaults ``recall_3m`` can
+    still count); and the shipped list mechanics (rules, flags, capacity, step-down) with
+    the 6-month probability as the PD, its cut-offs scaled to the same size. Each figure's
+    bound is its best variant."""
+    config = book.fed.config
+    state = hidden_state(config, book.fed.latent.health)
+    index = {c: i for i, c in enumerate(book.fed.ids)}
+    rows = np.array([index[c] for c in book.codes], np.int64)
+    probs = [default_probabilities(state, rows, t, (2, 6, 12), config, paths) for t in WALK]
+    scores = {
+        "top_12m": [p[12] for p in probs],
+        "top_6m": [p[6] for p in probs],
+        "top_3to12m": [p[12] - p[2] for p in probs],
+    }
+    variants = {name: metrics(book, _top_share(book, s, share)) for name, s in scores.items()}
+    oracle = Scored(scores["top_6m"], scored.dpd, scored.flags)
+    variants["rules_6m"] = metrics(book, at_share(book, oracle, policy, share)[0])
+    keep = ("recall_3m", "precision", "watchlist_share", "median_lead_months")
+    return {name: {k: round(m[k], 4) for k in keep} for name, m in variants.items()}
+
+
 def setting(
     seed: int, signal: float, n_firms: int, policy: MonitoringPolicy, horizon: int = HORIZON,
     family: str = "secureboost", threads: int = 2,
@@ -453,6 +495,7 @@ def setting(
     bank_alone = score(book, ("bank",), fit(cohort, ("bank",), horizon, family))
     levels, factor = at_share(book, bank_alone, policy, fed["watchlist_share"])
     bank = metrics(book, levels)
+    oracle = bayes_bound(book, everyone, policy, fed["watchlist_share"])
     tradeoff = []
     for share in SMALLER_LISTS:
         smaller = metrics(book, at_share(book, everyone, policy, share)[0])
@@ -465,6 +508,11 @@ def setting(
         **{f"{k}_bank_only": round(bank[k], 4)
            for k in ("recall_3m", "precision", "precision_6m", "watchlist_share")},
         "bank_only_pd_scale": round(factor, 3),
+        "recall_3m_bayes_bound": max(v["recall_3m"] for v in oracle.values()),
+        "precision_bayes_bound": max(v["precision"] for v in oracle.values()),
+        "lead_bayes_bound": round(max(v["recall_3m"] for v in oracle.values())
+                                  - bank["recall_3m"], 4),
+        "bayes_bound": oracle,
         "smaller_lists": tradeoff,
         "seconds": round(time.perf_counter() - t0, 1),
         "cpu_s": round(time.process_time() - cpu0, 1),
