@@ -17,6 +17,7 @@ if str(REPO) not in sys.path:  # run as a script: the packages live at the repo 
     sys.path.insert(0, str(REPO))
 
 from coordinator.runtime.config import CoordinatorConfigFile  # noqa: E402
+from node.policy.schema import PolicyFile  # noqa: E402
 from node.psi.spec import PsiFile  # noqa: E402
 from node.runtime.config import NodeConfigFile  # noqa: E402
 from node.training.horizontal.spec import HorizontalFile  # noqa: E402
@@ -82,9 +83,22 @@ FORMATS = (
         "node-config",
         "Node configuration file",
         "Read by `fedcredit-node --config FILE` at start-up; relative paths are resolved "
-        "against the file. The `governance`, `scoring`, `monitoring` and `console` sections "
-        "are validated by their own services (see the documents named below).",
+        "against the file. What the `governance`, `scoring`, `monitoring` and `console` "
+        "sections do is in the documents their descriptions name.",
         NodeConfigFile,
+    ),
+    Format(
+        "policy-file",
+        "Policy file",
+        "Read by the node from `--policy` (a file, or every `*.yaml` of a folder, merged into "
+        "one policy; `fedcredit policy validate PATH` checks it without starting). Deny by "
+        "default: a field, recipient or purpose no rule names does not leave the node. Meaning "
+        "of classes, "
+        "roles and purposes, and what each transformation does: docs/policies.md. "
+        "Shorthands: one name where a list is asked (`to: {roles: bank}`), a class alone for a "
+        "field (`sector: public`), a name alone for a transformation without parameters "
+        "(`transform: keep`). Errors also name the line.",
+        PolicyFile,
     ),
     Format(
         "coordinator-config",
