@@ -60,6 +60,7 @@ def envelope() -> Target:
 def _paillier() -> tuple[Any, Any, bytes, bytes]:
     # 512-bit keys: parsing and range checks do not depend on the key size, and generating
     # a 2048-bit key would cost the fuzz run seconds for nothing.
+    from node.crypto.paillier import encrypt_many
     from node.crypto.paillier.keys import generate_keypair
     from node.crypto.paillier.serialization import (
         ciphertexts_to_bytes,
@@ -67,7 +68,7 @@ def _paillier() -> tuple[Any, Any, bytes, bytes]:
     )
 
     pk, sk = generate_keypair(512)
-    blob = ciphertexts_to_bytes(pk, [pk.encrypt(v) for v in (1, 2, 3)])
+    blob = ciphertexts_to_bytes(encrypt_many(pk, [1, 2, 3]))
     return pk, sk, blob, private_key_to_bytes(sk)
 
 
