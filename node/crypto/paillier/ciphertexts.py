@@ -139,7 +139,7 @@ class Ciphertexts:
         return Ciphertexts(
             self.key,
             as_ciphertexts(
-                int(mpz(a) * b % nsquare) for a, b in zip(self.values, other.values, strict=True)
+                [int(mpz(a) * b % nsquare) for a, b in zip(self.values, other.values, strict=True)]
             ),
         )
 
@@ -160,7 +160,9 @@ class Ciphertexts:
         return Ciphertexts(
             key,
             as_ciphertexts(
-                int(mpz(c) * (1 + mpz(key.to_residue(int(m), i)) * n) % nsquare)
-                for i, (c, m) in enumerate(zip(self.values, plaintexts, strict=True))
+                [
+                    int(mpz(c) * (1 + mpz(key.to_residue(int(m), i)) * n) % nsquare)
+                    for i, (c, m) in enumerate(zip(self.values, plaintexts, strict=True))
+                ]
             ),
         )

@@ -174,7 +174,9 @@ def encrypt_with(pk: PublicKey, values: Sequence[int], obfuscators: Sequence[int
     return Ciphertexts(
         pk,
         as_ciphertexts(
-            int((1 + mpz(pk.to_residue(int(m), i)) * n) * r % nsquare)
-            for i, (m, r) in enumerate(zip(values, obfuscators, strict=True))
+            [
+                int((1 + mpz(pk.to_residue(int(m), i)) * n) * r % nsquare)
+                for i, (m, r) in enumerate(zip(values, obfuscators, strict=True))
+            ]
         ),
     )

@@ -74,7 +74,7 @@ def histograms(
     out = [mpz(v) for v in partials[0]]
     for partial in partials[1:]:
         out = [op(a, mpz(b)) % modulus for a, b in zip(out, partial, strict=True)]
-    return arith.cells(int(v) for v in out)
+    return arith.cells([int(v) for v in out])
 
 
 def plain_histograms(
@@ -119,4 +119,4 @@ def pack(arith: CellArith, bins: Cells, layout: GHLayout, pool: Executor | None)
         pool.submit(pack_groups, arith, groups[i : i + step], layout.slot_bits, offsets)
         for i in range(0, len(groups), step)
     ]
-    return arith.cells(cell for future in futures for cell in future.result())
+    return arith.cells([cell for future in futures for cell in future.result()])

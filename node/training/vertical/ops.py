@@ -271,7 +271,7 @@ class PaillierOps(CellOps):
             for g in groups
             if len(g)
         ]
-        return self._wrap(c for future in futures for c in future.result())
+        return self._wrap([c for future in futures for c in future.result()])
 
     def affine(
         self,
@@ -311,15 +311,15 @@ class PaillierOps(CellOps):
         if pool is None or len(parts) == 1:
             return self._wrap(_rerandomize_task(self.pk.n, values))
         futures = [pool.submit(_rerandomize_task, self.pk.n, values[p]) for p in parts]
-        return self._wrap(c for future in futures for c in future.result())
+        return self._wrap([c for future in futures for c in future.result()])
 
     def mask(self, cells: Cells, masks: list[int]) -> Ciphertexts:
         masked = self.add_plain(cells, masks)
         drawn = self._fresh(len(masked))
         if drawn is None:
-            return self._wrap(self.pk.rerandomize(c) for c in masked.values)
+            return self._wrap([self.pk.rerandomize(c) for c in masked.values])
         nsquare = self.pk.nsquare
-        return self._wrap(c * r % nsquare for c, r in zip(masked.values, drawn, strict=True))
+        return self._wrap([c * r % nsquare for c, r in zip(masked.values, drawn, strict=True)])
 
     def dump(self, cells: Cells) -> bytes:
         own = self._own(cells, "send")
