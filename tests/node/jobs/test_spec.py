@@ -12,8 +12,8 @@ def test_partys_typo_is_named_with_the_right_key() -> None:
     with pytest.raises(JobSpecError) as err:
         parse_job_file("type: psi\npartys:\n  bank: {}\n", "job.yaml")
     assert str(err.value) == (
-        "job.yaml: needs a non-empty 'parties' mapping of node id to settings; "
-        "'partys' looks like a typo of 'parties'"
+        "job.yaml parties: is missing; 'partys' looks like a typo of 'parties'; "
+        "rename partys to parties"
     )
 
 
