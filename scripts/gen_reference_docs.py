@@ -17,6 +17,8 @@ if str(REPO) not in sys.path:  # run as a script: the packages live at the repo 
     sys.path.insert(0, str(REPO))
 
 from coordinator.runtime.config import CoordinatorConfigFile  # noqa: E402
+from node.jobs.spec import JobHeader  # noqa: E402
+from node.policy.schema import PolicyFile  # noqa: E402
 from node.psi.spec import PsiFile  # noqa: E402
 from node.runtime.config import NodeConfigFile  # noqa: E402
 from node.training.horizontal.spec import HorizontalFile  # noqa: E402
@@ -46,6 +48,14 @@ _JOB = (
 )
 
 FORMATS = (
+    Format(
+        "job-file",
+        "Job file: the keys every job type shares",
+        _JOB + "Besides `type` and `parties`, the top level holds the job type's own sections "
+        "(each on its own page here, e.g. [vertical_lr](vertical_lr.md)); each job type "
+        "validates its own, and their unknown keys are refused.",
+        JobHeader,
+    ),
     Format(
         "vertical_lr",
         "Job file: `vertical_lr` (the `vertical` section)",
@@ -82,9 +92,22 @@ FORMATS = (
         "node-config",
         "Node configuration file",
         "Read by `fedcredit-node --config FILE` at start-up; relative paths are resolved "
-        "against the file. The `governance`, `scoring`, `monitoring` and `console` sections "
-        "are validated by their own services (see the documents named below).",
+        "against the file. What the `governance`, `scoring`, `monitoring` and `console` "
+        "sections do is in the documents their descriptions name.",
         NodeConfigFile,
+    ),
+    Format(
+        "policy-file",
+        "Policy file",
+        "Read by the node from `--policy` (a file, or every `*.yaml` of a folder, merged into "
+        "one policy; `fedcredit policy validate PATH` checks it without starting). Deny by "
+        "default: a field, recipient or purpose no rule names does not leave the node. Meaning "
+        "of classes, "
+        "roles and purposes, and what each transformation does: docs/policies.md. "
+        "Shorthands: one name where a list is asked (`to: {roles: bank}`), a class alone for a "
+        "field (`sector: public`), a name alone for a transformation without parameters "
+        "(`transform: keep`). Errors also name the line.",
+        PolicyFile,
     ),
     Format(
         "coordinator-config",

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field
 
 from coordinator.jobs.runner import AUTO_RESUME_WINDOW_S, PARTY_WAIT_S
 from coordinator.servicer.limits import Limits
-from node.console.config import ConsoleConfig
-from node.runtime.config import console_section, read_config
+from node.console.config import ConsoleConfig, console_config
+from node.runtime.config import read_config
 from node.validation import FileModel, Invalid
 
 
@@ -124,8 +124,8 @@ class CoordinatorConfigFile(FileModel):
         ge=1,
         description="gRPC server threads; every connected node holds one.",
     )
-    console: Any = Field(
-        None, description="`{listen: HOST:PORT}`: the web console (docs/console.md)."
+    console: ConsoleConfig | bool | None = Field(
+        None, description="The web console (docs/console.md); `true`: on loopback."
     )
 
 
@@ -154,5 +154,5 @@ def load_coordinator_config(path: Path | str) -> CoordinatorConfig:
         limits=Limits(**raw.limits.model_dump()) if raw.limits is not None else Limits(),
         state_url=raw.state.url if raw.state is not None else None,
         server_threads=raw.server_threads,
-        console=console_section(raw.console, path),
+        console=console_config(raw.console),
     )

@@ -2,50 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from pydantic import Field, field_validator
+
+from node.validation import FileModel, Invalid
 
 
-class ConsoleConfigError(ValueError):
-    """The ``console:`` section is malformed; ``key`` names the bad key."""
+class ConsoleConfig(FileModel):
+    """The web console: HTTPS with the process's certificate, client certificates required.
 
-    def __init__(self, key: str, problem: str) -> None:
-        super().__init__(f"{key}: {problem}")
-        self.key = key
-        self.problem = problem
-
-
-@dataclass(frozen=True)
-class ConsoleConfig:
-    """Where the console listens. Absent section: no console (the safe default).
-
-    The console speaks HTTPS with the process's own certificate and requires a client
-    certificate from the federation CA, so it is no more exposed than the gRPC port; it still
-    listens on loopback unless ``listen`` says otherwise.
+    It is no more exposed than the gRPC port, and still listens on loopback unless ``listen``
+    says otherwise. `console: true` or `{}` is loopback on any free port; no section (or
+    `false`): no console, the safe default.
     """
 
-    listen: str = "127.0.0.1:0"
+    listen: str = Field(
+        "127.0.0.1:0",
+        examples=["127.0.0.1:8443"],
+        description="HOST:PORT the console listens on (port 0: any free port).",
+    )
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise Invalid("must be HOST:PORT", "e.g. 127.0.0.1:8443")
+        return value
 
 
-def parse_console_config(raw: object) -> ConsoleConfig | None:
-    """``console: {listen: HOST:PORT}``, ``console: {}`` (loopback, any free port) or nothing.
-
-    Raises
-    ------
-    ConsoleConfigError
-        The section is not a mapping, has unknown keys, or ``listen`` is not HOST:PORT.
-    """
-    if raw is None or raw is False:
-        return None
-    if raw is True:
+def console_config(section: ConsoleConfig | bool | None) -> ConsoleConfig | None:
+    """The console to serve, from a validated ``console:`` value (``None``: no console)."""
+    if section is True:
         return ConsoleConfig()
-    if not isinstance(raw, Mapping):
-        raise ConsoleConfigError("console", "must be a mapping such as {listen: 127.0.0.1:8443}")
-    unknown = sorted(set(raw) - {"listen"})
-    if unknown:
-        raise ConsoleConfigError(f"console.{unknown[0]}", "unknown key; the section takes listen")
-    listen = str(raw.get("listen", "127.0.0.1:0"))
-    host, _, port = listen.rpartition(":")
-    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ConsoleConfigError("console.listen", f"{listen!r} is not HOST:PORT")
-    return ConsoleConfig(listen)
+    return section if isinstance(section, ConsoleConfig) else None

@@ -9,27 +9,30 @@ reaches.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Annotated
+
+from pydantic import BeforeValidator, Field, model_validator
 
 from node.governance.severity import Severity
-
-SECTIONS: Final = ("monitor", "alerts", "containment")
-
-
-class GovernanceConfigError(ValueError):
-    """A ``governance:`` key is unknown or has a value of the wrong kind or range."""
-
-    def __init__(self, key: str, problem: str) -> None:
-        super().__init__(f"governance.{key}: {problem}")
-        self.key = key
-        self.problem = problem
+from node.validation import FileModel, Invalid, as_tuple
 
 
-@dataclass(frozen=True)
-class MonitorSettings:
+def _severity(value: object) -> object:
+    """``low``/``medium``/``high`` as a ``Severity``."""
+    if isinstance(value, str):
+        try:
+            return Severity.parse(value)
+        except ValueError:
+            raise Invalid("must be one of low, medium, high", "e.g. medium") from None
+    return value
+
+
+Level = Annotated[Severity, BeforeValidator(_severity)]
+Positive = Annotated[int, Field(gt=0)]
+Hour = Annotated[int, Field(ge=0, le=24)]
+
+
+class MonitorSettings(FileModel):
     """Detector thresholds (per principal).
 
     Attributes
@@ -67,116 +70,78 @@ class MonitorSettings:
         certificate never belongs here.
     """
 
-    burst_calls_per_minute: int = 60
-    enumeration_firms_per_hour: int = 100
-    narrow_queries_per_hour: int = 30
-    small_request_rows: int = 20
-    denial_streak: int = 10
-    bulk_release_rows: int = 1000
-    rare_hour_share: float = 0.15
-    business_hours: tuple[int, int] = (7, 20)
-    baseline_days: int = 30
-    min_history_days: int = 3
-    z_medium: float = 5.0
-    z_high: float = 10.0
-    machine_clients: tuple[str, ...] = ()
+    burst_calls_per_minute: Positive = Field(60, description="Calls within 60 s: scraping.")
+    enumeration_firms_per_hour: Positive = Field(
+        100, description="Distinct firms scored in an hour without an application on file."
+    )
+    narrow_queries_per_hour: Positive = Field(
+        30, description="Distinct small release queries in an hour."
+    )
+    small_request_rows: Positive = Field(20, description="A release of at most this is small.")
+    denial_streak: Positive = Field(10, description="Refusals in a row without a success.")
+    bulk_release_rows: Positive = Field(
+        1000, description="A release of at least this many rows may be an off-hours bulk one."
+    )
+    rare_hour_share: float = Field(
+        0.15, gt=0, description="Share of active days below which an hour of day is rare."
+    )
+    business_hours: Annotated[tuple[Hour, Hour], BeforeValidator(as_tuple)] = Field(
+        (7, 20), description="[start hour, end hour] before the history is long enough."
+    )
+    baseline_days: Positive = Field(30, description="History the statistical detector learns.")
+    min_history_days: Positive = Field(3, description="Days before learned hours apply.")
+    z_medium: float = Field(5.0, gt=0, description="Robust z-score that raises medium.")
+    z_high: float = Field(10.0, gt=0, description="Robust z-score that raises high.")
+    machine_clients: Annotated[
+        tuple[Annotated[str, Field(min_length=1)], ...], BeforeValidator(as_tuple)
+    ] = Field((), description="Certificate names of machine clients (no volume rules).")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MonitorSettings:
+        if self.business_hours[0] >= self.business_hours[1]:
+            raise Invalid("must be [start hour, end hour]", "e.g. [7, 20]", key="business_hours")
+        if self.z_high < self.z_medium:
+            raise Invalid("must not be below z_medium", f"e.g. {self.z_medium * 2:g}", key="z_high")
+        return self
 
 
-@dataclass(frozen=True)
-class AlertSettings:
+class AlertSettings(FileModel):
     """Where alerts go. ``file`` is relative to the node's state directory."""
 
-    file: str = "governance/alerts.jsonl"
-    webhook: str = ""
-    deliver_at: Severity = Severity.MEDIUM
+    file: str = Field("governance/alerts.jsonl", description="Alerts as JSON lines.")
+    webhook: str = Field("", description="URL each delivered alert is posted to; none: ''.")
+    deliver_at: Level = Field(
+        Severity.MEDIUM,
+        examples=["medium"],
+        description="Lowest severity delivered: low, medium or high.",
+    )
 
 
-@dataclass(frozen=True)
-class ContainmentSettings:
+class ContainmentSettings(FileModel):
     """Automatic containment: throttle or suspend a principal pending an operator's review."""
 
-    throttle_at: Severity = Severity.MEDIUM
-    suspend_at: Severity = Severity.HIGH
-    throttle_calls_per_minute: int = 6
-
-
-@dataclass(frozen=True)
-class GovernanceConfig:
-    """The validated ``governance:`` section."""
-
-    monitor: MonitorSettings = field(default_factory=MonitorSettings)
-    alerts: AlertSettings = field(default_factory=AlertSettings)
-    containment: ContainmentSettings = field(default_factory=ContainmentSettings)
-
-
-def _convert(key: str, value: Any, default: Any) -> Any:
-    if isinstance(default, Severity):
-        try:
-            return Severity.parse(value)
-        except ValueError as exc:
-            raise GovernanceConfigError(key, str(exc)) from None
-    if isinstance(default, bool) or isinstance(value, bool):
-        raise GovernanceConfigError(key, "must be a number or text, not true/false")
-    if isinstance(default, int) and isinstance(value, int) and value > 0:
-        return value
-    if isinstance(default, float) and isinstance(value, int | float) and value > 0:
-        return float(value)
-    if isinstance(default, str) and isinstance(value, str):
-        return value
-    if isinstance(default, tuple) and key.endswith("machine_clients"):
-        if isinstance(value, list) and all(isinstance(v, str) and v for v in value):
-            return tuple(value)
-        raise GovernanceConfigError(key, "must be a list of certificate names, e.g. [loan-desk]")
-    if isinstance(default, tuple):
-        if (
-            isinstance(value, list)
-            and len(value) == 2
-            and all(isinstance(v, int) and 0 <= v <= 24 for v in value)
-            and value[0] < value[1]
-        ):
-            return (value[0], value[1])
-        raise GovernanceConfigError(key, "must be [start hour, end hour], e.g. [7, 20]")
-    raise GovernanceConfigError(key, f"must be a positive {type(default).__name__}")
-
-
-def _section(name: str, raw: Any, cls: type[Any]) -> Any:
-    if raw is None:
-        return cls()
-    if not isinstance(raw, Mapping):
-        raise GovernanceConfigError(name, "must be a mapping")
-    defaults = cls()
-    known = {f.name for f in dataclasses.fields(cls)}
-    values = {}
-    for key, value in raw.items():
-        if key not in known:
-            raise GovernanceConfigError(f"{name}.{key}", f"unknown; use one of {sorted(known)}")
-        values[key] = _convert(f"{name}.{key}", value, getattr(defaults, key))
-    return cls(**values)
-
-
-def governance_config(raw: Mapping[str, Any] | None) -> GovernanceConfig:
-    """Validate a node configuration's ``governance:`` mapping (``None``: all defaults).
-
-    Raises
-    ------
-    GovernanceConfigError
-        An unknown key, or a value of the wrong kind or range.
-    """
-    raw = raw or {}
-    if not isinstance(raw, Mapping):
-        raise GovernanceConfigError("", "must be a mapping")
-    for key in raw:
-        if key not in SECTIONS:
-            raise GovernanceConfigError(str(key), f"unknown section; use one of {list(SECTIONS)}")
-    config = GovernanceConfig(
-        _section("monitor", raw.get("monitor"), MonitorSettings),
-        _section("alerts", raw.get("alerts"), AlertSettings),
-        _section("containment", raw.get("containment"), ContainmentSettings),
+    throttle_at: Level = Field(
+        Severity.MEDIUM, examples=["medium"], description="Throttle from this severity."
     )
-    if config.containment.suspend_at < config.containment.throttle_at:
-        raise GovernanceConfigError(
-            "containment.suspend_at", "must not be below throttle_at (suspending is stronger)"
-        )
-    if config.monitor.z_high < config.monitor.z_medium:
-        raise GovernanceConfigError("monitor.z_high", "must not be below z_medium")
-    return config
+    suspend_at: Level = Field(
+        Severity.HIGH, examples=["high"], description="Suspend from this severity."
+    )
+    throttle_calls_per_minute: Positive = Field(6, description="A throttled principal's rate.")
+
+    @model_validator(mode="after")
+    def _suspend_is_stronger(self) -> ContainmentSettings:
+        if self.suspend_at < self.throttle_at:
+            raise Invalid(
+                "must not be below throttle_at (suspending is stronger)",
+                f"e.g. {self.throttle_at.label}",
+                key="suspend_at",
+            )
+        return self
+
+
+class GovernanceConfig(FileModel):
+    """Monitor, alerts and containment of the access log's watcher (docs/governance.md)."""
+
+    monitor: MonitorSettings = MonitorSettings()
+    alerts: AlertSettings = AlertSettings()
+    containment: ContainmentSettings = ContainmentSettings()

@@ -25,30 +25,83 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Annotated, Any
 
 import pandas as pd
+from pydantic import AfterValidator, Field, model_validator
 
 from node.monitoring.exceptions import NotConfigured
 from node.monitoring.panel import PanelCube
 from node.monitoring.signals import KINDS, ratio_name, with_ratios
 from node.monitoring.sinks import AlertSink, FileSink, WebhookSink
-from node.scoring.config import FlagRule, parse_flag_rules
-from node.scoring.exceptions import ScoringError
+from node.scoring.config import FlagRule, Flags, parse_flag_rules
+from node.validation import FileModel, Invalid, OneOf, SpecError, validate
 
-_KEYS: Final = frozenset(
-    {
-        "panel",
-        "month_column",
-        "figures",
-        "ratios",
-        "flags",
-        "policy",
-        "book",
-        "sinks",
-        "check_every_s",
-    }
-)
+
+class MonitoringConfigError(NotConfigured, SpecError):
+    """The ``monitoring:`` section breaks its format (``SpecError``'s message and attributes)."""
+
+
+def _ratio(item: str) -> tuple[str, str]:
+    """``numerator/denominator`` as (numerator, denominator)."""
+    top, _, bottom = item.partition("/")
+    return top.strip(), bottom.strip()
+
+
+def _ratios_differ(value: list[str]) -> list[str]:
+    for i, item in enumerate(value):
+        top, bottom = _ratio(item)
+        if not top or not bottom or top == bottom:
+            raise Invalid(
+                "is not two different figures written a/b",
+                "e.g. tax_paid/ss_headcount",
+                key=f"[{i}]",
+            )
+    return value
+
+
+class SinkFile(FileModel):
+    """Where the bank's alerts go: a webhook (optionally signed) or a JSON-lines file."""
+
+    webhook: str | None = Field(None, description="http(s) URL each alert is posted to.")
+    secret_file: str | None = Field(None, description="Key signing the webhook's posts.")
+    timeout_s: float = Field(5.0, gt=0, description="The webhook's timeout.")
+    file: str | None = Field(None, description="A file alerts are appended to.")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> SinkFile:
+        if self.webhook is None and self.file is None:
+            raise Invalid("names no target", "write {webhook: URL} or {file: PATH}")
+        if self.webhook is not None and not self.webhook.startswith(("http://", "https://")):
+            raise Invalid(
+                "must be an http(s) URL", "e.g. https://loans.example/alerts", key="webhook"
+            )
+        return self
+
+
+class MonitoringFile(FileModel):
+    """Early warning on borrowers: the node's monthly panel and, at the bank, its book."""
+
+    panel: str | None = Field(None, description="The monthly panel dataset; none: no part.")
+    month_column: str = Field("month", description="The panel's month column.")
+    figures: dict[str, Annotated[str, OneOf(KINDS)]] = Field(
+        default_factory=dict, description="Kind of a figure (`amount` when not named)."
+    )
+    ratios: Annotated[list[str], AfterValidator(_ratios_differ)] = Field(
+        default_factory=list,
+        examples=[["tax_paid/ss_headcount"]],
+        description="Ratios of own figures to watch as figures of their own.",
+    )
+    flags: Flags = Field(
+        default_factory=dict,
+        description="Coded flags `CODE: 'signal >= number'` over own signals.",
+    )
+    policy: str | None = Field(None, description="The bank's monitoring policy file.")
+    book: str | None = Field(None, description="The bank's dataset of the firms it lends to.")
+    sinks: list[SinkFile] = Field(default_factory=list)
+    check_every_s: float = Field(
+        0.0, ge=0, description="Seconds between checks whether a refresh is due; 0: manual."
+    )
 
 
 @dataclass(frozen=True)
@@ -69,23 +122,6 @@ class MonitoringConfig:
 def _path(value: Any, base: Path) -> Path:
     path = Path(str(value))
     return path if path.is_absolute() else (base / path).resolve()
-
-
-def _ratios(raw: Any) -> dict[str, tuple[str, str]]:
-    """``[numerator/denominator, ...]`` as ratio name -> (numerator, denominator)."""
-    if raw is None:
-        return {}
-    if not isinstance(raw, list):
-        raise NotConfigured("monitoring.ratios: write a list like [tax_paid/ss_headcount]")
-    out: dict[str, tuple[str, str]] = {}
-    for i, item in enumerate(raw):
-        top, _, bottom = str(item).partition("/")
-        if not top.strip() or not bottom.strip() or top.strip() == bottom.strip():
-            raise NotConfigured(
-                f"monitoring.ratios[{i}]: {item!r} is not two different figures written a/b"
-            )
-        out[ratio_name(top.strip(), bottom.strip())] = (top.strip(), bottom.strip())
-    return out
 
 
 def monitored_panel(
@@ -114,59 +150,42 @@ def parse_monitoring_config(raw: Mapping[str, Any] | None, base: Path) -> Monito
 
     Raises
     ------
-    NotConfigured
+    MonitoringConfigError
         A key is unknown or mistyped; the message names it and the fix.
+    NotConfigured
+        A webhook's secret file cannot be read.
     """
     if raw is None:
         return MonitoringConfig()
-    if not isinstance(raw, Mapping):
-        raise NotConfigured("monitoring: must be a mapping with at least panel")
-    unknown = sorted(set(raw) - _KEYS)
-    if unknown:
-        raise NotConfigured(
-            f"monitoring.{unknown[0]}: unknown key (known: {', '.join(sorted(_KEYS))})"
-        )
-    figures = dict(raw.get("figures") or {})
-    for name, kind in figures.items():
-        if kind not in KINDS:
-            raise NotConfigured(
-                f"monitoring.figures.{name}: kind must be one of {', '.join(KINDS)}"
-            )
-    ratios = _ratios(raw.get("ratios"))
-    try:
-        flags = parse_flag_rules(raw.get("flags"), "monitoring.flags")
-    except ScoringError as exc:
-        raise NotConfigured(str(exc)) from None
+    section = validate(
+        MonitoringFile,
+        raw,
+        source="node configuration",
+        key="monitoring",
+        error=MonitoringConfigError,
+    )
     sinks: list[AlertSink] = []
-    for i, sink in enumerate(raw.get("sinks") or []):
-        if not isinstance(sink, Mapping) or not ({"webhook", "file"} & set(sink)):
-            raise NotConfigured(f"monitoring.sinks[{i}]: write {{webhook: URL}} or {{file: PATH}}")
-        if "webhook" in sink:
-            url = str(sink["webhook"])
-            if not url.startswith(("http://", "https://")):
-                raise NotConfigured(f"monitoring.sinks[{i}].webhook: must be an http(s) URL")
+    for i, sink in enumerate(section.sinks):
+        if sink.webhook is not None:
             secret = b""
-            if sink.get("secret_file"):
+            if sink.secret_file:
                 try:
-                    secret = _path(sink["secret_file"], base).read_bytes().strip()
+                    secret = _path(sink.secret_file, base).read_bytes().strip()
                 except OSError as exc:
                     raise NotConfigured(
                         f"monitoring.sinks[{i}].secret_file: cannot be read ({exc.strerror})"
                     ) from None
-            sinks.append(WebhookSink(url, float(sink.get("timeout_s", 5.0)), secret))
-        else:
-            sinks.append(FileSink(_path(sink["file"], base)))
-    every = raw.get("check_every_s", 0)
-    if isinstance(every, bool) or not isinstance(every, int | float) or every < 0:
-        raise NotConfigured("monitoring.check_every_s: must be a number of seconds (0: manual)")
+            sinks.append(WebhookSink(sink.webhook, sink.timeout_s, secret))
+        elif sink.file is not None:
+            sinks.append(FileSink(_path(sink.file, base)))
     return MonitoringConfig(
-        panel=str(raw["panel"]) if raw.get("panel") else None,
-        month_column=str(raw.get("month_column") or "month"),
-        figures={str(k): str(v) for k, v in figures.items()},
-        ratios=ratios,
-        flags=flags,
-        policy=_path(raw["policy"], base) if raw.get("policy") else None,
-        book=str(raw["book"]) if raw.get("book") else None,
+        panel=section.panel or None,
+        month_column=section.month_column or "month",
+        figures=dict(section.figures),
+        ratios={ratio_name(*_ratio(r)): _ratio(r) for r in section.ratios},
+        flags=parse_flag_rules(section.flags, "monitoring.flags"),
+        policy=_path(section.policy, base) if section.policy else None,
+        book=section.book or None,
         sinks=tuple(sinks),
-        check_every_s=float(every),
+        check_every_s=section.check_every_s,
     )

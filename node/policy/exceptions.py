@@ -25,28 +25,15 @@ class PolicyError(Exception):
 class PolicyFileError(PolicyError, SpecError):
     """A policy file is not valid: unreadable, malformed YAML, or a key that breaks the schema.
 
-    The policy files' ``SpecError``: the message reads ``"<file>:<line> <key>: <problem>;
-    <fix>"``.
-
-    Attributes
-    ----------
-    path
-        The offending file.
-    line
-        1-based line of the offending key or value, or ``None`` when the whole file is at fault.
-    key
-        Dotted path of the offending key (``datasets.bank.rules[2].transform.keep_first``).
-    problem
-        What is wrong.
-    fix
-        What to change.
+    The policy files' ``SpecError`` (same arguments and attributes), read as ``"<file>:<line>
+    <key>: <problem>; <fix>"``; ``key`` is the dotted path of the offending key
+    (``datasets.bank.rules[2].transform.keep_first``), ``line`` its 1-based line.
     """
 
-    def __init__(
-        self, path: Path | str, line: int | None, key: str, problem: str, fix: str
-    ) -> None:
-        SpecError.__init__(self, str(path), problem, key=key, fix=fix, line=line)
-        self.path = Path(path)
+    @property
+    def path(self) -> Path:
+        """The offending file (or folder)."""
+        return Path(self.source)
 
 
 @dataclass(frozen=True)
@@ -185,22 +172,12 @@ class ReleaseQueryError(PolicyError):
         return self.problem
 
 
-class TransformSpecError(PolicyError):
-    """A transformation's parameters are invalid; the loader turns it into ``PolicyFileError``.
+class TransformSpecError(PolicyError, SpecError):
+    """A transformation's parameters are invalid (``parse_transform``); ``key`` names the
+    parameter, ``type`` when the transformation itself is unknown.
 
-    Attributes
-    ----------
-    key
-        The parameter at fault (``type`` when the transformation itself is unknown).
-    problem, fix
-        What is wrong and what to change.
+    Inside a policy file the same refusal is a ``PolicyFileError`` naming file, line and key.
     """
-
-    def __init__(self, key: str, problem: str, fix: str) -> None:
-        super().__init__(f"{key}: {problem}; {fix}")
-        self.key = key
-        self.problem = problem
-        self.fix = fix
 
 
 class FilterNotPermitted(PolicyDenied):

@@ -1,25 +1,22 @@
 """Load policy files into a validated, immutable ``Policy``; see ``docs/policies.md``.
 
-Loading is all-or-nothing: every file is read, checked against the schema and cross-checked
-(fields exist, organizations are registered, roles may use the purposes they are granted, no
-two rules claim the same field/recipient/purpose, C3 fields only leave hashed, tokenized,
-masked or not at all) before a ``Policy`` exists. A policy that loads is therefore one that
-the engine can enforce without further checks, and every error names file, line and key.
+Loading is all-or-nothing: every file is read, checked against its format (``schema``: keys,
+types, transformations, rules that fit their dataset) and cross-checked across files
+(organizations are registered, roles may use the purposes they are granted, no two rules
+claim the same field/recipient/purpose, files agree on shared entries) before a ``Policy``
+exists. A policy that loads is therefore one that the engine can enforce without further
+checks, and every error names file, line and key.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
-from node.policy.exceptions import PolicyFileError, TransformSpecError
+from node.policy.exceptions import PolicyFileError
 from node.policy.model import (
-    C3_TRANSFORMS,
-    DATA_PURPOSES,
     DEIDENTIFIED_BASIS,
-    TRAINING_BASES,
     DatasetPolicy,
     FieldClass,
     FieldDef,
@@ -28,231 +25,52 @@ from node.policy.model import (
     Role,
     Rule,
 )
-from node.policy.transforms import parse_transform
-from node.policy.transforms.base import Transform
-from node.policy.transforms.dates import DateShift
-from node.policy.yamlsource import LList, LMap, read_located
-
-FORMAT_VERSION: Final = 1
-KINDS: Final = ("numeric", "string", "date")
-_NEEDS_KIND: Final = {
-    "bucket": ("numeric",),
-    "clip": ("numeric",),
-    "noise": ("numeric",),
-    "age_band": ("numeric", "date"),
-    "date_truncate": ("date",),
-    "date_shift": ("date",),
-    "region_prefix": ("string", "numeric"),
-}
-# Transformations whose output is a number (bucket unless output: label).
-_NUMERIC_OUTPUT: Final = ("keep", "clip", "noise", "bucket")
+from node.policy.schema import DatasetSection, PolicyFile
+from node.policy.yamlsource import line_at, read_located
+from node.validation import validate
 
 
 class _File:
-    """Error helper bound to one file."""
+    """One policy file as read: its path, its located document and its validated model."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, text: str) -> None:
         self.path = path
+        self.root = read_located(path, text)
+        self.spec = validate(
+            PolicyFile,
+            self.root,
+            source=str(path),
+            error=PolicyFileError,
+            locate=lambda loc: line_at(self.root, loc),
+        )
+
+    def line(self, *loc: str | int) -> int:
+        """The line of a key or list item of this file."""
+        return line_at(self.root, loc) or 1
 
     def error(self, line: int | None, key: str, problem: str, fix: str) -> PolicyFileError:
-        return PolicyFileError(self.path, line, key, problem, fix)
-
-    def mapping(self, value: Any, line: int | None, key: str, allowed: Iterable[str]) -> LMap:
-        if not isinstance(value, LMap):
-            raise self.error(line, key, "expected a mapping", "write key: value pairs under it")
-        allowed = tuple(allowed)
-        for k in value:
-            if k not in allowed:
-                raise self.error(
-                    value.lines[k],
-                    f"{key}.{k}" if key else k,
-                    "unknown key",
-                    f"use one of: {', '.join(allowed)}",
-                )
-        return value
-
-    def names(
-        self, value: Any, line: int | None, key: str, choices: Iterable[str] | None
-    ) -> list[str]:
-        single = isinstance(value, str)
-        if single:
-            value = [value]
-        if not isinstance(value, list) or not value:
-            raise self.error(line, key, "expected a non-empty list", f"write {key}: [a, b]")
-        choices = tuple(choices) if choices is not None else None
-        out = []
-        for i, item in enumerate(value):
-            item_line = value.lines[i] if isinstance(value, LList) else line
-            item_key = key if single else f"{key}[{i}]"
-            if not isinstance(item, str):
-                raise self.error(item_line, item_key, "expected text", "quote the value")
-            if choices is not None and item not in choices:
-                raise self.error(
-                    item_line,
-                    item_key,
-                    f"unknown value {item!r}",
-                    f"use one of: {', '.join(choices)}",
-                )
-            out.append(item)
-        return out
+        return PolicyFileError(str(self.path), problem, key=key, fix=fix, line=line)
 
 
-def _parse_transform(f: _File, value: Any, line: int | None, key: str) -> Transform:
-    if isinstance(value, str):
-        name, params, lines = value, {}, {}
-    elif isinstance(value, LMap):
-        if "type" not in value:
-            raise f.error(value.line, key, "transform has no type", "add type: keep|mask|...")
-        name = value["type"]
-        params = {k: v for k, v in value.items() if k != "type"}
-        lines = value.lines
-    else:
-        raise f.error(line, key, "expected a transform", "write a name or {type: ..., ...}")
-    try:
-        return parse_transform(str(name), params)
-    except TransformSpecError as exc:
-        at = lines.get(exc.key, line if exc.key == "type" else getattr(value, "line", line))
-        raise f.error(at, f"{key}.{exc.key}", exc.problem, exc.fix) from None
-
-
-def _parse_fields(f: _File, raw: Any, line: int, key: str) -> dict[str, FieldDef]:
-    if not isinstance(raw, LMap) or not raw:
-        raise f.error(line, key, "expected a mapping of field names", "list each field: class")
-    out: dict[str, FieldDef] = {}
-    classes = [c.value for c in FieldClass]
-    for name, spec in raw.items():
-        here, at = f"{key}.{name}", raw.lines[name]
-        kind = None
-        if isinstance(spec, LMap):
-            f.mapping(spec, at, here, ("class", "kind", "description"))
-            if "class" not in spec:
-                raise f.error(at, here, "field has no class", f"add class: one of {classes}")
-            if "kind" in spec:
-                kind = f.names(spec["kind"], spec.lines["kind"], f"{here}.kind", KINDS)[0]
-            spec_class, at = spec["class"], spec.lines["class"]
-        else:
-            spec_class = spec
-        out[name] = FieldDef(name, FieldClass(f.names(spec_class, at, here, classes)[0]), kind)
-    return out
-
-
-def _check_rule_fits(f: _File, rule: Rule, ds: DatasetPolicy, line: int, key: str) -> None:
-    name = rule.transform.name
-    targets = [ds.fields[n] for n in rule.fields]
-    has_c3 = FieldClass.C3 in rule.classes or any(t.field_class is FieldClass.C3 for t in targets)
-    if has_c3 and name not in C3_TRANSFORMS:
-        raise f.error(
-            line,
-            f"{key}.transform",
-            f"a C3 field may not leave under {name!r}",
-            f"use one of {', '.join(sorted(C3_TRANSFORMS))} for C3 fields",
+def _dataset(f: _File, name: str, spec: DatasetSection) -> tuple[DatasetPolicy, list[int]]:
+    """The dataset's policy, and the line of each of its rules."""
+    fields = {n: FieldDef(n, FieldClass(e.field_class), e.kind) for n, e in spec.fields.items()}
+    lines = [f.line("datasets", name, "rules", i) for i in range(len(spec.rules))]
+    rules = tuple(
+        Rule(
+            dataset=name,
+            fields=tuple(r.fields or ()),
+            classes=tuple(FieldClass(c) for c in r.classes or ()),
+            roles=tuple(Role(x) for x in r.to.roles or ()),
+            organizations=tuple(r.to.organizations or ()),
+            purposes=tuple(Purpose(p) for p in r.purposes),
+            transform=r.transform,
+            source=f"{f.path.name}:{line}",
+            tolerance=r.tolerance,
         )
-    # Kinds are checked for fields named by the rule. A class rule may be shadowed by field
-    # rules for some of its fields, so a mismatch there surfaces as TransformError at run time
-    # (and in ``fedcredit policy dry-run``), never as data leaving.
-    for t in targets:
-        if t.kind is not None and name in _NEEDS_KIND and t.kind not in _NEEDS_KIND[name]:
-            raise f.error(
-                line,
-                f"{key}.transform",
-                f"{name} does not apply to {t.kind} field {t.name!r}",
-                f"use it on {' or '.join(_NEEDS_KIND[name])} fields",
-            )
-    if isinstance(rule.transform, DateShift):
-        entity = rule.transform.entity_field or ds.id_field
-        if entity is None or entity not in ds.fields:
-            raise f.error(
-                line,
-                f"{key}.transform",
-                "date_shift needs the entity id column",
-                "set id_field on the dataset or entity_field on the transform",
-            )
-
-
-def _parse_rule(f: _File, raw: Any, line: int, key: str, ds: DatasetPolicy) -> Rule:
-    r = f.mapping(
-        raw, line, key, ("fields", "classes", "to", "purposes", "transform", "tolerance", "note")
+        for r, line in zip(spec.rules, lines, strict=True)
     )
-    if ("fields" in r) == ("classes" in r):
-        raise f.error(
-            r.line, key, "a rule needs exactly one of fields or classes", "split it in two"
-        )
-    fields: list[str] = []
-    classes: list[FieldClass] = []
-    if "fields" in r:
-        fields = f.names(r["fields"], r.lines["fields"], f"{key}.fields", list(ds.fields))
-    else:
-        classes = [
-            FieldClass(c)
-            for c in f.names(
-                r["classes"], r.lines["classes"], f"{key}.classes", [c.value for c in FieldClass]
-            )
-        ]
-    for required in ("to", "purposes", "transform"):
-        if required not in r:
-            raise f.error(r.line, f"{key}.{required}", "missing", f"add {required}: ...")
-    to = f.mapping(r["to"], r.lines["to"], f"{key}.to", ("roles", "organizations"))
-    if not to:
-        raise f.error(r.lines["to"], f"{key}.to", "no recipient", "give roles and/or organizations")
-    roles = (
-        [
-            Role(x)
-            for x in f.names(
-                to["roles"], to.lines["roles"], f"{key}.to.roles", [x.value for x in Role]
-            )
-        ]
-        if "roles" in to
-        else []
-    )
-    orgs = (
-        f.names(to["organizations"], to.lines["organizations"], f"{key}.to.organizations", None)
-        if "organizations" in to
-        else []
-    )
-    purposes = [
-        Purpose(p)
-        for p in f.names(
-            r["purposes"],
-            r.lines["purposes"],
-            f"{key}.purposes",
-            sorted(p.value for p in DATA_PURPOSES),
-        )
-    ]
-    transform = _parse_transform(f, r["transform"], r.lines["transform"], f"{key}.transform")
-    rule = Rule(
-        dataset=ds.name,
-        fields=tuple(fields),
-        classes=tuple(classes),
-        roles=tuple(roles),
-        organizations=tuple(orgs),
-        purposes=tuple(purposes),
-        transform=transform,
-        source=f"{f.path.name}:{r.line}",
-        tolerance=_parse_tolerance(f, r, key, transform, [ds.fields[n] for n in fields]),
-    )
-    _check_rule_fits(f, rule, ds, r.line, key)
-    return rule
-
-
-def _parse_tolerance(
-    f: _File, r: LMap, key: str, transform: Transform, targets: list[FieldDef]
-) -> float | None:
-    """The rule's ``tolerance``: how far a released number may differ from the transform's
-    output (release fingerprints use it). Only rules whose output is a number may have one."""
-    if "tolerance" not in r:
-        return None
-    value, line, here = r["tolerance"], r.lines["tolerance"], f"{key}.tolerance"
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1e12:
-        raise f.error(line, here, "must be a positive number", "write tolerance: 0.001")
-    numeric = transform.name in _NUMERIC_OUTPUT and transform.params().get("output") != "label"
-    if not numeric or any(t.kind not in (None, "numeric") for t in targets):
-        raise f.error(
-            line,
-            here,
-            f"{transform.name!r} does not release numbers, so it cannot carry a tolerance",
-            f"give tolerance only to rules with {', '.join(_NUMERIC_OUTPUT)} on numeric fields",
-        )
-    return float(value)
+    return DatasetPolicy(name, spec.id_field, fields, rules), lines
 
 
 class _Merged:
@@ -263,120 +81,42 @@ class _Merged:
         self.rule_lines: dict[str, tuple[_File, int, str]] = {}
         self.training_basis: tuple[str, str] | None = None  # (basis, where it was stated)
 
-
-def _parse_file(path: Path, text: str, merged: _Merged) -> None:
-    f = _File(path)
-    root = f.mapping(
-        read_located(path, text),
-        1,
-        "",
-        ("fedcredit_policy", "description", "roles", "organizations", "datasets", "training_basis"),
-    )
-    if root.get("fedcredit_policy") != FORMAT_VERSION:
-        raise f.error(
-            root.lines.get("fedcredit_policy", 1),
-            "fedcredit_policy",
-            "missing or unsupported format version",
-            f"start the file with fedcredit_policy: {FORMAT_VERSION}",
-        )
-    if "training_basis" in root:
-        at = root.lines["training_basis"]
-        (basis,) = f.names(root["training_basis"], at, "training_basis", TRAINING_BASES)
-        if merged.training_basis is not None and merged.training_basis[0] != basis:
+    def agree(self, f: _File, key: str, mine: Any, theirs: tuple[Any, str] | None) -> None:
+        """Refuse an entry another file already states differently."""
+        if theirs is not None and theirs[0] != mine:
             raise f.error(
-                at,
-                "training_basis",
-                f"conflicts with {merged.training_basis[1]}",
-                "state one training basis for the whole policy",
-            )
-        merged.training_basis = (basis, f"{path.name}:{at}")
-    if "roles" in root:
-        roles = f.mapping(root["roles"], root.lines["roles"], "roles", [r.value for r in Role])
-        for name, purposes in roles.items():
-            at = roles.lines[name]
-            allowed = frozenset(
-                Purpose(p)
-                for p in (
-                    f.names(purposes, at, f"roles.{name}", [p.value for p in Purpose])
-                    if purposes
-                    else []
-                )
-            )
-            role = Role(name)
-            if role in merged.roles and merged.roles[role][0] != allowed:
-                raise f.error(
-                    at,
-                    f"roles.{name}",
-                    f"conflicts with {merged.roles[role][1]}",
-                    "make both files agree",
-                )
-            merged.roles[role] = (allowed, f"{path.name}:{at}")
-    if "organizations" in root:
-        orgs = root["organizations"]
-        if not isinstance(orgs, LMap):
-            raise f.error(
-                root.lines["organizations"],
-                "organizations",
-                "expected a mapping",
-                "write org-name: role (or a list of roles)",
-            )
-        for org, role_names in orgs.items():
-            at = orgs.lines[org]
-            roles_of = frozenset(
-                Role(r)
-                for r in f.names(role_names, at, f"organizations.{org}", [r.value for r in Role])
-            )
-            if org in merged.orgs and merged.orgs[org][0] != roles_of:
-                raise f.error(
-                    at,
-                    f"organizations.{org}",
-                    f"conflicts with {merged.orgs[org][1]}",
-                    "make both files agree",
-                )
-            merged.orgs[org] = (roles_of, f"{path.name}:{at}")
-    datasets = root.get("datasets", LMap(1))
-    if not isinstance(datasets, LMap):
-        raise f.error(
-            root.lines["datasets"], "datasets", "expected a mapping", "write dataset-name: {...}"
-        )
-    for name, raw in datasets.items():
-        key, at = f"datasets.{name}", datasets.lines[name]
-        if name in merged.datasets:
-            raise f.error(
-                at,
+                f.line(*key.split(".", 1)),
                 key,
-                f"dataset also defined in {merged.datasets[name][1]}",
+                f"conflicts with {theirs[1]}",
+                "make both files agree",
+            )
+
+
+def _merge_file(f: _File, merged: _Merged) -> None:
+    spec, name = f.spec, f.path.name
+    if spec.training_basis is not None:
+        merged.agree(f, "training_basis", spec.training_basis, merged.training_basis)
+        merged.training_basis = (spec.training_basis, f"{name}:{f.line('training_basis')}")
+    for role, allowed in spec.roles.given().items():
+        merged.agree(f, f"roles.{role.value}", allowed, merged.roles.get(role))
+        merged.roles[role] = (allowed, f"{name}:{f.line('roles', role.value)}")
+    for org, role_names in spec.organizations.items():
+        roles_of = frozenset(Role(r) for r in role_names)
+        merged.agree(f, f"organizations.{org}", roles_of, merged.orgs.get(org))
+        merged.orgs[org] = (roles_of, f"{name}:{f.line('organizations', org)}")
+    for ds_name, ds_spec in spec.datasets.items():
+        at = f.line("datasets", ds_name)
+        if ds_name in merged.datasets:
+            raise f.error(
+                at,
+                f"datasets.{ds_name}",
+                f"dataset also defined in {merged.datasets[ds_name][1]}",
                 "define each dataset once",
             )
-        d = f.mapping(raw, at, key, ("description", "id_field", "fields", "rules"))
-        if "fields" not in d:
-            raise f.error(
-                at, f"{key}.fields", "missing", "list the dataset's fields with their class"
-            )
-        fields = _parse_fields(f, d["fields"], d.lines["fields"], f"{key}.fields")
-        id_field = d.get("id_field")
-        if id_field is not None and id_field not in fields:
-            raise f.error(
-                d.lines["id_field"],
-                f"{key}.id_field",
-                "not one of the fields",
-                "name a declared field",
-            )
-        ds = DatasetPolicy(name, id_field, fields, ())
-        raw_rules = d.get("rules", LList(at))
-        if not isinstance(raw_rules, LList):
-            raise f.error(
-                d.lines.get("rules", at), f"{key}.rules", "expected a list", "write - fields: ..."
-            )
-        rules = []
-        for i, rr in enumerate(raw_rules):
-            rule = _parse_rule(f, rr, raw_rules.lines[i], f"{key}.rules[{i}]", ds)
-            merged.rule_lines[rule.source] = (f, raw_rules.lines[i], f"{key}.rules[{i}]")
-            rules.append(rule)
-        merged.datasets[name] = (
-            DatasetPolicy(name, id_field, fields, tuple(rules)),
-            f"{path.name}:{at}",
-        )
+        ds, lines = _dataset(f, ds_name, ds_spec)
+        for i, (rule, line) in enumerate(zip(ds.rules, lines, strict=True)):
+            merged.rule_lines[rule.source] = (f, line, f"datasets.{ds_name}.rules[{i}]")
+        merged.datasets[ds_name] = (ds, f"{name}:{at}")
 
 
 def _index(merged: _Merged) -> dict[tuple[str, str, Purpose, str, str], Rule]:
@@ -429,11 +169,11 @@ def policy_files(path: Path) -> list[Path]:
         files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
         if not files:
             raise PolicyFileError(
-                path, None, "", "no .yaml policy files in this folder", "add a policy file"
+                str(path), "no .yaml policy files in this folder", fix="add a policy file"
             )
         return files
     if not path.is_file():
-        raise PolicyFileError(path, None, "", "no such file or folder", "check the policy path")
+        raise PolicyFileError(str(path), "no such file or folder", fix="check the policy path")
     return [path]
 
 
@@ -463,14 +203,12 @@ def load_policy(path: Path | str) -> Policy:
             text = data.decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise PolicyFileError(
-                file,
-                None,
-                "",
+                str(file),
                 f"cannot read the file ({type(exc).__name__})",
-                "check the path, its permissions and that it is UTF-8",
+                fix="check the path, its permissions and that it is UTF-8",
             ) from None
         contents.append((file.name, data))
-        _parse_file(file, text, merged)
+        _merge_file(_File(file, text), merged)
     index = _index(merged)
     return Policy(
         version=content_version(contents),

@@ -9,6 +9,7 @@ anchors/aliases are refused so a file cannot expand into a billion entries.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,28 +45,32 @@ def _build(node: yaml.Node, path: Path, key: str, ctor: yaml.constructor.SafeCon
     line = node.start_mark.line + 1
     if node.tag not in _PLAIN_TAGS:
         raise PolicyFileError(
-            path,
-            line,
-            key,
+            str(path),
             f"YAML tag {node.tag!r} is not allowed",
-            "use plain mappings, lists, text, numbers and booleans (quote dates)",
+            key=key,
+            fix="use plain mappings, lists, text, numbers and booleans (quote dates)",
+            line=line,
         )
     if isinstance(node, yaml.MappingNode):
         out = LMap(line)
         for k_node, v_node in node.value:
             if not isinstance(k_node, yaml.ScalarNode):
                 raise PolicyFileError(
-                    path, k_node.start_mark.line + 1, key, "complex key", "use plain text keys"
+                    str(path),
+                    "complex key",
+                    key=key,
+                    fix="use plain text keys",
+                    line=k_node.start_mark.line + 1,
                 )
             name = str(ctor.construct_object(k_node))
             here = f"{key}.{name}" if key else name
             if name in out:
                 raise PolicyFileError(
-                    path,
-                    k_node.start_mark.line + 1,
-                    here,
+                    str(path),
                     f"duplicate key (first at line {out.lines[name]})",
-                    "merge the two entries into one",
+                    key=here,
+                    fix="merge the two entries into one",
+                    line=k_node.start_mark.line + 1,
                 )
             out[name] = _build(v_node, path, here, ctor)
             out.lines[name] = k_node.start_mark.line + 1
@@ -84,11 +89,10 @@ class _NoAliasComposer(yaml.SafeLoader):
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in the stubs
             raise PolicyFileError(
-                Path(self.name),
-                event.start_mark.line + 1,
-                "",
+                str(self.name),
                 "YAML aliases are not allowed",
-                "write the value out in full",
+                fix="write the value out in full",
+                line=event.start_mark.line + 1,
             )
         return super().compose_node(parent, index)
 
@@ -96,11 +100,9 @@ class _NoAliasComposer(yaml.SafeLoader):
 def _unreadable(path: Path, exc: yaml.reader.ReaderError) -> PolicyFileError:
     """A character YAML does not allow (control characters, a NUL), named by position."""
     return PolicyFileError(
-        path,
-        None,
-        "",
+        str(path),
         f"not valid YAML (a non-printable character at offset {exc.position})",
-        "save the file as plain UTF-8 text without control characters",
+        fix="save the file as plain UTF-8 text without control characters",
     )
 
 
@@ -122,13 +124,29 @@ def read_located(path: Path, text: str) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else None
-        raise PolicyFileError(
-            path, line, "", f"not valid YAML ({exc.problem})", "fix the syntax at that line"
-        ) from None
+        problem, fix = f"not valid YAML ({exc.problem})", "fix the syntax at that line"
+        raise PolicyFileError(str(path), problem, fix=fix, line=line) from None
     except yaml.reader.ReaderError as exc:
         raise _unreadable(path, exc) from None
     finally:
         loader.dispose()
     if root is None:
-        raise PolicyFileError(path, None, "", "the file is empty", "write a policy document")
+        raise PolicyFileError(str(path), "the file is empty", fix="write a policy document")
     return _build(root, path, "", yaml.constructor.SafeConstructor())
+
+
+def line_at(root: Any, loc: Sequence[str | int]) -> int | None:
+    """The line of ``loc`` (keys and list indexes) in what ``read_located`` built.
+
+    Where ``loc`` leaves the document (a key that is missing), the line of the deepest entry
+    present: a missing ``class`` is reported on its field's line.
+    """
+    line: int | None = getattr(root, "line", None)
+    node = root
+    for part in loc:
+        in_map = isinstance(node, LMap) and isinstance(part, str) and part in node
+        in_list = isinstance(node, LList) and isinstance(part, int) and part < len(node)
+        if not (in_map or in_list):
+            break
+        line, node = node.lines[part], node[part]
+    return line

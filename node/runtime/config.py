@@ -7,7 +7,7 @@ that the files it names exist.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -17,8 +17,11 @@ from pydantic import BeforeValidator, Field
 
 from node.compute import ComputeConfig
 from node.compute.engine import ENGINES
-from node.console.config import ConsoleConfig, ConsoleConfigError, parse_console_config
+from node.console.config import ConsoleConfig, console_config
 from node.data.datasets import DatasetConfig
+from node.governance.config import GovernanceConfig
+from node.monitoring.config import MonitoringFile
+from node.scoring.config import ScoringFile
 from node.validation import FileModel, Invalid, OneOf, SpecError, validate
 
 M = TypeVar("M", bound=FileModel)
@@ -27,23 +30,15 @@ M = TypeVar("M", bound=FileModel)
 class ConfigError(SpecError):
     """A node or coordinator configuration is missing, malformed or names nothing that exists.
 
-    The configuration files' ``SpecError``: the message reads ``"<file> <key>: <problem>;
-    <fix>"``. ``key`` is the dotted key (``"datasets.loans.schema"``), ``""`` for the file;
-    ``path`` the file.
+    The configuration files' ``SpecError`` (same arguments): the message reads ``"<file>
+    <key>: <problem>; <fix>"``. ``key`` is the dotted key (``"datasets.loans.schema"``),
+    ``""`` for the file.
     """
 
-    def __init__(self, path: Path | str, key: str, problem: str, fix: str = "") -> None:
-        super().__init__(str(path), problem, key=key, fix=fix)
-        self.path = Path(path)
-
-
-class _Error(ConfigError):
-    """``ConfigError`` with ``SpecError``'s signature, for ``validate``."""
-
-    def __init__(
-        self, source: str, problem: str, *, key: str = "", fix: str = "", line: int | None = None
-    ) -> None:
-        super().__init__(source, key, problem, fix)
+    @property
+    def path(self) -> Path:
+        """The offending file (or folder)."""
+        return Path(self.source)
 
 
 @dataclass(frozen=True)
@@ -60,14 +55,13 @@ class NodeConfig:
     datasets: tuple[DatasetConfig, ...]
     # Interval between signed access-log checkpoints published to the coordinator's witness.
     checkpoint_interval_s: float = 30.0
-    # The ``governance:`` section (monitor, alerts, containment), validated by
-    # ``node.governance.config.governance_config``.
-    governance: Mapping[str, Any] = field(default_factory=dict)
+    # The ``governance:`` section (monitor, alerts, containment).
+    governance: GovernanceConfig = field(default_factory=GovernanceConfig)
     # Where bulk crypto runs: local worker processes (default) or a Ray cluster.
     compute: ComputeConfig = field(default_factory=ComputeConfig)
-    # The ``scoring:`` section, validated by node.scoring.config at start-up.
-    scoring: Mapping[str, Any] | None = None
-    # The ``monitoring:`` section, validated by node.monitoring.config at start-up.
+    # The ``scoring:`` section, its decision policy's path resolved.
+    scoring: ScoringFile | None = None
+    # The ``monitoring:`` section (validated), read by node.monitoring.config at start-up.
     monitoring: Mapping[str, Any] | None = None
     # The ``console:`` section (node.console.config); None: no web console.
     console: ConsoleConfig | None = None
@@ -150,13 +144,11 @@ class NodeConfigFile(FileModel):
         description="Seconds between signed access-log checkpoints sent to the witness.",
     )
     compute: ComputeFile | None = Field(None, description="Default: local worker processes.")
-    governance: dict[str, Any] | None = Field(
-        None, description="Monitor, alerts, containment (docs/governance.md)."
-    )
-    scoring: Any = Field(None, description="The bank's scoring service (docs/scoring.md).")
-    monitoring: Any = Field(None, description="Early warning on borrowers (docs/early-warning.md).")
-    console: Any = Field(
-        None, description="`{listen: HOST:PORT}`: the web console (docs/console.md)."
+    governance: GovernanceConfig = GovernanceConfig()
+    scoring: ScoringFile | None = None
+    monitoring: MonitoringFile | None = None
+    console: ConsoleConfig | bool | None = Field(
+        None, description="The web console (docs/console.md); `true`: on loopback."
     )
 
 
@@ -171,13 +163,14 @@ def read_config_mapping(path: Path) -> Mapping[str, Any]:
     try:
         raw = yaml.safe_load(path.read_text())
     except OSError as exc:
-        raise ConfigError(path, "", f"cannot be read: {exc.strerror}", "check the path") from None
+        problem = f"cannot be read: {exc.strerror}"
+        raise ConfigError(str(path), problem, fix="check the path") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(path, "", f"is not valid YAML{where}", "fix the syntax") from None
+        raise ConfigError(str(path), f"is not valid YAML{where}", fix="fix the syntax") from None
     if not isinstance(raw, Mapping):
-        raise ConfigError(path, "", "must be a YAML mapping", "write key: value pairs")
+        raise ConfigError(str(path), "must be a YAML mapping", fix="write key: value pairs")
     return raw
 
 
@@ -189,36 +182,28 @@ def read_config(model: type[M], path: Path) -> M:
     ConfigError
         The file is unreadable, not YAML, or breaks the model.
     """
-    return validate(model, read_config_mapping(path), source=str(path), error=_Error)
+    return validate(model, read_config_mapping(path), source=str(path), error=ConfigError)
 
 
-def _scoring_section(raw: Any, resolve: Any) -> Any:
-    """The ``scoring:`` mapping with its file paths resolved against the config file; anything
-    else is passed on as it is, for node.scoring.config to refuse."""
-    if not isinstance(raw, Mapping):
-        return raw  # validated (and refused with a message) by node.scoring.config
-    section = dict(raw)
-    if isinstance(section.get("decision_policy"), str):
-        section["decision_policy"] = str(resolve(section["decision_policy"]))
-    return section
-
-
-def _monitoring_section(raw: Any, resolve: Any) -> Any:
-    """The ``monitoring:`` mapping with its file paths resolved against the config file; anything
-    else is passed on as it is, for node.monitoring.config to refuse."""
-    if not isinstance(raw, Mapping):
-        return raw  # validated (and refused with a message) by node.monitoring.config
-    section = dict(raw)
-    if isinstance(section.get("policy"), str):
-        section["policy"] = str(resolve(section["policy"]))
-    sinks = section.get("sinks")
-    if isinstance(sinks, list):
-        section["sinks"] = [
-            {k: str(resolve(v)) if k in ("file", "secret_file") and isinstance(v, str) else v
-             for k, v in sink.items()} if isinstance(sink, Mapping) else sink
-            for sink in sinks
-        ]  # fmt: skip
-    return section
+def _monitoring_section(
+    section: MonitoringFile | None, resolve: Callable[[str], Path]
+) -> Mapping[str, Any] | None:
+    """The validated ``monitoring:`` section as the mapping node.monitoring reads, with its
+    file paths resolved against the config file."""
+    if section is None:
+        return None
+    raw = section.model_dump(exclude_unset=True)
+    if section.policy:
+        raw["policy"] = str(resolve(section.policy))
+    if "sinks" in raw:
+        raw["sinks"] = [
+            {
+                k: str(resolve(v)) if k in ("file", "secret_file") and v else v
+                for k, v in sink.items()
+            }
+            for sink in raw["sinks"]
+        ]
+    return raw
 
 
 def load_node_config(path: Path | str) -> NodeConfig:
@@ -248,10 +233,17 @@ def load_node_config(path: Path | str) -> NodeConfig:
         for key, file in (("path", entry.path), ("schema", entry.schema)):
             if not file.exists():
                 raise ConfigError(
-                    path, f"datasets.{name}.{key}", f"{file} does not exist", "fix the path"
+                    str(path),
+                    f"{file} does not exist",
+                    key=f"datasets.{name}.{key}",
+                    fix="fix the path",
                 )
         datasets.append(entry)
     compute = raw.compute or ComputeFile()
+    scoring = raw.scoring
+    if scoring is not None and scoring.decision_policy:
+        decision_policy = str(resolve(scoring.decision_policy))
+        scoring = scoring.model_copy(update={"decision_policy": decision_policy})
     config = NodeConfig(
         node_id=raw.node_id,
         cert_dir=resolve(raw.certs.dir),
@@ -262,29 +254,16 @@ def load_node_config(path: Path | str) -> NodeConfig:
         policy=resolve(raw.policy) if raw.policy else None,
         datasets=tuple(datasets),
         checkpoint_interval_s=raw.checkpoint_interval_s,
-        governance=dict(raw.governance or {}),
+        governance=raw.governance,
         compute=_compute(compute, path),
-        scoring=_scoring_section(raw.scoring, resolve),
+        scoring=scoring,
         monitoring=_monitoring_section(raw.monitoring, resolve),
-        console=console_section(raw.console, path),
+        console=console_config(raw.console),
     )
     if config.policy is not None and not config.policy.exists():
-        raise ConfigError(path, "policy", f"{config.policy} does not exist", "fix the path")
+        problem = f"{config.policy} does not exist"
+        raise ConfigError(str(path), problem, key="policy", fix="fix the path")
     return config
-
-
-def console_section(raw: object, path: Path) -> ConsoleConfig | None:
-    """The ``console:`` section (node and coordinator alike).
-
-    Raises
-    ------
-    ConfigError
-        The section is malformed.
-    """
-    try:
-        return parse_console_config(raw)
-    except ConsoleConfigError as exc:
-        raise ConfigError(path, exc.key, exc.problem) from None
 
 
 def _compute(raw: ComputeFile, path: Path) -> ComputeConfig:
@@ -298,4 +277,5 @@ def _compute(raw: ComputeFile, path: Path) -> ComputeConfig:
     try:
         return ComputeConfig(raw.engine, raw.address, raw.workers)
     except ValueError as exc:
-        raise ConfigError(path, "compute", str(exc), "see docs/reference/node-config.md") from None
+        fix = "see docs/reference/node-config.md"
+        raise ConfigError(str(path), str(exc), key="compute", fix=fix) from None

@@ -14,7 +14,6 @@ from node.console.serve import node_pages, serve_console
 from node.console.server import ConsoleServer
 from node.crypto.replay import PersistentReplayGuard
 from node.data.datasets import NodeDatasets, UnknownDataset
-from node.governance.config import GovernanceConfigError, governance_config
 from node.governance.evidence import remember_witnessed
 from node.governance.offline import NodeFiles
 from node.governance.service import NodeGovernance
@@ -30,7 +29,6 @@ from node.runtime.secrets import node_secret
 from node.runtime.state_lock import StateLock
 from node.runtime.tasks import Assignment, TaskRunner
 from node.scoring.config import parse_scoring_config
-from node.scoring.exceptions import ScoringError
 from node.scoring.lending import Lending
 from node.servicer.access import NODE_ACCESS
 from node.servicer.node_servicer import NodeServicer, dataset_infos
@@ -58,10 +56,11 @@ class NodeProcess:
         creds = load_identity_files(config.cert_dir, config.cert_name)
         if creds.identity.node_id != config.node_id:
             raise ConfigError(
-                config.cert_dir,
-                "node_id",
+                str(config.cert_dir),
                 f"config says {config.node_id!r} but the certificate names "
-                f"{creds.identity.node_id!r}; use the certificate issued for this node",
+                f"{creds.identity.node_id!r}",
+                key="node_id",
+                fix="use the certificate issued for this node",
             )
         verifier = PeerVerifier(config.cert_dir)
         reason = None
@@ -78,7 +77,12 @@ class NodeProcess:
         secret = node_secret(config.state_dir)
         self.datasets = NodeDatasets(config.datasets)
         if config.policy is None:
-            raise ConfigError(config.cert_dir, "policy", "a node needs a policy file (deny all)")
+            raise ConfigError(
+                str(config.cert_dir),
+                "a node needs a policy file",
+                key="policy",
+                fix="name one (a policy with no rules denies everything)",
+            )
         self.access_log = AccessLog.open(
             private_dir(config.state_dir / "audit"), creds.sign_key, config.node_id
         )
@@ -88,12 +92,13 @@ class NodeProcess:
         self.sink.record(
             "policy_change", {"operation": "policy_loaded", "policy_version": self.engine.version}
         )
-        try:
-            governance = governance_config(config.governance)
-        except GovernanceConfigError as exc:
-            raise ConfigError(config.cert_dir, f"governance.{exc.key}", exc.problem) from None
         self.governance = NodeGovernance(
-            governance, config.state_dir, secret, self.access_log, self.sink.record, actor.label()
+            config.governance,
+            config.state_dir,
+            secret,
+            self.access_log,
+            self.sink.record,
+            actor.label(),
         )
         self.link = CoordinatorLink(
             config.coordinator,
@@ -105,10 +110,7 @@ class NodeProcess:
             running_jobs=lambda: self.tasks.running_jobs(),
         )
         self.directory = PeerDirectory(self.link.directory, verifier)
-        try:
-            scoring = parse_scoring_config(config.scoring, creds.identity.role, config.state_dir)
-        except ScoringError as exc:
-            raise ConfigError(config.state_dir, "scoring", str(exc)) from None
+        scoring = parse_scoring_config(config.scoring, creds.identity.role)
         self.router = EnvelopeRouter(
             config.node_id,
             DirectorySealer(creds, self.directory, PersistentReplayGuard(config.state_dir)),
@@ -127,7 +129,7 @@ class NodeProcess:
                 router=self.router,
             )  # fmt: skip
         except (MonitoringError, UnknownDataset) as exc:
-            raise ConfigError(config.state_dir, "monitoring", str(exc)) from None
+            raise ConfigError(str(config.state_dir), str(exc), key="monitoring") from None
         self.pool = compute_executor(config.compute)
         self.tasks = TaskRunner(
             config.node_id,

@@ -11,12 +11,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
+from pydantic import AfterValidator, Field
 
 from node.scoring.exceptions import ScoringError
+from node.validation import FileModel, Invalid
 
 _FLAG_RULE: Final = re.compile(
     r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|==|!=|>|<)\s*(-?[0-9.]+)\s*$"
@@ -55,6 +57,24 @@ _OPS: Final = {
 }
 
 
+def flag_rule(code: str, rule: object) -> FlagRule:
+    """One ``CODE: "column >= number"`` flag.
+
+    Raises
+    ------
+    node.validation.Invalid
+        The code is not upper-case or the rule does not parse (``key`` is the code).
+    """
+    match = _FLAG_RULE.match(str(rule))
+    if not _CODE.match(code) or match is None:
+        raise Invalid(
+            "write CODE: 'column >= number' with an upper-case code",
+            "e.g. GOV-TAX-ARREARS: 'tax_arrears_months >= 3'",
+            key=code,
+        )
+    return FlagRule(code, match[1], match[2], float(match[3]))
+
+
 def parse_flag_rules(raw: Mapping[str, Any] | None, where: str) -> tuple[FlagRule, ...]:
     """``CODE: "column >= number"`` rules (scoring and monitoring flags share the form).
 
@@ -63,15 +83,55 @@ def parse_flag_rules(raw: Mapping[str, Any] | None, where: str) -> tuple[FlagRul
     ScoringError
         A code is not upper-case or a rule does not parse.
     """
-    flags = []
-    for code, rule in dict(raw or {}).items():
-        match = _FLAG_RULE.match(str(rule))
-        if not _CODE.match(str(code)) or match is None:
-            raise ScoringError(
-                f"{where}.{code}: write CODE: 'column >= number' with an upper-case code"
-            )
-        flags.append(FlagRule(str(code), match[1], match[2], float(match[3])))
-    return tuple(flags)
+    try:
+        return tuple(flag_rule(str(code), rule) for code, rule in dict(raw or {}).items())
+    except Invalid as exc:
+        raise ScoringError(f"{where}.{exc.key}: {exc.problem}") from None
+
+
+def _flags(value: dict[str, str]) -> dict[str, str]:
+    """``AfterValidator`` of a ``flags:`` mapping: every rule parses."""
+    for code, rule in value.items():
+        flag_rule(code, rule)
+    return value
+
+
+Flags = Annotated[dict[str, str], AfterValidator(_flags)]
+
+
+class CapsFile(FileModel):
+    """Daily caps a holder enforces on what banks ask of it."""
+
+    per_bank_per_day: int = Field(
+        DEFAULT_PER_BANK_PER_DAY, gt=0, description="Firms one bank may have scored a day."
+    )
+    per_firm_per_day: int = Field(
+        DEFAULT_PER_FIRM_PER_DAY,
+        gt=0,
+        description="Times one firm may be scored a day, all banks together (watching, "
+        "not lending, beyond it).",
+    )
+
+
+class ScoringFile(FileModel):
+    """The bank's scoring service and what each holder answers (docs/scoring.md)."""
+
+    dataset: str | None = Field(None, description="The dataset a holder answers from.")
+    reason_prefix: str | None = Field(
+        None, description="Prefix of reason codes; default from the role (GOV, TP, BANK)."
+    )
+    flags: Flags = Field(
+        default_factory=dict,
+        description="Coded flags `CODE: 'column >= number'`; only the code leaves.",
+    )
+    reasons: dict[str, str] = Field(
+        default_factory=dict, description="Feature prefix to reason category."
+    )
+    caps: CapsFile = CapsFile()
+    decision_policy: str | None = Field(
+        None, description="The bank's decision-policy file (docs/scoring.md)."
+    )
+    workers: int = Field(2, ge=1, le=32, description="Threads answering score requests.")
 
 
 @dataclass(frozen=True)
@@ -88,51 +148,21 @@ class ScoringConfig:
     workers: int = 2
 
 
-def parse_scoring_config(raw: Mapping[str, Any] | None, role: str, base: Path) -> ScoringConfig:
-    """Validate the ``scoring:`` mapping (``None``: every default).
+def parse_scoring_config(section: ScoringFile | None, role: str) -> ScoringConfig:
+    """The scoring settings from the validated ``scoring:`` section (``None``: every default).
 
-    Raises
-    ------
-    ScoringError
-        A key is unknown, mistyped, or a flag rule does not parse.
+    ``decision_policy`` is used as it is: the configuration's reader resolved it.
     """
-    raw = raw or {}
-    known = {
-        "dataset",
-        "reason_prefix",
-        "flags",
-        "reasons",
-        "caps",
-        "decision_policy",
-        "workers",
-    }
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise ScoringError(f"scoring.{unknown[0]}: unknown key (known: {', '.join(sorted(known))})")
-    flags = parse_flag_rules(raw.get("flags"), "scoring.flags")
-    caps = dict(raw.get("caps") or {})
-    per_bank = int(caps.get("per_bank_per_day", DEFAULT_PER_BANK_PER_DAY))
-    per_firm = int(caps.get("per_firm_per_day", DEFAULT_PER_FIRM_PER_DAY))
-    if per_bank <= 0 or per_firm <= 0:
-        raise ScoringError("scoring.caps: per_bank_per_day and per_firm_per_day must be positive")
-    policy = raw.get("decision_policy")
-    policy_path = None
-    if policy:
-        policy_path = Path(str(policy))
-        policy_path = policy_path if policy_path.is_absolute() else (base / policy_path).resolve()
-    categories = {str(k): str(v).upper() for k, v in dict(raw.get("reasons") or {}).items()}
-    workers = int(raw.get("workers", 2))
-    if not 1 <= workers <= 32:
-        raise ScoringError("scoring.workers: must be between 1 and 32")
+    section = section or ScoringFile()
     return ScoringConfig(
-        dataset=str(raw["dataset"]) if raw.get("dataset") else None,
-        prefix=str(raw.get("reason_prefix") or ROLE_PREFIX.get(role, role.upper())),
-        flags=flags,
-        categories=categories,
-        per_bank_per_day=per_bank,
-        per_firm_per_day=per_firm,
-        decision_policy=policy_path,
-        workers=workers,
+        dataset=section.dataset or None,
+        prefix=section.reason_prefix or ROLE_PREFIX.get(role, role.upper()),
+        flags=parse_flag_rules(section.flags, "scoring.flags"),
+        categories={k: v.upper() for k, v in section.reasons.items()},
+        per_bank_per_day=section.caps.per_bank_per_day,
+        per_firm_per_day=section.caps.per_firm_per_day,
+        decision_policy=Path(section.decision_policy) if section.decision_policy else None,
+        workers=section.workers,
     )
 
 

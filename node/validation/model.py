@@ -11,9 +11,11 @@ with the dotted path of the offending key and a fix, so a user reads one line li
 from __future__ import annotations
 
 import difflib
+import enum
+import re
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -79,6 +81,14 @@ class OneOf:
         return value
 
 
+def as_tuple(value: object) -> object:
+    """``BeforeValidator`` of a tuple field: a YAML list read as a tuple (immutable, hashable).
+
+    Anything else is left for the tuple check to refuse (``must be a list``).
+    """
+    return tuple(value) if isinstance(value, list) else value
+
+
 def validate(
     model: type[M],
     raw: object,
@@ -87,6 +97,7 @@ def validate(
     key: str = "",
     context: Mapping[str, Any] | None = None,
     error: type[SpecError] = SpecError,
+    locate: Callable[[Sequence[str | int]], int | None] | None = None,
 ) -> M:
     """Read ``raw`` (a YAML mapping, ``None`` for an absent section) into ``model``.
 
@@ -101,6 +112,9 @@ def validate(
     error:
         The format's own subclass of ``SpecError`` to raise (``JobSpecError``, whose
         coordinator answer is catalogued).
+    locate:
+        The 1-based line of a location inside ``raw`` (keys and list indexes), where the
+        reader kept lines (policy files); the error names it.
 
     Raises
     ------
@@ -110,34 +124,48 @@ def validate(
     try:
         return model.model_validate({} if raw is None else raw, context=dict(context or {}))
     except ValidationError as exc:
-        where, problem, fix = _explain(model, exc, key)
-        raise error(source, problem, key=where, fix=fix) from None
+        parts, problem, fix = _explain(model, exc)
+        line = locate(parts) if locate is not None else None
+        raise error(source, problem, key=_join(key, parts), fix=fix, line=line) from None
 
 
-def _explain(model: type[FileModel], exc: ValidationError, root: str) -> tuple[str, str, str]:
-    """The first error as (key, problem, fix)."""
+def _explain(model: type[FileModel], exc: ValidationError) -> tuple[list[str | int], str, str]:
+    """The first error as (location in the file, problem, fix)."""
     error = exc.errors(include_url=False, include_input=False)[0]
-    loc = _without_union_tags(model, list(error["loc"]))
+    loc, owner, union = _walk(model, list(error["loc"]))
     kind = error["type"]
-    cause = (error.get("ctx") or {}).get("error")
+    ctx = error.get("ctx") or {}
+    cause = ctx.get("error")
     if isinstance(cause, Invalid):
-        return _join(root, loc, cause.key), cause.problem, cause.fix
-    field = _field_at(model, loc)
-    example = _example(field)
+        return loc + key_parts(cause.key), cause.problem, cause.fix
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        tag = str(ctx.get("discriminator", "type")).strip("'")
+        tags = str(ctx.get("expected_tags", "")).replace("'", "") or ", ".join(_tags(union, tag))
+        first = tags.split(", ")[0]
+        if kind == "union_tag_not_found":
+            return [*loc, tag], "is missing", f"e.g. {tag}: {first}"
+        return [*loc, tag], f"{ctx.get('tag')!r} is not a known {tag}", f"use one of: {tags}"
+    field = _by_key(owner).get(str(loc[-1])) if owner is not None and loc else None
     if kind == "extra_forbidden":
-        owner = _model_at(model, loc[:-1])
         allowed = sorted(_keys(owner)) if owner is not None else []
         typo = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6)
         fix = f"did you mean {typo[0]!r}?" if typo else "remove it"
-        return _join(root, loc), "unknown key", f"{fix} (allowed: {', '.join(allowed)})"
+        return loc, "unknown key", f"{fix} (allowed: {', '.join(allowed)})"
     known = _PROBLEMS.get(kind)
-    problem = (known[0] if known else _constraint_problem(kind, error.get("ctx") or {})) or error[
-        "msg"
-    ].lower()
+    problem = (known[0] if known else _constraint_problem(kind, ctx)) or error["msg"].lower()
     fix = known[1] if known and known[1] else ""
     if not fix:
+        example = _example(field)
         fix = f"e.g. {example}" if example else "see the format's page in docs/reference"
-    return _join(root, loc), problem, fix
+    return loc, problem, fix
+
+
+def key_parts(key: str) -> list[str | int]:
+    """``"rules[2].transform"`` as ``["rules", 2, "transform"]``."""
+    parts: list[str | int] = []
+    for name, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", key):
+        parts.append(int(index) if index else name)
+    return parts
 
 
 _PROBLEMS: dict[str, tuple[str, str | None]] = {
@@ -165,29 +193,92 @@ def _constraint_problem(kind: str, ctx: Mapping[str, Any]) -> str | None:
         "less_than": "must be < {lt}",
         "less_than_equal": "must be <= {le}",
         "too_long": "must have at most {max_length} entries",
+        "string_too_short": "must have at least {min_length} characters",
+        "string_too_long": "must have at most {max_length} characters",
     }
     template = words.get(kind)
     return template.format(**{k: yaml_text(v) for k, v in ctx.items()}) if template else None
 
 
-def _without_union_tags(model: type[FileModel], loc: list[Any]) -> list[Any]:
-    """``loc`` without the member names pydantic inserts after a union field.
+def _walk(
+    model: type[FileModel], loc: list[Any]
+) -> tuple[list[str | int], type[FileModel] | None, Any]:
+    """``loc`` as the user wrote it, the model that owns its last key, and the union it ends
+    at (when pydantic could not tell which member was meant).
 
-    ``batch_size: int | Literal["auto"]`` refused reports ``('batch_size', 'constrained-int')``;
-    the user wrote ``batch_size``.
+    pydantic inserts the member's name after a union (``('batch_size', 'constrained-int')``,
+    or the tag of a discriminated union: ``('transform', 'mask', 'char')``); the user wrote
+    ``batch_size``, ``transform.char``. List indexes and mapping keys stay, and the walk
+    follows the item's model past them.
     """
-    out: list[Any] = []
+    out: list[str | int] = []
     current: type[FileModel] | None = model
+    owner: type[FileModel] | None = model
     parts = iter(loc)
     for part in parts:
         out.append(part)
+        owner = current
         fields = _by_key(current) if current is not None else {}
-        if isinstance(part, str) and part in fields:
-            annotation = fields[part].annotation
-            if _is_union(annotation):
-                next(parts, None)
-            current = model_of(annotation)
-    return out
+        if not (isinstance(part, str) and part in fields):
+            continue
+        annotation = fields[part].annotation
+        for _ in range(_containers(annotation)):  # list indexes, mapping keys
+            key = next(parts, None)
+            if key is None:
+                break
+            out.append(key)
+        item = _item(annotation)
+        if not _is_union(item):
+            current = model_of(item)
+            continue
+        tag = next(parts, None)
+        if tag is None:
+            return out, owner, item
+        current = _member(item, tag)
+    return out, owner, None
+
+
+def _item(annotation: Any) -> Any:
+    """The annotation without ``Annotated``, ``| None`` and list or mapping levels."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _item(args[0])
+    if origin in (typing.Union, types.UnionType):
+        members = [a for a in args if a is not type(None)]
+        return _item(members[0]) if len(members) == 1 else annotation
+    if origin in (list, dict) or (origin is tuple and args[-1:] == (Ellipsis,)):
+        return _item(args[-1])
+    return annotation
+
+
+def _tags(union: Any, discriminator: str) -> list[str]:
+    """The values of the discriminator of a union's members, in the order declared."""
+    fields = [m.model_fields.get(discriminator) for m in models_of(union)]
+    return [str(f.default) for f in fields if f is not None]
+
+
+def _member(annotation: Any, tag: object) -> type[FileModel] | None:
+    """The model of a union's member named by pydantic's ``tag`` (its ``type`` or its name)."""
+    members = models_of(annotation)
+    for m in members:
+        declared = m.model_fields.get("type")
+        if tag in (m.__name__, declared.default if declared is not None else None):
+            return m
+    return members[0] if members else None
+
+
+def _containers(annotation: Any) -> int:
+    """How many list or mapping levels wrap the annotation's items (``dict[str, X]``: 1)."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _containers(args[0])
+    if origin in (typing.Union, types.UnionType):
+        return max((_containers(a) for a in args), default=0)
+    if origin in (list, dict) or (origin is tuple and len(args) == 2 and args[1] is Ellipsis):
+        return 1 + _containers(args[-1])
+    return 0
 
 
 def _is_union(annotation: Any) -> bool:
@@ -197,12 +288,10 @@ def _is_union(annotation: Any) -> bool:
     return len([a for a in typing.get_args(annotation) if a is not type(None)]) > 1
 
 
-def _join(root: str, loc: list[Any], extra: str = "") -> str:
+def _join(root: str, loc: Sequence[str | int]) -> str:
     out = root
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    if extra:
-        out += f".{extra}" if out else extra
     return out
 
 
@@ -212,39 +301,24 @@ def _keys(model: type[FileModel]) -> list[str]:
 
 def model_of(annotation: Any) -> type[FileModel] | None:
     """The ``FileModel`` in an annotation: ``X``, ``X | None``, ``list[X]``, ``dict[str, X]``."""
+    found = models_of(annotation)
+    return found[0] if found else None
+
+
+def models_of(annotation: Any) -> list[type[FileModel]]:
+    """Every ``FileModel`` in an annotation (each member of a union of sections)."""
     if isinstance(annotation, type) and issubclass(annotation, FileModel):
-        return annotation
+        return [annotation]
     origin = typing.get_origin(annotation)
     if origin is typing.Annotated:
-        return model_of(typing.get_args(annotation)[0])
+        return models_of(typing.get_args(annotation)[0])
     if origin in (typing.Union, types.UnionType, list, tuple, dict):
-        for arg in typing.get_args(annotation):
-            found = model_of(arg)
-            if found is not None:
-                return found
-    return None
-
-
-def _model_at(model: type[FileModel], loc: list[Any]) -> type[FileModel] | None:
-    current: type[FileModel] | None = model
-    for part in loc:
-        if current is None:
-            return None
-        if isinstance(part, int) or part not in _by_key(current):
-            continue  # a list index or a mapping key: the same model further down
-        current = model_of(_by_key(current)[part].annotation)
-    return current
+        return [m for arg in typing.get_args(annotation) for m in models_of(arg)]
+    return []
 
 
 def _by_key(model: type[FileModel]) -> dict[str, FieldInfo]:
     return {f.alias or name: f for name, f in model.model_fields.items()}
-
-
-def _field_at(model: type[FileModel], loc: list[Any]) -> FieldInfo | None:
-    if not loc:
-        return None
-    owner = _model_at(model, loc[:-1])
-    return _by_key(owner).get(str(loc[-1])) if owner is not None else None
 
 
 def _example(field: FieldInfo | None) -> str:
@@ -262,6 +336,8 @@ def yaml_text(value: object) -> str:
     """``value`` as it is written in YAML (``true``, ``0.5``, ``[a, b]``)."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, enum.Enum):
+        return value.value if isinstance(value.value, str) else value.name.lower()
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, list | tuple):
@@ -271,8 +347,13 @@ def yaml_text(value: object) -> str:
 
 def constraints(field: FieldInfo) -> list[str]:
     """The field's constraints in words, for the reference docs."""
+    return constraints_of(field.metadata)
+
+
+def constraints_of(metadata: Iterable[object]) -> list[str]:
+    """Constraints (``OneOf``, ``Field(ge=...)``'s bounds) in words, for the reference docs."""
     out: list[str] = []
-    for meta in field.metadata:
+    for meta in metadata:
         if isinstance(meta, OneOf):
             out.append("one of " + ", ".join(meta.choices))
         elif isinstance(meta, annotated_types.Ge):
@@ -286,5 +367,5 @@ def constraints(field: FieldInfo) -> list[str]:
         elif isinstance(meta, annotated_types.MinLen) and meta.min_length:
             out.append("non-empty" if meta.min_length == 1 else f"at least {meta.min_length}")
         elif isinstance(meta, annotated_types.MaxLen):
-            out.append(f"at most {meta.max_length} entries")
+            out.append(f"length <= {meta.max_length}")
     return out

@@ -7,6 +7,7 @@ writes the pages and a test fails when a committed page is stale.
 
 from __future__ import annotations
 
+import enum
 import types
 import typing
 from typing import Any
@@ -15,7 +16,14 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from node.validation.model import FileModel, constraints, model_of, yaml_text
+from node.validation.model import (
+    FileModel,
+    constraints,
+    constraints_of,
+    model_of,
+    models_of,
+    yaml_text,
+)
 
 
 def render_page(title: str, intro: str, model: type[FileModel], key: str) -> str:
@@ -32,19 +40,31 @@ def render_page(title: str, intro: str, model: type[FileModel], key: str) -> str
         "quoted and never NaN; every refusal names the file, the key and the fix.",
         "",
     ]
-    for section_key, section in _sections(model, key):
-        lines += _table(section_key, section)
+    for section_key, section, variant in _sections(model, key):
+        lines += _table(section_key, section, variant)
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _sections(model: type[FileModel], key: str) -> list[tuple[str, type[FileModel]]]:
-    """``model`` and every model under it, depth first, each with its key in the file."""
-    out = [(key, model)]
+def _sections(model: type[FileModel], key: str) -> list[tuple[str, type[FileModel], str]]:
+    """``model`` and every model under it, depth first, each with its key in the file.
+
+    A field that is one of several sections (a transformation, told apart by its ``type``)
+    gives one section per member, each named by its ``type``.
+    """
+    out = [(key, model, "")]
     for name, field in model.model_fields.items():
-        nested = model_of(field.annotation)
-        if nested is not None and nested is not model:
-            out += _sections(nested, _child_key(key, name, field))
+        nested = [m for m in models_of(field.annotation) if m is not model]
+        child = _child_key(key, name, field)
+        for member in nested:
+            variant = _variant(member) if len(nested) > 1 else ""
+            sub = _sections(member, child)
+            out += [(sub[0][0], sub[0][1], variant), *sub[1:]]
     return out
+
+
+def _variant(model: type[FileModel]) -> str:
+    declared = model.model_fields.get("type")
+    return f"type: {declared.default}" if declared is not None else model.__name__
 
 
 def _child_key(key: str, name: str, field: FieldInfo) -> str:
@@ -55,8 +75,9 @@ def _child_key(key: str, name: str, field: FieldInfo) -> str:
     return child + ".NAME" if _is_mapping(field.annotation) else child
 
 
-def _table(key: str, model: type[FileModel]) -> list[str]:
-    lines = [f"## `{key or '(top level)'}`", "", _first_line(model), ""]
+def _table(key: str, model: type[FileModel], variant: str) -> list[str]:
+    heading = f"`{key or '(top level)'}`" + (f" with `{variant}`" if variant else "")
+    lines = [f"## {heading}", "", _first_line(model), ""]
     lines += [
         "| key | type | default | constraints | description |",
         "| --- | --- | --- | --- | --- |",
@@ -86,16 +107,18 @@ def _type(annotation: Any) -> str:
         return _type(args[0])
     if origin in (typing.Union, types.UnionType):
         members = [a for a in args if a is not type(None)]
-        text = " or ".join(_type(a) for a in members)
+        text = " or ".join(dict.fromkeys(_type(a) for a in members))
         return text if len(members) == len(args) else f"{text} (optional)"
     if origin is typing.Literal:
         return " or ".join(f"`{a}`" for a in args)
-    if origin is list:
+    if origin in (list, tuple):
         return f"list of {_type(args[0])}"
     if origin is dict:
         return f"mapping of name to {_type(args[1])}"
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return "mapping SECTION"
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return "text"
     names = {int: "integer", float: "number", bool: "boolean", str: "text"}
     return names.get(annotation, "any") if isinstance(annotation, type) else "any"
 
@@ -120,14 +143,15 @@ def _nested_constraints(annotation: Any) -> list[str]:
     args = typing.get_args(annotation)
     if origin is typing.Annotated:
         for meta in args[1:]:
-            if isinstance(meta, FieldInfo):
-                out += constraints(meta)
+            out += constraints(meta) if isinstance(meta, FieldInfo) else constraints_of([meta])
         return out + _nested_constraints(args[0])
     if origin in (typing.Union, types.UnionType):
         for arg in args:
             out += _nested_constraints(arg)
     elif origin is list:
         out += [f"each {c}" for c in _nested_constraints(args[0])]
+    elif origin is dict:
+        out += [f"each value {c.removeprefix('each ')}" for c in _nested_constraints(args[1])]
     return out
 
 

@@ -1,7 +1,7 @@
 """Post-loan early warning over the synthetic federation's follow-up year, month by month.
 
-For each setting (seeds 1-5 of the default generator, and seed 1 of the harder setting with
-weaker warning signals, ``panel_signal=0.5``) the script:
+For each setting (seeds of the default generator, ``--seeds``, and of the harder setting with
+weaker warning signals, ``panel_signal=0.5``, ``--harder-seeds``) the script:
 
 1. builds the evaluation federation (``--n-firms`` firms, the seed) and, separately, a
    **training cohort**: the same generator settings with seed + 1000, so different firms,
@@ -29,7 +29,12 @@ weaker warning signals, ``panel_signal=0.5``) the script:
    (bisection) so that its average watch list has the same size as the federated one (same
    rules otherwise);
 5. walks the federated model again with its PD cut-offs raised so that its list is smaller
-   (``SMALLER_LISTS``): what precision a shorter list buys, at what recall.
+   (``SMALLER_LISTS``): what precision a shorter list buys, at what recall;
+6. computes the Bayes bound (``early_warning_bound``): lists of the same size ranked by each
+   borrower's probability of default given the generator's full hidden state at each
+   refresh (Monte-Carlo forward simulation of the generator's own process), as plain top
+   lists and through the same rules and list mechanics; ``*_bayes_bound`` is the best of
+   them per figure, ``lead_bayes_bound`` its recall_3m above the bank alone's.
 
 Figures (the watch list = borrowers at yellow or above):
 
@@ -44,12 +49,14 @@ Figures (the watch list = borrowers at yellow or above):
   flagged in time;
 - ``refresh_s``: one refresh of the book of a ``--refresh-firms`` federation, every party's
   work with the node's code in this one process, the relay not included
-  (``early_warning_refresh.py``; ``--skip-refresh`` leaves it out).
+  (``early_warning_refresh.py``), measured in the same run after the settings, so the last
+  line carries it beside the quality figures (``--skip-refresh`` leaves it out).
 
 ``--horizon`` sets the model's label (default within that many months, 6 unless set); the
 figures keep their definitions.
 
-Last line: JSON with those keys per setting and their medians over the default seeds.
+Last line: JSON with those keys per setting (``settings``), their medians over the default
+seeds and, under ``harder``, over the harder setting's seeds.
 """
 
 from __future__ import annotations
@@ -82,6 +89,7 @@ from node.monitoring.policy import MonitoringPolicy, load_monitoring_policy
 from node.monitoring.signals import compute_signals, with_ratios
 from node.scoring.config import parse_flag_rules
 from node.training.secureboost.model import Ensemble, PartyPart, SplitRule, TreeNode, record_id
+from scripts.bench.early_warning_bound import default_probabilities, hidden_state
 
 REPO = Path(__file__).resolve().parents[2]
 POLICY = REPO / "policies" / "monitoring" / "sme-watch.yaml"
@@ -178,7 +186,10 @@ def signals_at(
 
 
 class Model(Protocol):
-    """A fitted early-warning model: the PD of every row of the parties' signals."""
+    """A fitted early-warning model: the PD of every row of the parties' signals, and its AUC
+    on the training cohort's validation rows."""
+
+    validation_auc: float
 
     def pd(self, x: pd.DataFrame) -> NDArray[np.float64]: ...
 
@@ -190,6 +201,7 @@ class Linear:
 
     transform: FrozenTransform
     model: Any
+    validation_auc: float
 
     def pd(self, x: pd.DataFrame) -> NDArray[np.float64]:
         z = np.clip(self.transform.apply(x), -8, 8)
@@ -203,6 +215,7 @@ class Boosted:
     walks the trees (``trees.walk``), exactly as a refresh does."""
 
     parts: dict[str, TreePart]  # the bank's holds the ensemble
+    validation_auc: float = float("nan")
 
     def margin(self, x: pd.DataFrame) -> NDArray[np.float64]:
         n, everyone = len(x), np.arange(len(x))
@@ -283,15 +296,18 @@ def fit(
         ys.append(y[alive])
     x = pd.concat(xs, ignore_index=True)
     y = np.concatenate(ys)
+    valid = np.random.default_rng(0).random(len(y)) < VALIDATION
     if family == "lr":
         from sklearn.linear_model import LogisticRegression
+        from sklearn.metrics import roc_auc_score
 
         transform = FrozenTransform.fit(x, list(x.columns), "log_standardize")
         z = np.clip(transform.apply(x), -8, 8)
-        return Linear(transform, LogisticRegression(C=0.5, max_iter=2000).fit(z, y))
+        lr = LogisticRegression(C=0.5, max_iter=2000).fit(z[~valid], y[~valid])
+        auc = float(roc_auc_score(y[valid], lr.predict_proba(z[valid])[:, 1]))
+        return Linear(transform, lr, auc)
     import lightgbm as lgb
 
-    valid = np.random.default_rng(0).random(len(y)) < VALIDATION
     values = x.to_numpy(dtype=np.float64)
     booster = lgb.train(
         BOOSTING,
@@ -301,7 +317,10 @@ def fit(
         callbacks=[lgb.early_stopping(PATIENCE, verbose=False)],
     )
     best = booster.best_iteration
-    model = Boosted(_tree_parts(booster.dump_model(num_iteration=best), list(x.columns)))
+    model = Boosted(
+        _tree_parts(booster.dump_model(num_iteration=best), list(x.columns)),
+        float(booster.best_score["valid_0"]["auc"]),
+    )
     # the parties' walk must give LightGBM's own log-odds: a check of the conversion
     sample = x.iloc[:2000]
     expected = booster.predict(sample.to_numpy(dtype=np.float64), raw_score=True,
@@ -435,6 +454,47 @@ def metrics(book: Book, levels: np.ndarray) -> dict[str, float]:
     }
 
 
+def _top_share(book: Book, score: list[np.ndarray], share: float) -> np.ndarray:
+    """Levels of a plain list: at each refresh the ``share`` of the performing book with the
+    highest ``score`` is listed (1), the rest not (0); -1 once defaulted."""
+    out = []
+    for k, t in enumerate(WALK):
+        alive = (book.default_col < 0) | (book.default_col > t)
+        listed = np.zeros(len(alive), np.bool_)
+        order = np.flatnonzero(alive)[np.argsort(-score[k][alive], kind="stable")]
+        listed[order[: round(share * int(alive.sum()))]] = True
+        out.append(np.where(alive, listed.astype(np.int8), -1))
+    return np.array(out)
+
+
+def bayes_bound(
+    book: Book, scored: Scored, policy: MonitoringPolicy, share: float, paths: int = 1000
+) -> dict[str, Any]:
+    """The oracle lists of ``early_warning_bound``: ranked by the probability of default
+    given the generator's full hidden state at each refresh, at the federated list's size.
+
+    Variants: the plain top of the book by P(default within 12 months) (the precision's
+    horizon), within 6 (the label's) and within months 3-12 (the defaults ``recall_3m`` can
+    still count); and the shipped list mechanics (rules, flags, capacity, step-down) with
+    the 6-month probability as the PD, its cut-offs scaled to the same size. Each figure's
+    bound is its best variant."""
+    config = book.fed.config
+    state = hidden_state(config, book.fed.latent.health)
+    index = {c: i for i, c in enumerate(book.fed.ids)}
+    rows = np.array([index[c] for c in book.codes], np.int64)
+    probs = [default_probabilities(state, rows, t, (2, 6, 12), config, paths) for t in WALK]
+    scores = {
+        "top_12m": [p[12] for p in probs],
+        "top_6m": [p[6] for p in probs],
+        "top_3to12m": [p[12] - p[2] for p in probs],
+    }
+    variants = {name: metrics(book, _top_share(book, s, share)) for name, s in scores.items()}
+    oracle = Scored(scores["top_6m"], scored.dpd, scored.flags)
+    variants["rules_6m"] = metrics(book, at_share(book, oracle, policy, share)[0])
+    keep = ("recall_3m", "precision", "watchlist_share", "median_lead_months")
+    return {name: {k: round(m[k], 4) for k in keep} for name, m in variants.items()}
+
+
 def setting(
     seed: int, signal: float, n_firms: int, policy: MonitoringPolicy, horizon: int = HORIZON,
     family: str = "secureboost", threads: int = 2,
@@ -445,14 +505,21 @@ def setting(
     book = book_of(build_federation(config))
     cohort = book_of(build_federation(SyntheticConfig(n_firms=n_firms, seed=seed + 1000,
                                                       panel_signal=signal)))  # fmt: skip
-    everyone = score(book, ALL, fit(cohort, ALL, horizon, family))
+    # The bank deploys the federated model only where it beats its own on the cohort's
+    # validation rows (the job reports that yardstick beside its own figures); otherwise the
+    # holders add their flags to the bank's own model.
+    federated = fit(cohort, ALL, horizon, family)
+    own = fit(cohort, ("bank",), horizon, family)
+    deployed = federated if federated.validation_auc > own.validation_auc else own
+    everyone = score(book, ALL, deployed)
     fed = metrics(book, walk(book, everyone, policy))
     # The bank alone at the same watch-list size: the same model family and effort on its
     # own signals, its PD cut-offs scaled until its list is, on average, as large as the
     # federated one (its model's PDs sit on another scale).
-    bank_alone = score(book, ("bank",), fit(cohort, ("bank",), horizon, family))
+    bank_alone = score(book, ("bank",), own)
     levels, factor = at_share(book, bank_alone, policy, fed["watchlist_share"])
     bank = metrics(book, levels)
+    oracle = bayes_bound(book, everyone, policy, fed["watchlist_share"])
     tradeoff = []
     for share in SMALLER_LISTS:
         smaller = metrics(book, at_share(book, everyone, policy, share)[0])
@@ -464,11 +531,28 @@ def setting(
         **{k: round(v, 4) if isinstance(v, float) else v for k, v in fed.items()},
         **{f"{k}_bank_only": round(bank[k], 4)
            for k in ("recall_3m", "precision", "precision_6m", "watchlist_share")},
+        "lead": round(fed["recall_3m"] - bank["recall_3m"], 4),
         "bank_only_pd_scale": round(factor, 3),
+        "deployed": "federated" if deployed is federated else "bank_only",
+        "validation_auc": round(federated.validation_auc, 4),
+        "validation_auc_bank_only": round(own.validation_auc, 4),
+        "recall_3m_bayes_bound": max(v["recall_3m"] for v in oracle.values()),
+        "precision_bayes_bound": max(v["precision"] for v in oracle.values()),
+        "lead_bayes_bound": round(max(v["recall_3m"] for v in oracle.values())
+                                  - bank["recall_3m"], 4),
+        "bayes_bound": oracle,
         "smaller_lists": tradeoff,
         "seconds": round(time.perf_counter() - t0, 1),
         "cpu_s": round(time.process_time() - cpu0, 1),
     }  # fmt: skip
+
+
+# The figures whose median over seeds the last line carries, per setting.
+MEDIANS = (
+    "recall_3m", "recall_3m_bank_only", "precision", "precision_bank_only", "lead",
+    "watchlist_share", "watchlist_share_bank_only", "median_lead_months",
+    "recall_3m_bayes_bound", "precision_bayes_bound", "lead_bayes_bound",
+)  # fmt: skip
 
 
 def main() -> None:
@@ -493,7 +577,8 @@ def main() -> None:
     ]
     head = (f"{'seed':>4} {'signal':>6} {'recall_3m':>9} {'bank_only':>9} {'precision':>9} "
             f"{'bank_only':>9} {'prec_6m':>7} {'entries':>7} {'ever':>6} {'share':>6} "
-            f"{'bank_sh':>7} {'lead':>5} {'defaults':>8}")  # fmt: skip
+            f"{'bank_sh':>7} {'lead':>5} {'defaults':>8} {'bound_rec':>9} "
+            f"{'bound_prec':>10}")  # fmt: skip
     print(head, flush=True)
     run = partial(setting, n_firms=args.n_firms, policy=policy, horizon=args.horizon,
                   family=args.model, threads=max(1, 2 // args.workers))  # fmt: skip
@@ -509,7 +594,8 @@ def main() -> None:
             f"{r['precision']:>9.3f} {r['precision_bank_only']:>9.3f} {r['precision_6m']:>7.3f} "
             f"{r['precision_entries_12m']:>7.3f} {r['precision_ever']:>6.3f} "
             f"{r['watchlist_share']:>6.3f} {r['watchlist_share_bank_only']:>7.3f} "
-            f"{r['median_lead_months']:>5.1f} {r['defaults']:>8}",
+            f"{r['median_lead_months']:>5.1f} {r['defaults']:>8} "
+            f"{r['recall_3m_bayes_bound']:>9.3f} {r['precision_bayes_bound']:>10.3f}",
             flush=True,
         )
         print("      smaller federated lists (share: recall_3m / precision): " + ", ".join(
@@ -518,15 +604,11 @@ def main() -> None:
     default = [r for r in rows if r["panel_signal"] == 1.0]
     summary: dict[str, Any] = {
         key: round(statistics.median(r[key] for r in default), 4)
-        for key in ("recall_3m", "recall_3m_bank_only", "precision", "precision_bank_only",
-                    "precision_6m", "precision_entries_12m", "precision_ever",
-                    "watchlist_share", "watchlist_share_bank_only", "median_lead_months")
-    }  # fmt: skip
+        for key in (*MEDIANS, "precision_6m", "precision_entries_12m", "precision_ever")
+    }
     harder = [r for r in rows if r["panel_signal"] != 1.0]
     summary["harder"] = {
-        key: round(statistics.median(r[key] for r in harder), 4)
-        for key in ("recall_3m", "recall_3m_bank_only", "precision", "precision_bank_only",
-                    "watchlist_share", "watchlist_share_bank_only", "median_lead_months")
+        key: round(statistics.median(r[key] for r in harder), 4) for key in MEDIANS
     } if harder else {}  # fmt: skip
     summary["settings"] = rows
     summary["n_firms"] = args.n_firms

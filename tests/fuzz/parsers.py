@@ -155,13 +155,10 @@ def job_yaml() -> Target:
     from node.jobs.exceptions import JobSpecError
     from node.jobs.spec import parse_job_file
     from node.jobtypes.registry import job_type
-    from node.psi.exceptions import PsiSpecError
-    from node.training.horizontal.exceptions import JobSpecError as HorizontalSpecError
-    from node.training.vertical.exceptions import JobSpecError as VerticalSpecError
 
-    # Each job type refuses its own file with its own error; the coordinator reports each as
-    # a refused job file. Anything else escaping a validator is a crash.
-    refusals = (JobSpecError, PsiSpecError, HorizontalSpecError, VerticalSpecError)
+    # Every job type refuses a bad file with the one JobSpecError (PSI's PsiSpecError is
+    # one); anything else escaping a validator is a crash.
+    refusals = (JobSpecError,)
 
     def check(text: str) -> None:
         def validate() -> None:

@@ -1,27 +1,25 @@
-"""The transformation contract, the registry and the column conversions every family shares.
+"""The transformation contract and the column conversions every family shares.
 
-A transformation is a frozen dataclass whose fields are its policy-file parameters; parsing a
-rule is checking the parameter names and types against the dataclass and letting
-``__post_init__`` check the values. ``apply`` works on a whole column at once (pyarrow compute
+A transformation is a ``FileModel`` whose fields are its policy-file parameters (``type`` names
+it), so the policy file's validation, its reference page and the object the engine applies are
+one class; the registry of every transformation is ``node.policy.transforms.registry``.
+``apply`` works on a whole column at once (pyarrow compute
 for strings, NumPy for numbers and dates): a node masks millions of values per release, and a
 per-value Python loop would be the bottleneck. Nulls stay null under every transformation.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import types
-import typing
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Final
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from node.policy.exceptions import TransformError, TransformSpecError
+from node.policy.exceptions import TransformError
+from node.validation import FileModel
 
 
 @dataclass
@@ -52,18 +50,24 @@ class TransformContext:
     field: str = ""
 
 
-class Transform(ABC):
-    """A policy transformation. Subclasses are frozen dataclasses registered by ``name``.
+class Transform(FileModel, ABC):
+    """A policy transformation: its parameters as a frozen model, and how it rewrites a column.
 
     Constraints every implementation keeps:
 
+    - ``type`` is a ``Literal`` of the name policy files use, defaulting to it.
     - ``apply`` MUST return a Series of the same length and index as ``column``, or ``None``
       when the column must not leave at all.
     - A null input value MUST give a null output value.
     - ``apply`` MUST NOT log or raise with any value of the column.
     """
 
-    name: ClassVar[str]
+    type: str
+
+    @property
+    def name(self) -> str:
+        """The name policy files use (``mask``)."""
+        return self.type
 
     @abstractmethod
     def apply(self, column: pd.Series, ctx: TransformContext) -> pd.Series | None:
@@ -72,9 +76,9 @@ class Transform(ABC):
     def params(self) -> dict[str, Any]:
         """The parameters as written in the policy file (for previews and decisions)."""
         return {
-            f.name: getattr(self, f.name)
-            for f in dataclasses.fields(self)  # type: ignore[arg-type]
-            if getattr(self, f.name) != f.default
+            key: getattr(self, key)
+            for key, spec in self.__class__.model_fields.items()
+            if key != "type" and getattr(self, key) != spec.default
         }
 
     def describe(self) -> str:
@@ -89,75 +93,6 @@ class Transform(ABC):
 
         args = ", ".join(f"{k}={fmt(v)}" for k, v in self.params().items())
         return f"{self.name}({args})" if args else self.name
-
-
-TRANSFORMS: Final[dict[str, type[Transform]]] = {}
-
-
-def register(cls: type[Transform]) -> type[Transform]:
-    """Class decorator: make a transformation available to policy files under ``cls.name``."""
-    TRANSFORMS[cls.name] = cls
-    return cls
-
-
-def _coerce(key: str, value: Any, hint: Any) -> Any:
-    origin = typing.get_origin(hint)
-    if origin in (types.UnionType, typing.Union):
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
-        return None if value is None else _coerce(key, value, args[0])
-    if origin is tuple:
-        if not isinstance(value, list):
-            raise TransformSpecError(key, "expected a list", f"write {key}: [a, b, ...]")
-        (inner, _) = typing.get_args(hint)
-        return tuple(_coerce(key, v, inner) for v in value)
-    if hint is float and isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if hint is int and isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if hint is bool and isinstance(value, bool):
-        return value
-    if hint is str and isinstance(value, str):
-        return value
-    raise TransformSpecError(
-        key, f"expected {getattr(hint, '__name__', hint)}", f"give {key} a value of that type"
-    )
-
-
-def parse_transform(name: str, params: Mapping[str, Any]) -> Transform:
-    """Build a transformation from its policy-file name and parameters.
-
-    Raises
-    ------
-    TransformSpecError
-        Unknown transformation, unknown or missing parameter, or a value out of range.
-    """
-    cls = TRANSFORMS.get(name)
-    if cls is None:
-        raise TransformSpecError(
-            "type",
-            f"unknown transformation {name!r}",
-            f"use one of {', '.join(sorted(TRANSFORMS))}",
-        )
-    hints = typing.get_type_hints(cls)
-    known = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    for key in params:
-        if key not in known:
-            allowed = ", ".join(sorted(known)) or "none"
-            raise TransformSpecError(
-                key, f"{name} has no parameter {key!r}", f"use one of: {allowed}"
-            )
-    for key, f in known.items():
-        no_default = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-        if no_default and key not in params:
-            raise TransformSpecError(key, f"{name} needs parameter {key!r}", f"add {key}: ...")
-    kwargs = {k: _coerce(k, v, hints[k]) for k, v in params.items()}
-    try:
-        return cls(**kwargs)
-    except ValueError as exc:
-        key, _, problem = str(exc).partition(": ")
-        raise TransformSpecError(
-            key, problem, "see docs/policies.md for the allowed values"
-        ) from exc
 
 
 # -- column conversions shared by the families ---------------------------------------------
@@ -216,9 +151,3 @@ def to_float(column: pd.Series, ctx: TransformContext, transform: str) -> np.nda
 def like_numeric(values: np.ndarray, column: pd.Series) -> pd.Series:
     """A float result as a column on ``column``'s index (nullable Float64, NaN as null)."""
     return pd.Series(values, index=column.index, name=column.name, dtype="float64")
-
-
-def finite_positive(key: str, value: float | None) -> None:
-    """Precondition helper for ``__post_init__``: ``value`` is a finite number above zero."""
-    if value is not None and not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{key}: must be a finite number above zero")

@@ -10,19 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
-from typing import ClassVar
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from pydantic import Field
 
 from node.policy.transforms.base import (
     Transform,
     TransformContext,
     from_arrow_str,
-    register,
     to_arrow_str,
 )
 
@@ -91,38 +90,26 @@ def hmac_column(column: pd.Series, key: bytes, length: int, prefix: str = "") ->
     return from_arrow_str(pc.take(hashed, indices), column)
 
 
-@register
-@dataclass(frozen=True)
 class Keep(Transform):
     """The value leaves as it is. Refused for C3 fields."""
 
-    name: ClassVar[str] = "keep"
+    type: Literal["keep"] = "keep"
 
     def apply(self, column: pd.Series, ctx: TransformContext) -> pd.Series | None:
         """Return the column unchanged."""
         return column
 
 
-@register
-@dataclass(frozen=True)
 class Drop(Transform):
     """The field never leaves; an explicit, recorded choice (unlike a missing rule)."""
 
-    name: ClassVar[str] = "drop"
+    type: Literal["drop"] = "drop"
 
     def apply(self, column: pd.Series, ctx: TransformContext) -> pd.Series | None:
         """Return ``None``: the engine leaves the column out."""
         return None
 
 
-def _check_length(length: int, top: int) -> None:
-    # 16 hex characters (64 bits) keeps collisions unlikely below about 10^9 distinct values.
-    if not 16 <= length <= top:
-        raise ValueError(f"length: must be between 16 and {top} hex characters")
-
-
-@register
-@dataclass(frozen=True)
 class Hash(Transform):
     """Keyed hash, HMAC-SHA-256 under a key derived from the node key.
 
@@ -130,27 +117,20 @@ class Hash(Transform):
     18-character code, which a dictionary of all codes of one district breaks).
     """
 
-    name: ClassVar[str] = "hash"
-    length: int = 64
-
-    def __post_init__(self) -> None:
-        _check_length(self.length, 64)
+    type: Literal["hash"] = "hash"
+    # 16 hex characters (64 bits) keep collisions unlikely below about 10^9 distinct values.
+    length: int = Field(64, ge=16, le=64, description="Hex characters kept of the HMAC's 64.")
 
     def apply(self, column: pd.Series, ctx: TransformContext) -> pd.Series | None:
         """Hash every value under the node's hash key."""
         return hmac_column(column, derive_key(ctx.node_key, _HASH_LABEL), self.length)
 
 
-@register
-@dataclass(frozen=True)
 class Token(Transform):
     """Per-recipient token: stable for one recipient, different across recipients."""
 
-    name: ClassVar[str] = "token"
-    length: int = 32
-
-    def __post_init__(self) -> None:
-        _check_length(self.length, 64)
+    type: Literal["token"] = "token"
+    length: int = Field(32, ge=16, le=64, description="Hex characters kept after `tk_`.")
 
     def apply(self, column: pd.Series, ctx: TransformContext) -> pd.Series | None:
         """Tokenize every value under the key of ``ctx.recipient``."""

@@ -8,15 +8,16 @@ datetime column as datetimes.
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
-from typing import ClassVar, Final
+from typing import Annotated, Final, Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
 from node.policy.exceptions import TransformError
-from node.policy.transforms.base import Transform, TransformContext, register, to_arrow_str
+from node.policy.transforms.base import Transform, TransformContext, to_arrow_str
 from node.policy.transforms.basic import distinct, hmac_sha256_many
+from node.validation import OneOf
 
 NAT: Final = np.iinfo(np.int64).min
 _SHIFT_LABEL: Final = b"fedcredit/policy/date_shift/v1|"
@@ -47,17 +48,13 @@ def from_days(days: np.ndarray, column: pd.Series) -> pd.Series:
     return pd.Series(text, index=column.index, name=column.name, dtype="str")
 
 
-@register
-@dataclass(frozen=True)
 class DateTruncate(Transform):
     """Keep only the year, quarter or month: every date becomes the first day of its period."""
 
-    name: ClassVar[str] = "date_truncate"
-    unit: str = "month"
-
-    def __post_init__(self) -> None:
-        if self.unit not in ("year", "quarter", "month"):
-            raise ValueError("unit: must be year, quarter or month")
+    type: Literal["date_truncate"] = "date_truncate"
+    unit: Annotated[str, OneOf(("month", "quarter", "year"))] = Field(
+        "month", description="The period every date is truncated to."
+    )
 
     def apply(self, column: pd.Series, ctx: TransformContext) -> pd.Series | None:
         """Truncate every date to the start of its period."""
@@ -73,8 +70,6 @@ class DateTruncate(Transform):
         return from_days(np.where(missing, NAT, out), column)
 
 
-@register
-@dataclass(frozen=True)
 class DateShift(Transform):
     """Shift each entity's dates by the same secret offset of 1 to ``max_days`` days, either way.
 
@@ -84,13 +79,13 @@ class DateShift(Transform):
     offset is never zero, so no date leaves unchanged.
     """
 
-    name: ClassVar[str] = "date_shift"
-    max_days: int
-    entity_field: str | None = None
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.max_days <= 3650:
-            raise ValueError("max_days: must be between 1 and 3650")
+    type: Literal["date_shift"] = "date_shift"
+    max_days: int = Field(
+        ge=1, le=3650, examples=[30], description="The largest shift, in days, either way."
+    )
+    entity_field: str | None = Field(
+        None, description="The column keying the shift; the dataset's `id_field` by default."
+    )
 
     def offsets(self, ctx: TransformContext) -> np.ndarray:
         """One offset per row of ``ctx.frame``, from its entity id."""

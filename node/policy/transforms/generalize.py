@@ -8,25 +8,24 @@ are for releases to people.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
+from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
+from pydantic import BeforeValidator, Field, model_validator
 
 from node.policy.transforms.base import (
     Transform,
     TransformContext,
-    finite_positive,
     from_arrow_str,
     like_numeric,
     lstr,
-    register,
     to_arrow_str,
     to_float,
 )
 from node.policy.transforms.dates import to_days
+from node.validation import Invalid, OneOf, as_tuple
 
 
 def _labels(values: np.ndarray, names: np.ndarray, column: pd.Series) -> pd.Series:
@@ -38,8 +37,6 @@ def _labels(values: np.ndarray, names: np.ndarray, column: pd.Series) -> pd.Seri
     return pd.Series(out, index=column.index, name=column.name, dtype="str")
 
 
-@register
-@dataclass(frozen=True)
 class Bucket(Transform):
     """Numeric buckets, of a fixed ``width`` from ``origin`` or between explicit ``edges``.
 
@@ -49,23 +46,30 @@ class Bucket(Transform):
     ``label`` (text).
     """
 
-    name: ClassVar[str] = "bucket"
-    width: float | None = None
-    edges: tuple[float, ...] | None = None
-    origin: float = 0.0
-    output: str = "lower"
+    type: Literal["bucket"] = "bucket"
+    width: float | None = Field(
+        None, gt=0, examples=[50000], description="Bucket width (give this or `edges`)."
+    )
+    edges: Annotated[tuple[float, ...], BeforeValidator(as_tuple)] | None = Field(
+        None, description="Explicit bucket edges, strictly increasing (or `width`)."
+    )
+    origin: float = Field(0.0, description="Where the `width` buckets start.")
+    output: Annotated[str, OneOf(("lower", "midpoint", "label"))] = Field(
+        "lower", description="Each value's bucket as its lower edge, midpoint or a text label."
+    )
 
-    def __post_init__(self) -> None:
+    @model_validator(mode="after")
+    def _one_grid(self) -> Bucket:
         if (self.width is None) == (self.edges is None):
-            raise ValueError("width: give exactly one of width or edges")
-        finite_positive("width", self.width)
+            raise Invalid("give exactly one of width or edges", "e.g. width: 50000", key="width")
         if self.edges is not None and (
             len(self.edges) < 2
             or any(b <= a for a, b in zip(self.edges, self.edges[1:], strict=False))
         ):
-            raise ValueError("edges: need at least two strictly increasing edges")
-        if self.output not in ("lower", "midpoint", "label"):
-            raise ValueError("output: must be lower, midpoint or label")
+            raise Invalid(
+                "needs at least two strictly increasing edges", "e.g. [0, 10000]", key="edges"
+            )
+        return self
 
     def apply(self, column: pd.Series, ctx: TransformContext) -> pd.Series | None:
         """Replace every value by its bucket."""
@@ -96,8 +100,6 @@ class Bucket(Transform):
         return _labels(idx, names, column)
 
 
-@register
-@dataclass(frozen=True)
 class AgeBand(Transform):
     """Age bands (``30-39``) from an age in years or from a date of birth.
 
@@ -105,21 +107,25 @@ class AgeBand(Transform):
     that the same data always gives the same bands. Ages at or above ``top`` become ``top+``.
     """
 
-    name: ClassVar[str] = "age_band"
-    width: int = 10
-    top: int = 80
-    as_of: str | None = None
+    type: Literal["age_band"] = "age_band"
+    width: int = Field(10, ge=1, le=50, description="Band width in years.")
+    top: int = Field(80, description="Ages at or above this become one `top+` band.")
+    as_of: str | None = Field(
+        None,
+        examples=["2025-01-01"],
+        description="ISO date ages are computed at; required for dates of birth (quoted).",
+    )
 
-    def __post_init__(self) -> None:
-        if not 1 <= self.width <= 50:
-            raise ValueError("width: must be between 1 and 50 years")
+    @model_validator(mode="after")
+    def _bands_fit(self) -> AgeBand:
         if self.top < self.width:
-            raise ValueError("top: must be at least one band wide")
+            raise Invalid("must be at least one band wide", f"e.g. {self.width * 8}", key="top")
         if self.as_of is not None:
             try:
                 np.datetime64(self.as_of, "D")
             except ValueError:
-                raise ValueError("as_of: must be an ISO date such as 2025-01-01") from None
+                raise Invalid("must be an ISO date", "e.g. '2025-01-01'", key="as_of") from None
+        return self
 
     def apply(self, column: pd.Series, ctx: TransformContext) -> pd.Series | None:
         """Replace every age (or date of birth) by its band label."""
@@ -147,8 +153,6 @@ class AgeBand(Transform):
         return _labels(idx, names, column)
 
 
-@register
-@dataclass(frozen=True)
 class RegionPrefix(Transform):
     """Keep the province (2 digits) or city (4 digits) of a 6-digit division code, zero-padded.
 
@@ -156,12 +160,10 @@ class RegionPrefix(Transform):
     that is not 6 digits becomes null rather than passing through.
     """
 
-    name: ClassVar[str] = "region_prefix"
-    level: str = "province"
-
-    def __post_init__(self) -> None:
-        if self.level not in ("province", "city"):
-            raise ValueError("level: must be province or city")
+    type: Literal["region_prefix"] = "region_prefix"
+    level: Annotated[str, OneOf(("province", "city"))] = Field(
+        "province", description="Keep 2 (province) or 4 (city) digits."
+    )
 
     def apply(self, column: pd.Series, ctx: TransformContext) -> pd.Series | None:
         """Generalize every code to its prefix."""
@@ -175,22 +177,25 @@ class RegionPrefix(Transform):
         return from_arrow_str(out, column)
 
 
-@register
-@dataclass(frozen=True)
 class Clip(Transform):
-    """Top- and bottom-coding: values above ``upper`` become ``upper``, below ``lower`` become
-    ``lower``, so the few extreme (and most identifying) values are hidden in the tails.
+    """Top- and bottom-coding: values beyond ``lower`` and ``upper`` become those bounds.
+
+    The few extreme (and most identifying) values are hidden in the tails.
     """
 
-    name: ClassVar[str] = "clip"
-    lower: float | None = None
-    upper: float | None = None
+    type: Literal["clip"] = "clip"
+    lower: float | None = Field(None, description="Values below become this (bottom-coding).")
+    upper: float | None = Field(
+        None, examples=[1000000], description="Values above become this (top-coding)."
+    )
 
-    def __post_init__(self) -> None:
+    @model_validator(mode="after")
+    def _some_bound(self) -> Clip:
         if self.lower is None and self.upper is None:
-            raise ValueError("lower: give lower, upper or both")
+            raise Invalid("give lower, upper or both", "e.g. upper: 1000000", key="lower")
         if self.lower is not None and self.upper is not None and self.lower >= self.upper:
-            raise ValueError("upper: must be above lower")
+            raise Invalid("must be above lower", "swap them or widen the range", key="upper")
+        return self
 
     def apply(self, column: pd.Series, ctx: TransformContext) -> pd.Series | None:
         """Clip every value into [lower, upper]."""

@@ -21,21 +21,21 @@ value would not reveal the parts the convention means to reveal.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar, Final
+from typing import Annotated, Final, Literal
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from pydantic import Field, model_validator
 
 from node.policy.transforms.base import (
     Transform,
     TransformContext,
     from_arrow_str,
-    register,
     to_arrow_str,
 )
+from node.validation import Invalid, OneOf
 
 # style -> (keep_first, keep_last, regex of a well-formed value or None)
 STYLES: Final[dict[str, tuple[int, int, str | None]]] = {
@@ -87,8 +87,6 @@ def _check_digits_ok(arr: pa.Array, candidates: np.ndarray, style: str) -> np.nd
     return ok
 
 
-@register
-@dataclass(frozen=True)
 class Mask(Transform):
     """Replace the middle of a value by a mask character, keeping a head and a tail.
 
@@ -96,23 +94,27 @@ class Mask(Transform):
     the preset (required for ``custom``); ``char`` is the mask character.
     """
 
-    name: ClassVar[str] = "mask"
-    style: str = "custom"
-    keep_first: int | None = None
-    keep_last: int | None = None
-    char: str = "*"
+    type: Literal["mask"] = "mask"
+    style: Annotated[str, OneOf(tuple(STYLES))] = Field(
+        "custom", description="A preset (see docs/policies.md); `custom` sets its own head/tail."
+    )
+    keep_first: int | None = Field(
+        None, ge=0, le=32, description="Characters kept at the start (overrides the preset)."
+    )
+    keep_last: int | None = Field(
+        None, ge=0, le=32, description="Characters kept at the end (overrides the preset)."
+    )
+    char: str = Field("*", min_length=1, max_length=1, description="The mask character.")
 
-    def __post_init__(self) -> None:
-        if self.style not in STYLES:
-            raise ValueError(f"style: unknown mask style {self.style!r} (use {', '.join(STYLES)})")
+    @model_validator(mode="after")
+    def _custom_says_how(self) -> Mask:
         if self.style == "custom" and self.keep_first is None and self.keep_last is None:
-            raise ValueError("keep_first: a custom mask needs keep_first and/or keep_last")
-        for key in ("keep_first", "keep_last"):
-            value = getattr(self, key)
-            if value is not None and not 0 <= value <= 32:
-                raise ValueError(f"{key}: must be between 0 and 32")
-        if len(self.char) != 1:
-            raise ValueError("char: must be exactly one character")
+            raise Invalid(
+                "a custom mask needs keep_first and/or keep_last",
+                "e.g. keep_first: 2",
+                key="keep_first",
+            )
+        return self
 
     @property
     def head_tail(self) -> tuple[int, int]:

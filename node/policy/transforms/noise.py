@@ -7,39 +7,35 @@ figure is enough, and say the scale in the policy so a recipient knows the error
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
+from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
 from node.policy.transforms.base import (
     Transform,
     TransformContext,
-    finite_positive,
     like_numeric,
-    register,
     to_float,
 )
+from node.validation import OneOf
 
 
-@register
-@dataclass(frozen=True)
 class Noise(Transform):
-    """Add Laplace (``b = scale``) or Gaussian (``sigma = scale``) noise, then optionally round
-    to a multiple of ``round_to``.
+    """Add Laplace or Gaussian noise of a stated ``scale``, then optionally round the result.
+
+    ``scale`` is Laplace's ``b`` or the Gaussian's ``sigma``; ``round_to`` rounds to a multiple.
     """
 
-    name: ClassVar[str] = "noise"
-    scale: float
-    distribution: str = "laplace"
-    round_to: float | None = None
-
-    def __post_init__(self) -> None:
-        finite_positive("scale", self.scale)
-        if self.distribution not in ("laplace", "gaussian"):
-            raise ValueError("distribution: must be laplace or gaussian")
-        finite_positive("round_to", self.round_to)
+    type: Literal["noise"] = "noise"
+    scale: float = Field(gt=0, examples=[1000], description="Laplace `b` or Gaussian `sigma`.")
+    distribution: Annotated[str, OneOf(("laplace", "gaussian"))] = Field(
+        "laplace", description="The noise's distribution."
+    )
+    round_to: float | None = Field(
+        None, gt=0, description="Round the noisy value to a multiple of this."
+    )
 
     def apply(self, column: pd.Series, ctx: TransformContext) -> pd.Series | None:
         """Add one independent draw to every non-null value."""

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from node.governance.config import GovernanceConfigError, governance_config
+from node.governance.config import GovernanceConfig
 from node.governance.severity import Severity
+from node.validation import SpecError, validate
+
+
+def governance_config(raw: object) -> GovernanceConfig:
+    """The section as a node configuration file's reader validates it."""
+    return validate(GovernanceConfig, raw, source="node.yaml", key="governance")
 
 
 def test_nothing_configured_gives_the_documented_defaults() -> None:
@@ -46,6 +52,7 @@ def test_values_are_overridden_and_converted() -> None:
     ],
 )
 def test_a_bad_key_is_named(raw: dict[str, object], key: str) -> None:
-    with pytest.raises(GovernanceConfigError) as error:
+    with pytest.raises(SpecError) as error:
         governance_config(raw)
-    assert error.value.key == key and str(error.value).startswith(f"governance.{key}:")
+    assert error.value.key == f"governance.{key}" and error.value.fix
+    assert str(error.value).startswith(f"node.yaml governance.{key}:")

@@ -4,7 +4,10 @@ with a monitoring policy, alert sinks and a scheduler; helpers to walk it month 
 from __future__ import annotations
 
 import os
+import time
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import ClassVar
 
 import pandas as pd
 import yaml
@@ -13,8 +16,11 @@ from coordinator.local.federation import POLICY_DIR, PartySpec
 from coordinator.local.synthetic import ORGANIZATIONS
 from node.data.synthetic import generate_federation
 from node.pki import issue_certificate
+from protos.fedcredit.v1 import node_pb2
 from tests.node.scoring.federation import JOB, ScoringFederation
 
+DOC = "ab" * 32
+HOLDERS = ("government", "third_party")
 PANELS = {"government": "government_monthly", "bank": "bank_monthly",
           "third_party": "third_party_monthly"}  # fmt: skip
 MONITORING = {
@@ -83,6 +89,29 @@ vertical:
   encryption: {{key_bits: 1024, allow_weak_key: true}}
 """
 )
+# The same tables through an ordinary secureboost job: eight trees of depth 3 on the job's
+# other defaults (early stopping on the validation rows) and the same 1024-bit key.
+EW_BOOST_JOB = (
+    EW_JOB.replace("type: vertical_lr", "type: secureboost")
+    .replace("\nvertical:\n", "\nsecureboost:\n")
+    .replace("validation: {fraction: 0.2, seed: 7}",
+             "split: {test_fraction: 0.2, validation_fraction: 0.15, seed: 7}")
+    .replace("model: {epochs: 3}", "model: {trees: 8, max_depth: 3}")
+)  # fmt: skip
+
+
+class Receiver(BaseHTTPRequestHandler):
+    """A local webhook receiver keeping every body it was sent (one subclass per test)."""
+
+    bodies: ClassVar[list[bytes]] = []
+
+    def do_POST(self) -> None:
+        type(self).bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
 
 
 class MonitoringFederation(ScoringFederation):
@@ -151,3 +180,36 @@ def monitoring_federation(
         fed.publish(node, "2025-12")
     codes = pd.read_csv(files.tables["bank"], dtype={"uscc": str})["uscc"].tolist()
     return fed, codes
+
+
+def train_and_deploy(fed: MonitoringFederation, codes: list[str], job: str) -> None:
+    """Each node writes its early-warning table from its own panel (a backtest: cutoffs whose
+    following 6 months are known), offline; then the nodes start, train ``job`` (id ``ew``),
+    the bank registers every borrower's monitoring authorization at both holders, and each
+    party deploys its part as ``sme-ew`` (the bank last: then its scheduler refreshes)."""
+    for node in PANELS:
+        fed.publish(node, "2026-12")
+        config = fed.write_node_config(node)
+        extra = ["--defaults", "bank_defaults"] if node == "bank" else []
+        fed.cli("monitor", "table", "--config", str(config), "--from", TABLE_MONTHS[0],
+                "--to", TABLE_MONTHS[1], "--out", str(fed.root / "tables"), *extra)  # fmt: skip
+        fed.publish(node, "2025-12")
+    fed.start()
+    status = fed.wait_job(fed.submit(job, job_id="ew"), timeout=600)
+    assert status.state == "succeeded", status.error
+    now = time.time()
+    grants = [
+        node_pb2.AuthorizationGrant(
+            uscc=code, purposes=["post_loan_monitoring"], valid_from=now - 86_400,
+            valid_to=now + 365 * 86_400, document_sha256=DOC, collector="branch-1",
+            collected_at=now - 86_400, holders=list(HOLDERS),
+        )
+        for code in codes
+    ]  # fmt: skip
+    ack = fed.node("bank").RegisterAuthorizations(
+        node_pb2.AuthorizationBatch(grants=grants), timeout=120
+    )
+    assert all(v.startswith("stored") for v in ack.holders.values()), ack.holders
+    for node in (*HOLDERS, "bank"):
+        fed.cli("models", "deploy", "--config", str(fed.config(node)), "--job", "ew",
+                "--name", "sme-ew", "--dataset", f"{node}_ew")  # fmt: skip

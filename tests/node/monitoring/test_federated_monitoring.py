@@ -31,9 +31,9 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -52,40 +52,28 @@ from node.scoring.lending import subject_tokenizer
 from protos.fedcredit.v1 import node_pb2
 from tests.node.monitoring.federation import (
     EW_JOB,
+    HOLDERS,
     MONITORING,
     PANELS,
-    TABLE_MONTHS,
     MonitoringFederation,
+    Receiver,
     monitoring_federation,
+    train_and_deploy,
 )
 
 # On the shared 2-core machine under a load average of ~16 (2026-11): setup (tables, four
 # processes, the training job) ~70 s, the walk ~12 s, the offline phase (a node restart)
 # ~13 s, the module ~2 minutes; the project's 300 s per test leaves room for heavier load.
 pytestmark = [pytest.mark.slow]
-DOC = "ab" * 32
-HOLDERS = ("government", "third_party")
 WALK = ("2026-01", "2026-02", "2026-03", "2026-04")
 CODE = re.compile(r"^[A-Z][A-Z0-9-]{1,40}$")
 NUMBER = re.compile(rb"-?\d+\.\d+(?:e[-+]?\d+)?")
 
 
-class _Receiver(BaseHTTPRequestHandler):
-    bodies: ClassVar[list[bytes]] = []
-
-    def do_POST(self) -> None:
-        type(self).bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 class World:
     """The running federation, its panels as published, and what the phases observed."""
 
-    def __init__(self, fed: MonitoringFederation, codes: list[str], hook: type[_Receiver]) -> None:
+    def __init__(self, fed: MonitoringFederation, codes: list[str], hook: type[Receiver]) -> None:
         self.fed = fed
         self.codes = codes
         self.hook = hook
@@ -228,7 +216,7 @@ class World:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     root = tmp_path_factory.mktemp("monitoring")
-    hook = type("Hook", (_Receiver,), {"bodies": []})
+    hook = type("Hook", (Receiver,), {"bodies": []})
     server = ThreadingHTTPServer(("127.0.0.1", 0), hook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     sinks: list[dict[str, object]] = [
@@ -237,34 +225,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     ]
     fed, codes = monitoring_federation(root, sinks)
     try:
-        # each node writes its early-warning table from its own panel (a backtest: cutoffs
-        # whose following 6 months are known), offline, before the nodes start
-        for node in PANELS:
-            fed.publish(node, "2026-12")
-            config = fed.write_node_config(node)
-            extra = ["--defaults", "bank_defaults"] if node == "bank" else []
-            fed.cli("monitor", "table", "--config", str(config), "--from", TABLE_MONTHS[0],
-                    "--to", TABLE_MONTHS[1], "--out", str(root / "tables"), *extra)  # fmt: skip
-            fed.publish(node, "2025-12")
-        fed.start()
-        status = fed.wait_job(fed.submit(EW_JOB, job_id="ew"), timeout=400)
-        assert status.state == "succeeded", status.error
-        now = time.time()
-        grants = [
-            node_pb2.AuthorizationGrant(
-                uscc=code, purposes=["post_loan_monitoring"], valid_from=now - 86_400,
-                valid_to=now + 365 * 86_400, document_sha256=DOC, collector="branch-1",
-                collected_at=now - 86_400, holders=list(HOLDERS),
-            )
-            for code in codes
-        ]  # fmt: skip
-        ack = fed.node("bank").RegisterAuthorizations(
-            node_pb2.AuthorizationBatch(grants=grants), timeout=120
-        )
-        assert all(v.startswith("stored") for v in ack.holders.values()), ack.holders
-        for node in (*HOLDERS, "bank"):  # the bank last: then it refreshes
-            fed.cli("models", "deploy", "--config", str(fed.config(node)), "--job", "ew",
-                    "--name", "sme-ew", "--dataset", f"{node}_ew")  # fmt: skip
+        train_and_deploy(fed, codes, EW_JOB)
         w = World(fed, codes, hook)
         for holder in HOLDERS:
             live = root / "live" / f"{PANELS[holder]}.csv"

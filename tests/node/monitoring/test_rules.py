@@ -31,6 +31,8 @@ def test_each_rule_sets_its_level_and_coded_reason() -> None:
     assert got.reasons[3] == ["CLASS-SPECIAL-MENTION"]
     assert got.reasons[4] == ["GOV-COURT-ENFORCEMENT"]
     assert got.reasons[5] == []
+    # only the bank's own days past due list hard; a holder's flag competes by PD for room
+    assert got.hard.tolist() == [0, 0, 3, 1, 0, 0]
 
 
 def test_a_borrower_listed_for_its_pd_rise_alone_carries_the_model_reasons() -> None:

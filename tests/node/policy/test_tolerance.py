@@ -32,8 +32,8 @@ def test_a_numeric_rule_carries_its_tolerance_into_the_decision(tmp_path: Path) 
     [
         ("transform: token\n        tolerance: 1", "does not release numbers"),
         ("transform: {type: bucket, width: 10, output: label}\n        tolerance: 1", "numbers"),
-        ("transform: keep\n        tolerance: -1", "positive number"),
-        ("transform: keep\n        tolerance: yes", "positive number"),
+        ("transform: keep\n        tolerance: -1", r"tolerance: must be > 0"),
+        ("transform: keep\n        tolerance: yes", r"tolerance: must be a number"),
     ],
 )
 def test_a_tolerance_where_no_number_leaves_is_refused(
