@@ -17,6 +17,7 @@ if str(REPO) not in sys.path:  # run as a script: the packages live at the repo 
     sys.path.insert(0, str(REPO))
 
 from coordinator.runtime.config import CoordinatorConfigFile  # noqa: E402
+from node.jobs.spec import JobHeader  # noqa: E402
 from node.policy.schema import PolicyFile  # noqa: E402
 from node.psi.spec import PsiFile  # noqa: E402
 from node.runtime.config import NodeConfigFile  # noqa: E402
@@ -47,6 +48,14 @@ _JOB = (
 )
 
 FORMATS = (
+    Format(
+        "job-file",
+        "Job file: the keys every job type shares",
+        _JOB + "Besides `type` and `parties`, the top level holds the job type's own sections "
+        "(each on its own page here, e.g. [vertical_lr](vertical_lr.md)); each job type "
+        "validates its own, and their unknown keys are refused.",
+        JobHeader,
+    ),
     Format(
         "vertical_lr",
         "Job file: `vertical_lr` (the `vertical` section)",

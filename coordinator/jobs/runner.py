@@ -29,7 +29,7 @@ from coordinator.state import CoordinatorStore, EventRecord, JobRecord, JobState
 from node.jobs.exceptions import DuplicateJobId, JobSpecError, public_message
 from node.jobs.hooks import JobHooks
 from node.jobs.spec import JobFile, parse_job_file
-from node.jobtypes.registry import job_type
+from node.jobtypes.registry import job_type, known_job_types
 from node.state import InvalidIdentifier, check_identifier
 from node.telemetry import tracer
 from node.telemetry.jobtrace import attempt_root
@@ -257,17 +257,19 @@ class JobRunner:
         PartyRefused
             A named party is unknown to the coordinator or quarantined.
         """
-        job = parse_job_file(spec_yaml)
+        job = parse_job_file(spec_yaml, job_types=known_job_types())
         try:
             for party in job.parties:
                 check_identifier("party name", party)
         except InvalidIdentifier as exc:
-            raise JobSpecError("job file", str(exc)) from None
+            raise JobSpecError(
+                "job file", str(exc), key="parties", fix="name each party by its node id"
+            ) from None
         for party in job.parties:
             problem = self._party_problem(party)
             if problem is not None:
                 raise PartyRefused(party, problem)
-        job_type(job.job_type).validate(job)  # each job type's spec error is a JobSpecError
+        job_type(job.job_type).validate(job)  # every job type refuses with JobSpecError
         self._check_capabilities(job)
         job_id = job_id or f"{job.job_type}-{uuid.uuid4().hex[:10]}"
         if self.store.job(job_id) is not None:

@@ -20,9 +20,9 @@ def project_federation(project: Project, root: Path) -> LocalFederation:
     root = root.expanduser().resolve()
     if not (root / "config" / "coordinator.yaml").is_file():
         raise ProjectError(
-            project.path,
-            "(output)",
+            str(project.path),
             f"{root} holds no initialised federation; run fedcredit init {project.path} first",
+            key="(output)",
         )
     parties = []
     for party in project.parties:
@@ -32,10 +32,10 @@ def project_federation(project: Project, root: Path) -> LocalFederation:
             schema = root / "schemas" / f"{name}.yaml"
             if not schema.is_file():
                 raise ProjectError(
-                    project.path,
-                    f"parties.{party.name}.data",
+                    str(project.path),
                     f"{data.name} has no schema in {root / 'schemas'}; run fedcredit init "
                     f"{project.path} --force after changing the project's data files",
+                    key=f"parties.{party.name}.data",
                 )
             datasets[name] = (data, schema, load_schema(schema).id_column)
         policy = root / "policies" / f"{party.name}.yaml"

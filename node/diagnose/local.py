@@ -15,7 +15,7 @@ from cryptography import x509
 from node.diagnose.findings import Finding, Level
 from node.jobs.exceptions import JobSpecError
 from node.jobs.spec import parse_job_file
-from node.jobtypes.registry import job_type
+from node.jobtypes.registry import job_type, known_job_types
 from node.pki import PeerVerifier, PkiError
 from node.pki.exceptions import CertificateExpired, CertificateNotYetValid, CertificateRevoked
 from node.pki.files import NodeCredentials, load_identity_files
@@ -148,7 +148,7 @@ def job_findings(
     """
     check = f"job {path.name}"
     try:
-        job = parse_job_file(path.read_bytes(), str(path))
+        job = parse_job_file(path.read_bytes(), str(path), job_types=known_job_types())
         kind = job_type(job.job_type)
         kind.validate(job)
     except OSError as exc:

@@ -24,14 +24,6 @@ class JobSpecError(JobError, SpecError):
     catalog_code: ClassVar[str] = "job.invalid_spec"  # RPC answer: node.transport.errors
 
 
-class UnknownJobType(JobSpecError):
-    """The job file's ``type`` is not one this build knows."""
-
-    def __init__(self, job_type: str, known: list[str]) -> None:
-        super().__init__("job file", f"unknown job type {job_type!r}; known: {', '.join(known)}")
-        self.job_type = job_type
-
-
 class DuplicateJobId(JobError):
     """A job with the requested id already exists."""
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from node.jobs.exceptions import JobSpecError
+from node.validation import FileModel, Invalid, validate
 
 
 @dataclass(frozen=True)
@@ -25,43 +27,85 @@ class JobFile:
     raw: Mapping[str, Any]
 
 
-def parse_job_file(text: bytes | str, source: str = "job file") -> JobFile:
+class JobHeader(FileModel):
+    """The keys every job file has; its type's own section sits beside them (see its page)."""
+
+    # The other top-level keys are the job type's sections, which the job type validates.
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(
+        min_length=1,
+        examples=["vertical_lr"],
+        description="The job type: one this build registers (check, psi, vertical_lr, "
+        "secureboost, horizontal).",
+    )
+    parties: dict[str, Any] = Field(
+        min_length=1,
+        examples=["{bank: {}, government: {}}"],
+        description="Node id to that party's settings, in the order the job uses them.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _typo_of_a_required_key(cls, value: object) -> object:
+        if isinstance(value, Mapping):
+            for wanted in ("type", "parties"):
+                close = difflib.get_close_matches(wanted, [str(k) for k in value], n=1, cutoff=0.6)
+                if wanted not in value and close:
+                    raise Invalid(
+                        f"is missing; {close[0]!r} looks like a typo of {wanted!r}",
+                        f"rename {close[0]} to {wanted}",
+                        key=wanted,
+                    )
+        return value
+
+    @field_validator("type")
+    @classmethod
+    def _registered(cls, value: str, info: ValidationInfo) -> str:
+        known = (info.context or {}).get("job_types")
+        if known is not None and value not in known:
+            raise Invalid(f"unknown job type {value!r}", f"use one of: {', '.join(known)}")
+        return value
+
+    @field_validator("parties")
+    @classmethod
+    def _not_the_coordinator(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if "coordinator" in value:
+            raise Invalid(
+                "'coordinator' is reserved and cannot be a job party",
+                "list the node ids of the data holders",
+                key="coordinator",
+            )
+        return value
+
+
+def parse_job_file(
+    text: bytes | str, source: str = "job file", *, job_types: Collection[str] | None = None
+) -> JobFile:
     """Parse the shared header of a job file.
+
+    Parameters
+    ----------
+    job_types:
+        The job types this build registers (``node.jobtypes.known_job_types()``); ``type``
+        must be one of them. ``None`` leaves the type to the caller's lookup.
 
     Raises
     ------
     JobSpecError
-        The text is not YAML, not a mapping, or lacks ``type`` or ``parties``.
+        The text is not YAML, not a mapping, or ``type`` or ``parties`` is missing, unknown
+        or malformed.
     """
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise JobSpecError(source, f"is not valid YAML{where}; fix the syntax") from None
+        line = mark.line + 1 if mark else None
+        raise JobSpecError(source, "is not valid YAML", fix="fix the syntax", line=line) from None
     if not isinstance(raw, Mapping):
-        raise JobSpecError(source, "must be a YAML mapping with keys 'type' and 'parties'")
-    job_type = raw.get("type")
-    if not isinstance(job_type, str) or not job_type:
         raise JobSpecError(
-            source,
-            "needs a 'type' (e.g. check, psi, vertical_lr, horizontal)" + _typo(raw, "type"),
+            source, "must be a YAML mapping", fix="write the keys type and parties at the top"
         )
-    parties = raw.get("parties")
-    if not isinstance(parties, Mapping) or not parties:
-        raise JobSpecError(
-            source,
-            "needs a non-empty 'parties' mapping of node id to settings" + _typo(raw, "parties"),
-        )
-    names = tuple(str(p) for p in parties)
-    if "coordinator" in names:
-        raise JobSpecError(source, "'coordinator' is reserved and cannot be a job party")
-    return JobFile(job_type=job_type, parties=names, raw=raw)
-
-
-def _typo(raw: Mapping[str, Any], wanted: str) -> str:
-    """``"; 'partys' looks like a typo of 'parties'"`` when a key of ``raw`` is close."""
-    if wanted in raw:
-        return ""
-    close = difflib.get_close_matches(wanted, [str(k) for k in raw], n=1, cutoff=0.6)
-    return f"; {close[0]!r} looks like a typo of {wanted!r}" if close else ""
+    context = {"job_types": sorted(job_types)} if job_types is not None else None
+    header = validate(JobHeader, raw, source=source, context=context, error=JobSpecError)
+    return JobFile(job_type=header.type, parties=tuple(header.parties), raw=raw)

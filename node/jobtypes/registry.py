@@ -14,7 +14,7 @@ from typing import Any
 
 from node.jobs.check import run_check_coordinator, run_check_party
 from node.jobs.context import PartyContext
-from node.jobs.exceptions import UnknownJobType
+from node.jobs.exceptions import JobSpecError
 from node.jobs.hooks import JobHooks
 from node.jobs.spec import JobFile
 from node.psi import (
@@ -138,13 +138,17 @@ def job_type(name: str) -> JobType:
 
     Raises
     ------
-    UnknownJobType
-        No job type of that name exists in this build.
+    JobSpecError
+        No job type of that name exists in this build (``type`` of a file read with
+        ``parse_job_file(..., job_types=known_job_types())`` always exists).
     """
     try:
         return _TYPES[name]
     except KeyError:
-        raise UnknownJobType(name, sorted(_TYPES)) from None
+        known = ", ".join(sorted(_TYPES))
+        raise JobSpecError(
+            "job file", f"unknown job type {name!r}", key="type", fix=f"use one of: {known}"
+        ) from None
 
 
 def known_job_types() -> list[str]:

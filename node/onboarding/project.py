@@ -83,28 +83,32 @@ def load_project(path: Path | str) -> Project:
     try:
         raw = read_config_mapping(path)
     except ConfigError as exc:
-        raise ProjectError(path, exc.key, exc.problem, exc.fix) from None
+        raise ProjectError(str(path), exc.problem, key=exc.key, fix=exc.fix) from None
     _known(raw, _TOP_KEYS, path, "")
     version = raw.get("fedcredit_project", PROJECT_VERSION)
     if version != PROJECT_VERSION:
-        raise ProjectError(path, "fedcredit_project", f"version {version!r}; write 1")
+        raise ProjectError(str(path), f"version {version!r}; write 1", key="fedcredit_project")
     coordinator = raw.get("coordinator") or {}
     if not isinstance(coordinator, Mapping):
-        raise ProjectError(path, "coordinator", "must be a mapping, e.g. {listen: HOST:PORT}")
+        raise ProjectError(
+            str(path), "must be a mapping, e.g. {listen: HOST:PORT}", key="coordinator"
+        )
     _known(coordinator, _COORDINATOR_KEYS, path, "coordinator.")
     parties_raw = raw.get("parties")
     if not isinstance(parties_raw, Mapping) or len(parties_raw) < 2:
         raise ProjectError(
-            path, "parties", "needs at least two parties (name: {role, organization, data})"
+            str(path),
+            "needs at least two parties (name: {role, organization, data})",
+            key="parties",
         )
     parties = tuple(_party(path, str(n), p) for n, p in parties_raw.items())
     holders = [p.name for p in parties if p.label]
     if len(holders) != 1:
         raise ProjectError(
-            path,
-            "parties",
+            str(path),
             f"{len(holders)} parties name a label ({', '.join(holders) or 'none'}); give "
             "exactly one party the 'label' of its 0/1 default column",
+            key="parties",
         )
     return Project(
         path=path,
@@ -118,23 +122,29 @@ def load_project(path: Path | str) -> Project:
 def _party(path: Path, name: str, raw: Any) -> Party:
     key = f"parties.{name}"
     if not isinstance(raw, Mapping):
-        raise ProjectError(path, key, "must be a mapping with role, organization and data")
+        raise ProjectError(str(path), "must be a mapping with role, organization and data", key=key)
     _known(raw, _PARTY_KEYS, path, f"{key}.")
     for required in ("role", "organization", "data"):
         if not raw.get(required):
-            raise ProjectError(path, f"{key}.{required}", "is required")
+            raise ProjectError(str(path), "is required", key=f"{key}.{required}")
     role = str(raw["role"])
     if role not in DATA_ROLES:
-        raise ProjectError(path, f"{key}.role", f"is {role!r}; use one of {', '.join(DATA_ROLES)}")
+        raise ProjectError(
+            str(path), f"is {role!r}; use one of {', '.join(DATA_ROLES)}", key=f"{key}.role"
+        )
     files = raw["data"] if isinstance(raw["data"], list) else [raw["data"]]
     data = []
     for entry in files:
         file = Path(str(entry)).expanduser()
         file = file if file.is_absolute() else (path.parent / file).resolve()
         if not file.is_file():
-            raise ProjectError(path, f"{key}.data", f"{file} does not exist; check the path")
+            raise ProjectError(
+                str(path), f"{file} does not exist; check the path", key=f"{key}.data"
+            )
         if file.suffix.lower() not in (".csv", ".parquet", ".pq"):
-            raise ProjectError(path, f"{key}.data", f"{file.name} is not a .csv or .parquet file")
+            raise ProjectError(
+                str(path), f"{file.name} is not a .csv or .parquet file", key=f"{key}.data"
+            )
         data.append(file)
     label, id_column = raw.get("label"), raw.get("id_column")
     return Party(
@@ -153,4 +163,4 @@ def _known(raw: Mapping[str, Any], allowed: tuple[str, ...], path: Path, prefix:
         if key not in allowed:
             close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
             hint = f"did you mean {close[0]!r}?" if close else f"use {', '.join(allowed)}"
-            raise ProjectError(path, f"{prefix}{key}", f"unknown key; {hint}")
+            raise ProjectError(str(path), f"unknown key; {hint}", key=f"{prefix}{key}")

@@ -55,10 +55,10 @@ def write_federation(project: Project, root: Path, force: bool = False) -> Writt
     root = root.expanduser().resolve()
     if (root / "config").exists() and not force:
         raise ProjectError(
-            project.path,
-            "(output)",
+            str(project.path),
             f"{root} is already initialised and its policies may be reviewed; pass --force to "
             "rewrite schemas, policies, configs and jobs (certificates are kept)",
+            key="(output)",
         )
     for folder in ("schemas", "policies", "config", "jobs"):
         (root / folder).mkdir(parents=True, exist_ok=True)

@@ -26,10 +26,8 @@ class PsiError(Exception):
 
 
 class PsiSpecError(PsiError, JobSpecError):
-    """The PSI section of a job file is malformed or inconsistent with the job's parties."""
-
-    def __init__(self, problem: str) -> None:
-        JobSpecError.__init__(self, "psi job settings", problem)
+    """The PSI section of a job file is malformed or inconsistent with the job's parties, or a
+    party's id file cannot be read for ids (``SpecError``'s arguments and message)."""
 
 
 class PsiPolicyError(PsiError):

@@ -89,7 +89,12 @@ def run_psi_follower(
         The leader sent something outside the protocol.
     """
     if channel.party not in spec.followers:
-        raise PsiSpecError(f"party {channel.party!r} is not a follower of this PSI job")
+        raise PsiSpecError(
+            "job file",
+            f"party {channel.party!r} is not a follower of this PSI job",
+            key="parties",
+            fix="start a follower's part only on a party of the job",
+        )
     run = _FollowerRun(channel, hooks, spec, pool or InlineExecutor())
 
     def tell_leader(culprit: str, exc: BaseException) -> None:

@@ -83,7 +83,12 @@ def run_psi_party(ctx: PartyContext, permits: PsiPermits) -> PsiResult:
         except Exception:
             raise PsiPolicyError(dataset, id_field) from None
         if id_field not in frame.columns:
-            raise PsiSpecError(f"dataset {dataset!r} has no column {id_field!r}")
+            raise PsiSpecError(
+                "job file",
+                f"dataset {dataset!r} has no column {id_field!r}",
+                key=f"parties.{ctx.party}.id_field",
+                fix="name a column of the dataset, or declare its psi_id_field",
+            )
         # Chunks of the column, validated one by one: no copy of it as a list of strings.
         ids = chunks_of(frame[id_field])
     except PsiError as exc:
@@ -101,10 +106,17 @@ def run_psi_coordinator_job(channel: PartyChannel, hooks: JobHooks, job: JobFile
 def _party_settings(raw: Mapping[str, Any], party: str) -> tuple[str, str]:
     settings = (raw.get("parties") or {}).get(party)
     if not isinstance(settings, Mapping) or not isinstance(settings.get("dataset"), str):
-        raise PsiSpecError(f"party {party!r} must name its 'dataset' for PSI")
+        raise PsiSpecError(
+            "job file",
+            "must name its 'dataset' for PSI",
+            key=f"parties.{party}",
+            fix="add dataset: NAME",
+        )
     id_field = settings.get("id_field", "")
     if not isinstance(id_field, str):
-        raise PsiSpecError(f"party {party!r}: 'id_field' must be a column name")
+        raise PsiSpecError(
+            "job file", "must be a column name", key=f"parties.{party}.id_field", fix="e.g. uscc"
+        )
     return settings["dataset"], id_field
 
 

@@ -105,7 +105,10 @@ def run_psi_leader(
     """
     if channel.party != spec.leader:
         raise PsiSpecError(
-            f"party {channel.party!r} runs the leader role but the leader is {spec.leader!r}"
+            "job file",
+            f"party {channel.party!r} runs the leader role but the leader is {spec.leader!r}",
+            key="psi.leader",
+            fix="start the leader's part on the leader",
         )
     run = _LeaderRun(channel, hooks, spec, pool or InlineExecutor())
 

@@ -69,15 +69,25 @@ def ids_from_file(path: Path, column: str, rows: int = CHUNK_ROWS) -> IdChunks:
     if name.endswith(PARQUET_SUFFIXES):
         parquet = pq.ParquetFile(path)
         if column not in parquet.schema_arrow.names:
-            raise PsiSpecError(f"{path.name} has no column {column!r}")
+            raise _no_column(path, column)
         batches = parquet.iter_batches(batch_size=rows, columns=[column])
         return IdChunks(batch.column(0) for batch in batches)
     if name.endswith(CSV_SUFFIXES):
         header = pa_csv.open_csv(pa.input_stream(path, compression="detect")).schema.names
         if column not in header:
-            raise PsiSpecError(f"{path.name} has no column {column!r}")
+            raise _no_column(path, column)
         return IdChunks(_csv_chunks(path, column, rows))
-    raise PsiSpecError(f"{path.name}: ids are read from Parquet (.parquet) or CSV (.csv) files")
+    raise PsiSpecError(
+        path.name,
+        "ids are read from Parquet (.parquet) or CSV (.csv) files",
+        fix="convert the dataset to one of them",
+    )
+
+
+def _no_column(path: Path, column: str) -> PsiSpecError:
+    return PsiSpecError(
+        path.name, f"has no column {column!r}", fix="name the id column the file has (id_field)"
+    )
 
 
 def _csv_chunks(path: Path, column: str, rows: int) -> Iterator[pa.Array]:

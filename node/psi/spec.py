@@ -79,19 +79,19 @@ class PsiSpec:
 
     def __post_init__(self) -> None:
         if not self.followers:
-            raise PsiSpecError("a PSI job needs a leader and at least one other party")
+            raise _refused("parties", "a PSI job needs a leader and at least one other party")
         if self.leader in self.followers or self.leader == "coordinator":
-            raise PsiSpecError(f"leader {self.leader!r} cannot also be a follower")
+            raise _refused("psi.leader", "cannot also be a follower", "name one party of the job")
         if len(set(self.followers)) != len(self.followers):
-            raise PsiSpecError("followers are listed more than once")
+            raise _refused("parties", "lists a follower more than once", "list each party once")
         if not self.required:
             object.__setattr__(self, "required", tuple(self.followers))
         _check_members("require", self.required, self.followers)
         for name, members in self.subsets.items():
             if not name or "/" in name:
-                raise PsiSpecError(f"subset name {name!r} must be non-empty and without '/'")
+                raise _refused(f"psi.subsets.{name}", "a subset's name must be without '/'")
             if not members:
-                raise PsiSpecError(f"subset {name!r} names no follower")
+                raise _refused(f"psi.subsets.{name}", "names no follower")
             _check_members(f"subsets.{name}", members, self.followers)
 
     @property
@@ -111,12 +111,17 @@ class PsiSpec:
 def _check_members(what: str, members: Sequence[str], followers: Sequence[str]) -> None:
     unknown = [m for m in members if m not in followers]
     if unknown:
-        raise PsiSpecError(
-            f"{what} names {', '.join(map(repr, unknown))}, which are not followers of the job "
-            f"(followers: {', '.join(followers)})"
+        raise _refused(
+            f"psi.{what}",
+            f"names {', '.join(map(repr, unknown))}, which are not followers of the job",
+            f"use followers: {', '.join(followers)}",
         )
     if len(set(members)) != len(members):
-        raise PsiSpecError(f"{what} lists a party more than once")
+        raise _refused(f"psi.{what}", "lists a party more than once", "list each party once")
+
+
+def _refused(key: str, problem: str, fix: str = "list at least two parties") -> PsiSpecError:
+    return PsiSpecError("job file", problem, key=key, fix=fix)
 
 
 # --- the section as written in the job file (docs/reference/psi.md is generated from this
@@ -178,7 +183,7 @@ def spec_from_job(parties: Sequence[str], section: Mapping[str, Any] | None) -> 
         A party name that is not in the job, or a job of fewer than two parties.
     """
     if not parties:
-        raise PsiSpecError("the job has no parties")
+        raise _refused("parties", "the job has no parties")
     raw = validate(
         PsiFile,
         section,

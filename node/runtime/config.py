@@ -30,23 +30,15 @@ M = TypeVar("M", bound=FileModel)
 class ConfigError(SpecError):
     """A node or coordinator configuration is missing, malformed or names nothing that exists.
 
-    The configuration files' ``SpecError``: the message reads ``"<file> <key>: <problem>;
-    <fix>"``. ``key`` is the dotted key (``"datasets.loans.schema"``), ``""`` for the file;
-    ``path`` the file.
+    The configuration files' ``SpecError`` (same arguments): the message reads ``"<file>
+    <key>: <problem>; <fix>"``. ``key`` is the dotted key (``"datasets.loans.schema"``),
+    ``""`` for the file.
     """
 
-    def __init__(self, path: Path | str, key: str, problem: str, fix: str = "") -> None:
-        super().__init__(str(path), problem, key=key, fix=fix)
-        self.path = Path(path)
-
-
-class _Error(ConfigError):
-    """``ConfigError`` with ``SpecError``'s signature, for ``validate``."""
-
-    def __init__(
-        self, source: str, problem: str, *, key: str = "", fix: str = "", line: int | None = None
-    ) -> None:
-        super().__init__(source, key, problem, fix)
+    @property
+    def path(self) -> Path:
+        """The offending file (or folder)."""
+        return Path(self.source)
 
 
 @dataclass(frozen=True)
@@ -171,13 +163,14 @@ def read_config_mapping(path: Path) -> Mapping[str, Any]:
     try:
         raw = yaml.safe_load(path.read_text())
     except OSError as exc:
-        raise ConfigError(path, "", f"cannot be read: {exc.strerror}", "check the path") from None
+        problem = f"cannot be read: {exc.strerror}"
+        raise ConfigError(str(path), problem, fix="check the path") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(path, "", f"is not valid YAML{where}", "fix the syntax") from None
+        raise ConfigError(str(path), f"is not valid YAML{where}", fix="fix the syntax") from None
     if not isinstance(raw, Mapping):
-        raise ConfigError(path, "", "must be a YAML mapping", "write key: value pairs")
+        raise ConfigError(str(path), "must be a YAML mapping", fix="write key: value pairs")
     return raw
 
 
@@ -189,7 +182,7 @@ def read_config(model: type[M], path: Path) -> M:
     ConfigError
         The file is unreadable, not YAML, or breaks the model.
     """
-    return validate(model, read_config_mapping(path), source=str(path), error=_Error)
+    return validate(model, read_config_mapping(path), source=str(path), error=ConfigError)
 
 
 def _monitoring_section(
@@ -240,7 +233,10 @@ def load_node_config(path: Path | str) -> NodeConfig:
         for key, file in (("path", entry.path), ("schema", entry.schema)):
             if not file.exists():
                 raise ConfigError(
-                    path, f"datasets.{name}.{key}", f"{file} does not exist", "fix the path"
+                    str(path),
+                    f"{file} does not exist",
+                    key=f"datasets.{name}.{key}",
+                    fix="fix the path",
                 )
         datasets.append(entry)
     compute = raw.compute or ComputeFile()
@@ -265,7 +261,8 @@ def load_node_config(path: Path | str) -> NodeConfig:
         console=console_config(raw.console),
     )
     if config.policy is not None and not config.policy.exists():
-        raise ConfigError(path, "policy", f"{config.policy} does not exist", "fix the path")
+        problem = f"{config.policy} does not exist"
+        raise ConfigError(str(path), problem, key="policy", fix="fix the path")
     return config
 
 
@@ -280,4 +277,5 @@ def _compute(raw: ComputeFile, path: Path) -> ComputeConfig:
     try:
         return ComputeConfig(raw.engine, raw.address, raw.workers)
     except ValueError as exc:
-        raise ConfigError(path, "compute", str(exc), "see docs/reference/node-config.md") from None
+        fix = "see docs/reference/node-config.md"
+        raise ConfigError(str(path), str(exc), key="compute", fix=fix) from None

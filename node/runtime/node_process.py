@@ -56,10 +56,11 @@ class NodeProcess:
         creds = load_identity_files(config.cert_dir, config.cert_name)
         if creds.identity.node_id != config.node_id:
             raise ConfigError(
-                config.cert_dir,
-                "node_id",
+                str(config.cert_dir),
                 f"config says {config.node_id!r} but the certificate names "
-                f"{creds.identity.node_id!r}; use the certificate issued for this node",
+                f"{creds.identity.node_id!r}",
+                key="node_id",
+                fix="use the certificate issued for this node",
             )
         verifier = PeerVerifier(config.cert_dir)
         reason = None
@@ -76,7 +77,12 @@ class NodeProcess:
         secret = node_secret(config.state_dir)
         self.datasets = NodeDatasets(config.datasets)
         if config.policy is None:
-            raise ConfigError(config.cert_dir, "policy", "a node needs a policy file (deny all)")
+            raise ConfigError(
+                str(config.cert_dir),
+                "a node needs a policy file",
+                key="policy",
+                fix="name one (a policy with no rules denies everything)",
+            )
         self.access_log = AccessLog.open(
             private_dir(config.state_dir / "audit"), creds.sign_key, config.node_id
         )
@@ -123,7 +129,7 @@ class NodeProcess:
                 router=self.router,
             )  # fmt: skip
         except (MonitoringError, UnknownDataset) as exc:
-            raise ConfigError(config.state_dir, "monitoring", str(exc)) from None
+            raise ConfigError(str(config.state_dir), str(exc), key="monitoring") from None
         self.pool = compute_executor(config.compute)
         self.tasks = TaskRunner(
             config.node_id,

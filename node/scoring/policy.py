@@ -18,8 +18,8 @@ from typing import Any, Final
 
 import yaml
 
+from node.jobs.exceptions import JobSpecError
 from node.scoring.exceptions import DecisionPolicyError
-from node.training.vertical.exceptions import JobSpecError
 from node.training.vertical.scorecard import ScorecardScaling
 
 MARKER: Final = "fedcredit_decision_policy"
@@ -169,7 +169,10 @@ def parse_decision_policy(text: str, source: str = "decision policy") -> Decisio
             float(sc.get("points_to_double_odds", math.nan)),
             sc.get("odds", ""),
         )
-    except (JobSpecError, TypeError, ValueError) as exc:
+    except JobSpecError as exc:  # the scaling's own checks, keyed for the job file
+        problem = f"{exc.key.rsplit('.', 1)[-1]}: {exc.problem}; {exc.fix}"
+        raise DecisionPolicyError(source, "scorecard", problem) from None
+    except (TypeError, ValueError) as exc:
         raise DecisionPolicyError(source, "scorecard", str(exc)) from None
     knockouts = []
     for i, ko in enumerate(raw.get("knockouts") or []):

@@ -132,7 +132,7 @@ def validate(
 def _explain(model: type[FileModel], exc: ValidationError) -> tuple[list[str | int], str, str]:
     """The first error as (location in the file, problem, fix)."""
     error = exc.errors(include_url=False, include_input=False)[0]
-    loc, owner = _walk(model, list(error["loc"]))
+    loc, owner, union = _walk(model, list(error["loc"]))
     kind = error["type"]
     ctx = error.get("ctx") or {}
     cause = ctx.get("error")
@@ -140,7 +140,7 @@ def _explain(model: type[FileModel], exc: ValidationError) -> tuple[list[str | i
         return loc + key_parts(cause.key), cause.problem, cause.fix
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         tag = str(ctx.get("discriminator", "type")).strip("'")
-        tags = str(ctx.get("expected_tags", "")).replace("'", "")
+        tags = str(ctx.get("expected_tags", "")).replace("'", "") or ", ".join(_tags(union, tag))
         first = tags.split(", ")[0]
         if kind == "union_tag_not_found":
             return [*loc, tag], "is missing", f"e.g. {tag}: {first}"
@@ -200,13 +200,16 @@ def _constraint_problem(kind: str, ctx: Mapping[str, Any]) -> str | None:
     return template.format(**{k: yaml_text(v) for k, v in ctx.items()}) if template else None
 
 
-def _walk(model: type[FileModel], loc: list[Any]) -> tuple[list[str | int], type[FileModel] | None]:
-    """``loc`` as the user wrote it, and the model that owns its last key.
+def _walk(
+    model: type[FileModel], loc: list[Any]
+) -> tuple[list[str | int], type[FileModel] | None, Any]:
+    """``loc`` as the user wrote it, the model that owns its last key, and the union it ends
+    at (when pydantic could not tell which member was meant).
 
-    pydantic inserts the member's name after a union field (``('batch_size',
-    'constrained-int')``, or the tag of a discriminated union: ``('transform', 'mask',
-    'char')``); the user wrote ``batch_size``, ``transform.char``. List indexes and mapping
-    keys stay, and the walk follows the item's model past them.
+    pydantic inserts the member's name after a union (``('batch_size', 'constrained-int')``,
+    or the tag of a discriminated union: ``('transform', 'mask', 'char')``); the user wrote
+    ``batch_size``, ``transform.char``. List indexes and mapping keys stay, and the walk
+    follows the item's model past them.
     """
     out: list[str | int] = []
     current: type[FileModel] | None = model
@@ -219,18 +222,40 @@ def _walk(model: type[FileModel], loc: list[Any]) -> tuple[list[str | int], type
         if not (isinstance(part, str) and part in fields):
             continue
         annotation = fields[part].annotation
-        if _is_union(annotation):
-            tag = next(parts, None)
-            current = _member(annotation, tag)
-        else:
-            current = model_of(annotation)
-        for _ in range(_containers(annotation)):
+        for _ in range(_containers(annotation)):  # list indexes, mapping keys
             key = next(parts, None)
             if key is None:
                 break
             out.append(key)
-            owner = current
-    return out, owner
+        item = _item(annotation)
+        if not _is_union(item):
+            current = model_of(item)
+            continue
+        tag = next(parts, None)
+        if tag is None:
+            return out, owner, item
+        current = _member(item, tag)
+    return out, owner, None
+
+
+def _item(annotation: Any) -> Any:
+    """The annotation without ``Annotated``, ``| None`` and list or mapping levels."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _item(args[0])
+    if origin in (typing.Union, types.UnionType):
+        members = [a for a in args if a is not type(None)]
+        return _item(members[0]) if len(members) == 1 else annotation
+    if origin in (list, dict) or (origin is tuple and args[-1:] == (Ellipsis,)):
+        return _item(args[-1])
+    return annotation
+
+
+def _tags(union: Any, discriminator: str) -> list[str]:
+    """The values of the discriminator of a union's members, in the order declared."""
+    fields = [m.model_fields.get(discriminator) for m in models_of(union)]
+    return [str(f.default) for f in fields if f is not None]
 
 
 def _member(annotation: Any, tag: object) -> type[FileModel] | None:

@@ -1,15 +1,19 @@
-"""Fast Paillier core: raw-integer keys, DJN obfuscation, CRT decryption, wire formats."""
+"""Fast Paillier core: keys, key-bound ciphertext batches, DJN obfuscation, CRT decryption,
+wire formats."""
 
 from node.crypto.paillier.bulk import decrypt_many, encrypt_many
+from node.crypto.paillier.ciphertexts import Ciphertexts, as_ciphertexts
 from node.crypto.paillier.encoding import EncodingOverflow, decode, encode
 from node.crypto.paillier.exceptions import (
     InvalidCiphertext,
     InvalidKey,
+    KeyMismatch,
     PaillierError,
     PlaintextOutOfRange,
 )
 from node.crypto.paillier.keys import (
     DEFAULT_KEY_BITS,
+    Ciphertext,
     PrivateKey,
     PublicKey,
     generate_keypair,
@@ -28,14 +32,18 @@ from node.crypto.paillier.serialization import (
 
 __all__ = [
     "DEFAULT_KEY_BITS",
+    "Ciphertext",
+    "Ciphertexts",
     "EncodingOverflow",
     "InvalidCiphertext",
     "InvalidKey",
+    "KeyMismatch",
     "PaillierError",
     "PlaintextOutOfRange",
     "PrivateKey",
     "PublicKey",
     "RandomnessReserve",
+    "as_ciphertexts",
     "ciphertexts_from_bytes",
     "ciphertexts_per_message",
     "ciphertexts_to_bytes",

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import Executor
 
-from node.crypto.paillier.keys import PrivateKey, PublicKey
+from node.crypto.paillier.ciphertexts import Ciphertexts, as_ciphertexts
+from node.crypto.paillier.keys import Ciphertext, PrivateKey, PublicKey
 
 CHUNK = 2048
 """Values per worker task: large enough that pickling is noise, small enough to balance."""
@@ -19,12 +20,12 @@ CHUNK = 2048
 _private_cache: dict[tuple[int, int], PrivateKey] = {}
 
 
-def _encrypt_chunk(n: int, residues: list[int]) -> list[int]:
+def _encrypt_chunk(n: int, residues: list[int]) -> list[Ciphertext]:
     public = PublicKey(n)
     return [public.encrypt(m) for m in residues]
 
 
-def _decrypt_chunk(p: int, q: int, cs: list[int], signed: bool) -> list[int]:
+def _decrypt_chunk(p: int, q: int, cs: tuple[Ciphertext, ...], signed: bool) -> list[int]:
     private = _private_cache.get((p, q))
     if private is None:
         private = PrivateKey(PublicKey(p * q), p, q)
@@ -37,8 +38,8 @@ def _decrypt_chunk(p: int, q: int, cs: list[int], signed: bool) -> list[int]:
 
 def encrypt_many(
     pk: PublicKey, ms: Sequence[int], pool: Executor | None = None, chunk: int = CHUNK
-) -> list[int]:
-    """Encrypt every value of ``ms`` (signed values allowed), in order.
+) -> Ciphertexts:
+    """Encrypt every value of ``ms`` (signed values allowed), in order, under ``pk``.
 
     Raises
     ------
@@ -47,24 +48,30 @@ def encrypt_many(
     """
     residues = [pk.to_residue(int(m), i) for i, m in enumerate(ms)]
     if pool is None or len(residues) <= chunk:
-        return [pk.encrypt(m) for m in residues]
+        return Ciphertexts(pk, [pk.encrypt(m) for m in residues])
     parts = [residues[i : i + chunk] for i in range(0, len(residues), chunk)]
     futures = [pool.submit(_encrypt_chunk, pk.n, part) for part in parts]
-    out: list[int] = []
+    out: list[Ciphertext] = []
     for future in futures:
         out.extend(future.result())
-    return out
+    return Ciphertexts(pk, as_ciphertexts(out))
 
 
 def decrypt_many(
     sk: PrivateKey,
-    cs: Sequence[int],
+    cts: Ciphertexts,
     pool: Executor | None = None,
     signed: bool = False,
     chunk: int = CHUNK // 4,
 ) -> list[int]:
-    """Decrypt every ciphertext of ``cs``, in order (``signed``: see ``decrypt_signed``)."""
-    values = [int(c) for c in cs]
+    """Decrypt every ciphertext of ``cts``, in order (``signed``: see ``decrypt_signed``).
+
+    Raises
+    ------
+    KeyMismatch
+        ``cts`` was made under another public key than ``sk``'s.
+    """
+    values = cts.require(sk.public_key, "decrypt").values
     if pool is None or len(values) <= chunk:
         if signed:
             return [sk.decrypt_signed(c) for c in values]

@@ -49,3 +49,21 @@ class PlaintextOutOfRange(PaillierError, ValueError):
         )
         self.n_bits = n_bits
         self.position = position
+
+
+class KeyMismatch(PaillierError, ValueError):
+    """Ciphertexts made under one public key met ciphertexts (or a key) of another.
+
+    Adding them, or decrypting them with the other key, would yield garbage without any sign;
+    this is raised instead. Carries the ``expected`` and ``found`` key fingerprints (8-byte
+    prefixes, as hex) and the ``operation``; never a ciphertext.
+    """
+
+    def __init__(self, expected: bytes, found: bytes, operation: str) -> None:
+        self.expected = expected[:8].hex()
+        self.found = found[:8].hex()
+        self.operation = operation
+        super().__init__(
+            f"cannot {operation} ciphertexts under key {self.found} with key {self.expected}: "
+            "every party must use the public key announced for this job"
+        )

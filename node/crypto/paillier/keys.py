@@ -1,7 +1,8 @@
 """Paillier key pair and per-ciphertext operations on raw integers modulo ``n^2``.
 
-Ciphertexts are plain ``int`` values in ``Z*_{n^2}`` (no wrapper objects): they pickle and
-serialize cheaply and keep untyped third-party objects out of our signatures. Arithmetic runs
+One ciphertext is a ``Ciphertext``: an ``int`` in ``Z*_{n^2}`` at run time (it pickles and
+serializes cheaply, no wrapper object per value), a distinct type for mypy. Batches carry their
+key (``ciphertexts.py``). Arithmetic runs
 on ``gmpy2`` internally (about 8x faster than Python ints at 4096 bits). The generator is
 ``g = n + 1``, so ``g^m = 1 + m*n mod n^2`` costs one multiplication.
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from typing import NewType
 
 import gmpy2
 from gmpy2 import mpz
@@ -25,6 +27,10 @@ log = logging.getLogger("fedcredit.crypto.paillier")
 
 DEFAULT_KEY_BITS = 2048
 """NIST SP 800-57 part 1 rates a 2048-bit factoring modulus at 112-bit security (to 2030)."""
+
+Ciphertext = NewType("Ciphertext", int)
+"""One Paillier ciphertext, a residue in ``Z*_{n^2}``: distinct from a plaintext ``int`` for
+mypy, free at run time. It does not carry its key; batches do (``Ciphertexts``)."""
 
 ABSOLUTE_MIN_KEY_BITS = 256
 """Below this a key cannot even hold one fixed-point value; tests use 512-1024 bits."""
@@ -88,7 +94,7 @@ class PublicKey:
         return m % self.n
 
     # -- encryption ----------------------------------------------------------------------
-    def encrypt(self, m: int) -> int:
+    def encrypt(self, m: int) -> Ciphertext:
         """Encrypt ``m`` with fresh DJN randomness (see ``obfuscation.py``).
 
         Raises
@@ -98,47 +104,52 @@ class PublicKey:
         """
         residue = self.to_residue(m)
         noise = obfuscator_for(self.n).draw()
-        return int((1 + mpz(residue) * self._n) * noise % self._nsquare)
+        return Ciphertext(int((1 + mpz(residue) * self._n) * noise % self._nsquare))
 
-    def raw_encrypt(self, m: int, r: int) -> int:
+    def raw_encrypt(self, m: int, r: int) -> Ciphertext:
         """Textbook encryption ``(1 + m n) r^n mod n^2`` with caller-chosen ``r``.
 
         Deterministic, for test vectors and cross-checks; most callers want :meth:`encrypt`.
         """
         residue = self.to_residue(m)
         noise = gmpy2.powmod(mpz(r), self._n, self._nsquare)
-        return int((1 + mpz(residue) * self._n) * noise % self._nsquare)
+        return Ciphertext(int((1 + mpz(residue) * self._n) * noise % self._nsquare))
 
-    def raw_plain(self, m: int) -> int:
+    def raw_plain(self, m: int) -> Ciphertext:
         """Return ``g^m = 1 + m n mod n^2``: a *trivial* encryption anyone can read.
 
         Unsafe on its own (no randomness); only useful multiplied into a fresh ciphertext,
         e.g. the label holder adding its own term to the hosts' encrypted partial predictions.
         """
-        return int((1 + mpz(self.to_residue(m)) * self._n) % self._nsquare)
+        return Ciphertext(int((1 + mpz(self.to_residue(m)) * self._n) % self._nsquare))
 
-    def rerandomize(self, c: int) -> int:
+    def rerandomize(self, c: Ciphertext) -> Ciphertext:
         """Return a fresh-looking ciphertext of the same plaintext (one DJN obfuscator)."""
-        return int(mpz(c) * obfuscator_for(self.n).draw() % self._nsquare)
+        return Ciphertext(int(mpz(c) * obfuscator_for(self.n).draw() % self._nsquare))
 
     # -- homomorphic operations ----------------------------------------------------------
-    def add(self, c1: int, c2: int) -> int:
-        """``E(m1 + m2)``; the result is not re-randomised (see :meth:`rerandomize`)."""
-        return int(mpz(c1) * c2 % self._nsquare)
+    def add(self, c1: Ciphertext, c2: Ciphertext) -> Ciphertext:
+        """``E(m1 + m2)``; the result is not re-randomised (see :meth:`rerandomize`).
 
-    def add_plain(self, c: int, m: int) -> int:
+        Both must be under this key: a single value carries no key to check (batches do, see
+        ``Ciphertexts.add``).
+        """
+        return Ciphertext(int(mpz(c1) * c2 % self._nsquare))
+
+    def add_plain(self, c: Ciphertext, m: int) -> Ciphertext:
         """``E(m_c + m)`` for a plaintext ``m``: one multiplication by ``g^m``."""
-        return int(mpz(c) * (1 + mpz(self.to_residue(m)) * self._n) % self._nsquare)
+        return Ciphertext(int(mpz(c) * (1 + mpz(self.to_residue(m)) * self._n) % self._nsquare))
 
-    def mul_scalar(self, c: int, k: int) -> int:
+    def mul_scalar(self, c: Ciphertext, k: int) -> Ciphertext:
         """``E(k * m)`` for an integer ``k`` (negative ``k`` via the modular inverse)."""
         if k < 0:
-            return int(gmpy2.powmod(gmpy2.invert(mpz(c), self._nsquare), -k, self._nsquare))
-        return int(gmpy2.powmod(mpz(c), k, self._nsquare))
+            inverse = gmpy2.invert(mpz(c), self._nsquare)
+            return Ciphertext(int(gmpy2.powmod(inverse, -k, self._nsquare)))
+        return Ciphertext(int(gmpy2.powmod(mpz(c), k, self._nsquare)))
 
-    def neg(self, c: int) -> int:
+    def neg(self, c: Ciphertext) -> Ciphertext:
         """``E(-m)``: the modular inverse of ``c``."""
-        return int(gmpy2.invert(mpz(c), self._nsquare))
+        return Ciphertext(int(gmpy2.invert(mpz(c), self._nsquare)))
 
 
 class PrivateKey:
@@ -190,17 +201,17 @@ class PrivateKey:
     def __repr__(self) -> str:
         return f"PrivateKey(for={self.public_key!r})"
 
-    def decrypt(self, c: int) -> int:
+    def decrypt(self, c: Ciphertext) -> int:
         """Return the plaintext of ``c`` in ``[0, n)``.
 
         Precondition: ``0 < c < n^2`` (checked by the deserializer for received ciphertexts).
         """
-        c = mpz(c)
-        mp = (gmpy2.powmod(c, self._p - 1, self._psquare) - 1) // self._p * self._hp % self._p
-        mq = (gmpy2.powmod(c, self._q - 1, self._qsquare) - 1) // self._q * self._hq % self._q
+        value = mpz(c)
+        mp = (gmpy2.powmod(value, self._p - 1, self._psquare) - 1) // self._p * self._hp % self._p
+        mq = (gmpy2.powmod(value, self._q - 1, self._qsquare) - 1) // self._q * self._hq % self._q
         return int(mp + (mq - mp) * self._p_inverse % self._q * self._p)
 
-    def decrypt_signed(self, c: int) -> int:
+    def decrypt_signed(self, c: Ciphertext) -> int:
         """Return the plaintext of ``c`` in ``(-n/2, n/2]``: values above ``n//2`` are negative."""
         m = self.decrypt(c)
         n = self.public_key.n

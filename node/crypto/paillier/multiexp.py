@@ -23,7 +23,8 @@ import numpy as np
 from gmpy2 import mpz
 from numpy.typing import NDArray
 
-from node.crypto.paillier.keys import PublicKey
+from node.crypto.paillier.ciphertexts import Ciphertexts, as_ciphertexts
+from node.crypto.paillier.keys import Ciphertext
 
 _ONE = mpz(1)
 
@@ -62,27 +63,32 @@ def _weighted_sum_mpz(cs: Sequence[mpz], ks: Sequence[int], nsquare: mpz) -> mpz
     return result
 
 
-def weighted_sum(pk: PublicKey, cs: Sequence[int], ks: Sequence[int]) -> int:
+def weighted_sum(cts: Ciphertexts, ks: Sequence[int]) -> Ciphertext:
     """Return ``E(sum_i k_i m_i)`` from ``c_i = E(m_i)`` and small signed integers ``k_i``.
 
-    The result is not re-randomised: call ``pk.rerandomize`` before it leaves the party.
+    The result is not re-randomised: call ``rerandomize`` before it leaves the party.
     """
-    nsquare = mpz(pk.nsquare)
-    return int(_weighted_sum_mpz([mpz(c) for c in cs], [int(k) for k in ks], nsquare))
+    nsquare = mpz(cts.key.nsquare)
+    mcs = [mpz(c) for c in cts.values]
+    return Ciphertext(int(_weighted_sum_mpz(mcs, [int(k) for k in ks], nsquare)))
 
 
-def weighted_sums(pk: PublicKey, cs: Sequence[int], scalars: NDArray[np.int64]) -> list[int]:
-    """Column-wise :func:`weighted_sum`: ``scalars`` has one row per ciphertext.
+def weighted_sums(cts: Ciphertexts, scalars: NDArray[np.int64]) -> Ciphertexts:
+    """Column-wise :func:`weighted_sum`: ``scalars`` has one row per ciphertext; the result,
+    one ciphertext per column, is under the same key.
 
-    Requires ``scalars.shape == (len(cs), columns)``.
+    Requires ``scalars.shape == (len(cts), columns)``.
     """
-    if scalars.ndim != 2 or scalars.shape[0] != len(cs):
+    if scalars.ndim != 2 or scalars.shape[0] != len(cts):
         raise ValueError(
-            f"scalars must have shape (len(cs), columns) = ({len(cs)}, k), got {scalars.shape}"
+            f"scalars must have shape (len(cts), columns) = ({len(cts)}, k), got {scalars.shape}"
         )
-    nsquare = mpz(pk.nsquare)
-    mcs = [mpz(c) for c in cs]
-    return [
-        int(_weighted_sum_mpz(mcs, scalars[:, j].tolist(), nsquare))
-        for j in range(scalars.shape[1])
-    ]
+    nsquare = mpz(cts.key.nsquare)
+    mcs = [mpz(c) for c in cts.values]
+    return Ciphertexts(
+        cts.key,
+        as_ciphertexts(
+            int(_weighted_sum_mpz(mcs, scalars[:, j].tolist(), nsquare))
+            for j in range(scalars.shape[1])
+        ),
+    )

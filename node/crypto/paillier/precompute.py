@@ -27,6 +27,7 @@ from concurrent.futures import Executor, Future
 import gmpy2
 from gmpy2 import mpz
 
+from node.crypto.paillier.ciphertexts import Ciphertexts, as_ciphertexts
 from node.crypto.paillier.keys import PrivateKey, PublicKey
 from node.crypto.paillier.obfuscation import (
     BULK_WINDOW_BITS,
@@ -154,8 +155,8 @@ class RandomnessReserve:
         self._queued = 0
 
 
-def encrypt_with(pk: PublicKey, values: Sequence[int], obfuscators: Sequence[int]) -> list[int]:
-    """Encrypt each value with its own obfuscator: ``(1 + m n) · r mod n^2``.
+def encrypt_with(pk: PublicKey, values: Sequence[int], obfuscators: Sequence[int]) -> Ciphertexts:
+    """Encrypt each value with its own obfuscator: ``(1 + m n) · r mod n^2``, under ``pk``.
 
     Requires one unused obfuscator per value (from ``RandomnessReserve.take``); reusing one
     would let anyone divide two ciphertexts and read the difference of their plaintexts.
@@ -170,7 +171,12 @@ def encrypt_with(pk: PublicKey, values: Sequence[int], obfuscators: Sequence[int
     if len(values) != len(obfuscators):
         raise ValueError(f"{len(values)} values but {len(obfuscators)} obfuscators")
     n, nsquare = mpz(pk.n), mpz(pk.nsquare)
-    return [
-        int((1 + mpz(pk.to_residue(int(m), i)) * n) * r % nsquare)
-        for i, (m, r) in enumerate(zip(values, obfuscators, strict=True))
-    ]
+    return Ciphertexts(
+        pk,
+        as_ciphertexts(
+            [
+                int((1 + mpz(pk.to_residue(int(m), i)) * n) * r % nsquare)
+                for i, (m, r) in enumerate(zip(values, obfuscators, strict=True))
+            ]
+        ),
+    )

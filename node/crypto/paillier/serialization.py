@@ -17,11 +17,11 @@ leak that factor through the decryption result).
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
 
 import gmpy2
 from gmpy2 import mpz
 
+from node.crypto.paillier.ciphertexts import Ciphertexts, as_ciphertexts
 from node.crypto.paillier.exceptions import InvalidCiphertext, InvalidKey
 from node.crypto.paillier.keys import PrivateKey, PublicKey
 
@@ -103,15 +103,20 @@ def private_key_from_bytes(blob: bytes) -> PrivateKey:
     return PrivateKey(PublicKey(p * q), p, q)
 
 
-def ciphertexts_to_bytes(pk: PublicKey, cs: Sequence[int]) -> bytes:
-    """Serialize ciphertexts under ``pk`` at fixed width (see the module docstring)."""
+def ciphertexts_to_bytes(cts: Ciphertexts) -> bytes:
+    """Serialize ciphertexts at fixed width, marked with their key (see the module docstring)."""
+    pk = cts.key
     width = _width(pk)
-    header = _CT_HEADER.pack(VERSION, pk.fingerprint[:FINGERPRINT_BYTES], len(cs), width)
-    return header + b"".join(int(c).to_bytes(width, "big") for c in cs)
+    header = _CT_HEADER.pack(VERSION, pk.fingerprint[:FINGERPRINT_BYTES], len(cts), width)
+    return header + b"".join(int(c).to_bytes(width, "big") for c in cts.values)
 
 
-def ciphertexts_from_bytes(pk: PublicKey, blob: bytes, *, check_units: bool = True) -> list[int]:
-    """Parse and validate ciphertexts serialized under ``pk``.
+def ciphertexts_from_bytes(pk: PublicKey, blob: bytes, *, check_units: bool = True) -> Ciphertexts:
+    """Parse and validate ciphertexts serialized under ``pk``, bound to ``pk``.
+
+    The result is typed: it can only be combined with ciphertexts under the same key
+    (``Ciphertexts``), so a blob made under another key is refused here, by its fingerprint,
+    and cannot slip into a sum later.
 
     ``check_units=False`` skips the coprimality test (a ``gcd`` with ``n`` per value, the
     costliest check). It is only for receivers that never decrypt what they parse and whose
@@ -146,4 +151,4 @@ def ciphertexts_from_bytes(pk: PublicKey, blob: bytes, *, check_units: bool = Tr
         if check_units and gmpy2.gcd(c, n) != 1:
             raise InvalidCiphertext("value is not invertible modulo n^2", position)
         out.append(c)
-    return out
+    return Ciphertexts(pk, as_ciphertexts(out))

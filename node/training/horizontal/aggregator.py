@@ -23,6 +23,7 @@ from functools import partial
 from typing import Any
 
 from node.jobs.hooks import JobHooks
+from node.training.cells import Cells
 from node.training.horizontal.encoding import EvalCodec, UpdateCodec
 from node.training.horizontal.evaluation import SPLITS
 from node.training.horizontal.exceptions import (
@@ -173,7 +174,7 @@ class _Aggregator:
 
     def phase(self, scheme: SumScheme, name: str, r: int, count: int) -> list[str]:
         deadline = time.monotonic() + self.spec.round_timeout_s
-        total: list[int] | None = None
+        total: Cells | None = None
         included: list[str] = []
         topic = f"hfl/{name}/{r}"
         for bank in self.spec.banks:

@@ -2,27 +2,9 @@
 
 from __future__ import annotations
 
-from node.jobs import exceptions as jobs
-
 
 class HorizontalError(Exception):
     """Base class for horizontal-training failures a user or operator can act on."""
-
-
-class JobSpecError(HorizontalError, jobs.JobSpecError):
-    """The ``horizontal`` section of a job file is missing, malformed or inconsistent.
-
-    Attributes
-    ----------
-    field:
-        The offending key (dotted path inside the section).
-    problem:
-        What is wrong and how to fix it; never contains data values.
-    """
-
-    def __init__(self, field: str, problem: str) -> None:
-        jobs.JobSpecError.__init__(self, "job file", problem, key=f"horizontal.{field}")
-        self.field = field
 
 
 class MalformedMessage(HorizontalError):

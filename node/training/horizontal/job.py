@@ -30,12 +30,12 @@ import numpy as np
 import pandas as pd
 
 from node.jobs.context import PartyContext
+from node.jobs.exceptions import JobSpecError
 from node.jobs.hooks import JobHooks
 from node.jobs.spec import JobFile
 from node.training.horizontal.aggregator import run_aggregator
 from node.training.horizontal.bank import BankResult, report_failure, run_bank
 from node.training.horizontal.data import prepare_bank_data
-from node.training.horizontal.exceptions import JobSpecError
 from node.training.horizontal.flower_adapter import FlowerTrainer, client_context, load_reference
 from node.training.horizontal.local import TorchTrainer
 from node.training.horizontal.spec import FlowerSpec, HorizontalSpec, parse_horizontal_spec
@@ -81,7 +81,12 @@ def run_horizontal_party(ctx: PartyContext) -> dict[str, Any]:
     features = settings.get("features") or [c for c in frame.columns if c not in (id_column, label)]
     missing = [c for c in [label, *features] if c not in frame.columns]
     if missing:
-        raise JobSpecError(f"parties.{ctx.party}", f"dataset lacks columns {missing}")
+        raise JobSpecError(
+            "job file",
+            f"the dataset lacks columns {missing}",
+            key=f"parties.{ctx.party}",
+            fix="name columns the dataset has (label, features)",
+        )
     ctx.gate.check(settings["dataset"], [label, *features], PURPOSE)
     test_frame = None
     if settings.get("test_dataset"):
@@ -190,12 +195,24 @@ def run_horizontal_coordinator(
 def _party_settings(raw: Mapping[str, Any], party: str) -> Mapping[str, Any]:
     settings = (raw.get("parties") or {}).get(party)
     if not isinstance(settings, Mapping) or not isinstance(settings.get("dataset"), str):
-        raise JobSpecError(f"parties.{party}", "must name its 'dataset'")
+        raise JobSpecError(
+            "job file", "must name its 'dataset'", key=f"parties.{party}", fix="add dataset: NAME"
+        )
     if not isinstance(settings.get("label"), str):
-        raise JobSpecError(f"parties.{party}", "must name its 'label' column")
+        raise JobSpecError(
+            "job file",
+            "must name its 'label' column",
+            key=f"parties.{party}",
+            fix="add label: COLUMN",
+        )
     features = settings.get("features")
     if features is not None and (
         not isinstance(features, list) or not all(isinstance(f, str) for f in features)
     ):
-        raise JobSpecError(f"parties.{party}", "'features' must be a list of column names")
+        raise JobSpecError(
+            "job file",
+            "'features' must be a list of column names",
+            key=f"parties.{party}.features",
+            fix="e.g. features: [tax_paid_12m, ss_headcount]",
+        )
     return settings

@@ -12,6 +12,7 @@ from __future__ import annotations
 from concurrent.futures import Executor
 
 from node.crypto.paillier import (
+    Ciphertexts,
     InvalidCiphertext,
     InvalidKey,
     PrivateKey,
@@ -26,6 +27,7 @@ from node.crypto.paillier import (
     public_key_from_bytes,
     public_key_to_bytes,
 )
+from node.training.cells import Cells, ciphertexts_of
 from node.training.horizontal.exceptions import InvalidContribution, KeySetupError
 from node.training.horizontal.scheme import CHUNK_ITEMS, SumScheme, fingerprint_of
 
@@ -85,30 +87,34 @@ class PaillierScheme(SumScheme):
         return public_key_to_bytes(self.public)
 
     def seal(self, plaintexts: list[int]) -> list[bytes]:
-        return self.dump(list(encrypt_many(self.public, plaintexts, pool=self.pool)))
+        return self.dump(encrypt_many(self.public, plaintexts, pool=self.pool))
 
-    def dump(self, items: list[int]) -> list[bytes]:
+    def _own(self, items: Cells, operation: str) -> Ciphertexts:
+        return ciphertexts_of(items).require(self.public, operation)
+
+    def dump(self, items: Cells) -> list[bytes]:
+        own = self._own(items, "send")
         return [
-            ciphertexts_to_bytes(self.public, items[i : i + CHUNK_ITEMS])
-            for i in range(0, len(items), CHUNK_ITEMS)
+            ciphertexts_to_bytes(own[i : i + CHUNK_ITEMS]) for i in range(0, len(own), CHUNK_ITEMS)
         ]
 
-    def load(self, blobs: list[bytes], count: int) -> list[int]:
-        items: list[int] = []
+    def load(self, blobs: list[bytes], count: int) -> Ciphertexts:
+        parts = []
         for blob in blobs:
             try:
-                items += list(ciphertexts_from_bytes(self.public, blob))
+                parts.append(ciphertexts_from_bytes(self.public, blob))
             except InvalidCiphertext as exc:
                 raise InvalidContribution(
                     f"ciphertext rejected by the Paillier core ({exc})"
                 ) from None
+        items = Ciphertexts.join(self.public, parts)
         self._check_count(items, count)
         return items
 
-    def add(self, left: list[int], right: list[int]) -> list[int]:
-        return [self.public.add(a, b) for a, b in zip(left, right, strict=True)]
+    def add(self, left: Cells, right: Cells) -> Ciphertexts:
+        return self._own(left, "add").add(ciphertexts_of(right))
 
-    def open(self, items: list[int]) -> list[int]:
+    def open(self, items: Cells) -> list[int]:
         if self.private is None:
             raise KeySetupError("the aggregator holds no private key and cannot decrypt")
-        return [int(m) for m in decrypt_many(self.private, items, pool=self.pool)]
+        return decrypt_many(self.private, ciphertexts_of(items), pool=self.pool)

@@ -12,6 +12,7 @@ import hashlib
 from abc import ABC, abstractmethod
 from typing import Final
 
+from node.training.cells import Cells, Residues, residues_of
 from node.training.horizontal.exceptions import InvalidContribution
 
 CHUNK_ITEMS: Final = 4096
@@ -42,7 +43,7 @@ class SumScheme(ABC):
         """Encrypt and serialize ``plaintexts`` into chunks of at most ``CHUNK_ITEMS``."""
 
     @abstractmethod
-    def load(self, blobs: list[bytes], count: int) -> list[int]:
+    def load(self, blobs: list[bytes], count: int) -> Cells:
         """Parse and check chunks from a peer; exactly ``count`` items are expected.
 
         Raises
@@ -52,18 +53,18 @@ class SumScheme(ABC):
         """
 
     @abstractmethod
-    def dump(self, items: list[int]) -> list[bytes]:
+    def dump(self, items: Cells) -> list[bytes]:
         """Serialize already-sealed items (the aggregator's sum) into chunks."""
 
     @abstractmethod
-    def add(self, left: list[int], right: list[int]) -> list[int]:
-        """Item-wise homomorphic addition."""
+    def add(self, left: Cells, right: Cells) -> Cells:
+        """Item-wise homomorphic addition (refuses items sealed under another key)."""
 
     @abstractmethod
-    def open(self, items: list[int]) -> list[int]:
+    def open(self, items: Cells) -> list[int]:
         """Decrypt items into plaintexts (needs the private key)."""
 
-    def _check_count(self, items: list[int], count: int) -> None:
+    def _check_count(self, items: Cells, count: int) -> None:
         if len(items) != count:
             raise InvalidContribution(f"{len(items)} items, expected {count}")
 
@@ -76,18 +77,20 @@ class PlainScheme(SumScheme):
     def __init__(self, key_bits: int) -> None:
         self.width = (key_bits + 7) // 8
         self.limit = 1 << (key_bits - 1)
+        self.modulus = 1 << key_bits  # sums of packed plaintexts stay below it (no reduction)
         self.fingerprint = fingerprint_of(b"plain:%d" % key_bits)
 
     def seal(self, plaintexts: list[int]) -> list[bytes]:
-        return self.dump(plaintexts)
+        return self.dump(Residues(self.modulus, tuple(plaintexts)))
 
-    def dump(self, items: list[int]) -> list[bytes]:
+    def dump(self, items: Cells) -> list[bytes]:
+        values = residues_of(items, self.modulus).values
         return [
-            b"".join(v.to_bytes(self.width, "big") for v in items[i : i + CHUNK_ITEMS])
-            for i in range(0, len(items), CHUNK_ITEMS)
+            b"".join(v.to_bytes(self.width, "big") for v in values[i : i + CHUNK_ITEMS])
+            for i in range(0, len(values), CHUNK_ITEMS)
         ]
 
-    def load(self, blobs: list[bytes], count: int) -> list[int]:
+    def load(self, blobs: list[bytes], count: int) -> Residues:
         items: list[int] = []
         for blob in blobs:
             if len(blob) % self.width:
@@ -96,13 +99,19 @@ class PlainScheme(SumScheme):
                 int.from_bytes(blob[i : i + self.width], "big")
                 for i in range(0, len(blob), self.width)
             ]
-        self._check_count(items, count)
+        loaded = Residues(self.modulus, tuple(items))
+        self._check_count(loaded, count)
         if any(v >= self.limit for v in items):
             raise InvalidContribution("an item is larger than any packed plaintext")
-        return items
+        return loaded
 
-    def add(self, left: list[int], right: list[int]) -> list[int]:
-        return [a + b for a, b in zip(left, right, strict=True)]
+    def add(self, left: Cells, right: Cells) -> Residues:
+        pairs = zip(
+            residues_of(left, self.modulus).values,
+            residues_of(right, self.modulus).values,
+            strict=True,
+        )
+        return Residues(self.modulus, tuple(a + b for a, b in pairs))
 
-    def open(self, items: list[int]) -> list[int]:
-        return list(items)
+    def open(self, items: Cells) -> list[int]:
+        return list(residues_of(items, self.modulus).values)

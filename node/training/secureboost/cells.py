@@ -1,7 +1,10 @@
 """What the protocol computes on: Paillier ciphertexts, or the plaintext twin's residues.
 
 ``CellArith`` is the additive group a feature holder works in, small and picklable so worker
-processes rebuild it cheaply: for Paillier, ciphertexts modulo ``n^2`` (adding plaintexts is
+processes rebuild it cheaply. Worker tasks compute on raw integers; at every boundary (the wire,
+the histogram and packing entry points, the label holder's keys) cells are typed
+(``node.training.cells``): ``Ciphertexts`` bound to the job's key, or the twin's ``Residues``,
+and ``values`` refuses any other. For Paillier, ciphertexts modulo ``n^2`` (adding plaintexts is
 multiplying ciphertexts, shifting a plaintext left by ``b`` bits is raising to ``2^b``); for the
 twin, the plaintexts themselves modulo an odd ``key_bits``-bit number, so both runs use the same
 packing layout and produce bit-identical sums. ``GuestKeys`` is the label holder's side: the
@@ -11,7 +14,7 @@ key pair, encryption with precomputed randomness, decryption.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
@@ -19,9 +22,11 @@ import gmpy2
 from gmpy2 import mpz
 
 from node.crypto.paillier import (
+    Ciphertexts,
     PrivateKey,
     PublicKey,
     RandomnessReserve,
+    as_ciphertexts,
     ciphertexts_from_bytes,
     ciphertexts_to_bytes,
     decrypt_many,
@@ -32,6 +37,7 @@ from node.crypto.paillier import (
 )
 from node.crypto.paillier.exceptions import InvalidCiphertext, InvalidKey
 from node.crypto.paillier.obfuscation import obfuscator_for
+from node.training.cells import Cells, Residues, ciphertexts_of, residues_of
 from node.training.vertical import wire
 from node.training.vertical.exceptions import MalformedMessage
 
@@ -48,9 +54,35 @@ class CellArith:
     n: int
     encrypted: bool
     _modulus: mpz = field(init=False, repr=False, compare=False)
+    _key: PublicKey | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_modulus", mpz(self.n) ** 2 if self.encrypted else mpz(self.n))
+        object.__setattr__(self, "_key", PublicKey(self.n) if self.encrypted else None)
+
+    def cells(self, values: Iterable[int]) -> Cells:
+        """Bind raw results of this group's arithmetic (a worker's output) to the job."""
+        if self._key is None:
+            return Residues(self.n, tuple(values))
+        return Ciphertexts(self._key, as_ciphertexts(values))
+
+    def values(self, cells: Cells, operation: str) -> tuple[int, ...]:
+        """The raw values of this job's cells, for the arithmetic below.
+
+        Raises
+        ------
+        KeyMismatch
+            Ciphertexts under another key.
+        TypeError
+            Cells of the other kind (twin residues in an encrypted run, or the reverse).
+        """
+        if self._key is None:
+            return residues_of(cells, self.n).values
+        return ciphertexts_of(cells).require(self._key, operation).values
+
+    def join(self, parts: Iterable[Cells]) -> Cells:
+        """Concatenate this job's cell vectors, in order."""
+        return self.cells(v for part in parts for v in self.values(part, "join"))
 
     @property
     def identity(self) -> mpz:
@@ -85,14 +117,15 @@ class CellArith:
             return cell * obfuscator_for(self.n).draw() % self._modulus
         return cell
 
-    def dump(self, cells: Sequence[int]) -> bytes:
+    def dump(self, cells: Cells) -> bytes:
         """Serialize for the wire (the Paillier core's validated format, or fixed-width ints)."""
-        if self.encrypted:
-            body = ciphertexts_to_bytes(PublicKey(self.n), cells)
-            return wire.encode_cipher(body, len(cells))
-        return wire.encode_ints([int(c) for c in cells], self.n)
+        values = self.values(cells, "send")
+        if self._key is not None:
+            body = ciphertexts_to_bytes(Ciphertexts(self._key, as_ciphertexts(values)))
+            return wire.encode_cipher(body, len(values))
+        return wire.encode_ints(list(values), self.n)
 
-    def load(self, blob: bytes, sender: str, topic: str, expected: int) -> list[int]:
+    def load(self, blob: bytes, sender: str, topic: str, expected: int) -> Cells:
         """Parse and validate exactly ``expected`` cells.
 
         Raises
@@ -100,11 +133,11 @@ class CellArith:
         MalformedMessage
             Wrong kind or count, or a ciphertext outside ``Z*_{n^2}`` / under another key.
         """
-        if not self.encrypted:
-            return wire.decode_ints(blob, self.n, sender, topic, expected)
+        if self._key is None:
+            return Residues(self.n, tuple(wire.decode_ints(blob, self.n, sender, topic, expected)))
         body = wire.decode_cipher(blob, sender, topic, expected)
         try:
-            cells = ciphertexts_from_bytes(PublicKey(self.n), body)
+            cells = ciphertexts_from_bytes(self._key, body)
         except InvalidCiphertext as exc:
             raise MalformedMessage(sender, topic, exc.reason) from None
         if len(cells) != expected:
@@ -170,17 +203,23 @@ class GuestKeys:
         if self._reserve is not None and self._reserve.queued < count:
             self._reserve.prefetch(count - self._reserve.queued)
 
-    def encrypt(self, values: list[int]) -> list[int]:
+    def encrypt(self, values: list[int]) -> Cells:
         """One cell per signed integer, each with its own never-reused randomness."""
-        if self._reserve is None:
-            return [v % self.arith.n for v in values]
-        return encrypt_with(PublicKey(self.arith.n), values, self._reserve.take(len(values)))
+        if self._reserve is None or self._private is None:
+            return self.arith.cells(v % self.arith.n for v in values)
+        return encrypt_with(self._private.public_key, values, self._reserve.take(len(values)))
 
-    def decrypt(self, cells: list[int]) -> list[int]:
-        """Plaintexts in ``[0, n)`` of packed histogram cells."""
+    def decrypt(self, cells: Cells) -> list[int]:
+        """Plaintexts in ``[0, n)`` of packed histogram cells.
+
+        Raises
+        ------
+        KeyMismatch
+            The cells are under another key than this label holder's.
+        """
         if self._private is None:
-            return [int(c) % self.arith.n for c in cells]
-        return decrypt_many(self._private, cells, pool=self.pool, chunk=64)
+            return [v % self.arith.n for v in self.arith.values(cells, "decrypt")]
+        return decrypt_many(self._private, ciphertexts_of(cells), pool=self.pool, chunk=64)
 
     def close(self) -> None:
         if self._reserve is not None:

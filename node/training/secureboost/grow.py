@@ -188,7 +188,7 @@ class TreeGrower:
         """Encrypt the sampled rows' (g, h) pairs and send them to the holders in this tree."""
         rows = int(sample.sum())
         layout = GHLayout(self.frac, rows, self.spec.encryption.key_bits) if hosts_in else None
-        cells: list[int] = []
+        cells = self.keys.arith.cells(())
         if layout is not None:
             cells = self.keys.encrypt(layout.row_values(gq[sample], hq[sample]))
             self.counters.encrypted += len(cells)

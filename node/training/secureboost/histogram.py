@@ -22,6 +22,7 @@ import numpy as np
 from gmpy2 import mpz
 from numpy.typing import NDArray
 
+from node.training.cells import Cells
 from node.training.secureboost.cells import CellArith
 from node.training.secureboost.layout import GHLayout
 
@@ -52,15 +53,16 @@ def accumulate(
 
 def histograms(
     arith: CellArith,
-    cells: Sequence[int],
+    rows: Cells,
     index: NDArray[np.int64],
     total: int,
     pool: Executor | None,
-) -> list[int]:
+) -> Cells:
     """``accumulate`` over all rows, fanned out over ``pool`` by row ranges (Paillier only:
     the twin's additions cost less than shipping them to a worker)."""
+    cells = arith.values(rows, "sum")
     if pool is None or not arith.encrypted or len(cells) < MIN_PARALLEL_ROWS:
-        return accumulate(arith, cells, index, total)
+        return arith.cells(accumulate(arith, cells, index, total))
     bounds = np.linspace(0, len(cells), PARTS + 1).astype(int)
     futures = [
         pool.submit(accumulate, arith, cells[a:b], index[a:b], total)
@@ -72,7 +74,7 @@ def histograms(
     out = [mpz(v) for v in partials[0]]
     for partial in partials[1:]:
         out = [op(a, mpz(b)) % modulus for a, b in zip(out, partial, strict=True)]
-    return [int(v) for v in out]
+    return arith.cells([int(v) for v in out])
 
 
 def plain_histograms(
@@ -104,18 +106,17 @@ def pack_groups(
     return out
 
 
-def pack(
-    arith: CellArith, cells: Sequence[int], layout: GHLayout, pool: Executor | None
-) -> list[int]:
+def pack(arith: CellArith, bins: Cells, layout: GHLayout, pool: Executor | None) -> Cells:
     """Pack bin cells ``per_plaintext`` to a cell, with offsets, re-randomised."""
+    cells = arith.values(bins, "pack")
     per = layout.per_plaintext
     groups = [list(cells[i : i + per]) for i in range(0, len(cells), per)]
     offsets = {len(g): layout.packed_offset(len(g)) for g in groups}
     if pool is None or not arith.encrypted or len(groups) < 2 * PARTS:
-        return pack_groups(arith, groups, layout.slot_bits, offsets)
+        return arith.cells(pack_groups(arith, groups, layout.slot_bits, offsets))
     step = -(-len(groups) // PARTS)
     futures = [
         pool.submit(pack_groups, arith, groups[i : i + step], layout.slot_bits, offsets)
         for i in range(0, len(groups), step)
     ]
-    return [cell for future in futures for cell in future.result()]
+    return arith.cells([cell for future in futures for cell in future.result()])

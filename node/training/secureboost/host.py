@@ -151,7 +151,7 @@ class HostRole(Role):
             )
             bins = histograms(
                 arith,
-                [cells[i] for i in cell_of[chosen].tolist()],
+                cells.take(cell_of[chosen].tolist()),
                 index,
                 stride * len(compute),
                 self.pool,

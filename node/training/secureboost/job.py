@@ -30,6 +30,7 @@ import pandas as pd
 
 from node.consent.gate import training_frame
 from node.jobs.context import PartyContext
+from node.jobs.exceptions import JobSpecError
 from node.jobs.hooks import JobHooks, MemoryHooks
 from node.jobs.spec import JobFile
 from node.psi import PsiSpec, run_psi_coordinator
@@ -40,7 +41,6 @@ from node.training.secureboost.guest import run_guest
 from node.training.secureboost.host import run_host
 from node.training.secureboost.model import save_guest_model, save_part
 from node.training.secureboost.spec import SecureBoostSpec, spec_from_job
-from node.training.vertical.exceptions import JobSpecError
 from node.transport.channel import PartyChannel
 from node.transport.memory import MemoryHub
 
@@ -55,9 +55,10 @@ def _specs(raw: Any, parties: Sequence[str], authorize: Any) -> tuple[SecureBoos
     spec = spec_from_job(raw.get("secureboost") or {}, authorize)
     if sorted(spec.parties) != sorted(parties):
         raise JobSpecError(
-            "parties",
+            "job file",
             f"lists {sorted(parties)} but the secureboost section names {sorted(spec.parties)}",
-            "list exactly the label holder and the feature holders under parties",
+            key="parties",
+            fix="list exactly the label holder and the feature holders under parties",
         )
     psi_section = dict(raw.get("psi") or {})
     psi_section["leader"] = spec.label_holder.party  # the label holder aligns with everyone

@@ -9,12 +9,12 @@ each stay under the relay's 4 MiB bound.
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
 from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
 
+from node.training.cells import Cells
 from node.training.secureboost.cells import CellArith
 from node.training.secureboost.session import Session
 from node.training.vertical.exceptions import MalformedMessage
@@ -53,7 +53,7 @@ def send_cells(
     session: Session,
     recipient: str,
     name: str,
-    cells: Sequence[int],
+    cells: Cells,
     arith: CellArith,
     stage: str,
 ) -> None:
@@ -65,12 +65,12 @@ def send_cells(
 
 def recv_cells(
     session: Session, sender: str, name: str, count: int, arith: CellArith, stage: str
-) -> list[int]:
+) -> Cells:
     """Receive the ``count`` cells ``send_cells`` sent, validating every chunk."""
     step = cells_per_message(arith.n.bit_length())
-    out: list[int] = []
+    parts = []
     for k, start in enumerate(range(0, count, step)):
         topic = f"{name}/{k}"
         blob = session.recv(sender, topic, stage)
-        out += arith.load(blob, sender, topic, min(step, count - start))
-    return out
+        parts.append(arith.load(blob, sender, topic, min(step, count - start)))
+    return arith.join(parts)

@@ -5,7 +5,6 @@ from node.training.vertical.baseline import bank_only_metrics
 from node.training.vertical.exceptions import (
     DataMismatch,
     JobRefused,
-    JobSpecError,
     MalformedMessage,
     PartyFailed,
     VerticalError,
@@ -29,7 +28,6 @@ __all__ = [
     "DataMismatch",
     "FeatureHolderResult",
     "JobRefused",
-    "JobSpecError",
     "LabelHolderResult",
     "MalformedMessage",
     "PartyData",

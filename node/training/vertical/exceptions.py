@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-from node.jobs import exceptions as jobs
-
 
 class VerticalError(Exception):
     """Base class for every error raised by ``node.training.vertical``."""
-
-
-class JobSpecError(VerticalError, jobs.JobSpecError, ValueError):
-    """The job file's ``vertical`` section is malformed; ``key`` names the offending entry."""
-
-    def __init__(self, key: str, problem: str, fix: str) -> None:
-        jobs.JobSpecError.__init__(self, "job file", problem, key=key, fix=fix)
 
 
 class JobRefused(VerticalError):

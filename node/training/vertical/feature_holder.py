@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 
 from node.crypto.paillier import encode
 from node.jobs.hooks import JobHooks
+from node.training.cells import Cells
 from node.training.vertical import wire
 from node.training.vertical.exceptions import DataMismatch, MalformedMessage
 from node.training.vertical.gradients import MAX_ABS_PARTIAL
@@ -94,11 +95,14 @@ class FeatureHolder(DataParty[FeatureHolderResult]):
         """Default counts per bin through the key holder, from the label holder's E(y)."""
         bins = self.spec.woe_bins or 0
         train = int(split.train.sum())
-        cells: list[int] = []
+        parts = []
         for k in range(0, train, WOE_CHUNK):
             name = topic("woe", "y", k // WOE_CHUNK)
             blob = self.session.recv(self.lead, name, "woe")
-            cells += ops.load(blob, self.lead, name, min(WOE_CHUNK, train - k), check_units=False)
+            parts.append(
+                ops.load(blob, self.lead, name, min(WOE_CHUNK, train - k), check_units=False)
+            )
+        cells = ops.join(parts)
         scalars = np.hstack([bin_indicators(c.assigned, bins, c.allowed) for c in layout])
         sums = ops.inner(cells, scalars, self.pool)
         masks = ops.random_masks(len(sums))
@@ -120,7 +124,7 @@ class FeatureHolder(DataParty[FeatureHolderResult]):
 
     def _residual(
         self, ops: CellOps, e: int, b: int, rows: NDArray[np.int64], state: PartyState
-    ) -> list[int]:
+    ) -> Cells:
         partial = self.features.values[rows] @ state.optimizer.weights
         if np.abs(partial).max(initial=0.0) >= MAX_ABS_PARTIAL:
             raise DataMismatch(

@@ -30,6 +30,7 @@ import pandas as pd
 
 from node.consent.gate import training_frame
 from node.jobs.context import PartyContext
+from node.jobs.exceptions import JobSpecError
 from node.jobs.hooks import JobHooks
 from node.jobs.spec import JobFile
 from node.psi import PsiSpec, run_psi_coordinator
@@ -38,7 +39,6 @@ from node.state import confined
 from node.training.alignment import aligned_rows
 from node.training.vertical.arbiter import run_arbiter
 from node.training.vertical.baseline import bank_only_metrics
-from node.training.vertical.exceptions import JobSpecError
 from node.training.vertical.feature_holder import run_feature_holder
 from node.training.vertical.label_holder import run_label_holder
 from node.training.vertical.model import PartyModel
@@ -57,14 +57,17 @@ def _specs(job_raw: Any, parties: Sequence[str], authorize: Any) -> tuple[Vertic
     section = dict(job_raw.get("vertical") or {})
     if "preprocess" in job_raw:  # the job-level key of earlier job files
         if "preprocess" in section:
-            raise JobSpecError("preprocess", "is given twice", "keep only vertical.preprocess")
+            raise JobSpecError(
+                "job file", "is given twice", key="preprocess", fix="keep only vertical.preprocess"
+            )
         section["preprocess"] = job_raw["preprocess"]
     spec = spec_from_job(section, authorize)
     if sorted(spec.parties) != sorted(parties):
         raise JobSpecError(
-            "parties",
+            "job file",
             f"lists {sorted(parties)} but the vertical section names {sorted(spec.parties)}",
-            "list exactly the label holder and the feature holders under parties",
+            key="parties",
+            fix="list exactly the label holder and the feature holders under parties",
         )
     psi_section = dict(job_raw.get("psi") or {})
     psi_section["leader"] = spec.label_holder.party  # the label holder aligns with everyone

@@ -22,6 +22,7 @@ from node.crypto.paillier import encode
 from node.jobs.hooks import JobHooks
 from node.training import metrics as m
 from node.training.calibration import PlattScaling, fit_platt, probability_report, sigmoid
+from node.training.cells import Cells
 from node.training.curves import model_curves
 from node.training.vertical import wire
 from node.training.vertical.feature_holder import WOE_CHUNK
@@ -117,7 +118,7 @@ class LabelHolder(DataParty[LabelHolderResult]):
 
     def _residual(
         self, ops: CellOps, e: int, b: int, rows: NDArray[np.int64], state: PartyState
-    ) -> list[int]:
+    ) -> Cells:
         """The encrypted residual ``D_i = S_i * sum_p H_p,i + own_i`` of the batch's rows.
 
         ``sigmoid(a + h) - y`` is replaced by ``prob - y + slope * (h - center)`` from the
@@ -127,11 +128,19 @@ class LabelHolder(DataParty[LabelHolderResult]):
         """
         a = self.features.values[rows] @ state.optimizer.weights
         name_u, name_d = topic(f"e{e}", f"b{b}", "u"), topic(f"e{e}", f"b{b}", "d")
-        total: list[int] = []
-        for host in self.hosts:
-            blob = self.session.recv(host, name_u, "training")
-            cells = ops.load(blob, host, name_u, len(rows), check_units=False)
-            total = cells if not total else ops.add(total, cells)
+        received = [
+            ops.load(
+                self.session.recv(host, name_u, "training"),
+                host,
+                name_u,
+                len(rows),
+                check_units=False,
+            )
+            for host in self.hosts
+        ]
+        total = received[0]  # the spec requires at least one feature holder
+        for cells in received[1:]:
+            total = ops.add(total, cells)
         prob, slope, center = state.linearization.coefficients(a)
         slopes = np.maximum(1, np.rint(slope * 2.0**self.slope_bits)).astype(np.int64)
         own = prob - self.y[rows] - slopes / 2.0**self.slope_bits * center

@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 from node.crypto.paillier import public_key_from_bytes
 from node.crypto.paillier.exceptions import InvalidKey
 from node.jobs.hooks import JobHooks
+from node.training.cells import Cells
 from node.training.preprocess import Transform, fit_transform
 from node.training.vertical import wire
 from node.training.vertical.exceptions import DataMismatch, MalformedMessage, PartyFailed
@@ -146,7 +147,7 @@ class DataParty(ABC, Generic[ResultT]):
     @abstractmethod
     def _residual(
         self, ops: CellOps, e: int, b: int, rows: NDArray[np.int64], state: PartyState
-    ) -> list[int]:
+    ) -> Cells:
         """The batch's encrypted residual cells, one per row (formed or received)."""
 
     @abstractmethod
@@ -246,7 +247,7 @@ class DataParty(ABC, Generic[ResultT]):
 
     # -- one mini-batch ----------------------------------------------------------------------
     def _gradient(
-        self, ops: CellOps, e: int, b: int, residual: list[int], rows: NDArray[np.int64]
+        self, ops: CellOps, e: int, b: int, residual: Cells, rows: NDArray[np.int64]
     ) -> NDArray[np.float64]:
         """Open this party's batch gradient through the arbiter, packed and masked."""
         key_bits = self.spec.encryption.key_bits

@@ -21,7 +21,9 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from node.training.vertical.exceptions import JobSpecError
+from node.jobs.exceptions import JobSpecError
+
+_KEY = "vertical.scorecard"  # where the scaling sits in the job file
 
 OddsDirection = Literal["good_to_bad", "bad_to_good"]
 
@@ -43,16 +45,22 @@ class ScorecardScaling:
 
     def __post_init__(self) -> None:
         if not self.base_odds > 0:
-            raise JobSpecError("scorecard.base_odds", "must be positive", "e.g. 50 (50:1)")
+            raise JobSpecError(
+                "job file", "must be positive", key=f"{_KEY}.base_odds", fix="e.g. 50 (50:1)"
+            )
         if not self.points_to_double_odds > 0:
             raise JobSpecError(
-                "scorecard.points_to_double_odds", "must be positive", "e.g. 20 points"
+                "job file",
+                "must be positive",
+                key=f"{_KEY}.points_to_double_odds",
+                fix="e.g. 20 points",
             )
         if self.odds not in ("good_to_bad", "bad_to_good"):
             raise JobSpecError(
-                "scorecard.odds",
+                "job file",
                 f"unknown direction {self.odds!r}",
-                "use good_to_bad or bad_to_good",
+                key=f"{_KEY}.odds",
+                fix="use good_to_bad or bad_to_good",
             )
 
     @property

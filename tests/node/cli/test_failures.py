@@ -102,7 +102,7 @@ def test_unforeseen_error_is_one_line_without_its_message(
 def test_known_errors_keep_their_message_and_code() -> None:
     from node.runtime.config import ConfigError
 
-    code, line = explain(ConfigError(Path("node.yaml"), "node_id", "is required"))
+    code, line = explain(ConfigError("node.yaml", "is required", key="node_id"))
     assert code == ExitCode.CONFIG and line == "node.yaml node_id: is required"
 
 

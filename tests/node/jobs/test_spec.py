@@ -12,8 +12,8 @@ def test_partys_typo_is_named_with_the_right_key() -> None:
     with pytest.raises(JobSpecError) as err:
         parse_job_file("type: psi\npartys:\n  bank: {}\n", "job.yaml")
     assert str(err.value) == (
-        "job.yaml: needs a non-empty 'parties' mapping of node id to settings; "
-        "'partys' looks like a typo of 'parties'"
+        "job.yaml parties: is missing; 'partys' looks like a typo of 'parties'; "
+        "rename partys to parties"
     )
 
 
@@ -32,3 +32,21 @@ def test_empty_parties_is_not_called_a_typo() -> None:
     with pytest.raises(JobSpecError) as err:
         parse_job_file("type: psi\nparties: {}\n")
     assert "typo" not in str(err.value)
+
+
+def test_an_unregistered_type_is_refused_naming_the_registered_ones() -> None:
+    with pytest.raises(JobSpecError) as err:
+        parse_job_file("type: survival\nparties: {bank: {}, gov: {}}\n", job_types=["check", "psi"])
+    assert str(err.value) == "job file type: unknown job type 'survival'; use one of: check, psi"
+
+
+def test_any_type_passes_when_the_caller_looks_it_up_itself() -> None:
+    job = parse_job_file("type: survival\nparties: {bank: {}, gov: {}}\nsurvival: {}\n")
+    assert job.job_type == "survival" and job.parties == ("bank", "gov")
+    assert job.raw["survival"] == {}
+
+
+def test_the_coordinator_cannot_be_a_party() -> None:
+    with pytest.raises(JobSpecError) as err:
+        parse_job_file("type: psi\nparties: {bank: {}, coordinator: {}}\n")
+    assert err.value.key == "parties.coordinator" and "reserved" in err.value.problem

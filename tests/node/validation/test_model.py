@@ -89,3 +89,74 @@ def test_the_formats_own_error_class_is_raised() -> None:
         "name",
         "is missing",
     )
+
+
+class Circle(FileModel):
+    """One member of a union told apart by ``type``."""
+
+    type: Literal["circle"] = "circle"
+    radius: float = Field(1.0, gt=0)
+
+
+class Square(FileModel):
+    """The other member."""
+
+    type: Literal["square"] = "square"
+    side: float = 1.0
+
+
+class Drawing(FileModel):
+    """Shapes by name, each one of the union's members."""
+
+    shapes: dict[str, Annotated[Circle | Square, Field(discriminator="type")]] = Field(
+        default_factory=dict
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (
+            {"shapes": {"a": {"type": "circle", "radius": 0}}},
+            "f.yaml shapes.a.radius: must be > 0; e.g. 1",
+        ),
+        (
+            {"shapes": {"a": {"type": "square", "radius": 1}}},
+            "f.yaml shapes.a.radius: unknown key; remove it (allowed: side, type)",
+        ),
+        (
+            {"shapes": {"a": {"type": "hexagon"}}},
+            "f.yaml shapes.a.type: 'hexagon' is not a known type; use one of: circle, square",
+        ),
+        ({"shapes": {"a": {"side": 2}}}, "f.yaml shapes.a.type: is missing; e.g. type: circle"),
+    ],
+)
+def test_a_union_member_is_named_by_its_type_not_by_pydantic_tag(raw: object, message: str) -> None:
+    with pytest.raises(SpecError) as info:
+        validate(Drawing, raw, source="f.yaml")
+    assert str(info.value) == message
+
+
+def test_locate_gives_the_line_of_the_key_path() -> None:
+    # prepare: lines by location, as a reader that keeps them (the policy files') knows them
+    lines = {("shapes",): 2, ("shapes", "a"): 3, ("shapes", "a", "radius"): 4}
+    asked: list[tuple[str | int, ...]] = []
+
+    def locate(loc: object) -> int | None:
+        asked.append(tuple(loc))  # type: ignore[arg-type]  # a sequence of keys
+        return lines.get(tuple(loc))  # type: ignore[arg-type]
+
+    # execute
+    with pytest.raises(SpecError) as info:
+        validate(Drawing, {"shapes": {"a": {"radius": -1}}}, source="f.yaml", locate=locate)
+    # assert: the union's tag is not part of the location asked about
+    assert asked == [("shapes", "a", "type")]
+    assert info.value.line is None and str(info.value).startswith("f.yaml shapes.a.type:")
+    with pytest.raises(SpecError) as info:
+        validate(
+            Drawing,
+            {"shapes": {"a": {"type": "circle", "radius": -1}}},
+            source="f.yaml",
+            locate=locate,
+        )
+    assert info.value.line == 4 and str(info.value).startswith("f.yaml:4 shapes.a.radius:")

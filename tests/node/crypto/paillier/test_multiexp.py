@@ -5,10 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from node.crypto.paillier import PrivateKey, PublicKey, weighted_sum, weighted_sums
+from node.crypto.paillier import (
+    Ciphertext,
+    Ciphertexts,
+    PrivateKey,
+    PublicKey,
+    weighted_sum,
+    weighted_sums,
+)
 
 
-def _reference(pk: PublicKey, cs: list[int], ks: list[int]) -> int:
+def _reference(pk: PublicKey, cs: list[Ciphertext], ks: list[int]) -> Ciphertext:
     """Obviously correct: one scalar multiplication per row, then additions."""
     total = pk.raw_plain(0)
     for c, k in zip(cs, ks, strict=True):
@@ -25,13 +32,14 @@ def test_matches_reference_and_plaintext(small_keypair: tuple[PublicKey, Private
     scalars = rng.integers(-40, 40, size=(60, 3))
     scalars[:, 2] = 0
     # execute
-    sums = weighted_sums(pk, cs, scalars)
+    sums = weighted_sums(Ciphertexts(pk, cs), scalars)
     # assert
     for j in range(3):
         expected = sum(m * int(k) for m, k in zip(ms, scalars[:, j], strict=True))
+        assert sums.key is pk
         assert sk.decrypt_signed(sums[j]) == expected
         assert sk.decrypt(sums[j]) == sk.decrypt(_reference(pk, cs, scalars[:, j].tolist()))
-    assert sk.decrypt(weighted_sum(pk, cs, [1] * 60)) == sum(ms) % pk.n
+    assert sk.decrypt(weighted_sum(Ciphertexts(pk, cs), [1] * 60)) == sum(ms) % pk.n
 
 
 @pytest.mark.parametrize(
@@ -52,7 +60,7 @@ def test_combination_is_exact_for_every_value_pattern(
     ms = np.random.default_rng(5).integers(-(10**6), 10**6, size=30).tolist()
     cs = [pk.encrypt(m) for m in ms]
     # execute
-    total = weighted_sum(pk, cs, scalars)
+    total = weighted_sum(Ciphertexts(pk, cs), scalars)
     # assert
     assert sk.decrypt_signed(total) == sum(m * k for m, k in zip(ms, scalars, strict=True))
     assert total == _reference(pk, cs, scalars)  # the same ciphertext, not just plaintext
@@ -63,4 +71,4 @@ def test_shape_mismatch_is_refused(small_keypair: tuple[PublicKey, PrivateKey]) 
     pk, _ = small_keypair
     # execute / assert
     with pytest.raises(ValueError, match="shape"):
-        weighted_sums(pk, [pk.encrypt(1)], np.zeros((2, 1), dtype=np.int64))
+        weighted_sums(Ciphertexts(pk, [pk.encrypt(1)]), np.zeros((2, 1), dtype=np.int64))

@@ -7,13 +7,16 @@ import struct
 import pytest
 
 from node.crypto.paillier import (
+    Ciphertexts,
     InvalidCiphertext,
     InvalidKey,
+    KeyMismatch,
     PrivateKey,
     PublicKey,
     ciphertexts_from_bytes,
     ciphertexts_per_message,
     ciphertexts_to_bytes,
+    decrypt_many,
     generate_keypair,
     private_key_from_bytes,
     private_key_to_bytes,
@@ -47,11 +50,50 @@ def test_ciphertexts_round_trip(small_keypair: tuple[PublicKey, PrivateKey]) -> 
     pk, _ = small_keypair
     cs = [pk.encrypt(i) for i in range(5)]
     # execute
-    blob = ciphertexts_to_bytes(pk, cs)
+    blob = ciphertexts_to_bytes(Ciphertexts(pk, cs))
     # assert
     assert blob[0] == 1
-    assert ciphertexts_from_bytes(pk, blob) == cs
-    assert ciphertexts_from_bytes(pk, ciphertexts_to_bytes(pk, [])) == []
+    assert ciphertexts_from_bytes(pk, blob) == Ciphertexts(pk, cs)
+    assert len(ciphertexts_from_bytes(pk, ciphertexts_to_bytes(Ciphertexts(pk, [])))) == 0
+
+
+def test_ciphertext_bytes_are_the_documented_format(
+    small_keypair: tuple[PublicKey, PrivateKey],
+) -> None:
+    # prepare: the format written out by hand (version, fingerprint, count, width, values), so
+    # typed ciphertexts cannot change what peers and stored checkpoints read
+    pk, _ = small_keypair
+    cs = [pk.encrypt(i) for i in range(3)]
+    width = (pk.nsquare.bit_length() + 7) // 8
+    expected = (
+        b"\x01"
+        + pk.fingerprint[:8]
+        + struct.pack(">IH", 3, width)
+        + b"".join(c.to_bytes(width, "big") for c in cs)
+    )
+    # execute
+    blob = ciphertexts_to_bytes(Ciphertexts(pk, cs))
+    # assert
+    assert blob == expected
+
+
+def test_parsed_ciphertexts_are_bound_to_the_expected_key(
+    small_keypair: tuple[PublicKey, PrivateKey],
+) -> None:
+    # prepare: a second real key of the same (small, for speed) size
+    pk, sk = small_keypair
+    other, other_sk = generate_keypair(512)
+    blob = ciphertexts_to_bytes(Ciphertexts(pk, [pk.encrypt(5), pk.encrypt(6)]))
+    theirs = Ciphertexts(other, [other.encrypt(1), other.encrypt(2)])
+    # execute
+    parsed = ciphertexts_from_bytes(pk, blob)
+    # assert: bound to the receiver's key, usable with it, refused with any other
+    assert parsed.key is pk
+    assert decrypt_many(sk, parsed.add(parsed)) == [10, 12]
+    with pytest.raises(KeyMismatch):
+        parsed.add(theirs)
+    with pytest.raises(KeyMismatch):
+        decrypt_many(other_sk, parsed)
 
 
 @pytest.mark.parametrize(
@@ -67,7 +109,7 @@ def test_ciphertext_outside_group_is_refused_by_position(
 ) -> None:
     # prepare
     pk, _ = small_keypair
-    blob = ciphertexts_to_bytes(pk, [pk.encrypt(i) for i in range(4)])
+    blob = ciphertexts_to_bytes(Ciphertexts(pk, [pk.encrypt(i) for i in range(4)]))
     width = (pk.nsquare.bit_length() + 7) // 8
     value = value_of(pk)  # type: ignore[operator]
     if value.bit_length() > 8 * width:
@@ -86,7 +128,9 @@ def test_unit_check_can_be_left_to_the_decrypting_party(
 ) -> None:
     # prepare: a multiple of n is in range but shares a factor with n
     pk, _ = small_keypair
-    bad = _with_value(pk, ciphertexts_to_bytes(pk, [pk.encrypt(i) for i in range(3)]), 1, pk.n)
+    bad = _with_value(
+        pk, ciphertexts_to_bytes(Ciphertexts(pk, [pk.encrypt(i) for i in range(3)])), 1, pk.n
+    )
     # execute
     parsed = ciphertexts_from_bytes(pk, bad, check_units=False)
     # assert: parsed for a party that never decrypts; refused for one that would
@@ -101,7 +145,7 @@ def test_malformed_blobs_are_refused(small_keypair: tuple[PublicKey, PrivateKey]
     # prepare
     pk, _ = small_keypair
     other, _ = generate_keypair(512)
-    blob = ciphertexts_to_bytes(pk, [pk.encrypt(1), pk.encrypt(2)])
+    blob = ciphertexts_to_bytes(Ciphertexts(pk, [pk.encrypt(1), pk.encrypt(2)]))
     # execute / assert
     for bad in (
         b"",
@@ -109,7 +153,7 @@ def test_malformed_blobs_are_refused(small_keypair: tuple[PublicKey, PrivateKey]
         blob[:-1],
         blob + b"\x00",
         blob[:13] + struct.pack(">H", 3) + blob[15:],
-        ciphertexts_to_bytes(other, [other.encrypt(1)]),
+        ciphertexts_to_bytes(Ciphertexts(other, [other.encrypt(1)])),
     ):
         with pytest.raises(InvalidCiphertext) as info:
             ciphertexts_from_bytes(pk, bad)
@@ -136,5 +180,5 @@ def test_message_capacity_respects_bound(small_keypair: tuple[PublicKey, Private
     # execute
     count = ciphertexts_per_message(pk, max_bytes=10_000)
     # assert
-    assert len(ciphertexts_to_bytes(pk, [1] * count)) <= 10_000
-    assert len(ciphertexts_to_bytes(pk, [1] * (count + 1))) > 10_000
+    assert len(ciphertexts_to_bytes(Ciphertexts(pk, [1] * count))) <= 10_000
+    assert len(ciphertexts_to_bytes(Ciphertexts(pk, [1] * (count + 1)))) > 10_000

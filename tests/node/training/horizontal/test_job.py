@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from node.jobs.context import PartyContext
+from node.jobs.exceptions import JobSpecError
 from node.jobs.hooks import MemoryHooks
 from node.jobs.spec import parse_job_file
-from node.training.horizontal.exceptions import JobSpecError
 from node.training.horizontal.job import (
     run_horizontal_coordinator,
     run_horizontal_party,

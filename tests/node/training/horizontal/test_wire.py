@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from node.crypto.paillier import generate_keypair, public_key_to_bytes
+from node.crypto.paillier import KeyMismatch, generate_keypair, public_key_to_bytes
 from node.training.horizontal.exceptions import (
     InvalidContribution,
     KeySetupError,
@@ -128,7 +128,7 @@ def test_recv_vector_refuses_too_many_chunks() -> None:
 
 def test_plain_scheme_refuses_wrong_count_width_and_range() -> None:
     scheme = PlainScheme(64)
-    assert scheme.load(scheme.seal([1, 2]), 2) == [1, 2]
+    assert scheme.open(scheme.load(scheme.seal([1, 2]), 2)) == [1, 2]
     with pytest.raises(InvalidContribution, match="expected 3"):
         scheme.load(scheme.seal([1, 2]), 3)
     with pytest.raises(InvalidContribution, match="multiple"):
@@ -152,6 +152,11 @@ def test_paillier_scheme_adds_and_refuses_foreign_blobs() -> None:
     stranger = PaillierScheme.generate(1024)
     with pytest.raises(InvalidContribution, match="another public key"):
         aggregator.load(stranger.seal([1]), 1)
+    theirs = stranger.load(stranger.seal([1, 2]), 2)  # parsed by the stranger, under its key
+    with pytest.raises(KeyMismatch):
+        aggregator.add(total, theirs)
+    with pytest.raises(KeyMismatch):
+        other.open(theirs)
     with pytest.raises(KeySetupError, match="cannot decrypt"):
         aggregator.open(total)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from node.crypto.paillier import generate_keypair
+from node.crypto.paillier import KeyMismatch, generate_keypair
 from node.training.secureboost.cells import CellArith, GuestKeys, twin_modulus
 from node.training.secureboost.histogram import histograms, pack, slot_index
 from node.training.secureboost.layout import GHLayout, LayoutError
@@ -72,7 +72,7 @@ def test_histograms_fan_out_over_workers_like_in_process() -> None:
     public, _ = generate_keypair(768)
     arith = CellArith(public.n, encrypted=True)
     rng = np.random.default_rng(3)
-    cells = [public.encrypt(int(v)) for v in rng.integers(-1000, 1000, 700)]
+    cells = arith.cells(public.encrypt(int(v)) for v in rng.integers(-1000, 1000, 700))
     codes = rng.integers(0, 5, size=(700, 3)).astype(np.uint8)
     index = slot_index(codes, np.array([0, 5, 10]), rng.integers(0, 4, 700) * 15)
     # execute
@@ -81,6 +81,24 @@ def test_histograms_fan_out_over_workers_like_in_process() -> None:
         fanned = histograms(arith, cells, index, 60, pool)
     # assert
     assert alone == fanned
+
+
+def test_histograms_refuse_cells_of_another_key_or_kind() -> None:
+    # prepare: two real 512-bit keys (the refusal depends on key identity, not size)
+    mine, theirs = GuestKeys(512, False, None), GuestKeys(512, False, None)
+    twin = GuestKeys(512, True, None)
+    index = slot_index(np.zeros((2, 1), np.uint8), np.array([0]), np.zeros(2, np.int64))
+    foreign = theirs.encrypt([1, 2])
+    # execute / assert
+    with pytest.raises(KeyMismatch):
+        histograms(mine.arith, foreign, index, 1, None)
+    with pytest.raises(KeyMismatch):
+        mine.decrypt(foreign)
+    with pytest.raises(KeyMismatch):
+        mine.arith.dump(foreign)
+    with pytest.raises(TypeError):
+        histograms(twin.arith, mine.encrypt([1, 2]), index, 1, None)
+    assert mine.decrypt(histograms(mine.arith, mine.encrypt([1, 2]), index, 1, None)) == [3]
 
 
 def test_twin_modulus_is_an_odd_number_of_the_key_length() -> None:

@@ -320,7 +320,7 @@ def test_malformed_residual_is_refused_by_name(credit_frames: dict[str, pd.DataF
     bits = np.zeros(2 * len(credit_frames["gov"]), dtype=bool)
     bits[::7] = True  # some validation rows, no test rows
     bank.send("gov", "vlr/setup", wire.encode_bits(bits))
-    bank.send("gov", "vlr/e1/b0/d", PlainOps(768).dump([1, 2, 3]))
+    bank.send("gov", "vlr/e1/b0/d", PlainOps(768).dump(PlainOps(768).encrypt([1, 2, 3], None)))
     # execute
     with pytest.raises(MalformedMessage) as info:
         run_feature_holder(hub.channel("gov"), MemoryHooks(), spec, credit_frames["gov"])

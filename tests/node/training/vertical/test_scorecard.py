@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from node.training.vertical import JobSpecError, ScorecardScaling
+from node.jobs.exceptions import JobSpecError
+from node.training.vertical import ScorecardScaling
 
 
 def test_points_follow_the_stated_scale() -> None:
