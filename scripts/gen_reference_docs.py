@@ -18,9 +18,11 @@ if str(REPO) not in sys.path:  # run as a script: the packages live at the repo 
 
 from coordinator.runtime.config import CoordinatorConfigFile  # noqa: E402
 from node.jobs.spec import JobHeader  # noqa: E402
+from node.monitoring.policy import MonitoringPolicyFile  # noqa: E402
 from node.policy.schema import PolicyFile  # noqa: E402
 from node.psi.spec import PsiFile  # noqa: E402
 from node.runtime.config import NodeConfigFile  # noqa: E402
+from node.scoring.policy import DecisionPolicyFile  # noqa: E402
 from node.training.horizontal.spec import HorizontalFile  # noqa: E402
 from node.training.secureboost.spec import SecureBoostFile  # noqa: E402
 from node.training.vertical.spec import VerticalFile  # noqa: E402
@@ -108,6 +110,24 @@ FORMATS = (
         "field (`sector: public`), a name alone for a transformation without parameters "
         "(`transform: keep`). Errors also name the line.",
         PolicyFile,
+    ),
+    Format(
+        "decision-policy",
+        "Decision policy file",
+        "Read by the bank's node from `scoring.decision_policy` (re-read when the file "
+        "changes); it says how a probability of default becomes a decision, a limit and a "
+        "price. Versioned by content: every decision record names the file's SHA-256. What "
+        "each rule does: docs/scoring.md.",
+        DecisionPolicyFile,
+    ),
+    Format(
+        "monitoring-policy",
+        "Monitoring policy file",
+        "Read by the bank's node from `monitoring.policy`: warning levels, the IFRS 9 and "
+        "loan-classification rules, flags and feed limits of early warning. Versioned by "
+        "content: every refresh names the file's SHA-256. What each rule does: "
+        "docs/early-warning.md.",
+        MonitoringPolicyFile,
     ),
     Format(
         "coordinator-config",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from node.validation.errors import SpecError
+
 
 class MonitoringError(Exception):
     """Base class: a monitoring request or configuration cannot be carried out."""
@@ -11,14 +13,9 @@ class MonitoringError(Exception):
     catalog_code: ClassVar[str] = "monitoring.refused"  # RPC answer: node.transport.errors
 
 
-class MonitoringPolicyError(MonitoringError):
-    """A monitoring policy file is malformed; the message names the file, key and fix."""
-
-    def __init__(self, source: str, key: str, problem: str) -> None:
-        super().__init__(f"{source}: {key}: {problem}")
-        self.source = source
-        self.key = key
-        self.problem = problem
+class MonitoringPolicyError(MonitoringError, SpecError):
+    """A monitoring policy file is malformed (``SpecError``'s message and attributes: file,
+    key path, problem and fix)."""
 
 
 class PanelError(MonitoringError):

@@ -1,8 +1,10 @@
 """The bank's monitoring policy: warning levels, IFRS 9 and classification rules, feed limits.
 
 A YAML file (``policies/monitoring/sme-watch.yaml``) parsed once into a frozen object; its
-version is the SHA-256 of the text, named in every refresh. Unknown keys are refused and
-every error names the key and the fix (docs/early-warning.md has the reference).
+version is the SHA-256 of the text, named in every refresh. It is read like every file format
+(``node.validation``): the models below say every key, unknown keys are refused and every
+error names the file, the key and the fix (docs/early-warning.md explains the rules; the
+generated docs/reference/monitoring-policy.md lists the keys).
 """
 
 from __future__ import annotations
@@ -12,36 +14,186 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Annotated, Final
 
 import yaml
+from pydantic import Field, field_validator, model_validator
 
 from node.monitoring.exceptions import MonitoringPolicyError
+from node.validation import FileModel, Invalid, OneOf, validate
 
+MARKER: Final = "fedcredit_monitoring_policy"
+FORMAT_VERSION: Final = 1
 LEVELS: Final = ("green", "yellow", "orange", "red")
 CATEGORIES: Final = ("normal", "special_mention", "substandard", "doubtful", "loss")
 _CODE: Final = re.compile(r"^[A-Z][A-Z0-9-]{1,40}$")
-_TOP: Final = frozenset(
-    {
-        "fedcredit_monitoring_policy",
-        "name",
-        "description",
-        "model",
-        "holders",
-        "deadline_ms",
-        "levels",
-        "sicr",
-        "backstop",
-        "days_past_due",
-        "classification",
-        "flags",
-        "soft_flags",
-        "release_after",
-        "capacity",
-        "drift",
-        "feed",
-    }
-)
+
+Level = Annotated[str, OneOf(LEVELS)]
+Share = Annotated[float, Field(ge=0, le=1)]
+Days = Annotated[int, Field(ge=1, le=10_000)]
+
+
+class LevelsFile(FileModel):
+    """The model's PD from which a borrower is at least this level."""
+
+    yellow_from_pd: Share = Field(examples=[0.06], description="PD from which yellow.")
+    orange_from_pd: Share = Field(examples=[0.18], description="PD from which orange.")
+    red_from_pd: Share = Field(examples=[0.35], description="PD from which red.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LevelsFile:
+        if not self.yellow_from_pd <= self.orange_from_pd <= self.red_from_pd:
+            raise Invalid("yellow <= orange <= red is required", "order the three thresholds")
+        return self
+
+
+class SicrFile(FileModel):
+    """IFRS 9 significant increase in credit risk: PD multiplied since origination, and high."""
+
+    pd_multiple: float = Field(
+        ge=1, le=100, examples=[2.0], description="PD at least this multiple of the first one."
+    )
+    min_pd: Share = Field(examples=[0.05], description="... and at least this high.")
+    level: Level = Field("orange", description="The level a significant increase gives.")
+
+
+class BackstopFile(FileModel):
+    """The bank's own overdue backstop."""
+
+    dpd: Days = Field(examples=[30], description="Days past due from which it applies.")
+    level: Level = Field("red", description="The level it gives.")
+
+
+class CategoryLevelsFile(FileModel):
+    """The warning level of each loan category."""
+
+    normal: Level = "green"
+    special_mention: Level = "green"
+    substandard: Level = "green"
+    doubtful: Level = "green"
+    loss: Level = "green"
+
+
+class ClassificationFile(FileModel):
+    """Five-category loan classification from days past due."""
+
+    special_mention_from_dpd: Days = Field(examples=[1], description="Days from special mention.")
+    substandard_from_dpd: Days = Field(examples=[91], description="Days from substandard.")
+    doubtful_from_dpd: Days = Field(examples=[181], description="Days from doubtful.")
+    loss_from_dpd: Days = Field(examples=[361], description="Days from loss.")
+    levels: CategoryLevelsFile = Field(default_factory=CategoryLevelsFile)
+
+    def bounds(self) -> tuple[int, int, int, int]:
+        return (
+            self.special_mention_from_dpd,
+            self.substandard_from_dpd,
+            self.doubtful_from_dpd,
+            self.loss_from_dpd,
+        )
+
+    @model_validator(mode="after")
+    def _increasing(self) -> ClassificationFile:
+        if list(self.bounds()) != sorted(self.bounds()):
+            raise Invalid("day thresholds must increase", "order them by category")
+        return self
+
+
+class DriftFile(FileModel):
+    """Population drift of the model's inputs that warns, and that alerts."""
+
+    watch: float = Field(0.10, ge=0, description="Drift from which to watch.")
+    alert: float = Field(0.25, ge=0, description="Drift from which to alert.")
+
+
+class FeedFile(FileModel):
+    """Per-holder data quality; any breach is an alert."""
+
+    stale_months: int = Field(
+        1, ge=0, description="Latest month this far behind the refresh month or more."
+    )
+    missing_share: Share = Field(
+        0.20, description="Share of matched borrowers without a record that month."
+    )
+    unmatched_share: Share = Field(0.60, description="Share of the book the holder does not know.")
+    unmatched_jump: Share = Field(
+        0.10, description="Change of that share since the previous refresh."
+    )
+
+
+class MonitoringPolicyFile(FileModel):
+    """A monitoring policy: warning levels, IFRS 9 and classification rules, feed limits."""
+
+    fedcredit_monitoring_policy: int = Field(
+        examples=[FORMAT_VERSION], description="The format version."
+    )
+    name: str = Field("monitoring", min_length=1, description="The policy's name.")
+    description: str | None = Field(None, description="What the policy is for.")
+    model: str = Field(
+        min_length=1,
+        examples=["sme-ew"],
+        description="Registry name of the deployed early-warning model.",
+    )
+    holders: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list, description="Node ids of the holders asked."
+    )
+    deadline_ms: int = Field(
+        60_000,
+        ge=100,
+        le=600_000,
+        description="Per holder and chunk of the book; a later answer is a feed gap.",
+    )
+    levels: LevelsFile
+    sicr: SicrFile
+    backstop: BackstopFile
+    days_past_due: str = Field(
+        "overdue_days__now",
+        min_length=1,
+        description="The bank's own signal holding days past due.",
+    )
+    classification: ClassificationFile
+    flags: dict[str, Level] = Field(
+        default_factory=dict, description="Coded flags holders publish, and their level."
+    )
+    soft_flags: list[str] = Field(
+        default_factory=list,
+        description="Flags (named under `flags`) that compete by PD for the list's room.",
+    )
+    release_after: int = Field(
+        3, ge=1, le=24, description="Refreshes below its level before a borrower steps down."
+    )
+    capacity: float = Field(
+        0.10, gt=0, le=1, description="The list's largest share of the book (model entries)."
+    )
+    drift: DriftFile = Field(default_factory=DriftFile)
+    feed: FeedFile = Field(default_factory=FeedFile)
+
+    @field_validator("fedcredit_monitoring_policy")
+    @classmethod
+    def _known_format(cls, value: int) -> int:
+        if value != FORMAT_VERSION:
+            raise Invalid(
+                f"must be {FORMAT_VERSION} (the format marker)",
+                f"start the file with {MARKER}: {FORMAT_VERSION}",
+            )
+        return value
+
+    @field_validator("flags")
+    @classmethod
+    def _codes(cls, value: dict[str, str]) -> dict[str, str]:
+        for code in value:
+            if not _CODE.match(code):
+                raise Invalid("codes are upper-case words", "e.g. GOV-TAX-ARREARS", key=code)
+        return value
+
+    @model_validator(mode="after")
+    def _soft_flags_known(self) -> MonitoringPolicyFile:
+        if not set(self.soft_flags) <= set(self.flags):
+            raise Invalid(
+                "must list codes named under flags",
+                "name the flag under flags or remove it here",
+                key="soft_flags",
+            )
+        return self
 
 
 @dataclass(frozen=True)
@@ -84,30 +236,6 @@ class MonitoringPolicy:
     soft_flags: frozenset[str] = frozenset()
 
 
-def _section(raw: Mapping[str, Any], key: str, src: str) -> Mapping[str, Any]:
-    value = raw.get(key) or {}
-    if not isinstance(value, Mapping):
-        raise MonitoringPolicyError(src, key, "must be a mapping")
-    return value
-
-
-def _number(
-    raw: Mapping[str, Any], key: str, src: str, where: str, low: float, high: float
-) -> float:
-    if key not in raw:
-        raise MonitoringPolicyError(src, f"{where}.{key}", "is required")
-    value = raw[key]
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise MonitoringPolicyError(src, f"{where}.{key}", f"must be a number in [{low}, {high}]")
-    return float(value)
-
-
-def _level(value: Any, src: str, where: str) -> int:
-    if value not in LEVELS:
-        raise MonitoringPolicyError(src, where, f"must be one of {', '.join(LEVELS)}")
-    return LEVELS.index(value)
-
-
 def parse_monitoring_policy(text: str, source: str = "monitoring policy") -> MonitoringPolicy:
     """Validate a monitoring policy's text.
 
@@ -119,100 +247,46 @@ def parse_monitoring_policy(text: str, source: str = "monitoring policy") -> Mon
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError:
-        raise MonitoringPolicyError(source, "(file)", "is not valid YAML") from None
-    if not isinstance(raw, Mapping) or raw.get("fedcredit_monitoring_policy") != 1:
         raise MonitoringPolicyError(
-            source, "fedcredit_monitoring_policy", "must be 1 (the format marker)"
-        )
-    unknown = sorted(set(raw) - _TOP)
-    if unknown:
-        raise MonitoringPolicyError(
-            source, unknown[0], f"unknown key (known: {', '.join(sorted(_TOP))})"
-        )
-    holders = raw.get("holders") or []
-    if not isinstance(holders, list) or not all(isinstance(h, str) and h for h in holders):
-        raise MonitoringPolicyError(source, "holders", "must be a list of node ids")
-    model = raw.get("model")
-    if not isinstance(model, str) or not model:
-        raise MonitoringPolicyError(source, "model", "must name the deployed early-warning model")
-    levels = _section(raw, "levels", source)
-    pd_levels = tuple(
-        _number(levels, f"{name}_from_pd", source, "levels", 0.0, 1.0)
-        for name in ("yellow", "orange", "red")
-    )
-    if not pd_levels[0] <= pd_levels[1] <= pd_levels[2]:
-        raise MonitoringPolicyError(source, "levels", "yellow <= orange <= red is required")
-    sicr = _section(raw, "sicr", source)
-    backstop = _section(raw, "backstop", source)
-    classification = _section(raw, "classification", source)
-    bounds = tuple(
-        int(_number(classification, f"{c}_from_dpd", source, "classification", 1, 10_000))
-        for c in CATEGORIES[1:]
-    )
-    if list(bounds) != sorted(bounds):
-        raise MonitoringPolicyError(source, "classification", "day thresholds must increase")
-    class_levels = dict(_section(classification, "levels", source))
-    category_levels = tuple(
-        _level(class_levels.get(c, "green"), source, f"classification.levels.{c}")
-        for c in CATEGORIES
-    )
-    flags = {}
-    for code, level in _section(raw, "flags", source).items():
-        if not _CODE.match(str(code)):
-            raise MonitoringPolicyError(source, f"flags.{code}", "codes are upper-case words")
-        flags[str(code)] = _level(level, source, f"flags.{code}")
-    soft = raw.get("soft_flags") or []
-    if not isinstance(soft, list) or not set(map(str, soft)) <= set(flags):
-        raise MonitoringPolicyError(source, "soft_flags", "must list codes named under flags")
-    drift = _section(raw, "drift", source)
-    feed = _section(raw, "feed", source)
-    deadline = raw.get("deadline_ms", 60_000)
-    if (
-        isinstance(deadline, bool)
-        or not isinstance(deadline, int)
-        or not 100 <= deadline <= 600_000
-    ):
-        raise MonitoringPolicyError(source, "deadline_ms", "must be an integer in [100, 600000]")
-    release = raw.get("release_after", 3)
-    if isinstance(release, bool) or not isinstance(release, int) or not 1 <= release <= 24:
-        raise MonitoringPolicyError(source, "release_after", "must be an integer in [1, 24]")
-    capacity = raw.get("capacity", 0.10)
-    if isinstance(capacity, bool) or not isinstance(capacity, int | float) or not 0 < capacity <= 1:
-        raise MonitoringPolicyError(source, "capacity", "must be a share of the book in (0, 1]")
+            source, "is not valid YAML", fix="check indentation, colons and brackets"
+        ) from None
+    spec = validate(MonitoringPolicyFile, raw, source=source, error=MonitoringPolicyError)
+    lv, cls = spec.levels, spec.classification
+    cat = cls.levels
     return MonitoringPolicy(
-        name=str(raw.get("name") or "monitoring"),
+        name=spec.name,
         version=hashlib.sha256(text.encode()).hexdigest(),
         text=text,
-        model=model,
-        holders=tuple(holders),
-        deadline_ms=deadline,
-        pd_levels=(pd_levels[0], pd_levels[1], pd_levels[2]),
-        sicr_multiple=_number(sicr, "pd_multiple", source, "sicr", 1.0, 100.0),
-        sicr_min_pd=_number(sicr, "min_pd", source, "sicr", 0.0, 1.0),
-        sicr_level=_level(sicr.get("level", "orange"), source, "sicr.level"),
-        backstop_dpd=int(_number(backstop, "dpd", source, "backstop", 1, 10_000)),
-        backstop_level=_level(backstop.get("level", "red"), source, "backstop.level"),
-        dpd_signal=str(raw.get("days_past_due") or "overdue_days__now"),
-        category_from_dpd=(bounds[0], bounds[1], bounds[2], bounds[3]),
+        model=spec.model,
+        holders=tuple(spec.holders),
+        deadline_ms=spec.deadline_ms,
+        pd_levels=(lv.yellow_from_pd, lv.orange_from_pd, lv.red_from_pd),
+        sicr_multiple=spec.sicr.pd_multiple,
+        sicr_min_pd=spec.sicr.min_pd,
+        sicr_level=LEVELS.index(spec.sicr.level),
+        backstop_dpd=spec.backstop.dpd,
+        backstop_level=LEVELS.index(spec.backstop.level),
+        dpd_signal=spec.days_past_due,
+        category_from_dpd=cls.bounds(),
         category_levels=(
-            category_levels[0],
-            category_levels[1],
-            category_levels[2],
-            category_levels[3],
-            category_levels[4],
+            LEVELS.index(cat.normal),
+            LEVELS.index(cat.special_mention),
+            LEVELS.index(cat.substandard),
+            LEVELS.index(cat.doubtful),
+            LEVELS.index(cat.loss),
         ),
-        flags=flags,
-        release_after=release,
-        capacity=float(capacity),
-        drift_watch=float(drift.get("watch", 0.10)),
-        drift_alert=float(drift.get("alert", 0.25)),
+        flags={code: LEVELS.index(level) for code, level in spec.flags.items()},
+        release_after=spec.release_after,
+        capacity=spec.capacity,
+        drift_watch=spec.drift.watch,
+        drift_alert=spec.drift.alert,
         feed=FeedLimits(
-            stale_months=int(feed.get("stale_months", 1)),
-            missing_share=float(feed.get("missing_share", 0.20)),
-            unmatched_share=float(feed.get("unmatched_share", 0.60)),
-            unmatched_jump=float(feed.get("unmatched_jump", 0.10)),
+            stale_months=spec.feed.stale_months,
+            missing_share=spec.feed.missing_share,
+            unmatched_share=spec.feed.unmatched_share,
+            unmatched_jump=spec.feed.unmatched_jump,
         ),
-        soft_flags=frozenset(map(str, soft)),
+        soft_flags=frozenset(spec.soft_flags),
     )
 
 
@@ -228,6 +302,6 @@ def load_monitoring_policy(path: Path) -> MonitoringPolicy:
         text = path.read_text()
     except OSError as exc:
         raise MonitoringPolicyError(
-            str(path), "(file)", f"cannot be read: {exc.strerror}"
+            str(path), f"cannot be read: {exc.strerror}", fix="check the path and its permissions"
         ) from None
     return parse_monitoring_policy(text, str(path))

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from node.validation.errors import SpecError
+
 
 class ScoringError(Exception):
     """Base class of scoring errors."""
 
 
-class DecisionPolicyError(ScoringError):
-    """A decision-policy file is missing, malformed or inconsistent."""
+class DecisionPolicyError(ScoringError, SpecError):
+    """A decision-policy file is missing, malformed or inconsistent (``SpecError``'s message
+    and attributes: file, key path, problem and fix)."""
 
     catalog_code: ClassVar[str] = "lending.not_ready"  # RPC answer: node.transport.errors
-
-    def __init__(self, source: str, key: str, problem: str) -> None:
-        super().__init__(f"{source}: {key}: {problem}")
-        self.source = source
-        self.key = key
-        self.problem = problem
 
 
 class BadApplication(ScoringError):

@@ -1,59 +1,151 @@
 """Decision policies: versioned YAML saying how a probability of default becomes a decision.
 
-Validated once at load, like masking policies: every key is checked, unknown keys are
-refused (a typo must not silently change credit decisions), and the error names the key and
-the fix. The version is the SHA-256 of the file's bytes; every decision record names it and the
-bank keeps each version's text, so a decision can be replayed under the policy that made it.
-Reference: docs/scoring.md.
+Validated once at load, like every file format (``node.validation``): the models below say
+every key, unknown keys are refused (a typo must not silently change credit decisions), and
+the error names the file, the key and the fix. The version is the SHA-256 of the file's bytes;
+every decision record names it and the bank keeps each version's text, so a decision can be
+replayed under the policy that made it. Reference: docs/scoring.md and the generated
+docs/reference/decision-policy.md.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Annotated, Final
 
 import yaml
+from pydantic import Field, field_validator, model_validator
 
-from node.jobs.exceptions import JobSpecError
 from node.scoring.exceptions import DecisionPolicyError
 from node.training.vertical.scorecard import ScorecardScaling
+from node.training.vertical.spec import ScorecardFile
+from node.validation import FileModel, Invalid, OneOf, validate
 
 MARKER: Final = "fedcredit_decision_policy"
+FORMAT_VERSION: Final = 1
 ACTIONS: Final = ("approve", "refer", "decline")
 GAP_ACTIONS: Final = ("neutral", "refer", "decline")
 GAPS: Final = ("no_record", "offline", "deadline", "unauthorized", "refused")
 # A call deciding a chunk of a file or book waits this long for the holders (per chunk).
 DEFAULT_BATCH_DEADLINE_MS: Final = 30_000
-_TOP: Final = frozenset(
-    {
-        MARKER,
-        "name",
-        "description",
-        "model",
-        "holders",
-        "deadline_ms",
-        "batch_deadline_ms",
-        "cutoffs",
-        "scorecard",
-        "knockouts",
-        "bands",
-        "exposure_limit",
-        "missing",
-    }
-)
+
+Probability = Annotated[float, Field(gt=0, le=1)]
+GapAction = Annotated[str, OneOf(GAP_ACTIONS)]
 
 
-_KIND_NAMES: Final[dict[type, str]] = {
-    int: "a whole number",
-    float: "a number",
-    str: "text",
-    list: "a list ([a, b])",
-    Mapping: "a mapping (key: value lines)",
-}
+class CutoffsFile(FileModel):
+    """PD cut-offs: approve below the first, decline from the second, refer in between."""
+
+    approve_below_pd: Probability = Field(examples=[0.06], description="PD below which to approve.")
+    decline_from_pd: Probability = Field(examples=[0.20], description="PD from which to decline.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CutoffsFile:
+        if self.approve_below_pd > self.decline_from_pd:
+            raise Invalid(
+                "approve_below_pd must not exceed decline_from_pd",
+                "lower approve_below_pd or raise decline_from_pd",
+            )
+        return self
+
+
+class KnockoutFile(FileModel):
+    """A coded flag a holder publishes that refers or declines whatever the PD."""
+
+    flag: str = Field(min_length=1, examples=["GOV-TAX-ARREARS"], description="The flag code.")
+    action: Annotated[str, OneOf(("refer", "decline"))] = Field(
+        examples=["refer"], description="What the flag does to the decision."
+    )
+
+
+class BandFile(FileModel):
+    """Limit and price of the firms with `pd < pd_below` (the first band that fits)."""
+
+    pd_below: Probability = Field(examples=[0.06], description="Upper PD bound (exclusive).")
+    limit: float = Field(ge=0, examples=[1500000], description="Largest loan in the band.")
+    price_band: str = Field(min_length=1, examples=["B"], description="The band's price name.")
+    rate_bp: int = Field(ge=0, examples=[520], description="Rate in basis points.")
+
+
+class MissingFile(FileModel):
+    """What a gap (a holder that cannot answer) does: score neutrally, refer, or decline."""
+
+    no_record: GapAction = Field("refer", description="The firm is unknown at the holder.")
+    offline: GapAction = Field("refer", description="The holder cannot be reached.")
+    deadline: GapAction = Field("refer", description="The holder answered after `deadline_ms`.")
+    unauthorized: GapAction = Field(
+        "refer", description="The firm's authorization does not cover this use there."
+    )
+    refused: GapAction = Field("refer", description="A cap or the holder's policy refused.")
+
+
+class DecisionPolicyFile(FileModel):
+    """A decision policy: the model, the holders asked, cut-offs, bands and gap handling."""
+
+    fedcredit_decision_policy: int = Field(
+        examples=[FORMAT_VERSION], description="The format version."
+    )
+    name: str = Field(min_length=1, examples=["sme-standard"], description="The policy's name.")
+    description: str | None = Field(None, description="What the policy is for.")
+    model: str = Field(
+        min_length=1, examples=["sme-pd"], description="Registry name of the deployed model."
+    )
+    holders: list[str] = Field(
+        examples=[["government", "third_party"]], description="Node ids of the holders asked."
+    )
+    deadline_ms: int = Field(
+        ge=10, le=60_000, examples=[300], description="Per holder; a later answer is a gap."
+    )
+    batch_deadline_ms: int = Field(
+        DEFAULT_BATCH_DEADLINE_MS,
+        le=60_000,
+        description="The same for a chunk of a file or book; at least `deadline_ms`.",
+    )
+    cutoffs: CutoffsFile
+    scorecard: ScorecardFile
+    knockouts: list[KnockoutFile] = Field(default_factory=list)
+    bands: list[BandFile] = Field(min_length=1)
+    exposure_limit: float = Field(
+        gt=0, examples=[5000000], description="No single firm above this, whatever its band."
+    )
+    missing: MissingFile
+
+    @field_validator("fedcredit_decision_policy")
+    @classmethod
+    def _known_format(cls, value: int) -> int:
+        if value != FORMAT_VERSION:
+            raise Invalid(
+                f"must be {FORMAT_VERSION} (the decision-policy format)",
+                f"start the file with {MARKER}: {FORMAT_VERSION}",
+            )
+        return value
+
+    @field_validator("holders")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        if not all(value) or len(set(value)) != len(value):
+            raise Invalid("must list distinct node ids", "name each holder once")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DecisionPolicyFile:
+        if self.batch_deadline_ms < self.deadline_ms:
+            raise Invalid(
+                "must not be below deadline_ms",
+                f"e.g. {DEFAULT_BATCH_DEADLINE_MS}",
+                key="batch_deadline_ms",
+            )
+        bounds = [b.pd_below for b in self.bands]
+        if bounds != sorted(set(bounds)) or bounds[-1] != 1:
+            raise Invalid(
+                "pd_below must increase strictly and the last band must be 1.0",
+                "order the bands by pd_below and end with pd_below: 1.0",
+                key="bands",
+            )
+        return self
 
 
 @dataclass(frozen=True)
@@ -92,29 +184,6 @@ class DecisionPolicy:
         return self.bands[-1]
 
 
-def _get(
-    raw: Mapping[str, Any], key: str, kind: type | tuple[type, ...], src: str, where: str = ""
-) -> Any:
-    name = f"{where}{key}"
-    if key not in raw:
-        raise DecisionPolicyError(src, name, "is required")
-    value = raw[key]
-    if isinstance(value, bool) or not isinstance(value, kind):
-        kinds = (kind,) if isinstance(kind, type) else kind
-        want = " or ".join(_KIND_NAMES.get(k, k.__name__) for k in kinds)
-        raise DecisionPolicyError(src, name, f"must be {want}, got {value!r}")
-    return value
-
-
-def _probability(value: Any, src: str, key: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise DecisionPolicyError(src, key, "must be a number between 0 and 1")
-    p = float(value)
-    if not 0.0 < p <= 1.0 or math.isnan(p):
-        raise DecisionPolicyError(src, key, f"must be in (0, 1], got {value}")
-    return p
-
-
 def parse_decision_policy(text: str, source: str = "decision policy") -> DecisionPolicy:
     """Validate a decision policy's YAML text.
 
@@ -126,117 +195,26 @@ def parse_decision_policy(text: str, source: str = "decision policy") -> Decisio
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError:
-        raise DecisionPolicyError(source, "(file)", "is not valid YAML") from None
-    if not isinstance(raw, Mapping):
-        raise DecisionPolicyError(source, "(file)", "must be a YAML mapping")
-    if raw.get(MARKER) != 1:
-        raise DecisionPolicyError(source, MARKER, "must be 1 (the decision-policy format)")
-    unknown = sorted(set(map(str, raw)) - _TOP)
-    if unknown:
         raise DecisionPolicyError(
-            source, unknown[0], f"is not a decision-policy key (known: {', '.join(sorted(_TOP))})"
-        )
-    holders = _get(raw, "holders", list, source)
-    if not all(isinstance(h, str) and h for h in holders) or len(set(holders)) != len(holders):
-        raise DecisionPolicyError(source, "holders", "must list distinct node ids")
-    deadline = _get(raw, "deadline_ms", int, source)
-    if not 10 <= deadline <= 60_000:
-        raise DecisionPolicyError(source, "deadline_ms", "must be between 10 and 60000 ms")
-    batch_deadline = raw.get("batch_deadline_ms", DEFAULT_BATCH_DEADLINE_MS)
-    if isinstance(batch_deadline, bool) or not isinstance(batch_deadline, int):
-        raise DecisionPolicyError(
-            source, "batch_deadline_ms", f"must be a whole number, got {batch_deadline!r}"
-        )
-    if not deadline <= batch_deadline <= 60_000:
-        raise DecisionPolicyError(
-            source, "batch_deadline_ms", "must be between deadline_ms and 60000 ms"
-        )
-    cut = _get(raw, "cutoffs", Mapping, source)
-    approve = _probability(cut.get("approve_below_pd"), source, "cutoffs.approve_below_pd")
-    decline = _probability(cut.get("decline_from_pd"), source, "cutoffs.decline_from_pd")
-    if not approve <= decline:
-        raise DecisionPolicyError(
-            source, "cutoffs", "approve_below_pd must not exceed decline_from_pd"
-        )
-    extra = set(cut) - {"approve_below_pd", "decline_from_pd"}
-    if extra:
-        raise DecisionPolicyError(source, f"cutoffs.{sorted(extra)[0]}", "is not a cutoff key")
-    sc = _get(raw, "scorecard", Mapping, source)
-    try:
-        scaling = ScorecardScaling(
-            float(sc.get("base_points", math.nan)),
-            float(sc.get("base_odds", math.nan)),
-            float(sc.get("points_to_double_odds", math.nan)),
-            sc.get("odds", ""),
-        )
-    except JobSpecError as exc:  # the scaling's own checks, keyed for the job file
-        problem = f"{exc.key.rsplit('.', 1)[-1]}: {exc.problem}; {exc.fix}"
-        raise DecisionPolicyError(source, "scorecard", problem) from None
-    except (TypeError, ValueError) as exc:
-        raise DecisionPolicyError(source, "scorecard", str(exc)) from None
-    knockouts = []
-    for i, ko in enumerate(raw.get("knockouts") or []):
-        if not isinstance(ko, Mapping) or set(ko) != {"flag", "action"}:
-            raise DecisionPolicyError(
-                source, f"knockouts[{i}]", "must be {flag: CODE, action: ...}"
-            )
-        if ko["action"] not in ("refer", "decline"):
-            raise DecisionPolicyError(source, f"knockouts[{i}].action", "must be refer or decline")
-        knockouts.append((str(ko["flag"]), str(ko["action"])))
-    bands = []
-    for i, b in enumerate(_get(raw, "bands", list, source)):
-        key = f"bands[{i}]"
-        if not isinstance(b, Mapping):
-            raise DecisionPolicyError(source, key, "must be a mapping")
-        limit = _get(b, "limit", (int, float), source, key + ".")
-        rate = _get(b, "rate_bp", int, source, key + ".")
-        if limit < 0 or rate < 0:
-            raise DecisionPolicyError(source, key, "limit and rate_bp must not be negative")
-        bands.append(
-            Band(
-                _probability(b.get("pd_below"), source, key + ".pd_below"),
-                float(limit),
-                str(_get(b, "price_band", str, source, key + ".")),
-                rate,
-            )
-        )
-    if [b.pd_below for b in bands] != sorted({b.pd_below for b in bands}) or bands[
-        -1
-    ].pd_below != 1:
-        raise DecisionPolicyError(
-            source, "bands", "pd_below must increase strictly and the last band must be 1.0"
-        )
-    exposure = _get(raw, "exposure_limit", (int, float), source)
-    if exposure <= 0:
-        raise DecisionPolicyError(source, "exposure_limit", "must be positive")
-    missing = dict(_get(raw, "missing", Mapping, source))
-    for gap in GAPS:
-        action = missing.setdefault(gap, "refer")
-        if action not in GAP_ACTIONS:
-            raise DecisionPolicyError(
-                source, f"missing.{gap}", f"must be one of {', '.join(GAP_ACTIONS)}"
-            )
-    if set(missing) - set(GAPS):
-        raise DecisionPolicyError(
-            source,
-            f"missing.{sorted(set(missing) - set(GAPS))[0]}",
-            f"is not a gap kind ({', '.join(GAPS)})",
-        )
+            source, "is not valid YAML", fix="check indentation, colons and brackets"
+        ) from None
+    spec = validate(DecisionPolicyFile, raw, source=source, error=DecisionPolicyError)
+    cut = spec.cutoffs
     return DecisionPolicy(
-        name=str(_get(raw, "name", str, source)),
+        name=spec.name,
         version=hashlib.sha256(text.encode()).hexdigest(),
         text=text,
-        model=str(_get(raw, "model", str, source)),
-        holders=tuple(holders),
-        deadline_ms=deadline,
-        batch_deadline_ms=batch_deadline,
-        approve_below=approve,
-        decline_from=decline,
-        scorecard=scaling,
-        knockouts=tuple(knockouts),
-        bands=tuple(bands),
-        exposure_limit=float(exposure),
-        missing=missing,
+        model=spec.model,
+        holders=tuple(spec.holders),
+        deadline_ms=spec.deadline_ms,
+        batch_deadline_ms=spec.batch_deadline_ms,
+        approve_below=cut.approve_below_pd,
+        decline_from=cut.decline_from_pd,
+        scorecard=spec.scorecard.to_scaling(),
+        knockouts=tuple((k.flag, k.action) for k in spec.knockouts),
+        bands=tuple(Band(b.pd_below, b.limit, b.price_band, b.rate_bp) for b in spec.bands),
+        exposure_limit=spec.exposure_limit,
+        missing={gap: getattr(spec.missing, gap) for gap in GAPS},
     )
 
 
@@ -251,5 +229,7 @@ def load_decision_policy(path: Path) -> DecisionPolicy:
     try:
         text = path.read_text()
     except OSError as exc:
-        raise DecisionPolicyError(str(path), "(file)", f"cannot be read: {exc.strerror}") from None
+        raise DecisionPolicyError(
+            str(path), f"cannot be read: {exc.strerror}", fix="check the path and its permissions"
+        ) from None
     return parse_decision_policy(text, str(path))

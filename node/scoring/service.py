@@ -178,7 +178,9 @@ class DecisionService:
             stamp = self._policy_path.stat().st_mtime
         except OSError as exc:
             raise DecisionPolicyError(
-                str(self._policy_path), "(file)", f"cannot be read: {exc.strerror}"
+                str(self._policy_path),
+                f"cannot be read: {exc.strerror}",
+                fix="check scoring.decision_policy and the file's permissions",
             ) from None
         with self._lock:
             if self._policy is None or stamp != self._policy_stamp:

@@ -141,3 +141,36 @@ def test_a_bad_policy_names_the_key() -> None:
         POLICY_TEXT.replace("soft_flags: []", "soft_flags: [GOV-TAX-ARREARS]")
     )
     assert soft.soft_flags == {"GOV-TAX-ARREARS"}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "words"),
+    [
+        ("yellow_from_pd: 0.06", "yellow_from_pd: 0.9", "levels",
+         "yellow <= orange <= red is required; order"),
+        ("capacity: 0.10", "capacity: 1.5", "capacity", "must be <= 1; e.g. 0.1"),
+        ("release_after: 3", "release_after: three", "release_after", "must be an integer"),
+        ("substandard_from_dpd: 91", "substandard_from_dpd: 400", "classification",
+         "day thresholds must increase"),
+        ("GOV-TAX-ARREARS: orange", "gov-tax: orange", "flags.gov-tax",
+         "codes are upper-case words; e.g. GOV-TAX-ARREARS"),
+        ("level: orange", "level: purple", "sicr.level",
+         "must be one of green, yellow, orange, red"),
+        ("drift: {watch: 0.10,", "drift: {wach: 0.10,", "drift.wach",
+         "unknown key; did you mean 'watch'?"),
+        ("fedcredit_monitoring_policy: 1", "fedcredit_monitoring_policy: 2",
+         "fedcredit_monitoring_policy", "must be 1 (the format marker); start the file with"),
+    ],
+)  # fmt: skip
+def test_a_mistake_is_one_line_naming_file_key_and_fix(
+    old: str, new: str, key: str, words: str
+) -> None:
+    assert old in POLICY_TEXT, old
+    # execute
+    with pytest.raises(MonitoringPolicyError) as caught:
+        parse_monitoring_policy(POLICY_TEXT.replace(old, new), "policies/monitoring/mine.yaml")
+    # assert: "<file> <key>: <problem>; <fix>"
+    message = str(caught.value)
+    assert message.startswith(f"policies/monitoring/mine.yaml {key}: "), message
+    assert words in message and "\n" not in message
+    assert caught.value.key == key
