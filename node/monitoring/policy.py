@@ -35,6 +35,7 @@ _TOP: Final = frozenset(
         "days_past_due",
         "classification",
         "flags",
+        "soft_flags",
         "release_after",
         "capacity",
         "drift",
@@ -78,6 +79,9 @@ class MonitoringPolicy:
     drift_watch: float
     drift_alert: float
     feed: FeedLimits
+    # flags that compete by PD for the list's room instead of always listing (their track
+    # record at the bank does not bear out their level; docs/early-warning.md)
+    soft_flags: frozenset[str] = frozenset()
 
 
 def _section(raw: Mapping[str, Any], key: str, src: str) -> Mapping[str, Any]:
@@ -157,6 +161,9 @@ def parse_monitoring_policy(text: str, source: str = "monitoring policy") -> Mon
         if not _CODE.match(str(code)):
             raise MonitoringPolicyError(source, f"flags.{code}", "codes are upper-case words")
         flags[str(code)] = _level(level, source, f"flags.{code}")
+    soft = raw.get("soft_flags") or []
+    if not isinstance(soft, list) or not set(map(str, soft)) <= set(flags):
+        raise MonitoringPolicyError(source, "soft_flags", "must list codes named under flags")
     drift = _section(raw, "drift", source)
     feed = _section(raw, "feed", source)
     deadline = raw.get("deadline_ms", 60_000)
@@ -205,6 +212,7 @@ def parse_monitoring_policy(text: str, source: str = "monitoring policy") -> Mon
             unmatched_share=float(feed.get("unmatched_share", 0.60)),
             unmatched_jump=float(feed.get("unmatched_jump", 0.10)),
         ),
+        soft_flags=frozenset(map(str, soft)),
     )
 
 

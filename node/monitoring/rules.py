@@ -12,12 +12,11 @@ A borrower's assessed level is the most severe of:
   level; only the code ever reached the bank.
 
 Each rule that fires adds a coded reason, so the watch list says why without a value. The
-bank's own contractual facts (the backstop and the classification, both from its days past
-due) are *hard*: always listed. The model's rules (PD, SICR) and the holders' flags are
-*soft*: a capacity-bound watch list (``watchlist.cap``) keeps the riskiest of them by PD. A
-flag is a partner's coded view of a figure the model already reads; the bank cannot check
-how often it is right, and where a holder's figures are noisy a hard flag would fill the
-list's room with its false alarms (docs/early-warning.md, the harder setting).
+model's rules (PD, SICR) are *soft*: a capacity-bound watch list (``watchlist.cap``) keeps
+the riskiest of them by PD; the others are *hard* and always listed, but for the flags the
+policy names ``soft_flags``: a flag whose track record at the bank does not bear out its
+level would otherwise fill the list's room with its false alarms (docs/early-warning.md,
+the harder setting).
 """
 
 from __future__ import annotations
@@ -43,7 +42,7 @@ class Assessment:
     level: NDArray[np.int8]
     category: NDArray[np.int8]
     reasons: list[list[str]]
-    hard: NDArray[np.int8]  # the level from the backstop and the classification alone
+    hard: NDArray[np.int8]  # the level from the backstop, classification and hard flags alone
 
 
 def classify(policy: MonitoringPolicy, dpd: NDArray[np.float64]) -> NDArray[np.int8]:
@@ -103,5 +102,7 @@ def assess(
         for code in codes:
             if code in flag_levels:
                 level[i] = max(level[i], flag_levels[code])
+                if code not in policy.soft_flags:
+                    hard[i] = max(hard[i], flag_levels[code])
                 reasons[i].append(code)
     return Assessment(level.astype(np.int8), category, reasons, hard.astype(np.int8))

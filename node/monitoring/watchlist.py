@@ -10,8 +10,8 @@ a month newer than their last). While a holder's feed is unhealthy nobody steps 
 
 The list has a capacity (``cap``): a bank can inspect only so many borrowers a month, and a
 list that grows with every noisy month stops being read. Borrowers listed by a hard rule
-(the bank's overdue backstop and classification) always stay; the model's entries and the
-holders' flags fill the rest, riskiest first.
+(overdue backstop, classification, a holder's flag but those the policy names soft) always
+stay; the model's entries fill the rest, riskiest first.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def cap(
 ) -> NDArray[np.bool_]:
     """Who drops off a list longer than ``capacity`` (a share of the live book).
 
-    Only borrowers no hard rule lists (``hard`` green: the model's and the flags' entries)
+    Only borrowers no hard rule lists (``hard`` green: the model's and soft flags' entries)
     can drop, lowest PD first, until the list fits or only hard entries are left. ``alive``
     (default: everyone) marks the borrowers the capacity is a share of. Returns the mask of
     borrowers to set green.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -31,8 +33,12 @@ def test_each_rule_sets_its_level_and_coded_reason() -> None:
     assert got.reasons[3] == ["CLASS-SPECIAL-MENTION"]
     assert got.reasons[4] == ["GOV-COURT-ENFORCEMENT"]
     assert got.reasons[5] == []
-    # only the bank's own days past due list hard; a holder's flag competes by PD for room
-    assert got.hard.tolist() == [0, 0, 3, 1, 0, 0]
+    assert got.hard.tolist() == [0, 0, 3, 1, 3, 0]
+    # a flag the policy names soft lists at its level but competes by PD for the list's room
+    soft = replace(p, soft_flags=frozenset({"GOV-COURT-ENFORCEMENT"}))
+    demoted = assess(soft, pd_now, origination, dpd, flags, model_reasons)
+    assert demoted.level.tolist() == got.level.tolist()
+    assert demoted.hard.tolist() == [0, 0, 3, 1, 0, 0]
 
 
 def test_a_borrower_listed_for_its_pd_rise_alone_carries_the_model_reasons() -> None:
@@ -127,3 +133,11 @@ def test_a_bad_policy_names_the_key() -> None:
         parse_monitoring_policy(POLICY_TEXT + "colour: red\n")
     with pytest.raises(MonitoringPolicyError, match=r"flags\.GOV-X"):
         parse_monitoring_policy(POLICY_TEXT.replace("GOV-TAX-ARREARS: orange", "GOV-X: purple"))
+    with pytest.raises(MonitoringPolicyError, match="soft_flags: must list codes named under"):
+        parse_monitoring_policy(
+            POLICY_TEXT.replace("soft_flags: []", "soft_flags: [GOV-NOT-A-FLAG]")
+        )
+    soft = parse_monitoring_policy(
+        POLICY_TEXT.replace("soft_flags: []", "soft_flags: [GOV-TAX-ARREARS]")
+    )
+    assert soft.soft_flags == {"GOV-TAX-ARREARS"}

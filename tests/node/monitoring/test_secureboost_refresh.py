@@ -38,9 +38,9 @@ from tests.node.monitoring.federation import (
     train_and_deploy,
 )
 
-# Shared 2-core machine, load average ~20 (2026-11): setup (tables, four processes, the
-# eight-tree job, deployment) 239 s, the test 4 s, stopping the processes 52 s; the project's
-# 300 s per test would not leave room for heavier load.
+# Shared 2-core machine (2026-11): setup (tables, four processes, the eight-tree job,
+# deployment) 126 s under a load average of ~8 and 205-239 s under ~20, the test 2-4 s,
+# stopping the processes 23-52 s; the project's 300 s per test leaves no room for that.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 PREFIX = {"government": "GOV", "third_party": "TP", "bank": "BANK"}
 
