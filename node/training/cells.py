@@ -38,7 +38,7 @@ class Residues:
     def take(self, positions: Iterable[int]) -> Residues:
         """The residues at ``positions``, in that order."""
         values = self.values
-        return Residues(self.modulus, tuple(values[i] for i in positions))
+        return Residues(self.modulus, tuple([values[i] for i in positions]))
 
 
 Cells = Ciphertexts | Residues

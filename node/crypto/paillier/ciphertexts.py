@@ -28,8 +28,9 @@ from node.crypto.paillier.keys import Ciphertext, PublicKey
 def as_ciphertexts(values: Iterable[int]) -> tuple[Ciphertext, ...]:
     """Declare raw residues (from a worker process, a bulk formula) to be ciphertexts.
 
-    The one explicit conversion from integers: use it only on values that *are* ciphertexts
-    under the key they are then bound to (results of encryption or homomorphic arithmetic).
+    The explicit conversion of a run of integers (``Ciphertext(i)`` converts one): use it only
+    on values that *are* ciphertexts under the key they are then bound to (results of
+    encryption or homomorphic arithmetic).
     It costs one tuple, no check.
     """
     return cast("tuple[Ciphertext, ...]", tuple(values))

@@ -111,7 +111,7 @@ class PlainScheme(SumScheme):
             residues_of(right, self.modulus).values,
             strict=True,
         )
-        return Residues(self.modulus, tuple(a + b for a, b in pairs))
+        return Residues(self.modulus, tuple([a + b for a, b in pairs]))
 
     def open(self, items: Cells) -> list[int]:
         return list(residues_of(items, self.modulus).values)

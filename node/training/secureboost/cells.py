@@ -82,7 +82,7 @@ class CellArith:
 
     def join(self, parts: Iterable[Cells]) -> Cells:
         """Concatenate this job's cell vectors, in order."""
-        return self.cells(v for part in parts for v in self.values(part, "join"))
+        return self.cells([v for part in parts for v in self.values(part, "join")])
 
     @property
     def identity(self) -> mpz:
@@ -123,7 +123,7 @@ class CellArith:
         if self._key is not None:
             body = ciphertexts_to_bytes(Ciphertexts(self._key, as_ciphertexts(values)))
             return wire.encode_cipher(body, len(values))
-        return wire.encode_ints(list(values), self.n)
+        return wire.encode_ints(values, self.n)
 
     def load(self, blob: bytes, sender: str, topic: str, expected: int) -> Cells:
         """Parse and validate exactly ``expected`` cells.
@@ -206,7 +206,8 @@ class GuestKeys:
     def encrypt(self, values: list[int]) -> Cells:
         """One cell per signed integer, each with its own never-reused randomness."""
         if self._reserve is None or self._private is None:
-            return self.arith.cells(v % self.arith.n for v in values)
+            n = self.arith.n
+            return self.arith.cells([v % n for v in values])
         return encrypt_with(self._private.public_key, values, self._reserve.take(len(values)))
 
     def decrypt(self, cells: Cells) -> list[int]:

@@ -363,25 +363,27 @@ class PlainOps(CellOps):
         return (left + right) % self.modulus
 
     def encrypt(self, values: list[int], pool: Executor | None) -> Residues:
-        return self._wrap(v % self.modulus for v in values)
+        return self._wrap([v % self.modulus for v in values])
 
     def add_plain(self, cells: Cells, values: Sequence[int]) -> Residues:
         own = self._values(cells, "add plaintexts to")
-        return self._wrap((c + v) % self.modulus for c, v in zip(own, values, strict=True))
+        return self._wrap([(c + v) % self.modulus for c, v in zip(own, values, strict=True)])
 
     def add(self, left: Cells, right: Cells) -> Residues:
         pairs = zip(self._values(left, "add"), self._values(right, "add"), strict=True)
-        return self._wrap((a + b) % self.modulus for a, b in pairs)
+        return self._wrap([(a + b) % self.modulus for a, b in pairs])
 
     def join(self, parts: Iterable[Cells]) -> Residues:
-        return self._wrap(v for part in parts for v in self._values(part, "join"))
+        return self._wrap([v for part in parts for v in self._values(part, "join")])
 
     def inner(self, cells: Cells, scalars: NDArray[np.int64], pool: Executor | None) -> Residues:
         signed = [self.signed(c) for c in self._values(cells, "sum")]
         return self._wrap(
-            sum(v * int(k) for v, k in zip(signed, scalars[:, j].tolist(), strict=True))
-            % self.modulus
-            for j in range(scalars.shape[1])
+            [
+                sum(v * int(k) for v, k in zip(signed, scalars[:, j].tolist(), strict=True))
+                % self.modulus
+                for j in range(scalars.shape[1])
+            ]
         )
 
     def affine(
@@ -394,14 +396,14 @@ class PlainOps(CellOps):
     ) -> Residues:
         own = self._values(cells, "scale")
         return self._wrap(
-            (c * k + v) % self.modulus for c, k, v in zip(own, scalars, values, strict=True)
+            [(c * k + v) % self.modulus for c, k, v in zip(own, scalars, values, strict=True)]
         )
 
     def mask(self, cells: Cells, masks: list[int]) -> Residues:
         return self.add_plain(cells, masks)
 
     def dump(self, cells: Cells) -> bytes:
-        return wire.encode_ints(list(self._values(cells, "send")), self.modulus)
+        return wire.encode_ints(self._values(cells, "send"), self.modulus)
 
     def load(
         self, blob: bytes, sender: str, topic: str, expected: int, *, check_units: bool = True

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -40,7 +41,7 @@ def _check_count(count: int, expected: int | None, sender: str, topic: str) -> N
         raise MalformedMessage(sender, topic, f"holds {count} values, expected {expected}")
 
 
-def encode_ints(values: list[int], modulus: int) -> bytes:
+def encode_ints(values: Sequence[int], modulus: int) -> bytes:
     """Fixed-width big-endian residues ``0 <= v < modulus``."""
     width = (modulus.bit_length() + 7) // 8
     return _HEAD.pack(VERSION, b"I", len(values)) + b"".join(
