@@ -20,7 +20,7 @@ import yaml
 from pydantic import Field, field_validator, model_validator
 
 from node.monitoring.exceptions import MonitoringPolicyError
-from node.validation import FileModel, Invalid, OneOf, validate
+from node.validation import FileModel, FormatVersion, Invalid, OneOf, validate
 
 MARKER: Final = "fedcredit_monitoring_policy"
 FORMAT_VERSION: Final = 1
@@ -123,7 +123,7 @@ class FeedFile(FileModel):
 class MonitoringPolicyFile(FileModel):
     """A monitoring policy: warning levels, IFRS 9 and classification rules, feed limits."""
 
-    fedcredit_monitoring_policy: int = Field(
+    fedcredit_monitoring_policy: Annotated[int, FormatVersion(MARKER, FORMAT_VERSION)] = Field(
         examples=[FORMAT_VERSION], description="The format version."
     )
     name: str = Field("monitoring", min_length=1, description="The policy's name.")
@@ -166,16 +166,6 @@ class MonitoringPolicyFile(FileModel):
     )
     drift: DriftFile = Field(default_factory=DriftFile)
     feed: FeedFile = Field(default_factory=FeedFile)
-
-    @field_validator("fedcredit_monitoring_policy")
-    @classmethod
-    def _known_format(cls, value: int) -> int:
-        if value != FORMAT_VERSION:
-            raise Invalid(
-                f"must be {FORMAT_VERSION} (the format marker)",
-                f"start the file with {MARKER}: {FORMAT_VERSION}",
-            )
-        return value
 
     @field_validator("flags")
     @classmethod

@@ -28,7 +28,7 @@ from node.policy.model import (
 )
 from node.policy.transforms import AnyTransform
 from node.policy.transforms.dates import DateShift
-from node.validation import FileModel, Invalid, OneOf
+from node.validation import FileModel, FormatVersion, Invalid, OneOf
 
 FORMAT_VERSION: Final = 1
 KINDS: Final = ("numeric", "string", "date")
@@ -223,7 +223,9 @@ class DatasetSection(FileModel):
 class PolicyFile(FileModel):
     """A policy file (several files in one folder make one policy)."""
 
-    fedcredit_policy: int = Field(examples=[FORMAT_VERSION], description="The format version.")
+    fedcredit_policy: Annotated[
+        int, FormatVersion("fedcredit_policy", FORMAT_VERSION, "the format version")
+    ] = Field(examples=[FORMAT_VERSION], description="The format version.")
     description: str | None = None
     training_basis: Annotated[str, OneOf(TRAINING_BASES)] | None = Field(
         None,
@@ -238,11 +240,3 @@ class PolicyFile(FileModel):
         "an organization not listed is refused for every purpose.",
     )
     datasets: dict[str, DatasetSection] = Field(default_factory=dict)
-
-    @field_validator("fedcredit_policy")
-    @classmethod
-    def _known_version(cls, value: int) -> int:
-        if value != FORMAT_VERSION:
-            fix = f"start the file with fedcredit_policy: {FORMAT_VERSION}"
-            raise Invalid("unsupported format version", fix)
-        return value

@@ -22,7 +22,7 @@ from pydantic import Field, field_validator, model_validator
 from node.scoring.exceptions import DecisionPolicyError
 from node.training.vertical.scorecard import ScorecardScaling
 from node.training.vertical.spec import ScorecardFile
-from node.validation import FileModel, Invalid, OneOf, validate
+from node.validation import FileModel, FormatVersion, Invalid, OneOf, validate
 
 MARKER: Final = "fedcredit_decision_policy"
 FORMAT_VERSION: Final = 1
@@ -85,9 +85,9 @@ class MissingFile(FileModel):
 class DecisionPolicyFile(FileModel):
     """A decision policy: the model, the holders asked, cut-offs, bands and gap handling."""
 
-    fedcredit_decision_policy: int = Field(
-        examples=[FORMAT_VERSION], description="The format version."
-    )
+    fedcredit_decision_policy: Annotated[
+        int, FormatVersion(MARKER, FORMAT_VERSION, "the decision-policy format")
+    ] = Field(examples=[FORMAT_VERSION], description="The format version.")
     name: str = Field(min_length=1, examples=["sme-standard"], description="The policy's name.")
     description: str | None = Field(None, description="What the policy is for.")
     model: str = Field(
@@ -112,16 +112,6 @@ class DecisionPolicyFile(FileModel):
         gt=0, examples=[5000000], description="No single firm above this, whatever its band."
     )
     missing: MissingFile
-
-    @field_validator("fedcredit_decision_policy")
-    @classmethod
-    def _known_format(cls, value: int) -> int:
-        if value != FORMAT_VERSION:
-            raise Invalid(
-                f"must be {FORMAT_VERSION} (the decision-policy format)",
-                f"start the file with {MARKER}: {FORMAT_VERSION}",
-            )
-        return value
 
     @field_validator("holders")
     @classmethod

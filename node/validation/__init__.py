@@ -8,6 +8,6 @@ message reads ``"<file> <path>: <problem>; <fix>"``. The reference pages under
 """
 
 from node.validation.errors import SpecError
-from node.validation.model import FileModel, Invalid, OneOf, as_tuple, validate
+from node.validation.model import FileModel, FormatVersion, Invalid, OneOf, as_tuple, validate
 
-__all__ = ["FileModel", "Invalid", "OneOf", "SpecError", "as_tuple", "validate"]
+__all__ = ["FileModel", "FormatVersion", "Invalid", "OneOf", "SpecError", "as_tuple", "validate"]

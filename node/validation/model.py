@@ -81,6 +81,32 @@ class OneOf:
         return value
 
 
+@dataclass(frozen=True)
+class FormatVersion:
+    """``Annotated[int, FormatVersion(marker, version)]``: the key that marks a file's format.
+
+    Every versioned file starts with its marker (``fedcredit_policy: 1``); one check, so a
+    file of an unknown version reads the same way whichever format it is.
+    """
+
+    marker: str
+    version: int
+    what: str = "the format marker"
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self._check, handler(source))
+
+    def _check(self, value: int) -> int:
+        if value != self.version:
+            raise Invalid(
+                f"must be {self.version} ({self.what})",
+                f"start the file with {self.marker}: {self.version}",
+            )
+        return value
+
+
 def as_tuple(value: object) -> object:
     """``BeforeValidator`` of a tuple field: a YAML list read as a tuple (immutable, hashable).
 
