@@ -4,6 +4,8 @@ One SQLite file in the bank node's state folder (``monitoring/watch.sqlite``). B
 keyed by the bank's own firm token, never the code; the watch list holds levels, coded
 reasons and the model's PD (the bank's own output), never a partner's value. An alert's
 workflow history is append-only: every acknowledgement and action is a row with who and when.
+The coded flags each refresh received are kept by month (``flag_history``): the bank's record
+of what each flag foretold (``monitor review-flags``).
 """
 
 from __future__ import annotations
