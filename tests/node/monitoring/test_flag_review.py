@@ -29,7 +29,8 @@ from node.cli.app import app
 from node.data.schema import dump_schema
 from node.data.synthetic.schemas import BANK_DEFAULTS
 from node.data.uscc import generate
-from node.monitoring.exceptions import MonitoringPolicyError
+from node.monitoring.defaults import default_months
+from node.monitoring.exceptions import MonitoringPolicyError, PanelError
 from node.monitoring.flag_record import flag_record
 from node.monitoring.flag_review import (
     TooLittleHistory,
@@ -206,3 +207,16 @@ def test_the_policy_text_is_rewritten_in_place_in_every_form() -> None:
     assert parse_monitoring_policy(added).soft_flags == {"TP-SALES-COLLAPSE"}
     with pytest.raises(MonitoringPolicyError, match="soft_flags"):
         soft_flags_text(POLICY_TEXT, ["XX-UNKNOWN"], "p.yaml")
+
+
+def test_default_months_keep_each_firms_first_default_and_refuse_by_row() -> None:
+    frame = pd.DataFrame(
+        {"uscc": ["A", "B", "A"], "default_month": ["2026-05-01", "2026-02", "2026-03-01"]}
+    )
+    assert default_months(frame, "uscc") == {"A": "2026-03", "B": "2026-02"}
+    frame.loc[2, "default_month"] = "March 2026"
+    with pytest.raises(PanelError, match="row 3 of the defaults dataset") as caught:
+        default_months(frame, "uscc")
+    assert "March" not in str(caught.value)
+    with pytest.raises(PanelError, match="no default_month column"):
+        default_months(frame.drop(columns="default_month"), "uscc")
