@@ -280,14 +280,15 @@ def review_flags_cmd(
             )
         finally:
             store.close()
-        if write and review.soft != policy.soft_flags:
+        wrote = write and review.soft != policy.soft_flags
+        if wrote:
             write_soft_flags(policy_file, policy, review.soft)
     except (MonitoringError, DatasetError, UnknownDataset) as exc:
         fail(f"cannot review the flags: {exc}")
     except OSError as exc:
         fail(f"cannot write {policy_file}: {exc.strerror}")
     if fmt == "json":
-        typer.echo(json.dumps(review_dict(review)))
+        typer.echo(json.dumps({**review_dict(review), "written": wrote}))
         return
     title = f"flags judged on defaults within {horizon} months"
     table = Table("flag", "level", "from PD", "raised", "defaulted", "default rate", "now",
@@ -310,7 +311,7 @@ def review_flags_cmd(
     proposal = "soft_flags: [" + ", ".join(sorted(review.soft)) + "]"
     if review.soft == policy.soft_flags:
         console.print(f"the policy already says {proposal}")
-    elif write:
+    elif wrote:
         console.print(f"wrote {proposal} to {policy_file} (in force at the next refresh)")
     else:
         console.print(f"proposed: {proposal}; --write sets it in {policy_file}")

@@ -135,7 +135,7 @@ def test_the_cli_prints_the_proposal_then_writes_it_only_when_asked(tmp_path: Pa
     # assert: the policy file is untouched
     assert code == 0, out
     body = json.loads(out)
-    assert body["soft_flags"] == ["TP-SALES-COLLAPSE"]
+    assert body["soft_flags"] == ["TP-SALES-COLLAPSE"] and not body["written"]
     tax = next(f for f in body["flags"] if f["code"] == "GOV-TAX-ARREARS")
     assert (tax["raised"], tax["defaulted"], tax["default_rate"], tax["from_pd"]) == (
         8, 3, 0.375, 0.18,
