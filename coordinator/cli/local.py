@@ -41,6 +41,7 @@ from node.cli.jobs import job_dict, nodes_table, watch_job
 from node.cli.results import outcome, print_model
 from node.data import bundled
 from node.models import ModelError
+from node.monitoring.exceptions import MonitoringError
 from node.onboarding.project import load_project
 from node.onboarding.writer import default_folder
 from node.pki import identity_from_certificate
@@ -329,7 +330,7 @@ def watch_examples(fed: LocalFederation, job_id: str, console: Console) -> dict[
     """The early-warning step on the trained warning model; a failure is reported, not raised."""
     try:
         return early_warning.watch_book(fed, job_id, console)
-    except (grpc.RpcError, ModelError) as exc:
+    except (grpc.RpcError, ModelError, MonitoringError, LookupError) as exc:
         detail = exc.details() if isinstance(exc, grpc.RpcError) else str(exc)
         console.print(f"[red]early warning failed: {detail}[/red]")
         return str(detail)

@@ -4,12 +4,13 @@ The demo's clock stands at ``OBSERVED``: every node serves its monthly panel thr
 month. Before the nodes start, each writes its early-warning table for the cut-off months
 ``CUTOFFS`` (those whose 6-month outcome the bank has seen by then, so no label looks past
 the demo's present); ``scripts/jobs/early_warning.yaml`` trains the model on them as an
-ordinary federated job. After it, each party deploys its part as ``sme-ew``, the bank
-registers every borrower's post-loan-monitoring authorization with the holders, and a loan
-officer runs one refresh of the whole book as of ``OBSERVED`` through the bank's node
-(``MonitorRefresh``, as ``fedcredit monitor refresh`` does) and reads the watch list: levels,
-coded reasons and PDs, never a partner's value. The alerts the refresh raised go to a file
-sink in the workdir.
+ordinary federated job. After it, where the federated model beats the bank alone on the job's
+own figures (the deployment rule ``fedcredit models deploy`` applies, docs/early-warning.md),
+each party deploys its part as ``sme-ew``, the bank registers every borrower's
+post-loan-monitoring authorization with the holders, and a loan officer runs one refresh of
+the whole book as of ``OBSERVED`` through the bank's node (``MonitorRefresh``, as ``fedcredit
+monitor refresh`` does) and reads the watch list: levels, coded reasons and PDs, never a
+partner's value. The alerts the refresh raised go to a file sink in the workdir.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ from coordinator.local.monitoring import (
     table_name,
     write_tables,
 )
+from node.monitoring.deployment import check_deployment
 from node.monitoring.policy import LEVELS
+from node.runtime.config import load_node_config
 from protos.fedcredit.v1 import node_pb2, node_pb2_grpc
 
 JOB: Final = "early_warning"  # the demo job (scripts/jobs/early_warning.yaml) it follows
@@ -73,6 +76,9 @@ def watch_book(fed: LocalFederation, job_id: str, console: Console) -> dict[str,
     console.rule("early warning")
     console.print(describe(), highlight=False)
     holders = [p.node_id for p in fed.parties if p.node_id != BANK]
+    bank_state = load_node_config(fed.root / "config" / f"{BANK}.yaml").state_dir
+    found = check_deployment(bank_state, job_id, MODEL)  # as `fedcredit models deploy` checks
+    console.print(f"beats the bank alone: {found.describe()}", highlight=False)
     deployed = deploy_parts(fed, job_id, MODEL, dataset=table_name, nodes=[*holders, BANK])
     console.print(f"deployed {deployed[-1].label()} at {', '.join([*holders, BANK])}")
     codes = book_codes(fed)
