@@ -24,6 +24,7 @@ from coordinator.local.monitoring import (
 )
 from coordinator.local.synthetic import ORGANIZATIONS
 from node.data.synthetic import generate_federation
+from node.monitoring.deployment import check_deployment
 from node.pki import issue_certificate
 from tests.node.scoring.federation import ScoringFederation
 
@@ -122,4 +123,5 @@ def train_and_deploy(fed: MonitoringFederation, codes: list[str], job: str) -> N
     assert status.state == "succeeded", status.error
     ack = authorize(fed.node(BANK), codes, "post_loan_monitoring", HOLDERS, days=365)
     assert all(v.startswith("stored") for v in ack.holders.values()), ack.holders
+    check_deployment(fed.root / "state" / BANK, "ew", "sme-ew")  # what models deploy checks
     deploy_parts(fed, "ew", "sme-ew", dataset=table_name, nodes=[*HOLDERS, BANK])
