@@ -13,12 +13,13 @@ import uuid
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from node.audit import AccessLog
 from node.audit.sink import AuditSink
 from node.governance.registry import ReleaseRegistry
-from node.governance.releases import GovernedReleases
+from node.governance.releases import CANONICAL, GovernedReleases, canonical_bytes
 from node.governance.store import GovernanceDB
 from node.scoring.engine import Outcomes
 from node.scoring.marking import mark_answers
@@ -63,7 +64,7 @@ def pinned(
 def test_the_answer_mark_is_unchanged(pinned: GovernedReleases, certs: Path) -> None:
     decisions = _decisions()
     cert = (certs / "bank.crt").read_bytes()
-    marked = mark_answers(pinned, decisions, [], BANK_A, cert, chunk=3)
+    marked = mark_answers(pinned, decisions, BANK_A, cert, chunk=3)
     out = marked.outcomes
     digest = hashlib.sha256(out.pd.tobytes() + out.points.tobytes()).hexdigest()
     registered = pinned.registry.releases()
@@ -76,13 +77,32 @@ def test_the_answer_mark_is_unchanged(pinned: GovernedReleases, certs: Path) -> 
     assert 0 < np.abs(out.pd - original.pd).max() <= 1e-4
     assert 0 < np.abs(out.points - original.points).max() <= 0.5
     np.testing.assert_array_equal(out.decision, original.decision)
+    # the record hashes the marked columns' canonical bytes (no CSV is rendered for it)
+    frame = pd.DataFrame({"pd": out.pd, "points": out.points})
+    record = registered[0].record
+    assert record.format == CANONICAL
+    assert record.sha256 == hashlib.sha256(canonical_bytes(frame)).hexdigest()
+
+
+def test_canonical_bytes_tell_tables_apart() -> None:
+    base = pd.DataFrame({"pd": [0.1, 0.2], "firm": ["a", None]})
+    variants = [
+        base,
+        base.rename(columns={"pd": "points"}),
+        base.assign(pd=[0.1, 0.2000001]),
+        base.assign(firm=["a", "None"]),
+        base.assign(pd=np.array([0.1, 0.2], np.float32)),
+        base.iloc[:1],
+    ]
+    assert len({canonical_bytes(v) for v in variants}) == len(variants)
+    assert canonical_bytes(base) == canonical_bytes(base.copy())
 
 
 def test_the_answer_names_its_firms_by_the_services_tokens(
     pinned: GovernedReleases, access_log: AccessLog, certs: Path
 ) -> None:
     decisions = _decisions()
-    mark_answers(pinned, decisions, [], BANK_A, (certs / "bank.crt").read_bytes())
+    mark_answers(pinned, decisions, BANK_A, (certs / "bank.crt").read_bytes())
     (registered,) = pinned.registry.releases()
     assert registered.log_index is not None
     entry = access_log.entry(registered.log_index)
