@@ -14,6 +14,9 @@ read the previous batch's entries itself, whoever does it). Reported per pacing:
 p90 wall-clock ms inside ``admit`` on the request thread, and the process CPU seconds of the
 whole run (request and follower threads).
 
+Baseline (``door_reads``), same log, same calls, same threads: the door as it was, reading
+every new entry itself on the request thread while the follower thread polls every 0.2 s.
+
 Usage: ``python scripts/bench/door_catchup.py [--batches N] [--gap-ms G]``. The last line
 printed is JSON.
 """
@@ -37,6 +40,7 @@ from node.audit import AccessLog, Actor
 from node.audit.entry import Action
 from node.audit.sink import AuditSink
 from node.governance.config import GovernanceConfig, MonitorSettings
+from node.governance.monitor.follower import POLL_S, LogFollower
 from node.governance.service import NodeGovernance
 from node.transport.errors import ServiceError
 
@@ -66,6 +70,17 @@ def batch(sink: AuditSink, k: int) -> None:
     )  # fmt: skip
 
 
+class ReadingDoor(LogFollower):
+    """The baseline: the door reads new entries itself; the thread polls every ``POLL_S``."""
+
+    def catch_up(self) -> None:
+        self.poll()
+
+    def _run(self) -> None:
+        while not self._stop.wait(POLL_S):
+            self.poll()
+
+
 def run(gov: NodeGovernance, sink: AuditSink, first: int, n: int, gap_s: float) -> list[float]:
     held: list[float] = []
     for k in range(first, first + n):
@@ -74,23 +89,17 @@ def run(gov: NodeGovernance, sink: AuditSink, first: int, n: int, gap_s: float) 
             time.sleep(gap_s)  # the client writes the answer to its file
         began = time.perf_counter()
         try:
-            gov.admit(METHOD, Caller())  # type: ignore[arg-type]
+            gov.admit(METHOD, Caller())
         except ServiceError as exc:
             raise SystemExit(f"the bench's loan system was contained: {exc}") from None
         held.append((time.perf_counter() - began) * 1000)
     return held
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--batches", type=int, default=40)
-    parser.add_argument("--history", type=int, default=100, help="batches already in the log")
-    parser.add_argument("--small", type=int, default=20_000, help="small calls already logged")
-    parser.add_argument("--gap-ms", type=float, default=30.0)
-    args = parser.parse_args()
-    settings = MonitorSettings(
-        enumeration_firms_per_hour=10**9, bulk_release_rows=10**9, burst_calls_per_minute=10**6
-    )
+def measure(
+    args: argparse.Namespace, settings: MonitorSettings, *, baseline: bool
+) -> tuple[int, float, dict[str, dict[str, float]]]:
+    """One door on a fresh log: (log size, warm-up seconds, figures per pacing)."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         log = AccessLog.open(root / "audit", Ed25519PrivateKey.generate(), NODE.node)
@@ -103,6 +112,8 @@ def main() -> None:
             GovernanceConfig(monitor=settings), root, os.urandom(32), log, sink.record,
             NODE.label(),
         )  # fmt: skip
+        if baseline:
+            gov.follower = ReadingDoor(log, gov.monitor, NODE.label())
         began = time.perf_counter()
         gov.start()
         warm_s = time.perf_counter() - began
@@ -120,13 +131,34 @@ def main() -> None:
             }
         gov.stop()
         log.close()
+    return size, warm_s, figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--batches", type=int, default=40)
+    parser.add_argument("--history", type=int, default=100, help="batches already in the log")
+    parser.add_argument("--small", type=int, default=20_000, help="small calls already logged")
+    parser.add_argument("--gap-ms", type=float, default=30.0)
+    args = parser.parse_args()
+    settings = MonitorSettings(
+        enumeration_firms_per_hour=10**9, bulk_release_rows=10**9, burst_calls_per_minute=10**6
+    )
+    figures: dict[str, dict[str, dict[str, float]]] = {}
+    for door in ("door_reads", "follower_reads"):
+        size, warm_s, figures[door] = measure(args, settings, baseline=door == "door_reads")
     print(f"log: {size} entries ({args.history} batches of {FIRMS} firms, {args.small} calls);"
           f" monitor warmed in {warm_s:.1f} s; load average {os.getloadavg()[0]:.2f}")  # fmt: skip
-    print(f"{'pacing':<14}{'median ms':>11}{'p90 ms':>9}{'CPU s':>8}")
-    for name, f in figures.items():
-        print(f"{name:<14}{f['median_ms']:>11.2f}{f['p90_ms']:>9.2f}{f['cpu_s']:>8.2f}")
+    print(f"{'door':<16}{'pacing':<14}{'median ms':>11}{'p90 ms':>9}{'CPU s':>8}")
+    for door, by_pacing in figures.items():
+        for name, f in by_pacing.items():
+            print(f"{door:<16}{name:<14}{f['median_ms']:>11.2f}{f['p90_ms']:>9.2f}"
+                  f"{f['cpu_s']:>8.2f}")  # fmt: skip
+    gap = {d: f["gap"]["median_ms"] for d, f in figures.items()}
+    ratio = round(gap["door_reads"] / max(gap["follower_reads"], 0.01), 1)
     print(json.dumps({"log_entries": size, "batches": args.batches, "gap_ms": args.gap_ms,
-                      "door": figures, "load_average": round(os.getloadavg()[0], 2)}))  # fmt: skip
+                      "door": figures, "baseline": "door_reads", "gap_median_ratio": ratio,
+                      "load_average": round(os.getloadavg()[0], 2)}))  # fmt: skip
 
 
 if __name__ == "__main__":
