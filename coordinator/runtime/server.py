@@ -126,6 +126,7 @@ class CoordinatorServer:
             runner=self.runner,
             router=self.router,
             identify=identify,
+            recheck=identify.again,
             own_certificate=creds.cert_pem,
             limits=config.limits,
             refusals=refusals,

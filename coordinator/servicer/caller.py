@@ -7,8 +7,9 @@ of them now verifies and the others of the same call reuse its identity.
 
 Nothing is kept beyond the call: identities are held by the call's own context object, weakly,
 so they go when grpc drops the call. Every new call is verified again, so a certificate revoked
-while a call is in flight is refused from its next call on, as before. A failed verification is
-not remembered (the interceptor aborts the call).
+while a call is in flight is refused from its next call on, as before; a stream held open
+(``Subscribe``) checks its caller again from time to time with ``again``, which verifies
+afresh. A failed verification is not remembered (the interceptor aborts the call).
 """
 
 from __future__ import annotations
@@ -51,8 +52,18 @@ class CallerIdentities:
         """
         with self._lock:
             known = self._known.get(context)
-        if known is not None:
-            return known
+        return known if known is not None else self.again(context)
+
+    def again(self, context: grpc.ServicerContext) -> Identity:
+        """Verify the call's peer afresh (a long-lived stream's certificate may be revoked).
+
+        Raises
+        ------
+        node.pki.exceptions.PkiError
+            As for the first verification; the certificate is now refused.
+        """
+        with self._lock:
+            self._known.pop(context, None)
         who = self._verify(peer_certificate(context))
         with self._lock:
             self._known[context] = who

@@ -15,11 +15,12 @@ import grpc
 import pytest
 
 import coordinator.runtime.server as server_module
+from coordinator.local import LocalFederation
 from coordinator.local.synthetic import synthetic_federation
 from coordinator.runtime.config import load_coordinator_config
 from coordinator.runtime.server import CoordinatorServer
 from node.crypto.envelope import seal
-from node.pki import PeerVerifier, identity_from_certificate, load_identity_files
+from node.pki import PeerVerifier, identity_from_certificate, load_identity_files, revoke
 from node.pki.identity import Identity
 from node.transport.client import open_channel
 from protos.fedcredit.v1 import common_pb2, coordinator_pb2, coordinator_pb2_grpc
@@ -38,13 +39,15 @@ class CountingVerifier(PeerVerifier):
 
 
 @pytest.fixture
-def coordinator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, str]]:
+def coordinator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalFederation]:
+    """The coordinator of a prepared federation, in this process (no node runs)."""
     fed = synthetic_federation(tmp_path, n_firms=30)
     monkeypatch.setattr(server_module, "PeerVerifier", CountingVerifier)
     server = CoordinatorServer(load_coordinator_config(tmp_path / "config" / "coordinator.yaml"))
     server.start()
+    fed.coordinator_port = server.port
     try:
-        yield fed.certs, f"127.0.0.1:{server.port}"
+        yield fed
     finally:
         server.stop()
 
@@ -58,8 +61,8 @@ def _envelope(certs: Path, sender: str, recipient: str) -> bytes:
     )  # fmt: skip
 
 
-def test_each_send_verifies_the_callers_certificate_once(coordinator: tuple[Path, str]) -> None:
-    certs, address = coordinator
+def test_each_send_verifies_the_callers_certificate_once(coordinator: LocalFederation) -> None:
+    certs, address = coordinator.certs, coordinator.address
     for name in ("bank", "government"):
         with open_channel(address, certs, name) as channel:
             stub = coordinator_pb2_grpc.CoordinatorStub(channel)
@@ -76,3 +79,22 @@ def test_each_send_verifies_the_callers_certificate_once(coordinator: tuple[Path
             assert refused.value.code() is grpc.StatusCode.FAILED_PRECONDITION
             assert "recipient offline" in str(refused.value.details())
         assert CountingVerifier.calls - before == SENDS
+
+
+def test_a_stream_held_open_is_still_cut_when_its_certificate_is_revoked(
+    coordinator: LocalFederation,
+) -> None:
+    certs = coordinator.certs
+    with open_channel(coordinator.address, certs, "bank") as channel:
+        stub = coordinator_pb2_grpc.CoordinatorStub(channel)
+        stub.Register(coordinator_pb2.RegisterRequest(), timeout=10)
+        stream = stub.Subscribe(coordinator_pb2.SubscribeRequest(), timeout=30)
+        coordinator.wait_online(["bank"], timeout=20)  # the stream is open and verified
+        revoke(certs, certs / "bank.crt")
+        # the stream's caller was verified when it opened; it is checked again while it stays
+        # open, and the revocation ends it (not the deadline)
+        with pytest.raises(grpc.RpcError) as cut:
+            for _ in stream:
+                pass
+        assert cut.value.code() is not grpc.StatusCode.DEADLINE_EXCEEDED
+        assert "revoked" in str(cut.value.details())
