@@ -22,7 +22,7 @@ from node.data.exceptions import DatasetError
 from node.models import ModelError, ModelRegistry
 from node.models.deploy import deploy_job
 from node.monitoring.config import parse_monitoring_config
-from node.monitoring.deployment import kept_yardstick, monitored_model
+from node.monitoring.deployment import NoGainOverBankAlone, check_deployment, monitored_model
 from node.monitoring.exceptions import MonitoringError
 
 app = typer.Typer(help="Deployed model parts at this node.", no_args_is_help=True)
@@ -56,40 +56,40 @@ def deploy(
     where the job's federated AUC beats the bank alone's (both from the job's summary this
     node kept): otherwise the bank's own model keeps scoring the book, unless --force."""
     cfg = node_config(config)
-    console = Console()
-    found = None
+    said = ""  # what the deployment rule says, printed once deployed
     try:
         watched = monitored_model(parse_monitoring_config(cfg.monitoring, cfg.state_dir))
     except MonitoringError:
         watched = ""  # the node's start reports a broken monitoring section
     if name and name == watched:
-        found = kept_yardstick(cfg.state_dir, job)
-        if found is not None and not found.federated_wins:
-            if not force:
-                fail(
-                    f"not deployed: {found.describe()}; the federated model does not beat "
-                    f"the bank's own, so the bank's own model should keep scoring the book "
-                    f"(the current version of {name} stays); deploy it anyway with --force",
-                    ExitCode.FAILED,
-                )
-            console.print(f"[yellow]warning:[/yellow] {found.describe()}; deployed as --force asks")
+        try:
+            found = check_deployment(cfg.state_dir, job, name, force)
+        except NoGainOverBankAlone as exc:
+            fail(str(exc), ExitCode.FAILED)
+        except LookupError as exc:
+            said = (
+                f"note: {exc} (a feature holder, or a job run before nodes kept their "
+                "summaries): deployed without the comparison"
+            )
+        else:
+            said = (
+                f"beats the bank alone: {found.describe()}"
+                if found.federated_wins
+                else f"[yellow]warning:[/yellow] {found.describe()}; deployed as --force asks"
+            )
     try:
         deployed = deploy_job(
             cfg.state_dir, NodeDatasets(cfg.datasets), job, name, dataset, preprocess, promote
         )
     except (ModelError, DatasetError, ValueError) as exc:
         fail(str(exc))
+    console = Console()
     console.print(
         f"deployed {deployed.label()} (job {job}, {deployed.kind})"
         + (", current" if deployed.current else "")
     )
-    if found is not None and found.federated_wins:
-        console.print(f"beats the bank alone: {found.describe()}")
-    elif name == watched and found is None:
-        console.print(
-            f"note: this node kept no bank-alone figure for job {job} (a feature holder, or "
-            "a job run before nodes kept their summaries): deployed without the comparison"
-        )
+    if said:
+        console.print(said)
 
 
 @app.command("list")

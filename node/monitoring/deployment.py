@@ -7,9 +7,9 @@ better, the holders' figures add nothing the bank's own model lacks on this book
 own model should keep scoring it (the holders' coded flags still reach the rules either way).
 Ties go to the bank's own model: it needs no partner to answer at each refresh.
 
-``fedcredit models deploy`` applies this to the model the monitoring policy names, from the
-job's summary this node kept (``jobs/results/<job>.json``); the benchmark applies the same
-rule to its own two models.
+``fedcredit models deploy`` applies this (``check_deployment``) to the model the monitoring
+policy names, from the job's summary this node kept (``jobs/results/<job>.json``); the
+benchmark applies the same rule (``beats_bank_alone``) to its own two models.
 """
 
 from __future__ import annotations
@@ -23,6 +23,10 @@ from node.jobs.summaries import kept_summary
 from node.monitoring.config import MonitoringConfig
 from node.monitoring.exceptions import MonitoringError
 from node.monitoring.policy import load_monitoring_policy
+
+
+class NoGainOverBankAlone(MonitoringError):
+    """The job's federated AUC is not above the bank alone's: the bank's own model stays."""
 
 
 def beats_bank_alone(federated_auc: float, bank_only_auc: float) -> bool:
@@ -81,3 +85,27 @@ def monitored_model(monitoring: MonitoringConfig) -> str:
         return load_monitoring_policy(monitoring.policy).model
     except MonitoringError:  # the node's start and refreshes report a broken policy
         return ""
+
+
+def check_deployment(state_dir: Path, job_id: str, name: str, force: bool = False) -> Yardstick:
+    """The rule, for deploying ``job_id``'s part at this node as the early-warning model
+    ``name``: its yardstick, where the federated model beats the bank alone or ``force``.
+
+    Raises
+    ------
+    NoGainOverBankAlone
+        It does not, and not ``force``; the message has both figures and the ways forward.
+    LookupError
+        This node kept no bank-alone figure of the job (a feature holder, or a job run before
+        nodes kept their summaries): there is nothing to compare.
+    """
+    found = kept_yardstick(state_dir, job_id)
+    if found is None:
+        raise LookupError(f"this node kept no bank-alone figure for job {job_id}")
+    if not found.federated_wins and not force:
+        raise NoGainOverBankAlone(
+            f"not deployed: {found.describe()}; the federated model does not beat the bank's "
+            f"own, so the bank's own model should keep scoring the book (the current version "
+            f"of {name} stays); deploy it anyway with --force"
+        )
+    return found

@@ -20,7 +20,12 @@ from node.data.schema import DatasetSchema, FieldSpec, FieldType, dump_schema
 from node.data.schema import Sensitivity as C
 from node.jobs.summaries import keep_summary, kept_summary
 from node.models import ModelRegistry
-from node.monitoring.deployment import beats_bank_alone, kept_yardstick
+from node.monitoring.deployment import (
+    NoGainOverBankAlone,
+    beats_bank_alone,
+    check_deployment,
+    kept_yardstick,
+)
 from node.training.secureboost.model import (
     Ensemble,
     PartyPart,
@@ -148,3 +153,10 @@ def test_the_kept_summary_and_the_rule_the_bench_shares(bank: BankNode) -> None:
     assert found is not None and found.federated_wins and found.split == "test"
     assert kept_yardstick(bank.state, "nope") is None
     assert beats_bank_alone(0.75, 0.74) and not beats_bank_alone(0.74, 0.74)
+    # the rule as any deploying code calls it
+    bank.finished("ew2", auc=0.70, bank_only_auc=0.74)
+    with pytest.raises(NoGainOverBankAlone, match=r"bank alone 0\.7400"):
+        check_deployment(bank.state, "ew2", "sme-ew")
+    assert not check_deployment(bank.state, "ew2", "sme-ew", force=True).federated_wins
+    with pytest.raises(LookupError, match="no bank-alone figure for job nope"):
+        check_deployment(bank.state, "nope", "sme-ew")
