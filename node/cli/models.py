@@ -16,9 +16,14 @@ from rich.console import Console
 from rich.table import Table
 
 from node.cli._lending_support import fail, node_config
+from node.cli.exit_codes import ExitCode
 from node.data.datasets import NodeDatasets
+from node.data.exceptions import DatasetError
 from node.models import ModelError, ModelRegistry
 from node.models.deploy import deploy_job
+from node.monitoring.config import parse_monitoring_config
+from node.monitoring.deployment import NoGainOverBankAlone, check_deployment, monitored_model
+from node.monitoring.exceptions import MonitoringError
 
 app = typer.Typer(help="Deployed model parts at this node.", no_args_is_help=True)
 ConfigOpt = Annotated[Path, typer.Option("--config", help="The node's configuration file.")]
@@ -38,19 +43,53 @@ def deploy(
     ] = "",
     preprocess: Annotated[str, typer.Option(help="The job's preprocess mode.")] = "log_standardize",
     promote: Annotated[bool, typer.Option(help="Make it the current version.")] = True,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Deploy an early-warning model that does not beat the bank alone."
+        ),
+    ] = False,
 ) -> None:
-    """Deploy this node's part of training job JOB as the next version of NAME."""
+    """Deploy this node's part of training job JOB as the next version of NAME.
+
+    The early-warning model the node's monitoring policy names is deployed at the bank only
+    where the job's federated AUC beats the bank alone's (both from the job's summary this
+    node kept): otherwise the bank's own model keeps scoring the book, unless --force."""
     cfg = node_config(config)
+    said = ""  # what the deployment rule says, printed once deployed
+    try:
+        watched = monitored_model(parse_monitoring_config(cfg.monitoring, cfg.state_dir))
+    except MonitoringError:
+        watched = ""  # the node's start reports a broken monitoring section
+    if name and name == watched:
+        try:
+            found = check_deployment(cfg.state_dir, job, name, force)
+        except NoGainOverBankAlone as exc:
+            fail(str(exc), ExitCode.FAILED)
+        except LookupError as exc:
+            said = (
+                f"note: {exc} (a feature holder, or a job run before nodes kept their "
+                "summaries): deployed without the comparison"
+            )
+        else:
+            said = (
+                f"beats the bank alone: {found.describe()}"
+                if found.federated_wins
+                else f"[yellow]warning:[/yellow] {found.describe()}; deployed as --force asks"
+            )
     try:
         deployed = deploy_job(
             cfg.state_dir, NodeDatasets(cfg.datasets), job, name, dataset, preprocess, promote
         )
-    except (ModelError, ValueError) as exc:
+    except (ModelError, DatasetError, ValueError) as exc:
         fail(str(exc))
-    Console().print(
+    console = Console()
+    console.print(
         f"deployed {deployed.label()} (job {job}, {deployed.kind})"
         + (", current" if deployed.current else "")
     )
+    if said:
+        console.print(said)
 
 
 @app.command("list")

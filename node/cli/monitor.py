@@ -18,7 +18,11 @@ from rich.table import Table
 
 from node.cli._lending_support import call, fail, node_config, node_stub
 from node.cli.exit_codes import ExitCode
+from node.monitoring.config import MonitoringConfig, parse_monitoring_config
+from node.monitoring.exceptions import MonitoringError
+from node.monitoring.flag_review import MIN_RAISED
 from node.monitoring.serde import alert_from_proto
+from node.runtime.config import NodeConfig
 from protos.fedcredit.v1 import node_pb2
 
 app = typer.Typer(help="Post-loan monitoring at the bank's node.", no_args_is_help=True)
@@ -144,6 +148,18 @@ def act(
     _act(node, node_id, certs, as_, alert_id, action, note)
 
 
+def _monitoring_section(cfg: NodeConfig, key: str) -> MonitoringConfig:
+    """The node's ``monitoring:`` section, refusing one that names no ``key`` (a command's
+    one line, exit code 3)."""
+    try:
+        monitoring = parse_monitoring_config(cfg.monitoring, cfg.state_dir)
+    except MonitoringError as exc:
+        fail(str(exc), ExitCode.CONFIG)
+    if getattr(monitoring, key) is None:
+        fail(f"this node names no monitoring.{key} in its config", ExitCode.CONFIG)
+    return monitoring
+
+
 @app.command()
 def table(
     config: Annotated[Path, typer.Option("--config", help="This node's configuration file.")],
@@ -163,8 +179,8 @@ def table(
 
     from node.data.datasets import NodeDatasets, UnknownDataset
     from node.data.exceptions import DatasetError
-    from node.monitoring.config import monitored_panel, parse_monitoring_config
-    from node.monitoring.exceptions import MonitoringError
+    from node.monitoring.config import monitored_panel
+    from node.monitoring.defaults import default_months
     from node.monitoring.tables import (
         add_labels,
         label_column,
@@ -174,10 +190,9 @@ def table(
     )
 
     cfg = node_config(config)
+    monitoring = _monitoring_section(cfg, "panel")
+    assert monitoring.panel is not None
     try:
-        monitoring = parse_monitoring_config(cfg.monitoring, cfg.state_dir)
-        if monitoring.panel is None:
-            fail("this node names no monitoring.panel in its config", ExitCode.CONFIG)
         datasets = NodeDatasets(cfg.datasets)
         loaded = datasets.get(monitoring.panel)
         schema = loaded.schema
@@ -191,11 +206,7 @@ def table(
         label = None
         if defaults:
             known = datasets.get(defaults)
-            months = dict(
-                zip(known.frame[known.schema.id_column].astype(str),
-                    known.frame["default_month"].astype(str), strict=True)
-            )  # fmt: skip
-            frame = add_labels(frame, months, horizon)
+            frame = add_labels(frame, default_months(known.frame, known.schema.id_column), horizon)
             label = label_column(horizon)
     except (MonitoringError, DatasetError, UnknownDataset, KeyError) as exc:
         fail(f"cannot build the table: {exc}")
@@ -209,3 +220,98 @@ def table(
     typer.echo(
         f"wrote {out / dataset}.csv: {len(frame)} rows{positives}, {frame.shape[1] - 1} columns"
     )
+
+
+@app.command("review-flags")
+def review_flags_cmd(
+    config: Annotated[Path, typer.Option("--config", help="The bank node's configuration file.")],
+    defaults: Annotated[
+        str, typer.Option(help="Dataset of the bank's default months (id, default_month).")
+    ],
+    horizon: Annotated[int, typer.Option(min=1, max=24, help="Outcome window, months.")] = 6,
+    through: Annotated[
+        str,
+        typer.Option(help="Last month the defaults cover, YYYY-MM (default: latest refresh)."),
+    ] = "",
+    min_raised: Annotated[
+        int, typer.Option(min=1, help="Raisings a flag needs to be judged.")
+    ] = MIN_RAISED,
+    write: Annotated[
+        bool, typer.Option("--write", help="Set soft_flags in the policy file to the proposal.")
+    ] = False,
+    fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """Judge each flag of the monitoring policy on the bank's own history: how often it was
+    raised on a performing borrower (the refreshes' kept flags), how often a default followed
+    within HORIZON months (the defaults dataset), against its level's PD cut-off. Propose
+    which flags to make soft; --write sets them in the policy file."""
+    from node.audit.tokens import subject_tokenizer
+    from node.data.datasets import NodeDatasets, UnknownDataset
+    from node.data.exceptions import DatasetError
+    from node.monitoring.defaults import default_months
+    from node.monitoring.flag_review import TOO_FEW, review_dict, review_history, write_soft_flags
+    from node.monitoring.panel import month_key
+    from node.monitoring.policy import load_monitoring_policy
+    from node.monitoring.store import MonitoringStore
+    from node.runtime.secrets import node_secret
+
+    cfg = node_config(config)
+    policy_file = _monitoring_section(cfg, "policy").policy
+    assert policy_file is not None
+    try:
+        policy = load_monitoring_policy(policy_file)
+        store_path = cfg.state_dir / "monitoring" / "watch.sqlite"
+        if not store_path.exists() or not (cfg.state_dir / "node.secret").exists():
+            fail(
+                "this node has no watch-list store yet; start it with its monitoring policy "
+                "and run refreshes (fedcredit monitor refresh) first",
+                ExitCode.CONFIG,
+            )
+        loaded = NodeDatasets(cfg.datasets).get(defaults)
+        token = subject_tokenizer(node_secret(cfg.state_dir)).token
+        months = {
+            token(firm): month
+            for firm, month in default_months(loaded.frame, loaded.schema.id_column).items()
+        }
+        store = MonitoringStore(store_path)
+        try:
+            review = review_history(
+                store, policy, months, horizon, month_key(through) if through else "", min_raised
+            )
+        finally:
+            store.close()
+        wrote = write and review.soft != policy.soft_flags
+        if wrote:
+            write_soft_flags(policy_file, policy, review.soft)
+    except (MonitoringError, DatasetError, UnknownDataset) as exc:
+        fail(f"cannot review the flags: {exc}")
+    except OSError as exc:
+        fail(f"cannot write {policy_file}: {exc.strerror}")
+    if fmt == "json":
+        typer.echo(json.dumps({**review_dict(review), "written": wrote}))
+        return
+    title = f"flags judged on defaults within {horizon} months"
+    table = Table("flag", "level", "from PD", "raised", "defaulted", "default rate", "now",
+                  "proposed", title=title)  # fmt: skip
+    for v in review.verdicts:
+        table.add_row(
+            v.code, v.level, f"{v.cutoff:.3f}", str(v.record.raised), str(v.record.defaulted),
+            f"{v.record.default_rate:.3f}", v.now,
+            "too few to judge" if v.proposed == TOO_FEW else v.proposed,
+        )  # fmt: skip
+    console = Console()
+    console.print(table)
+    console.print(
+        f"flags kept for {len(review.months)} month(s), {review.months[0]} to "
+        f"{review.months[-1]}; outcomes known through {review.through}"
+    )
+    other = sorted(set(review.record) - {v.code for v in review.verdicts})
+    if other:
+        console.print(f"received but not in the policy: {', '.join(other)}")
+    proposal = "soft_flags: [" + ", ".join(sorted(review.soft)) + "]"
+    if review.soft == policy.soft_flags:
+        console.print(f"the policy already says {proposal}")
+    elif wrote:
+        console.print(f"wrote {proposal} to {policy_file} (in force at the next refresh)")
+    else:
+        console.print(f"proposed: {proposal}; --write sets it in {policy_file}")

@@ -314,6 +314,7 @@ class MonitoringService:
                 for i in range(n)
             ]
         )  # fmt: skip
+        self.store.record_flags(month, tokens, flags)
         self.store.add_alerts(alerts)
         for alert in alerts:  # counted by kind and level reached, never by firm
             record_alert(str(alert["kind"]), str(alert.get("to_level", "")))

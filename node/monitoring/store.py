@@ -4,6 +4,8 @@ One SQLite file in the bank node's state folder (``monitoring/watch.sqlite``). B
 keyed by the bank's own firm token, never the code; the watch list holds levels, coded
 reasons and the model's PD (the bank's own output), never a partner's value. An alert's
 workflow history is append-only: every acknowledgement and action is a row with who and when.
+The coded flags each refresh received are kept by month (``flag_history``): the bank's record
+of what each flag foretold (``monitor review-flags``).
 """
 
 from __future__ import annotations
@@ -66,6 +68,13 @@ CREATE TABLE IF NOT EXISTS refreshes (
 );
 CREATE TABLE IF NOT EXISTS references_ (name TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS policies (version TEXT PRIMARY KEY, text TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS flag_history (  -- the coded flags each refresh month received
+    month TEXT NOT NULL,
+    firm TEXT NOT NULL,
+    code TEXT NOT NULL,
+    PRIMARY KEY (month, firm, code)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS flag_months (month TEXT PRIMARY KEY);  -- months whose flags are kept
 """
 
 
@@ -325,6 +334,34 @@ class MonitoringStore:
                 "INSERT INTO references_ VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET body = ?",
                 (name, json.dumps(body), json.dumps(body)),
             )
+
+    # flag history (each flag's track record: node.monitoring.flag_record) ------------------
+
+    def record_flags(
+        self, month: str, firms: Sequence[str], flags: Sequence[Sequence[str]]
+    ) -> None:
+        """Keep the coded flags of a refresh of ``month`` (``flags`` aligned with ``firms``).
+        A refresh of the same month again adds what it newly received and removes nothing."""
+        rows = [(month, firm, code) for firm, codes in zip(firms, flags, strict=True)
+                for code in set(codes)]  # fmt: skip
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("INSERT OR IGNORE INTO flag_months VALUES (?)", (month,))
+                self._db.executemany("INSERT OR IGNORE INTO flag_history VALUES (?, ?, ?)", rows)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def flag_history(self) -> tuple[list[str], list[tuple[str, str, str]]]:
+        """The months whose flags are kept, oldest first, and every (firm, month, code)."""
+        with self._lock:
+            months = [
+                r[0] for r in self._db.execute("SELECT month FROM flag_months ORDER BY month")
+            ]
+            rows = self._db.execute("SELECT firm, month, code FROM flag_history").fetchall()
+        return months, [(str(f), str(m), str(c)) for f, m, c in rows]
 
     def keep_policy(self, version: str, text: str) -> None:
         with self._lock:

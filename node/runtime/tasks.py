@@ -21,6 +21,7 @@ from typing import Any
 from node.jobs.context import DatasetSource, FieldGate, PartyContext
 from node.jobs.exceptions import public_message
 from node.jobs.spec import parse_job_file
+from node.jobs.summaries import keep_summary
 from node.jobtypes.registry import job_type
 from node.runtime.job_hooks import NodeJobHooks
 from node.telemetry import tracer
@@ -144,6 +145,10 @@ class TaskRunner:
             self._send(task, "failed", {}, error)
         else:
             log.info("job %s done here", task.key)
+            try:  # the node's own copy; the job succeeded whether or not it can be kept
+                keep_summary(self._workdir, task.job_id, result)
+            except Exception as exc:
+                log.warning("could not keep the summary of %s: %s", task.key, exc)
             self._send(task, "succeeded", result, "")
         finally:
             with self._lock:

@@ -86,6 +86,10 @@ from node.data.synthetic.federation import SyntheticFederation, month_starts
 from node.models import PartInfo, TreePart
 from node.models.transform import FrozenTransform
 from node.monitoring import rules, trees, watchlist
+from node.monitoring.deployment import beats_bank_alone
+from node.monitoring.flag_record import FlagRecord
+from node.monitoring.flag_record import flag_record as track_record
+from node.monitoring.flag_review import proposed_soft_flags, review_flags
 from node.monitoring.panel import PanelCube, month_key
 from node.monitoring.policy import MonitoringPolicy, load_monitoring_policy
 from node.monitoring.signals import compute_signals, with_ratios
@@ -126,8 +130,6 @@ OBS = HISTORY_MONTHS - 1
 WALK = list(range(OBS - 2, OBS + 12))
 # How close the bank-only list's average share must come to the federated one's.
 SHARE_TOLERANCE = 0.001
-# Fewer raisings of a flag than this on the training cohort say nothing of its track record.
-MIN_RAISED = 30
 # Smaller federated lists, for the trade-off of precision against recall (the rules that do
 # not read the PD keep about 5 % of the book listed, so the list cannot get much smaller).
 SMALLER_LISTS = (0.06, 0.07, 0.08)
@@ -469,37 +471,20 @@ def metrics(book: Book, levels: np.ndarray) -> dict[str, float]:
     }
 
 
-def flag_record(book: Book, horizon: int = HORIZON) -> dict[str, tuple[int, float]]:
+def flag_record(book: Book, horizon: int = HORIZON) -> dict[str, FlagRecord]:
     """Each holder flag's track record on ``book``'s borrower-months of the walk whose label
-    window it covers: how often it was raised and the share of those borrowers that defaulted
-    within ``horizon`` months (the bank's history of the flags it received and the defaults
-    that followed)."""
-    raised: dict[str, int] = {}
-    hit: dict[str, int] = {}
-    for t in (t for t in WALK if t + horizon <= OBS + FOLLOW_UP_MONTHS):
-        _, flags = signals_at(book, t, ALL)
-        alive = (book.default_col < 0) | (book.default_col > t)
-        y = (book.default_col > t) & (book.default_col <= t + horizon)
-        for i in np.flatnonzero(alive).tolist():
-            for code in flags[i]:
-                raised[code] = raised.get(code, 0) + 1
-                hit[code] = hit.get(code, 0) + int(y[i])
-    return {code: (n, round(hit[code] / n, 4)) for code, n in sorted(raised.items())}
-
-
-def with_soft_flags(
-    policy: MonitoringPolicy, record: dict[str, tuple[int, float]]
-) -> MonitoringPolicy:
-    """The policy with ``soft_flags`` naming each flag whose default rate over the label's
-    horizon fell short of the PD cut-off of the level the policy gives it (an orange flag
-    should mark borrowers at least as risky as an orange PD), judged on at least
-    ``MIN_RAISED`` raisings; the others stay hard as the policy says."""
-    soft = {
-        code for code, level in policy.flags.items()
-        if level >= 1 and record.get(code, (0, 0.0))[0] >= MIN_RAISED
-        and record[code][1] < policy.pd_levels[level - 1]
-    }  # fmt: skip
-    return replace(policy, soft_flags=frozenset(soft))
+    window it covers (``node.monitoring.flag_record``, as ``fedcredit monitor review-flags``
+    judges a bank's kept flags and default records)."""
+    end = OBS + FOLLOW_UP_MONTHS
+    raised = (
+        (i, t, code)
+        for t in WALK
+        if t + horizon <= end
+        for i, codes in enumerate(signals_at(book, t, ALL)[1])
+        for code in codes
+    )
+    defaults = {i: d for i, d in enumerate(book.default_col.tolist()) if d >= 0}
+    return track_record(raised, defaults, horizon, end)
 
 
 def _top_share(book: Book, score: list[np.ndarray], share: float) -> np.ndarray:
@@ -557,14 +542,15 @@ def setting(
         for k in range(cohorts)
     ]  # fmt: skip
     # The bank deploys the federated model only where it beats its own on the cohorts'
-    # validation rows (the job reports that yardstick beside its own figures); otherwise the
+    # validation rows (the job reports that yardstick beside its own figures; the rule of
+    # ``fedcredit models deploy``, ``node.monitoring.deployment``); otherwise the
     # holders add their flags to the bank's own model.
     # The flags the bank's history does not bear out compete by PD (``soft_flags``).
     record = flag_record(history[0], horizon)
-    policy = with_soft_flags(policy, record)
+    policy = replace(policy, soft_flags=proposed_soft_flags(review_flags(policy, record)))
     federated = fit(history, ALL, horizon, family)
     own = fit(history, ("bank",), horizon, family)
-    deployed = federated if federated.validation_auc > own.validation_auc else own
+    deployed = federated if beats_bank_alone(federated.validation_auc, own.validation_auc) else own
     everyone = score(book, ALL, deployed)
     fed = metrics(book, walk(book, everyone, policy))
     # The bank alone at the same watch-list size: the same model family and effort on its
@@ -588,8 +574,8 @@ def setting(
         "lead": round(fed["recall_3m"] - bank["recall_3m"], 4),
         "bank_only_pd_scale": round(factor, 3),
         "deployed": "federated" if deployed is federated else "bank_only",
-        "flag_record": {code: {"raised": n, "default_rate": rate}
-                        for code, (n, rate) in record.items()},
+        "flag_record": {code: {"raised": r.raised, "default_rate": round(r.default_rate, 4)}
+                        for code, r in record.items()},
         "soft_flags": sorted(policy.soft_flags),
         "validation_auc": round(federated.validation_auc, 4),
         "validation_auc_bank_only": round(own.validation_auc, 4),

@@ -5,10 +5,11 @@ pseudonyms for each holder (``Pseudonyms.many``); at each holder, the pseudonym 
 (``FirmIndex.rows``), its signals as of the month (``compute_signals``, ratios included), its
 deployed part's answer and its coded flags; at the bank, its own signals and part, the PD, the
 rules (``rules.assess``), the watch list's step and cap
-(``watchlist.advance``), the level-change alerts and the store's upsert of the whole book
-(``MonitoringStore.save_watch``). The panels are pivoted once beforehand, as a node does when
-it loads them. Not timed: the relay (sealed envelopes through the coordinator) and the
-holders working in parallel, so the figure is the sum of every party's work on one core.
+(``watchlist.advance``), the level-change alerts, the store's upsert of the whole book
+(``MonitoringStore.save_watch``) and its record of the flags received (``record_flags``).
+The panels are pivoted once beforehand, as a node does when it loads them. Not timed: the
+relay (sealed envelopes through the coordinator) and the holders working in parallel, so the
+figure is the sum of every party's work on one core.
 
 The model is the one the quality benchmark evaluates (``--model``): SecureBoost parts (each
 holder's split directions, packed as on the wire, ``trees.holder_answer``; the bank's walk of
@@ -131,6 +132,7 @@ def _one_refresh(book: Any, parts: dict[str, Any], policy: MonitoringPolicy,
           float(pd_now[i]), float(origination[i]), int(assessed.category[i]), month, month)
          for i in range(n)]
     )  # fmt: skip
+    store.record_flags(month, book.tokens, flags)
     return time.perf_counter() - started
 
 

@@ -1,0 +1,222 @@
+"""``fedcredit monitor review-flags``: each flag's track record from the bank's kept flags and
+default records, the soft flags it proposes, and the policy file it rewrites on request.
+
+The history is small enough to check by hand (horizon 2 months, flags kept for 2026-01 to
+2026-04, so the raisings of 2026-01 and 2026-02 have a known outcome):
+
+- GOV-TAX-ARREARS (orange, from PD 0.18) on B0..B4 in both months: B1 was in default since
+  2026-01, so its two raisings do not count (8 left); B0 defaults 2026-03 (both of its
+  raisings are followed by a default within 2 months), B2 2026-04 (only its 2026-02 raising
+  is): 3 of 8, 0.375 >= 0.18 -> hard (the policy under test has it soft: a change);
+- TP-SALES-COLLAPSE (yellow, from PD 0.06) on B5..B9 in both months, none defaults: 0 of 10
+  -> soft; its 2026-03 and 2026-04 raisings have no known outcome yet and do not count;
+- GOV-COURT-ENFORCEMENT (red) once: too few to judge, it stays as the policy says (hard);
+- XX-OTHER, not in the policy, once: reported, not judged.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from node.audit.tokens import subject_tokenizer
+from node.cli.app import app
+from node.data.schema import dump_schema
+from node.data.synthetic.schemas import BANK_DEFAULTS
+from node.data.uscc import generate
+from node.monitoring.defaults import default_months
+from node.monitoring.exceptions import MonitoringPolicyError, PanelError
+from node.monitoring.flag_record import flag_record
+from node.monitoring.flag_review import (
+    TooLittleHistory,
+    review_history,
+    soft_flags_text,
+)
+from node.monitoring.policy import load_monitoring_policy, parse_monitoring_policy
+from node.monitoring.store import MonitoringStore
+from node.runtime.secrets import node_secret
+from tests.node.monitoring.support import POLICY_TEXT, bank_config, policy
+
+runner = CliRunner()
+SOFT_TAX = POLICY_TEXT.replace("soft_flags: []", "soft_flags: [GOV-TAX-ARREARS]")
+DEFAULTS = {0: "2026-03-01", 1: "2026-01-01", 2: "2026-04-01"}
+
+
+class Bank:
+    """A bank node's files: config, policy, defaults dataset, state with its store."""
+
+    def __init__(self, root: Path, policy_text: str = SOFT_TAX) -> None:
+        rng = random.Random(7)
+        self.codes = [generate(rng) for _ in range(10)]
+        self.state = root / "state"
+        self.state.mkdir()
+        self.token = subject_tokenizer(node_secret(self.state)).token
+        self.policy = root / "monitoring.yaml"
+        self.policy.write_text(policy_text)
+        frame = pd.DataFrame(
+            {"uscc": [self.codes[i] for i in DEFAULTS], "default_month": list(DEFAULTS.values())}
+        )
+        frame.to_csv(root / "bank_defaults.csv", index=False)
+        dump_schema(BANK_DEFAULTS, root / "bank_defaults.schema.yaml")
+        files = (root / "bank_defaults.csv", root / "bank_defaults.schema.yaml")
+        self.config = bank_config(root, {"bank_defaults": files}, self.policy)
+
+    def store(self) -> MonitoringStore:
+        return MonitoringStore(self.state / "monitoring" / "watch.sqlite")
+
+    def keep_history(self) -> None:
+        """The refreshes of 2026-01 .. 2026-04 and the flags they received (module docstring)."""
+        firms = [self.token(c) for c in self.codes]
+        store = self.store()
+        for month in ("2026-01", "2026-02", "2026-03", "2026-04"):
+            flags: list[list[str]] = [[] for _ in firms]
+            for i in range(5):
+                flags[i].append("GOV-TAX-ARREARS")
+            for i in range(5, 10):
+                flags[i].append("TP-SALES-COLLAPSE")
+            if month == "2026-01":
+                flags[3].append("GOV-COURT-ENFORCEMENT")
+                flags[4].append("XX-OTHER")
+            store.record_flags(month, firms, flags)
+        store.record_flags("2026-02", firms, [["GOV-TAX-ARREARS"]] + [[]] * 9)  # a re-run
+        store.close()
+
+    def review(self, *args: str) -> tuple[int, str]:
+        head = ["monitor", "review-flags", "--config", str(self.config)]
+        result = runner.invoke(app, [*head, "--defaults", "bank_defaults", *args])
+        return result.exit_code, result.output
+
+
+def test_the_record_counts_performing_borrower_months_with_a_known_outcome() -> None:
+    # B0: defaults month 5; raised at 1, 2, 3 (outcome known through month 4 at horizon 2:
+    # months 1 and 2 count, 1 -> (1, 3] no, 2 -> (2, 4] no); B1 raised at 2, in default at 2
+    raised = [("B0", 1, "F"), ("B0", 2, "F"), ("B0", 3, "F"), ("B1", 2, "F"), ("B2", 2, "F")]
+    record = flag_record(raised, {"B0": 5, "B1": 2, "B2": 4}, horizon=2, through=4)
+    assert (record["F"].raised, record["F"].defaulted) == (3, 1)  # B0 x2, B2 (defaults at 4)
+
+
+def test_review_of_a_hand_checked_history_proposes_the_soft_flags(tmp_path: Path) -> None:
+    # prepare
+    bank = Bank(tmp_path)
+    bank.keep_history()
+    months = {bank.token(bank.codes[i]): m[:7] for i, m in DEFAULTS.items()}
+    store = bank.store()
+    # execute
+    review = review_history(
+        store, load_monitoring_policy(bank.policy), months, horizon=2, min_raised=5
+    )
+    store.close()
+    # assert
+    got = {v.code: (v.record.raised, v.record.defaulted, v.now, v.proposed)
+           for v in review.verdicts}  # fmt: skip
+    assert got == {
+        "GOV-COURT-ENFORCEMENT": (1, 0, "hard", "too_few"),
+        "GOV-TAX-ARREARS": (8, 3, "soft", "hard"),
+        "TP-SALES-COLLAPSE": (10, 0, "hard", "soft"),
+    }
+    assert review.soft == {"TP-SALES-COLLAPSE"}
+    assert review.record["XX-OTHER"].raised == 1
+    assert (review.months[0], review.months[-1]) == ("2026-01", "2026-04")
+    assert review.through == "2026-04"
+
+
+def test_the_cli_prints_the_proposal_then_writes_it_only_when_asked(tmp_path: Path) -> None:
+    # prepare
+    bank = Bank(tmp_path)
+    bank.keep_history()
+    before = bank.policy.read_text()
+    # execute: a proposal, as JSON
+    code, out = bank.review("--horizon", "2", "--min-raised", "5", "--format", "json")
+    # assert: the policy file is untouched
+    assert code == 0, out
+    body = json.loads(out)
+    assert body["soft_flags"] == ["TP-SALES-COLLAPSE"] and not body["written"]
+    tax = next(f for f in body["flags"] if f["code"] == "GOV-TAX-ARREARS")
+    assert (tax["raised"], tax["defaulted"], tax["default_rate"], tax["from_pd"]) == (
+        8, 3, 0.375, 0.18,
+    )  # fmt: skip
+    assert bank.policy.read_text() == before
+    # execute: the table, then --write
+    code, out = bank.review("--horizon", "2", "--min-raised", "5")
+    assert code == 0 and "proposed: soft_flags: [TP-SALES-COLLAPSE]; --write" in out
+    code, out = bank.review("--horizon", "2", "--min-raised", "5", "--write")
+    # assert: only the soft_flags line changed, its comment kept, and the file loads
+    assert code == 0 and "wrote soft_flags: [TP-SALES-COLLAPSE]" in out, out
+    after = bank.policy.read_text()
+    pairs = zip(before.splitlines(), after.splitlines(), strict=True)
+    changed = [(a, b) for a, b in pairs if a != b]
+    assert len(changed) == 1 and changed[0][1].startswith("soft_flags: [TP-SALES-COLLAPSE]  # ")
+    assert load_monitoring_policy(bank.policy).soft_flags == {"TP-SALES-COLLAPSE"}
+    code, out = bank.review("--horizon", "2", "--min-raised", "5", "--write")
+    assert code == 0 and "the policy already says soft_flags: [TP-SALES-COLLAPSE]" in out
+
+
+def test_too_little_history_is_one_line_naming_the_minimum_and_the_fix(tmp_path: Path) -> None:
+    # prepare: no refresh kept yet
+    bank = Bank(tmp_path)
+    bank.store().close()
+    # execute / assert
+    code, out = bank.review()
+    assert code == 2 and "keeps no refresh's flags yet" in out and "7 monthly refreshes" in out
+    assert "Traceback" not in out
+    # prepare: the hand-checked history, judged at the default minimum of 30 raisings
+    bank.keep_history()
+    before = bank.policy.read_text()
+    # execute
+    code, out = bank.review("--horizon", "2", "--write")
+    # assert
+    assert code == 2, out
+    line = " ".join(out.split())
+    assert "each needs at least 30 borrower-months" in line and "the most is 10" in line
+    assert "2026-01 to 2026-04" in line and "--min-raised" in line
+    assert bank.policy.read_text() == before
+    with pytest.raises(TooLittleHistory):
+        store = bank.store()
+        try:
+            review_history(store, policy(), {}, horizon=2)
+        finally:
+            store.close()
+
+
+def test_bad_defaults_are_refused_by_row_never_by_value(tmp_path: Path) -> None:
+    bank = Bank(tmp_path)
+    bank.keep_history()
+    frame = pd.read_csv(tmp_path / "bank_defaults.csv", dtype=str)
+    frame.loc[1, "default_month"] = "2026-13-01"
+    frame.to_csv(tmp_path / "bank_defaults.csv", index=False)
+    code, out = bank.review("--horizon", "2")
+    assert code != 0 and "Traceback" not in out
+    assert "2026-13" not in out
+
+
+def test_the_policy_text_is_rewritten_in_place_in_every_form() -> None:
+    # a block list goes with its items; a missing key is added; the result must validate
+    block = POLICY_TEXT.replace(
+        "soft_flags: []", "soft_flags:\n  - GOV-TAX-ARREARS\n  - TP-SALES-COLLAPSE"
+    )
+    new = soft_flags_text(block, ["GOV-COURT-ENFORCEMENT"], "p.yaml")
+    assert parse_monitoring_policy(new).soft_flags == {"GOV-COURT-ENFORCEMENT"}
+    assert "  - GOV-TAX-ARREARS" not in new and "release_after: 3" in new
+    bare = "\n".join(line for line in POLICY_TEXT.splitlines() if not line.startswith("soft_"))
+    added = soft_flags_text(bare, ["TP-SALES-COLLAPSE"], "p.yaml")
+    assert parse_monitoring_policy(added).soft_flags == {"TP-SALES-COLLAPSE"}
+    with pytest.raises(MonitoringPolicyError, match="soft_flags"):
+        soft_flags_text(POLICY_TEXT, ["XX-UNKNOWN"], "p.yaml")
+
+
+def test_default_months_keep_each_firms_first_default_and_refuse_by_row() -> None:
+    frame = pd.DataFrame(
+        {"uscc": ["A", "B", "A"], "default_month": ["2026-05-01", "2026-02", "2026-03-01"]}
+    )
+    assert default_months(frame, "uscc") == {"A": "2026-03", "B": "2026-02"}
+    frame.loc[2, "default_month"] = "March 2026"
+    with pytest.raises(PanelError, match="row 3 of the defaults dataset") as caught:
+        default_months(frame, "uscc")
+    assert "March" not in str(caught.value)
+    with pytest.raises(PanelError, match="no default_month column"):
+        default_months(frame.drop(columns="default_month"), "uscc")
