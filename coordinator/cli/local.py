@@ -4,7 +4,9 @@ The main job of the embedded default: generate synthetic SME data and certificat
 coordinator and a government, a bank and a third-party node as separate processes on loopback
 with mutual TLS, show them registered and healthy, run the demo jobs, verify every access log
 against its signed checkpoint, print a summary and shut everything down. After the vertical
-model is trained, every node deploys its part and the bank decides a few loan applications.
+model is trained, every node deploys its part and the bank decides a few loan applications;
+after the early-warning model is trained, the bank refreshes its book with it and shows its
+watch list (``coordinator/local/early_warning.py``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rich.console import Console
 from rich.table import Table
 
-from coordinator.local import LocalFederation
+from coordinator.local import LocalFederation, early_warning
 from coordinator.local.csv import BankFilesError, horizontal_banks
 from coordinator.local.decisions import demo_decisions
 from coordinator.local.federation import FederationError
@@ -39,6 +41,7 @@ from node.cli.jobs import job_dict, nodes_table, watch_job
 from node.cli.results import outcome, print_model
 from node.data import bundled
 from node.models import ModelError
+from node.monitoring.exceptions import MonitoringError
 from node.onboarding.project import load_project
 from node.onboarding.writer import default_folder
 from node.pki import identity_from_certificate
@@ -49,21 +52,31 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 JOB_DIR = REPO_ROOT / "scripts" / "jobs"
 BUNDLED_BANKS = ("homo_guest", "homo_host_1", "homo_host_2")
 SCENARIOS = {
-    "synthetic": ("check", "psi", "vertical_lr", "secureboost"),
+    "synthetic": ("check", "psi", "vertical_lr", "secureboost", early_warning.JOB),
     "banks": ("horizontal",),
 }
 
 app = typer.Typer(help="Run a local fedcredit federation.", pretty_exceptions_enable=False)
 
 
-def build(root: Path, n_firms: int, seed: int, console: Console) -> LocalFederation:
-    """Data, certificates and configuration for the three synthetic holders."""
+def build(root: Path, n_firms: int, seed: int, watch: bool, console: Console) -> LocalFederation:
+    """Data, certificates and configuration for the three synthetic holders; with ``watch``,
+    their monthly panels served and each node's early-warning table written."""
     started = time.perf_counter()
-    fed = synthetic_federation(root, n_firms=n_firms, seed=seed)
+    bank = early_warning.bank_watch(root) if watch else None
+    fed = synthetic_federation(root, n_firms=n_firms, seed=seed, watch=bank)
     console.print(
         f"generated synthetic SME data ({n_firms} firms, seed {seed}) and a federation CA "
         f"with certificates in {fed.certs} ({time.perf_counter() - started:.1f}s)"
     )
+    if watch:
+        started = time.perf_counter()
+        early_warning.prepare(fed)
+        console.print(
+            f"monthly panels served through {early_warning.OBSERVED}; each node wrote its "
+            f"early-warning table ({time.perf_counter() - started:.1f}s)",
+            highlight=False,
+        )
     return fed
 
 
@@ -130,8 +143,9 @@ def print_summary(results: dict[str, dict[str, Any]], console: Console) -> None:
             name, job["state"], outcome(job["type"], job["state"], job["result"], job["error"])
         )
     console.print(table)
-    for job in results.values():
-        if job["state"] == "succeeded":
+    for name, job in results.items():
+        if job["state"] == "succeeded" and job["type"] in ("vertical_lr", "secureboost"):
+            console.print(f"job {name}:", style="bold")
             print_model(job["type"], job["result"], console)
 
 
@@ -248,9 +262,10 @@ def up(
     else:
         if fresh and workdir.exists():
             shutil.rmtree(workdir)
-        fed = build(workdir, n_firms, seed, console)
+        fed = build(workdir, n_firms, seed, early_warning.JOB in specs, console)
     results: dict[str, dict[str, Any]] = {}
     decisions: list[dict[str, Any]] | str = []
+    watchlist: dict[str, Any] | str = {}
     failure = ""
     try:
         t0 = time.perf_counter()
@@ -262,6 +277,9 @@ def up(
         trained = results.get("vertical_lr", {})
         if scenario == "synthetic" and loaded is None and trained.get("state") == "succeeded":
             decisions = decide_examples(fed, trained["job_id"], console)
+        warning = results.get(early_warning.JOB, {})
+        if scenario == "synthetic" and loaded is None and warning.get("state") == "succeeded":
+            watchlist = watch_examples(fed, warning["job_id"], console)
         if serve:
             wait_for_ctrl_c(fed, console)
     except FederationError as exc:
@@ -277,16 +295,20 @@ def up(
     summary = {
         "jobs": {n: {"state": r["state"], "result": r["result"]} for n, r in results.items()},
         "decisions": decisions,
+        "watchlist": watchlist,
         "audit": audit,
     }
     (workdir / "summary.json").write_text(json.dumps(summary, indent=2))
     console.rule("summary")
     print_summary(results, console)
+    if isinstance(watchlist, dict) and watchlist:
+        console.print(early_warning.summary_line(watchlist), highlight=False)
     console.print(f"full results: {workdir / 'summary.json'}")
     problems = [f"job {n} {r['state']}" for n, r in results.items() if r["state"] != "succeeded"]
     problems += [f"log {a['log']} does not verify" for a in audit if not a["ok"]]
     problems += [f"{name} exited {code}" for name, code in codes.items() if code]
     problems += [f"example decisions failed: {decisions}"] if isinstance(decisions, str) else []
+    problems += [f"early warning failed: {watchlist}"] if isinstance(watchlist, str) else []
     if problems:
         console.print(f"[red]federation run had problems: {'; '.join(problems)}[/red]")
         raise typer.Exit(ExitCode.JOB_FAILED)
@@ -301,6 +323,16 @@ def decide_examples(
     except (grpc.RpcError, ModelError) as exc:
         detail = exc.details() if isinstance(exc, grpc.RpcError) else str(exc)
         console.print(f"[red]example decisions failed: {detail}[/red]")
+        return str(detail)
+
+
+def watch_examples(fed: LocalFederation, job_id: str, console: Console) -> dict[str, Any] | str:
+    """The early-warning step on the trained warning model; a failure is reported, not raised."""
+    try:
+        return early_warning.watch_book(fed, job_id, console)
+    except (grpc.RpcError, ModelError, MonitoringError, LookupError) as exc:
+        detail = exc.details() if isinstance(exc, grpc.RpcError) else str(exc)
+        console.print(f"[red]early warning failed: {detail}[/red]")
         return str(detail)
 
 

@@ -25,7 +25,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -57,6 +57,7 @@ class PartySpec:
     datasets: Mapping[str, tuple[Path, Path, str | None]] = field(default_factory=dict)
     policy: Path | None = None
     scoring: Mapping[str, Any] | None = None  # the node's ``scoring:`` section, if any
+    monitoring: Mapping[str, Any] | None = None  # its ``monitoring:`` section, if any
 
 
 class FederationError(RuntimeError):
@@ -114,6 +115,16 @@ class LocalFederation:
             )
         )
 
+    def add_dataset(self, node_id: str, name: str, table: Path, schema: Path) -> None:
+        """Serve one more dataset at ``node_id`` (from its next start): a file the node wrote
+        itself once the federation was prepared, such as its early-warning table."""
+        self.parties = [
+            replace(p, datasets={**p.datasets, name: (table, schema, None)})
+            if p.node_id == node_id
+            else p
+            for p in self.parties
+        ]
+
     def _write_node_config(self, p: PartySpec) -> Path:
         path = self.root / "config" / f"{p.node_id}.yaml"
         path.write_text(
@@ -137,6 +148,7 @@ class LocalFederation:
                         for name, (table, schema, psi) in p.datasets.items()
                     },
                     **({"scoring": dict(p.scoring)} if p.scoring else {}),
+                    **({"monitoring": dict(p.monitoring)} if p.monitoring else {}),
                 }
             )
         )
@@ -145,21 +157,26 @@ class LocalFederation:
     # processes -------------------------------------------------------------------------
 
     def _spawn(self, name: str, module: str, config: Path, timeout: float) -> int:
+        self._launch(name, module, config)
+        return self._port_of(name, time.monotonic() + timeout)
+
+    def _launch(self, name: str, module: str, config: Path) -> None:
         logs = self.root / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        log_path = logs / f"{name}.log"
-        with log_path.open("ab") as out:  # the child keeps its own descriptor
-            proc = subprocess.Popen(
+        with (logs / f"{name}.log").open("ab") as out:  # the child keeps its own descriptor
+            self._procs[name] = subprocess.Popen(
                 [sys.executable, "-m", module, "--config", str(config)],
                 stdout=subprocess.PIPE,
                 stderr=out,
                 cwd=REPO_ROOT,
                 env={**os.environ, "PYTHONUNBUFFERED": "1", ENV_STOP_WITH: str(os.getpid())},
             )
-        self._procs[name] = proc
         self._ended.pop(name, None)
+
+    def _port_of(self, name: str, deadline: float) -> int:
+        """The port a launched party says it listens on; it is stopped if it does not say."""
+        proc = self._procs[name]
         assert proc.stdout is not None
-        deadline = time.monotonic() + timeout
         line = b""
         while time.monotonic() < deadline:
             line = proc.stdout.readline()
@@ -173,6 +190,7 @@ class LocalFederation:
             proc.kill()
         self._ended[name] = proc.wait()
         proc.stdout.close()
+        log_path = self.root / "logs" / f"{name}.log"
         reason = _last_line(log_path) or "it printed nothing"
         raise FederationError(
             f"{name} did not start (exit {self._ended[name]}): {reason} (log: {log_path})"
@@ -201,10 +219,14 @@ class LocalFederation:
         return self.node_ports[node_id]
 
     def start(self, timeout: float = 90.0) -> None:
-        """Start the coordinator and every node; wait until all are registered and online."""
+        """Start the coordinator, then every node at once (each loads its data meanwhile);
+        wait until all are registered and online."""
         self.start_coordinator()
         for p in self.parties:
-            self.start_node(p.node_id)
+            self._launch(p.node_id, self.node_module, self.write_node_config(p.node_id))
+        deadline = time.monotonic() + 60.0 * len(self.parties)
+        for p in self.parties:
+            self.node_ports[p.node_id] = self._port_of(p.node_id, deadline)
         self.wait_online([p.node_id for p in self.parties], timeout)
 
     def stop_party(self, name: str, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:

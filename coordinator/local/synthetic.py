@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Final
 
 from coordinator.local.federation import POLICY_DIR, LocalFederation, PartySpec
+from coordinator.local.monitoring import BankWatch, watching
 from node.data.synthetic import generate_federation
 
 # Organizations as the shipped default policies (policies/*.yaml) know them.
@@ -14,9 +15,13 @@ ORGANIZATIONS: Final = {"government": "gov-dc", "bank": "bank-a", "third_party":
 SCORING: Final = {"bank": {"decision_policy": str(POLICY_DIR / "decision" / "sme-standard.yaml")}}
 
 
-def synthetic_federation(root: Path, n_firms: int = 600, seed: int = 7) -> LocalFederation:
-    """Generate the synthetic tables and prepare (not start) government, bank, third party."""
-    files = generate_federation(root / "data", n_firms=n_firms, seed=seed)
+def synthetic_federation(
+    root: Path, n_firms: int = 600, seed: int = 7, watch: BankWatch | None = None
+) -> LocalFederation:
+    """Generate the synthetic tables and prepare (not start) government, bank, third party;
+    with ``watch``, each serving its live monthly panel and monitoring (``monitoring.py``)."""
+    fed = LocalFederation(root)
+    files = generate_federation(fed.root / "data", n_firms=n_firms, seed=seed)
     parties = [
         PartySpec(
             name,
@@ -27,6 +32,5 @@ def synthetic_federation(root: Path, n_firms: int = 600, seed: int = 7) -> Local
         )
         for name, org in ORGANIZATIONS.items()
     ]
-    fed = LocalFederation(root)
-    fed.prepare(parties)
+    fed.prepare(watching(parties, fed.root, watch) if watch else parties)
     return fed

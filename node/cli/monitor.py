@@ -171,6 +171,7 @@ def table(
         str, typer.Option(help="Bank only: dataset of default months (id, default_month).")
     ] = "",
     horizon: Annotated[int, typer.Option(help="Label: defaults within this many months.")] = 6,
+    fmt: Annotated[str, typer.Option("--format", help="File format: csv or parquet.")] = "csv",
 ) -> None:
     """Write this node's early-warning training table from its own panel: one row per firm
     (the bank: per borrower of its book) and cutoff month, its signals as of that month, and
@@ -189,6 +190,8 @@ def table(
         table_schema,
     )
 
+    if fmt not in ("csv", "parquet"):
+        fail(f"--format {fmt!r} is not a file format; use csv or parquet")
     cfg = node_config(config)
     monitoring = _monitoring_section(cfg, "panel")
     assert monitoring.panel is not None
@@ -212,14 +215,16 @@ def table(
         fail(f"cannot build the table: {exc}")
     dataset = name or f"{cfg.node_id}_ew"
     out.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(out / f"{dataset}.csv", index=False)
+    path = out / f"{dataset}.{fmt}"
+    if fmt == "csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path, index=False)
     (out / f"{dataset}.schema.yaml").write_text(
         yaml.safe_dump(table_schema(dataset, frame, label), sort_keys=False)
     )
     positives = f", {int(frame[label].sum())} positive" if label else ""
-    typer.echo(
-        f"wrote {out / dataset}.csv: {len(frame)} rows{positives}, {frame.shape[1] - 1} columns"
-    )
+    typer.echo(f"wrote {path}: {len(frame)} rows{positives}, {frame.shape[1] - 1} columns")
 
 
 @app.command("review-flags")

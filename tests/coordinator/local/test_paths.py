@@ -36,6 +36,9 @@ def test_federation_from_another_folder_with_a_relative_workdir(tmp_path: Path) 
     assert "exit codes: {'government': 0, 'bank': 0, 'third_party': 0, 'coordinator': 0}" in (
         run.stdout
     )
+    # a run without the early_warning job serves no panels and writes no tables
+    assert not (root / "live").exists() and not (root / "tables").exists()
+    assert "early warning" not in run.stdout and "_monthly" not in str(bank["datasets"])
 
 
 def test_a_daemon_that_does_not_start_is_one_line_with_its_real_exit_code(

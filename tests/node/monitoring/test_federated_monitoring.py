@@ -40,6 +40,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from coordinator.local.monitoring import PANELS, SECTIONS, full_panel, publish
 from node.audit.reader import LogReader
 from node.audit.search import SearchQuery
 from node.cli.app import app
@@ -53,8 +54,6 @@ from protos.fedcredit.v1 import node_pb2
 from tests.node.monitoring.federation import (
     EW_JOB,
     HOLDERS,
-    MONITORING,
-    PANELS,
     MonitoringFederation,
     Receiver,
     monitoring_federation,
@@ -77,7 +76,7 @@ class World:
         self.fed = fed
         self.codes = codes
         self.hook = hook
-        self.panels = {node: fed.full_panel(node) for node in PANELS}
+        self.panels = {node: full_panel(fed, node) for node in PANELS}
         self.versions: dict[str, str] = {}  # each holder's panel version in service
         self.month = "2025-12"  # the bank's latest month
         self.watched = ""  # the borrower whose government signals turn
@@ -124,7 +123,7 @@ class World:
         if broken:
             frame = frame.astype({"tax_paid": object})
             frame.loc[frame.index[0], "tax_paid"] = "twelve"
-        self.fed.publish(node, through, frame)
+        publish(self.fed, node, through, frame)
         if node == "bank":
             self.month = through
         elif not broken:
@@ -381,7 +380,7 @@ def _partner_values(world: World, firms: list[str]) -> set[bytes]:
         out |= {v.encode() for v in mine.to_numpy().ravel() if isinstance(v, str)}
         panel = pd.read_csv(live, dtype={"uscc": str})
         figures = [c for c in panel.columns if c not in ("uscc", "month")]
-        kinds = {f: MONITORING[holder].get("figures", {}).get(f, "amount") for f in figures}
+        kinds = {f: SECTIONS[holder].get("figures", {}).get(f, "amount") for f in figures}
         cube = PanelCube.from_frame(panel, "uscc", "month", figures)
         rows = [cube.codes.index(c) for c in firms if c in cube.codes]
         for month in cube.months[-6:]:

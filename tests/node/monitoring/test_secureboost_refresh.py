@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from coordinator.local.monitoring import PANELS, SECTIONS
 from node.models import ModelRegistry, TreePart
 from node.monitoring import trees
 from node.monitoring.config import monitored_panel, parse_monitoring_config
@@ -31,8 +32,6 @@ from protos.fedcredit.v1 import node_pb2
 from tests.node.monitoring.federation import (
     EW_BOOST_JOB,
     HOLDERS,
-    MONITORING,
-    PANELS,
     MonitoringFederation,
     monitoring_federation,
     train_and_deploy,
@@ -85,7 +84,7 @@ def _deployed(fed: MonitoringFederation, node: str) -> TreePart:
 def _signals(fed: MonitoringFederation, node: str, codes: list[str], month: str) -> pd.DataFrame:
     """``node``'s signals of ``codes`` as of ``month``, from its live panel, as it computes
     them (its monitoring config's figures and ratios)."""
-    config = parse_monitoring_config({"panel": PANELS[node], **MONITORING[node]}, fed.root)
+    config = parse_monitoring_config({"panel": PANELS[node], **SECTIONS[node]}, fed.root)
     frame = pd.read_csv(fed.root / "live" / f"{PANELS[node]}.csv", dtype={"uscc": str})
     cube, kinds = monitored_panel(frame, "uscc", {"uscc"}, config)
     index = {c: i for i, c in enumerate(cube.codes)}
