@@ -17,6 +17,7 @@ from coordinator.local.synthetic import synthetic_federation
 __all__ = [
     "CHECK_JOB",
     "default_credit_banks",
+    "default_credit_firms",
     "default_credit_vertical",
     "offer_forked_checkpoint",
     "run_command",
@@ -56,6 +57,17 @@ def default_credit_vertical(root: Path, data: Path, host: Path | None = None) ->
             ),
         },
     )
+
+
+def default_credit_firms(data: Path, dest: Path, firms: int) -> Path:
+    """The vertical split cut to its first ``firms`` firms (both files, the same firms), in
+    ``dest``: for tests whose point is what happens around a job (a kill, a resume), not the
+    model's quality on all 30,000 firms. Both files list the firms in the same order."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("default_credit_hetero_guest.csv", "default_credit_hetero_host.csv"):
+        with (data / name).open() as src, (dest / name).open("w") as out:
+            out.writelines(line for _, line in zip(range(firms + 1), src, strict=False))
+    return dest
 
 
 def run_command(cwd: Path, module: str, *args: str) -> subprocess.CompletedProcess[str]:

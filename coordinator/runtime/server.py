@@ -8,7 +8,6 @@ import logging
 import threading
 from collections.abc import Mapping
 
-import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from coordinator.console.views import TEMPLATES as CONSOLE_TEMPLATES
@@ -17,6 +16,7 @@ from coordinator.jobs import JobRunner
 from coordinator.runtime.config import CoordinatorConfig
 from coordinator.servicer import serde
 from coordinator.servicer.access import COORDINATOR_ACCESS
+from coordinator.servicer.caller import CallerIdentities
 from coordinator.servicer.coordinator_servicer import CoordinatorServicer
 from coordinator.servicer.limits import CallerLimits, LimitInterceptor, RefusalLog
 from coordinator.servicer.relay import RecipientOffline, Relay
@@ -37,7 +37,7 @@ from node.pki.identity import Identity, Principal
 from node.state import private_dir, private_file, restrict_new_files
 from node.telemetry import TracingInterceptor
 from node.telemetry.metrics import record_relay
-from node.transport.auth import PeerAuthInterceptor, peer_certificate
+from node.transport.auth import PeerAuthInterceptor
 from node.transport.directory import PeerDirectory
 from node.transport.grpc_options import create_server, server_credentials, set_serving
 from node.transport.probe import echo_envelope
@@ -118,15 +118,15 @@ class CoordinatorServer:
         self._verifier = verifier
         refusals = RefusalLog(self._refusal_burst)
 
-        def identify(ctx: grpc.ServicerContext) -> Identity:
-            return verifier(peer_certificate(ctx))
-
+        # every layer of a call asks who calls; the certificate is verified once per call
+        identify = CallerIdentities(verifier)
         servicer = CoordinatorServicer(
             store=self.store,
             relay=self.relay,
             runner=self.runner,
             router=self.router,
             identify=identify,
+            recheck=identify.again,
             own_certificate=creds.cert_pem,
             limits=config.limits,
             refusals=refusals,
@@ -139,7 +139,10 @@ class CoordinatorServer:
         )
         self.servicer = servicer
         interceptor = PeerAuthInterceptor(
-            verifier, COORDINATOR_ACCESS, self.sink.decision_recorder(log_allowed=False)
+            verifier,
+            COORDINATOR_ACCESS,
+            self.sink.decision_recorder(log_allowed=False),
+            identify=identify,
         )
         limiter = LimitInterceptor(CallerLimits(config.limits, refusals), identify)
         self.server, self.health, self.port = create_server(

@@ -112,12 +112,15 @@ class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
         on_new_certificate: Callable[[str], None] = lambda node_id: None,
         witness: LogWitness | None = None,
         echo: Callable[[bytes, Identity], bytes] | None = None,
+        recheck: Callable[[grpc.ServicerContext], Identity] | None = None,
     ) -> None:
         self._store = store
         self._relay = relay
         self._runner = runner
         self._router = router
         self._identify = identify
+        # verifies a held-open stream's caller afresh (``identify`` may answer from the call)
+        self._recheck = recheck or identify
         self._own_certificate = own_certificate
         self._limits = limits
         self._refusals = refusals
@@ -432,7 +435,7 @@ class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
                 if time.monotonic() - checked > RECHECK_S:
                     # A certificate revoked while its stream is open must not keep it open.
                     checked = time.monotonic()
-                    self._identify(context)  # a refusal is answered from the error catalog
+                    self._recheck(context)  # a refusal is answered from the error catalog
         finally:
             self._relay.unsubscribe(sub)
 

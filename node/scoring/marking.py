@@ -15,7 +15,6 @@ A single ``Decide`` answers one application, not a file, and is not marked.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 from typing import Final
 
@@ -35,7 +34,6 @@ DATASET: Final = "decisions"
 def mark_answers(
     releases: GovernedReleases,
     decisions: Decisions,
-    codes: Sequence[str],
     recipient: Principal,
     cert_pem: bytes,
     *,
@@ -43,8 +41,9 @@ def mark_answers(
 ) -> Decisions:
     """Release ``decisions`` to ``recipient`` as a fingerprinted, logged, registered table.
 
-    ``codes`` are the firms' codes in decision order: only their tokens are logged. Returns
-    the decisions with marked ``pd`` and ``points``; everything else is unchanged.
+    The firms are logged by the tokens the decision service made for them
+    (``Decisions.tokens``). Returns the decisions with marked ``pd`` and ``points``;
+    everything else is unchanged.
 
     Raises
     ------
@@ -69,10 +68,7 @@ def mark_answers(
         query=query,
         policy_version=decisions.policy_version,
         tolerances=ANSWER_TOLERANCES,
-        # the service tokenized the firms already; tokenizing them again cost a third of
-        # the bank's CPU per batch firm
-        ids=None if decisions.tokens else pd.Series(list(codes), dtype="string"),
-        subjects=decisions.tokens or None,
+        subjects=decisions.tokens,
     )
     marked = release.frame
     return replace(

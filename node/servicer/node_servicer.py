@@ -8,7 +8,7 @@ composes error text from an exception.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +32,7 @@ from protos.fedcredit.v1 import common_pb2, node_pb2, node_pb2_grpc
 if TYPE_CHECKING:
     from node.monitoring.service import MonitoringService
     from node.scoring.lending import Lending
-    from node.scoring.service import Application, Decisions
+    from node.scoring.service import Decisions
 
 EXPORT_CHUNK_BYTES = 1 << 20
 # Applications per DecideBatch call: a chunk of a book, within the message size limit.
@@ -311,11 +311,7 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         return self._decide_batch(request, context, released=True)
 
     def _released(
-        self,
-        decided: Decisions,
-        apps: Sequence[Application],
-        context: grpc.ServicerContext,
-        chunk: int | None = None,
+        self, decided: Decisions, context: grpc.ServicerContext, chunk: int | None = None
     ) -> Decisions:
         """A batch answer as a fingerprinted release to the caller (``node.scoring.marking``)."""
         if self._releases is None:
@@ -323,10 +319,7 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         from node.scoring.marking import mark_answers
 
         who = self._identify(context)
-        codes = [a.code for a in apps]
-        return mark_answers(
-            self._releases, decided, codes, who, peer_certificate(context), chunk=chunk
-        )
+        return mark_answers(self._releases, decided, who, peer_certificate(context), chunk=chunk)
 
     def _decide_batch(
         self, request: node_pb2.DecideBatchRequest, context: grpc.ServicerContext, released: bool
@@ -347,7 +340,7 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
             )
         decided = lending.decisions.decide_many(apps)
         if released:
-            decided = self._released(decided, apps, context)
+            decided = self._released(decided, context)
         return _batch_response(decided, request.columnar_reply)
 
     def DecideBook(
@@ -369,7 +362,7 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         for k, apps in chunks:
             if k < request.start_chunk:
                 continue
-            decided = self._released(service.decide_many(apps), apps, context, chunk=k)
+            decided = self._released(service.decide_many(apps), context, chunk=k)
             yield _batch_response(decided, request.columnar_reply, k)
 
     def RegisterAuthorizations(

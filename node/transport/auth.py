@@ -25,6 +25,8 @@ log = logging.getLogger("fedcredit.transport.auth")
 
 
 Verify = Callable[[bytes], Principal]
+# The verified caller of a call, read from its context (verifying its certificate).
+Identify = Callable[[grpc.ServicerContext], Principal]
 OnDecision = Callable[[str, Principal | None, bool, str, Exception | None], Any]
 """Told of every decision; for an allowed call it may return a callable that the interceptor
 calls before the call's answer leaves (e.g. waiting for the call's access-log entry)."""
@@ -66,6 +68,9 @@ class PeerAuthInterceptor(WrappingInterceptor):
     admit
         Called last with (method, identity); raises ``ServiceError`` to refuse a caller that
         is throttled or suspended pending review (``node.governance.containment``).
+    identify
+        Used instead of ``verify`` on the call's certificate: a server whose handlers need
+        the caller too passes one that verifies each call once and shares the identity.
     """
 
     def __init__(
@@ -74,8 +79,9 @@ class PeerAuthInterceptor(WrappingInterceptor):
         allowed_roles: Mapping[str, frozenset[str]],
         on_decision: OnDecision | None = None,
         admit: Admit | None = None,
+        identify: Identify | None = None,
     ) -> None:
-        self._verify = verify
+        self._identify = identify or (lambda context: verify(peer_certificate(context)))
         self._allowed = dict(allowed_roles)
         self._on_decision = on_decision
         self._admit = admit
@@ -96,7 +102,7 @@ class PeerAuthInterceptor(WrappingInterceptor):
     def _check(self, method: str, context: grpc.ServicerContext) -> Callable[[], object] | None:
         identity: Principal | None = None
         try:
-            identity = self._verify(peer_certificate(context))
+            identity = self._identify(context)
             if method.startswith("/grpc.health.v1.Health/"):
                 return None
             roles = self._allowed.get(method)

@@ -1,22 +1,26 @@
 """Feeds the monitor from the access log as entries become durable.
 
-A background thread reads entries after the last one it saw (every ``POLL_S``), turns them
-into events and hands them to ``AccessMonitor.observe``. At start it first replays the
-entries of the baseline window (found by binary search on entry times) without alerting, so
-a restarted node keeps every principal's baseline. Reading the log, rather than being called
-from each RPC, means the monitor sees exactly what the log holds, whichever code path wrote it.
+A background thread reads entries after the last one it saw, turns them into events and hands
+them to ``AccessMonitor.observe``. At start it first replays the entries of the baseline
+window (found by binary search on entry times) without alerting, so a restarted node keeps
+every principal's baseline. Reading the log, rather than being called from each RPC, means the
+monitor sees exactly what the log holds, whichever code path wrote it.
 
-The door does not wait for the thread: before admitting a call, ``catch_up`` reads whatever
-the log already holds (usually the caller's previous call, already durable because a result
-leaves only after its entry is committed). Containment therefore acts on the very next call
-after the one that raised an alert, however busy the machine; the thread only keeps the
-baselines current while no call arrives.
+Containment must act on the very next call after the one that raised an alert, however busy
+the machine, so the door (``catch_up``) admits a call only once every entry the log holds has
+been observed. It does not do that work itself unless it has to: while calls arrive the
+thread polls every few milliseconds (``BUSY_POLL_S``; ``POLL_S`` once the log has been quiet
+for ``BUSY_FOR_S``), so a call's entries are usually read while its answer travels to the
+client and the next call comes back. The door then only compares two counters; when the
+thread is behind, the door waits for it or reads the rest itself (``poll``: one reader at a
+time, no entry observed twice).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Final
 
 from node.audit.entry import decode, peek_time
@@ -28,7 +32,9 @@ from node.governance.monitor.monitor import AccessMonitor
 
 log = logging.getLogger("fedcredit.governance.follower")
 
-POLL_S: Final = 0.2
+POLL_S: Final = 0.2  # while the log is quiet
+BUSY_POLL_S: Final = 0.005  # while calls come in or entries are read
+BUSY_FOR_S: Final = 1.0  # how long after the last call or entry the log counts as busy
 
 
 def first_index_since(reader: LogReader, since: str) -> int:
@@ -63,6 +69,7 @@ class LogFollower:
         self._next = 0
         self._polling = threading.Lock()
         self._stop = threading.Event()
+        self._busy = threading.Event()  # a call came in: its entries are on their way
         self._thread = threading.Thread(
             target=self._run, name="fedcredit-access-monitor", daemon=True
         )
@@ -95,22 +102,35 @@ class LogFollower:
             return read
 
     def catch_up(self) -> None:
-        """Observe every entry the log holds now (called at the door, before admitting)."""
-        self.poll()
+        """Return once every entry the log holds now is observed (at the door, before admitting).
+
+        Free when the thread has read them already; otherwise waits for its poll to finish and
+        reads whatever is left. Either way the call is judged on everything logged before it.
+        """
+        self._busy.set()
+        if self._next < self._reader.size():
+            self.poll()
 
     def start(self) -> None:
         """Follow the log until ``stop``."""
         self._thread.start()
 
     def _run(self) -> None:
-        while not self._stop.wait(POLL_S):
+        active = 0.0  # monotonic time of the last call or entry seen
+        while not self._stop.is_set():
+            quiet = time.monotonic() - active > BUSY_FOR_S
+            if self._busy.wait(POLL_S if quiet else BUSY_POLL_S):
+                self._busy.clear()
+                active = time.monotonic()
             try:
-                self.poll()
+                if self.poll():
+                    active = time.monotonic()
             except Exception as exc:  # keep following: a bad poll must not end monitoring
                 log.error("access monitor poll failed: %s", exc)
 
     def stop(self) -> None:
         """Stop following (the current poll finishes first)."""
         self._stop.set()
+        self._busy.set()
         if self._thread.is_alive():
             self._thread.join()

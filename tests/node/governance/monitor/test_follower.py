@@ -3,14 +3,20 @@ own entries are skipped, and start-up replays the baseline window without alerti
 
 from __future__ import annotations
 
+import os
+import time
+from pathlib import Path
+
 from node.audit import AccessLog, Actor
 from node.audit.entry import Action
 from node.audit.sink import AuditSink
-from node.governance.config import MonitorSettings
+from node.governance.config import GovernanceConfig, MonitorSettings
 from node.governance.monitor import AccessMonitor, Alert, EventKind, event_from_entry
 from node.governance.monitor.follower import LogFollower, first_index_since
+from node.governance.service import NodeGovernance
+from node.transport.errors import ServiceError
 
-from ..conftest import GOVERNMENT
+from ..conftest import GOVERNMENT, Caller
 
 BANK = Actor("bank-a", "bank", "bank")
 OWN = GOVERNMENT.label()
@@ -99,3 +105,30 @@ def test_alert_and_containment_entries_are_the_nodes_own(
     sink.record("containment", {"principal": BANK.label(), "operation": "suspended"})
     assert [access_log.entry(i).action for i in range(2)] == [Action.ALERT, Action.CONTAINMENT]
     assert all(event_from_entry(i, access_log.entry(i), OWN) is None for i in range(2))
+
+
+def test_the_door_judges_the_call_after_an_alert_while_the_thread_follows(
+    tmp_path: Path, access_log: AccessLog, sink: AuditSink
+) -> None:
+    # prepare: a node's governance with its follower thread running, bursts alert at 8 calls
+    config = GovernanceConfig(monitor=MonitorSettings(burst_calls_per_minute=8))
+    governance = NodeGovernance(config, tmp_path, os.urandom(32), access_log, sink.record, OWN)
+    governance.start()
+    caller = Caller(BANK.organization, BANK.node, BANK.role)
+    refused_at = None
+    try:
+        # execute: calls as the door logs them, each admitted first, whatever the thread does
+        for call in range(1, 13):
+            try:
+                governance.admit("/fedcredit.v1.Node/GetCapabilities", caller)
+            except ServiceError as exc:
+                assert exc.code == "access.suspended"
+                refused_at = call
+                break
+            sink.rpc("/fedcredit.v1.Node/GetCapabilities", BANK, True, "")
+            if call % 3 == 0:
+                time.sleep(0.05)  # sometimes the thread has read the entry, sometimes not
+    finally:
+        governance.stop()
+    # assert: the 8th call raised the alert; the 9th is the first refused
+    assert refused_at == 9
