@@ -3,10 +3,12 @@
 For each setting (seeds of the default generator, ``--seeds``, and of the harder setting with
 weaker warning signals, ``panel_signal=0.5``, ``--harder-seeds``) the script:
 
-1. builds the evaluation federation (``--n-firms`` firms, the seed) and, separately, a
-   **training cohort**: the same generator settings with seed + 1000, so different firms,
-   different health paths and different economy-wide shocks. The early-warning model is
-   fitted on the cohort only: no firm and no realisation of any month it is evaluated on.
+1. builds the evaluation federation (``--n-firms`` firms, the seed) and, separately, the
+   **training cohorts**: the same generator settings with seeds + 1000, + 2000, ...
+   (``--cohorts``, 2 unless set: a bank's two years of history; the generator draws defaults
+   in one follow-up year only, so each year of history is a cohort of its own), so different
+   firms, different health paths and different economy-wide shocks. The early-warning model
+   is fitted on the cohorts only: no firm and no realisation of any month it is evaluated on.
 2. fits the model on every cohort borrower-month of the walk (label: defaults within the
    next ``--horizon`` months), from every party's signals (``node.monitoring.signals``, the
    holders' ratios included), the way the vertical job would on the parties' training tables
@@ -245,6 +247,8 @@ BOOSTING = {
     "num_threads": 2, "seed": 0, "verbose": -1,
 }  # fmt: skip
 TREES, PATIENCE, VALIDATION = 100, 10, 0.15
+# Training cohorts (years of the bank's history) the model is fitted on (--cohorts).
+COHORTS = 2
 
 
 def _tree_parts(dump: dict[str, Any], columns: list[str]) -> dict[str, TreePart]:
@@ -284,13 +288,13 @@ def _tree_parts(dump: dict[str, Any], columns: list[str]) -> dict[str, TreePart]
     return parts
 
 
-def fit(
-    book: Book, holders: tuple[str, ...], horizon: int = HORIZON, family: str = "secureboost"
-) -> Model:
-    """The early-warning model on the training cohort's borrower-months of the walk whose
-    label window the cohort's default months cover (a bank's training table can only hold
-    cutoffs whose following ``horizon`` months it has seen: a later cutoff's label would call
-    a borrower that defaults after the data ends a good one)."""
+def training_rows(
+    book: Book, holders: tuple[str, ...], horizon: int = HORIZON
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The training table's rows of one cohort: its borrower-months of the walk whose label
+    window the cohort's default months cover (a bank's training table can only hold cutoffs
+    whose following ``horizon`` months it has seen: a later cutoff's label would call a
+    borrower that defaults after the data ends a good one)."""
     xs, ys = [], []
     for t in (t for t in WALK if t + horizon <= OBS + FOLLOW_UP_MONTHS):
         x, _ = signals_at(book, t, holders)
@@ -298,8 +302,17 @@ def fit(
         y = (book.default_col > t) & (book.default_col <= t + horizon)
         xs.append(x[alive])
         ys.append(y[alive])
-    x = pd.concat(xs, ignore_index=True)
-    y = np.concatenate(ys)
+    return pd.concat(xs, ignore_index=True), np.concatenate(ys)
+
+
+def fit(
+    cohorts: list[Book], holders: tuple[str, ...], horizon: int = HORIZON,
+    family: str = "secureboost",
+) -> Model:  # fmt: skip
+    """The early-warning model on the training cohorts' rows (``training_rows``)."""
+    rows = [training_rows(book, holders, horizon) for book in cohorts]
+    x = pd.concat([r[0] for r in rows], ignore_index=True)
+    y = np.concatenate([r[1] for r in rows])
     valid = np.random.default_rng(0).random(len(y)) < VALIDATION
     if family == "lr":
         from sklearn.linear_model import LogisticRegression
@@ -517,23 +530,26 @@ def bayes_bound(
 
 def setting(
     seed: int, signal: float, n_firms: int, policy: MonitoringPolicy, horizon: int = HORIZON,
-    family: str = "secureboost", threads: int = 2,
+    family: str = "secureboost", threads: int = 2, cohorts: int = COHORTS,
 ) -> dict[str, Any]:  # fmt: skip
     t0, cpu0 = time.perf_counter(), time.process_time()
     BOOSTING["num_threads"] = threads
     config = SyntheticConfig(n_firms=n_firms, seed=seed, panel_signal=signal)
     book = book_of(build_federation(config))
-    cohort = book_of(build_federation(SyntheticConfig(n_firms=n_firms, seed=seed + 1000,
-                                                      panel_signal=signal)))  # fmt: skip
-    # The bank deploys the federated model only where it beats its own on the cohort's
+    history = [
+        book_of(build_federation(SyntheticConfig(n_firms=n_firms, seed=seed + 1000 * (k + 1),
+                                                 panel_signal=signal)))
+        for k in range(cohorts)
+    ]  # fmt: skip
+    # The bank deploys the federated model only where it beats its own on the cohorts'
     # validation rows (the job reports that yardstick beside its own figures; the rule of
     # ``fedcredit models deploy``, ``node.monitoring.deployment``); otherwise the
     # holders add their flags to the bank's own model.
     # The flags the bank's history does not bear out compete by PD (``soft_flags``).
-    record = flag_record(cohort, horizon)
+    record = flag_record(history[0], horizon)
     policy = replace(policy, soft_flags=proposed_soft_flags(review_flags(policy, record)))
-    federated = fit(cohort, ALL, horizon, family)
-    own = fit(cohort, ("bank",), horizon, family)
+    federated = fit(history, ALL, horizon, family)
+    own = fit(history, ("bank",), horizon, family)
     deployed = federated if beats_bank_alone(federated.validation_auc, own.validation_auc) else own
     everyone = score(book, ALL, deployed)
     fed = metrics(book, walk(book, everyone, policy))
@@ -588,6 +604,9 @@ def main() -> None:
     parser.add_argument("--n-firms", type=int, default=20_000)
     parser.add_argument("--refresh-firms", type=int, default=100_000)
     parser.add_argument("--skip-refresh", action="store_true", help="quality figures only")
+    parser.add_argument(
+        "--cohorts", type=int, default=COHORTS, help="training cohorts (years of history)"
+    )
     parser.add_argument("--horizon", type=int, default=HORIZON, help="label horizon, months")
     parser.add_argument(
         "--model",
@@ -608,7 +627,8 @@ def main() -> None:
             f"{'bound_prec':>10}")  # fmt: skip
     print(head, flush=True)
     run = partial(setting, n_firms=args.n_firms, policy=policy, horizon=args.horizon,
-                  family=args.model, threads=max(1, 2 // args.workers))  # fmt: skip
+                  family=args.model, threads=max(1, 2 // args.workers),
+                  cohorts=args.cohorts)  # fmt: skip
     with ProcessPoolExecutor(args.workers) as pool:
         futures = [pool.submit(run, seed, signal) for seed, signal in settings]
         for done in as_completed(futures):  # each as it comes: a long run shows progress
@@ -640,6 +660,7 @@ def main() -> None:
     summary["settings"] = rows
     summary["n_firms"] = args.n_firms
     summary["horizon"] = args.horizon
+    summary["cohorts"] = args.cohorts
     summary["model"] = args.model
     # every party's work, in this process and the settings' workers
     summary["cpu_s"] = round(time.process_time() + sum(r["cpu_s"] for r in rows), 1)

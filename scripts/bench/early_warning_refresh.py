@@ -141,7 +141,7 @@ def measure_refresh(
 ) -> dict[str, Any]:
     """Median seconds of ``repeats`` refreshes (consecutive months) of an ``n_firms`` book."""
     cohort = book_of(build_federation(SyntheticConfig(n_firms=20_000, seed=1001)))
-    model = fit(cohort, tuple(HOLDERS), family=family)
+    model = fit([cohort], tuple(HOLDERS), family=family)
     book = book_of(build_federation(SyntheticConfig(n_firms=n_firms, seed=1)))
     tokenizer = FirmTokenizer(b"k" * 32)
     book.index = {h: FirmIndex(book.cubes[h].codes, tokenizer) for h in HOLDERS}  # type: ignore[attr-defined]
