@@ -72,7 +72,9 @@ class MonitorSettings(FileModel):
 
     burst_calls_per_minute: Positive = Field(60, description="Calls within 60 s: scraping.")
     enumeration_firms_per_hour: Positive = Field(
-        100, description="Distinct firms scored in an hour without an application on file."
+        100,
+        description="Distinct firms scored in an hour with neither an application on file "
+        "nor a post-loan monitoring authorization.",
     )
     narrow_queries_per_hour: Positive = Field(
         30, description="Distinct small release queries in an hour."

@@ -608,7 +608,7 @@ def sim_request(rng: np.random.Generator, p: SimPrincipal, t: float) -> list[Acc
         firm = (_token(int(rng.integers(SIM_FIRMS))),)
         application = bool(rng.random() > 0.03)  # a few re-scores of existing borrowers
         score = AccessEvent(t + 0.01, p.name, EventKind.SCORE, rows=1, fields=p.fields,
-                            subjects=firm, application=application)  # fmt: skip
+                            subjects=firm, covered=application)  # fmt: skip
         return [*events, score]
     rows = max(1, int(p.median_rows * math.exp(rng.normal(0, 0.6))))
     query = p.queries[int(rng.integers(len(p.queries)))]

@@ -80,7 +80,8 @@ def rules(
     if event.subjects and not machine and firms >= s.enumeration_firms_per_hour:
         out.append(
             Finding("enumeration", Severity.HIGH, firms, s.enumeration_firms_per_hour,
-                    f"{firms} distinct firms scored within an hour without an application")
+                    f"{firms} distinct firms scored within an hour without an application or "
+                    "authorization")
         )  # fmt: skip
     queries = len(profile.small_queries)
     if event.query and queries >= s.narrow_queries_per_hour:

@@ -18,6 +18,10 @@ from node.audit.entry import AccessEntry, Action
 
 # Refusals that containment itself caused (their catalog codes); they are not probing.
 CONTAINED_CODES: Final = ("access.suspended", "access.throttled")
+# What a score's entry names as its basis: the loan application the scoring service logged
+# (``node.scoring``), or the authorization records a monitoring holder checked
+# (``node.monitoring.holder``).
+SCORE_BASIS: Final = ("application", "application_refs", "authorizations")
 
 
 class EventKind(StrEnum):
@@ -34,8 +38,9 @@ class AccessEvent:
     """One action of one principal (``organization/node/role`` of its certificate).
 
     ``subjects`` are firm tokens (never ids); ``query`` a digest of a release query;
-    ``application`` whether a score answered a loan application on file (scores without one
-    are how enumeration looks); ``contained`` marks refusals containment caused.
+    ``covered`` whether a score had a basis beyond the caller's wish: a loan application on
+    file, or the firms' post-loan monitoring authorizations (scores without one are how
+    enumeration looks); ``contained`` marks refusals containment caused.
     """
 
     time: float
@@ -45,7 +50,7 @@ class AccessEvent:
     fields: tuple[str, ...] = ()
     subjects: tuple[str, ...] = ()
     query: str = ""
-    application: bool = False
+    covered: bool = False
     contained: bool = False
     log_index: int | None = None
 
@@ -62,10 +67,12 @@ def event_from_entry(index: int, entry: AccessEntry, own: str) -> AccessEvent | 
     ``own`` is this node's actor label: the node's own entries (jobs, alerts, containment,
     administration) are not a principal's actions. Policy decisions that accompany an
     accepted call are not counted again (the call's own entry is), nor are the per-firm
-    notes the consent layer adds to a release. A score names its application when the
-    scoring service logged one (``application`` or ``application_refs``); a holder cannot
-    check that an application exists, so the baseline's firms-per-hour covers a scorer asking
-    for far more firms than it usually does, application or not.
+    notes the consent layer adds to a release. A score is covered when its entry names a
+    basis (``SCORE_BASIS``): the application the scoring service logged, or the stored
+    borrower authorizations a monitoring holder checked for every firm it answered (a bank
+    refreshing its whole book each month is not walking the register). A holder cannot check
+    that an application exists, so the baseline's firms-per-hour still covers a scorer asking
+    for far more firms than it usually does, basis or not.
     """
     principal = entry.actor.label()
     if principal == own:
@@ -97,8 +104,7 @@ def event_from_entry(index: int, entry: AccessEntry, own: str) -> AccessEvent | 
             fields=entry.fields,
             subjects=entry.subjects,
             query=str(details.get("query_digest", "")),
-            application=score
-            and bool(details.get("application") or details.get("application_refs")),
+            covered=score and any(details.get(key) for key in SCORE_BASIS),
             log_index=index,
         )
     return None

@@ -138,8 +138,8 @@ class PrincipalProfile:
                 tally.queries.add(event.query)
             if event.kind is EventKind.RELEASE:
                 self.release_sizes.append(event.rows)
-            # enumeration: firms scored without an application, small releases by query
-            if event.kind is EventKind.SCORE and not event.application and event.subjects:
+            # enumeration: firms scored without a basis, small releases by query
+            if event.kind is EventKind.SCORE and not event.covered and event.subjects:
                 self.small.append((t, event.subjects, ""))
                 self.small_firms.update(event.subjects)
             elif event.kind is EventKind.RELEASE and event.rows <= small_rows and event.query:

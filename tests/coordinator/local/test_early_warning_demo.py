@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,8 @@ import pytest
 
 from coordinator.local.early_warning import OBSERVED
 from coordinator.local.monitoring import PANELS, SECTIONS
+from node.audit import LogReader
+from node.audit.entry import Action
 from node.monitoring.config import monitored_panel, parse_monitoring_config
 from node.monitoring.signals import compute_signals
 from tests.federation_fixtures import run_command
@@ -50,14 +53,19 @@ def _partner_values(root: Path, firms: list[str]) -> set[bytes]:
     return {v for v in out if len(v.lstrip(b"-").replace(b".", b"")) >= 6}
 
 
-def test_the_early_warning_step_prints_a_coded_watch_list_and_no_partner_value(
-    tmp_path: Path,
-) -> None:
-    # execute: the command as a user types it
-    run = run_command(tmp_path, "coordinator.cli.local", *RUN)
-    # assert: it worked and printed the watch list
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """The command as a user types it, run once for the module: its output and workdir."""
+    where = tmp_path_factory.mktemp("demo")
+    run = run_command(where, "coordinator.cli.local", *RUN)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    root = tmp_path / "var" / "fed"
+    return run, where / "var" / "fed"
+
+
+def test_the_early_warning_step_prints_a_coded_watch_list_and_no_partner_value(
+    demo: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    run, root = demo
     watched = json.loads((root / "summary.json").read_text())["watchlist"]
     assert watched["as_of"] == OBSERVED and watched["model"] == "sme-ew@1"
     assert "1024-bit demo key" in watched["training"]
@@ -90,3 +98,34 @@ def test_the_early_warning_step_prints_a_coded_watch_list_and_no_partner_value(
     ):
         assert not set(NUMBER.findall(blob)) & values, where
         assert not [c for c in book if c.encode() in blob], where
+
+
+def _bank_monitoring_at(root: Path, holder: str) -> tuple[int, list[Action]]:
+    """At ``holder``: the most firms one monitoring answer to the bank covered, and the
+    actions of its alert and containment entries."""
+    reader = LogReader.open(root / "state" / holder / "audit")
+    try:
+        entries = [reader.entry(i) for i in range(reader.size())]
+    finally:
+        reader.close()
+    answered = max(
+        (len(e.subjects) for e in entries
+         if e.action is Action.SCORE and e.actor.organization == "bank-a"),
+        default=0,
+    )  # fmt: skip
+    flagged = [e.action for e in entries if e.action in (Action.ALERT, Action.CONTAINMENT)]
+    return answered, flagged
+
+
+def test_the_book_refresh_is_not_taken_for_enumeration(
+    demo: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    """A refresh scores the whole book at each holder, far beyond the enumeration limit of
+    100 firms an hour; the holders checked each firm's monitoring authorization, so neither
+    raises an alert nor suspends the bank (both did, before monitoring answers counted as
+    authorized)."""
+    _, root = demo
+    for holder in HOLDERS:
+        answered, flagged = _bank_monitoring_at(root, holder)
+        assert answered > 100, holder  # beyond the limit: the check means something
+        assert flagged == [], (holder, flagged)

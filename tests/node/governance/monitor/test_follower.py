@@ -67,7 +67,7 @@ def test_entries_map_to_events(access_log: AccessLog, sink: AuditSink) -> None:
     assert release is not None and release.query == "abc" and release.rows == 3
     assert release.subjects == ("ft:" + "1" * 32,) and release.log_index == 2
     assert denial is not None and denial.contained
-    assert score is not None and score.application
+    assert score is not None and score.covered
 
 
 def test_the_follower_feeds_new_entries_once(access_log: AccessLog, sink: AuditSink) -> None:

@@ -108,7 +108,7 @@ def test_scores_that_answer_applications_are_not_enumeration() -> None:
     t = START + 10 * HOUR
     events = [
         AccessEvent(t + i * 10, WHO, EventKind.SCORE, rows=1, subjects=(f"ft:{i:032x}",),
-                    application=True)
+                    covered=True)
         for i in range(300)
     ]  # fmt: skip
     _feed(monitor, events)
