@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -26,7 +27,7 @@ from typer.testing import CliRunner
 
 from node.audit.tokens import subject_tokenizer
 from node.cli.app import app
-from node.data.schema import dump_schema
+from node.data.schema import FieldType, dump_schema
 from node.data.synthetic.schemas import BANK_DEFAULTS
 from node.data.uscc import generate
 from node.monitoring.defaults import default_months
@@ -184,14 +185,25 @@ def test_too_little_history_is_one_line_naming_the_minimum_and_the_fix(tmp_path:
 
 
 def test_bad_defaults_are_refused_by_row_never_by_value(tmp_path: Path) -> None:
+    # prepare: default months kept as YYYY-MM text (a str column the dataset loader passes
+    # as it is), one of them no month, so only the defaults reader can refuse it
     bank = Bank(tmp_path)
     bank.keep_history()
     frame = pd.read_csv(tmp_path / "bank_defaults.csv", dtype=str)
-    frame.loc[1, "default_month"] = "2026-13-01"
+    frame["default_month"] = frame["default_month"].str[:7]
+    frame.loc[1, "default_month"] = "2026-13"
     frame.to_csv(tmp_path / "bank_defaults.csv", index=False)
-    code, out = bank.review("--horizon", "2")
-    assert code != 0 and "Traceback" not in out
-    assert "2026-13" not in out
+    fields = tuple(
+        replace(f, dtype=FieldType.STR) if f.name == "default_month" else f
+        for f in BANK_DEFAULTS.fields
+    )
+    dump_schema(replace(BANK_DEFAULTS, fields=fields), tmp_path / "bank_defaults.schema.yaml")
+    # execute
+    code, out = bank.review("--horizon", "2", "--min-raised", "5")
+    # assert: refused naming the row, never the value
+    line = " ".join(out.split())
+    assert code == 2 and "row 2 of the defaults dataset" in line, out
+    assert "2026-13" not in out and "Traceback" not in out
 
 
 def test_the_policy_text_is_rewritten_in_place_in_every_form() -> None:
