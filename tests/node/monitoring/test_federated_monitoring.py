@@ -366,6 +366,45 @@ def test_a_holder_offline_is_a_feed_alert_and_a_reason_never_a_silent_drop(world
     assert "NO-DATA-GOVERNMENT" not in world.entry(world.watched)["reasons"]
 
 
+def test_a_failure_keeping_the_flags_loses_no_alert(world: World) -> None:
+    """The month's flags are kept for ``review-flags`` after its alerts are stored and
+    delivered: where keeping them fails (here SQLite refuses the write), the refresh's
+    alerts are stored and sent all the same, and a refresh of the month again keeps them."""
+    # prepare: the store refuses every flag-month write from now on
+    world.offline()
+    path = world.fed.root / "state" / "bank" / "monitoring" / "watch.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TRIGGER refuse_flags BEFORE INSERT ON flag_months "
+            "BEGIN SELECT RAISE(ABORT, 'refused for the test'); END"
+        )
+    try:
+        # execute: the bank's 2026-06 ahead of the holders' 2026-05 (stale feeds: alerts)
+        result = world.step("flags refused", "bank", "2026-06")
+    finally:
+        with sqlite3.connect(path) as db:
+            db.execute("DROP TRIGGER refuse_flags")
+    # assert: the refresh ran and every alert it raised is stored and in the file sink
+    assert sum(result["alerts"].values()) > 0, result
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        stored = {
+            r[0]
+            for r in db.execute(
+                "SELECT alert_id FROM alerts WHERE refresh_id = ?", (result["refresh_id"],)
+            )
+        }
+        kept = {r[0] for r in db.execute("SELECT month FROM flag_months")}
+    assert len(stored) == sum(result["alerts"].values())
+    lines = (world.fed.root / "alerts.jsonl").read_text().splitlines()
+    assert stored <= {json.loads(line)["alert_id"] for line in lines}
+    assert "2026-06" not in kept and "2026-05" in kept
+    # execute: the month refreshed again, the store accepting writes
+    json.loads(world.fed.cli(*world.desk("monitor", "refresh")))
+    # assert: its flags are kept now
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        assert db.execute("SELECT 1 FROM flag_months WHERE month = '2026-06'").fetchone()
+
+
 # the leak scan ---------------------------------------------------------------------------
 
 
