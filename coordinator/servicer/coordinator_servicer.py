@@ -104,6 +104,7 @@ class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
         runner: JobRunner,
         router: EnvelopeRouter,
         identify: Callable[[grpc.ServicerContext], Identity],
+        recheck: Callable[[grpc.ServicerContext], Identity],
         own_certificate: bytes,
         limits: Limits,
         refusals: RefusalLog,
@@ -112,15 +113,16 @@ class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
         on_new_certificate: Callable[[str], None] = lambda node_id: None,
         witness: LogWitness | None = None,
         echo: Callable[[bytes, Identity], bytes] | None = None,
-        recheck: Callable[[grpc.ServicerContext], Identity] | None = None,
     ) -> None:
         self._store = store
         self._relay = relay
         self._runner = runner
         self._router = router
         self._identify = identify
-        # verifies a held-open stream's caller afresh (``identify`` may answer from the call)
-        self._recheck = recheck or identify
+        # verifies a held-open stream's caller afresh, never from a per-call cache such as
+        # ``CallerIdentities`` keeps (required: defaulting to ``identify`` would let a revoked
+        # certificate keep its stream)
+        self._recheck = recheck
         self._own_certificate = own_certificate
         self._limits = limits
         self._refusals = refusals
