@@ -351,13 +351,17 @@ class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
 
         The stream sleeps on the store's event signal rather than polling, and the number of
         open watches per certificate and in total is bounded (``LimitInterceptor``), so
-        watchers cannot take the threads that registrations and relays need.
+        watchers cannot take the threads that registrations and relays need. Like
+        ``Subscribe``, it verifies its caller again from time to time: a revoked certificate
+        loses its watch.
         """
         who = self._identify(context)
         job_id = self._visible_job(context, who, request.job_id).job_id
         last = 0
         seen = 0
+        checked = time.monotonic()
         while context.is_active():
+            checked = self._recheck_stream(context, checked)
             job = self._store.job(job_id)
             finished = job is not None and job.state.finished  # read before the events
             for row_id, ev in self._store.events(job_id, last):
@@ -434,12 +438,22 @@ class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
                 event = sub.get(STREAM_POLL_S)
                 if event is not None:
                     yield event
-                if time.monotonic() - checked > RECHECK_S:
-                    # A certificate revoked while its stream is open must not keep it open.
-                    checked = time.monotonic()
-                    self._recheck(context)  # a refusal is answered from the error catalog
+                checked = self._recheck_stream(context, checked)
         finally:
             self._relay.unsubscribe(sub)
+
+    def _recheck_stream(self, context: grpc.ServicerContext, checked: float) -> float:
+        """Verify a held-open stream's caller afresh once ``RECHECK_S`` has passed since
+        ``checked``; return when it was last verified.
+
+        A certificate revoked while its stream is open must not keep it open; the refusal is
+        answered from the error catalog.
+        """
+        now = time.monotonic()
+        if now - checked <= RECHECK_S:
+            return checked
+        self._recheck(context)
+        return now
 
     def Probe(
         self, request: coordinator_pb2.ProbeRequest, context: grpc.ServicerContext
