@@ -19,9 +19,13 @@ from node.audit.entry import AccessEntry, Action
 # Refusals that containment itself caused (their catalog codes); they are not probing.
 CONTAINED_CODES: Final = ("access.suspended", "access.throttled")
 # What a score's entry names as its basis: the loan application the scoring service logged
-# (``node.scoring``), or the authorization records a monitoring holder checked
-# (``node.monitoring.holder``).
-SCORE_BASIS: Final = ("application", "application_refs", "authorizations")
+# (``node.scoring``); or, on a monitoring answer only (``MONITORING_PURPOSE``, written by
+# ``node.monitoring.holder``), the stored post-loan monitoring authorization records the
+# holder checked for every firm it answered. A scoring holder also lists the authorizations
+# it checked, but a score's basis is its application.
+APPLICATION_BASIS: Final = ("application", "application_refs")
+MONITORING_PURPOSE: Final = "monitoring"
+MONITORING_BASIS: Final = "authorizations"
 
 
 class EventKind(StrEnum):
@@ -68,11 +72,7 @@ def event_from_entry(index: int, entry: AccessEntry, own: str) -> AccessEvent | 
     administration) are not a principal's actions. Policy decisions that accompany an
     accepted call are not counted again (the call's own entry is), nor are the per-firm
     notes the consent layer adds to a release. A score is covered when its entry names a
-    basis (``SCORE_BASIS``): the application the scoring service logged, or the stored
-    borrower authorizations a monitoring holder checked for every firm it answered (a bank
-    refreshing its whole book each month is not walking the register). A holder cannot check
-    that an application exists, so the baseline's firms-per-hour still covers a scorer asking
-    for far more firms than it usually does, basis or not.
+    basis (``_has_basis``).
     """
     principal = entry.actor.label()
     if principal == own:
@@ -104,7 +104,24 @@ def event_from_entry(index: int, entry: AccessEntry, own: str) -> AccessEvent | 
             fields=entry.fields,
             subjects=entry.subjects,
             query=str(details.get("query_digest", "")),
-            covered=score and any(details.get(key) for key in SCORE_BASIS),
+            covered=score and _has_basis(entry),
             log_index=index,
         )
     return None
+
+
+def _has_basis(entry: AccessEntry) -> bool:
+    """Whether a score's entry names a basis beyond the caller's wish: the application the
+    scoring service logged, or, on a monitoring answer, the stored authorizations the holder
+    checked (a bank refreshing its whole book each month is not walking the register).
+
+    Both are the bank's word: a holder cannot check that an application exists, and an
+    authorization record carries the document hash and collector the bank declared. They
+    make a score auditable, not true; so the baseline's firms-per-hour still covers a
+    principal scoring far more firms than it usually does, basis or not
+    (``docs/governance.md``, "What the detectors do not catch").
+    """
+    details = entry.details
+    if any(details.get(key) for key in APPLICATION_BASIS):
+        return True
+    return entry.purpose == MONITORING_PURPOSE and bool(details.get(MONITORING_BASIS))

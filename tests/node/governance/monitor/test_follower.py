@@ -13,8 +13,10 @@ from node.audit.entry import Action
 from node.audit.sink import AuditSink
 from node.governance.config import GovernanceConfig, MonitorSettings
 from node.governance.monitor import AccessMonitor, Alert, EventKind, event_from_entry
+from node.governance.monitor.events import MONITORING_PURPOSE
 from node.governance.monitor.follower import LogFollower, first_index_since
 from node.governance.service import NodeGovernance
+from node.monitoring.holder import PURPOSE as HOLDER_PURPOSE
 from node.transport.errors import ServiceError
 
 from ..conftest import GOVERNMENT, Caller
@@ -156,3 +158,28 @@ def test_stop_runs_no_poll_after_it(access_log: AccessLog, sink: AuditSink) -> N
     follower.stop()
     # assert: stop woke the thread to end it, not to read them
     assert after_stop and not any(after_stop)
+
+
+def test_a_score_is_covered_by_an_application_or_by_a_monitoring_answers_authorizations(
+    access_log: AccessLog, sink: AuditSink
+) -> None:
+    """The basis that keeps a score out of ``enumeration``: a monitoring answer's checked
+    authorizations count, the same key on a loan score does not (its basis is the
+    application), nor does a monitoring answer without them."""
+    firms = tuple(f"ft:{i:032d}" for i in range(3))
+    shapes = [
+        # the monitoring holder's answer (node.monitoring.holder), and the same without records
+        (MONITORING_PURPOSE, {"refresh": "r1", "authorizations": "auth-1,auth-2"}, True),
+        (MONITORING_PURPOSE, {"refresh": "r1"}, False),
+        # a scoring holder's answer: the application decides, not the authorizations it lists
+        ("scoring", {"application_refs": "", "authorizations": "auth-1"}, False),
+        ("scoring", {"application_refs": "app-1", "authorizations": "auth-1"}, True),
+    ]
+    for purpose, details, _ in shapes:
+        sink.subject_use(BANK, Action.SCORE, purpose, "allowed", subjects=firms, details=details)
+    events = [event_from_entry(i, access_log.entry(i), OWN) for i in range(access_log.size())]
+    assert [e is not None and e.covered for e in events] == [c for *_, c in shapes]
+
+
+def test_the_monitoring_purpose_is_the_one_the_holder_logs() -> None:
+    assert MONITORING_PURPOSE == HOLDER_PURPOSE
