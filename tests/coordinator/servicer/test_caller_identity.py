@@ -69,6 +69,15 @@ def _register(fed: LocalFederation, *names: str) -> None:
             stub.Register(coordinator_pb2.RegisterRequest(), timeout=10)
 
 
+def _assert_cut_for_revocation(stream: Iterator[object]) -> None:
+    """Read ``stream`` to its end, which must be a refusal of the revoked certificate."""
+    with pytest.raises(grpc.RpcError) as cut:
+        for _ in stream:
+            pass
+    assert cut.value.code() is not grpc.StatusCode.DEADLINE_EXCEEDED
+    assert "revoked" in str(cut.value.details())
+
+
 def test_each_send_verifies_the_callers_certificate_once(coordinator: LocalFederation) -> None:
     certs, address = coordinator.certs, coordinator.address
     _register(coordinator, "bank", "government")
@@ -98,11 +107,7 @@ def test_a_stream_held_open_is_still_cut_when_its_certificate_is_revoked(
         revoke(certs, certs / "bank.crt")
         # the stream's caller was verified when it opened; it is checked again while it stays
         # open, and the revocation ends it (not the deadline)
-        with pytest.raises(grpc.RpcError) as cut:
-            for _ in stream:
-                pass
-        assert cut.value.code() is not grpc.StatusCode.DEADLINE_EXCEEDED
-        assert "revoked" in str(cut.value.details())
+        _assert_cut_for_revocation(stream)
 
 
 def test_a_job_watch_held_open_is_cut_when_its_certificate_is_revoked(
@@ -119,8 +124,4 @@ def test_a_job_watch_held_open_is_cut_when_its_certificate_is_revoked(
         # execute
         revoke(certs, certs / "auditor.crt")
         # assert: the revocation ends the watch, not the deadline or the job
-        with pytest.raises(grpc.RpcError) as cut:
-            for _ in watch:
-                pass
-        assert cut.value.code() is not grpc.StatusCode.DEADLINE_EXCEEDED
-        assert "revoked" in str(cut.value.details())
+        _assert_cut_for_revocation(watch)
