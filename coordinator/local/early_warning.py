@@ -16,6 +16,7 @@ partner's value. The alerts the refresh raised go to a file sink in the workdir.
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
 from pathlib import Path
 from typing import Any, Final
@@ -28,12 +29,13 @@ from coordinator.local.lending import BANK, authorize, book_codes, deploy_parts,
 from coordinator.local.monitoring import (
     HORIZON,
     PANELS,
+    SHIPPED_POLICY,
     BankWatch,
     publish,
     table_name,
     write_tables,
 )
-from node.monitoring.deployment import check_deployment
+from node.monitoring.deployment import NoGainOverBankAlone, check_deployment, kept_yardstick
 from node.monitoring.policy import LEVELS
 from node.runtime.config import load_node_config
 from protos.fedcredit.v1 import node_pb2, node_pb2_grpc
@@ -48,9 +50,14 @@ ALERT_FILE: Final = "alerts.jsonl"
 
 
 def bank_watch(root: Path) -> BankWatch:
-    """The demo bank's settings: the shipped policy, alerts to a JSON-lines file in the
-    workdir, refreshes on request only (the demo runs one)."""
-    return BankWatch(sinks=[{"file": str(root.resolve() / ALERT_FILE)}])
+    """The demo bank's settings: a copy of the shipped policy in the workdir's config folder
+    (so ``fedcredit monitor review-flags --write`` on the demo rewrites the copy, never the
+    repository's file), alerts to a JSON-lines file in the workdir, refreshes on request
+    only (the demo runs one)."""
+    policy = root / "config" / SHIPPED_POLICY.name
+    policy.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(SHIPPED_POLICY, policy)
+    return BankWatch(policy=policy, sinks=[{"file": str(root.resolve() / ALERT_FILE)}])
 
 
 def prepare(fed: LocalFederation) -> None:
@@ -77,7 +84,10 @@ def watch_book(fed: LocalFederation, job_id: str, console: Console) -> dict[str,
     console.print(describe(), highlight=False)
     holders = [p.node_id for p in fed.parties if p.node_id != BANK]
     bank_state = load_node_config(fed.root / "config" / f"{BANK}.yaml").state_dir
-    found = check_deployment(bank_state, job_id, MODEL)  # as `fedcredit models deploy` checks
+    try:
+        found = check_deployment(bank_state, job_id, MODEL)  # as `models deploy` checks
+    except NoGainOverBankAlone:
+        return own_model_stays(bank_state, job_id, console)
     console.print(f"beats the bank alone: {found.describe()}", highlight=False)
     deployed = deploy_parts(fed, job_id, MODEL, dataset=table_name, nodes=[*holders, BANK])
     console.print(f"deployed {deployed[-1].label()} at {', '.join([*holders, BANK])}")
@@ -106,6 +116,7 @@ def watch_book(fed: LocalFederation, job_id: str, console: Console) -> dict[str,
     )
     reasons = Counter(code for row in rows for code in row["reasons"])
     return {
+        "deployed": True,
         "as_of": result["as_of"],
         "model": deployed[-1].label(),
         "training": describe(),
@@ -119,6 +130,27 @@ def watch_book(fed: LocalFederation, job_id: str, console: Console) -> dict[str,
         "feed": result["feed"],
         "refresh_s": result["seconds"],
         "watchlist": rows[:SUMMARY_ROWS],
+    }
+
+
+def own_model_stays(bank_state: Path, job_id: str, console: Console) -> dict[str, Any]:
+    """The deployment rule's verdict where the warning model does not beat the bank alone:
+    nothing deployed, no watch list (the bank's own model keeps scoring the book); an
+    outcome of the demo's data, not a failure of the run."""
+    found = kept_yardstick(bank_state, job_id)
+    assert found is not None  # check_deployment has just judged it
+    console.print(f"does not beat the bank alone: {found.describe()}", highlight=False)
+    console.print(
+        f"[yellow]watch list skipped: {MODEL} not deployed, the bank's own model keeps scoring "
+        "the book (the deployment rule, docs/early-warning.md)[/yellow]",
+        highlight=False,
+    )
+    return {
+        "deployed": False,
+        "verdict": found.describe(),
+        "federated_auc": found.federated_auc,
+        "bank_only_auc": found.bank_only_auc,
+        "training": describe(),
     }
 
 
@@ -148,7 +180,10 @@ def print_watchlist(
 
 
 def summary_line(watched: dict[str, Any]) -> str:
-    """One line for the run's summary: the watch list as of the refresh, by level."""
+    """One line for the run's summary: the watch list as of the refresh, by level (or why
+    there is none)."""
+    if not watched["deployed"]:
+        return f"early warning: {MODEL} not deployed, watch list skipped ({watched['verdict']})"
     levels = ", ".join(f"{level} {watched['levels'][level]:,}" for level in reversed(LEVELS[1:]))
     return (
         f"early warning as of {watched['as_of']}: {watched['listed']:,} of {watched['book']:,} "

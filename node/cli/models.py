@@ -59,8 +59,14 @@ def deploy(
     said = ""  # what the deployment rule says, printed once deployed
     try:
         watched = monitored_model(parse_monitoring_config(cfg.monitoring, cfg.state_dir))
-    except MonitoringError:
-        watched = ""  # the node's start reports a broken monitoring section
+    except MonitoringError as exc:
+        if not force:  # else a deployment of the watched model would skip the rule unseen
+            fail(
+                f"cannot check the early-warning deployment rule: {exc}; fix the node's "
+                "monitoring section or policy, or deploy without the check with --force",
+                ExitCode.CONFIG,
+            )
+        watched = ""
     if name and name == watched:
         try:
             found = check_deployment(cfg.state_dir, job, name, force)

@@ -236,7 +236,10 @@ def review_flags_cmd(
     horizon: Annotated[int, typer.Option(min=1, max=24, help="Outcome window, months.")] = 6,
     through: Annotated[
         str,
-        typer.Option(help="Last month the defaults cover, YYYY-MM (default: latest refresh)."),
+        typer.Option(
+            help="Last month the default records are complete to, YYYY-MM (required with "
+            "--write; default: the latest refresh month)."
+        ),
     ] = "",
     min_raised: Annotated[
         int, typer.Option(min=1, help="Raisings a flag needs to be judged.")
@@ -260,6 +263,13 @@ def review_flags_cmd(
     from node.monitoring.store import MonitoringStore
     from node.runtime.secrets import node_secret
 
+    if fmt not in ("json", "table"):
+        fail(f"--format {fmt!r} is not a format; give json or table")
+    if write and not through:
+        fail(
+            "--write needs --through: give the last month your default records are complete "
+            "to, YYYY-MM (they usually lag the refreshes; a later month makes flags look soft)"
+        )
     cfg = node_config(config)
     policy_file = _monitoring_section(cfg, "policy").policy
     assert policy_file is not None
@@ -285,13 +295,18 @@ def review_flags_cmd(
             )
         finally:
             store.close()
-        wrote = write and review.soft != policy.soft_flags
-        if wrote:
-            write_soft_flags(policy_file, policy, review.soft)
     except (MonitoringError, DatasetError, UnknownDataset) as exc:
         fail(f"cannot review the flags: {exc}")
     except OSError as exc:
-        fail(f"cannot write {policy_file}: {exc.strerror}")
+        fail(f"cannot review the flags: {exc.filename or 'a file'}: {exc.strerror}")
+    wrote = write and review.soft != policy.soft_flags
+    if wrote:
+        try:
+            write_soft_flags(policy_file, policy, review.soft)
+        except MonitoringError as exc:
+            fail(f"cannot write the proposal: {exc}")
+        except OSError as exc:
+            fail(f"cannot write {policy_file}: {exc.strerror}; check its folder's permissions")
     if fmt == "json":
         typer.echo(json.dumps({**review_dict(review), "written": wrote}))
         return
@@ -308,8 +323,10 @@ def review_flags_cmd(
     console.print(table)
     console.print(
         f"flags kept for {len(review.months)} month(s), {review.months[0]} to "
-        f"{review.months[-1]}; outcomes known through {review.through}"
-    )
+        f"{review.months[-1]}; outcomes judged through {review.through}"
+        + ("" if through else " (the latest refresh month: give --through if your default "
+           "records are complete only to an earlier one)")
+    )  # fmt: skip
     other = sorted(set(review.record) - {v.code for v in review.verdicts})
     if other:
         console.print(f"received but not in the policy: {', '.join(other)}")

@@ -78,13 +78,16 @@ def kept_yardstick(state_dir: Path, job_id: str) -> Yardstick | None:
 
 def monitored_model(monitoring: MonitoringConfig) -> str:
     """The registry name of the early-warning model this node's monitoring policy scores the
-    book with ("" where the node has no policy, or one that does not read)."""
+    book with ("" where the node has no policy).
+
+    Raises
+    ------
+    MonitoringError
+        A policy is configured but does not load: the message names the problem.
+    """
     if monitoring.policy is None:
         return ""
-    try:
-        return load_monitoring_policy(monitoring.policy).model
-    except MonitoringError:  # the node's start and refreshes report a broken policy
-        return ""
+    return load_monitoring_policy(monitoring.policy).model
 
 
 def check_deployment(state_dir: Path, job_id: str, name: str, force: bool = False) -> Yardstick:

@@ -18,11 +18,11 @@ import os
 import re
 import shutil
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
-from node.monitoring.exceptions import MonitoringError
+from node.monitoring.exceptions import MonitoringError, MonitoringPolicyError
 from node.monitoring.flag_record import FlagRecord, flag_record
 from node.monitoring.panel import month_name, month_number
 from node.monitoring.policy import LEVELS, MonitoringPolicy, parse_monitoring_policy
@@ -49,10 +49,6 @@ class FlagVerdict:
     record: FlagRecord
     now: str  # soft or hard in the policy as it is
     proposed: str  # soft, hard, or too_few (judged on too few raisings: left as it is)
-
-    @property
-    def changes(self) -> bool:
-        return self.proposed != TOO_FEW and self.proposed != self.now
 
 
 def review_flags(
@@ -165,14 +161,18 @@ _BLOCK_ITEM: Final = re.compile(r"^[ \t]*-( .*)?$")
 
 
 def soft_flags_text(text: str, soft: Collection[str], source: str) -> str:
-    """The policy ``text`` with its ``soft_flags`` set to ``soft``: the top-level entry
-    replaced in place (its comment kept), or added at the end; checked to parse.
+    """The policy ``text`` (a valid policy) with its ``soft_flags`` set to ``soft``: the
+    top-level entry replaced in place (its comment kept), or added at the end; checked to
+    read back as the same policy but for ``soft_flags``.
 
     Raises
     ------
     node.monitoring.exceptions.MonitoringPolicyError
-        The new text is not a valid policy (it names a flag the policy lacks).
+        ``soft`` names a flag the policy lacks, or the entry is written in a form this
+        cannot replace in place (comments or blank lines inside a block list, a flow list
+        over several lines): the message gives the line to set by hand.
     """
+    before = parse_monitoring_policy(text, source)
     value = "soft_flags: [" + ", ".join(sorted(soft)) + "]"
     found = _SOFT_LINE.search(text)
     if found is None:
@@ -187,7 +187,22 @@ def soft_flags_text(text: str, soft: Collection[str], source: str) -> str:
                 items += 1
             end += sum(len(line) + 1 for line in lines[:items])
         new = text[: found.start()] + value + comment + text[end:]
-    parse_monitoring_policy(new, source)
+    try:
+        after = parse_monitoring_policy(new, source)
+    except MonitoringPolicyError:
+        if not set(soft) <= set(before.flags):
+            raise  # the proposal's fault: the message names soft_flags
+        after = None
+    if after is None or after != replace(
+        before, soft_flags=frozenset(soft), text=after.text, version=after.version
+    ):
+        raise MonitoringPolicyError(
+            source,
+            "cannot be rewritten in place (a comment, blank line or multi-line list inside "
+            "it); the file is unchanged",
+            fix=f"set it by hand: {value}",
+            key="soft_flags",
+        )
     return new
 
 

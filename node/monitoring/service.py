@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -314,13 +315,13 @@ class MonitoringService:
                 for i in range(n)
             ]
         )  # fmt: skip
-        self.store.record_flags(month, tokens, flags)
         self.store.add_alerts(alerts)
         for alert in alerts:  # counted by kind and level reached, never by firm
             record_alert(str(alert["kind"]), str(alert.get("to_level", "")))
         self._log_refresh(refresh_id, month, version, tokens, alerts)
         gaps = {h: int(sum(gap_code(h) in m for m in missing)) for h in policy.holders}
         delivered = self.deliver()
+        self._keep_flags(month, tokens, flags)
         counts = np.bincount(stepped.level, minlength=len(LEVELS))
         result = RefreshResult(
             refresh_id=refresh_id,
@@ -344,6 +345,17 @@ class MonitoringService:
              "versions": {h: r.version for h, r in reports.items()}},
         )  # fmt: skip
         return result
+
+    def _keep_flags(self, month: str, tokens: Sequence[str], flags: list[list[str]]) -> None:
+        """Keep the refresh's flags for ``review-flags``, after its alerts are stored and sent:
+        a failure here costs only that month's flag history, never the alerts."""
+        try:
+            self.store.record_flags(month, tokens, flags)
+        except (sqlite3.Error, OSError) as exc:
+            log.warning(
+                "flags of %s not kept for review-flags (%s); refresh %s again to keep them",
+                month, exc, month,
+            )  # fmt: skip
 
     def _own_reasons(self, head: LogisticPart, own: pd.DataFrame) -> list[list[str]]:
         names, credits = by_code(self._prefix, head.info.features, head.contributions(own))

@@ -24,6 +24,7 @@ from node.audit import LogReader
 from node.audit.entry import Action
 from node.monitoring.config import monitored_panel, parse_monitoring_config
 from node.monitoring.signals import compute_signals
+from node.runtime.config import load_node_config
 from tests.federation_fixtures import run_command
 
 # Shared 2-core machine (2026-11): about 90 s under a load average of ~8 for 2,000 firms
@@ -67,7 +68,10 @@ def test_the_early_warning_step_prints_a_coded_watch_list_and_no_partner_value(
 ) -> None:
     run, root = demo
     watched = json.loads((root / "summary.json").read_text())["watchlist"]
-    assert watched["as_of"] == OBSERVED and watched["model"] == "sme-ew@1"
+    assert watched["deployed"] and watched["as_of"] == OBSERVED and watched["model"] == "sme-ew@1"
+    # the bank watches with a copy of the shipped policy in the workdir, never the repo's file
+    policy = load_node_config(root / "config" / "bank.yaml").monitoring["policy"]
+    assert Path(policy) == (root / "config" / "sme-watch.yaml").resolve()
     assert "1024-bit demo key" in watched["training"]
     book = pd.read_csv(root / "data" / "bank.csv", dtype={"uscc": str})["uscc"].tolist()
     assert watched["book"] == len(book) == sum(watched["levels"].values())

@@ -160,3 +160,24 @@ def test_the_kept_summary_and_the_rule_the_bench_shares(bank: BankNode) -> None:
     assert not check_deployment(bank.state, "ew2", "sme-ew", force=True).federated_wins
     with pytest.raises(LookupError, match="no bank-alone figure for job nope"):
         check_deployment(bank.state, "nope", "sme-ew")
+
+
+def test_a_configured_policy_that_does_not_load_refuses_the_deployment(bank: BankNode) -> None:
+    # prepare: a model no better than the bank alone, and the policy naming sme-ew broken
+    bank.finished("ew1", auc=0.70, bank_only_auc=0.74)
+    policy = bank.config.parent / "monitoring.yaml"
+    policy.write_text("model: [unclosed\n")
+    # execute
+    code, out = bank.deploy("ew1")
+    # assert: refused in one line naming the policy and the way forward, nothing deployed
+    assert code == 3, out
+    assert "cannot check the early-warning deployment rule" in out and "monitoring.yaml" in out
+    assert "--force" in out and "Traceback" not in out
+    assert ModelRegistry(bank.state).list("sme-ew") == []
+    # a missing policy file is refused the same way
+    policy.unlink()
+    code, out = bank.deploy("ew1")
+    assert code == 3 and "cannot be read" in out, out
+    # execute: forced, deployed without the check
+    code, out = bank.deploy("ew1", "--force")
+    assert code == 0 and "deployed sme-ew@1" in out, out

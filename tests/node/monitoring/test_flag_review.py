@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -26,7 +27,7 @@ from typer.testing import CliRunner
 
 from node.audit.tokens import subject_tokenizer
 from node.cli.app import app
-from node.data.schema import dump_schema
+from node.data.schema import FieldType, dump_schema
 from node.data.synthetic.schemas import BANK_DEFAULTS
 from node.data.uscc import generate
 from node.monitoring.defaults import default_months
@@ -144,7 +145,17 @@ def test_the_cli_prints_the_proposal_then_writes_it_only_when_asked(tmp_path: Pa
     # execute: the table, then --write
     code, out = bank.review("--horizon", "2", "--min-raised", "5")
     assert code == 0 and "proposed: soft_flags: [TP-SALES-COLLAPSE]; --write" in out
+    assert "judged through 2026-04 (the latest refresh month: give --through" in " ".join(
+        out.split()
+    )
+    # --write is refused without --through (default records lag the refreshes), and so is a
+    # format that is not one
     code, out = bank.review("--horizon", "2", "--min-raised", "5", "--write")
+    assert code == 2 and "--write needs --through" in out and bank.policy.read_text() == before
+    code, out = bank.review("--format", "yaml")
+    assert code == 2 and "give json or table" in out
+    through = ("--through", "2026-04")
+    code, out = bank.review("--horizon", "2", "--min-raised", "5", "--write", *through)
     # assert: only the soft_flags line changed, its comment kept, and the file loads
     assert code == 0 and "wrote soft_flags: [TP-SALES-COLLAPSE]" in out, out
     after = bank.policy.read_text()
@@ -152,7 +163,7 @@ def test_the_cli_prints_the_proposal_then_writes_it_only_when_asked(tmp_path: Pa
     changed = [(a, b) for a, b in pairs if a != b]
     assert len(changed) == 1 and changed[0][1].startswith("soft_flags: [TP-SALES-COLLAPSE]  # ")
     assert load_monitoring_policy(bank.policy).soft_flags == {"TP-SALES-COLLAPSE"}
-    code, out = bank.review("--horizon", "2", "--min-raised", "5", "--write")
+    code, out = bank.review("--horizon", "2", "--min-raised", "5", "--write", *through)
     assert code == 0 and "the policy already says soft_flags: [TP-SALES-COLLAPSE]" in out
 
 
@@ -168,7 +179,7 @@ def test_too_little_history_is_one_line_naming_the_minimum_and_the_fix(tmp_path:
     bank.keep_history()
     before = bank.policy.read_text()
     # execute
-    code, out = bank.review("--horizon", "2", "--write")
+    code, out = bank.review("--horizon", "2", "--write", "--through", "2026-04")
     # assert
     assert code == 2, out
     line = " ".join(out.split())
@@ -184,14 +195,25 @@ def test_too_little_history_is_one_line_naming_the_minimum_and_the_fix(tmp_path:
 
 
 def test_bad_defaults_are_refused_by_row_never_by_value(tmp_path: Path) -> None:
+    # prepare: default months kept as YYYY-MM text (a str column the dataset loader passes
+    # as it is), one of them no month, so only the defaults reader can refuse it
     bank = Bank(tmp_path)
     bank.keep_history()
     frame = pd.read_csv(tmp_path / "bank_defaults.csv", dtype=str)
-    frame.loc[1, "default_month"] = "2026-13-01"
+    frame["default_month"] = frame["default_month"].str[:7]
+    frame.loc[1, "default_month"] = "2026-13"
     frame.to_csv(tmp_path / "bank_defaults.csv", index=False)
-    code, out = bank.review("--horizon", "2")
-    assert code != 0 and "Traceback" not in out
-    assert "2026-13" not in out
+    fields = tuple(
+        replace(f, dtype=FieldType.STR) if f.name == "default_month" else f
+        for f in BANK_DEFAULTS.fields
+    )
+    dump_schema(replace(BANK_DEFAULTS, fields=fields), tmp_path / "bank_defaults.schema.yaml")
+    # execute
+    code, out = bank.review("--horizon", "2", "--min-raised", "5")
+    # assert: refused naming the row, never the value
+    line = " ".join(out.split())
+    assert code == 2 and "row 2 of the defaults dataset" in line, out
+    assert "2026-13" not in out and "Traceback" not in out
 
 
 def test_the_policy_text_is_rewritten_in_place_in_every_form() -> None:
@@ -205,8 +227,21 @@ def test_the_policy_text_is_rewritten_in_place_in_every_form() -> None:
     bare = "\n".join(line for line in POLICY_TEXT.splitlines() if not line.startswith("soft_"))
     added = soft_flags_text(bare, ["TP-SALES-COLLAPSE"], "p.yaml")
     assert parse_monitoring_policy(added).soft_flags == {"TP-SALES-COLLAPSE"}
-    with pytest.raises(MonitoringPolicyError, match="soft_flags"):
+    with pytest.raises(MonitoringPolicyError, match="soft_flags: must list codes named"):
         soft_flags_text(POLICY_TEXT, ["XX-UNKNOWN"], "p.yaml")
+    # valid forms it cannot replace in place: said so, with the line to set by hand
+    for form in (
+        "soft_flags:\n  - GOV-TAX-ARREARS\n  # kept for now\n  - TP-SALES-COLLAPSE",
+        "soft_flags:\n  - GOV-TAX-ARREARS\n\n  - TP-SALES-COLLAPSE",
+        "soft_flags: [GOV-TAX-ARREARS,\n  TP-SALES-COLLAPSE]",
+    ):
+        text = POLICY_TEXT.replace("soft_flags: []", form)
+        assert parse_monitoring_policy(text).soft_flags == {"GOV-TAX-ARREARS", "TP-SALES-COLLAPSE"}
+        with pytest.raises(MonitoringPolicyError) as caught:
+            soft_flags_text(text, ["GOV-COURT-ENFORCEMENT"], "p.yaml")
+        said = str(caught.value)
+        assert "cannot be rewritten in place" in said and "YAML" not in said
+        assert said.endswith("set it by hand: soft_flags: [GOV-COURT-ENFORCEMENT]")
 
 
 def test_default_months_keep_each_firms_first_default_and_refuse_by_row() -> None:
