@@ -104,6 +104,7 @@ class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
         runner: JobRunner,
         router: EnvelopeRouter,
         identify: Callable[[grpc.ServicerContext], Identity],
+        recheck: Callable[[grpc.ServicerContext], Identity],
         own_certificate: bytes,
         limits: Limits,
         refusals: RefusalLog,
@@ -112,15 +113,16 @@ class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
         on_new_certificate: Callable[[str], None] = lambda node_id: None,
         witness: LogWitness | None = None,
         echo: Callable[[bytes, Identity], bytes] | None = None,
-        recheck: Callable[[grpc.ServicerContext], Identity] | None = None,
     ) -> None:
         self._store = store
         self._relay = relay
         self._runner = runner
         self._router = router
         self._identify = identify
-        # verifies a held-open stream's caller afresh (``identify`` may answer from the call)
-        self._recheck = recheck or identify
+        # verifies a held-open stream's caller afresh, never from a per-call cache such as
+        # ``CallerIdentities`` keeps (required: defaulting to ``identify`` would let a revoked
+        # certificate keep its stream)
+        self._recheck = recheck
         self._own_certificate = own_certificate
         self._limits = limits
         self._refusals = refusals
@@ -349,13 +351,17 @@ class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
 
         The stream sleeps on the store's event signal rather than polling, and the number of
         open watches per certificate and in total is bounded (``LimitInterceptor``), so
-        watchers cannot take the threads that registrations and relays need.
+        watchers cannot take the threads that registrations and relays need. Like
+        ``Subscribe``, it verifies its caller again from time to time: a revoked certificate
+        loses its watch.
         """
         who = self._identify(context)
         job_id = self._visible_job(context, who, request.job_id).job_id
         last = 0
         seen = 0
+        checked = time.monotonic()
         while context.is_active():
+            checked = self._recheck_stream(context, checked)
             job = self._store.job(job_id)
             finished = job is not None and job.state.finished  # read before the events
             for row_id, ev in self._store.events(job_id, last):
@@ -432,12 +438,22 @@ class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
                 event = sub.get(STREAM_POLL_S)
                 if event is not None:
                     yield event
-                if time.monotonic() - checked > RECHECK_S:
-                    # A certificate revoked while its stream is open must not keep it open.
-                    checked = time.monotonic()
-                    self._recheck(context)  # a refusal is answered from the error catalog
+                checked = self._recheck_stream(context, checked)
         finally:
             self._relay.unsubscribe(sub)
+
+    def _recheck_stream(self, context: grpc.ServicerContext, checked: float) -> float:
+        """Verify a held-open stream's caller afresh once ``RECHECK_S`` has passed since
+        ``checked``; return when it was last verified.
+
+        A certificate revoked while its stream is open must not keep it open; the refusal is
+        answered from the error catalog.
+        """
+        now = time.monotonic()
+        if now - checked <= RECHECK_S:
+            return checked
+        self._recheck(context)
+        return now
 
     def Probe(
         self, request: coordinator_pb2.ProbeRequest, context: grpc.ServicerContext

@@ -140,7 +140,9 @@ class GovernedReleases:
         columns that may carry the mark and how far each may move (e.g. ``{"probability":
         1e-4}``); ``ids`` are the rows' firm ids, logged only as tokens, or ``subjects``
         those tokens when the caller has them already. The release's ``table`` is the marked
-        frame's ``canonical_bytes``, which its record's SHA-256 covers.
+        frame's ``canonical_bytes``, which its record's SHA-256 covers: it is never sent
+        anywhere (the caller sends what it renders from ``Release.frame``), so a leaked file
+        is traced by its mark, never matched by hash.
 
         Raises
         ------

@@ -47,9 +47,18 @@ def mark_answers(
 
     Raises
     ------
+    ValueError
+        ``decisions`` does not carry one token per application (read back from columns, say):
+        a release naming no firms must not be registered.
     sqlite3.Error
         The release registry could not be written: the answer must not leave.
     """
+    if len(decisions.tokens) != len(decisions):
+        raise ValueError(
+            f"decisions of call {decisions.call} carry {len(decisions.tokens)} firm tokens for "
+            f"{len(decisions)} applications: mark the service's own Decisions, which name "
+            "every firm, not a copy read back from columns"
+        )
     outcomes = decisions.outcomes
     frame = pd.DataFrame({"pd": outcomes.pd, "points": outcomes.points})
     query: dict[str, object] = {

@@ -9,8 +9,9 @@ monitor sees exactly what the log holds, whichever code path wrote it.
 Containment must act on the very next call after the one that raised an alert, however busy
 the machine, so the door (``catch_up``) admits a call only once every entry the log holds has
 been observed. It does not do that work itself unless it has to: while calls arrive the
-thread polls every few milliseconds (``BUSY_POLL_S``; ``POLL_S`` once the log has been quiet
-for ``BUSY_FOR_S``), so a call's entries are usually read while its answer travels to the
+thread polls every few milliseconds (``BUSY_POLL_S``; ``POLL_S`` after a failed poll, and once
+no call has come in and no caller's entry has been read for ``BUSY_FOR_S``: the node's own
+entries do not count), so a call's entries are usually read while its answer travels to the
 client and the next call comes back. The door then only compares two counters; when the
 thread is behind, the door waits for it or reads the rest itself (``poll``: one reader at a
 time, no entry observed twice).
@@ -33,8 +34,8 @@ from node.governance.monitor.monitor import AccessMonitor
 log = logging.getLogger("fedcredit.governance.follower")
 
 POLL_S: Final = 0.2  # while the log is quiet
-BUSY_POLL_S: Final = 0.005  # while calls come in or entries are read
-BUSY_FOR_S: Final = 1.0  # how long after the last call or entry the log counts as busy
+BUSY_POLL_S: Final = 0.005  # while calls come in or callers' entries are read
+BUSY_FOR_S: Final = 1.0  # how long after the last call or caller's entry the log counts as busy
 
 
 def first_index_since(reader: LogReader, since: str) -> int:
@@ -85,11 +86,16 @@ class LogFollower:
 
         Safe from any thread: one poll at a time, so no entry is observed twice.
         """
+        return self._feed(replay)[0]
+
+    def _feed(self, replay: bool = False) -> tuple[int, int]:
+        """``poll``, also returning how many of the entries read were events (not the node's
+        own entries, which say nothing about callers)."""
         with self._polling:
             size = self._reader.size()
             if size <= self._next:
-                return 0
-            read = 0
+                return 0, 0
+            read = observed = 0
             for index, data, _ in self._reader.store.iter_entries(self._next, size):
                 try:
                     event = event_from_entry(index, decode(data), self._own)
@@ -97,9 +103,10 @@ class LogFollower:
                     event = None  # verify reports it; the monitor skips what it cannot read
                 if event is not None:
                     self._monitor.observe(event, replay=replay)
+                    observed += 1
                 read += 1
             self._next = size
-            return read
+            return read, observed
 
     def catch_up(self) -> None:
         """Return once every entry the log holds now is observed (at the door, before admitting).
@@ -116,17 +123,22 @@ class LogFollower:
         self._thread.start()
 
     def _run(self) -> None:
-        active = 0.0  # monotonic time of the last call or entry seen
-        while not self._stop.is_set():
+        # monotonic time of the last call, or of the last read that held a caller's entries:
+        # the node's own entries (logged whatever callers do) do not keep the fast pace
+        active = 0.0
+        while True:
             quiet = time.monotonic() - active > BUSY_FOR_S
             if self._busy.wait(POLL_S if quiet else BUSY_POLL_S):
                 self._busy.clear()
                 active = time.monotonic()
+            if self._stop.is_set():  # ``stop`` wakes the wait: no poll after it
+                return
             try:
-                if self.poll():
+                if self._feed()[1]:
                     active = time.monotonic()
             except Exception as exc:  # keep following: a bad poll must not end monitoring
                 log.error("access monitor poll failed: %s", exc)
+                active = 0.0  # retry at the quiet pace, not every few milliseconds
 
     def stop(self) -> None:
         """Stop following (the current poll finishes first)."""

@@ -26,6 +26,7 @@ from node.transport.client import open_channel
 from protos.fedcredit.v1 import common_pb2, coordinator_pb2, coordinator_pb2_grpc
 
 SENDS = 5
+PENDING_JOB = "type: check\nparties:\n  bank: {}\n  government: {}\n"
 
 
 class CountingVerifier(PeerVerifier):
@@ -61,12 +62,25 @@ def _envelope(certs: Path, sender: str, recipient: str) -> bytes:
     )  # fmt: skip
 
 
-def test_each_send_verifies_the_callers_certificate_once(coordinator: LocalFederation) -> None:
-    certs, address = coordinator.certs, coordinator.address
-    for name in ("bank", "government"):
-        with open_channel(address, certs, name) as channel:
+def _register(fed: LocalFederation, *names: str) -> None:
+    for name in names:
+        with open_channel(fed.address, fed.certs, name) as channel:
             stub = coordinator_pb2_grpc.CoordinatorStub(channel)
             stub.Register(coordinator_pb2.RegisterRequest(), timeout=10)
+
+
+def _assert_cut_for_revocation(stream: Iterator[object]) -> None:
+    """Read ``stream`` to its end, which must be a refusal of the revoked certificate."""
+    with pytest.raises(grpc.RpcError) as cut:
+        for _ in stream:
+            pass
+    assert cut.value.code() is not grpc.StatusCode.DEADLINE_EXCEEDED
+    assert "revoked" in str(cut.value.details())
+
+
+def test_each_send_verifies_the_callers_certificate_once(coordinator: LocalFederation) -> None:
+    certs, address = coordinator.certs, coordinator.address
+    _register(coordinator, "bank", "government")
     envelope = common_pb2.Envelope(sealed=_envelope(certs, "bank", "government"))
     with open_channel(address, certs, "bank") as channel:
         stub = coordinator_pb2_grpc.CoordinatorStub(channel)
@@ -93,8 +107,21 @@ def test_a_stream_held_open_is_still_cut_when_its_certificate_is_revoked(
         revoke(certs, certs / "bank.crt")
         # the stream's caller was verified when it opened; it is checked again while it stays
         # open, and the revocation ends it (not the deadline)
-        with pytest.raises(grpc.RpcError) as cut:
-            for _ in stream:
-                pass
-        assert cut.value.code() is not grpc.StatusCode.DEADLINE_EXCEEDED
-        assert "revoked" in str(cut.value.details())
+        _assert_cut_for_revocation(stream)
+
+
+def test_a_job_watch_held_open_is_cut_when_its_certificate_is_revoked(
+    coordinator: LocalFederation,
+) -> None:
+    # prepare: a job that stays pending (no party holds a stream), watched by the auditor
+    certs = coordinator.certs
+    _register(coordinator, "bank", "government")
+    job_id = coordinator.submit(PENDING_JOB, job_id="watched")
+    with open_channel(coordinator.address, certs, "auditor") as channel:
+        stub = coordinator_pb2_grpc.CoordinatorStub(channel)
+        watch = stub.WatchJob(coordinator_pb2.GetJobRequest(job_id=job_id), timeout=30)
+        assert next(watch).kind == "submitted"  # the watch is open and its caller verified
+        # execute
+        revoke(certs, certs / "auditor.crt")
+        # assert: the revocation ends the watch, not the deadline or the job
+        _assert_cut_for_revocation(watch)

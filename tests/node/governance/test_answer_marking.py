@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -108,3 +109,13 @@ def test_the_answer_names_its_firms_by_the_services_tokens(
     entry = access_log.entry(registered.log_index)
     assert entry.details["release_id"] == registered.record.release_id
     assert entry.subjects == tuple(sorted(decisions.tokens))
+
+
+def test_an_answer_without_its_firms_tokens_is_not_released(
+    pinned: GovernedReleases, certs: Path
+) -> None:
+    # as decisions read back from columns come: without tokens, the release would name no firm
+    untokened = replace(_decisions(), tokens=())
+    with pytest.raises(ValueError, match="0 firm tokens for 600 applications"):
+        mark_answers(pinned, untokened, BANK_A, (certs / "bank.crt").read_bytes())
+    assert pinned.registry.releases() == []

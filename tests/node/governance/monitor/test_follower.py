@@ -4,6 +4,7 @@ own entries are skipped, and start-up replays the baseline window without alerti
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -134,6 +135,29 @@ def test_the_door_judges_the_call_after_an_alert_while_the_thread_follows(
         governance.stop()
     # assert: the 8th call raised the alert; the 9th is the first refused
     assert refused_at == 9
+
+
+def test_stop_runs_no_poll_after_it(access_log: AccessLog, sink: AuditSink) -> None:
+    # prepare: a running follower whose polls note whether stop had been asked when they began
+    follower = LogFollower(access_log, AccessMonitor(MonitorSettings()), OWN)
+    feed, polled = follower._feed, threading.Event()
+    after_stop: list[bool] = []
+
+    def noting(replay: bool = False) -> tuple[int, int]:
+        after_stop.append(follower._stop.is_set())
+        try:
+            return feed(replay)
+        finally:
+            polled.set()
+
+    follower._feed = noting  # type: ignore[method-assign]
+    follower.start()
+    assert polled.wait(10.0)
+    # execute: entries are waiting when the node stops (the thread sleeps in its wait)
+    sink.rpc("/fedcredit.v1.Node/GetCapabilities", BANK, True, "")
+    follower.stop()
+    # assert: stop woke the thread to end it, not to read them
+    assert after_stop and not any(after_stop)
 
 
 def test_a_score_is_covered_by_an_application_or_by_a_monitoring_answers_authorizations(
