@@ -17,7 +17,7 @@ from node.pki.identity import Principal
 log = logging.getLogger("fedcredit.transport.directory")
 
 # Refreshing on a miss is rate-limited so a message naming a bogus party cannot make us
-# hammer the coordinator.
+# hammer the coordinator; a miss within the interval waits for the next refresh.
 MIN_REFRESH_INTERVAL_S = 1.0
 
 
@@ -79,11 +79,19 @@ class PeerDirectory:
         """
         with self._lock:
             found = self._known.get(party)
-            stale = time.monotonic() - self._last_refresh > MIN_REFRESH_INTERVAL_S
-        if found is None and stale:
-            self.refresh()
+            last = self._last_refresh
+        if found is None:
+            # A party that registered since the last refresh is found by the next one, which
+            # the rate limit may hold back for up to a second: wait for it rather than fail
+            # (nodes start in any order). Threads that missed together share one refresh.
+            time.sleep(max(0.0, last + MIN_REFRESH_INTERVAL_S - time.monotonic()))
             with self._lock:
                 found = self._known.get(party)
+                refreshed = self._last_refresh != last
+            if found is None and not refreshed:
+                self.refresh()
+                with self._lock:
+                    found = self._known.get(party)
         if found is None:
             raise UnknownParty(party)
         return found
