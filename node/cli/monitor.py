@@ -334,6 +334,9 @@ def review_flags_cmd(
     if review.soft == policy.soft_flags:
         console.print(f"the policy already says {proposal}")
     elif wrote:
-        console.print(f"wrote {proposal} to {policy_file} (in force at the next refresh)")
+        console.print(
+            f"wrote {proposal} to {policy_file} (in force at the next refresh, which records "
+            "the change in the node's access log: policy_change)"
+        )
     else:
         console.print(f"proposed: {proposal}; --write sets it in {policy_file}")
