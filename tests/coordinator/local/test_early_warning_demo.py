@@ -88,6 +88,8 @@ def test_the_early_warning_step_prints_a_coded_watch_list_and_no_partner_value(
     assert all(a["kind"] == "level_change" and a["from_level"] == "green" for a in alerts)
     assert {a["to_level"] for a in alerts} <= {"yellow", "orange", "red"}
     assert all(CODE.match(c) for a in alerts for c in a["reasons"])
+    # the warning job's rows are borrowers at cut-off months, and its outcome line says so
+    assert re.search(r"\d+ aligned borrower-months", run.stdout), run.stdout[-3000:]
     for needle in ("early warning as of 2026-06", "watch list:", "alerts raised:"):
         assert needle in run.stdout, needle
     assert any(f"book-{i}" in run.stdout for i in range(len(book)))
