@@ -63,9 +63,9 @@ class NoGainOverBankAlone(MonitoringError):
 
     def __init__(self, found: Yardstick, name: str, verb: str = "deploy") -> None:
         super().__init__(
-            f"not {_PAST[verb]}: {found.describe()}; the federated model does not beat the "
-            f"bank's own, so the bank's own model should keep scoring the book (the current "
-            f"version of {name} stays); {verb} it anyway with --force"
+            f"not {_PAST.get(verb, verb)}: {found.describe()}; the federated model does not "
+            f"beat the bank's own, so the bank's own model should keep scoring the book (the "
+            f"current version of {name} stays); {verb} it anyway with --force"
         )
         self.yardstick = found
 
