@@ -21,7 +21,7 @@ from node.data.datasets import NodeDatasets
 from node.data.exceptions import DatasetError
 from node.models import ModelError, ModelRegistry
 from node.models.deploy import deploy_job
-from node.monitoring.config import parse_monitoring_config
+from node.monitoring.config import monitoring_config
 from node.monitoring.deployment import NoGainOverBankAlone, into_service
 from node.monitoring.exceptions import MonitoringError
 from node.runtime.config import NodeConfig
@@ -39,7 +39,7 @@ def _rule(cfg: NodeConfig, name: str, job: str, force: bool, verb: str) -> str:
     ``name`` (``into_service``): what to print once done; a refusal ends the command."""
     try:
         return into_service(
-            lambda: parse_monitoring_config(cfg.monitoring, cfg.state_dir),
+            lambda: monitoring_config(cfg.monitoring, cfg.state_dir),
             cfg.state_dir,
             name,
             job,

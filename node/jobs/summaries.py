@@ -70,3 +70,18 @@ def kept_summary(jobs_dir: Path, job_id: str) -> dict[str, Any] | None:
     except (OSError, json.JSONDecodeError):
         return None
     return raw if isinstance(raw, dict) else None
+
+
+def row_unit(id_column: str) -> str:
+    """What one aligned row of a training job over a table keyed by ``id_column`` is, as its
+    summary words it (``row_unit``): a borrower at one cut-off month for the early-warning
+    tables (keyed ``firm@month``, ``node.monitoring.tables``), a firm otherwise."""
+    from node.monitoring.tables import ROW_ID
+
+    return "borrower-months" if id_column == ROW_ID else "firms"
+
+
+def aligned_rows_text(summary: Mapping[str, Any]) -> str:
+    """``N aligned firms`` (or borrower-months): a job summary's rows in the unit it names;
+    summaries kept before they named one are of firms."""
+    return f"{summary.get('aligned_rows', 0)} aligned {summary.get('row_unit') or 'firms'}"

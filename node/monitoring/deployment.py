@@ -40,6 +40,7 @@ class Yardstick:
     federated_auc: float
     bank_only_auc: float
     rows: int  # aligned rows of the job
+    unit: str = "firms"  # what they are (``node.jobs.summaries.row_unit``)
 
     @property
     def federated_wins(self) -> bool:
@@ -48,7 +49,8 @@ class Yardstick:
     def describe(self) -> str:
         return (
             f"job {self.job_id}: federated AUC {self.federated_auc:.4f}, bank alone "
-            f"{self.bank_only_auc:.4f} (the job's {self.split} rows, {self.rows} aligned firms)"
+            f"{self.bank_only_auc:.4f} (the job's {self.split} rows, {self.rows} aligned "
+            f"{self.unit})"
         )
 
 
@@ -61,9 +63,9 @@ class NoGainOverBankAlone(MonitoringError):
 
     def __init__(self, found: Yardstick, name: str, verb: str = "deploy") -> None:
         super().__init__(
-            f"not {_PAST[verb]}: {found.describe()}; the federated model does not beat the "
-            f"bank's own, so the bank's own model should keep scoring the book (the current "
-            f"version of {name} stays); {verb} it anyway with --force"
+            f"not {_PAST.get(verb, verb)}: {found.describe()}; the federated model does not "
+            f"beat the bank's own, so the bank's own model should keep scoring the book (the "
+            f"current version of {name} stays); {verb} it anyway with --force"
         )
         self.yardstick = found
 
@@ -82,7 +84,8 @@ def yardstick(job_id: str, summary: Mapping[str, Any]) -> Yardstick | None:
     except (KeyError, TypeError, ValueError):
         return None
     split = str(summary.get("metrics_split") or "test")  # SecureBoost reports its test rows
-    return Yardstick(job_id, split, federated, own, int(summary.get("aligned_rows", 0)))
+    rows, unit = int(summary.get("aligned_rows", 0)), str(summary.get("row_unit") or "firms")
+    return Yardstick(job_id, split, federated, own, rows, unit)
 
 
 def kept_yardstick(state_dir: Path, job_id: str) -> Yardstick | None:
