@@ -35,7 +35,7 @@ from coordinator.local.monitoring import (
     table_name,
     write_tables,
 )
-from node.monitoring.deployment import NoGainOverBankAlone, check_deployment, kept_yardstick
+from node.monitoring.deployment import NoGainOverBankAlone, Yardstick, check_deployment
 from node.monitoring.policy import LEVELS
 from node.runtime.config import load_node_config
 from protos.fedcredit.v1 import node_pb2, node_pb2_grpc
@@ -86,8 +86,8 @@ def watch_book(fed: LocalFederation, job_id: str, console: Console) -> dict[str,
     bank_state = load_node_config(fed.root / "config" / f"{BANK}.yaml").state_dir
     try:
         found = check_deployment(bank_state, job_id, MODEL)  # as `models deploy` checks
-    except NoGainOverBankAlone:
-        return own_model_stays(bank_state, job_id, console)
+    except NoGainOverBankAlone as refused:
+        return own_model_stays(refused.yardstick, console)
     console.print(f"beats the bank alone: {found.describe()}", highlight=False)
     deployed = deploy_parts(fed, job_id, MODEL, dataset=table_name, nodes=[*holders, BANK])
     console.print(f"deployed {deployed[-1].label()} at {', '.join([*holders, BANK])}")
@@ -133,12 +133,10 @@ def watch_book(fed: LocalFederation, job_id: str, console: Console) -> dict[str,
     }
 
 
-def own_model_stays(bank_state: Path, job_id: str, console: Console) -> dict[str, Any]:
-    """The deployment rule's verdict where the warning model does not beat the bank alone:
-    nothing deployed, no watch list (the bank's own model keeps scoring the book); an
-    outcome of the demo's data, not a failure of the run."""
-    found = kept_yardstick(bank_state, job_id)
-    assert found is not None  # check_deployment has just judged it
+def own_model_stays(found: Yardstick, console: Console) -> dict[str, Any]:
+    """The deployment rule's verdict (on the figures ``found``) where the warning model does
+    not beat the bank alone: nothing deployed, no watch list (the bank's own model keeps
+    scoring the book); an outcome of the demo's data, not a failure of the run."""
     console.print(f"does not beat the bank alone: {found.describe()}", highlight=False)
     console.print(
         f"[yellow]watch list skipped: {MODEL} not deployed, the bank's own model keeps scoring "

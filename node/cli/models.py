@@ -21,9 +21,10 @@ from node.data.datasets import NodeDatasets
 from node.data.exceptions import DatasetError
 from node.models import ModelError, ModelRegistry
 from node.models.deploy import deploy_job
-from node.monitoring.config import parse_monitoring_config
-from node.monitoring.deployment import NoGainOverBankAlone, check_deployment, monitored_model
+from node.monitoring.config import monitoring_config
+from node.monitoring.deployment import NoGainOverBankAlone, into_service
 from node.monitoring.exceptions import MonitoringError
+from node.runtime.config import NodeConfig
 
 app = typer.Typer(help="Deployed model parts at this node.", no_args_is_help=True)
 ConfigOpt = Annotated[Path, typer.Option("--config", help="The node's configuration file.")]
@@ -31,6 +32,24 @@ ConfigOpt = Annotated[Path, typer.Option("--config", help="The node's configurat
 
 def _registry(config: Path) -> ModelRegistry:
     return ModelRegistry(node_config(config).state_dir)
+
+
+def _rule(cfg: NodeConfig, name: str, job: str, force: bool, verb: str) -> str:
+    """The early-warning deployment rule for putting ``job``'s part into service as
+    ``name`` (``into_service``): what to print once done; a refusal ends the command."""
+    try:
+        return into_service(
+            lambda: monitoring_config(cfg.monitoring, cfg.state_dir),
+            cfg.state_dir,
+            name,
+            job,
+            force,
+            verb,
+        )
+    except NoGainOverBankAlone as exc:
+        fail(str(exc), ExitCode.FAILED)
+    except MonitoringError as exc:
+        fail(str(exc), ExitCode.CONFIG)
 
 
 @app.command()
@@ -56,33 +75,7 @@ def deploy(
     where the job's federated AUC beats the bank alone's (both from the job's summary this
     node kept): otherwise the bank's own model keeps scoring the book, unless --force."""
     cfg = node_config(config)
-    said = ""  # what the deployment rule says, printed once deployed
-    try:
-        watched = monitored_model(parse_monitoring_config(cfg.monitoring, cfg.state_dir))
-    except MonitoringError as exc:
-        if not force:  # else a deployment of the watched model would skip the rule unseen
-            fail(
-                f"cannot check the early-warning deployment rule: {exc}; fix the node's "
-                "monitoring section or policy, or deploy without the check with --force",
-                ExitCode.CONFIG,
-            )
-        watched = ""
-    if name and name == watched:
-        try:
-            found = check_deployment(cfg.state_dir, job, name, force)
-        except NoGainOverBankAlone as exc:
-            fail(str(exc), ExitCode.FAILED)
-        except LookupError as exc:
-            said = (
-                f"note: {exc} (a feature holder, or a job run before nodes kept their "
-                "summaries): deployed without the comparison"
-            )
-        else:
-            said = (
-                f"beats the bank alone: {found.describe()}"
-                if found.federated_wins
-                else f"[yellow]warning:[/yellow] {found.describe()}; deployed as --force asks"
-            )
+    said = _rule(cfg, name, job, force, "deploy")
     try:
         deployed = deploy_job(
             cfg.state_dir, NodeDatasets(cfg.datasets), job, name, dataset, preprocess, promote
@@ -123,20 +116,43 @@ def promote(
     config: ConfigOpt,
     name: Annotated[str, typer.Argument(help="Model name.")],
     version: Annotated[int, typer.Argument(help="Version to make current.")],
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Promote an early-warning model that does not beat the bank alone."
+        ),
+    ] = False,
 ) -> None:
-    """Make VERSION of NAME current."""
+    """Make VERSION of NAME current.
+
+    The early-warning model the node's monitoring policy names is promoted under the rule
+    ``deploy`` applies: only where its job's federated AUC beats the bank alone's, unless
+    --force."""
+    cfg = node_config(config)
+    registry = ModelRegistry(cfg.state_dir)
     try:
-        deployed = _registry(config).promote(name, version)
+        said = _rule(cfg, name, registry.deployment(name, version).job_id, force, "promote")
+        deployed = registry.promote(name, version)
     except ModelError as exc:
         fail(str(exc))
     Console().print(f"{deployed.label()} is current")
+    if said:
+        Console().print(said)
 
 
 @app.command()
 def rollback(config: ConfigOpt, name: Annotated[str, typer.Argument(help="Model name.")]) -> None:
-    """Retire the current version of NAME and make the previous one current."""
+    """Retire the current version of NAME and make the previous one current.
+
+    Never held back by the early-warning deployment rule: the version it goes back to was put
+    into service through it (it passed, or was forced); its figures are printed, with a
+    warning where they do not beat the bank alone."""
+    cfg = node_config(config)
     try:
-        deployed = _registry(config).rollback(name)
+        deployed = ModelRegistry(cfg.state_dir).rollback(name)
     except ModelError as exc:
         fail(str(exc))
     Console().print(f"rolled back: {deployed.label()} is current")
+    said = _rule(cfg, name, deployed.job_id, True, "roll back")
+    if said:
+        Console().print(said)

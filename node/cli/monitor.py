@@ -18,7 +18,7 @@ from rich.table import Table
 
 from node.cli._lending_support import call, fail, node_config, node_stub
 from node.cli.exit_codes import ExitCode
-from node.monitoring.config import MonitoringConfig, parse_monitoring_config
+from node.monitoring.config import MonitoringConfig, monitoring_config
 from node.monitoring.exceptions import MonitoringError
 from node.monitoring.flag_review import MIN_RAISED
 from node.monitoring.serde import alert_from_proto
@@ -152,7 +152,7 @@ def _monitoring_section(cfg: NodeConfig, key: str) -> MonitoringConfig:
     """The node's ``monitoring:`` section, refusing one that names no ``key`` (a command's
     one line, exit code 3)."""
     try:
-        monitoring = parse_monitoring_config(cfg.monitoring, cfg.state_dir)
+        monitoring = monitoring_config(cfg.monitoring, cfg.state_dir)
     except MonitoringError as exc:
         fail(str(exc), ExitCode.CONFIG)
     if getattr(monitoring, key) is None:
@@ -334,6 +334,9 @@ def review_flags_cmd(
     if review.soft == policy.soft_flags:
         console.print(f"the policy already says {proposal}")
     elif wrote:
-        console.print(f"wrote {proposal} to {policy_file} (in force at the next refresh)")
+        console.print(
+            f"wrote {proposal} to {policy_file} (in force at the next refresh, which records "
+            "the change in the node's access log: policy_change)"
+        )
     else:
         console.print(f"proposed: {proposal}; --write sets it in {policy_file}")

@@ -12,6 +12,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from node.jobs.summaries import aligned_rows_text
+
 
 def outcome(job_type: str, state: str, result: Mapping[str, Any], error: str) -> str:
     """One line saying what a job achieved (or its error)."""
@@ -25,13 +27,13 @@ def outcome(job_type: str, state: str, result: Mapping[str, Any], error: str) ->
     if job_type == "vertical_lr":
         holder = label_holder(result)
         if holder:
-            return f"{holder['aligned_rows']} aligned firms, best epoch {holder['best_epoch']}"
+            return f"{aligned_rows_text(holder)}, best epoch {holder['best_epoch']}"
     if job_type == "secureboost":
         holder = label_holder(result)
         if holder:
             trees = holder["trees"]
             kept = f"{trees} tree{'' if trees == 1 else 's'} kept"
-            return f"{holder['aligned_rows']} aligned firms, {kept}"
+            return f"{aligned_rows_text(holder)}, {kept}"
     if job_type == "horizontal" and coordinator.get("history"):
         last = coordinator["history"][-1]
         return (

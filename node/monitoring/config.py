@@ -146,7 +146,9 @@ def monitored_panel(
 
 
 def parse_monitoring_config(raw: Mapping[str, Any] | None, base: Path) -> MonitoringConfig:
-    """Validate the ``monitoring:`` mapping (``None``: the node does not monitor).
+    """Validate a ``monitoring:`` mapping (``None``: the node does not monitor) and build the
+    settings from it; a node's own section arrives validated with its configuration
+    (``NodeConfig.monitoring``) and is built with ``monitoring_config`` instead.
 
     Raises
     ------
@@ -164,6 +166,20 @@ def parse_monitoring_config(raw: Mapping[str, Any] | None, base: Path) -> Monito
         key="monitoring",
         error=MonitoringConfigError,
     )
+    return monitoring_config(section, base)
+
+
+def monitoring_config(section: MonitoringFile | None, base: Path) -> MonitoringConfig:
+    """The settings of a validated ``monitoring:`` section (``None``: the node does not
+    monitor), relative paths resolved against ``base``; nothing is validated again.
+
+    Raises
+    ------
+    NotConfigured
+        A webhook's secret file cannot be read.
+    """
+    if section is None:
+        return MonitoringConfig()
     sinks: list[AlertSink] = []
     for i, sink in enumerate(section.sinks):
         if sink.webhook is not None:

@@ -7,14 +7,15 @@ better, the holders' figures add nothing the bank's own model lacks on this book
 own model should keep scoring it (the holders' coded flags still reach the rules either way).
 Ties go to the bank's own model: it needs no partner to answer at each refresh.
 
-``fedcredit models deploy`` applies this (``check_deployment``) to the model the monitoring
-policy names, from the job's summary this node kept (``jobs/results/<job>.json``); the
+``fedcredit models deploy`` and ``models promote`` apply this (``into_service``) to the model
+the monitoring policy names, from the job's summary this node kept (``jobs/results/<job>.json``);
+``models rollback`` reports it without holding the rollback back (see ``into_service``); the
 benchmark applies the same rule (``beats_bank_alone``) to its own two models.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,6 @@ from node.jobs.summaries import kept_summary
 from node.monitoring.config import MonitoringConfig
 from node.monitoring.exceptions import MonitoringError
 from node.monitoring.policy import load_monitoring_policy
-
-
-class NoGainOverBankAlone(MonitoringError):
-    """The job's federated AUC is not above the bank alone's: the bank's own model stays."""
 
 
 def beats_bank_alone(federated_auc: float, bank_only_auc: float) -> bool:
@@ -43,6 +40,7 @@ class Yardstick:
     federated_auc: float
     bank_only_auc: float
     rows: int  # aligned rows of the job
+    unit: str = "firms"  # what they are (``node.jobs.summaries.row_unit``)
 
     @property
     def federated_wins(self) -> bool:
@@ -51,8 +49,28 @@ class Yardstick:
     def describe(self) -> str:
         return (
             f"job {self.job_id}: federated AUC {self.federated_auc:.4f}, bank alone "
-            f"{self.bank_only_auc:.4f} (the job's {self.split} rows, {self.rows} aligned firms)"
+            f"{self.bank_only_auc:.4f} (the job's {self.split} rows, {self.rows} aligned "
+            f"{self.unit})"
         )
+
+
+class NoGainOverBankAlone(MonitoringError):
+    """The job's federated AUC is not above the bank alone's: the bank's own model stays.
+
+    ``yardstick`` holds the two figures the verdict was reached on, so a caller reports them
+    without reading the job's summary again.
+    """
+
+    def __init__(self, found: Yardstick, name: str, verb: str = "deploy") -> None:
+        super().__init__(
+            f"not {_PAST.get(verb, verb)}: {found.describe()}; the federated model does not "
+            f"beat the bank's own, so the bank's own model should keep scoring the book (the "
+            f"current version of {name} stays); {verb} it anyway with --force"
+        )
+        self.yardstick = found
+
+
+_PAST = {"deploy": "deployed", "promote": "promoted"}
 
 
 def yardstick(job_id: str, summary: Mapping[str, Any]) -> Yardstick | None:
@@ -66,7 +84,8 @@ def yardstick(job_id: str, summary: Mapping[str, Any]) -> Yardstick | None:
     except (KeyError, TypeError, ValueError):
         return None
     split = str(summary.get("metrics_split") or "test")  # SecureBoost reports its test rows
-    return Yardstick(job_id, split, federated, own, int(summary.get("aligned_rows", 0)))
+    rows, unit = int(summary.get("aligned_rows", 0)), str(summary.get("row_unit") or "firms")
+    return Yardstick(job_id, split, federated, own, rows, unit)
 
 
 def kept_yardstick(state_dir: Path, job_id: str) -> Yardstick | None:
@@ -90,9 +109,12 @@ def monitored_model(monitoring: MonitoringConfig) -> str:
     return load_monitoring_policy(monitoring.policy).model
 
 
-def check_deployment(state_dir: Path, job_id: str, name: str, force: bool = False) -> Yardstick:
-    """The rule, for deploying ``job_id``'s part at this node as the early-warning model
-    ``name``: its yardstick, where the federated model beats the bank alone or ``force``.
+def check_deployment(
+    state_dir: Path, job_id: str, name: str, force: bool = False, verb: str = "deploy"
+) -> Yardstick:
+    """The rule, for putting ``job_id``'s part at this node into service as the early-warning
+    model ``name`` (``verb``: ``deploy`` or ``promote``, for the message): its yardstick,
+    where the federated model beats the bank alone or ``force``.
 
     Raises
     ------
@@ -106,9 +128,59 @@ def check_deployment(state_dir: Path, job_id: str, name: str, force: bool = Fals
     if found is None:
         raise LookupError(f"this node kept no bank-alone figure for job {job_id}")
     if not found.federated_wins and not force:
-        raise NoGainOverBankAlone(
-            f"not deployed: {found.describe()}; the federated model does not beat the bank's "
-            f"own, so the bank's own model should keep scoring the book (the current version "
-            f"of {name} stays); deploy it anyway with --force"
-        )
+        raise NoGainOverBankAlone(found, name, verb)
     return found
+
+
+def into_service(
+    monitoring: Callable[[], MonitoringConfig],
+    state_dir: Path,
+    name: str,
+    job_id: str,
+    force: bool = False,
+    verb: str = "deploy",
+) -> str:
+    """The rule as ``fedcredit models deploy``, ``promote`` and ``rollback`` apply it to
+    putting ``job_id``'s part into service as ``name`` (``verb``: ``deploy``, ``promote`` or
+    ``roll back``): what to tell the operator once done ("" where ``name`` is not the model
+    the monitoring policy names).
+
+    ``monitoring`` reads the node's monitoring settings; a policy that does not load refuses
+    (the rule could not be checked) unless ``force``, which then skips the rule. ``rollback``
+    passes ``force``: the version it goes back to was put into service through this rule
+    before (it passed, or an operator forced it), and a rollback must never be held back by
+    it; it still reports the version's figures, with a warning where they do not beat.
+
+    Raises
+    ------
+    NoGainOverBankAlone
+        The federated model does not beat the bank alone, and not ``force``.
+    MonitoringError
+        The monitoring section or policy does not load, and not ``force``.
+    """
+    try:
+        watched = monitored_model(monitoring())
+    except MonitoringError as exc:
+        if force:  # the operator takes the rule upon itself; it is not silently skipped
+            return f"[yellow]warning:[/yellow] the deployment rule was not checked: {exc}"
+        raise MonitoringError(
+            f"cannot check the early-warning deployment rule: {exc}; fix the node's "
+            f"monitoring section or policy, or {verb} without the check with --force"
+        ) from exc
+    if not name or name != watched:
+        return ""
+    try:
+        found = check_deployment(state_dir, job_id, name, force, verb)
+    except LookupError as exc:
+        return (
+            f"note: {exc} (a feature holder, or a job run before nodes kept their "
+            "summaries): put into service without the comparison"
+        )
+    if found.federated_wins:
+        return f"beats the bank alone: {found.describe()}"
+    why = (
+        "it was put into service with --force, or before the rule"
+        if verb == "roll back"
+        else "as --force asks"
+    )
+    return f"[yellow]warning:[/yellow] {found.describe()}; in service though no better ({why})"

@@ -8,7 +8,6 @@ its topics, its panel view and the bank's monitoring store.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from node.audit import Actor
 from node.audit.sink import AuditSink
 from node.data.datasets import NodeDatasets
 from node.monitoring import wire as mwire
-from node.monitoring.config import MonitoringConfig, parse_monitoring_config
+from node.monitoring.config import MonitoringConfig, MonitoringFile, monitoring_config
 from node.monitoring.holder import MonitorHolder, PanelView
 from node.monitoring.service import MonitoringService, Scheduler
 from node.monitoring.store import MonitoringStore
@@ -34,7 +33,7 @@ class Monitoring:
     def __init__(
         self,
         *,
-        raw: Mapping[str, Any] | None,
+        section: MonitoringFile | None,
         state_dir: Path,
         lending: Lending,
         scoring: ScoringConfig,
@@ -43,7 +42,7 @@ class Monitoring:
         sink: AuditSink,
         router: EnvelopeRouter,
     ) -> None:
-        self.config: MonitoringConfig = parse_monitoring_config(raw, state_dir)
+        self.config: MonitoringConfig = monitoring_config(section, state_dir)
         # its own workers, so a refresh's chunks never queue behind loan decisions
         self._executor = ThreadPoolExecutor(2, thread_name_prefix="monitoring")
         me = lending.identity

@@ -48,7 +48,8 @@ from node.monitoring.exceptions import MonitoringError, NotConfigured
 from node.monitoring.feed import FeedIssue, FeedReport, feed_issues
 from node.monitoring.holder import PanelView
 from node.monitoring.panel import month_key, month_number
-from node.monitoring.policy import LEVELS, MonitoringPolicy, load_monitoring_policy
+from node.monitoring.policy import LEVELS, MonitoringPolicy
+from node.monitoring.policy_in_force import PolicyInForce
 from node.monitoring.reasons import by_code, top_reasons
 from node.monitoring.signals import compute_signals
 from node.monitoring.sinks import SinkFailed
@@ -140,8 +141,7 @@ class MonitoringService:
         self.store = store
         self._sink = sink
         self._prefix = reason_prefix
-        self._policy: MonitoringPolicy | None = None
-        self._stamp = 0.0
+        self._policy = None if config.policy is None else PolicyInForce(config.policy, store, sink)
         self._pseudonyms: dict[str, list[str]] = {}
         self._refresh_lock = threading.Lock()
 
@@ -150,7 +150,7 @@ class MonitoringService:
         return self._config.policy is not None
 
     def policy(self) -> MonitoringPolicy:
-        """The monitoring policy in force (re-read when its file changes).
+        """The monitoring policy in force (re-read when its file changes, a change recorded).
 
         Raises
         ------
@@ -164,12 +164,8 @@ class MonitoringService:
             raise NotConfigured(
                 "this node does not monitor a book; set monitoring.panel, .policy and .book"
             )
-        stamp = path.stat().st_mtime if path.exists() else 0.0
-        if self._policy is None or stamp != self._stamp:
-            self._policy = load_monitoring_policy(path)
-            self._stamp = stamp
-            self.store.keep_policy(self._policy.version, self._policy.text)
-        return self._policy
+        assert self._policy is not None  # made with the configured policy's path
+        return self._policy.get()
 
     def _head(self, policy: MonitoringPolicy) -> tuple[str, LogisticPart | TreePart]:
         try:

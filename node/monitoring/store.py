@@ -366,3 +366,15 @@ class MonitoringStore:
     def keep_policy(self, version: str, text: str) -> None:
         with self._lock:
             self._db.execute("INSERT OR IGNORE INTO policies VALUES (?, ?)", (version, text))
+
+    def kept_policy(self, prefix: str) -> str | None:
+        """The text of the kept policy whose version starts with ``prefix`` (a refresh names
+        the first 16 characters), or None."""
+        if not prefix:
+            return None
+        with self._lock:
+            row = self._db.execute(
+                "SELECT text FROM policies WHERE substr(version, 1, ?) = ? LIMIT 1",
+                (len(prefix), prefix),
+            ).fetchone()
+        return str(row[0]) if row else None

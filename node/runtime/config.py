@@ -61,8 +61,9 @@ class NodeConfig:
     compute: ComputeConfig = field(default_factory=ComputeConfig)
     # The ``scoring:`` section, its decision policy's path resolved.
     scoring: ScoringFile | None = None
-    # The ``monitoring:`` section (validated), read by node.monitoring.config at start-up.
-    monitoring: Mapping[str, Any] | None = None
+    # The ``monitoring:`` section, validated with the file and its paths resolved; built
+    # into settings by node.monitoring.config.monitoring_config (not validated again).
+    monitoring: MonitoringFile | None = None
     # The ``console:`` section (node.console.config); None: no web console.
     console: ConsoleConfig | None = None
 
@@ -187,23 +188,23 @@ def read_config(model: type[M], path: Path) -> M:
 
 def _monitoring_section(
     section: MonitoringFile | None, resolve: Callable[[str], Path]
-) -> Mapping[str, Any] | None:
-    """The validated ``monitoring:`` section as the mapping node.monitoring reads, with its
-    file paths resolved against the config file."""
+) -> MonitoringFile | None:
+    """The validated ``monitoring:`` section with its file paths resolved against the
+    config file."""
     if section is None:
         return None
-    raw = section.model_dump(exclude_unset=True)
-    if section.policy:
-        raw["policy"] = str(resolve(section.policy))
-    if "sinks" in raw:
-        raw["sinks"] = [
-            {
-                k: str(resolve(v)) if k in ("file", "secret_file") and v else v
-                for k, v in sink.items()
+    sinks = [
+        sink.model_copy(
+            update={
+                k: str(resolve(v))
+                for k, v in (("file", sink.file), ("secret_file", sink.secret_file))
+                if v
             }
-            for sink in raw["sinks"]
-        ]
-    return raw
+        )
+        for sink in section.sinks
+    ]
+    policy = str(resolve(section.policy)) if section.policy else section.policy
+    return section.model_copy(update={"policy": policy, "sinks": sinks})
 
 
 def load_node_config(path: Path | str) -> NodeConfig:

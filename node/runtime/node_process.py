@@ -126,7 +126,7 @@ class NodeProcess:
         )  # fmt: skip
         try:
             self.monitoring = Monitoring(
-                raw=config.monitoring, state_dir=config.state_dir, lending=self.lending,
+                section=config.monitoring, state_dir=config.state_dir, lending=self.lending,
                 scoring=scoring, datasets=self.datasets, engine=self.engine, sink=self.sink,
                 router=self.router,
             )  # fmt: skip

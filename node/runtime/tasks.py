@@ -145,10 +145,9 @@ class TaskRunner:
             self._send(task, "failed", {}, error)
         else:
             log.info("job %s done here", task.key)
-            try:  # the node's own copy; the job succeeded whether or not it can be kept
-                keep_summary(self._workdir, task.job_id, result)
-            except Exception as exc:
-                log.warning("could not keep the summary of %s: %s", task.key, exc)
+            # the node's own copy, kept before success is reported (a deployment right after
+            # compares against it); a failure to keep it is logged there, never fails the job
+            keep_summary(self._workdir, task.job_id, result)
             self._send(task, "succeeded", result, "")
         finally:
             with self._lock:

@@ -59,6 +59,8 @@ class ConsentDesk:
         ------
         InvalidAuthorization
             A grant is malformed (nothing is filed or sent).
+        node.transport.directory.UnknownParty
+            A named holder is not in the coordinator's directory (nothing is filed or sent).
         """
         records: list[tuple[Grant, Authorization, str]] = []
         for g in grants:
@@ -78,12 +80,14 @@ class ConsentDesk:
                     code,
                 )
             )
-        self._store.add([r for _, r, _ in records])
+        # every holder's pseudonyms first: a holder the directory does not know refuses the
+        # whole batch before anything is filed, rather than leaving it filed here only
         per_holder: dict[str, list[dict[str, object]]] = {}
         for g, record, code in records:
             for holder in g.holders:
                 firm = self._pseudonyms(holder).of(code)
                 per_holder.setdefault(holder, []).append({**record.wire(), "firm": firm})
+        self._store.add([r for _, r, _ in records])
         outcome = self._send(
             {h: {"grants": items, "revocations": []} for h, items in per_holder.items()}
         )

@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
+from typing import ClassVar
 
 from node.pki.identity import Principal
 
@@ -24,12 +25,18 @@ MIN_REFRESH_INTERVAL_S = 1.0
 class UnknownParty(LookupError):
     """No valid certificate is known for the named party."""
 
+    catalog_code: ClassVar[str] = "party.unknown"  # RPC answer: node.transport.errors
+
     def __init__(self, party: str) -> None:
         super().__init__(
             f"no valid certificate for party {party!r}; it must register with the coordinator "
             "using a certificate issued by the federation CA"
         )
         self.party = party
+
+    def catalog_detail(self) -> str:
+        """What an RPC answer says: the party's name (a node id, never a firm's value)."""
+        return self.party
 
 
 class PeerDirectory:

@@ -238,6 +238,12 @@ CATALOG: Final[dict[str, CatalogEntry]] = {
             "choose another job id, or leave it empty for the coordinator to assign one",
         ),
         CatalogEntry(
+            "party.unknown",
+            _S.FAILED_PRECONDITION,
+            "party '{detail}' is not registered with the coordinator",
+            "check its node id, or wait for it to join the federation and try again",
+        ),
+        CatalogEntry(
             "envelope.refused",
             _S.INVALID_ARGUMENT,
             "the sealed envelope is refused ({detail})",

@@ -33,6 +33,7 @@ from node.jobs.context import PartyContext
 from node.jobs.exceptions import JobSpecError
 from node.jobs.hooks import JobHooks, MemoryHooks
 from node.jobs.spec import JobFile
+from node.jobs.summaries import row_unit
 from node.psi import PsiSpec, run_psi_coordinator
 from node.psi import spec_from_job as psi_spec_from_job
 from node.state import confined
@@ -121,17 +122,18 @@ def run_secureboost_party(ctx: PartyContext) -> dict[str, Any]:
     recorded = {"training_basis": basis} if basis is not None else {}
     order = aligned_rows(ctx, frame, mine.id_column, mine.dataset, psi)
     rows = frame.iloc[order].reset_index(drop=True)
+    aligned = {"aligned_rows": len(order), "row_unit": row_unit(mine.id_column)}
     models = confined(ctx.workdir, "models", f"{ctx.job_id}.json") if ctx.workdir else None
     if ctx.party == spec.label_holder.party:
         guest = run_guest(ctx.channel, ctx.hooks, spec, rows, ctx.pool)
         if models is not None:
             save_guest_model(models, guest.ensemble, guest.part, ctx.job_id)
         extra = {"bank_only": bank_alone(spec, rows), **recorded}
-        return {"aligned_rows": len(order), **guest.summary(), **extra}
+        return {**aligned, **guest.summary(), **extra}
     host = run_host(ctx.channel, ctx.hooks, spec, rows, ctx.pool)
     if models is not None:
         save_part(models, host.part, ctx.job_id)
-    return {"aligned_rows": len(order), **host.summary(), **recorded}
+    return {**aligned, **host.summary(), **recorded}
 
 
 def run_secureboost_coordinator(

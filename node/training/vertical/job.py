@@ -33,6 +33,7 @@ from node.jobs.context import PartyContext
 from node.jobs.exceptions import JobSpecError
 from node.jobs.hooks import JobHooks
 from node.jobs.spec import JobFile
+from node.jobs.summaries import row_unit
 from node.psi import PsiSpec, run_psi_coordinator
 from node.psi import spec_from_job as psi_spec_from_job
 from node.state import confined
@@ -129,7 +130,12 @@ def run_vertical_party(ctx: PartyContext) -> dict[str, Any]:
         _keep_model(ctx, result.model)
     if basis is not None:
         extra["training_basis"] = basis
-    return {"aligned_rows": len(order), **result.summary(), **extra}
+    return {
+        "aligned_rows": len(order),
+        "row_unit": row_unit(mine.id_column),
+        **result.summary(),
+        **extra,
+    }
 
 
 def _keep_model(ctx: PartyContext, model: PartyModel) -> None:

@@ -70,8 +70,9 @@ def test_the_early_warning_step_prints_a_coded_watch_list_and_no_partner_value(
     watched = json.loads((root / "summary.json").read_text())["watchlist"]
     assert watched["deployed"] and watched["as_of"] == OBSERVED and watched["model"] == "sme-ew@1"
     # the bank watches with a copy of the shipped policy in the workdir, never the repo's file
-    policy = load_node_config(root / "config" / "bank.yaml").monitoring["policy"]
-    assert Path(policy) == (root / "config" / "sme-watch.yaml").resolve()
+    section = load_node_config(root / "config" / "bank.yaml").monitoring
+    assert section is not None and section.policy is not None
+    assert Path(section.policy) == (root / "config" / "sme-watch.yaml").resolve()
     assert "1024-bit demo key" in watched["training"]
     book = pd.read_csv(root / "data" / "bank.csv", dtype={"uscc": str})["uscc"].tolist()
     assert watched["book"] == len(book) == sum(watched["levels"].values())
@@ -88,6 +89,8 @@ def test_the_early_warning_step_prints_a_coded_watch_list_and_no_partner_value(
     assert all(a["kind"] == "level_change" and a["from_level"] == "green" for a in alerts)
     assert {a["to_level"] for a in alerts} <= {"yellow", "orange", "red"}
     assert all(CODE.match(c) for a in alerts for c in a["reasons"])
+    # the warning job's rows are borrowers at cut-off months, and its outcome line says so
+    assert re.search(r"\d+ aligned borrower-months", run.stdout), run.stdout[-3000:]
     for needle in ("early warning as of 2026-06", "watch list:", "alerts raised:"):
         assert needle in run.stdout, needle
     assert any(f"book-{i}" in run.stdout for i in range(len(book)))

@@ -9,12 +9,18 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
+import grpc
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from node.audit.reader import LogReader
 from node.audit.search import SearchQuery
+from node.cli.app import app
+from node.cli.exit_codes import ExitCode
+from node.consent.store import ConsentStore
 from node.pki import issue_certificate
 from protos.fedcredit.v1 import node_pb2
 from tests.node.scoring.federation import JOB, ScoringFederation, scoring_federation
@@ -45,6 +51,14 @@ def _policy_text() -> str:
     from coordinator.local.federation import POLICY_DIR
 
     return (POLICY_DIR / "government.yaml").read_text()
+
+
+def _filed(path: Path) -> int:
+    store = ConsentStore(path)
+    try:
+        return store.count()
+    finally:
+        store.close()
 
 
 def _grant(
@@ -97,6 +111,40 @@ def test_a_release_withholds_and_counts_the_unauthorized_firms(
     ]
     assert len(denials) == 1 and len(denials[0].subjects) == len(table) - 30
     assert denials[0].result == "denied: no valid authorization"
+
+
+def test_an_unknown_holder_is_named_with_the_fix_and_nothing_is_filed(
+    fed: tuple[ScoringFederation, list[str]],
+) -> None:
+    # prepare: a grant for a holder id nobody registered (a typo of "government")
+    federation, codes = fed
+    bank_store = federation.root / "state" / "bank" / "consent" / "authorizations.sqlite"
+    filed = _filed(bank_store)
+    document = federation.root / "signed.pdf"
+    document.write_bytes(b"signed authorization")
+    # execute: over the RPC, and as the bank's desk types it
+    with pytest.raises(grpc.RpcError) as refused:
+        federation.node("bank").RegisterAuthorizations(
+            _grant(codes[:3], ["loan_approval"], ["govenrment"]), timeout=30
+        )
+    typed = CliRunner().invoke(
+        app,
+        ["consent", "register", "--node", f"127.0.0.1:{federation.node_ports['bank']}",
+         "--node-id", "bank", "--certs", str(federation.certs), "--as", "loan-desk",
+         "--uscc", codes[0], "--purposes", "loan_approval", "--valid-from", "2026-01-01",
+         "--valid-to", "2027-01-01", "--document", str(document), "--collector", "branch-2",
+         "--holders", "govenrment"],
+    )  # fmt: skip
+    # assert: a precondition naming the party and the fix, one line, nothing filed at the bank
+    assert refused.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+    assert "party 'govenrment' is not registered with the coordinator" in refused.value.details()
+    assert typed.exit_code == ExitCode.REFUSED_BY_COORDINATOR, typed.output
+    assert typed.exception is None or isinstance(typed.exception, SystemExit)
+    lines = typed.output.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in typed.output, typed.output
+    assert "party 'govenrment' is not registered" in lines[0] and "check its node id" in lines[0]
+    assert codes[0] not in typed.output
+    assert _filed(bank_store) == filed
 
 
 def test_authorized_basis_trains_only_on_firms_that_authorized_model_development(

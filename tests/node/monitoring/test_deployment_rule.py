@@ -93,6 +93,12 @@ class BankNode:
         result = runner.invoke(app, ["models", "deploy", *args, *extra])
         return result.exit_code, " ".join(result.output.split())
 
+    def models(self, *args: str) -> tuple[int, str]:
+        """``fedcredit models COMMAND --config CONFIG ARGS``: exit code and one-line output."""
+        command, *rest = args
+        result = runner.invoke(app, ["models", command, "--config", str(self.config), *rest])
+        return result.exit_code, " ".join(result.output.split())
+
     def current(self, name: str = "sme-ew") -> str:
         registry = ModelRegistry(self.state)
         try:
@@ -155,8 +161,9 @@ def test_the_kept_summary_and_the_rule_the_bench_shares(bank: BankNode) -> None:
     assert beats_bank_alone(0.75, 0.74) and not beats_bank_alone(0.74, 0.74)
     # the rule as any deploying code calls it
     bank.finished("ew2", auc=0.70, bank_only_auc=0.74)
-    with pytest.raises(NoGainOverBankAlone, match=r"bank alone 0\.7400"):
+    with pytest.raises(NoGainOverBankAlone, match=r"bank alone 0\.7400") as refused:
         check_deployment(bank.state, "ew2", "sme-ew")
+    assert refused.value.yardstick == kept_yardstick(bank.state, "ew2")  # carried, not re-read
     assert not check_deployment(bank.state, "ew2", "sme-ew", force=True).federated_wins
     with pytest.raises(LookupError, match="no bank-alone figure for job nope"):
         check_deployment(bank.state, "nope", "sme-ew")
@@ -181,3 +188,44 @@ def test_a_configured_policy_that_does_not_load_refuses_the_deployment(bank: Ban
     # execute: forced, deployed without the check
     code, out = bank.deploy("ew1", "--force")
     assert code == 0 and "deployed sme-ew@1" in out, out
+
+
+def test_promote_applies_the_same_rule(bank: BankNode) -> None:
+    # prepare: ew1 in service; ew2, no better than the bank alone, deployed but not current
+    bank.finished("ew1", auc=0.81, bank_only_auc=0.74)
+    bank.finished("ew2", auc=0.70, bank_only_auc=0.74)
+    assert bank.deploy("ew1")[0] == 0
+    assert bank.deploy("ew2", "--force", "--no-promote")[0] == 0
+    # execute: promoted without --force
+    code, out = bank.models("promote", "sme-ew", "2")
+    # assert: refused in one line with both figures and the way forward; ew1 stays
+    assert code == 1, out
+    assert "not promoted: job ew2: federated AUC 0.7000, bank alone 0.7400" in out
+    assert "promote it anyway with --force" in out and "Traceback" not in out
+    assert bank.current() == "ew1"
+    # forced: promoted, with a warning
+    code, out = bank.models("promote", "sme-ew", "2", "--force")
+    assert code == 0 and "sme-ew@2 is current" in out and "warning:" in out, out
+    assert bank.current() == "ew2"
+    # a version that beats is promoted with its figures; other models are not judged
+    code, out = bank.models("promote", "sme-ew", "1")
+    assert code == 0 and "beats the bank alone: job ew1" in out, out
+    bank.finished("pd1", auc=0.60, bank_only_auc=0.70)
+    assert bank.deploy("pd1", "--no-promote", name="sme-pd")[0] == 0
+    code, out = bank.models("promote", "sme-pd", "1")
+    assert code == 0 and "beats" not in out and bank.current("sme-pd") == "pd1", out
+
+
+def test_rollback_is_never_held_back_and_says_what_it_returns_to(bank: BankNode) -> None:
+    # prepare: ew1 forced into service although no better, then ew2 that beats
+    bank.finished("ew1", auc=0.70, bank_only_auc=0.74)
+    bank.finished("ew2", auc=0.81, bank_only_auc=0.74)
+    assert bank.deploy("ew1", "--force")[0] == 0
+    assert bank.deploy("ew2")[0] == 0
+    # execute: ew2 misbehaves in service; the bank rolls back to the forced ew1
+    code, out = bank.models("rollback", "sme-ew")
+    # assert: rolled back, and warned that ew1 does not beat the bank alone
+    assert code == 0 and "rolled back: sme-ew@1 is current" in out, out
+    assert "warning: job ew1: federated AUC 0.7000, bank alone 0.7400" in out
+    assert "put into service with --force" in out
+    assert bank.current() == "ew1"

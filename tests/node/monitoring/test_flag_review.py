@@ -16,6 +16,7 @@ The history is small enough to check by hand (horizon 2 months, flags kept for 2
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from dataclasses import replace
@@ -23,8 +24,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
+from node.audit import Action, Actor
+from node.audit.log import AccessLog
+from node.audit.sink import AuditSink
 from node.audit.tokens import subject_tokenizer
 from node.cli.app import app
 from node.data.schema import FieldType, dump_schema
@@ -39,6 +44,7 @@ from node.monitoring.flag_review import (
     soft_flags_text,
 )
 from node.monitoring.policy import load_monitoring_policy, parse_monitoring_policy
+from node.monitoring.policy_in_force import PolicyInForce
 from node.monitoring.store import MonitoringStore
 from node.runtime.secrets import node_secret
 from tests.node.monitoring.support import POLICY_TEXT, bank_config, policy
@@ -255,3 +261,45 @@ def test_default_months_keep_each_firms_first_default_and_refuse_by_row() -> Non
     assert "March" not in str(caught.value)
     with pytest.raises(PanelError, match="no default_month column"):
         default_months(frame.drop(columns="default_month"), "uscc")
+
+
+def test_a_written_proposal_is_recorded_in_the_access_log_before_a_refresh_uses_it(
+    tmp_path: Path,
+) -> None:
+    # prepare: the bank's node holds its policy in force and its access log open
+    bank = Bank(tmp_path)
+    bank.keep_history()
+    store = bank.store()
+    old = hashlib.sha256(bank.policy.read_bytes()).hexdigest()
+    access_log = AccessLog.open(bank.state / "audit", Ed25519PrivateKey.generate(), "bank")
+    sink = AuditSink(access_log, Actor("bank-a", "bank", "node"))
+    in_force = PolicyInForce(bank.policy, store, sink)
+    assert in_force.get().version == old and access_log.size() == 0  # first use: no change
+    # execute: the operator writes the review's proposal into the policy file
+    code, out = bank.review(
+        "--horizon", "2", "--min-raised", "5", "--through", "2026-04", "--write"
+    )
+    assert code == 0 and "records the change in the node's access log" in " ".join(out.split())
+    new = hashlib.sha256(bank.policy.read_bytes()).hexdigest()
+    # execute: the next refresh takes the policy up (twice: recorded once)
+    assert in_force.get().version == new and in_force.get().version == new
+    # assert: one policy_change entry with both SHA-256 and the flags that changed
+    changes = _policy_changes(access_log)
+    assert [(c["old_sha256"], c["new_sha256"]) for c in changes] == [(old, new)]
+    assert changes[0]["flags_changed"] == "GOV-TAX-ARREARS,TP-SALES-COLLAPSE"
+    assert changes[0]["soft_flags"] == "TP-SALES-COLLAPSE"
+    # prepare: a refresh used the new policy; the node stops, the file is edited back by hand
+    store.add_refresh("r1", "2026-04", 0.0, 1.0, {"policy": new[:16]})
+    bank.policy.write_text(SOFT_TAX)
+    # execute: the restarted node takes it up
+    assert PolicyInForce(bank.policy, store, sink).get().version == old
+    # assert: compared with the policy the last refresh used
+    changes = _policy_changes(access_log)
+    assert [(c["old_sha256"], c["new_sha256"]) for c in changes][-1] == (new, old)
+    access_log.close()
+    store.close()
+
+
+def _policy_changes(access_log: AccessLog) -> list[dict[str, object]]:
+    entries = [access_log.entry(i) for i in range(access_log.size())]
+    return [dict(e.details) for e in entries if e.action is Action.POLICY_CHANGE]

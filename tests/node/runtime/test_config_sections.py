@@ -4,11 +4,15 @@ their values arrive typed, a mistake names the config file, the key path and a f
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import node.monitoring.config as monitoring_module
 from node.governance.severity import Severity
+from node.monitoring.config import MonitoringFile, monitoring_config
 from node.runtime.config import ConfigError, load_node_config
+from node.validation import validate
 
 HEAD = "node_id: bank\ncerts: {dir: certs}\ncoordinator: 127.0.0.1:50051\n"
 
@@ -36,9 +40,35 @@ def test_sections_are_read_typed_and_paths_resolved_against_the_file(tmp_path: P
     assert config.scoring is not None
     assert config.scoring.decision_policy == str((tmp_path / "decision.yaml").resolve())
     assert config.monitoring is not None
-    assert config.monitoring["policy"] == str((tmp_path / "watch.yaml").resolve())
-    assert config.monitoring["sinks"] == [{"file": str((tmp_path / "alerts.jsonl").resolve())}]
+    assert config.monitoring.policy == str((tmp_path / "watch.yaml").resolve())
+    assert [s.file for s in config.monitoring.sinks] == [str((tmp_path / "alerts.jsonl").resolve())]
     assert config.console is not None and config.console.listen == "127.0.0.1:0"
+
+
+def test_the_monitoring_section_is_validated_once_with_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # prepare: count the monitoring module's own validations
+    calls: list[str] = []
+
+    def counted(model: type[Any], raw: Any, **kw: Any) -> Any:
+        calls.append(model.__name__)
+        return validate(model, raw, **kw)
+
+    monkeypatch.setattr(monitoring_module, "validate", counted)
+    path = write(
+        tmp_path,
+        "monitoring: {panel: bank_monthly, ratios: [tax_paid/ss_headcount], "
+        "sinks: [{file: alerts.jsonl}]}\n",
+    )
+    # execute: the node's file read, then its settings built as the node and CLI build them
+    config = load_node_config(path)
+    settings = monitoring_config(config.monitoring, config.state_dir)
+    # assert: the section arrived typed, and building the settings validated nothing again
+    assert isinstance(config.monitoring, MonitoringFile)
+    assert calls == []
+    assert settings.panel == "bank_monthly" and list(settings.ratios) != []
+    assert [s.path for s in settings.sinks] == [(tmp_path / "alerts.jsonl").resolve()]  # type: ignore[attr-defined]
 
 
 def test_absent_sections_are_their_defaults(tmp_path: Path) -> None:

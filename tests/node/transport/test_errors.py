@@ -8,6 +8,7 @@ import pytest
 from node.jobs.exceptions import JobSpecError
 from node.pki.exceptions import UnknownIssuer
 from node.policy.exceptions import ReleaseQueryError
+from node.transport.directory import UnknownParty
 from node.transport.errors import CATALOG, WITHHELD, ServiceError, classify, safe_param, scrub
 
 CODE = "91350100M000100Y43"  # a valid unified social credit code
@@ -42,3 +43,13 @@ def test_families_map_to_their_entries_and_the_rest_to_internal() -> None:
 def test_unknown_code_is_a_programming_error() -> None:
     with pytest.raises(KeyError):
         ServiceError("no.such.code")
+
+
+def test_an_unknown_party_is_named_with_the_fix_not_internal() -> None:
+    error = classify(UnknownParty("holder-tax"))
+    assert error.status is grpc.StatusCode.FAILED_PRECONDITION
+    assert error.public_text.startswith(
+        "party 'holder-tax' is not registered with the coordinator (error party.unknown). "
+        "Fix: check its node id"
+    )
+    assert CODE not in classify(UnknownParty(CODE)).public_text  # a code typed as a name
