@@ -16,12 +16,17 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from node.data import bundled
 from tests.processes import live_children
+
+if TYPE_CHECKING:
+    from coordinator.local import LocalFederation
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 _PR_SET_CHILD_SUBREAPER = 36
@@ -33,6 +38,23 @@ _LEFTOVER_GRACE_S = 20.0
 def default_credit_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The vertically and horizontally split default_credit data, decompressed once per run."""
     return bundled.extract(tmp_path_factory.mktemp("default_credit"))
+
+
+@pytest.fixture(scope="session")
+def node_federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalFederation]:
+    """Coordinator, government, bank and third-party nodes (300 synthetic firms) as processes
+    on loopback mTLS, shared by every test that only needs a running federation: starting and
+    stopping one costs tens of seconds. Its users leave it as they found it (a party they
+    restart is back online, a node they quarantine is released) and name their jobs uniquely."""
+    from tests.federation_fixtures import synthetic_federation  # starts no process on import
+
+    fed = synthetic_federation(tmp_path_factory.mktemp("shared-federation"), n_firms=300)
+    try:
+        fed.start()
+        yield fed
+    finally:
+        fed.stop()
+    assert fed.running() == []
 
 
 def pytest_configure(config: pytest.Config) -> None:

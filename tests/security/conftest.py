@@ -1,33 +1,15 @@
-"""Fixtures for the security tests: one live local federation shared by the node-side attacks.
-
-Starting a coordinator and three nodes costs tens of seconds, so the node-side tests share
-one federation per session. Tests that restart a party put it back online before returning.
-"""
+"""Helpers for the security tests on the session's shared federation (``node_federation``,
+tests/conftest.py): the witness's view of a node, and copies of a node's access log."""
 
 from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from coordinator.local import LocalFederation
 from coordinator.witness import CheckpointWitness
 from node.audit.checkpoint import SignedCheckpoint
-from tests.federation_fixtures import synthetic_federation
-
-
-@pytest.fixture(scope="session")
-def node_federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalFederation]:
-    """Coordinator, government, bank and third-party nodes as processes on loopback mTLS."""
-    fed = synthetic_federation(tmp_path_factory.mktemp("node-attacks"), n_firms=300)
-    try:
-        fed.start()
-        yield fed
-    finally:
-        fed.stop()
 
 
 def witnessed(

@@ -11,6 +11,7 @@ import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pandas as pd
@@ -216,7 +217,10 @@ def test_node_daemon_with_foreign_certificate_exits_naming_the_cause(tmp_path: P
 def test_node_revoked_while_connected_is_disconnected_and_exits(tmp_path: Path) -> None:
     fed = synthetic_federation(tmp_path, n_firms=300)
     try:
-        fed.start()
+        # the bank alone: the other holders play no part in its revocation
+        fed.start_coordinator()
+        fed.start_node("bank")
+        fed.wait_online(["bank"])
         # execute: revoke the bank's certificate while its stream is open
         revoke(fed.certs, fed.certs / "bank.crt")
         deadline = time.monotonic() + 30
@@ -255,22 +259,43 @@ def test_psi_job_aligns_all_three_holders_in_one_order(federation: LocalFederati
     assert not any(code in status.result_json for code in ids["bank"][:50])
 
 
+def _spans(fed: LocalFederation, party: str) -> list[dict[str, Any]]:
+    """The spans ``party`` has written so far (a line still being written left out)."""
+    text = (fed.root / "state" / party / "traces.jsonl").read_text()
+    return [json.loads(line) for line in text[: text.rfind("\n") + 1].splitlines()]
+
+
+def _has_job_span(spans: list[dict[str, Any]], name: str, job_id: str) -> bool:
+    return any(
+        s["name"] == name and s["attributes"].get("fedcredit.job.id") == job_id for s in spans
+    )
+
+
 def test_traces_cover_rpcs_and_jobs_without_identifiers(federation: LocalFederation) -> None:
-    # prepare: a job, then time for the batch span processors to flush (every 5 s)
+    # prepare: a job
     federation.wait_job(federation.submit(CHECK_JOB, job_id="traced"), timeout=60)
-    time.sleep(6)
-    # execute: read every process's span file
-    spans = []
-    for party in ("coordinator", "government", "bank", "third_party"):
-        path = federation.root / "state" / party / "traces.jsonl"
-        spans += [json.loads(line) for line in path.read_text().splitlines()]
+    # execute: read every process's span file once its batch span processor (every 5 s) has
+    # written the job's spans: the coordinator's attempt and each node's part
+    holders = ("government", "bank", "third_party")
+    wanted = {"coordinator": "job.attempt", **dict.fromkeys(holders, "job.party")}
+    deadline = time.monotonic() + 60
+    while True:
+        by_party = {party: _spans(federation, party) for party in wanted}
+        waiting = [
+            p for p, name in wanted.items() if not _has_job_span(by_party[p], name, "traced")
+        ]
+        if not waiting:
+            break
+        assert time.monotonic() < deadline, f"no span of the job from {waiting}"
+        time.sleep(0.5)
+    spans = [s for party_spans in by_party.values() for s in party_spans]
     # assert: RPC server spans and job spans exist, and no firm code appears in any span
     names = {s["name"] for s in spans}
     assert "fedcredit.v1.Coordinator/Register" in names
     assert "fedcredit.v1.Coordinator/Send" in names
     assert {"job.attempt", "job.party"} <= names
     text = json.dumps(spans)
-    for party in ("government", "bank", "third_party"):
+    for party in holders:
         codes = pd.read_csv(federation.root / "data" / f"{party}.csv", dtype=str)["uscc"]
         assert not any(code in text for code in codes)
 

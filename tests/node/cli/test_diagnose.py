@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ import yaml
 from coordinator.local import LocalFederation
 from node.cli.exit_codes import ExitCode
 from node.pki import issue_certificate
-from tests.federation_fixtures import run_command, synthetic_federation
+from tests.federation_fixtures import run_command
 
 pytestmark = pytest.mark.slow
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -22,15 +21,10 @@ VERTICAL = REPO_ROOT / "scripts" / "jobs" / "vertical_lr.yaml"
 LINE = re.compile(r"^(OK|WARN|FAIL) +(\S+(?: \S+)?) +(.*)$")
 
 
-@pytest.fixture(scope="module")
-def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalFederation]:
-    fed = synthetic_federation(tmp_path_factory.mktemp("diagnose"), n_firms=200)
-    try:
-        fed.start()
-        yield fed
-    finally:
-        fed.stop()
-    assert fed.running() == []
+@pytest.fixture
+def federation(node_federation: LocalFederation) -> LocalFederation:
+    """The session's running federation (tests/conftest.py): these tests leave it as it was."""
+    return node_federation
 
 
 def diagnose(fed: LocalFederation, config: Path, *args: str) -> tuple[int, dict[str, str], str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,20 +11,16 @@ from typer.testing import CliRunner
 
 from coordinator.local import LocalFederation
 from node.cli.app import app
-from tests.federation_fixtures import CHECK_JOB, synthetic_federation
+from tests.federation_fixtures import CHECK_JOB
 
 pytestmark = pytest.mark.slow
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
-@pytest.fixture(scope="module")
-def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalFederation]:
-    fed = synthetic_federation(tmp_path_factory.mktemp("fed"), n_firms=300)
-    try:
-        fed.start()
-        yield fed
-    finally:
-        fed.stop()
+@pytest.fixture
+def federation(node_federation: LocalFederation) -> LocalFederation:
+    """The session's running federation (tests/conftest.py): these tests leave it as it was."""
+    return node_federation
 
 
 def _run(fed: LocalFederation, *args: str, as_: str = "operator") -> tuple[int, str]:
