@@ -7,11 +7,10 @@ import json
 import logging
 import threading
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from coordinator.console.views import TEMPLATES as CONSOLE_TEMPLATES
-from coordinator.console.views import CoordinatorViews
 from coordinator.jobs import JobRunner
 from coordinator.runtime.config import CoordinatorConfig
 from coordinator.servicer import serde
@@ -28,8 +27,6 @@ from coordinator.witness.quarantine import Quarantine
 from node.audit import AccessLog, Actor
 from node.audit.sink import AuditSink
 from node.console.config import ConsoleConfig
-from node.console.serve import serve_console
-from node.console.server import ConsoleServer
 from node.crypto.envelope import ReplayGuard
 from node.crypto.replay import PersistentReplayGuard
 from node.pki import PeerVerifier, load_identity_files
@@ -44,6 +41,9 @@ from node.transport.probe import echo_envelope
 from node.transport.relay_channel import EnvelopeRouter, RecipientGone
 from node.transport.sealing import DirectorySealer, peek_route
 from protos.fedcredit.v1 import common_pb2, coordinator_pb2, coordinator_pb2_grpc
+
+if TYPE_CHECKING:
+    from node.console.server import ConsoleServer
 
 log = logging.getLogger("fedcredit.coordinator")
 
@@ -212,6 +212,12 @@ class CoordinatorServer:
         self.relay.push(party, serde.party_left_to_proto(job_id, attempt, gone, reason))
 
     def _serve_console(self, config: ConsoleConfig) -> ConsoleServer:
+        # imported here: a coordinator without a console skips its web stack, a third of a
+        # second at every start
+        from coordinator.console.views import TEMPLATES as CONSOLE_TEMPLATES
+        from coordinator.console.views import CoordinatorViews
+        from node.console.serve import serve_console
+
         views = CoordinatorViews(
             self.store, self.runner, self.witness.witness, self.relay.online,
             self._own_certificate,

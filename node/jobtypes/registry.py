@@ -4,12 +4,19 @@ A job type names three things: how to validate its job file at submission (so a 
 refused before any party starts), what each node party runs, and what the coordinator runs as
 its own party (key holder, aggregator, or a simple echo). Both the node and the coordinator
 look job types up here, so a job file means the same thing on both sides.
+
+The protocol code is named by module path (:class:`Deferred`) and imported at its first
+call, not with the registry: every daemon and every command imports the registry, but a
+process runs few job types and one side of each. Importing them all cost about 1.5 s of CPU
+at each start, most of it torch and flwr, which only a bank training a horizontal job uses
+(the coordinator aggregates horizontal updates without them).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from importlib import import_module
 from typing import Any
 
 from node.jobs.check import run_check_coordinator, run_check_party
@@ -17,32 +24,6 @@ from node.jobs.context import PartyContext
 from node.jobs.exceptions import JobSpecError
 from node.jobs.hooks import JobHooks
 from node.jobs.spec import JobFile
-from node.psi import (
-    PsiPermits,
-    run_psi_coordinator_job,
-    run_psi_party,
-    validate_psi_job,
-    write_alignment,
-)
-from node.state import confined
-from node.training.horizontal import (
-    run_horizontal_coordinator,
-    run_horizontal_party,
-    validate_horizontal_job,
-)
-from node.training.secureboost.job import (
-    run_secureboost_coordinator,
-    run_secureboost_party,
-    secureboost_field_uses,
-    validate_secureboost_job,
-)
-from node.training.vertical.arbiter import KEY_CHECKPOINT
-from node.training.vertical.job import (
-    run_vertical_coordinator,
-    run_vertical_party,
-    validate_vertical_job,
-    vertical_field_uses,
-)
 from node.transport.channel import PartyChannel
 
 PartyRunner = Callable[[PartyContext], Mapping[str, Any]]
@@ -50,6 +31,23 @@ CoordinatorRunner = Callable[[PartyChannel, JobHooks, JobFile], Mapping[str, Any
 Validator = Callable[[JobFile], None]
 FieldUse = tuple[str, str, tuple[str, ...], str]
 FieldUses = Callable[[JobFile], list[FieldUse]]
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """A job type's function, named ``"package.module:function"``, imported at its first call."""
+
+    ref: str
+
+    def resolve(self) -> Callable[..., Any]:
+        module, _, name = self.ref.partition(":")
+        function = getattr(import_module(module), name)
+        if not callable(function):
+            raise TypeError(f"{self.ref} is not a function")
+        return function  # type: ignore[no-any-return]
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.resolve()(*args, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -74,20 +72,6 @@ def _no_validation(job: JobFile) -> None:
     """The check job has no settings beyond its parties."""
 
 
-def _psi_permits(ctx: PartyContext) -> PsiPermits:
-    """The (dataset, id field) pairs this node's config declares for alignment."""
-    pairs = {(n, f) for n in ctx.datasets.names() if (f := ctx.datasets.psi_id_field(n))}
-    return PsiPermits(frozenset(pairs))
-
-
-def _run_psi(ctx: PartyContext) -> Mapping[str, Any]:
-    """Align, keep the local row order for later jobs, and report counts only."""
-    result = run_psi_party(ctx, _psi_permits(ctx))
-    if ctx.workdir is not None and result.rows is not None:
-        write_alignment(result, confined(ctx.workdir, "alignments", f"{ctx.job_id}.json"))
-    return result.summary()
-
-
 _TYPES: dict[str, JobType] = {
     "check": JobType(
         name="check",
@@ -97,40 +81,37 @@ _TYPES: dict[str, JobType] = {
     ),
     "psi": JobType(
         name="psi",
-        validate=validate_psi_job,
-        run_party=_run_psi,
-        run_coordinator=run_psi_coordinator_job,
+        validate=Deferred("node.psi:validate_psi_job"),
+        run_party=Deferred("node.jobtypes.psi:run_psi_job_party"),
+        run_coordinator=Deferred("node.psi:run_psi_coordinator_job"),
     ),
     "horizontal": JobType(
         name="horizontal",
-        validate=validate_horizontal_job,
-        run_party=run_horizontal_party,
-        run_coordinator=run_horizontal_coordinator,
+        validate=Deferred("node.training.horizontal.job:validate_horizontal_job"),
+        run_party=Deferred("node.training.horizontal.party:run_horizontal_party"),
+        run_coordinator=Deferred("node.training.horizontal.job:run_horizontal_coordinator"),
         tolerates_party_loss=True,
     ),
     "vertical_lr": JobType(
         name="vertical_lr",
-        validate=validate_vertical_job,
-        run_party=run_vertical_party,
-        run_coordinator=run_vertical_coordinator,
-        uses=vertical_field_uses,
-        secret_checkpoints=frozenset({KEY_CHECKPOINT}),
+        validate=Deferred("node.training.vertical.job:validate_vertical_job"),
+        run_party=Deferred("node.training.vertical.job:run_vertical_party"),
+        run_coordinator=Deferred("node.training.vertical.job:run_vertical_coordinator"),
+        uses=Deferred("node.training.vertical.job:vertical_field_uses"),
+        # the arbiter's KEY_CHECKPOINT, spelled out so the registry need not import the
+        # arbiter (tests/node/jobtypes holds them equal)
+        secret_checkpoints=frozenset({"paillier-key"}),
     ),
     "secureboost": JobType(
         name="secureboost",
-        validate=validate_secureboost_job,
-        run_party=run_secureboost_party,
-        run_coordinator=run_secureboost_coordinator,
+        validate=Deferred("node.training.secureboost.job:validate_secureboost_job"),
+        run_party=Deferred("node.training.secureboost.job:run_secureboost_party"),
+        run_coordinator=Deferred("node.training.secureboost.job:run_secureboost_coordinator"),
         # a party that leaves holds the attempt; its return restarts it from the last tree
         tolerates_party_loss=True,
-        uses=secureboost_field_uses,
+        uses=Deferred("node.training.secureboost.job:secureboost_field_uses"),
     ),
 }
-
-
-def register(job_type: JobType) -> None:
-    """Add a job type (used by the job-type modules at import)."""
-    _TYPES[job_type.name] = job_type
 
 
 def job_type(name: str) -> JobType:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import logging
 import threading
 from importlib.metadata import version
+from typing import TYPE_CHECKING
 
 from node.audit import AccessLog, Actor
 from node.audit.sink import AuditSink
 from node.compute import compute_executor
 from node.console.config import ConsoleConfig
-from node.console.serve import node_pages, serve_console
-from node.console.server import ConsoleServer
 from node.crypto.replay import PersistentReplayGuard
 from node.data.datasets import NodeDatasets, UnknownDataset
 from node.governance.evidence import remember_witnessed
@@ -41,6 +40,9 @@ from node.transport.probe import EchoService
 from node.transport.relay_channel import EnvelopeRouter
 from node.transport.sealing import DirectorySealer
 from protos.fedcredit.v1 import coordinator_pb2, node_pb2_grpc
+
+if TYPE_CHECKING:
+    from node.console.server import ConsoleServer
 
 log = logging.getLogger("fedcredit.node")
 
@@ -238,6 +240,10 @@ class NodeProcess:
         self.router.fail_all("coordinator", reason)
 
     def _serve_console(self, config: ConsoleConfig) -> ConsoleServer:
+        # imported here: most nodes run no console, and its web stack costs a third of a
+        # second at every start
+        from node.console.serve import node_pages, serve_console
+
         creds, verifier = self._console_parts
         return serve_console(
             config, title=f"node {self.config.node_id}",

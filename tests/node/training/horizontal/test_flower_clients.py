@@ -22,7 +22,8 @@ from node.jobs.hooks import MemoryHooks
 from node.jobs.spec import parse_job_file
 from node.training.horizontal.exceptions import BankFailed, TrainerError
 from node.training.horizontal.flower_adapter import ENV_ALLOWED
-from node.training.horizontal.job import run_horizontal_coordinator, run_horizontal_party
+from node.training.horizontal.job import run_horizontal_coordinator
+from node.training.horizontal.party import run_horizontal_party
 from node.transport.memory import MemoryHub
 
 from .test_job import Datasets, Gate

@@ -14,11 +14,8 @@ from node.jobs.context import PartyContext
 from node.jobs.exceptions import JobSpecError
 from node.jobs.hooks import MemoryHooks
 from node.jobs.spec import parse_job_file
-from node.training.horizontal.job import (
-    run_horizontal_coordinator,
-    run_horizontal_party,
-    validate_horizontal_job,
-)
+from node.training.horizontal.job import run_horizontal_coordinator, validate_horizontal_job
+from node.training.horizontal.party import run_horizontal_party
 from node.transport.memory import MemoryHub
 
 JOB = """
