@@ -65,6 +65,7 @@ class _Outbox:
 
     def __init__(self, client: PartnerClient, holder: str) -> None:
         self.holder = holder
+        self.ended = False  # the thread stopped on a defect: the client starts another
         self._client = client
         self._queue: deque[Pending] = deque()
         self._cond = threading.Condition()
@@ -72,26 +73,45 @@ class _Outbox:
         self._thread.start()
         log.info("dispatcher for holder %s started", holder)
 
-    def put(self, pending: Pending) -> None:
+    def put(self, pending: Pending) -> bool:
+        """Queue ``pending``; False (not queued) once this dispatcher has ended."""
         with self._cond:
+            if self.ended:
+                return False
             self._queue.append(pending)
             self._cond.notify()
+            return True
 
     def _run(self) -> None:
-        while not self._client.closed:
+        batch: list[Pending] = []
+        try:
+            while not self._client.closed:
+                with self._cond:
+                    while not self._queue and not self._client.closed:
+                        self._cond.wait(0.5)
+                    batch = []
+                    size = 0
+                    while self._queue and (not batch or size + self._queue[0].size <= MAX_BATCH):
+                        if batch and self._queue[0].topic != batch[0].topic:
+                            break
+                        item = self._queue.popleft()
+                        batch.append(item)
+                        size += item.size
+                if batch:
+                    self._client._send_batch(self.holder, batch)
+        except BaseException:
+            # a defect, not a failed delivery (those are gaps, see ``_deliver``): its traceback
+            # shows, the callers it strands get the gap now rather than at their deadline, and
+            # the holder's next request starts a new dispatcher
             with self._cond:
-                while not self._queue and not self._client.closed:
-                    self._cond.wait(0.5)
-                batch: list[Pending] = []
-                size = 0
-                while self._queue and (not batch or size + self._queue[0].size <= MAX_BATCH):
-                    if batch and self._queue[0].topic != batch[0].topic:
-                        break
-                    item = self._queue.popleft()
-                    batch.append(item)
-                    size += item.size
-            if batch:
-                self._client._send_batch(self.holder, batch)
+                self.ended = True
+                stranded = [*batch, *self._queue]
+                self._queue.clear()
+            for p in stranded:
+                if not p.done.is_set():
+                    p.failure = "offline"
+                    p.done.set()
+            raise
 
 
 class PartnerClient:
@@ -144,7 +164,7 @@ class PartnerClient:
         self.check([holder])
         with self._lock:
             box = self._outboxes.get(holder)
-            if box is None:
+            if box is None or box.ended:
                 box = self._outboxes[holder] = _Outbox(self, holder)
             return box
 
@@ -157,7 +177,8 @@ class PartnerClient:
             ``holder`` is not a party (see ``check``); nothing is queued.
         """
         pending = Pending(topic, body, size)
-        self._outbox(holder).put(pending)
+        while not self._outbox(holder).put(pending):
+            pass  # its dispatcher ended on a defect just now: the next lookup starts another
         return pending
 
     def _send_batch(self, holder: str, batch: Sequence[Pending]) -> None:

@@ -25,6 +25,6 @@ def monitoring_settings(section: dict[str, Any]) -> MonitoringConfig:
     """
     with tempfile.TemporaryDirectory() as where:
         path = Path(where) / "node.yaml"
-        path.write_text(yaml.safe_dump({**HEAD, "monitoring": section}), "utf-8")
+        path.write_text(yaml.safe_dump({**HEAD, "monitoring": section}, sort_keys=False), "utf-8")
         config = load_node_config(path)
         return monitoring_config(config.monitoring, config.state_dir)

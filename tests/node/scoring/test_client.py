@@ -175,7 +175,30 @@ def test_a_failed_delivery_is_one_line_and_an_offline_gap(
     # assert: a gap at once, one log line without a traceback, nothing left waiting for it
     assert gap == "offline"
     said = [r for r in caplog.records if r.name == "fedcredit.scoring.client"]
-    assert len(said) == 1 and said[0].exc_info is None, said
-    assert "\n" not in said[0].getMessage() and "tp" in said[0].getMessage()
+    assert all(r.exc_info is None for r in said), said
+    failed = [r.getMessage() for r in said if "not sent" in r.getMessage()]
+    assert len(failed) == 1 and "\n" not in failed[0] and "to tp" in failed[0], failed
+    assert router.sent[0][0] == "tp"
+    client.close()
+
+
+def test_a_defect_in_sending_fails_its_callers_at_once_and_the_next_request_is_sent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # prepare: sending to "tp" hits a defect (not a delivery failure); its traceback is kept
+    crashed: list[threading.ExceptHookArgs] = []
+    monkeypatch.setattr(threading, "excepthook", crashed.append)
+    router = Router(failing={"tp": TypeError("a defect")})
+    client = PartnerClient(router, directory)  # type: ignore[arg-type]
+    # execute
+    first = _score(client, "tp", ["a"])
+    gap = PartnerClient.wait(first, time.monotonic() + 5)
+    del router.failing["tp"]
+    _score(client, "tp", ["b"])
+    _wait_sent(router, 1)
+    # assert: the defect surfaced (not swallowed as "offline" only), its caller did not wait
+    # for the deadline, and a new dispatcher sent the next request
+    assert gap == "offline"
+    assert [type(c.exc_value) for c in crashed] == [TypeError]
     assert router.sent[0][0] == "tp"
     client.close()
