@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.federation_fixtures import synthetic_federation
+from coordinator.local import LocalFederation
 from tests.processes import descendants, wait_gone
 
 pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
@@ -52,15 +52,14 @@ def test_killed_owner_leaves_no_worker_forkserver_or_tracker(tmp_path: Path) -> 
 
 
 @pytest.mark.slow
-def test_sigkilled_node_leaves_no_worker_behind(tmp_path: Path) -> None:
-    fed = synthetic_federation(tmp_path, n_firms=300)
+def test_sigkilled_node_leaves_no_worker_behind(node_federation: LocalFederation) -> None:
+    fed = node_federation  # the session's federation: the bank is back online at the end
     try:
-        fed.start()
         # prepare: a PSI job makes the bank node start its worker pool
         spec = (REPO_ROOT / "scripts" / "jobs" / "psi.yaml").read_text()
-        assert fed.wait_job(fed.submit(spec), timeout=120).state == "succeeded"
-        bank = fed._procs["bank"].pid
-        below = descendants(bank)
+        job = fed.submit(spec, job_id="pool-lifetime-psi")
+        assert fed.wait_job(job, timeout=120).state == "succeeded"
+        below = descendants(fed.pid("bank"))
         assert any("forkserver" in cmd for cmd in below.values()), below
         # execute
         assert fed.stop_party("bank", signal.SIGKILL) == -signal.SIGKILL
@@ -68,7 +67,9 @@ def test_sigkilled_node_leaves_no_worker_behind(tmp_path: Path) -> None:
         left = wait_gone(below, timeout=60)
         assert left == [], {p: below[p] for p in left}
     finally:
-        fed.stop()
+        if "bank" not in fed.running():
+            fed.start_node("bank")
+            fed.wait_online(["bank"])
 
 
 @pytest.mark.slow
