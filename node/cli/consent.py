@@ -4,7 +4,9 @@
 ``loan_officer`` or ``operator``), which files each record and sends it sealed to the holders
 named. ``list`` and ``audit`` read a node's own state folder and access log: ``audit`` lists
 every use of a firm (by this node's token) with the authorization that covered it and flags
-any use that none covered. Exit codes: 0 done, 1 a use outside any authorization, 2 bad input.
+any use that none covered. Exit codes: 0 done, 1 a use outside any authorization, 2 bad input,
+11 refused by the node (one line with its reason: e.g. a holder id no party holds, before
+anything is filed or revoked).
 """
 
 from __future__ import annotations
