@@ -4,7 +4,9 @@
 ``loan_officer`` or ``operator``), which files each record and sends it sealed to the holders
 named. ``list`` and ``audit`` read a node's own state folder and access log: ``audit`` lists
 every use of a firm (by this node's token) with the authorization that covered it and flags
-any use that none covered. Exit codes: 0 done, 1 a use outside any authorization, 2 bad input.
+any use that none covered. Exit codes: 0 done, 1 a use outside any authorization, 2 bad input,
+11 refused by the node (one line with its reason: e.g. a holder id no party holds, before
+anything is filed or revoked).
 """
 
 from __future__ import annotations
@@ -39,6 +41,11 @@ def _time(text: str) -> float:
         return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
     except ValueError:
         fail(f"{text!r} is not a date (use YYYY-MM-DD)")
+
+
+def _holders(text: str) -> list[str]:
+    """``--holders`` as node ids (``"a, b"`` names a and b; empty items are dropped)."""
+    return [h.strip() for h in text.split(",") if h.strip()]
 
 
 def _grant(row: dict[str, str], holders: list[str]) -> node_pb2.AuthorizationGrant:
@@ -88,7 +95,7 @@ def register(
         "collected_at": datetime.now(UTC).strftime("%Y-%m-%d"),
     }
     stub = node_stub(node, node_id, certs, as_)
-    batch = node_pb2.AuthorizationBatch(grants=[_grant(row, holders.split(","))])
+    batch = node_pb2.AuthorizationBatch(grants=[_grant(row, _holders(holders))])
     ack = call("registration", lambda: stub.RegisterAuthorizations(batch, timeout=60))
     Console().print(
         f"{ack.record_ids[0]}: " + "; ".join(f"{h}: {s}" for h, s in ack.holders.items())
@@ -121,7 +128,7 @@ def import_(
     total = 0
     for start in range(0, len(rows), 1000):
         batch = node_pb2.AuthorizationBatch(
-            grants=[_grant(r, holders.split(",")) for r in rows[start : start + 1000]]
+            grants=[_grant(r, _holders(holders)) for r in rows[start : start + 1000]]
         )
         ack = call(
             f"import of lines {start + 2}-",
@@ -142,7 +149,7 @@ def revoke(
 ) -> None:
     """Revoke an authorization at the bank and at the holders."""
     stub = node_stub(node, node_id, certs, as_)
-    request = node_pb2.RevokeAuthorizationRequest(record_id=record, holders=holders.split(","))
+    request = node_pb2.RevokeAuthorizationRequest(record_id=record, holders=_holders(holders))
     ack = call("revocation", lambda: stub.RevokeAuthorization(request, timeout=60))
     Console().print(
         f"{ack.record_ids[0]}: " + "; ".join(f"{h}: {s}" for h, s in ack.holders.items())

@@ -35,11 +35,7 @@ from node.monitoring.panel import PanelCube
 from node.monitoring.signals import KINDS, ratio_name, with_ratios
 from node.monitoring.sinks import AlertSink, FileSink, WebhookSink
 from node.scoring.config import FlagRule, Flags, parse_flag_rules
-from node.validation import FileModel, Invalid, OneOf, SpecError, validate
-
-
-class MonitoringConfigError(NotConfigured, SpecError):
-    """The ``monitoring:`` section breaks its format (``SpecError``'s message and attributes)."""
+from node.validation import FileModel, Invalid, OneOf
 
 
 def _ratio(item: str) -> tuple[str, str]:
@@ -143,30 +139,6 @@ def monitored_panel(
     kinds = {c: config.figures.get(c, "amount") for c in numeric}
     kinds.update({name: "ratio" for name in config.ratios})
     return with_ratios(cube, config.ratios), kinds
-
-
-def parse_monitoring_config(raw: Mapping[str, Any] | None, base: Path) -> MonitoringConfig:
-    """Validate a ``monitoring:`` mapping (``None``: the node does not monitor) and build the
-    settings from it; a node's own section arrives validated with its configuration
-    (``NodeConfig.monitoring``) and is built with ``monitoring_config`` instead.
-
-    Raises
-    ------
-    MonitoringConfigError
-        A key is unknown or mistyped; the message names it and the fix.
-    NotConfigured
-        A webhook's secret file cannot be read.
-    """
-    if raw is None:
-        return MonitoringConfig()
-    section = validate(
-        MonitoringFile,
-        raw,
-        source="node configuration",
-        key="monitoring",
-        error=MonitoringConfigError,
-    )
-    return monitoring_config(section, base)
 
 
 def monitoring_config(section: MonitoringFile | None, base: Path) -> MonitoringConfig:

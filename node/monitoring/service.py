@@ -62,6 +62,7 @@ from node.scoring.client import PartnerClient, Pending
 from node.scoring.index import FirmIndex
 from node.scoring.keys import Pseudonyms
 from node.telemetry.metrics import record_alert
+from node.transport.directory import UnknownParty
 
 log = logging.getLogger("fedcredit.monitoring")
 
@@ -606,7 +607,8 @@ class Scheduler:
                 if trigger:
                     self._service.refresh(trigger=trigger)
                 said = ""
-            except MonitoringError as exc:  # no model deployed yet, a policy being edited
+            except (MonitoringError, UnknownParty) as exc:  # no model deployed yet, a policy
+                # being edited, or naming a holder that has not joined the federation
                 if str(exc) != said:
                     log.warning("scheduled monitoring refresh not run: %s", exc)
                     said = str(exc)

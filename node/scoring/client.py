@@ -10,6 +10,13 @@ deadline, and a late answer is dropped. An entry whose answer never comes is dro
 ``ANSWER_WAIT_S`` (longer than any decision policy's deadline), and at most
 ``MAX_WAITING`` entries are kept, oldest dropped first, so a silent holder cannot grow the
 bank's memory.
+
+A holder is looked up in the peer directory before its dispatcher starts, so a name no party
+holds is refused at ``submit`` (``UnknownParty``) and never gets a thread. A failed delivery
+(the holder or the coordinator offline, an envelope the coordinator refused, a holder that
+left the directory since) is one log line and the gap ``offline`` for its callers at once;
+nothing is resent here: each caller decides whether to try again (a decision goes on with
+the gap, a monitoring refresh is tried again at the next check).
 """
 
 from __future__ import annotations
@@ -20,13 +27,17 @@ import threading
 import time
 import uuid
 from collections import OrderedDict, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import grpc
+
+from node.runtime.link import RelayRefused
 from node.scoring import wire
 from node.scoring.answers import Answer, MalformedAnswer
 from node.transport.channel import PartyUnavailable
+from node.transport.directory import UnknownParty
 from node.transport.relay_channel import EnvelopeRouter, Opened
 
 log = logging.getLogger("fedcredit.scoring.client")
@@ -54,32 +65,53 @@ class _Outbox:
 
     def __init__(self, client: PartnerClient, holder: str) -> None:
         self.holder = holder
+        self.ended = False  # the thread stopped on a defect: the client starts another
         self._client = client
         self._queue: deque[Pending] = deque()
         self._cond = threading.Condition()
         self._thread = threading.Thread(target=self._run, name=f"score-{holder}", daemon=True)
         self._thread.start()
+        log.info("dispatcher for holder %s started", holder)
 
-    def put(self, pending: Pending) -> None:
+    def put(self, pending: Pending) -> bool:
+        """Queue ``pending``; False (not queued) once this dispatcher has ended."""
         with self._cond:
+            if self.ended:
+                return False
             self._queue.append(pending)
             self._cond.notify()
+            return True
 
     def _run(self) -> None:
-        while not self._client.closed:
+        batch: list[Pending] = []
+        try:
+            while not self._client.closed:
+                with self._cond:
+                    while not self._queue and not self._client.closed:
+                        self._cond.wait(0.5)
+                    batch = []
+                    size = 0
+                    while self._queue and (not batch or size + self._queue[0].size <= MAX_BATCH):
+                        if batch and self._queue[0].topic != batch[0].topic:
+                            break
+                        item = self._queue.popleft()
+                        batch.append(item)
+                        size += item.size
+                if batch:
+                    self._client._send_batch(self.holder, batch)
+        except BaseException:
+            # a defect, not a failed delivery (those are gaps, see ``_deliver``): its traceback
+            # shows, the callers it strands get the gap now rather than at their deadline, and
+            # the holder's next request starts a new dispatcher
             with self._cond:
-                while not self._queue and not self._client.closed:
-                    self._cond.wait(0.5)
-                batch: list[Pending] = []
-                size = 0
-                while self._queue and (not batch or size + self._queue[0].size <= MAX_BATCH):
-                    if batch and self._queue[0].topic != batch[0].topic:
-                        break
-                    item = self._queue.popleft()
-                    batch.append(item)
-                    size += item.size
-            if batch:
-                self._client._send_batch(self.holder, batch)
+                self.ended = True
+                stranded = [*batch, *self._queue]
+                self._queue.clear()
+            for p in stranded:
+                if not p.done.is_set():
+                    p.failure = "offline"
+                    p.done.set()
+            raise
 
 
 class PartnerClient:
@@ -88,12 +120,14 @@ class PartnerClient:
     def __init__(
         self,
         router: EnvelopeRouter,
+        resolve: Callable[[str], object],
         *,
         wait_s: float = ANSWER_WAIT_S,
         max_waiting: int = MAX_WAITING,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._router = router
+        self._resolve = resolve  # the peer directory's lookup: raises UnknownParty
         self._outboxes: dict[str, _Outbox] = {}
         # message id -> (items, offsets, expiry), oldest first
         self._waiting: OrderedDict[str, tuple[list[Pending], list[int], float]] = OrderedDict()
@@ -108,17 +142,43 @@ class PartnerClient:
     def close(self) -> None:
         self.closed = True
 
+    def check(self, holders: Iterable[str]) -> None:
+        """Refuse ``holders`` unless each is one this client sends to already or one the peer
+        directory knows, so a caller refuses a bogus name before it files anything.
+
+        A holder sent to before stays accepted after it left the directory: its sends fail
+        as ``offline``, as they did (a revocation still reaches the bank's own store).
+
+        Raises
+        ------
+        node.transport.directory.UnknownParty
+            The first holder that is neither.
+        """
+        for holder in holders:
+            with self._lock:
+                known = holder in self._outboxes
+            if not known:
+                self._resolve(holder)  # outside the lock: a miss may wait for a refresh
+
     def _outbox(self, holder: str) -> _Outbox:
+        self.check([holder])
         with self._lock:
             box = self._outboxes.get(holder)
-            if box is None:
+            if box is None or box.ended:
                 box = self._outboxes[holder] = _Outbox(self, holder)
             return box
 
     def submit(self, holder: str, topic: str, body: dict[str, Any], size: int) -> Pending:
-        """Queue ``body`` (a score request's model/job/refs/firms, or records) for ``holder``."""
+        """Queue ``body`` (a score request's model/job/refs/firms, or records) for ``holder``.
+
+        Raises
+        ------
+        node.transport.directory.UnknownParty
+            ``holder`` is not a party (see ``check``); nothing is queued.
+        """
         pending = Pending(topic, body, size)
-        self._outbox(holder).put(pending)
+        while not self._outbox(holder).put(pending):
+            pass  # its dispatcher ended on a defect just now: the next lookup starts another
         return pending
 
     def _send_batch(self, holder: str, batch: Sequence[Pending]) -> None:
@@ -151,20 +211,16 @@ class PartnerClient:
             self._waiting[message["id"]] = (items, offsets, now + self._wait_s)
         try:
             self._router.send(wire.JOB_KEY, holder, topic, wire.encode(message))
-        except PartyUnavailable as exc:
+        except (PartyUnavailable, RelayRefused, UnknownParty, grpc.RpcError) as exc:
+            # what delivery meets: the holder or the coordinator offline, a refused envelope,
+            # a holder that left the directory, or the directory's refresh failing; anything
+            # else is a defect and is raised
             with self._lock:
                 self._waiting.pop(message["id"], None)
             for p in items:
                 p.failure = "offline"
                 p.done.set()
-            log.info("holder %s unavailable: %s", holder, exc.reason)
-        except Exception:
-            with self._lock:
-                self._waiting.pop(message["id"], None)
-            for p in items:
-                p.failure = "offline"
-                p.done.set()
-            log.exception("sending to %s failed", holder)
+            log.info("%s not sent to %s: %s", topic, holder, _reason(exc))
 
     def _purge(self, now: float) -> None:
         """Drop entries past their expiry or beyond ``max_waiting`` (caller holds the lock).
@@ -222,3 +278,11 @@ class PartnerClient:
         if pending.done.wait(max(0.0, deadline - time.monotonic())):
             return pending.failure
         return "deadline"
+
+
+def _reason(exc: Exception) -> str:
+    """A failed delivery's reason on one line (a gRPC error's status and details)."""
+    if isinstance(exc, grpc.RpcError):
+        code = exc.code().name if hasattr(exc, "code") else "UNKNOWN"
+        return f"the coordinator's directory did not answer ({code})"
+    return str(exc)

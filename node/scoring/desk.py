@@ -100,7 +100,12 @@ class ConsentDesk:
         ------
         node.consent.exceptions.UnknownAuthorization
             The bank holds no such record.
+        node.transport.directory.UnknownParty
+            A named holder is not a party (nothing is revoked or sent).
         """
+        # every holder first, as ``register`` does: a bogus name refuses the revocation
+        # before it is saved here, rather than after, reported as an "offline" holder
+        self._client.check(holders)
         revocation = "rev-" + uuid.uuid4().hex[:16]
         at = time.time()
         self._store.revoke(record_id, revocation, at)

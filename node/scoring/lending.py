@@ -74,7 +74,7 @@ class Lending:
         self._routes: dict[str, Callable[[Opened], None]] = {}
         self._keys: dict[str, bytes] = {}
         self._executor = ThreadPoolExecutor(config.workers, thread_name_prefix="scoring")
-        self.client = PartnerClient(router)
+        self.client = PartnerClient(router, self._identity)
         self.holder = HolderService(
             me=me,
             pair_key=self.pair_key,

@@ -22,10 +22,11 @@ from coordinator.local.early_warning import OBSERVED
 from coordinator.local.monitoring import PANELS, SECTIONS
 from node.audit import LogReader
 from node.audit.entry import Action
-from node.monitoring.config import monitored_panel, parse_monitoring_config
+from node.monitoring.config import monitored_panel
 from node.monitoring.signals import compute_signals
 from node.runtime.config import load_node_config
 from tests.federation_fixtures import run_command
+from tests.node.monitoring.settings import monitoring_settings
 
 # Shared 2-core machine (2026-11): about 90 s under a load average of ~8 for 2,000 firms
 # (tables, four processes, the job with its 1024-bit key, the refresh).
@@ -44,7 +45,7 @@ def _partner_values(root: Path, firms: list[str]) -> set[bytes]:
         panel = pd.read_parquet(root / "live" / f"{PANELS[holder]}.parquet")
         mine = panel[panel["uscc"].isin(firms)].drop(columns=["uscc", "month"])
         out |= {repr(float(v)).encode() for v in mine.to_numpy().ravel() if np.isfinite(v)}
-        config = parse_monitoring_config({"panel": PANELS[holder], **SECTIONS[holder]}, root)
+        config = monitoring_settings({"panel": PANELS[holder], **SECTIONS[holder]})
         cube, kinds = monitored_panel(panel, "uscc", {"uscc", "month"}, config)
         rows = [cube.codes.index(c) for c in firms if c in cube.codes]
         for month in cube.months[-9:]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -145,6 +146,58 @@ def test_an_unknown_holder_is_named_with_the_fix_and_nothing_is_filed(
     assert "party 'govenrment' is not registered" in lines[0] and "check its node id" in lines[0]
     assert codes[0] not in typed.output
     assert _filed(bank_store) == filed
+
+
+def _revocations(path: Path) -> dict[str, str]:
+    """The revocations the bank has saved: record id -> revocation id."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = db.execute(
+            "SELECT record_id, revocation_id FROM authorizations WHERE revoked_at IS NOT NULL"
+        ).fetchall()
+    finally:
+        db.close()
+    return {str(r): str(v) for r, v in rows}
+
+
+def test_a_revocation_naming_an_unknown_holder_is_refused_before_it_is_saved(
+    fed: tuple[ScoringFederation, list[str]],
+) -> None:
+    # prepare: a grant the bank sent to the government, and where the bank's log stands
+    federation, codes = fed
+    bank_store = federation.root / "state" / "bank" / "consent" / "authorizations.sqlite"
+    ack = federation.node("bank").RegisterAuthorizations(
+        _grant(codes[-1:], ["post_loan_monitoring"], ["government"]), timeout=30
+    )
+    record = ack.record_ids[0]
+    revoked = _revocations(bank_store)
+    bank_log = federation.root / "logs" / "bank.log"
+    logged = bank_log.stat().st_size
+    login = ["--node", f"127.0.0.1:{federation.node_ports['bank']}", "--node-id", "bank",
+             "--certs", str(federation.certs), "--as", "loan-desk"]  # fmt: skip
+    # execute: a revocation naming the government and a typo of it, then the government alone
+    typed = CliRunner().invoke(
+        app, ["consent", "revoke", *login, record, "--holders", "government, govenrment"]
+    )
+    after_refusal = _revocations(bank_store)
+    done = CliRunner().invoke(app, ["consent", "revoke", *login, record, "--holders", "government"])
+    # assert: one line naming the party and the fix, as register's refusal; nothing saved
+    assert typed.exit_code == ExitCode.REFUSED_BY_COORDINATOR, typed.output
+    assert typed.exception is None or isinstance(typed.exception, SystemExit)
+    lines = typed.output.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in typed.output, typed.output
+    assert "party 'govenrment' is not registered" in lines[0] and "check its node id" in lines[0]
+    assert after_refusal == revoked and record not in after_refusal
+    # the same revocation to the known holder goes through: it is saved and the holder acks
+    assert done.exit_code == 0, done.output
+    assert "government: stored 0, pending 0, revoked 1" in done.output, done.output
+    assert record in _revocations(bank_store)
+    # the bank's node: no dispatcher started for the bogus name (one for the government
+    # did, at its first grant), no traceback
+    said = bank_log.read_bytes()[logged:].decode(errors="replace")
+    assert "Traceback" not in said, said
+    assert "dispatcher for holder govenrment" not in bank_log.read_text(errors="replace")
+    assert "dispatcher for holder government started" in bank_log.read_text(errors="replace")
 
 
 def test_authorized_basis_trains_only_on_firms_that_authorized_model_development(

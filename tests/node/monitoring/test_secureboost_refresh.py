@@ -24,7 +24,7 @@ import pytest
 from coordinator.local.monitoring import PANELS, SECTIONS
 from node.models import ModelRegistry, TreePart
 from node.monitoring import trees
-from node.monitoring.config import monitored_panel, parse_monitoring_config
+from node.monitoring.config import monitored_panel
 from node.monitoring.signals import compute_signals
 from node.runtime.secrets import node_secret
 from node.scoring.lending import subject_tokenizer
@@ -36,6 +36,7 @@ from tests.node.monitoring.federation import (
     monitoring_federation,
     train_and_deploy,
 )
+from tests.node.monitoring.settings import monitoring_settings
 
 # Shared 2-core machine (2026-11): setup (tables, four processes, the eight-tree job,
 # deployment) 126 s under a load average of ~8 and 205-239 s under ~20, the test 2-4 s,
@@ -84,7 +85,7 @@ def _deployed(fed: MonitoringFederation, node: str) -> TreePart:
 def _signals(fed: MonitoringFederation, node: str, codes: list[str], month: str) -> pd.DataFrame:
     """``node``'s signals of ``codes`` as of ``month``, from its live panel, as it computes
     them (its monitoring config's figures and ratios)."""
-    config = parse_monitoring_config({"panel": PANELS[node], **SECTIONS[node]}, fed.root)
+    config = monitoring_settings({"panel": PANELS[node], **SECTIONS[node]})
     frame = pd.read_csv(fed.root / "live" / f"{PANELS[node]}.csv", dtype={"uscc": str})
     cube, kinds = monitored_panel(frame, "uscc", {"uscc"}, config)
     index = {c: i for i, c in enumerate(cube.codes)}

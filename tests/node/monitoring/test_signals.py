@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
-from node.monitoring.config import parse_monitoring_config
-from node.monitoring.exceptions import NotConfigured, PanelError
+from node.monitoring.exceptions import PanelError
 from node.monitoring.panel import PanelCube
 from node.monitoring.signals import compute_signals, panel_figures, signal_names, with_ratios
+from node.runtime.config import ConfigError
+from tests.node.monitoring.settings import monitoring_settings
 
 CODE_A = "91110000MA0000000A"
 CODE_B = "91110000MA0000000B"
@@ -127,8 +126,8 @@ def test_ratio_signals_are_free_of_size_and_missing_where_the_ratio_is_undefined
 
 
 def test_ratios_in_the_config_and_their_mistakes() -> None:
-    config = parse_monitoring_config({"panel": "p", "ratios": ["tax_paid/ss_headcount"]}, Path("."))
+    config = monitoring_settings({"panel": "p", "ratios": ["tax_paid/ss_headcount"]})
     assert config.ratios == {"tax_paid_per_ss_headcount": ("tax_paid", "ss_headcount")}
     for bad in (["tax_paid"], ["a/a"], "tax_paid/ss_headcount"):
-        with pytest.raises(NotConfigured, match=r"monitoring\.ratios"):
-            parse_monitoring_config({"panel": "p", "ratios": bad}, Path("."))
+        with pytest.raises(ConfigError, match=r"monitoring\.ratios"):
+            monitoring_settings({"panel": "p", "ratios": bad})

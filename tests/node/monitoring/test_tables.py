@@ -7,10 +7,11 @@ from pathlib import Path
 
 from coordinator.local.monitoring import PANELS, SECTIONS
 from node.data.synthetic import SyntheticConfig, build_federation
-from node.monitoring.config import monitored_panel, parse_monitoring_config
+from node.monitoring.config import monitored_panel
 from node.monitoring.panel import PanelCube
 from node.monitoring.tables import add_labels, month_range, signal_table
 from node.policy import load_policy
+from tests.node.monitoring.settings import monitoring_settings
 
 POLICIES = Path(__file__).resolve().parents[3] / "policies"
 
@@ -22,7 +23,7 @@ def test_each_shipped_policy_classifies_every_column_of_its_nodes_table() -> Non
     defaults = dict(zip(fed.bank_defaults["uscc"], fed.bank_defaults["default_month"], strict=True))
     for node, panel in PANELS.items():
         frame = getattr(fed, panel)
-        config = parse_monitoring_config({"panel": panel, **SECTIONS[node]}, POLICIES)
+        config = monitoring_settings({"panel": panel, **SECTIONS[node]})
         cube, kinds = monitored_panel(frame, "uscc", {"uscc", "month"}, config)
         # execute
         table = signal_table(cube, list(cube.codes), month_range("2025-10", "2025-12"), kinds)

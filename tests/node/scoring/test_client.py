@@ -1,30 +1,50 @@
-"""The bank's request client: answers are matched, silence is bounded, offline is a gap."""
+"""The bank's request client: answers are matched, silence is bounded, offline is a gap, and a
+name no party holds is refused before a dispatcher starts for it."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
+import grpc
 import numpy as np
+import pytest
 
+from node.runtime.link import RelayRefused
 from node.scoring import wire
 from node.scoring.answers import Answer
 from node.scoring.client import PartnerClient
 from node.transport.channel import PartyUnavailable
+from node.transport.directory import UnknownParty
 from node.transport.relay_channel import Opened
+
+PARTIES = {"gov", "tp"}
+
+
+def directory(party: str) -> str:
+    """The peer directory's lookup over the parties of these tests."""
+    if party not in PARTIES:
+        raise UnknownParty(party)
+    return party
 
 
 class Router:
     """Records what the client sends; answers nothing unless told (a silent holder)."""
 
-    def __init__(self, offline: set[str] | None = None) -> None:
+    def __init__(
+        self, offline: set[str] | None = None, failing: dict[str, Exception] | None = None
+    ) -> None:
         self.sent: list[tuple[str, str, dict[str, object]]] = []
         self.offline = offline or set()
+        self.failing = failing or {}  # recipient -> what sending to it raises
         self.lock = threading.Lock()
 
     def send(self, job_key: str, recipient: str, topic: str, payload: bytes) -> None:
         if recipient in self.offline:
             raise PartyUnavailable(recipient, "not connected")
+        if recipient in self.failing:
+            raise self.failing[recipient]
         with self.lock:
             self.sent.append((recipient, topic, wire.decode(payload, ("id",))))
 
@@ -44,7 +64,7 @@ def _wait_sent(router: Router, n: int) -> None:
 def test_an_answer_is_split_back_to_each_caller_in_its_envelope() -> None:
     # prepare: two callers; whatever went out together is answered together
     router = Router()
-    client = PartnerClient(router)  # type: ignore[arg-type]
+    client = PartnerClient(router, directory)  # type: ignore[arg-type]
     first = _score(client, "gov", ["a", "b"])
     second = _score(client, "gov", ["c"])
     _wait_sent(router, 1)
@@ -75,7 +95,7 @@ def test_entries_of_answers_that_never_come_are_dropped_by_age_and_by_count() ->
     # prepare: a silent holder and a clock we move
     now = [1000.0]
     router = Router()
-    client = PartnerClient(router, wait_s=30.0, max_waiting=50, clock=lambda: now[0])  # type: ignore[arg-type]
+    client = PartnerClient(router, directory, wait_s=30.0, max_waiting=50, clock=lambda: now[0])  # type: ignore[arg-type]
     stale = _score(client, "gov", ["a"])
     _wait_sent(router, 1)
     assert client.waiting() == 1
@@ -96,8 +116,89 @@ def test_entries_of_answers_that_never_come_are_dropped_by_age_and_by_count() ->
 
 
 def test_an_offline_holder_is_a_gap_at_once() -> None:
-    client = PartnerClient(Router(offline={"gov"}))  # type: ignore[arg-type]
+    client = PartnerClient(Router(offline={"gov"}), directory)  # type: ignore[arg-type]
     pending = _score(client, "gov", ["a"])
     assert PartnerClient.wait(pending, time.monotonic() + 5) == "offline"
     assert client.waiting() == 0
+    client.close()
+
+
+class DirectoryDown(grpc.RpcError):
+    """What a directory refresh raises when the coordinator does not answer."""
+
+    def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.UNAVAILABLE
+
+
+def _dispatchers() -> list[str]:
+    return sorted(t.name for t in threading.enumerate() if t.name.startswith("score-"))
+
+
+def test_a_name_no_party_holds_is_refused_before_a_dispatcher_starts() -> None:
+    # prepare
+    router = Router()
+    client = PartnerClient(router, directory)  # type: ignore[arg-type]
+    before = _dispatchers()
+    # execute
+    with pytest.raises(UnknownParty, match="'govenrment'"):
+        client.check(["gov", "govenrment"])
+    with pytest.raises(UnknownParty, match="'govenrment'"):
+        _score(client, "govenrment", ["a"])
+    # assert: no thread and no queue for the bogus name, nothing sent
+    assert _dispatchers() == before
+    assert router.sent == []
+    client.close()
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        RelayRefused("RESOURCE_EXHAUSTED", "envelope rate exceeded"),
+        UnknownParty("tp"),  # it left the directory after its first request
+        DirectoryDown(),
+    ],
+    ids=["refused", "left", "directory-down"],
+)
+def test_a_failed_delivery_is_one_line_and_an_offline_gap(
+    failure: Exception, caplog: pytest.LogCaptureFixture
+) -> None:
+    # prepare: "tp" is a party; sending to it fails the way delivery can fail
+    router = Router(failing={"tp": failure})
+    client = PartnerClient(router, directory)  # type: ignore[arg-type]
+    # execute
+    with caplog.at_level(logging.INFO, logger="fedcredit.scoring.client"):
+        first = _score(client, "tp", ["a"])
+        gap = PartnerClient.wait(first, time.monotonic() + 5)
+        del router.failing["tp"]  # the holder is back: its dispatcher still serves it
+        _score(client, "tp", ["b"])
+        _wait_sent(router, 1)
+    # assert: a gap at once, one log line without a traceback, nothing left waiting for it
+    assert gap == "offline"
+    said = [r for r in caplog.records if r.name == "fedcredit.scoring.client"]
+    assert all(r.exc_info is None for r in said), said
+    failed = [r.getMessage() for r in said if "not sent" in r.getMessage()]
+    assert len(failed) == 1 and "\n" not in failed[0] and "to tp" in failed[0], failed
+    assert router.sent[0][0] == "tp"
+    client.close()
+
+
+def test_a_defect_in_sending_fails_its_callers_at_once_and_the_next_request_is_sent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # prepare: sending to "tp" hits a defect (not a delivery failure); its traceback is kept
+    crashed: list[threading.ExceptHookArgs] = []
+    monkeypatch.setattr(threading, "excepthook", crashed.append)
+    router = Router(failing={"tp": TypeError("a defect")})
+    client = PartnerClient(router, directory)  # type: ignore[arg-type]
+    # execute
+    first = _score(client, "tp", ["a"])
+    gap = PartnerClient.wait(first, time.monotonic() + 5)
+    del router.failing["tp"]
+    _score(client, "tp", ["b"])
+    _wait_sent(router, 1)
+    # assert: the defect surfaced (not swallowed as "offline" only), its caller did not wait
+    # for the deadline, and a new dispatcher sent the next request
+    assert gap == "offline"
+    assert [type(c.exc_value) for c in crashed] == [TypeError]
+    assert router.sent[0][0] == "tp"
     client.close()
