@@ -3,8 +3,6 @@ nothing is left in the worker pool's future or ends a thread uncaught."""
 
 from __future__ import annotations
 
-import logging
-import threading
 from pathlib import Path
 
 import pytest
@@ -14,7 +12,7 @@ from node.monitoring.config import MonitoringConfig
 from node.monitoring.holder import MonitorHolder
 from node.pki.files import load_identity_files
 from node.scoring import wire
-from node.transport.relay_channel import Opened, RelayRefused
+from node.transport.relay_channel import Opened
 from tests.node.scoring.delivery import (
     BANK,
     KeptFutures,
@@ -22,6 +20,7 @@ from tests.node.scoring.delivery import (
     bank_sealer,
     holder_router,
     settled,
+    undelivered_line,
 )
 
 CHUNK = wire.encode(
@@ -64,18 +63,12 @@ def test_the_answer_reaches_the_bank(tmp_path: Path) -> None:
 def test_a_refused_relay_is_one_log_line_and_nothing_escapes(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    crashes: list[threading.ExceptHookArgs] = []
-    monkeypatch.setattr(threading, "excepthook", crashes.append)
-
-    def refuse(sealed: bytes) -> None:
-        raise RelayRefused("RESOURCE_EXHAUSTED", "envelope rate exceeded")
-
-    with caplog.at_level(logging.INFO), KeptFutures() as pool:
-        _holder(tmp_path, refuse, pool).handle(Opened(BANK, wire.JOB_KEY, mwire.MONITOR, CHUNK))
-        outcome = settled(pool)
-    assert outcome == [None] and crashes == []
-    [line] = [r for r in caplog.records if "not delivered" in r.getMessage()]
-    assert line.levelno == logging.WARNING and line.exc_info is None
+    line = undelivered_line(
+        lambda send_sealed, pool: _holder(tmp_path, send_sealed, pool),
+        Opened(BANK, wire.JOB_KEY, mwire.MONITOR, CHUNK),
+        caplog,
+        monkeypatch,
+    )
     assert line.getMessage() == (
         "answer 'monitored' to 'bank' not delivered: the coordinator refused an envelope "
         "(RESOURCE_EXHAUSTED): envelope rate exceeded"

@@ -4,15 +4,19 @@ worker pool that keeps its futures so a test can see that nothing was left in on
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+import pytest
 
 from node.pki import PeerVerifier, create_ca, issue_certificate
 from node.pki.files import load_identity_files
 from node.transport.directory import PeerDirectory
-from node.transport.relay_channel import EnvelopeRouter
+from node.transport.relay_channel import EnvelopeRouter, Opened, RelayRefused
 from node.transport.sealing import DirectorySealer
 
 HOLDER = "government"
@@ -63,3 +67,31 @@ class NotConsulted:
 
     def __getattr__(self, name: str) -> Any:
         raise AssertionError(f"{name} was consulted")
+
+
+class Handler(Protocol):
+    def handle(self, msg: Opened) -> None: ...
+
+
+def refuse(sealed: bytes) -> None:
+    """The link's ``send_sealed`` when the coordinator's envelope rate limit refuses."""
+    raise RelayRefused("RESOURCE_EXHAUSTED", "envelope rate exceeded")
+
+
+def undelivered_line(
+    make: Callable[[Callable[[bytes], None], KeptFutures], Handler],
+    msg: Opened,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> logging.LogRecord:
+    """Have a holder whose relay refuses every envelope handle ``msg``; check that nothing
+    was left in a future or ended a thread, and return the one line saying so."""
+    crashes: list[threading.ExceptHookArgs] = []
+    monkeypatch.setattr(threading, "excepthook", crashes.append)
+    with caplog.at_level(logging.INFO), KeptFutures() as pool:
+        make(refuse, pool).handle(msg)
+        outcome = settled(pool)
+    assert outcome == [None] and crashes == []
+    [line] = [r for r in caplog.records if "not delivered" in r.getMessage()]
+    assert line.levelno == logging.WARNING and line.exc_info is None
+    return line

@@ -7,7 +7,6 @@ for the defect, and nothing left in the worker pool's future or ending a thread 
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from node.scoring import wire
 from node.scoring.caps import DailyCaps
 from node.scoring.config import ScoringConfig
 from node.scoring.holder import HolderService
-from node.transport.relay_channel import Opened, RelayRefused
+from node.transport.relay_channel import Opened
 from tests.node.scoring.delivery import (
     BANK,
     KeptFutures,
@@ -26,6 +25,7 @@ from tests.node.scoring.delivery import (
     bank_sealer,
     holder_router,
     settled,
+    undelivered_line,
 )
 
 REQUEST = wire.encode({"id": "r-1", "model": "sme", "job": "j-1", "refs": ["a-1"], "firms": ["p"]})
@@ -70,21 +70,12 @@ def test_the_answer_reaches_the_bank(tmp_path: Path) -> None:
 def test_a_refused_relay_is_one_log_line_and_nothing_escapes(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # prepare: the coordinator refuses the envelope, as the link reports its rate limit
-    crashes: list[threading.ExceptHookArgs] = []
-    monkeypatch.setattr(threading, "excepthook", crashes.append)
-
-    def refuse(sealed: bytes) -> None:
-        raise RelayRefused("RESOURCE_EXHAUSTED", "envelope rate exceeded")
-
-    # execute
-    with caplog.at_level(logging.INFO), KeptFutures() as pool:
-        _holder(tmp_path, refuse, pool).handle(Opened(BANK, wire.JOB_KEY, wire.SCORE, REQUEST))
-        outcome = settled(pool)
-    # assert: one line naming the bank and the refusal, no traceback, no lost exception
-    assert outcome == [None] and crashes == []
-    [line] = _undelivered(caplog)
-    assert line.levelno == logging.WARNING and line.exc_info is None
+    line = undelivered_line(
+        lambda send_sealed, pool: _holder(tmp_path, send_sealed, pool),
+        Opened(BANK, wire.JOB_KEY, wire.SCORE, REQUEST),
+        caplog,
+        monkeypatch,
+    )
     assert line.getMessage() == (
         "answer 'scored' to 'bank' not delivered: the coordinator refused an envelope "
         "(RESOURCE_EXHAUSTED): envelope rate exceeded"
