@@ -12,7 +12,8 @@ import random
 import stat
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import grpc
@@ -64,6 +65,10 @@ def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalFederation]:
     finally:
         federation.stop()
     assert federation.running() == []
+
+
+def _flat(options: Mapping[str, str]) -> list[str]:
+    return [a for kv in options.items() for a in kv]
 
 
 def _stub(fed: LocalFederation, name: str) -> coordinator_pb2_grpc.CoordinatorStub:
@@ -381,16 +386,18 @@ def test_a_node_whose_checkpoint_is_refused_is_quarantined_until_an_operator_lif
         if e.details.get("operation") == "node_quarantined"  # type: ignore[attr-defined]
     ]
     assert quarantined
-    # execute: the operator lifts it with the CLI; a bank may not
-    args = [a for kv in cli_args(fed, "bank").items() for a in kv]
-    bank_try = subprocess.run(
-        fedcredit("nodes", "release", "government", *args), capture_output=True, text=True
-    )
+    # execute: the operator lifts it with the CLI; a bank may not (at any time: the two
+    # commands run side by side)
+    with ThreadPoolExecutor(2) as pool:
+        bank_try, lifted = pool.map(
+            lambda who: subprocess.run(
+                fedcredit("nodes", "release", "government", *_flat(cli_args(fed, who))),
+                capture_output=True,
+                text=True,
+            ),
+            ("bank", "operator"),
+        )
     assert bank_try.returncode == 1 and "PERMISSION_DENIED" in bank_try.stderr
-    args = [a for kv in cli_args(fed).items() for a in kv]
-    lifted = subprocess.run(
-        fedcredit("nodes", "release", "government", *args), capture_output=True, text=True
-    )
     assert lifted.returncode == 0, lifted.stderr
     assert "node government released from quarantine" in lifted.stdout
     assert fed.wait_job(fed.submit(CHECK_JOB), timeout=60).state == "succeeded"
