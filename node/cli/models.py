@@ -73,9 +73,11 @@ def deploy(
 
     The early-warning model the node's monitoring policy names is deployed at the bank only
     where the job's federated AUC beats the bank alone's (both from the job's summary this
-    node kept): otherwise the bank's own model keeps scoring the book, unless --force."""
+    node kept): otherwise the bank's own model keeps scoring the book, unless --force. The
+    rule guards putting a version into service: with --no-promote it is not checked here but
+    by ``models promote``."""
     cfg = node_config(config)
-    said = _rule(cfg, name, job, force, "deploy")
+    said = _rule(cfg, name, job, force, "deploy") if promote else ""
     try:
         deployed = deploy_job(
             cfg.state_dir, NodeDatasets(cfg.datasets), job, name, dataset, preprocess, promote

@@ -52,7 +52,8 @@ def keep_summary(jobs_dir: Path, job_id: str, summary: Mapping[str, Any]) -> boo
         for leftover in (tmp, path):
             with contextlib.suppress(OSError):  # gone already, or its folder is what failed
                 leftover.unlink(missing_ok=True)
-        stale = f"; remove {path}, an older attempt's" if path.is_file() else ""
+        # lexists, not is_file: it answers False where stat fails (EACCES too), never raises
+        stale = f"; remove {path}, an older attempt's" if os.path.lexists(path) else ""
         log.error(
             "summary of job %s not kept in %s (%s: %s): the job's outcome stands; this node "
             "has no figures of it to act on later (models deploy cannot compare it)%s",

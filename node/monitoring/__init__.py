@@ -10,6 +10,7 @@ from node.monitoring.exceptions import (
     MonitoringPolicyError,
     NotConfigured,
     PanelError,
+    PolicyChangeNotRecorded,
     UnknownAlert,
 )
 from node.monitoring.panel import PanelCube
@@ -24,6 +25,7 @@ __all__ = [
     "NotConfigured",
     "PanelCube",
     "PanelError",
+    "PolicyChangeNotRecorded",
     "UnknownAlert",
     "compute_signals",
     "load_monitoring_policy",

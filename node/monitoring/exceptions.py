@@ -34,3 +34,8 @@ class UnknownAlert(MonitoringError):
 
 class InvalidTransition(MonitoringError):
     """An action that the alert's workflow state does not allow (e.g. acting on a closed one)."""
+
+
+class PolicyChangeNotRecorded(MonitoringError):
+    """The access log did not take the entry of a monitoring policy change: the new policy is
+    not put in force until it does (the next refresh retries)."""

@@ -222,23 +222,3 @@ def write_soft_flags(path: Path, policy: MonitoringPolicy, soft: Collection[str]
     tmp.write_text(new)
     shutil.copymode(path, tmp)
     os.replace(tmp, path)
-
-
-def policy_change(before: MonitoringPolicy, after: MonitoringPolicy) -> dict[str, str]:
-    """What the access log records of a change of the monitoring policy: both files' SHA-256
-    and the codes of the flags whose level or softness changed (flag codes are the policy's
-    own names, never a partner's values), with the soft flags now in force."""
-
-    def status(policy: MonitoringPolicy, code: str) -> tuple[int, bool] | None:
-        level = policy.flags.get(code)
-        return None if level is None else (level, code in policy.soft_flags)
-
-    codes = sorted(set(before.flags) | set(after.flags))
-    return {
-        "operation": "monitoring_policy_changed",
-        "purpose": "monitoring",
-        "old_sha256": before.version,
-        "new_sha256": after.version,
-        "flags_changed": ",".join(c for c in codes if status(before, c) != status(after, c)),
-        "soft_flags": ",".join(sorted(after.soft_flags)),
-    }

@@ -51,7 +51,6 @@ from node.pki.identity import Identity
 from node.policy import PolicyDenied, PolicyEngine
 from node.scoring import wire
 from node.scoring.index import FirmIndex
-from node.transport.channel import PartyUnavailable
 from node.transport.relay_channel import EnvelopeRouter, Opened
 
 log = logging.getLogger("fedcredit.monitoring.holder")
@@ -60,6 +59,11 @@ PURPOSE: Final = "monitoring"
 # A refresh whose end never comes is forgotten after this long (its chunks' signals freed).
 REFRESH_TTL_S: Final = 3600.0
 _GONE: Final = (-1, -1)  # the stamp of a panel file that cannot be read
+
+
+def _failure(msg: Opened, error: str) -> bytes:
+    """The answer to a request the holder cannot serve, naming the request if it can."""
+    return wire.encode({"id": _request_id(msg.payload), "error": error})
 
 
 def _request_id(payload: bytes) -> str:
@@ -214,6 +218,8 @@ class MonitorHolder:
         self._executor.submit(self._safely, msg)
 
     def _safely(self, msg: Opened) -> None:
+        """Answer ``msg``; nothing may escape into the pool's future, where it would be lost
+        (a failed answer is logged by ``EnvelopeRouter.answer``)."""
         handler = {
             mwire.MONITOR: self._chunk,
             mwire.MONITOR_END: self._end,
@@ -222,20 +228,17 @@ class MonitorHolder:
         if handler is None:
             return
         try:
-            reply = handler(msg)
+            payload = wire.encode(handler(msg))
         except wire.MalformedMessage as exc:
             log.warning("refused a monitoring message from %s: %s", msg.sender, exc)
-            reply = {"id": _request_id(msg.payload), "error": f"malformed: {exc}"}
+            payload = _failure(msg, f"malformed: {exc}")
         except MonitoringError as exc:  # no usable panel (its problem is logged here)
             log.warning("monitoring request from %s not answered: %s", msg.sender, exc)
-            reply = {"id": _request_id(msg.payload), "error": f"no_panel: {exc}"}
+            payload = _failure(msg, f"no_panel: {exc}")
         except Exception:
             log.exception("monitoring request from %s failed", msg.sender)
-            reply = {"id": _request_id(msg.payload), "error": "internal error at the holder"}
-        try:
-            self._router.send(wire.JOB_KEY, msg.sender, mwire.MONITORED, wire.encode(reply))
-        except PartyUnavailable as exc:
-            log.info("monitoring answer to %s not delivered: %s", msg.sender, exc)
+            payload = _failure(msg, "internal error at the holder")
+        self._router.answer(wire.JOB_KEY, msg.sender, mwire.MONITORED, payload)
 
     # one chunk -------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from node.pki import PeerVerifier, PkiError
 from node.pki.files import NodeCredentials
 from node.pki.roles import COORDINATOR
 from node.transport.grpc_options import channel_credentials, secure_channel
-from node.transport.relay_channel import RecipientGone
+from node.transport.relay_channel import RecipientGone, RelayRefused
 from protos.fedcredit.v1 import common_pb2, coordinator_pb2, coordinator_pb2_grpc
 
 log = logging.getLogger("fedcredit.node.link")
@@ -30,16 +30,6 @@ RPC_TIMEOUT_S = 15.0
 
 class CertificateRefused(Exception):
     """The coordinator refused this node's certificate; retrying will not help."""
-
-
-class RelayRefused(Exception):
-    """The coordinator refused an envelope this node sent; its reason is the coordinator's own
-    value-free message (a stale certificate after re-issued keys, a rate limit ...)."""
-
-    def __init__(self, code: str, reason: str) -> None:
-        super().__init__(f"the coordinator refused an envelope ({code}): {reason}")
-        self.code = code
-        self.reason = reason
 
 
 def diagnose_handshake(creds: NodeCredentials) -> str | None:

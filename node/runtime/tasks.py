@@ -146,9 +146,12 @@ class TaskRunner:
         else:
             log.info("job %s done here", task.key)
             # the node's own copy, kept before success is reported (a deployment right after
-            # compares against it); a failure to keep it is logged there, never fails the job
-            keep_summary(self._workdir, task.job_id, result)
-            self._send(task, "succeeded", result, "")
+            # compares against it); a failure to keep it is logged there, never fails the job,
+            # and the coordinator hears of the success whatever happens here
+            try:
+                keep_summary(self._workdir, task.job_id, result)
+            finally:
+                self._send(task, "succeeded", result, "")
         finally:
             with self._lock:
                 current = self._running.get(task.job_id)

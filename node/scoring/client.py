@@ -31,14 +31,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import grpc
-
-from node.runtime.link import RelayRefused
 from node.scoring import wire
 from node.scoring.answers import Answer, MalformedAnswer
-from node.transport.channel import PartyUnavailable
-from node.transport.directory import UnknownParty
-from node.transport.relay_channel import EnvelopeRouter, Opened
+from node.transport.relay_channel import (
+    UNDELIVERED,
+    EnvelopeRouter,
+    Opened,
+    undelivered_reason,
+)
 
 log = logging.getLogger("fedcredit.scoring.client")
 
@@ -211,7 +211,7 @@ class PartnerClient:
             self._waiting[message["id"]] = (items, offsets, now + self._wait_s)
         try:
             self._router.send(wire.JOB_KEY, holder, topic, wire.encode(message))
-        except (PartyUnavailable, RelayRefused, UnknownParty, grpc.RpcError) as exc:
+        except UNDELIVERED as exc:
             # what delivery meets: the holder or the coordinator offline, a refused envelope,
             # a holder that left the directory, or the directory's refresh failing; anything
             # else is a defect and is raised
@@ -220,7 +220,7 @@ class PartnerClient:
             for p in items:
                 p.failure = "offline"
                 p.done.set()
-            log.info("%s not sent to %s: %s", topic, holder, _reason(exc))
+            log.info("%s not sent to %s: %s", topic, holder, undelivered_reason(exc))
 
     def _purge(self, now: float) -> None:
         """Drop entries past their expiry or beyond ``max_waiting`` (caller holds the lock).
@@ -278,11 +278,3 @@ class PartnerClient:
         if pending.done.wait(max(0.0, deadline - time.monotonic())):
             return pending.failure
         return "deadline"
-
-
-def _reason(exc: Exception) -> str:
-    """A failed delivery's reason on one line (a gRPC error's status and details)."""
-    if isinstance(exc, grpc.RpcError):
-        code = exc.code().name if hasattr(exc, "code") else "UNKNOWN"
-        return f"the coordinator's directory did not answer ({code})"
-    return str(exc)

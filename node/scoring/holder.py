@@ -39,7 +39,6 @@ from node.scoring.config import ScoringConfig, category
 from node.scoring.engine import STATUSES
 from node.scoring.index import FirmIndex
 from node.scoring.prepared import Prepared, prepare
-from node.transport.channel import PartyUnavailable
 from node.transport.relay_channel import EnvelopeRouter, Opened
 
 log = logging.getLogger("fedcredit.scoring.holder")
@@ -102,6 +101,8 @@ class HolderService:
         self._executor.submit(self._safely, msg)
 
     def _safely(self, msg: Opened) -> None:
+        """Answer ``msg``; nothing may escape into the pool's future, where it would be lost
+        (a failed answer is logged by ``EnvelopeRouter.answer``)."""
         topic = _ANSWER_TOPIC.get(msg.topic)
         if topic is None:
             return
@@ -116,10 +117,7 @@ class HolderService:
         except Exception:
             log.exception("scoring request from %s failed", msg.sender)
             payload = _failure(topic, "internal error at the holder")
-        try:
-            self._router.send(wire.JOB_KEY, msg.sender, topic, payload)
-        except PartyUnavailable as exc:
-            log.info("answer to %s not delivered: %s", msg.sender, exc)
+        self._router.answer(wire.JOB_KEY, msg.sender, topic, payload)
 
     # scoring ---------------------------------------------------------------------------
 

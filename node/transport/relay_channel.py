@@ -16,9 +16,12 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Final, Protocol
+
+import grpc
 
 from node.transport.channel import PartyChannel, PartyUnavailable
+from node.transport.directory import UnknownParty
 from node.transport.inbox import Inbox
 
 log = logging.getLogger("fedcredit.transport.relay")
@@ -53,6 +56,30 @@ class RecipientGone(Exception):
         super().__init__(f"{recipient!r} {reason}")
         self.recipient = recipient
         self.reason = reason
+
+
+class RelayRefused(Exception):
+    """The coordinator did not take an envelope for a reason other than an offline recipient
+    or coordinator (``RecipientGone``): a rate limit, a stale certificate after re-issued keys
+    ...; its reason is the coordinator's own value-free message."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(f"the coordinator refused an envelope ({code}): {reason}")
+        self.code = code
+        self.reason = reason
+
+
+# What ``EnvelopeRouter.send`` raises when a message was not delivered for a reason outside
+# this process (an operator's line, not a traceback); anything else it raises is a defect.
+UNDELIVERED: Final = (PartyUnavailable, RelayRefused, UnknownParty, grpc.RpcError)
+
+
+def undelivered_reason(exc: Exception) -> str:
+    """Why a message was not delivered, on one line (a gRPC error by its status only)."""
+    if isinstance(exc, grpc.RpcError):
+        code = exc.code().name if hasattr(exc, "code") else "UNKNOWN"
+        return f"the coordinator's directory did not answer ({code})"
+    return str(exc)
 
 
 class EnvelopeRouter:
@@ -101,12 +128,35 @@ class EnvelopeRouter:
     def send(self, job_key: str, recipient: str, topic: str, payload: bytes) -> None:
         """Seal and send outside any channel (a service's request or answer).
 
+        Returns once the relay accepted the envelope, which is not yet its delivery.
+
         Raises
         ------
+        node.transport.directory.UnknownParty
+            Sealing found no valid certificate for ``recipient`` in the peer directory.
+        grpc.RpcError
+            The peer directory's refresh, made to seal for a party it did not know yet,
+            failed (a node's directory asks the coordinator).
         PartyUnavailable
             The recipient (or the coordinator) is offline.
+        RelayRefused
+            The coordinator refused the envelope (a rate limit, a stale sender certificate).
+
+        These are ``UNDELIVERED``; anything else raised is a defect.
         """
         self._send(job_key, recipient, topic, payload)
+
+    def answer(self, job_key: str, recipient: str, topic: str, payload: bytes) -> None:
+        """``send`` for a standing service's answer, from a worker that has nobody to raise
+        to: a failure is logged here, one line when ``UNDELIVERED`` and with its traceback
+        for a defect, rather than lost in a pool's future (the asker sees its deadline)."""
+        try:
+            self._send(job_key, recipient, topic, payload)
+        except UNDELIVERED as exc:
+            reason = undelivered_reason(exc)
+            log.warning("answer %r to %r not delivered: %s", topic, recipient, reason)
+        except Exception:
+            log.exception("answer %r to %r not delivered", topic, recipient)
 
     def close_channel(self, job_key: str) -> None:
         with self._lock:

@@ -216,6 +216,24 @@ def test_promote_applies_the_same_rule(bank: BankNode) -> None:
     assert code == 0 and "beats" not in out and bank.current("sme-pd") == "pd1", out
 
 
+def test_a_version_deployed_without_promotion_is_judged_when_promoted(bank: BankNode) -> None:
+    # prepare: ew1 in service; ew2 no better than the bank alone
+    bank.finished("ew1", auc=0.81, bank_only_auc=0.74)
+    bank.finished("ew2", auc=0.70, bank_only_auc=0.74)
+    assert bank.deploy("ew1")[0] == 0
+    # execute: ew2 deployed without promotion, with and without --force
+    for extra in ((), ("--force",)):
+        code, out = bank.deploy("ew2", "--no-promote", *extra)
+        # assert: deployed, not current, and nothing says it is in service
+        assert code == 0 and "deployed sme-ew@" in out and ", current" not in out, out
+        assert "in service" not in out and "warning" not in out and "beats" not in out, out
+    assert bank.current() == "ew1"
+    # the rule applies when one of them is put into service
+    code, out = bank.models("promote", "sme-ew", "2")
+    assert code == 1 and "not promoted: job ew2" in out, out
+    assert bank.current() == "ew1"
+
+
 def test_rollback_is_never_held_back_and_says_what_it_returns_to(bank: BankNode) -> None:
     # prepare: ew1 forced into service although no better, then ew2 that beats
     bank.finished("ew1", auc=0.70, bank_only_auc=0.74)

@@ -11,13 +11,12 @@ import grpc
 import numpy as np
 import pytest
 
-from node.runtime.link import RelayRefused
 from node.scoring import wire
 from node.scoring.answers import Answer
 from node.scoring.client import PartnerClient
 from node.transport.channel import PartyUnavailable
 from node.transport.directory import UnknownParty
-from node.transport.relay_channel import Opened
+from node.transport.relay_channel import Opened, RelayRefused
 
 PARTIES = {"gov", "tp"}
 

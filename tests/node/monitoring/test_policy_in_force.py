@@ -1,0 +1,124 @@
+"""The monitoring policy in force: each change recorded once in the node's access log, however
+often the node restarts before a refresh runs on it, and never put in force unrecorded.
+
+Real parts: a policy file, the SQLite monitoring store and a signed access log on disk; a
+restart is a new ``PolicyInForce`` over the same files.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from node.audit import Action, Actor
+from node.audit.log import AccessLog
+from node.audit.sink import AuditSink
+from node.monitoring.exceptions import MonitoringError, PolicyChangeNotRecorded
+from node.monitoring.policy import parse_monitoring_policy
+from node.monitoring.policy_in_force import PolicyInForce
+from node.monitoring.store import MonitoringStore
+from tests.node.monitoring.support import POLICY_TEXT
+
+A = POLICY_TEXT
+B = POLICY_TEXT.replace("soft_flags: []", "soft_flags: [GOV-TAX-ARREARS]")
+A_VERSION = parse_monitoring_policy(A, "A").version
+B_VERSION = parse_monitoring_policy(B, "B").version
+
+
+class Node:
+    """A bank node's policy file, monitoring store and access log; ``restart`` reopens them."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.key = Ed25519PrivateKey.generate()
+        self.policy = root / "monitoring.yaml"
+        self.policy.write_text(A)
+        self.start()
+
+    def start(self) -> PolicyInForce:
+        self.store = MonitoringStore(self.root / "watch.sqlite")
+        self.log = AccessLog.open(self.root / "audit", self.key, "bank")
+        self.in_force = PolicyInForce(
+            self.policy, self.store, AuditSink(self.log, Actor("bank-a", "bank", "node"))
+        )
+        return self.in_force
+
+    def restart(self) -> PolicyInForce:
+        self.stop()
+        return self.start()
+
+    def stop(self) -> None:
+        self.log.close()
+        self.store.close()
+
+    def edit(self, text: str) -> None:
+        """Write the file a second later (a same-tick rewrite would keep its mtime)."""
+        later = self.policy.stat().st_mtime_ns + 1_000_000_000
+        self.policy.write_text(text)
+        os.utime(self.policy, ns=(later, later))
+
+    def changes(self) -> list[tuple[object, object]]:
+        entries = [self.log.entry(i) for i in range(self.log.size())]
+        return [
+            (e.details["old_sha256"], e.details["new_sha256"])
+            for e in entries
+            if e.action is Action.POLICY_CHANGE
+        ]
+
+
+def test_a_change_taken_up_is_recorded_once_however_often_the_node_restarts(
+    tmp_path: Path,
+) -> None:
+    # prepare: the last refresh ran on A; the node takes up B, and no refresh succeeds on it
+    node = Node(tmp_path)
+    assert node.in_force.get().version == A_VERSION
+    node.store.add_refresh("r1", "2026-04", 0.0, 1.0, {"policy": A_VERSION[:16]})
+    node.edit(B)
+    assert node.in_force.get().version == B_VERSION
+    # execute: the node restarts twice before any refresh runs on B
+    assert node.restart().get().version == B_VERSION
+    assert node.restart().get().version == B_VERSION
+    # assert: A -> B is in the log once
+    assert node.changes() == [(A_VERSION, B_VERSION)]
+    node.stop()
+
+
+def test_a_file_edited_while_stopped_is_recorded_though_no_refresh_ever_ran(
+    tmp_path: Path,
+) -> None:
+    # prepare: the node put A in force, then stopped before any refresh
+    node = Node(tmp_path)
+    assert node.in_force.get().version == A_VERSION
+    node.stop()
+    node.edit(B)
+    # execute: the restarted node takes the file up
+    assert node.start().get().version == B_VERSION
+    # assert: A -> B recorded, once
+    assert node.changes() == [(A_VERSION, B_VERSION)]
+    node.stop()
+
+
+def test_a_change_the_access_log_refuses_is_not_put_in_force(tmp_path: Path) -> None:
+    # prepare: A in force; the access log stops taking entries; B is written
+    node = Node(tmp_path)
+    assert node.in_force.get().version == A_VERSION
+    node.log.close()
+    node.edit(B)
+    # execute / assert: every use refuses in one line, and nothing is put in force
+    for _ in range(2):
+        with pytest.raises(PolicyChangeNotRecorded) as caught:
+            node.in_force.get()
+        assert isinstance(caught.value, MonitoringError)
+        assert str(caught.value) == (
+            f"the monitoring policy change to {B_VERSION[:16]} could not be recorded in the "
+            "access log; the refresh waits (see the node's log)"
+        )
+    # execute: the node restarts with its log writable again
+    node.store.close()
+    assert node.start().get().version == B_VERSION
+    # assert: the change is recorded then, against A
+    assert node.changes() == [(A_VERSION, B_VERSION)]
+    node.stop()
