@@ -60,8 +60,15 @@ def _unit(module: str) -> str | None:
     return parts[0]  # a name imported from the top-level package itself
 
 
+# calls whose first argument, a string constant, names a module imported at run time
+_IMPORTING_CALLS = frozenset({"Deferred", "import_module"})
+
+
 def _imported(node: ast.AST, package: list[str]) -> list[str]:
-    """The dotted names an import statement reads (module names and ``module.name`` forms)."""
+    """The dotted names an import statement or an importing call reads (module names and
+    ``module.name`` forms)."""
+    if isinstance(node, ast.Call):
+        return _imported_by_call(node)
     if isinstance(node, ast.Import):
         return [alias.name for alias in node.names]
     if not isinstance(node, ast.ImportFrom):
@@ -72,6 +79,18 @@ def _imported(node: ast.AST, package: list[str]) -> list[str]:
     else:
         module = node.module or ""
     return [module, *(f"{module}.{alias.name}" for alias in node.names)]
+
+
+def _imported_by_call(call: ast.Call) -> list[str]:
+    """The module a ``Deferred("module:function")`` or ``import_module("module")`` names."""
+    func = call.func
+    name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+    if name not in _IMPORTING_CALLS or not call.args:
+        return []
+    first = call.args[0]
+    if not isinstance(first, ast.Constant) or not isinstance(first.value, str):
+        return []
+    return [first.value.partition(":")[0]]
 
 
 @functools.cache
@@ -151,27 +170,38 @@ def test_no_cycle_between_subpackages() -> None:
     assert found == [], "\n".join(report)
 
 
+def test_the_registrys_deferred_protocol_code_counts_as_imports() -> None:
+    edges = {(e.source, e.target) for e in import_edges()}
+    assert ("node.jobtypes", "node.training") in edges
+    assert ("node.jobtypes", "node.psi") in edges
+
+
 def test_node_never_imports_coordinator() -> None:
     edges = import_edges()
     upward = [str(e) for e in edges if e.source.startswith("node") and e.target.startswith("coord")]
     assert upward == [], "\n".join(upward)
 
 
-def test_the_graph_sees_deferred_and_type_only_imports(tmp_path: Path) -> None:
-    # prepare: a function-level and a TYPE_CHECKING import, as the graph reads them
+def test_the_graph_sees_deferred_type_only_and_named_imports(tmp_path: Path) -> None:
+    # prepare: a function-level and a TYPE_CHECKING import, and modules named by string,
+    # as the graph reads them
     source = (
         "from typing import TYPE_CHECKING\n"
         "if TYPE_CHECKING:\n    from node.jobs.context import PartyContext\n"
         "def f():\n    from ..psi import job\n"
+        "run = Deferred('node.scoring.job:run')\n"
+        "module = importlib.import_module('node.audit.sink')\n"
+        "other = import_module(name)\n"
     )
     tree = ast.parse(source)
 
     # execute
     names = [n for node in ast.walk(tree) for n in _imported(node, ["node", "training"])]
 
-    # assert: both count, the relative one resolved against its package
+    # assert: all count, the relative one resolved against its package; a computed name cannot
     assert "node.jobs.context" in names
     assert "node.psi.job" in names
+    assert {"node.scoring.job", "node.audit.sink"} <= set(names)
     assert _unit("node.jobs.context.PartyContext") == "node.jobs"
 
 

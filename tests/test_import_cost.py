@@ -11,12 +11,18 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tomllib
+from pathlib import Path
 
 import pytest
 
 HEAVY = {"torch", "flwr"}
 # the console's web stack, imported only by a node or coordinator configured with a console
-WATCHED = sorted(HEAVY | {"node.console.serve"})
+WEB = {"starlette", "uvicorn", "jinja2", "node.console.serve"}
+WATCHED = sorted(HEAVY | WEB)
+PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
+# every command a user installs with fedcredit: "module:function"
+ENTRY_POINTS = sorted(tomllib.loads(PYPROJECT.read_text())["project"]["scripts"].values())
 
 # The coordinator's side of a horizontal job (validate the file, resolve the aggregator), then
 # a bank's: its context names no dataset, so it refuses the job once the code that trains is in.
@@ -35,10 +41,27 @@ kind.validate(job)
 kind.run_coordinator.resolve()
 snapshot()
 try:
-    kind.run_party(PartyContext("a", "j1", 1, ("a", "b"), {}, None, None, None, None))
+    kind.run_party(
+        PartyContext(
+            party="a", job_id="j1", attempt=1, parties=("a", "b"), spec={},
+            channel=None, hooks=None, datasets=None, gate=None,
+        )
+    )
 except JobSpecError:
     pass
 snapshot()
+"""
+
+# What the coordinator and every node resolve before a job's party code runs: validation at
+# submission, the fields each party uses, and the coordinator's own part.
+EVERY_JOB_TYPE = """
+from node.jobtypes.registry import Deferred, job_type, known_job_types
+
+for name in known_job_types():
+    kind = job_type(name)
+    for slot in (kind.validate, kind.uses, kind.run_coordinator):
+        if isinstance(slot, Deferred):
+            slot.resolve()
 """
 
 
@@ -60,12 +83,20 @@ def snapshots(code: str) -> list[set[str]]:
     return [set(json.loads(line)) for line in done.stdout.splitlines() if line.startswith("[")]
 
 
-@pytest.mark.parametrize(
-    "entry", ["node.cli.app", "node.cli.node_daemon", "coordinator.cli.daemon"]
-)
+def test_every_installed_command_is_read_from_pyproject() -> None:
+    assert "node.cli.app:main" in ENTRY_POINTS
+    assert "coordinator.cli.local:main" in ENTRY_POINTS
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
 def test_an_entry_point_starts_without_torch_flwr_or_the_console(entry: str) -> None:
-    [loaded] = snapshots(f"import {entry}")
+    [loaded] = snapshots(f"import {entry.partition(':')[0]}")
     assert not loaded
+
+
+def test_validating_and_coordinating_every_job_type_loads_no_torch_or_flwr() -> None:
+    [loaded] = snapshots(EVERY_JOB_TYPE)
+    assert not HEAVY & loaded
 
 
 def test_only_a_banks_part_of_a_horizontal_job_loads_torch_and_flwr() -> None:

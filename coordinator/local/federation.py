@@ -33,7 +33,7 @@ import grpc
 import yaml
 
 from node.cli.daemon_support import ENV_STOP_WITH
-from node.console.serve import PORT_FILE
+from node.console.config import PORT_FILE
 from node.onboarding.certificates import issue_federation_certificates
 from node.pki.roles import BANK, LOAN_OFFICER
 from node.transport.client import health_status, open_channel

@@ -22,7 +22,13 @@ import typer
 
 from node.cli.exit_codes import ExitCode
 from node.diagnose.findings import Finding, Level, worst
-from node.diagnose.local import certificate_findings, disk_finding, job_findings, policy_engine
+from node.diagnose.local import (
+    certificate_findings,
+    disk_finding,
+    job_code_finding,
+    job_findings,
+    policy_engine,
+)
 from node.diagnose.remote import (
     Session,
     connect,
@@ -88,6 +94,7 @@ def run_checks(
     creds, found = certificate_findings(config)
     add(*found)
     add(disk_finding(config.state_dir))
+    add(job_code_finding())
     session: Session | None = None
     if creds is None:
         add(Finding("coordinator", Level.FAIL, "not contacted: no certificate to present"))

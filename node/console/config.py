@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from pydantic import Field, field_validator
 
 from node.validation import FileModel, Invalid
+
+PORT_FILE: Final = "console.port"
+"""Written into the state folder once the console listens: how local tools find its port
+(here, not beside the server, so that they need not import the web stack to read it)."""
 
 
 class ConsoleConfig(FileModel):

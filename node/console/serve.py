@@ -5,13 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Final
 
 from cryptography import x509
 
 from node.audit.sink import AuditSink
 from node.console.app import Console, Page
-from node.console.config import ConsoleConfig
+from node.console.config import PORT_FILE, ConsoleConfig
 from node.console.metrics_page import metrics_page
 from node.console.server import ConsoleServer
 from node.console.views import NodeViews
@@ -25,9 +24,6 @@ from node.policy import PolicyEngine
 from node.scoring.records import DecisionRecords
 
 log = logging.getLogger("fedcredit.console")
-
-PORT_FILE: Final = "console.port"
-"""Written into the state folder once the console listens: how local tools find its port."""
 
 
 def serve_console(

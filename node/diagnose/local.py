@@ -1,5 +1,6 @@
 """What ``fedcredit diagnose`` checks on the node's own machine: its certificate and the
-federation CA, the disk under its state folder, and whether its policy covers a job file."""
+federation CA, the disk under its state folder, whether it can load every job type's code,
+and whether its policy covers a job file."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from typing import Any, Final
 from cryptography import x509
 
 from node.diagnose.findings import Finding, Level
-from node.jobs.exceptions import JobSpecError
+from node.jobs.exceptions import JobCodeUnavailable, JobSpecError
 from node.jobs.spec import parse_job_file
-from node.jobtypes.registry import job_type, known_job_types
+from node.jobtypes.registry import job_type, known_job_types, load_job_code
 from node.pki import PeerVerifier, PkiError
 from node.pki.exceptions import CertificateExpired, CertificateNotYetValid, CertificateRevoked
 from node.pki.files import NodeCredentials, load_identity_files
@@ -131,6 +132,16 @@ def policy_engine(config: NodeConfig) -> tuple[PolicyEngine | None, Finding]:
     )
 
 
+def job_code_finding() -> Finding:
+    """Whether this node can import every job type's code (torch and flwr among it): a
+    broken install otherwise shows only when a job of that type starts."""
+    try:
+        load_job_code()
+    except JobCodeUnavailable as exc:
+        return Finding("job code", Level.FAIL, str(exc))
+    return Finding("job code", Level.OK, f"loads for {', '.join(known_job_types())}")
+
+
 def job_findings(
     path: Path,
     config: NodeConfig,
@@ -155,6 +166,8 @@ def job_findings(
         return [Finding(check, Level.FAIL, f"cannot read it: {exc.strerror}", "name a job file")]
     except JobSpecError as exc:
         return [Finding(check, Level.FAIL, str(exc), "fix the job file")]
+    except JobCodeUnavailable as exc:
+        return [Finding(check, Level.FAIL, str(exc))]
     me = config.node_id
     if me not in job.parties:
         return [Finding(check, Level.WARN, f"{me} is not a party of this {job.job_type} job")]

@@ -34,6 +34,17 @@ class DuplicateJobId(JobError):
         self.job_id = job_id
 
 
+class JobCodeUnavailable(JobError):
+    """This node cannot load the code of a job type: a dependency is missing or broken.
+
+    The registry imports each protocol's code at its first use (``node.jobtypes.registry``),
+    so a broken install (a torch that fails to load, a module left out) shows when a job
+    starts rather than when the process does. The message names the module and the missing
+    name, never data, so it is shown as it is; the original traceback is logged where it
+    happened.
+    """
+
+
 def public_message(exc: BaseException) -> str:
     """What may be said about a failure outside this process (reports, logs, events).
 

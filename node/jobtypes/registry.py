@@ -14,6 +14,7 @@ at each start, most of it torch and flwr, which only a bank training a horizonta
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import import_module
@@ -21,7 +22,7 @@ from typing import Any
 
 from node.jobs.check import run_check_coordinator, run_check_party
 from node.jobs.context import PartyContext
-from node.jobs.exceptions import JobSpecError
+from node.jobs.exceptions import JobCodeUnavailable, JobSpecError
 from node.jobs.hooks import JobHooks
 from node.jobs.spec import JobFile
 from node.transport.channel import PartyChannel
@@ -32,6 +33,8 @@ Validator = Callable[[JobFile], None]
 FieldUse = tuple[str, str, tuple[str, ...], str]
 FieldUses = Callable[[JobFile], list[FieldUse]]
 
+log = logging.getLogger("fedcredit.jobtypes")
+
 
 @dataclass(frozen=True)
 class Deferred:
@@ -39,15 +42,55 @@ class Deferred:
 
     ref: str
 
+    def __post_init__(self) -> None:
+        module, colon, name = self.ref.partition(":")
+        if not (colon and module and name.isidentifier()):
+            raise ValueError(f"{self.ref!r} is not of the form 'package.module:function'")
+
     def resolve(self) -> Callable[..., Any]:
-        module, _, name = self.ref.partition(":")
-        function = getattr(import_module(module), name)
+        """The named function, imported now.
+
+        Raises
+        ------
+        JobCodeUnavailable
+            The module cannot be imported here (a dependency missing or broken: the
+            traceback is logged) or does not define the function.
+        """
+        module_name, _, name = self.ref.partition(":")
+        try:
+            module = import_module(module_name)
+        except (ImportError, OSError) as exc:
+            log.error("cannot import %s for a job", module_name, exc_info=exc)
+            raise JobCodeUnavailable(
+                f"this node cannot load {module_name} ({_missing(exc)}); reinstall fedcredit "
+                "with its dependencies (pip install -e .)"
+            ) from exc
+        try:
+            function = getattr(module, name)
+        except AttributeError as exc:
+            log.error("%s has no function %s", module_name, name, exc_info=exc)
+            raise JobCodeUnavailable(
+                f"{self.ref} names no function; this build of fedcredit does not match its "
+                "registry: reinstall it"
+            ) from exc
         if not callable(function):
             raise TypeError(f"{self.ref} is not a function")
         return function  # type: ignore[no-any-return]
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.resolve()(*args, **kwargs)
+
+
+def _missing(exc: ImportError | OSError) -> str:
+    """What failed to load: the missing module, else the loader's first line.
+
+    Import failures name modules, files and shared libraries, never data, so their text may
+    be shown.
+    """
+    if isinstance(exc, ModuleNotFoundError) and exc.name:
+        return f"no module named {exc.name}"
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return first[:200]
 
 
 @dataclass(frozen=True)
@@ -134,3 +177,18 @@ def job_type(name: str) -> JobType:
 
 def known_job_types() -> list[str]:
     return sorted(_TYPES)
+
+
+def load_job_code() -> None:
+    """Import every job type's code now, so a broken dependency shows before a job starts
+    (``fedcredit diagnose``); a process that runs jobs imports each at its first use.
+
+    Raises
+    ------
+    JobCodeUnavailable
+        For the first reference this node cannot load.
+    """
+    for kind in _TYPES.values():
+        for slot in (kind.validate, kind.run_party, kind.run_coordinator, kind.uses):
+            if isinstance(slot, Deferred):
+                slot.resolve()

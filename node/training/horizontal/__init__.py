@@ -1,8 +1,9 @@
 """Horizontal federated training: banks with the same columns, Paillier-summed model updates.
 
-The trainers (``TorchTrainer``, ``FlowerTrainer``) and a bank's job part load torch and flwr,
-about a second of CPU: they are imported at their first use, so that the coordinator (which
-only aggregates) and the modules that merely validate a job file do not pay for them.
+The trainers (``TorchTrainer``, ``FlowerTrainer``) and a bank's job part (``party.py``, named
+by the job-type registry) load torch and flwr, about a second of CPU: the trainers are
+imported at their first use, so that the coordinator (which only aggregates) and the modules
+that merely validate a job file do not pay for them.
 """
 
 from __future__ import annotations
@@ -20,13 +21,11 @@ from node.training.horizontal.trainer import EvalCounts, FitResult, LocalTrainer
 if TYPE_CHECKING:
     from node.training.horizontal.flower_adapter import FlowerTrainer
     from node.training.horizontal.local import TorchTrainer
-    from node.training.horizontal.party import run_horizontal_party
 
 # name -> the module that defines it and loads torch or flwr
 _ON_FIRST_USE = {
     "FlowerTrainer": "node.training.horizontal.flower_adapter",
     "TorchTrainer": "node.training.horizontal.local",
-    "run_horizontal_party": "node.training.horizontal.party",
 }
 
 
@@ -52,7 +51,6 @@ __all__ = [
     "run_aggregator",
     "run_bank",
     "run_horizontal_coordinator",
-    "run_horizontal_party",
     "split_bank_data",
     "validate_horizontal_job",
 ]

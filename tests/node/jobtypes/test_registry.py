@@ -6,16 +6,34 @@ one side, possibly in production: these tests resolve every reference up front.
 
 from __future__ import annotations
 
-import inspect
+import logging
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from node.jobs.exceptions import JobSpecError
-from node.jobtypes.registry import Deferred, JobType, job_type, known_job_types
+from node.jobs.exceptions import JobCodeUnavailable, JobSpecError, public_message
+from node.jobtypes.registry import (
+    CoordinatorRunner,
+    Deferred,
+    FieldUses,
+    JobType,
+    PartyRunner,
+    Validator,
+    job_type,
+    known_job_types,
+)
 from node.training.vertical.arbiter import KEY_CHECKPOINT
 
-# the parameters each slot of a JobType is called with
-SLOTS = {"validate": 1, "run_party": 1, "run_coordinator": 3, "uses": 1}
+# the type each slot of a JobType is declared with: Callable[[parameters...], return]
+SLOTS = {
+    "validate": Validator,
+    "run_party": PartyRunner,
+    "run_coordinator": CoordinatorRunner,
+    "uses": FieldUses,
+}
 
 
 def deferred_slots(kind: JobType) -> dict[str, Deferred]:
@@ -23,11 +41,35 @@ def deferred_slots(kind: JobType) -> dict[str, Deferred]:
     return {slot: f for slot, f in slots.items() if isinstance(f, Deferred)}
 
 
+def returns_within(actual: Any, declared: Any) -> bool:
+    """Whether a function returning ``actual`` fits a slot declared to return ``declared``:
+    the same type, or a dict where the slot takes a Mapping of the same key and value types."""
+    if actual == (type(None) if declared is None else declared):
+        return True
+    return (
+        typing.get_origin(declared) is Mapping
+        and typing.get_origin(actual) is dict
+        and typing.get_args(actual) == typing.get_args(declared)
+    )
+
+
 @pytest.mark.parametrize("name", known_job_types())
-def test_every_deferred_function_resolves_with_the_slots_parameters(name: str) -> None:
+def test_every_deferred_function_resolves_with_the_slots_types(name: str) -> None:
     for slot, deferred in deferred_slots(job_type(name)).items():
-        function = deferred.resolve()
-        assert len(inspect.signature(function).parameters) == SLOTS[slot], (name, slot)
+        hints = typing.get_type_hints(deferred.resolve())
+        returned = hints.pop("return")
+        parameters, declared = typing.get_args(SLOTS[slot])
+        assert list(hints.values()) == parameters, (name, slot, hints)
+        assert returns_within(returned, declared), (name, slot, returned)
+
+
+def test_a_function_of_other_types_is_told_apart() -> None:
+    """The check above can fail: a result that is a list is no Mapping, nor a str key."""
+    declared = typing.get_args(PartyRunner)[1]
+    assert returns_within(dict[str, Any], declared)
+    assert not returns_within(list[str], declared)
+    assert not returns_within(dict[int, Any], declared)
+    assert returns_within(type(None), typing.get_args(Validator)[1])
 
 
 def test_protocol_job_types_defer_their_code() -> None:
@@ -37,10 +79,58 @@ def test_protocol_job_types_defer_their_code() -> None:
 
 def test_a_deferred_call_imports_and_calls_the_named_function() -> None:
     assert Deferred("posixpath:join")("jobs", "a.yaml") == "jobs/a.yaml"
-    with pytest.raises(AttributeError):
-        Deferred("posixpath:no_such_function").resolve()
     with pytest.raises(TypeError, match="not a function"):
         Deferred("posixpath:sep").resolve()
+
+
+def test_a_module_this_node_cannot_import_names_itself_and_the_fix(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with (
+        caplog.at_level(logging.ERROR, logger="fedcredit.jobtypes"),
+        pytest.raises(JobCodeUnavailable) as caught,
+    ):
+        Deferred("node.training.not_installed:run").resolve()
+
+    # one line naming the module that failed, the missing one and the fix
+    message = str(caught.value)
+    assert message == (
+        "this node cannot load node.training.not_installed (no module named "
+        "node.training.not_installed); reinstall fedcredit with its dependencies "
+        "(pip install -e .)"
+    )
+    assert isinstance(caught.value.__cause__, ModuleNotFoundError)
+    # shown as it is outside the process: module names are not data
+    assert public_message(caught.value) == f"JobCodeUnavailable: {message}"
+    # the original traceback stays in this node's log
+    [record] = caplog.records
+    assert record.levelno == logging.ERROR and record.exc_info is not None
+
+
+def test_a_dependency_missing_below_the_module_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The protocol's module is there; a library it imports is not (a broken torch)."""
+    (tmp_path / "protocol_needing_a_library.py").write_text("import library_not_installed\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    with pytest.raises(JobCodeUnavailable) as caught:
+        Deferred("protocol_needing_a_library:run").resolve()
+
+    assert str(caught.value).startswith(
+        "this node cannot load protocol_needing_a_library (no module named library_not_installed)"
+    )
+
+
+def test_a_function_the_module_lacks_is_named() -> None:
+    with pytest.raises(JobCodeUnavailable, match="posixpath:no_such_function names no function"):
+        Deferred("posixpath:no_such_function").resolve()
+
+
+@pytest.mark.parametrize("ref", ["posixpath", "posixpath:", ":join", "posixpath:not a name"])
+def test_a_reference_not_of_the_module_function_form_is_refused(ref: str) -> None:
+    with pytest.raises(ValueError, match=r"'package\.module:function'"):
+        Deferred(ref)
 
 
 def test_the_vertical_key_checkpoint_is_the_arbiters() -> None:

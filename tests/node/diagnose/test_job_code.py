@@ -1,0 +1,37 @@
+"""``fedcredit diagnose`` loads every job type's code, so a broken install shows before a job."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from node.diagnose.findings import Level
+from node.diagnose.local import job_code_finding
+from node.jobtypes import registry
+from node.jobtypes.registry import Deferred, job_type, known_job_types
+
+
+def test_this_install_loads_every_job_types_code() -> None:
+    finding = job_code_finding()
+    assert finding.level is Level.OK, finding.line()
+    assert all(name in finding.found for name in known_job_types())
+
+
+def test_a_module_that_does_not_load_fails_the_check_naming_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # prepare: secureboost's party code names a module this install lacks
+    broken = Deferred("node.training.secureboost.not_installed:run_secureboost_party")
+    kind = dataclasses.replace(job_type("secureboost"), run_party=broken)
+    monkeypatch.setitem(registry._TYPES, "secureboost", kind)
+
+    # execute
+    finding = job_code_finding()
+
+    # assert: a failure naming the module and the fix, not an unexpected error
+    assert finding.level is Level.FAIL
+    assert finding.found.startswith(
+        "this node cannot load node.training.secureboost.not_installed (no module named"
+    )
+    assert "pip install -e ." in finding.found

@@ -1,0 +1,61 @@
+"""Tests for the node's task runner: what a job attempt that fails here reports."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from node.jobtypes import registry
+from node.jobtypes.registry import Deferred, job_type
+from node.runtime.tasks import Assignment, TaskRunner
+from node.transport.relay_channel import EnvelopeRouter, Opened
+
+JOB = b"type: horizontal\nparties:\n  a: {dataset: d, label: y}\n  b: {dataset: d, label: y}\n"
+
+
+class _Unsealed:
+    """No message is sealed or opened: the job fails before its protocol starts."""
+
+    def seal(self, recipient: str, job_key: str, topic: str, payload: bytes) -> bytes:
+        raise AssertionError("the job sent a message")
+
+    def open(self, sealed: bytes) -> Opened:
+        raise AssertionError("the job received a message")
+
+
+def test_a_job_whose_code_cannot_load_reports_the_module_not_its_inputs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # prepare: a horizontal job whose party code names a module this install lacks
+    broken = Deferred("node.training.horizontal.not_installed:run_horizontal_party")
+    kind = dataclasses.replace(job_type("horizontal"), run_party=broken)
+    monkeypatch.setitem(registry._TYPES, "horizontal", kind)
+    reports: list[tuple[Any, ...]] = []
+    runner = TaskRunner(
+        "a",
+        EnvelopeRouter("a", _Unsealed(), lambda sealed: None, timeout=2),
+        datasets=None,  # type: ignore[arg-type]
+        gate_for=lambda parties: None,  # type: ignore[arg-type,return-value]
+        state_dir=tmp_path,
+        report=lambda *report: reports.append(report) or True,
+        record=lambda kind, fields: None,
+    )
+
+    # execute
+    with caplog.at_level(logging.ERROR, logger="fedcredit.jobtypes"):
+        runner.assign(Assignment("j1", "horizontal", JOB, 1, ("a", "b")))
+        runner.join(30)
+
+    # assert: the failure names the module and the fix, and the traceback is in the log
+    [(job_id, attempt, kind_, *_, error)] = reports
+    assert (job_id, attempt, kind_) == ("j1", 1, "failed")
+    assert error.startswith("JobCodeUnavailable: this node cannot load ")
+    assert "node.training.horizontal.not_installed" in error
+    assert "pip install -e ." in error
+    assert "withheld" not in error and "inputs" not in error
+    [logged] = [r for r in caplog.records if r.name == "fedcredit.jobtypes"]
+    assert logged.levelno == logging.ERROR and logged.exc_info is not None
