@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -59,3 +60,46 @@ def test_a_job_whose_code_cannot_load_reports_the_module_not_its_inputs(
     assert "withheld" not in error and "inputs" not in error
     [logged] = [r for r in caplog.records if r.name == "fedcredit.jobtypes"]
     assert logged.levelno == logging.ERROR and logged.exc_info is not None
+
+
+def test_a_job_whose_summary_cannot_be_kept_still_reports_its_success(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # prepare: a job whose party part finishes at once with its summary (its protocol is not
+    # what is tested), and a results folder that refuses stat and replace (EACCES). The suite
+    # runs as root, whom a mode 000 folder does not stop, so the refusal is made by patching
+    # the two calls that reach it to raise what the kernel would raise for another user.
+    done = dataclasses.replace(job_type("horizontal"), run_party=lambda ctx: {"aligned_rows": 3})
+    monkeypatch.setitem(registry._TYPES, "horizontal", done)
+    results = tmp_path / "jobs" / "results"
+    real_stat = Path.stat
+
+    def refused_stat(self: Path, *, follow_symlinks: bool = True) -> os.stat_result:
+        if self.parent == results:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_stat(self, follow_symlinks=follow_symlinks)
+
+    def refused_replace(src: object, dst: object) -> None:
+        raise PermissionError(13, "Permission denied", str(dst))
+
+    monkeypatch.setattr(Path, "stat", refused_stat)
+    monkeypatch.setattr(os, "replace", refused_replace)
+    reports: list[tuple[Any, ...]] = []
+    runner = TaskRunner(
+        "a",
+        EnvelopeRouter("a", _Unsealed(), lambda sealed: None, timeout=2),
+        datasets=None,  # type: ignore[arg-type]
+        gate_for=lambda parties: None,  # type: ignore[arg-type,return-value]
+        state_dir=tmp_path,
+        report=lambda *report: reports.append(report) or True,
+        record=lambda kind, fields: None,
+    )
+
+    # execute
+    with caplog.at_level(logging.ERROR, logger="fedcredit.node.jobs.summaries"):
+        runner.assign(Assignment("j1", "horizontal", JOB, 1, ("a", "b")))
+        runner.join(30)
+
+    # assert: the coordinator hears of the success, and the node's log says what was lost
+    assert [r[:3] for r in reports] == [("j1", 1, "succeeded")]
+    assert "summary of job j1 not kept" in caplog.text and "PermissionError" in caplog.text
