@@ -62,8 +62,8 @@ class Deferred:
         except (ImportError, OSError) as exc:
             log.error("cannot import %s for a job", module_name, exc_info=exc)
             raise JobCodeUnavailable(
-                f"this node cannot load {module_name} ({_missing(exc)}); reinstall fedcredit "
-                "with its dependencies (pip install -e .)"
+                f"cannot load {module_name} here ({_missing(exc)}); reinstall fedcredit with "
+                "its dependencies (pip install -e .)"
             ) from exc
         try:
             function = getattr(module, name)
