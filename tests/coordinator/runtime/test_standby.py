@@ -6,7 +6,6 @@ the same model as a run nobody interrupted, and the witness still holds every no
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +44,8 @@ def run(root: Path, data: Path, url: str, kill_after_round: int | None) -> dict[
     outcome: dict[str, Any] = {}
     try:
         pair.start()
-        with ThreadPoolExecutor(len(BANKS)) as pool:  # the banks start side by side
-            list(pool.map(fed.start_node, BANKS))
+        for bank in BANKS:
+            fed.start_node(bank)
         fed.wait_online(list(BANKS), timeout=120)
         fed.submit(JOB, job_id="hfl")
         if kill_after_round is not None:
