@@ -44,6 +44,8 @@ class JobCodeUnavailable(JobError):
     happened.
     """
 
+    catalog_code: ClassVar[str] = "job.code_unavailable"  # RPC answer: node.transport.errors
+
 
 def public_message(exc: BaseException) -> str:
     """What may be said about a failure outside this process (reports, logs, events).

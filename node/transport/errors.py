@@ -232,6 +232,12 @@ CATALOG: Final[dict[str, CatalogEntry]] = {
             "fix the job file; `fedcredit jobs submit --help` shows the format",
         ),
         CatalogEntry(
+            "job.code_unavailable",
+            _S.FAILED_PRECONDITION,
+            "the coordinator cannot run this job type: {detail}",
+            "the coordinator's operator reinstalls fedcredit with its dependencies",
+        ),
+        CatalogEntry(
             "job.duplicate_id",
             _S.ALREADY_EXISTS,
             "a job with this id exists already",

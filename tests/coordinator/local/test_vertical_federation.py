@@ -10,11 +10,11 @@ import grpc
 import pandas as pd
 import pytest
 
+from coordinator.local import LocalFederation
 from protos.fedcredit.v1 import coordinator_pb2, coordinator_pb2_grpc
 from tests.federation_fixtures import (
     default_credit_firms,
     default_credit_vertical,
-    synthetic_federation,
     wait_for_progress,
 )
 
@@ -132,30 +132,29 @@ def test_a_holder_that_disappears_fails_the_job_naming_it(
 
 
 def test_job_naming_a_field_without_a_training_rule_is_refused_at_submission(
-    tmp_path: Path,
+    node_federation: LocalFederation,
 ) -> None:
-    # prepare: the synthetic federation's shipped policies; the government's firm names have
-    # release rules only, so no rule lets them be used for training
-    fed = synthetic_federation(tmp_path, n_firms=300)
+    # prepare: the session's synthetic federation (tests/conftest.py) and its shipped policies;
+    # the government's firm names have release rules only, so no rule lets them be used for
+    # training
+    fed = node_federation
     spec = (
         Path(__file__).resolve().parents[3] / "scripts" / "jobs" / "vertical_lr.yaml"
     ).read_text()
     bad = spec.replace("features: [tax_paid_12m,", "features: [firm_name, tax_paid_12m,")
     assert bad != spec
-    try:
-        fed.start()
-        # execute / assert: refused before anything starts, naming party, dataset and field
-        with pytest.raises(grpc.RpcError) as err:
-            fed.submit(bad)
-        assert err.value.code() is grpc.StatusCode.INVALID_ARGUMENT
-        assert "government's policy has no training rule" in err.value.details()
-        assert "firm_name" in err.value.details()
-        with fed.channel() as ch:
-            jobs = (
-                coordinator_pb2_grpc.CoordinatorStub(ch)
-                .ListJobs(coordinator_pb2.ListJobsRequest())
-                .jobs
-            )
-        assert list(jobs) == []
-    finally:
-        fed.stop()
+    before = _job_ids(fed)
+    # execute / assert: refused before anything starts, naming party, dataset and field
+    with pytest.raises(grpc.RpcError) as err:
+        fed.submit(bad, job_id="refused-firm-name")
+    assert err.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert "government's policy has no training rule" in err.value.details()
+    assert "firm_name" in err.value.details()
+    # no job was recorded
+    assert _job_ids(fed) == before and "refused-firm-name" not in before
+
+
+def _job_ids(fed: LocalFederation) -> list[str]:
+    with fed.channel() as ch:
+        stub = coordinator_pb2_grpc.CoordinatorStub(ch)
+        return [j.job_id for j in stub.ListJobs(coordinator_pb2.ListJobsRequest()).jobs]

@@ -32,6 +32,6 @@ def test_a_module_that_does_not_load_fails_the_check_naming_it(
     # assert: a failure naming the module and the fix, not an unexpected error
     assert finding.level is Level.FAIL
     assert finding.found.startswith(
-        "this node cannot load node.training.secureboost.not_installed (no module named"
+        "cannot load node.training.secureboost.not_installed here (no module named"
     )
     assert "pip install -e ." in finding.found

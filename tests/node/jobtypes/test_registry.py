@@ -7,6 +7,8 @@ one side, possibly in production: these tests resolve every reference up front.
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import typing
 from collections.abc import Mapping
 from pathlib import Path
@@ -26,6 +28,7 @@ from node.jobtypes.registry import (
     known_job_types,
 )
 from node.training.vertical.arbiter import KEY_CHECKPOINT
+from node.transport.errors import classify
 
 # the type each slot of a JobType is declared with: Callable[[parameters...], return]
 SLOTS = {
@@ -95,7 +98,7 @@ def test_a_module_this_node_cannot_import_names_itself_and_the_fix(
     # one line naming the module that failed, the missing one and the fix
     message = str(caught.value)
     assert message == (
-        "this node cannot load node.training.not_installed (no module named "
+        "cannot load node.training.not_installed here (no module named "
         "node.training.not_installed); reinstall fedcredit with its dependencies "
         "(pip install -e .)"
     )
@@ -105,6 +108,34 @@ def test_a_module_this_node_cannot_import_names_itself_and_the_fix(
     # the original traceback stays in this node's log
     [record] = caplog.records
     assert record.levelno == logging.ERROR and record.exc_info is not None
+
+
+def test_the_coordinator_answers_code_it_cannot_load_from_the_catalog() -> None:
+    """A submission whose validation cannot be imported: not ``internal``, the module named."""
+    with pytest.raises(JobCodeUnavailable) as caught:
+        Deferred("node.training.not_installed:validate").resolve()
+
+    error = classify(caught.value)
+
+    assert error.code == "job.code_unavailable"
+    assert error.public_text.startswith(
+        "the coordinator cannot run this job type: cannot load node.training.not_installed here"
+    )
+
+
+def test_a_command_without_logging_prints_no_traceback() -> None:
+    """A one-shot command (``fedcredit diagnose``) answers in its own line; a daemon, whose
+    logging is set up, gets the traceback in its log."""
+    code = (
+        "from node.jobtypes.registry import Deferred\n"
+        "try:\n    Deferred('node.training.not_installed:run').resolve()\n"
+        "except Exception as exc:\n    print(exc)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.startswith("cannot load node.training.not_installed here")
+    assert done.stderr == ""
 
 
 def test_a_dependency_missing_below_the_module_is_named(
@@ -118,7 +149,7 @@ def test_a_dependency_missing_below_the_module_is_named(
         Deferred("protocol_needing_a_library:run").resolve()
 
     assert str(caught.value).startswith(
-        "this node cannot load protocol_needing_a_library (no module named library_not_installed)"
+        "cannot load protocol_needing_a_library here (no module named library_not_installed)"
     )
 
 
