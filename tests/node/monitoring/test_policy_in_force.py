@@ -31,8 +31,8 @@ from node.monitoring.store import MonitoringStore
 from node.scoring.client import PartnerClient
 from node.scoring.index import FirmIndex
 from node.scoring.keys import Pseudonyms
-from node.transport.relay_channel import EnvelopeRouter, Opened
 from tests.node.monitoring.support import POLICY_TEXT
+from tests.relay_fixtures import silent_router
 
 A = POLICY_TEXT
 B = POLICY_TEXT.replace("soft_flags: []", "soft_flags: [GOV-TAX-ARREARS]")
@@ -136,16 +136,6 @@ def test_a_change_the_access_log_refuses_is_not_put_in_force(tmp_path: Path) -> 
     node.stop()
 
 
-class _Unsealed:
-    """Nothing is sealed or opened: reading the policy in force sends no message."""
-
-    def seal(self, recipient: str, job_key: str, topic: str, payload: bytes) -> bytes:
-        raise AssertionError("a message was sent")
-
-    def open(self, sealed: bytes) -> Opened:
-        raise AssertionError("a message was received")
-
-
 def test_the_bank_s_monitoring_records_a_change_in_the_node_s_own_log(tmp_path: Path) -> None:
     # prepare: the bank's monitoring as the node assembles it, over its real store, registry,
     # panel view and access log (the partner client is built but never used here)
@@ -158,7 +148,7 @@ def test_the_bank_s_monitoring_records_a_change_in_the_node_s_own_log(tmp_path: 
         config=config,
         panel=PanelView(NodeDatasets([]), config, FirmTokenizer(bytes(32))),
         registry=registry,
-        client=PartnerClient(EnvelopeRouter("bank", _Unsealed(), lambda sealed: None), str),
+        client=PartnerClient(silent_router("bank"), str),
         names=lambda holder: Pseudonyms(bytes(32)),
         index_of=lambda dataset: FirmIndex([], FirmTokenizer(bytes(32))),
         store=node.store,

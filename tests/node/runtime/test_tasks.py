@@ -1,4 +1,4 @@
-"""Tests for the node's task runner: what a job attempt that fails here reports."""
+"""Tests for the node's task runner: what a job attempt reports, whatever fails here."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def test_a_job_whose_summary_cannot_be_kept_still_reports_its_success(
     reports: list[tuple[Any, ...]] = []
     runner = TaskRunner(
         "a",
-        EnvelopeRouter("a", _Unsealed(), lambda sealed: None, timeout=2),
+        silent_router("a"),
         datasets=None,  # type: ignore[arg-type]
         gate_for=lambda parties: None,  # type: ignore[arg-type,return-value]
         state_dir=tmp_path,
