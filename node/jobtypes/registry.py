@@ -60,7 +60,7 @@ class Deferred:
         try:
             module = import_module(module_name)
         except (ImportError, OSError) as exc:
-            log.error("cannot import %s for a job", module_name, exc_info=exc)
+            _log_traceback(f"cannot import {module_name} for a job", exc)
             raise JobCodeUnavailable(
                 f"cannot load {module_name} here ({_missing(exc)}); reinstall fedcredit with "
                 "its dependencies (pip install -e .)"
@@ -68,7 +68,7 @@ class Deferred:
         try:
             function = getattr(module, name)
         except AttributeError as exc:
-            log.error("%s has no function %s", module_name, name, exc_info=exc)
+            _log_traceback(f"{module_name} has no function {name}", exc)
             raise JobCodeUnavailable(
                 f"{self.ref} names no function; this build of fedcredit does not match its "
                 "registry: reinstall it"
@@ -79,6 +79,16 @@ class Deferred:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.resolve()(*args, **kwargs)
+
+
+def _log_traceback(what: str, exc: BaseException) -> None:
+    """Log the import's traceback at error level where logging is set up (daemons, tests).
+
+    A one-shot command sets up none, and Python would print the traceback on stderr above
+    the command's own one-line answer; the raised error says enough there.
+    """
+    if log.hasHandlers():
+        log.error("%s", what, exc_info=exc)
 
 
 def _missing(exc: ImportError | OSError) -> str:

@@ -13,23 +13,13 @@ from coordinator.jobs.runner import _Attempt
 from coordinator.state import CoordinatorStore, JobRecord, JobState
 from coordinator.state.sealing import SecretBox
 from node.jobs.exceptions import JobSpecError
-from node.transport.relay_channel import EnvelopeRouter, Opened
+from tests.relay_fixtures import silent_router
 
 JOB = b"type: check\nparties:\n  a: {}\n  b: {}\n"
 
 
-class _NoSealing:
-    """Stands in for sealing: these tests never send a message."""
-
-    def seal(self, recipient: str, job_key: str, topic: str, payload: bytes) -> bytes:
-        raise AssertionError("no message is sent in these tests")
-
-    def open(self, sealed: bytes) -> Opened:
-        raise AssertionError("no message is received in these tests")
-
-
 def _runner(tmp_path: Path, online: set[str], assign) -> JobRunner:  # type: ignore[no-untyped-def]
-    router = EnvelopeRouter("coordinator", _NoSealing(), lambda sealed: None, timeout=2)
+    router = silent_router("coordinator")
     return JobRunner(
         CoordinatorStore(tmp_path / "c.sqlite", SecretBox(bytes(range(32)))),
         assign=assign,
@@ -182,7 +172,7 @@ def test_a_job_types_spec_error_is_the_one_job_spec_error(
 
 
 def test_unknown_or_quarantined_parties_are_refused_at_submission(tmp_path: Path) -> None:
-    router = EnvelopeRouter("coordinator", _NoSealing(), lambda sealed: None, timeout=2)
+    router = silent_router("coordinator")
     runner = JobRunner(
         CoordinatorStore(tmp_path / "c.sqlite", SecretBox(bytes(range(32)))),
         assign=lambda *args: None,

@@ -7,6 +7,8 @@ one side, possibly in production: these tests resolve every reference up front.
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import typing
 from collections.abc import Mapping
 from pathlib import Path
@@ -119,6 +121,21 @@ def test_the_coordinator_answers_code_it_cannot_load_from_the_catalog() -> None:
     assert error.public_text.startswith(
         "the coordinator cannot run this job type: cannot load node.training.not_installed here"
     )
+
+
+def test_a_command_without_logging_prints_no_traceback() -> None:
+    """A one-shot command (``fedcredit diagnose``) answers in its own line; a daemon, whose
+    logging is set up, gets the traceback in its log."""
+    code = (
+        "from node.jobtypes.registry import Deferred\n"
+        "try:\n    Deferred('node.training.not_installed:run').resolve()\n"
+        "except Exception as exc:\n    print(exc)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.startswith("cannot load node.training.not_installed here")
+    assert done.stderr == ""
 
 
 def test_a_dependency_missing_below_the_module_is_named(

@@ -12,19 +12,9 @@ import pytest
 from node.jobtypes import registry
 from node.jobtypes.registry import Deferred, job_type
 from node.runtime.tasks import Assignment, TaskRunner
-from node.transport.relay_channel import EnvelopeRouter, Opened
+from tests.relay_fixtures import silent_router
 
 JOB = b"type: horizontal\nparties:\n  a: {dataset: d, label: y}\n  b: {dataset: d, label: y}\n"
-
-
-class _Unsealed:
-    """No message is sealed or opened: the job fails before its protocol starts."""
-
-    def seal(self, recipient: str, job_key: str, topic: str, payload: bytes) -> bytes:
-        raise AssertionError("the job sent a message")
-
-    def open(self, sealed: bytes) -> Opened:
-        raise AssertionError("the job received a message")
 
 
 def test_a_job_whose_code_cannot_load_reports_the_module_not_its_inputs(
@@ -37,7 +27,7 @@ def test_a_job_whose_code_cannot_load_reports_the_module_not_its_inputs(
     reports: list[tuple[Any, ...]] = []
     runner = TaskRunner(
         "a",
-        EnvelopeRouter("a", _Unsealed(), lambda sealed: None, timeout=2),
+        silent_router("a"),
         datasets=None,  # type: ignore[arg-type]
         gate_for=lambda parties: None,  # type: ignore[arg-type,return-value]
         state_dir=tmp_path,
