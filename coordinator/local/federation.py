@@ -231,25 +231,39 @@ class LocalFederation:
 
     def stop_party(self, name: str, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:
         """Stop one party and return its exit code (also when it had already ended)."""
-        proc = self._procs.pop(name, None)
-        if proc is None:
-            return self._ended.pop(name, 0)
-        if proc.poll() is None:
-            proc.send_signal(sig)
+        return self._stop_parties([name], sig, timeout)[name]
+
+    def _stop_parties(
+        self, names: Sequence[str], sig: int = signal.SIGTERM, timeout: float = 60.0
+    ) -> dict[str, int]:
+        """Signal every party in ``names`` first, then wait for each: a node takes about a
+        second to drain its calls and close its logs, and nodes stopped one after another
+        would add those seconds up."""
+        procs = {name: self._procs.pop(name, None) for name in names}
+        for proc in procs.values():
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(sig)
+        deadline = time.monotonic() + timeout
+        codes: dict[str, int] = {}
+        for name, proc in procs.items():
+            if proc is None:
+                codes[name] = self._ended.pop(name, 0)
+                continue
             try:
-                proc.wait(timeout)
+                proc.wait(max(deadline - time.monotonic(), 0.0))
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-        if proc.stdout:
-            proc.stdout.close()
-        return int(proc.returncode)
+            if proc.stdout:
+                proc.stdout.close()
+            codes[name] = int(proc.returncode)
+        return codes
 
     def stop(self) -> dict[str, int]:
-        """Stop nodes first, then the coordinator; return each process's exit code."""
-        codes = {}
-        for name in [n for n in dict.fromkeys([*self._procs, *self._ended]) if n != "coordinator"]:
-            codes[name] = self.stop_party(name)
+        """Stop nodes first (all at once), then the coordinator; return each process's exit
+        code."""
+        nodes = [n for n in dict.fromkeys([*self._procs, *self._ended]) if n != "coordinator"]
+        codes = self._stop_parties(nodes)
         codes["coordinator"] = self.stop_party("coordinator")
         return codes
 
