@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +12,23 @@ import pytest
 from node.jobtypes import registry
 from node.jobtypes.registry import Deferred, job_type
 from node.runtime.tasks import Assignment, TaskRunner
+from tests.node.jobs.refusals import refuse_stat_and_replace
 from tests.relay_fixtures import silent_router
 
 JOB = b"type: horizontal\nparties:\n  a: {dataset: d, label: y}\n  b: {dataset: d, label: y}\n"
+
+
+def _runner(state_dir: Path, reports: list[tuple[Any, ...]]) -> TaskRunner:
+    """Party ``a``'s task runner, its reports to the coordinator appended to ``reports``."""
+    return TaskRunner(
+        "a",
+        silent_router("a"),
+        datasets=None,  # type: ignore[arg-type]
+        gate_for=lambda parties: None,  # type: ignore[arg-type,return-value]
+        state_dir=state_dir,
+        report=lambda *report: reports.append(report) or True,
+        record=lambda kind, fields: None,
+    )
 
 
 def test_a_job_whose_code_cannot_load_reports_the_module_not_its_inputs(
@@ -26,15 +39,7 @@ def test_a_job_whose_code_cannot_load_reports_the_module_not_its_inputs(
     kind = dataclasses.replace(job_type("horizontal"), run_party=broken)
     monkeypatch.setitem(registry._TYPES, "horizontal", kind)
     reports: list[tuple[Any, ...]] = []
-    runner = TaskRunner(
-        "a",
-        silent_router("a"),
-        datasets=None,  # type: ignore[arg-type]
-        gate_for=lambda parties: None,  # type: ignore[arg-type,return-value]
-        state_dir=tmp_path,
-        report=lambda *report: reports.append(report) or True,
-        record=lambda kind, fields: None,
-    )
+    runner = _runner(tmp_path, reports)
 
     # execute
     with caplog.at_level(logging.ERROR, logger="fedcredit.jobtypes"):
@@ -57,34 +62,12 @@ def test_a_job_whose_summary_cannot_be_kept_still_reports_its_success(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     # prepare: a job whose party part finishes at once with its summary (its protocol is not
-    # what is tested), and a results folder that refuses stat and replace (EACCES). The suite
-    # runs as root, whom a mode 000 folder does not stop, so the refusal is made by patching
-    # the two calls that reach it to raise what the kernel would raise for another user.
+    # what is tested), and a results folder that refuses stat and replace
     done = dataclasses.replace(job_type("horizontal"), run_party=lambda ctx: {"aligned_rows": 3})
     monkeypatch.setitem(registry._TYPES, "horizontal", done)
-    results = tmp_path / "jobs" / "results"
-    real_stat = Path.stat
-
-    def refused_stat(self: Path, *, follow_symlinks: bool = True) -> os.stat_result:
-        if self.parent == results:
-            raise PermissionError(13, "Permission denied", str(self))
-        return real_stat(self, follow_symlinks=follow_symlinks)
-
-    def refused_replace(src: object, dst: object) -> None:
-        raise PermissionError(13, "Permission denied", str(dst))
-
-    monkeypatch.setattr(Path, "stat", refused_stat)
-    monkeypatch.setattr(os, "replace", refused_replace)
+    refuse_stat_and_replace(monkeypatch, tmp_path / "jobs" / "results")
     reports: list[tuple[Any, ...]] = []
-    runner = TaskRunner(
-        "a",
-        silent_router("a"),
-        datasets=None,  # type: ignore[arg-type]
-        gate_for=lambda parties: None,  # type: ignore[arg-type,return-value]
-        state_dir=tmp_path,
-        report=lambda *report: reports.append(report) or True,
-        record=lambda kind, fields: None,
-    )
+    runner = _runner(tmp_path, reports)
 
     # execute
     with caplog.at_level(logging.ERROR, logger="fedcredit.node.jobs.summaries"):
