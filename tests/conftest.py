@@ -45,7 +45,8 @@ def node_federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalF
     """Coordinator, government, bank and third-party nodes (300 synthetic firms) as processes
     on loopback mTLS, shared by every test that only needs a running federation: starting and
     stopping one costs tens of seconds. Its users leave it as they found it (a party they
-    restart is back online, a node they quarantine is released) and name their jobs uniquely."""
+    restart is back online and not quarantined, a node they quarantine is released, a file
+    they add to its certificate or config folder is removed) and name their jobs uniquely."""
     from tests.federation_fixtures import synthetic_federation  # starts no process on import
 
     fed = synthetic_federation(tmp_path_factory.mktemp("shared-federation"), n_firms=300)

@@ -20,6 +20,7 @@ __all__ = [
     "default_credit_firms",
     "default_credit_vertical",
     "offer_forked_checkpoint",
+    "quarantine_reason",
     "run_command",
     "synthetic_federation",
     "wait_for_progress",
@@ -80,6 +81,17 @@ def run_command(cwd: Path, module: str, *args: str) -> subprocess.CompletedProce
         timeout=900,
         env={**os.environ, "COLUMNS": "200"},
     )
+
+
+def quarantine_reason(fed: LocalFederation, node_id: str) -> str:
+    """Why the coordinator holds ``node_id`` in quarantine, as the operator's ``ListNodes``
+    reports it ("" when it does not)."""
+    from protos.fedcredit.v1 import coordinator_pb2, coordinator_pb2_grpc
+
+    with fed.channel() as ch:
+        stub = coordinator_pb2_grpc.CoordinatorStub(ch)
+        nodes = stub.ListNodes(coordinator_pb2.ListNodesRequest(), timeout=10).nodes
+    return {n.node_id: n.quarantine_reason for n in nodes}[node_id]
 
 
 def offer_forked_checkpoint(fed: LocalFederation, node_id: str) -> grpc.RpcError:

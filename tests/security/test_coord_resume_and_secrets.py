@@ -123,15 +123,19 @@ def _wait_attempt(fed: LocalFederation, job_id: str, attempt: int, timeout: floa
 def _resumable_since(fed: LocalFederation, job_id: str, timeout: float = 60) -> float:
     """When failed ``job_id`` began to wait for its parties' return (its ``resumable`` event)."""
     deadline = time.monotonic() + timeout
+    _wait_state(fed, job_id, {"failed"}, timeout)
     request = coordinator_pb2.GetJobRequest(job_id=job_id)
-    while time.monotonic() < deadline:
-        # the watch ends at the job's failure, which is recorded just before this event
-        events = fed.coordinator().WatchJob(request, timeout=30)
+    while True:
+        # the job has ended, so the watch replays its events at once; the failure is recorded
+        # just before this event, which the next replay then holds
+        events = fed.coordinator().WatchJob(request, timeout=10)
         stamps = [e.time for e in events if e.kind == "resumable"]
         if stamps:
             return stamps[0]
+        assert time.monotonic() < deadline, (
+            f"{job_id} failed but never began to wait for its parties"
+        )
         time.sleep(0.3)
-    raise AssertionError(f"{job_id} never began to wait for its parties")
 
 
 @pytest.fixture(scope="module")

@@ -31,6 +31,8 @@ from node.transport.client import health_status, open_channel
 from protos.fedcredit.v1 import common_pb2, coordinator_pb2, coordinator_pb2_grpc
 from tests.federation_fixtures import CHECK_JOB, offer_forked_checkpoint, synthetic_federation
 
+SPAN_FLUSH_MS = 500  # how often the federation's processes write their spans (see below)
+
 pytestmark = pytest.mark.slow
 
 
@@ -42,7 +44,7 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalFedera
             # the OpenTelemetry SDK's own setting: spans reach the span files every 0.5 s
             # rather than every 5 s, so the traces test has them sooner (any process started
             # while the module runs, a restarted coordinator too, inherits it)
-            env.setenv("OTEL_BSP_SCHEDULE_DELAY", "500")
+            env.setenv("OTEL_BSP_SCHEDULE_DELAY", str(SPAN_FLUSH_MS))
             fed.start()
             yield fed
     finally:
@@ -296,7 +298,10 @@ def test_traces_cover_rpcs_and_jobs_without_identifiers(federation: LocalFederat
             break
         assert time.monotonic() < deadline, f"no span of the job from {waiting}"
         time.sleep(0.5)
-    spans = [s for party_spans in by_party.values() for s in party_spans]
+    # spans ended just after the job's (the last Report's server span, say) are written one
+    # flush later: wait two flushes and read every file again, so they are scanned too
+    time.sleep(2 * SPAN_FLUSH_MS / 1000)
+    spans = [s for party in wanted for s in _spans(federation, party)]
     # assert: RPC server spans and job spans exist, and no firm code appears in any span
     names = {s["name"] for s in spans}
     assert "fedcredit.v1.Coordinator/Register" in names

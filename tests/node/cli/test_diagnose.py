@@ -59,17 +59,22 @@ def test_a_healthy_node_passes_every_check(federation: LocalFederation) -> None:
 
 
 def test_an_expired_certificate_fails_with_the_fix(federation: LocalFederation) -> None:
-    # prepare: the bank's node id under a certificate that ended yesterday
-    issue_certificate(
-        federation.certs, "bank-expired", role="bank", organization="bank-a", node_id="bank",
-        not_before=dt.datetime.now(dt.UTC) - dt.timedelta(days=31), days=30,
-    )  # fmt: skip
-    raw = yaml.safe_load((federation.root / "config" / "bank.yaml").read_text())
-    raw["certs"]["name"] = "bank-expired"
+    # prepare: the bank's node id under a certificate that ended yesterday, in files the
+    # session's federation did not have (so they are removed at the end)
     config = federation.root / "config" / "bank-expired.yaml"
-    config.write_text(yaml.safe_dump(raw))
-    # execute
-    code, levels, out = diagnose(federation, config)
+    try:
+        issue_certificate(
+            federation.certs, "bank-expired", role="bank", organization="bank-a", node_id="bank",
+            not_before=dt.datetime.now(dt.UTC) - dt.timedelta(days=31), days=30,
+        )  # fmt: skip
+        raw = yaml.safe_load((federation.root / "config" / "bank.yaml").read_text())
+        raw["certs"]["name"] = "bank-expired"
+        config.write_text(yaml.safe_dump(raw))
+        # execute
+        code, levels, out = diagnose(federation, config)
+    finally:
+        for added in [config, *federation.certs.glob("bank-expired.*")]:
+            added.unlink(missing_ok=True)
     # assert: the certificate fails with its end date and the fix; the coordinator refuses
     # the TLS handshake and says why; nothing on the network could be measured
     assert code == ExitCode.DIAGNOSE_FAILED, out

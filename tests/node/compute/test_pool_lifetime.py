@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from coordinator.local import LocalFederation
+from tests.federation_fixtures import quarantine_reason
 from tests.processes import descendants, wait_gone
 
 pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
@@ -51,6 +52,23 @@ def test_killed_owner_leaves_no_worker_forkserver_or_tracker(tmp_path: Path) -> 
     assert wait_gone(below) == [], {p: below[p] for p in wait_gone(below, 0)}
 
 
+def _restore_bank(fed: LocalFederation, after: BaseException | None = None) -> None:
+    """Bring the session federation's bank back online, and check that it is not quarantined
+    (a later test must not inherit a quarantined bank). If that fails ``after`` the test's own
+    failure, both are raised together so neither hides the other."""
+    try:
+        if "bank" not in fed.running():
+            fed.start_node("bank")
+            fed.wait_online(["bank"])
+        assert quarantine_reason(fed, "bank") == "", "the restarted bank is quarantined"
+    except Exception as restore_failure:
+        if after is None:
+            raise
+        raise BaseExceptionGroup(
+            "the test failed, and so did bringing the bank back", [after, restore_failure]
+        ) from None
+
+
 @pytest.mark.slow
 def test_sigkilled_node_leaves_no_worker_behind(node_federation: LocalFederation) -> None:
     fed = node_federation  # the session's federation: the bank is back online at the end
@@ -66,10 +84,10 @@ def test_sigkilled_node_leaves_no_worker_behind(node_federation: LocalFederation
         # assert
         left = wait_gone(below, timeout=60)
         assert left == [], {p: below[p] for p in left}
-    finally:
-        if "bank" not in fed.running():
-            fed.start_node("bank")
-            fed.wait_online(["bank"])
+    except BaseException as failure:
+        _restore_bank(fed, after=failure)
+        raise
+    _restore_bank(fed)
 
 
 @pytest.mark.slow
