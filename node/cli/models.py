@@ -21,8 +21,7 @@ from node.data.datasets import NodeDatasets
 from node.data.exceptions import DatasetError
 from node.models import ModelError, ModelRegistry
 from node.models.deploy import deploy_job
-from node.monitoring.config import monitoring_config
-from node.monitoring.deployment import NoGainOverBankAlone, into_service
+from node.monitoring.deployment import NoGainOverBankAlone, Verb, into_service
 from node.monitoring.exceptions import MonitoringError
 from node.runtime.config import NodeConfig
 
@@ -34,18 +33,15 @@ def _registry(config: Path) -> ModelRegistry:
     return ModelRegistry(node_config(config).state_dir)
 
 
-def _rule(cfg: NodeConfig, name: str, job: str, force: bool, verb: str) -> str:
+def _rule(cfg: NodeConfig, name: str, job: str, force: bool, verb: Verb) -> str:
     """The early-warning deployment rule for putting ``job``'s part into service as
-    ``name`` (``into_service``): what to print once done; a refusal ends the command."""
+    ``name`` (``into_service``): what to print once done; a refusal ends the command. Only
+    the policy file is read (the rest of the monitoring section, e.g. a webhook's secret,
+    has no say in which version scores the book)."""
+    section = cfg.monitoring
+    policy = Path(section.policy) if section is not None and section.policy else None
     try:
-        return into_service(
-            lambda: monitoring_config(cfg.monitoring, cfg.state_dir),
-            cfg.state_dir,
-            name,
-            job,
-            force,
-            verb,
-        )
+        return into_service(policy, cfg.state_dir, name, job, force, verb)
     except NoGainOverBankAlone as exc:
         fail(str(exc), ExitCode.FAILED)
     except MonitoringError as exc:

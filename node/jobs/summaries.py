@@ -15,11 +15,15 @@ import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from node.state import PathEscape, confined
 
 log = logging.getLogger("fedcredit.node.jobs.summaries")
+
+# The id column of the early-warning training tables (``node.monitoring.tables``, which
+# imports it from here: the job plumbing must not import monitoring to word a summary).
+ROW_ID: Final = "firm_month"
 
 
 def summary_path(jobs_dir: Path, job_id: str) -> Path:
@@ -76,9 +80,7 @@ def kept_summary(jobs_dir: Path, job_id: str) -> dict[str, Any] | None:
 def row_unit(id_column: str) -> str:
     """What one aligned row of a training job over a table keyed by ``id_column`` is, as its
     summary words it (``row_unit``): a borrower at one cut-off month for the early-warning
-    tables (keyed ``firm@month``, ``node.monitoring.tables``), a firm otherwise."""
-    from node.monitoring.tables import ROW_ID
-
+    tables (keyed ``firm_month``, ``node.monitoring.tables``), a firm otherwise."""
     return "borrower-months" if id_column == ROW_ID else "firms"
 
 

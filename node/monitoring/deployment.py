@@ -15,13 +15,12 @@ benchmark applies the same rule (``beats_bank_alone``) to its own two models.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, Literal
 
-from node.jobs.summaries import kept_summary
-from node.monitoring.config import MonitoringConfig
+from node.jobs.summaries import aligned_rows_text, kept_summary
 from node.monitoring.exceptions import MonitoringError
 from node.monitoring.policy import load_monitoring_policy
 
@@ -39,8 +38,7 @@ class Yardstick:
     split: str  # the rows both were measured on (test, or validation without test rows)
     federated_auc: float
     bank_only_auc: float
-    rows: int  # aligned rows of the job
-    unit: str = "firms"  # what they are (``node.jobs.summaries.row_unit``)
+    aligned: str  # the job's aligned rows, e.g. "1000 aligned firms" (its summary's words)
 
     @property
     def federated_wins(self) -> bool:
@@ -49,9 +47,16 @@ class Yardstick:
     def describe(self) -> str:
         return (
             f"job {self.job_id}: federated AUC {self.federated_auc:.4f}, bank alone "
-            f"{self.bank_only_auc:.4f} (the job's {self.split} rows, {self.rows} aligned "
-            f"{self.unit})"
+            f"{self.bank_only_auc:.4f} (the job's {self.split} rows, {self.aligned})"
         )
+
+
+Verb = Literal["deploy", "promote", "roll back"]  # how a version is put into service
+_PAST: Final[Mapping[Verb, str]] = {
+    "deploy": "deployed",
+    "promote": "promoted",
+    "roll back": "rolled back",
+}
 
 
 class NoGainOverBankAlone(MonitoringError):
@@ -61,16 +66,13 @@ class NoGainOverBankAlone(MonitoringError):
     without reading the job's summary again.
     """
 
-    def __init__(self, found: Yardstick, name: str, verb: str = "deploy") -> None:
+    def __init__(self, found: Yardstick, name: str, verb: Verb = "deploy") -> None:
         super().__init__(
-            f"not {_PAST.get(verb, verb)}: {found.describe()}; the federated model does not "
+            f"not {_PAST[verb]}: {found.describe()}; the federated model does not "
             f"beat the bank's own, so the bank's own model should keep scoring the book (the "
             f"current version of {name} stays); {verb} it anyway with --force"
         )
         self.yardstick = found
-
-
-_PAST = {"deploy": "deployed", "promote": "promoted"}
 
 
 def yardstick(job_id: str, summary: Mapping[str, Any]) -> Yardstick | None:
@@ -84,8 +86,7 @@ def yardstick(job_id: str, summary: Mapping[str, Any]) -> Yardstick | None:
     except (KeyError, TypeError, ValueError):
         return None
     split = str(summary.get("metrics_split") or "test")  # SecureBoost reports its test rows
-    rows, unit = int(summary.get("aligned_rows", 0)), str(summary.get("row_unit") or "firms")
-    return Yardstick(job_id, split, federated, own, rows, unit)
+    return Yardstick(job_id, split, federated, own, aligned_rows_text(summary))
 
 
 def kept_yardstick(state_dir: Path, job_id: str) -> Yardstick | None:
@@ -95,22 +96,20 @@ def kept_yardstick(state_dir: Path, job_id: str) -> Yardstick | None:
     return yardstick(job_id, summary) if summary is not None else None
 
 
-def monitored_model(monitoring: MonitoringConfig) -> str:
-    """The registry name of the early-warning model this node's monitoring policy scores the
-    book with ("" where the node has no policy).
+def monitored_model(policy: Path | None) -> str:
+    """The registry name of the early-warning model the monitoring policy at ``policy``
+    scores the book with ("" where the node has no policy).
 
     Raises
     ------
     MonitoringError
         A policy is configured but does not load: the message names the problem.
     """
-    if monitoring.policy is None:
-        return ""
-    return load_monitoring_policy(monitoring.policy).model
+    return "" if policy is None else load_monitoring_policy(policy).model
 
 
 def check_deployment(
-    state_dir: Path, job_id: str, name: str, force: bool = False, verb: str = "deploy"
+    state_dir: Path, job_id: str, name: str, force: bool = False, verb: Verb = "deploy"
 ) -> Yardstick:
     """The rule, for putting ``job_id``'s part at this node into service as the early-warning
     model ``name`` (``verb``: ``deploy`` or ``promote``, for the message): its yardstick,
@@ -133,20 +132,21 @@ def check_deployment(
 
 
 def into_service(
-    monitoring: Callable[[], MonitoringConfig],
+    policy: Path | None,
     state_dir: Path,
     name: str,
     job_id: str,
     force: bool = False,
-    verb: str = "deploy",
+    verb: Verb = "deploy",
 ) -> str:
     """The rule as ``fedcredit models deploy``, ``promote`` and ``rollback`` apply it to
     putting ``job_id``'s part into service as ``name`` (``verb``: ``deploy``, ``promote`` or
     ``roll back``): what to tell the operator once done ("" where ``name`` is not the model
     the monitoring policy names).
 
-    ``monitoring`` reads the node's monitoring settings; a policy that does not load refuses
-    (the rule could not be checked) unless ``force``, which then skips the rule. ``rollback``
+    ``policy`` is the node's monitoring policy file (None: the node has none, nothing is
+    judged); a policy that does not load refuses (the rule could not be checked) unless
+    ``force``, which then skips the rule. ``rollback``
     passes ``force``: the version it goes back to was put into service through this rule
     before (it passed, or an operator forced it), and a rollback must never be held back by
     it; it still reports the version's figures, with a warning where they do not beat.
@@ -156,16 +156,16 @@ def into_service(
     NoGainOverBankAlone
         The federated model does not beat the bank alone, and not ``force``.
     MonitoringError
-        The monitoring section or policy does not load, and not ``force``.
+        The monitoring policy does not load, and not ``force``.
     """
     try:
-        watched = monitored_model(monitoring())
+        watched = monitored_model(policy)
     except MonitoringError as exc:
         if force:  # the operator takes the rule upon itself; it is not silently skipped
             return f"[yellow]warning:[/yellow] the deployment rule was not checked: {exc}"
         raise MonitoringError(
             f"cannot check the early-warning deployment rule: {exc}; fix the node's "
-            f"monitoring section or policy, or {verb} without the check with --force"
+            f"monitoring policy, or {verb} without the check with --force"
         ) from exc
     if not name or name != watched:
         return ""

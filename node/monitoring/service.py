@@ -159,13 +159,13 @@ class MonitoringService:
             No monitoring policy, book or panel is configured.
         node.monitoring.exceptions.MonitoringPolicyError
             The file is invalid.
+        node.monitoring.exceptions.PolicyChangeNotRecorded
+            The access log did not take the entry of a change of the file.
         """
-        path = self._config.policy
-        if path is None or self._config.book is None or self._panel is None:
+        if self._policy is None or self._config.book is None or self._panel is None:
             raise NotConfigured(
                 "this node does not monitor a book; set monitoring.panel, .policy and .book"
             )
-        assert self._policy is not None  # made with the configured policy's path
         return self._policy.get()
 
     def _head(self, policy: MonitoringPolicy) -> tuple[str, LogisticPart | TreePart]:

@@ -16,10 +16,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from node.jobs.summaries import ROW_ID
 from node.monitoring.panel import PanelCube, month_key, month_number
 from node.monitoring.signals import compute_signals
-
-ROW_ID = "firm_month"
 
 
 def signal_table(

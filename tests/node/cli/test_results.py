@@ -4,9 +4,8 @@ for the vertical credit job, borrower-months for the early-warning job (keyed fi
 from __future__ import annotations
 
 from node.cli.results import outcome
-from node.jobs.summaries import row_unit
+from node.jobs.summaries import ROW_ID, row_unit
 from node.monitoring.deployment import yardstick
-from node.monitoring.tables import ROW_ID
 
 
 def _result(**bank: object) -> dict[str, object]:

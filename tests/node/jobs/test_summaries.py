@@ -4,12 +4,12 @@ the node's log that leaves no stale or partial summary behind and never raises."
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import pytest
 
 from node.jobs.summaries import keep_summary, kept_summary, summary_path
+from tests.node.jobs.refusals import refuse_stat_and_replace
 
 
 def test_a_summary_is_kept_whole_and_replaced_by_a_new_attempts(tmp_path: Path) -> None:
@@ -47,23 +47,8 @@ def test_a_folder_that_refuses_stat_and_replace_is_logged_not_raised(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # prepare: the first attempt's summary is kept; then its folder refuses stat and replace
-    # (EACCES). The suite runs as root, whom a mode 000 folder does not stop, so the refusal
-    # is made by patching the two calls that reach it (pathlib's stat, os.replace) to raise
-    # what the kernel would raise for another user.
     assert keep_summary(tmp_path, "ew1", {"metrics": {"auc": 0.7}})
-    folder = summary_path(tmp_path, "ew1").parent
-    real_stat = Path.stat
-
-    def refused_stat(self: Path, *, follow_symlinks: bool = True) -> os.stat_result:
-        if self.parent == folder:
-            raise PermissionError(13, "Permission denied", str(self))
-        return real_stat(self, follow_symlinks=follow_symlinks)
-
-    def refused_replace(src: object, dst: object) -> None:
-        raise PermissionError(13, "Permission denied", str(dst))
-
-    monkeypatch.setattr(Path, "stat", refused_stat)
-    monkeypatch.setattr(os, "replace", refused_replace)
+    refuse_stat_and_replace(monkeypatch, summary_path(tmp_path, "ew1").parent)
     # execute: the next attempt's summary
     with caplog.at_level(logging.ERROR, logger="fedcredit.node.jobs.summaries"):
         kept = keep_summary(tmp_path, "ew1", {"metrics": {"auc": 0.8}})

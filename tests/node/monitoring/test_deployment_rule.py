@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from node.cli.app import app
@@ -163,7 +164,7 @@ def test_the_kept_summary_and_the_rule_the_bench_shares(bank: BankNode) -> None:
     bank.finished("ew2", auc=0.70, bank_only_auc=0.74)
     with pytest.raises(NoGainOverBankAlone, match=r"bank alone 0\.7400") as refused:
         check_deployment(bank.state, "ew2", "sme-ew")
-    assert refused.value.yardstick == kept_yardstick(bank.state, "ew2")  # carried, not re-read
+    assert refused.value.yardstick == kept_yardstick(bank.state, "ew2")  # the figures judged
     assert not check_deployment(bank.state, "ew2", "sme-ew", force=True).federated_wins
     with pytest.raises(LookupError, match="no bank-alone figure for job nope"):
         check_deployment(bank.state, "nope", "sme-ew")
@@ -188,6 +189,25 @@ def test_a_configured_policy_that_does_not_load_refuses_the_deployment(bank: Ban
     # execute: forced, deployed without the check
     code, out = bank.deploy("ew1", "--force")
     assert code == 0 and "deployed sme-ew@1" in out, out
+
+
+def test_only_the_policy_of_the_monitoring_section_has_a_say(bank: BankNode) -> None:
+    # prepare: a webhook sink whose secret file cannot be read (the node would refuse to
+    # start on it), beside a policy that loads
+    raw = yaml.safe_load(bank.config.read_text())
+    missing = bank.config.parent / "no-such-secret"
+    raw["monitoring"]["sinks"] = [
+        {"webhook": "https://alerts.example", "secret_file": str(missing)}
+    ]
+    bank.config.write_text(yaml.safe_dump(raw))
+    bank.finished("ew1", auc=0.81, bank_only_auc=0.74)
+    bank.finished("pd1", auc=0.60, bank_only_auc=0.70)
+    # execute / assert: both models are deployed and promoted, the rule judged on the policy
+    code, out = bank.deploy("ew1")
+    assert code == 0 and "beats the bank alone: job ew1" in out, out
+    assert bank.deploy("pd1", "--no-promote", name="sme-pd")[0] == 0
+    code, out = bank.models("promote", "sme-pd", "1")
+    assert code == 0 and bank.current("sme-pd") == "pd1", out
 
 
 def test_promote_applies_the_same_rule(bank: BankNode) -> None:

@@ -2,7 +2,9 @@
 often the node restarts before a refresh runs on it, and never put in force unrecorded.
 
 Real parts: a policy file, the SQLite monitoring store and a signed access log on disk; a
-restart is a new ``PolicyInForce`` over the same files.
+restart is a new ``PolicyInForce`` over the same files. The last test reads the policy through
+the bank's ``MonitoringService`` as the node assembles it, so the change lands in the log the
+node was given.
 """
 
 from __future__ import annotations
@@ -16,11 +18,21 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from node.audit import Action, Actor
 from node.audit.log import AccessLog
 from node.audit.sink import AuditSink
+from node.audit.tokens import FirmTokenizer
+from node.data.datasets import NodeDatasets
+from node.models import ModelRegistry
+from node.monitoring.config import MonitoringConfig
 from node.monitoring.exceptions import MonitoringError, PolicyChangeNotRecorded
+from node.monitoring.holder import PanelView
 from node.monitoring.policy import parse_monitoring_policy
 from node.monitoring.policy_in_force import PolicyInForce
+from node.monitoring.service import MonitoringService
 from node.monitoring.store import MonitoringStore
+from node.scoring.client import PartnerClient
+from node.scoring.index import FirmIndex
+from node.scoring.keys import Pseudonyms
 from tests.node.monitoring.support import POLICY_TEXT
+from tests.relay_fixtures import silent_router
 
 A = POLICY_TEXT
 B = POLICY_TEXT.replace("soft_flags: []", "soft_flags: [GOV-TAX-ARREARS]")
@@ -122,3 +134,38 @@ def test_a_change_the_access_log_refuses_is_not_put_in_force(tmp_path: Path) -> 
     # assert: the change is recorded then, against A
     assert node.changes() == [(A_VERSION, B_VERSION)]
     node.stop()
+
+
+def test_the_bank_s_monitoring_records_a_change_in_the_node_s_own_log(tmp_path: Path) -> None:
+    # prepare: the bank's monitoring as the node assembles it, over its real store, registry,
+    # panel view and access log (the partner client is built but never used here)
+    node = Node(tmp_path)
+    sink = AuditSink(node.log, Actor("bank-a", "bank", "node"))
+    registry = ModelRegistry(tmp_path / "state")
+    config = MonitoringConfig(panel="bank_monthly", policy=node.policy, book="loans")
+    service = MonitoringService(
+        me=Actor("bank-a", "bank", "node"),
+        config=config,
+        panel=PanelView(NodeDatasets([]), config, FirmTokenizer(bytes(32))),
+        registry=registry,
+        client=PartnerClient(silent_router("bank"), str),
+        names=lambda holder: Pseudonyms(bytes(32)),
+        index_of=lambda dataset: FirmIndex([], FirmTokenizer(bytes(32))),
+        store=node.store,
+        sink=sink,
+        reason_prefix="",
+    )
+    assert service.policy().version == A_VERSION
+    # execute: the file changes, and the next refresh (or the scheduler's check) reads it
+    node.edit(B)
+    assert service.policy().version == B_VERSION
+    # assert: the change is in the node's log, once
+    assert service.policy().version == B_VERSION
+    assert node.changes() == [(A_VERSION, B_VERSION)]
+    # and a change the log refuses reaches the caller as the monitoring error it handles
+    node.log.close()
+    node.edit(A)
+    with pytest.raises(PolicyChangeNotRecorded):
+        service.policy()
+    registry.close()
+    node.store.close()
