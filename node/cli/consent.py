@@ -5,8 +5,9 @@
 named. ``list`` and ``audit`` read a node's own state folder and access log: ``audit`` lists
 every use of a firm (by this node's token) with the authorization that covered it and flags
 any use that none covered. Exit codes: 0 done, 1 a use outside any authorization, 2 bad input,
-11 refused by the node (one line with its reason: e.g. a holder id no party holds, before
-anything is filed or revoked).
+11 the call to the node failed: refused (one line with its status and reason: e.g. a holder
+id no party holds, before anything is filed or revoked) or never answered (the node not
+running or unreachable, e.g. status UNAVAILABLE).
 """
 
 from __future__ import annotations

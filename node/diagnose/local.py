@@ -162,6 +162,8 @@ def job_findings(
         job = parse_job_file(path.read_bytes(), str(path), job_types=known_job_types())
         kind = job_type(job.job_type)
         kind.validate(job)
+        # the fields each party is asked to use: its code loads at the first call, too
+        asked = kind.uses(job)
     except OSError as exc:
         return [Finding(check, Level.FAIL, f"cannot read it: {exc.strerror}", "name a job file")]
     except JobSpecError as exc:
@@ -171,7 +173,7 @@ def job_findings(
     me = config.node_id
     if me not in job.parties:
         return [Finding(check, Level.WARN, f"{me} is not a party of this {job.job_type} job")]
-    uses = [u for u in kind.uses(job) if u[0] == me]
+    uses = [u for u in asked if u[0] == me]
     if not uses:
         return [
             Finding(

@@ -39,12 +39,28 @@ class JobCodeUnavailable(JobError):
 
     The registry imports each protocol's code at its first use (``node.jobtypes.registry``),
     so a broken install (a torch that fails to load, a module left out) shows when a job
-    starts rather than when the process does. The message names the module and the missing
-    name, never data, so it is shown as it is; the original traceback is logged where it
-    happened.
+    starts rather than when the process does. The message names the module and what failed
+    in it by name (never a path, never data), so it is shown as it is; the original
+    traceback is logged where it happened.
+
+    Parameters
+    ----------
+    message
+        The local answer: the module, what failed in it by name, and this node's fix.
+    module
+        The module that could not be loaded.
     """
 
     catalog_code: ClassVar[str] = "job.code_unavailable"  # RPC answer: node.transport.errors
+
+    def __init__(self, message: str, *, module: str) -> None:
+        super().__init__(message)
+        self.module = module
+
+    def catalog_detail(self) -> str:
+        """What a remote caller is told: the module only. The remedy is the catalog
+        entry's (the coordinator's operator reinstalls), not this node's local fix."""
+        return f"cannot load {self.module}"
 
 
 def public_message(exc: BaseException) -> str:

@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import import_module
+from pathlib import Path
 from typing import Any
 
 from node.jobs.check import run_check_coordinator, run_check_party
@@ -63,7 +64,8 @@ class Deferred:
             _log_traceback(f"cannot import {module_name} for a job", exc)
             raise JobCodeUnavailable(
                 f"cannot load {module_name} here ({_missing(exc)}); reinstall fedcredit with "
-                "its dependencies (pip install -e .)"
+                "its dependencies (pip install -e .)",
+                module=module_name,
             ) from exc
         try:
             function = getattr(module, name)
@@ -71,7 +73,8 @@ class Deferred:
             _log_traceback(f"{module_name} has no function {name}", exc)
             raise JobCodeUnavailable(
                 f"{self.ref} names no function; this build of fedcredit does not match its "
-                "registry: reinstall it"
+                "registry: reinstall it",
+                module=module_name,
             ) from exc
         if not callable(function):
             raise TypeError(f"{self.ref} is not a function")
@@ -92,15 +95,19 @@ def _log_traceback(what: str, exc: BaseException) -> None:
 
 
 def _missing(exc: ImportError | OSError) -> str:
-    """What failed to load: the missing module, else the loader's first line.
+    """What failed to load, by module or file name only.
 
-    Import failures name modules, files and shared libraries, never data, so their text may
-    be shown.
+    The loader's own text is never used: a failed ``from x import y`` and a shared library
+    that cannot be opened quote absolute install paths, which say nothing to a submitter and
+    describe the coordinator's machine to anyone who can submit a job.
     """
     if isinstance(exc, ModuleNotFoundError) and exc.name:
         return f"no module named {exc.name}"
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return first[:200]
+    if isinstance(exc, ImportError):
+        return f"an import from {exc.name} failed" if exc.name else "an import failed"
+    if exc.filename:
+        return f"cannot open {Path(str(exc.filename)).name}"
+    return f"a library failed to load ({type(exc).__name__})"
 
 
 @dataclass(frozen=True)

@@ -84,12 +84,14 @@ class _Outbox:
 
     def _run(self) -> None:
         batch: list[Pending] = []
+        handed: list[Pending] = []  # the items of ``batch`` already given to ``_deliver``
         try:
             while not self._client.closed:
                 with self._cond:
                     while not self._queue and not self._client.closed:
                         self._cond.wait(0.5)
                     batch = []
+                    handed = []
                     size = 0
                     while self._queue and (not batch or size + self._queue[0].size <= MAX_BATCH):
                         if batch and self._queue[0].topic != batch[0].topic:
@@ -98,20 +100,19 @@ class _Outbox:
                         batch.append(item)
                         size += item.size
                 if batch:
-                    self._client._send_batch(self.holder, batch)
+                    self._client._send_batch(self.holder, batch, handed)
         except BaseException:
             # a defect, not a failed delivery (those are gaps, see ``_deliver``): its traceback
-            # shows, the callers it strands get the gap now rather than at their deadline, and
-            # the holder's next request starts a new dispatcher
+            # is logged, the callers it strands get the gap now rather than at their deadline,
+            # and the holder's next request starts a new dispatcher. What was handed to
+            # ``_deliver`` is settled there (sent and waiting for its answer, or failed).
             with self._cond:
                 self.ended = True
-                stranded = [*batch, *self._queue]
+                sent = {id(p) for p in handed}
+                stranded = [*(p for p in batch if id(p) not in sent), *self._queue]
                 self._queue.clear()
-            for p in stranded:
-                if not p.done.is_set():
-                    p.failure = "offline"
-                    p.done.set()
-            raise
+            self._client._fail(stranded, "offline")
+            log.exception("dispatcher for holder %s stopped on a defect", self.holder)
 
 
 class PartnerClient:
@@ -181,7 +182,10 @@ class PartnerClient:
             pass  # its dispatcher ended on a defect just now: the next lookup starts another
         return pending
 
-    def _send_batch(self, holder: str, batch: Sequence[Pending]) -> None:
+    def _send_batch(self, holder: str, batch: Sequence[Pending], handed: list[Pending]) -> None:
+        """Send ``batch`` in as few envelopes as its topic allows; each envelope's items are
+        added to ``handed`` as they go to ``_deliver``, so a defect partway through fails
+        only what was not sent."""
         batch_id = f"{self._prefix}-{next(self._ids)}"
         first = batch[0]
         if first.topic == wire.SCORE:
@@ -196,14 +200,24 @@ class PartnerClient:
                     "refs": [r for p in items for r in p.body["refs"]],
                     "firms": [f for p in items for f in p.body["firms"]],
                 }
+                handed.extend(items)
                 self._deliver(holder, wire.SCORE, message, items)
         else:
             for n, p in enumerate(batch):
+                handed.append(p)
                 self._deliver(holder, first.topic, {"id": f"{batch_id}.{n}", **p.body}, [p])
 
     def _deliver(
         self, holder: str, topic: str, message: dict[str, Any], items: list[Pending]
     ) -> None:
+        """Send one envelope; ``items`` wait for its answer, or get the gap ``offline`` now.
+
+        Raises
+        ------
+        BaseException
+            A defect in sending (anything but a failed delivery), after its items got the
+            gap and its entry was dropped, so nothing waits on an envelope never sent.
+        """
         offsets = list(itertools.accumulate((p.size for p in items), initial=0))
         now = self._clock()
         with self._lock:
@@ -213,14 +227,34 @@ class PartnerClient:
             self._router.send(wire.JOB_KEY, holder, topic, wire.encode(message))
         except UNDELIVERED as exc:
             # what delivery meets: the holder or the coordinator offline, a refused envelope,
-            # a holder that left the directory, or the directory's refresh failing; anything
-            # else is a defect and is raised
-            with self._lock:
-                self._waiting.pop(message["id"], None)
-            for p in items:
-                p.failure = "offline"
-                p.done.set()
+            # a holder that left the directory, or the directory's refresh failing
+            self._withdraw(message["id"])
             log.info("%s not sent to %s: %s", topic, holder, undelivered_reason(exc))
+        except BaseException:
+            self._withdraw(message["id"])
+            raise
+
+    def _withdraw(self, message_id: str) -> None:
+        """Drop the entry of an envelope not sent; its items get the gap ``offline`` unless
+        it was answered or dropped already."""
+        with self._lock:
+            entry = self._waiting.pop(message_id, None)
+            if entry is not None:
+                self._settle(entry[0], "offline")
+
+    def _fail(self, items: Iterable[Pending], failure: str) -> None:
+        """Give ``failure`` to the items still unanswered."""
+        with self._lock:
+            self._settle(items, failure)
+
+    @staticmethod
+    def _settle(items: Iterable[Pending], failure: str) -> None:
+        """``_fail`` for a caller that holds the lock: an item's outcome is only ever set
+        under it, so an answer and a failure never overwrite each other."""
+        for p in items:
+            if not p.done.is_set():
+                p.failure = failure
+                p.done.set()
 
     def _purge(self, now: float) -> None:
         """Drop entries past their expiry or beyond ``max_waiting`` (caller holds the lock).
@@ -233,9 +267,7 @@ class PartnerClient:
             if expiry > now and len(self._waiting) < self._max_waiting:
                 return
             del self._waiting[key]
-            for p in items:
-                p.failure = "deadline"
-                p.done.set()
+            self._settle(items, "deadline")
 
     def waiting(self) -> int:
         """Messages sent whose answer has not come (bounded by ``max_waiting``)."""
@@ -262,15 +294,16 @@ class PartnerClient:
             return
         with self._lock:
             waiting = self._waiting.pop(answer_id, None)
-        if waiting is None:
-            return  # late (the caller gave up) or unknown
-        items, offsets, _ = waiting
-        if isinstance(answer, Answer) and not answer.error and len(answer) != offsets[-1]:
-            log.warning("answer from %s does not fit its request; dropped", msg.sender)
-            answer = Answer.failed(answer_id, "malformed: answer does not fit its request")
-        for p, start, end in zip(items, offsets, offsets[1:], strict=False):
-            p.answer = answer.rows(start, end) if isinstance(answer, Answer) else answer
-            p.done.set()
+            if waiting is None:
+                return  # late (the caller gave up) or unknown
+            items, offsets, _ = waiting
+            if isinstance(answer, Answer) and not answer.error and len(answer) != offsets[-1]:
+                log.warning("answer from %s does not fit its request; dropped", msg.sender)
+                answer = Answer.failed(answer_id, "malformed: answer does not fit its request")
+            for p, start, end in zip(items, offsets, offsets[1:], strict=False):
+                if not p.done.is_set():
+                    p.answer = answer.rows(start, end) if isinstance(answer, Answer) else answer
+                    p.done.set()
 
     @staticmethod
     def wait(pending: Pending, deadline: float) -> str:

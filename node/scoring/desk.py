@@ -18,8 +18,9 @@ from node.consent.record import Authorization, Evidence, record_id_for
 from node.consent.store import ConsentStore
 from node.data import uscc
 from node.scoring import wire
-from node.scoring.client import PartnerClient
+from node.scoring.client import PartnerClient, Pending
 from node.scoring.keys import Pseudonyms
+from node.transport.directory import UnknownParty
 
 ACK_TIMEOUT_S = 15.0
 
@@ -116,9 +117,18 @@ class ConsentDesk:
         return revocation, self._send({h: body for h in holders})
 
     def _send(self, bodies: dict[str, dict[str, object]]) -> dict[str, str]:
-        pending = {h: self._client.submit(h, wire.RECORDS, body, 1) for h, body in bodies.items()}
+        """Send each holder its body once the bank's own record is saved; never raises for a
+        holder, so what was saved is always reported with each holder's outcome."""
+        pending: dict[str, Pending] = {}
+        outcome: dict[str, str] = {}
+        for holder, body in bodies.items():
+            try:
+                pending[holder] = self._client.submit(holder, wire.RECORDS, body, 1)
+            except UnknownParty:
+                # it left the directory since the caller looked it up: unreachable, like any
+                # holder offline, and the bank's record stands (docs/authorization.md)
+                outcome[holder] = "offline"
         deadline = time.monotonic() + ACK_TIMEOUT_S
-        outcome = {}
         for holder, p in pending.items():
             gap = PartnerClient.wait(p, deadline)
             answer = p.answer or {}

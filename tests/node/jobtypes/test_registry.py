@@ -118,8 +118,11 @@ def test_the_coordinator_answers_code_it_cannot_load_from_the_catalog() -> None:
     error = classify(caught.value)
 
     assert error.code == "job.code_unavailable"
-    assert error.public_text.startswith(
-        "the coordinator cannot run this job type: cannot load node.training.not_installed here"
+    # the module, and one remedy: the catalog's, aimed at whoever can act on it
+    assert error.public_text == (
+        "the coordinator cannot run this job type: cannot load node.training.not_installed "
+        "(error job.code_unavailable). Fix: the coordinator's operator reinstalls fedcredit "
+        "with its dependencies"
     )
 
 
@@ -151,6 +154,44 @@ def test_a_dependency_missing_below_the_module_is_named(
     assert str(caught.value).startswith(
         "cannot load protocol_needing_a_library here (no module named library_not_installed)"
     )
+
+
+@pytest.mark.parametrize(
+    ("source", "named"),
+    [
+        # a name the module lacks: Python's text quotes the module's absolute file
+        ("from os import no_such_name\n", "an import from os failed"),
+        # a file the module opens at import: the OSError quotes its absolute path
+        ("open({path!r}).read()\n", "cannot open missing-library.so"),
+        # a shared library the loader cannot open: its text is the library's full path
+        ("import ctypes\nctypes.CDLL({path!r})\n", "a library failed to load (OSError)"),
+    ],
+    ids=["cannot-import-name", "os-error-with-file", "shared-library"],
+)
+def test_a_failed_load_names_no_path_outside_this_node(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str, named: str
+) -> None:
+    """The loader's own text carries the coordinator's install paths; a submitter sees the
+    module only, with the catalog's one remedy, and a job report names the failure by name."""
+    library = tmp_path / "lib" / "missing-library.so"
+    (tmp_path / "protocol_with_a_bad_load.py").write_text(source.format(path=str(library)))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "protocol_with_a_bad_load", raising=False)
+
+    with pytest.raises(JobCodeUnavailable) as caught:
+        Deferred("protocol_with_a_bad_load:run").resolve()
+
+    assert "/" in str(caught.value.__cause__)  # the loader's own text quotes a path
+    report = public_message(caught.value)
+    assert f"cannot load protocol_with_a_bad_load here ({named});" in report
+    assert "/" not in report
+    answer = classify(caught.value).public_text
+    assert answer.startswith(
+        "the coordinator cannot run this job type: cannot load protocol_with_a_bad_load"
+    )
+    assert "/" not in answer and str(tmp_path) not in answer
+    # one remedy, the catalog's, aimed at the coordinator's operator
+    assert "pip install" not in answer and "operator reinstalls" in answer
 
 
 def test_a_function_the_module_lacks_is_named() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,15 +23,26 @@ HOLDER = "government"
 BANK = "bank"
 
 
+def peer_directory(root: Path, roles: Mapping[str, str]) -> PeerDirectory:
+    """A node's peer directory listing ``roles`` (party -> role), each with a real
+    certificate issued under ``root`` by a federation CA made on first use."""
+    certs = root / "certs"
+    if not (certs / "ca.crt").exists():
+        create_ca(certs)
+    for node, role in roles.items():
+        if not (certs / f"{node}.crt").exists():
+            issue_certificate(certs, node, role=role, organization=f"org-{node}")
+    listed = [(n, (certs / f"{n}.crt").read_bytes()) for n in roles]
+    return PeerDirectory(lambda: listed, PeerVerifier(certs))
+
+
+PARTIES = {HOLDER: HOLDER, BANK: BANK}
+
+
 def holder_router(root: Path, send_sealed: Callable[[bytes], None]) -> EnvelopeRouter:
     """The holder's router; the coordinator lists the holder and the bank only."""
-    certs = root / "certs"
-    create_ca(certs)
-    for node in (HOLDER, BANK):
-        issue_certificate(certs, node, role=node, organization=f"org-{node}")
-    listed = [(n, (certs / f"{n}.crt").read_bytes()) for n in (HOLDER, BANK)]
-    directory = PeerDirectory(lambda: listed, PeerVerifier(certs))
-    sealer = DirectorySealer(load_identity_files(certs, HOLDER), directory)
+    directory = peer_directory(root, PARTIES)
+    sealer = DirectorySealer(load_identity_files(root / "certs", HOLDER), directory)
     return EnvelopeRouter(HOLDER, sealer, send_sealed)
 
 
@@ -55,10 +66,8 @@ def settled(pool: KeptFutures) -> list[BaseException | None]:
 
 def bank_sealer(root: Path) -> DirectorySealer:
     """The bank's sealer over the same certificates, to open what the holder sent."""
-    certs = root / "certs"
-    listed = [(n, (certs / f"{n}.crt").read_bytes()) for n in (HOLDER, BANK)]
-    directory = PeerDirectory(lambda: listed, PeerVerifier(certs))
-    return DirectorySealer(load_identity_files(certs, BANK), directory)
+    directory = peer_directory(root, PARTIES)
+    return DirectorySealer(load_identity_files(root / "certs", BANK), directory)
 
 
 class NotConsulted:
