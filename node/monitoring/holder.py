@@ -63,18 +63,7 @@ _GONE: Final = (-1, -1)  # the stamp of a panel file that cannot be read
 
 def _failure(msg: Opened, error: str) -> bytes:
     """The answer to a request the holder cannot serve, naming the request if it can."""
-    return wire.encode({"id": _request_id(msg.payload), "error": error})
-
-
-def _request_id(payload: bytes) -> str:
-    """The id of a request, if it has one, so even a refusal reaches the waiting caller at
-    once (an answer without it would leave the bank waiting out its deadline)."""
-    try:
-        raw = json.loads(payload)
-    except (ValueError, UnicodeDecodeError):
-        return ""
-    ident = raw.get("id") if isinstance(raw, dict) else None
-    return ident if isinstance(ident, str) else ""
+    return wire.encode({"id": wire.request_id(msg.payload), "error": error})
 
 
 def _month(value: object) -> str:
@@ -243,7 +232,7 @@ class MonitorHolder:
     # one chunk -------------------------------------------------------------------------
 
     def _chunk(self, msg: Opened) -> dict[str, Any]:
-        req = wire.decode(msg.payload, ("id", "refresh", "as_of", "model", "job", "firms"))
+        req = wire.decode_request(msg.payload, ("refresh", "as_of", "model", "job", "firms"))
         base = {"id": req["id"]}
         if self._config.panel is None:
             return {**base, "error": "not_monitoring: this node serves no panel for monitoring"}
@@ -432,7 +421,7 @@ class MonitorHolder:
 
     def _status(self, msg: Opened) -> dict[str, Any]:
         """The panel's latest month and version: the bank refreshes when they change."""
-        req = wire.decode(msg.payload, ("id",))
+        req = wire.decode_request(msg.payload, ())
         if self._config.panel is None:
             return {"id": req["id"], "error": "not_monitoring: this node serves no panel"}
         cube, _, _ = self._panel.get()
@@ -442,7 +431,7 @@ class MonitorHolder:
     # end of a refresh: the feed report -------------------------------------------------
 
     def _end(self, msg: Opened) -> dict[str, Any]:
-        req = wire.decode(msg.payload, ("id", "refresh", "as_of", "chunks"))
+        req = wire.decode_request(msg.payload, ("refresh", "as_of", "chunks"))
         base = {"id": req["id"]}
         if self._config.panel is None:
             return {**base, "error": "not_monitoring: this node serves no panel for monitoring"}

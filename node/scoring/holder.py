@@ -50,11 +50,13 @@ _OK, _NO_RECORD, _UNAUTHORIZED, _REFUSED = (
 _ANSWER_TOPIC: Final = {wire.SCORE: wire.SCORED, wire.RECORDS: wire.RECORDED}
 
 
-def _failure(topic: str, error: str) -> bytes:
-    """What a holder sends when it cannot answer at all (the bank's caller sees a gap)."""
+def _failure(topic: str, msg: Opened, error: str) -> bytes:
+    """What a holder sends when it cannot answer at all, naming the request if it can (the
+    bank's caller sees the refusal at once; without the id it would wait out its deadline)."""
+    request_id = wire.request_id(msg.payload)
     if topic == wire.SCORED:
-        return Answer.failed("", error).to_bytes()
-    return wire.encode({"id": "", "error": error})
+        return Answer.failed(request_id, error).to_bytes()
+    return wire.encode({"id": request_id, "error": error})
 
 
 class HolderService:
@@ -113,10 +115,10 @@ class HolderService:
                 payload = wire.encode(self._records(msg))
         except wire.MalformedMessage as exc:
             log.warning("refused a scoring message from %s: %s", msg.sender, exc)
-            payload = _failure(topic, f"malformed: {exc}")
+            payload = _failure(topic, msg, f"malformed: {exc}")
         except Exception:
             log.exception("scoring request from %s failed", msg.sender)
-            payload = _failure(topic, "internal error at the holder")
+            payload = _failure(topic, msg, "internal error at the holder")
         self._router.answer(wire.JOB_KEY, msg.sender, topic, payload)
 
     # scoring ---------------------------------------------------------------------------
@@ -157,12 +159,12 @@ class HolderService:
         return prepared
 
     def _score(self, msg: Opened) -> Answer:
-        req = wire.decode(msg.payload, ("id", "model", "job", "refs", "firms"))
+        req = wire.decode_request(msg.payload, ("model", "job", "refs", "firms"))
         bank = self._identity_of(msg.sender)
         firms = [str(f) for f in req["firms"]]
         refs = [str(r) for r in req["refs"]]
         n = len(firms)
-        request_id = str(req["id"])
+        request_id: str = req["id"]
         try:
             deployment = self._registry.serving(str(req["model"]), str(req["job"]))
         except ModelNotFound:
@@ -321,7 +323,7 @@ class HolderService:
     # authorization records -------------------------------------------------------------
 
     def _records(self, msg: Opened) -> dict[str, Any]:
-        req = wire.decode(msg.payload, ("id", "grants", "revocations"))
+        req = wire.decode_request(msg.payload, ("grants", "revocations"))
         bank = self._identity_of(msg.sender)
         key = self._pair_key(msg.sender)
         dataset = self._config.dataset or self._datasets.names()[0]

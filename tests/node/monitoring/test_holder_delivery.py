@@ -1,8 +1,11 @@
 """A monitoring holder whose answer the relay refuses says so in one line of its log, and
-nothing is left in the worker pool's future or ends a thread uncaught."""
+nothing is left in the worker pool's future or ends a thread uncaught; a malformed request is
+refused naming its id only when the id is one to echo."""
 
 from __future__ import annotations
 
+import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -19,6 +22,7 @@ from tests.node.scoring.delivery import (
     NotConsulted,
     bank_sealer,
     holder_router,
+    sent_by,
     settled,
     undelivered_line,
 )
@@ -73,3 +77,35 @@ def test_a_refused_relay_is_one_log_line_and_nothing_escapes(
         "answer 'monitored' to 'bank' not delivered: the coordinator refused an envelope "
         "(RESOURCE_EXHAUSTED): envelope rate exceeded"
     )
+
+
+_FIRM_CODE = "91350100M000100Y43"
+
+
+@pytest.mark.parametrize(
+    ("payload", "answer_id", "error"),
+    [
+        (wire.encode({"id": "c-2", "firms": [_FIRM_CODE]}), "c-2", "malformed: missing refresh"),
+        (
+            wire.encode({**json.loads(CHUNK), "id": {"firm": _FIRM_CODE}}),
+            "",
+            "malformed: id must be a string",
+        ),
+        (b"[" * 200_000, "", "malformed: not JSON"),  # json gives up with RecursionError
+    ],
+    ids=["readable id", "id not a string", "nested too deep"],
+)
+def test_a_malformed_chunk_is_refused_naming_its_id_only_when_readable(
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    payload: bytes,
+    answer_id: str,
+    error: str,
+) -> None:
+    msg = Opened(BANK, wire.JOB_KEY, mwire.MONITOR, payload)
+    [sealed] = sent_by(lambda send, pool: _holder(tmp_path, send, pool), msg, caplog)
+    answer = wire.decode(bank_sealer(tmp_path).open(sealed).payload, ("id", "error"))
+    assert answer["id"] == answer_id and answer["error"].startswith(error)
+    assert _FIRM_CODE not in answer["error"]
+    [line] = caplog.records
+    assert line.levelno == logging.WARNING and _FIRM_CODE not in line.getMessage()

@@ -87,6 +87,21 @@ def refuse(sealed: bytes) -> None:
     raise RelayRefused("RESOURCE_EXHAUSTED", "envelope rate exceeded")
 
 
+def sent_by(
+    make: Callable[[Callable[[bytes], None], KeptFutures], Handler],
+    msg: Opened,
+    caplog: pytest.LogCaptureFixture,
+) -> list[bytes]:
+    """Have a holder handle ``msg`` with its log captured; check that nothing was left in a
+    future and return the sealed envelopes it sent."""
+    sent: list[bytes] = []
+    with caplog.at_level(logging.INFO), KeptFutures() as pool:
+        make(sent.append, pool).handle(msg)
+        outcome = settled(pool)
+    assert outcome == [None]
+    return sent
+
+
 def undelivered_line(
     make: Callable[[Callable[[bytes], None], KeptFutures], Handler],
     msg: Opened,
