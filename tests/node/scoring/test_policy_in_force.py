@@ -80,7 +80,7 @@ class Node:
     def changes(self) -> list[dict[str, object]]:
         entries = [self.log.entry(i) for i in range(self.log.size())]
         return [
-            dict(e.details)
+            {"purpose": e.purpose, **e.details}
             for e in entries
             if e.action is Action.POLICY_CHANGE
             and e.details.get("operation") == "decision_policy_changed"
