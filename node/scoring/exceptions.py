@@ -30,6 +30,13 @@ class NotReady(ScoringError):
     catalog_code: ClassVar[str] = "lending.not_ready"  # RPC answer: node.transport.errors
 
 
+class DecisionPolicyNotRecorded(ScoringError):
+    """The access log did not take the entry of a decision-policy change: the new policy is
+    not put in force until it does (the next decision retries)."""
+
+    catalog_code: ClassVar[str] = "lending.not_ready"  # RPC answer: node.transport.errors
+
+
 class ReplayMismatch(ScoringError):
     """Re-running a decision from its record gave another outcome."""
 

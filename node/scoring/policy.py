@@ -223,3 +223,18 @@ def load_decision_policy(path: Path) -> DecisionPolicy:
             str(path), f"cannot be read: {exc.strerror}", fix="check the path and its permissions"
         ) from None
     return parse_decision_policy(text, str(path))
+
+
+def changed_settings(before: DecisionPolicy, after: DecisionPolicy) -> list[str]:
+    """The top-level keys whose setting differs between two policies (sorted): the file's own
+    key names (``cutoffs``, ``model``, ``bands`` ...), never a value. Defaults count as set, so
+    writing out a default is no change."""
+    old, new = _settings(before), _settings(after)
+    return sorted(key for key in old.keys() | new.keys() if old.get(key) != new.get(key))
+
+
+def _settings(policy: DecisionPolicy) -> dict[str, object]:
+    raw = yaml.safe_load(policy.text)
+    return validate(
+        DecisionPolicyFile, raw, source="decision policy", error=DecisionPolicyError
+    ).model_dump()

@@ -38,6 +38,10 @@ CREATE TABLE IF NOT EXISTS decision_calls (
 );
 CREATE INDEX IF NOT EXISTS decision_calls_time ON decision_calls (time);
 CREATE TABLE IF NOT EXISTS decision_policies (version TEXT PRIMARY KEY, text TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS decision_policy_in_force (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    version TEXT NOT NULL
+);
 """
 # Records of the first format (one JSON document per decision) are still read.
 _LEGACY: Final = "decisions"
@@ -145,6 +149,21 @@ class DecisionRecords:
         if row is None:
             raise ScoringError(f"decision policy {version[:12]}... is not kept at this node")
         return str(row[0])
+
+    def policy_in_force(self) -> str | None:
+        """The version of the decision policy put in force last (its change recorded in the
+        access log: ``node.scoring.policy_in_force``), or None before the first."""
+        with self._lock:
+            row = self._db.execute("SELECT version FROM decision_policy_in_force").fetchone()
+        return None if row is None else str(row[0])
+
+    def put_policy_in_force(self, version: str) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO decision_policy_in_force VALUES (1, ?) "
+                "ON CONFLICT(one) DO UPDATE SET version = excluded.version",
+                (version,),
+            )
 
     def add(self, record: CallRecord, time: float) -> None:
         """Store one call's decisions (header must hold ``refs``, one per row)."""

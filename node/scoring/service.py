@@ -11,7 +11,6 @@ columns) and writes one access-log entry per call naming the firms by the bank's
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,10 +32,11 @@ from node.scoring.answers import Answer, MalformedAnswer
 from node.scoring.client import PartnerClient, Pending
 from node.scoring.combine import BankPart, Gap, Reply, combine, head_of
 from node.scoring.engine import HolderAnswer, Outcome, Outcomes, decide, decide_many
-from node.scoring.exceptions import BadApplication, DecisionPolicyError, NotReady
+from node.scoring.exceptions import BadApplication, NotReady
 from node.scoring.gather import Gathering
 from node.scoring.index import FirmIndex
-from node.scoring.policy import DecisionPolicy, load_decision_policy
+from node.scoring.policy import DecisionPolicy
+from node.scoring.policy_in_force import DecisionPolicyInForce
 from node.scoring.records import CallRecord, DecisionRecords, new_call_id
 from node.telemetry.metrics import record_scoring
 
@@ -144,7 +144,6 @@ class DecisionService:
         sink: AuditSink,
     ) -> None:
         self._me = me
-        self._policy_path = policy_path
         self._registry = registry
         self._records = records
         self._client = client
@@ -152,9 +151,9 @@ class DecisionService:
         self._frame = frame
         self._index_of = index_of
         self._sink = sink
-        self._policy: DecisionPolicy | None = None
-        self._policy_stamp = 0.0
-        self._lock = threading.Lock()
+        self._in_force = (
+            None if policy_path is None else DecisionPolicyInForce(policy_path, records, sink)
+        )
         self._tables: dict[tuple[str, tuple[str, ...]], NDArray[np.float64]] = {}
         self._online: Gathering[Application, Decisions] = Gathering(
             lambda apps: self._decide_many(apps, online=True).split()
@@ -163,31 +162,22 @@ class DecisionService:
     # configuration ---------------------------------------------------------------------
 
     def policy(self) -> DecisionPolicy:
-        """The decision policy in force (re-read when its file changes).
+        """The decision policy in force (re-read when its file changes; a change is recorded
+        in the access log first).
 
         Raises
         ------
         NotReady
             No decision policy is configured.
         node.scoring.exceptions.DecisionPolicyError
-            The file changed into something invalid (the previous version stays unused).
+            The file cannot be read or changed into something invalid (the previous version
+            stays unused).
+        node.scoring.exceptions.DecisionPolicyNotRecorded
+            The access log did not take the change's entry (the next call retries).
         """
-        if self._policy_path is None:
+        if self._in_force is None:
             raise NotReady("this node has no decision policy; set scoring.decision_policy")
-        try:
-            stamp = self._policy_path.stat().st_mtime
-        except OSError as exc:
-            raise DecisionPolicyError(
-                str(self._policy_path),
-                f"cannot be read: {exc.strerror}",
-                fix="check scoring.decision_policy and the file's permissions",
-            ) from None
-        with self._lock:
-            if self._policy is None or stamp != self._policy_stamp:
-                policy = load_decision_policy(self._policy_path)
-                self._records.keep_policy(policy.version, policy.text)
-                self._policy, self._policy_stamp = policy, stamp
-            return self._policy
+        return self._in_force.get()
 
     def _bank_part(self, policy: DecisionPolicy) -> tuple[str, BankPart]:
         try:
@@ -205,7 +195,7 @@ class DecisionService:
         return deployment.label(), part
 
     def has_policy(self) -> bool:
-        return self._policy_path is not None
+        return self._in_force is not None
 
     def warm(self) -> None:
         """Name the bank's own firms to every holder of the policy now (pair keys and
