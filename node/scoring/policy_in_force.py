@@ -75,11 +75,15 @@ def _modified(path: Path) -> float:
 
 
 def _last_in_force(records: DecisionRecords) -> DecisionPolicy | None:
-    """The policy put in force last, or None (first use, or kept in a format this version no
-    longer reads: nothing to compare with)."""
+    """The policy put in force last (records from before that was kept: the one the last
+    decision used), or None (first use, or kept in a format this version no longer reads:
+    nothing to compare with)."""
     version = records.policy_in_force()
     if version is None:
-        return None
+        last = next(records.latest(1), None)
+        if last is None:
+            return None
+        version = str(last["policy_version"])
     try:
         return parse_decision_policy(records.policy_text(version), "kept decision policy")
     except ScoringError:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -22,6 +23,7 @@ from node.audit.sink import AuditSink
 from node.audit.tokens import FirmTokenizer
 from node.models import ModelRegistry
 from node.scoring.client import PartnerClient
+from node.scoring.combine import Gap, Reply
 from node.scoring.exceptions import (
     DecisionPolicyError,
     DecisionPolicyNotRecorded,
@@ -31,9 +33,9 @@ from node.scoring.exceptions import (
 from node.scoring.index import FirmIndex
 from node.scoring.policy import parse_decision_policy
 from node.scoring.policy_in_force import DecisionPolicyInForce
-from node.scoring.records import DecisionRecords
-from node.scoring.service import DecisionService
-from tests.node.scoring.parts import POLICY_FILE
+from node.scoring.records import DecisionRecords, new_call_id
+from node.scoring.service import DecisionService, call_record, decide_with
+from tests.node.scoring.parts import POLICY_FILE, bank_part
 from tests.relay_fixtures import silent_router
 
 A = POLICY_FILE.read_text()
@@ -150,6 +152,32 @@ def test_a_change_the_access_log_refuses_is_not_put_in_force_and_is_retried(
     node.records.close()
     assert node.start().get().version == B_VERSION
     # assert: the change is recorded then, against A, once
+    assert [(c["old_sha256"], c["new_sha256"]) for c in node.changes()] == [(A_VERSION, B_VERSION)]
+    node.stop()
+
+
+def test_records_kept_before_the_in_force_row_compare_with_the_last_decision_s_policy(
+    tmp_path: Path,
+) -> None:
+    # prepare: records of an earlier version (a call decided under A, no version named in
+    # force); the file is changed to B during the upgrade
+    node = Node(tmp_path)
+    rules, part, n = parse_decision_policy(A), bank_part(), 2
+    node.records.keep_policy(rules.version, rules.text)
+    values, amounts = np.zeros((n, 3)), np.full(n, 1e4)
+    replies: dict[str, Reply] = {"government": Gap("offline"), "third_party": Gap("offline")}
+    outcomes = decide_with(rules, part, "sme-pd@1", values, replies, amounts)
+    tokens = [f"ft:{i:032x}" for i in range(n)]
+    terms = np.full(n, 12, np.int32)
+    record = call_record(
+        new_call_id(), rules.version, "sme-pd@1", part, ["A-0", "A-1"], tokens, amounts, terms,
+        values, replies, outcomes,
+    )  # fmt: skip
+    node.records.add(record, 1.0)
+    node.edit(B)
+    # execute
+    assert node.in_force.get().version == B_VERSION
+    # assert: the change from the policy the last decision used is recorded
     assert [(c["old_sha256"], c["new_sha256"]) for c in node.changes()] == [(A_VERSION, B_VERSION)]
     node.stop()
 
