@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import time
 import uuid
@@ -53,7 +54,7 @@ class _Ending:
     restart: bool
     results: dict[str, Mapping[str, Any]]
     failures: dict[str, str]
-    departed: frozenset[str]
+    departed: dict[str, float]  # party -> when (monotonic) its stream closed
 
 
 @dataclass
@@ -77,8 +78,9 @@ class _Attempt:
     _results: dict[str, Mapping[str, Any]] = field(default_factory=dict, init=False)
     _failures: dict[str, str] = field(default_factory=dict, init=False)
     _lost: dict[str, str] = field(default_factory=dict, init=False)
-    # Parties that disconnected (as opposed to failing): their return can resume the job.
-    _departed: set[str] = field(default_factory=set, init=False)
+    # Parties that disconnected (as opposed to failing), and when: their return can resume
+    # the job.
+    _departed: dict[str, float] = field(default_factory=dict, init=False)
     _cancelled: bool = field(default=False, init=False)
     _restart: bool = field(default=False, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
@@ -103,7 +105,7 @@ class _Attempt:
         with self._lock:
             if party in self._results:
                 return "finished"
-            self._departed.add(party)
+            self._departed.setdefault(party, time.monotonic())
             if self.tolerant and not before_assignment:
                 self._lost[party] = reason
                 return "tolerated"
@@ -151,7 +153,7 @@ class _Attempt:
                 restart=self._restart,
                 results=dict(self._results),
                 failures=dict(self._failures),
-                departed=frozenset(self._departed),
+                departed=dict(self._departed),
             )
 
 
@@ -238,6 +240,8 @@ class JobRunner:
         self._auto_resume_window_s = auto_resume_window_s
         # job id -> (monotonic deadline, parties it waits for) of jobs a return resumes
         self._resumable: dict[str, tuple[float, frozenset[str]]] = {}
+        # node id -> when (monotonic) it last (re)opened its stream (``party_online``)
+        self._returned: dict[str, float] = {}
         self._attempts: dict[str, _Attempt] = {}
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
@@ -445,6 +449,8 @@ class JobRunner:
         The new attempt resumes from the checkpoint all parties have, so the returning party
         rejoins at the next round instead of the job finishing without it.
         """
+        with self._lock:
+            self._returned[node_id] = time.monotonic()
         self._resume_waiting_for(node_id)
         with self._lock:
             attempts = [a for a in self._attempts.values() if a.lost(node_id)]
@@ -516,11 +522,12 @@ class JobRunner:
     def _drive(self, record: JobRecord, job: JobFile) -> None:
         job_id = record.job_id
         missing = self._wait_for_parties(job.parties)
+        seen_missing = time.monotonic()
         if self._stopping.is_set():
             return
         if missing:
             self._finish(job_id, JobState.FAILED, {}, f"parties not connected: {missing}")
-            self._wait_for_return(job_id, frozenset(missing))
+            self._wait_for_return(job_id, dict.fromkeys(missing, seen_missing))
             return
         tolerant = job_type(job.job_type).tolerates_party_loss
         attempt = _Attempt(job_id, record.attempt + 1, job.parties, tolerant=tolerant)
@@ -607,11 +614,19 @@ class JobRunner:
         result = {"coordinator": outcome.get("result", {}), "parties": ending.results}
         self._finish(job_id, JobState.SUCCEEDED, result, "")
 
-    def _wait_for_return(self, job_id: str, parties: frozenset[str]) -> None:
-        """Let the return of ``parties`` resume the failed job within the window."""
+    def _wait_for_return(self, job_id: str, departed: Mapping[str, float]) -> None:
+        """Let the return of the ``departed`` parties resume the failed job within the window.
+
+        A party counts as back before the job ended only if it reopened its stream after it
+        left. Being listed online is not enough: the node registry can still show a party
+        whose stream just broke (a task that could not be handed over) as online, and
+        resuming on that would fail the same way at once, attempt after attempt.
+        """
         window = self._auto_resume_window_s
+        parties = frozenset(departed)
         with self._lock:
             self._resumable[job_id] = (time.monotonic() + window, parties)
+            returned = all(self._returned.get(p, -math.inf) > at for p, at in departed.items())
         self.event(job_id, "resumable", "", {"waits_for": sorted(parties), "window_s": window})
         log.info(
             "job %s resumes by itself if %s come(s) back within %.0f s",
@@ -619,7 +634,7 @@ class JobRunner:
             ", ".join(sorted(parties)),
             window,
         )
-        if all(self._is_online(p) for p in parties):  # came back before the job ended
+        if returned and all(self._is_online(p) for p in parties):  # back before the end
             self._resume_waiting_for(next(iter(parties)))
 
     def _finish(self, job_id: str, state: JobState, result: Mapping[str, Any], error: str) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,9 +20,21 @@ from tests.relay_fixtures import silent_router
 JOB = b"type: check\nparties:\n  a: {}\n  b: {}\n"
 
 
+_STARTED: list[JobRunner] = []
+
+
+@pytest.fixture(autouse=True)
+def _stop_runners() -> Iterator[None]:
+    """Stop every runner a test started: a runner left behind keeps driving its jobs (and
+    logging) on its threads for the rest of the session."""
+    yield
+    while _STARTED:
+        _STARTED.pop().stop()
+
+
 def _runner(tmp_path: Path, online: set[str], assign) -> JobRunner:  # type: ignore[no-untyped-def]
     router = silent_router("coordinator")
-    return JobRunner(
+    runner = JobRunner(
         CoordinatorStore(tmp_path / "c.sqlite", SecretBox(bytes(range(32)))),
         assign=assign,
         notify_left=lambda *args: None,
@@ -28,6 +42,8 @@ def _runner(tmp_path: Path, online: set[str], assign) -> JobRunner:  # type: ign
         is_online=lambda p: p in online,
         party_wait_s=0.5,
     )
+    _STARTED.append(runner)
+    return runner
 
 
 def _wait_finished(runner: JobRunner, job_id: str) -> JobRecord:
@@ -58,6 +74,32 @@ def test_party_lost_during_assignment_fails_the_job_instead_of_hanging(tmp_path:
     finished = _wait_finished(runner, record.job_id)
     assert finished.state is JobState.FAILED
     assert finished.error.startswith("b: disconnected before its task was assigned")
+
+
+def test_a_party_listed_online_but_unreachable_is_waited_for_not_resumed_at_once(
+    tmp_path: Path,
+) -> None:
+    """The registry still lists "b" online while its task cannot be handed over. Resuming
+    on that failed the same way at once, thousands of attempts a minute, until the registry
+    caught up; the job must wait for "b" to reopen its stream."""
+    reachable = threading.Event()
+
+    def assign(party: str, job: JobRecord, attempt: int) -> None:
+        if party == "b" and not reachable.is_set():
+            raise ConnectionError("offline")
+
+    runner = _runner(tmp_path, {"a", "b"}, assign)
+    record = runner.submit(JOB, "ops/ops")
+    assert _wait_finished(runner, record.job_id).state is JobState.FAILED
+    time.sleep(0.5)  # room for the resumes the old code started at once
+    assert runner.store.job(record.job_id).attempt == 1
+    # "b" reopens its stream: the job resumes by itself
+    reachable.set()
+    runner.party_online("b")
+    _wait_attempt(runner, record.job_id, 2)
+    kinds = [(e.kind, e.party) for _, e in runner.store.events(record.job_id)]
+    assert kinds.count(("resumed", "coordinator (automatic resume)")) == 1
+    runner.cancel(record.job_id, "ops/ops")
 
 
 def test_first_failure_is_reported_as_the_cause(tmp_path: Path) -> None:
@@ -115,7 +157,7 @@ def test_a_party_that_finished_before_disconnecting_is_not_counted_as_lost() -> 
     assert left == "finished"
     assert attempt.done.is_set()
     ending = attempt.ending()
-    assert ending.failures == {} and ending.departed == frozenset()
+    assert ending.failures == {} and ending.departed == {}
     assert ending.results == {"a": {"reached": ["b"]}, "b": {"reached": ["a"]}}
 
 
