@@ -510,24 +510,26 @@ class JobRunner:
         self._threads.append(thread)
         thread.start()
 
-    def _wait_for_parties(self, parties: tuple[str, ...]) -> list[str]:
+    def _wait_for_parties(self, parties: tuple[str, ...]) -> tuple[list[str], float]:
+        """The parties still offline when the wait ended, and when (monotonic) they were
+        last checked: a return stamped after that time counts as coming back."""
         deadline = time.monotonic() + self._party_wait_s
         while not self._stopping.is_set():
+            checked = time.monotonic()
             missing = [p for p in parties if not self._is_online(p)]
             if not missing or time.monotonic() > deadline:
-                return missing
+                return missing, checked
             time.sleep(0.1)
-        return list(parties)
+        return list(parties), time.monotonic()
 
     def _drive(self, record: JobRecord, job: JobFile) -> None:
         job_id = record.job_id
-        missing = self._wait_for_parties(job.parties)
-        seen_missing = time.monotonic()
+        missing, checked = self._wait_for_parties(job.parties)
         if self._stopping.is_set():
             return
         if missing:
             self._finish(job_id, JobState.FAILED, {}, f"parties not connected: {missing}")
-            self._wait_for_return(job_id, dict.fromkeys(missing, seen_missing))
+            self._wait_for_return(job_id, dict.fromkeys(missing, checked))
             return
         tolerant = job_type(job.job_type).tolerates_party_loss
         attempt = _Attempt(job_id, record.attempt + 1, job.parties, tolerant=tolerant)
@@ -626,7 +628,7 @@ class JobRunner:
         parties = frozenset(departed)
         with self._lock:
             self._resumable[job_id] = (time.monotonic() + window, parties)
-            returned = all(self._returned.get(p, -math.inf) > at for p, at in departed.items())
+            returned = all(self._returned.get(p, -math.inf) >= at for p, at in departed.items())
         self.event(job_id, "resumable", "", {"waits_for": sorted(parties), "window_s": window})
         log.info(
             "job %s resumes by itself if %s come(s) back within %.0f s",

@@ -68,6 +68,11 @@ class Relay:
     def __init__(self) -> None:
         self._subs: dict[str, Subscription] = {}
         self._lock = threading.Lock()
+        # Held across a stream change and its callbacks, so listeners hear a node's comings
+        # and goings in the order they happened: an old stream's end noticed while the node
+        # reconnects must reach them as offline-then-online, never the other way round (the
+        # job runner resumes a job only on a return after the departure).
+        self._presence = threading.RLock()
         self._on_offline: list[Callable[[str], None]] = []
         self._on_online: list[Callable[[str], None]] = []
         # per job attempt: (sender, recipient) -> [envelopes, bytes]; logged when it ends
@@ -82,30 +87,32 @@ class Relay:
     def subscribe(self, node_id: str) -> Subscription:
         """Open a node's stream, replacing (and closing) any older one it left behind."""
         sub = Subscription(node_id)
-        with self._lock:
-            old = self._subs.get(node_id)
-            self._subs[node_id] = sub
-        if old is not None:
-            # The node came back before its old stream was noticed dead (a restart): treat
-            # it as gone and back, so jobs it was in learn that it left.
-            old.close()
-            for callback in self._on_offline:
+        with self._presence:
+            with self._lock:
+                old = self._subs.get(node_id)
+                self._subs[node_id] = sub
+            if old is not None:
+                # The node came back before its old stream was noticed dead (a restart):
+                # treat it as gone and back, so jobs it was in learn that it left.
+                old.close()
+                for callback in self._on_offline:
+                    callback(node_id)
+            for callback in self._on_online:
                 callback(node_id)
-        for callback in self._on_online:
-            callback(node_id)
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
         """Close ``sub``; if it was the node's current stream, the node is now offline."""
         sub.close()
-        with self._lock:
-            current = self._subs.get(sub.node_id) is sub
+        with self._presence:
+            with self._lock:
+                current = self._subs.get(sub.node_id) is sub
+                if current:
+                    del self._subs[sub.node_id]
             if current:
-                del self._subs[sub.node_id]
-        if current:
-            log.info("node %s went offline", sub.node_id)
-            for callback in self._on_offline:
-                callback(sub.node_id)
+                log.info("node %s went offline", sub.node_id)
+                for callback in self._on_offline:
+                    callback(sub.node_id)
 
     def online(self, node_id: str) -> bool:
         with self._lock:

@@ -31,7 +31,7 @@ def decision_policy_change(before: DecisionPolicy, after: DecisionPolicy) -> dic
     policy and stays in the kept text, which the hashes name."""
     return {
         "operation": "decision_policy_changed",
-        "purpose": "lending",
+        "purpose": "scoring",  # the purpose the bank's decisions are logged under
         "old_sha256": before.version,
         "new_sha256": after.version,
         "settings_changed": ",".join(changed_settings(before, after)),

@@ -106,7 +106,7 @@ def test_a_change_is_recorded_once_with_both_hashes_and_the_settings_that_change
     [change] = node.changes()
     assert change == {
         "operation": "decision_policy_changed",
-        "purpose": "lending",
+        "purpose": "scoring",
         "old_sha256": A_VERSION,
         "new_sha256": B_VERSION,
         "settings_changed": "cutoffs,model",
