@@ -24,7 +24,7 @@ from node.consent.store import ConsentStore
 from node.runtime.secrets import node_secret
 from node.scoring.lending import subject_tokenizer
 from node.scoring.records import DecisionRecords
-from protos.fedcredit.v1 import node_pb2
+from protos.fedcredit.v1 import coordinator_pb2, coordinator_pb2_grpc, node_pb2
 from tests.governance.helpers import wait_witnessed
 from tests.node.scoring.federation import (
     SECUREBOOST_JOB,
@@ -66,6 +66,19 @@ def _grant(code: str, *, start: float, end: float) -> node_pb2.AuthorizationGran
 def _decide(fed: ScoringFederation, code: str, ref: str) -> node_pb2.DecideResponse:
     request = node_pb2.DecideRequest(uscc=code, application_ref=ref, amount=400_000, term_months=12)
     return fed.node("bank").Decide(request, timeout=30)
+
+
+def _wait_offline(fed: ScoringFederation, node_id: str, timeout: float = 30.0) -> None:
+    """Wait until the coordinator lists ``node_id`` offline."""
+    deadline = time.monotonic() + timeout
+    with fed.channel() as ch:
+        stub = coordinator_pb2_grpc.CoordinatorStub(ch)
+        while time.monotonic() < deadline:
+            nodes = stub.ListNodes(coordinator_pb2.ListNodesRequest(), timeout=5).nodes
+            if not any(n.node_id == node_id and n.online for n in nodes):
+                return
+            time.sleep(0.1)
+    raise AssertionError(f"the coordinator still lists {node_id} online after {timeout:.0f} s")
 
 
 def _token(fed: ScoringFederation, node: str, code: str) -> str:
@@ -196,6 +209,9 @@ def test_one_holder_offline_is_a_stated_gap_within_the_deadline(
     federation, codes = fed
     federation.stop_party("third_party")
     try:
+        # the coordinator notices a closed stream within its poll; until then an envelope to
+        # the holder is still accepted and the bank can only wait it out (a "deadline" gap)
+        _wait_offline(federation, "third_party")
         decided = _decide(federation, codes[20], "APP-20")
         # "offline" is the relay's word that the party is gone, given at once; a holder the
         # bank had waited out would be a "deadline" gap (no wall-clock bound here: the
