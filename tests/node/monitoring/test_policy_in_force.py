@@ -9,14 +9,11 @@ node was given.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from node.audit import Action, Actor
-from node.audit.log import AccessLog
+from node.audit import Actor
 from node.audit.sink import AuditSink
 from node.audit.tokens import FirmTokenizer
 from node.data.datasets import NodeDatasets
@@ -32,6 +29,7 @@ from node.scoring.client import PartnerClient
 from node.scoring.index import FirmIndex
 from node.scoring.keys import Pseudonyms
 from tests.node.monitoring.support import POLICY_TEXT
+from tests.policy_fixtures import PolicyNode
 from tests.relay_fixtures import silent_router
 
 A = POLICY_TEXT
@@ -40,45 +38,24 @@ A_VERSION = parse_monitoring_policy(A, "A").version
 B_VERSION = parse_monitoring_policy(B, "B").version
 
 
-class Node:
-    """A bank node's policy file, monitoring store and access log; ``restart`` reopens them."""
+class Node(PolicyNode[MonitoringStore, PolicyInForce]):
+    """A bank node's monitoring policy, its monitoring store and access log."""
 
     def __init__(self, root: Path) -> None:
-        self.root = root
-        self.key = Ed25519PrivateKey.generate()
-        self.policy = root / "monitoring.yaml"
-        self.policy.write_text(A)
-        self.start()
+        super().__init__(root, "monitoring.yaml", A)
 
-    def start(self) -> PolicyInForce:
-        self.store = MonitoringStore(self.root / "watch.sqlite")
-        self.log = AccessLog.open(self.root / "audit", self.key, "bank")
-        self.in_force = PolicyInForce(
-            self.policy, self.store, AuditSink(self.log, Actor("bank-a", "bank", "node"))
-        )
-        return self.in_force
+    def open_store(self) -> MonitoringStore:
+        return MonitoringStore(self.root / "watch.sqlite")
 
-    def restart(self) -> PolicyInForce:
-        self.stop()
-        return self.start()
+    def in_force_of(self, store: MonitoringStore, sink: AuditSink) -> PolicyInForce:
+        return PolicyInForce(self.policy, store, sink)
 
-    def stop(self) -> None:
-        self.log.close()
-        self.store.close()
-
-    def edit(self, text: str) -> None:
-        """Write the file a second later (a same-tick rewrite would keep its mtime)."""
-        later = self.policy.stat().st_mtime_ns + 1_000_000_000
-        self.policy.write_text(text)
-        os.utime(self.policy, ns=(later, later))
+    @property
+    def store(self) -> MonitoringStore:
+        return self.kept
 
     def changes(self) -> list[tuple[object, object]]:
-        entries = [self.log.entry(i) for i in range(self.log.size())]
-        return [
-            (e.details["old_sha256"], e.details["new_sha256"])
-            for e in entries
-            if e.action is Action.POLICY_CHANGE
-        ]
+        return [(e.details["old_sha256"], e.details["new_sha256"]) for e in self.policy_changes()]
 
 
 def test_a_change_taken_up_is_recorded_once_however_often_the_node_restarts(

@@ -9,16 +9,13 @@ the bank's ``DecisionService`` as the node assembles it.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from node.audit import Action, Actor
-from node.audit.log import AccessLog
+from node.audit import Actor
 from node.audit.sink import AuditSink
 from node.audit.tokens import FirmTokenizer
 from node.models import ModelRegistry
@@ -36,6 +33,7 @@ from node.scoring.policy_in_force import DecisionPolicyInForce
 from node.scoring.records import DecisionRecords, new_call_id
 from node.scoring.service import DecisionService, call_record, decide_with
 from tests.node.scoring.parts import POLICY_FILE, bank_part
+from tests.policy_fixtures import PolicyNode
 from tests.relay_fixtures import silent_router
 
 A = POLICY_FILE.read_text()
@@ -47,45 +45,27 @@ A_VERSION = parse_decision_policy(A).version
 B_VERSION = parse_decision_policy(B).version
 
 
-class Node:
-    """A bank node's decision-policy file, decision records and access log; ``restart``
-    reopens them."""
+class Node(PolicyNode[DecisionRecords, DecisionPolicyInForce]):
+    """A bank node's decision policy, its decision records and access log."""
 
     def __init__(self, root: Path) -> None:
-        self.root = root
-        self.key = Ed25519PrivateKey.generate()
-        self.policy = root / "decision.yaml"
-        self.policy.write_text(A)
-        self.start()
+        super().__init__(root, "decision.yaml", A)
 
-    def start(self) -> DecisionPolicyInForce:
-        self.records = DecisionRecords(self.root / "decisions.sqlite")
-        self.log = AccessLog.open(self.root / "audit", self.key, "bank")
-        self.sink = AuditSink(self.log, Actor("bank-a", "bank", "node"))
-        self.in_force = DecisionPolicyInForce(self.policy, self.records, self.sink)
-        return self.in_force
+    def open_store(self) -> DecisionRecords:
+        return DecisionRecords(self.root / "decisions.sqlite")
 
-    def restart(self) -> DecisionPolicyInForce:
-        self.stop()
-        return self.start()
+    def in_force_of(self, store: DecisionRecords, sink: AuditSink) -> DecisionPolicyInForce:
+        return DecisionPolicyInForce(self.policy, store, sink)
 
-    def stop(self) -> None:
-        self.log.close()
-        self.records.close()
-
-    def edit(self, text: str) -> None:
-        """Write the file a second later (a same-tick rewrite would keep its mtime)."""
-        later = self.policy.stat().st_mtime_ns + 1_000_000_000
-        self.policy.write_text(text)
-        os.utime(self.policy, ns=(later, later))
+    @property
+    def records(self) -> DecisionRecords:
+        return self.kept
 
     def changes(self) -> list[dict[str, object]]:
-        entries = [self.log.entry(i) for i in range(self.log.size())]
         return [
             {"purpose": e.purpose, **e.details}
-            for e in entries
-            if e.action is Action.POLICY_CHANGE
-            and e.details.get("operation") == "decision_policy_changed"
+            for e in self.policy_changes()
+            if e.details.get("operation") == "decision_policy_changed"
         ]
 
 
