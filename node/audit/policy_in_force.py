@@ -83,8 +83,10 @@ class PolicyFileInForce(Generic[P]):
         error when the access log did not take the change's entry (nothing is put in force;
         the next call retries).
         """
-        stamp = self._stamp_of(self._path)
         with self._lock:
+            # read under the lock: a stamp read before another thread's reload could be
+            # written back over the newer one (costing a reload of the same file)
+            stamp = self._stamp_of(self._path)
             if self._policy is None or stamp != self._stamp:
                 loaded = self._load(self._path)
                 before = self._policy or self._last_in_force()
